@@ -1,0 +1,61 @@
+/*
+ * cli.h — the command layer: one entry point per subcommand (cmd_*.c) and the option
+ * parser they share. Options are declared as a table per command, so `--help` is
+ * generated from exactly what is parsed and cannot drift from it.
+ *
+ * Exit codes (DESIGN.md): 0 success, 1 a gate failed (gate, run), 2 usage or input error
+ * with one line on stderr naming the file, line or field at fault.
+ */
+#ifndef PM_CLI_H
+#define PM_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/core.h"
+
+enum { CLI_OK = 0, CLI_GATE_FAILED = 1, CLI_USAGE = 2 };
+
+typedef struct {
+    const char **items; /* point into argv */
+    size_t n;
+} cli_list;
+
+typedef enum { CLI_FLAG, CLI_STRING, CLI_LIST, CLI_INT } cli_opt_kind;
+
+typedef struct {
+    char short_name; /* 0 when none */
+    const char *long_name;
+    cli_opt_kind kind;
+    void *dest; /* bool *, const char **, cli_list *, long * */
+    const char *arg;
+    const char *help;
+} cli_opt;
+
+typedef struct {
+    const char *name;
+    const char *usage;   /* after "pmirror NAME " */
+    const char *summary; /* one line */
+    const char *details; /* optional paragraphs after the options */
+    const cli_opt *opts; /* terminated by an entry with long_name NULL */
+    int min_args, max_args; /* positional arguments; max -1 = any */
+} cli_command;
+
+/* Parses argv (argv[0] is the subcommand name). Returns CLI_OK with the positional
+ * arguments in *args, -1 after printing --help (the caller exits 0), or CLI_USAGE after
+ * printing one error line. */
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_list *args);
+void cli_help(const cli_command *cmd, FILE *out);
+/* "pmirror NAME: message" on stderr; returns CLI_USAGE. */
+int cli_fail(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_list_free(cli_list *l);
+
+/* The profile directory: --profile, else $PMIRROR_PROFILE, else config/quay next to the
+ * binary's source tree, else the one compiled in. Writes into buf. */
+const char *cli_profile_dir(const char *given, char *buf, size_t size);
+
+int cmd_classify(int argc, char **argv);
+int cmd_cat(int argc, char **argv);
+
+#endif

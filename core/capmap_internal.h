@@ -1,0 +1,57 @@
+/*
+ * capmap_internal.h — the compiled capability map, shared by capmap.c (loading and
+ * compiling) and classify.c (matching). Private to core/.
+ */
+#ifndef PM_CAPMAP_INTERNAL_H
+#define PM_CAPMAP_INTERNAL_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "core/core.h"
+
+enum { MUTATING_WHEN_NEVER, MUTATING_WHEN_PUSH_SCOPE };
+
+typedef struct {
+    const char *id, *method, *path, *route_switch; /* borrowed from the config tree */
+    const char *family, *capability, *switch_name, *cap_switch;
+    bool mutating;
+    int mutating_when;
+    pcre2_code *re;
+    int namespace_group, repository_group; /* capture group numbers, 0 = none */
+    int literal_chars, greedy_vars, nvars; /* specificity, see route_before() */
+    int order;                             /* position in the file: the last tie-break */
+} pm_route;
+
+/* Routes of one method whose pattern starts with one literal segment ("v2", "api"), or
+ * with a variable (segment NULL: the wildcard bucket). Indices sorted by specificity. */
+typedef struct {
+    char *segment;
+    int *routes;
+    size_t n, cap;
+} pm_bucket;
+
+typedef struct {
+    char *method;
+    pm_bucket *buckets; /* sorted by segment; the wildcard bucket is `wildcard` */
+    size_t nbuckets;
+    pm_bucket wildcard;
+} pm_method_table;
+
+struct pm_capmap {
+    pm_config *cfg; /* keeps every borrowed string alive */
+    pm_route *routes;
+    size_t nroutes;
+    pm_method_table *methods;
+    size_t nmethods;
+    uint32_t max_groups;
+};
+
+/* True when route a must be tried before route b. */
+bool pm_route_before(const pm_route *a, const pm_route *b);
+/* The table for a method, or NULL. */
+const pm_method_table *pm_capmap_method(const pm_capmap *map, const char *method);
+/* The bucket for a first path segment within a table, or NULL. */
+const pm_bucket *pm_method_bucket(const pm_method_table *t, const char *segment, size_t len);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * classify.c — request → family, capability, switches, mutating, cohort.
+ *
+ * Only the path (before '?') is matched. Candidates are the routes of the request's
+ * method whose first literal segment equals the path's first segment, merged in
+ * specificity order with the routes that start with a variable; the first pattern that
+ * matches wins. HEAD falls back to GET routes, as Flask answers HEAD on every GET.
+ */
+#include "capmap_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const pm_route *match_bucket_pair(const pm_capmap *map, const pm_bucket *literal,
+                                         const pm_bucket *wildcard, const char *path,
+                                         size_t len, pcre2_match_data *md)
+{
+    size_t i = 0, j = 0;
+    size_t ni = literal ? literal->n : 0, nj = wildcard ? wildcard->n : 0;
+    while (i < ni || j < nj) {
+        const pm_route *a = i < ni ? &map->routes[literal->routes[i]] : NULL;
+        const pm_route *b = j < nj ? &map->routes[wildcard->routes[j]] : NULL;
+        const pm_route *rt;
+        if (a && (!b || pm_route_before(a, b))) {
+            rt = a;
+            i++;
+        } else {
+            rt = b;
+            j++;
+        }
+        if (pcre2_match(rt->re, (PCRE2_SPTR)path, len, 0, 0, md, NULL) >= 0)
+            return rt;
+    }
+    return NULL;
+}
+
+static const pm_route *match_method(const pm_capmap *map, const char *method, const char *path,
+                                    size_t len, pcre2_match_data *md)
+{
+    const pm_method_table *t = pm_capmap_method(map, method);
+    if (!t)
+        return NULL;
+    const char *seg = path + 1;
+    size_t n = strcspn(seg, "/");
+    if (n > len - 1)
+        n = len - 1;
+    return match_bucket_pair(map, pm_method_bucket(t, seg, n), &t->wildcard, path, len, md);
+}
+
+static char *group_value(pcre2_match_data *md, int group)
+{
+    if (group <= 0)
+        return NULL;
+    PCRE2_UCHAR *value = NULL;
+    PCRE2_SIZE len = 0;
+    if (pcre2_substring_get_bynumber(md, (uint32_t)group, &value, &len) != 0)
+        return NULL;
+    char *out = strndup((const char *)value, len);
+    pcre2_substring_free(value);
+    return out;
+}
+
+static char *first_segment(const char *s)
+{
+    return s ? strndup(s, strcspn(s, "/")) : NULL;
+}
+
+void pm_classify(const pm_capmap *map, const char *method, const char *target,
+                 const json_t *headers, pm_class *out)
+{
+    memset(out, 0, sizeof *out);
+    out->family = "UNKNOWN";
+    out->capability = "UNKNOWN";
+    out->mutating = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+                    strcmp(method, "OPTIONS") != 0;
+
+    /* An absolute-form target (proxies) classifies by its path. */
+    const char *path = target;
+    if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0) {
+        const char *slash = strchr(strstr(path, "//") + 2, '/');
+        path = slash ? slash : "/";
+    }
+    const char *query = strchr(path, '?');
+    size_t len = query ? (size_t)(query - path) : strlen(path);
+    if (query)
+        query++;
+
+    const char *authorization = pm_headers_get(headers, "authorization");
+    out->cohort.user = pm_cohort_user_from_authorization(authorization);
+    if (len == 0 || path[0] != '/')
+        return;
+
+    pcre2_match_data *md = pcre2_match_data_create(map->max_groups ? map->max_groups : 1, NULL);
+    if (!md)
+        return;
+    const pm_route *rt = match_method(map, method, path, len, md);
+    if (!rt && strcmp(method, "HEAD") == 0)
+        rt = match_method(map, "GET", path, len, md);
+    if (rt) {
+        out->matched = true;
+        out->family = rt->family;
+        out->capability = rt->capability;
+        out->switch_name = rt->switch_name;
+        out->cap_switch = rt->cap_switch;
+        out->route_id = rt->id;
+        out->route_switch = rt->route_switch;
+        out->mutating = rt->mutating;
+        out->cohort.repo = group_value(md, rt->repository_group);
+        out->cohort.org = group_value(md, rt->namespace_group);
+        if (rt->mutating_when == MUTATING_WHEN_PUSH_SCOPE && pm_cohort_scope_pushes(query))
+            out->mutating = true;
+        if (!out->cohort.repo && rt->mutating_when == MUTATING_WHEN_PUSH_SCOPE)
+            out->cohort.repo = pm_cohort_repo_from_scope(query);
+        if (!out->cohort.org)
+            out->cohort.org = first_segment(out->cohort.repo);
+    }
+    pcre2_match_data_free(md);
+}
+
+void pm_class_clear(pm_class *c)
+{
+    free(c->cohort.org);
+    free(c->cohort.repo);
+    free(c->cohort.user);
+    c->cohort = (pm_cohort){0};
+}
+
+static json_t *string_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+json_t *pm_class_to_json(const pm_class *c)
+{
+    json_t *cohort = json_pack("{s:o, s:o, s:o}", "org", string_or_null(c->cohort.org), "repo",
+                               string_or_null(c->cohort.repo), "user", string_or_null(c->cohort.user));
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:o}", "family", c->family, "capability",
+                     c->capability, "switch", string_or_null(c->switch_name), "cap_switch",
+                     string_or_null(c->cap_switch), "route_id", string_or_null(c->route_id),
+                     "route_switch", string_or_null(c->route_switch), "mutating", c->mutating,
+                     "cohort", cohort);
+}

@@ -1,0 +1,194 @@
+/*
+ * core.h — the one public header of core/, the layer every stage stands on.
+ *
+ * It owns what all stages share: the error value every function fills, the JSON Lines
+ * files of DESIGN.md (streaming reader and writer, gzip by file name), config loading
+ * (YAML or JSON into one jansson tree, with file:line:column for errors), redaction of
+ * secrets at rest (keyed HMAC-SHA256), the exchange record helpers, and the Quay
+ * capability map with its classifier and cohort extraction.
+ *
+ * Conventions: functions return 0 on success and -1 on failure with `pm_err` filled
+ * (readers return 1 for "got one", 0 for "end"). Nothing here prints or exits; cli/ does.
+ * Returned pointers are owned by the caller unless the comment says "borrowed".
+ */
+#ifndef PM_CORE_H
+#define PM_CORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ===== errors ===================================================================== */
+
+typedef struct pm_err {
+    char msg[1024];
+} pm_err;
+
+/* Fills err (if not NULL) with a printf-style message; always returns -1. */
+int pm_err_set(pm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ===== JSON Lines files =========================================================== */
+
+/* Opens PATH for writing records: gzip when it ends in ".gz", stdout when "-".
+ * Files are created 0600 (they may hold traffic). The gzip writer issues Z_SYNC_FLUSH
+ * at least every flush_ms milliseconds of writing, so a killed process loses at most
+ * that interval; the plain writer writes whole lines only. */
+typedef struct pm_jsonl_writer pm_jsonl_writer;
+
+#define PM_JSONL_FLUSH_MS_DEFAULT 1000
+
+pm_jsonl_writer *pm_jsonl_writer_open(const char *path, pm_err *err);
+/* Changes the flush interval (milliseconds, > 0). */
+void pm_jsonl_writer_set_flush_ms(pm_jsonl_writer *w, unsigned flush_ms);
+/* Appends one record as one line. The record should start with "v": 1 (pm_record_new). */
+int pm_jsonl_writer_write(pm_jsonl_writer *w, const json_t *record, pm_err *err);
+/* Flushes when the interval has passed; call it from idle loops. */
+int pm_jsonl_writer_tick(pm_jsonl_writer *w, pm_err *err);
+int pm_jsonl_writer_flush(pm_jsonl_writer *w, pm_err *err);
+/* Flushes, finishes the gzip stream, closes; frees w even on error. */
+int pm_jsonl_writer_close(pm_jsonl_writer *w, pm_err *err);
+uint64_t pm_jsonl_writer_count(const pm_jsonl_writer *w);
+
+/* Streams records from PATH ("-" = stdin), gzip or plain whatever the name says.
+ * Damage at the end (a truncated last line, a truncated gzip stream) is not an error:
+ * every complete record is yielded, then pm_jsonl_reader_warning() says what was lost
+ * and after which record. A malformed line in the middle is an error naming file:line;
+ * with skip_bad set it is skipped and counted instead. */
+typedef struct pm_jsonl_reader pm_jsonl_reader;
+
+pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err);
+void pm_jsonl_reader_set_skip_bad(pm_jsonl_reader *r, bool skip_bad);
+/* 1: *record is a new reference; 0: end of input; -1: error. */
+int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err);
+/* Borrowed; NULL when the input ended cleanly. Valid until close. */
+const char *pm_jsonl_reader_warning(const pm_jsonl_reader *r);
+uint64_t pm_jsonl_reader_line(const pm_jsonl_reader *r);    /* line last read */
+uint64_t pm_jsonl_reader_records(const pm_jsonl_reader *r); /* records yielded */
+uint64_t pm_jsonl_reader_skipped(const pm_jsonl_reader *r); /* bad lines skipped */
+void pm_jsonl_reader_close(pm_jsonl_reader *r);
+
+/* ===== config ===================================================================== */
+
+/* A loaded config file: YAML (.yaml/.yml, or anything not .json) through libyaml, JSON
+ * through jansson, both as one jansson tree. For YAML it also remembers where each value
+ * came from, so later checks can name file:line:column. */
+typedef struct pm_config pm_config;
+
+pm_config *pm_config_load(const char *path, pm_err *err);
+/* Parses an in-memory document; name is used in messages. */
+pm_config *pm_config_parse(const char *name, const char *text, size_t len, pm_err *err);
+json_t *pm_config_root(const pm_config *cfg); /* borrowed */
+const char *pm_config_path(const pm_config *cfg);
+/* Fills err with "FILE:LINE:COL: message" for the value (or "FILE: message" when its
+ * position is unknown); returns -1. */
+int pm_config_error_at(const pm_config *cfg, const json_t *value, pm_err *err, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
+void pm_config_free(pm_config *cfg);
+
+/* ===== records ==================================================================== */
+
+/* A new record object whose first key is "v": 1. */
+json_t *pm_record_new(void);
+/* Sets "body" (valid UTF-8) or "body_b64" (anything else) on obj, plus "body_len" (the
+ * whole body's length) and, when len < total_len, "body_truncated": true and
+ * "body_sha256" of the whole body (hex, supplied by the caller who saw it all). */
+int pm_record_set_body(json_t *obj, const unsigned char *data, size_t len, size_t total_len,
+                       const char *total_sha256_hex);
+/* Decodes "body" / "body_b64" of obj into a new buffer (*len set); NULL body → len 0.
+ * Returns -1 on bad base64. */
+int pm_record_get_body(const json_t *obj, unsigned char **data, size_t *len, pm_err *err);
+/* First header value with this name (case-insensitive) in a [[name, value], ...] array;
+ * borrowed, NULL when absent. */
+const char *pm_headers_get(const json_t *headers, const char *name);
+/* Formats microseconds since the epoch as RFC 3339 UTC with microseconds into buf (≥ 32). */
+void pm_time_rfc3339(int64_t epoch_us, char *buf, size_t size);
+bool pm_utf8_valid(const unsigned char *s, size_t len);
+/* Lower-case hex SHA-256 of data into hex (65 bytes). */
+void pm_sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* ===== redaction ================================================================== */
+
+/* Replaces secrets by "redacted:" + the first 16 hex of HMAC-SHA256(key, secret), so
+ * equal secrets still compare equal and replay can map them to per-target credentials.
+ * Authorization keeps its scheme ("Bearer redacted:…"); Cookie and Set-Cookie keep the
+ * cookie names and attributes. */
+typedef struct pm_redactor pm_redactor;
+
+/* key_path: an existing key file, or NULL to use/create "<dir of output>/.pmirror-key".
+ * A created key is 32 random bytes, hex, mode 0600. Lists come from the profile's
+ * redaction section (NULL: the built-in defaults). */
+pm_redactor *pm_redactor_new(const char *key_path, const char *output_path,
+                             const json_t *rules, pm_err *err);
+/* Tests and tools: a redactor from an explicit key. */
+pm_redactor *pm_redactor_new_with_key(const unsigned char *key, size_t key_len,
+                                      const json_t *rules, pm_err *err);
+void pm_redactor_free(pm_redactor *r);
+/* "redacted:<16 hex>" for value into out (≥ 26 bytes). */
+void pm_redact_value(const pm_redactor *r, const char *value, size_t len, char *out, size_t size);
+/* In place on a [[name, value], ...] array. */
+void pm_redact_headers(const pm_redactor *r, json_t *headers);
+/* Returns a new string: TARGET with secret query parameter values redacted. */
+char *pm_redact_target(const pm_redactor *r, const char *target);
+/* In place: every object key listed as a secret field, at any depth. Returns how many. */
+size_t pm_redact_json(const pm_redactor *r, json_t *value);
+/* Redacts a body held in a record object ("body" JSON text) when it parses as JSON. */
+void pm_redact_record_body(const pm_redactor *r, json_t *message);
+
+/* ===== capability map and classifier ============================================== */
+
+typedef struct pm_capmap pm_capmap;
+
+typedef struct pm_cohort {
+    char *org;  /* namespace (organization or user namespace), NULL if none */
+    char *repo; /* "namespace/name", NULL if none */
+    char *user; /* caller: Basic user name or Bearer JWT sub, NULL if unknown */
+} pm_cohort;
+
+typedef struct pm_class {
+    const char *family;        /* borrowed from the map; "UNKNOWN" when unmatched */
+    const char *capability;    /* borrowed; "UNKNOWN" when unmatched */
+    const char *switch_name;   /* family switch, e.g. ROUTE_OWNER_FAMILY_REGISTRY_V2 */
+    const char *cap_switch;    /* capability switch or NULL */
+    const char *route_id;      /* tracker id or NULL */
+    const char *route_switch;  /* per-route switch id or NULL */
+    bool mutating;
+    bool matched;
+    pm_cohort cohort; /* owned: pm_class_clear frees it */
+} pm_class;
+
+/* Loads a capability map (e.g. config/quay/capabilities.yaml) and compiles every
+ * pattern once. */
+pm_capmap *pm_capmap_load(const char *path, pm_err *err);
+/* Takes ownership of cfg when it succeeds; the caller keeps it on failure. */
+pm_capmap *pm_capmap_from_config(pm_config *cfg, pm_err *err);
+void pm_capmap_free(pm_capmap *map);
+size_t pm_capmap_route_count(const pm_capmap *map);
+/* Classifies one request. headers may be NULL ([[name, value], ...] otherwise). HEAD is
+ * answered by a GET route when no HEAD route matches, as Flask does. Never fails: an
+ * unmatched request is family UNKNOWN. */
+void pm_classify(const pm_capmap *map, const char *method, const char *target,
+                 const json_t *headers, pm_class *out);
+void pm_class_clear(pm_class *c);
+/* {family, capability, switch, cap_switch, route_id, route_switch, mutating, cohort} */
+json_t *pm_class_to_json(const pm_class *c);
+
+/* Cohort pieces, exposed for capture/tee and tests. Each returns a new string or NULL. */
+char *pm_cohort_user_from_authorization(const char *authorization);
+/* The first repository named by a /v2/auth scope in a query string. */
+char *pm_cohort_repo_from_scope(const char *query);
+/* True when a /v2/auth query asks for push, delete or * on any repository. */
+bool pm_cohort_scope_pushes(const char *query);
+
+/* ===== small shared helpers ======================================================= */
+
+/* Base64 (standard, or URL-safe when url is true; padding optional) into a new buffer. */
+int pm_base64_decode(const char *in, size_t in_len, bool url, unsigned char **out,
+                     size_t *out_len);
+char *pm_base64_encode(const unsigned char *in, size_t len);
+/* Milliseconds from a monotonic clock. */
+uint64_t pm_now_ms(void);
+/* Reads a whole file into a new NUL-terminated buffer. */
+char *pm_read_file(const char *path, size_t *len, pm_err *err);
+
+#endif

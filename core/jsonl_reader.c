@@ -1,0 +1,235 @@
+/*
+ * jsonl_reader.c — streams records from a JSON Lines file, gzip or plain.
+ *
+ * zlib's gzread reads both (it passes plain bytes through), so the reader trusts the
+ * bytes, not the name. Memory is one line at a time. The contract that matters most:
+ * a file cut short — by a crash, a kill, a full disk — still yields every complete
+ * record, and the damage is reported once, as a warning naming the record after which
+ * it happened, instead of failing the whole file.
+ */
+#include "core/core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define READ_CHUNK (64 * 1024)
+#define MAX_LINE ((size_t)1 << 30)
+
+struct pm_jsonl_reader {
+    char *path;
+    gzFile gz;
+    char *buf;
+    size_t start, end, cap; /* unread bytes are buf[start, end) */
+    bool eof;
+    bool skip_bad;
+    uint64_t line, records, skipped;
+    char *warning;
+};
+
+pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err)
+{
+    int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        pm_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    pm_jsonl_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        close(fd);
+        pm_err_set(err, "%s: out of memory", path);
+        return NULL;
+    }
+    r->gz = gzdopen(fd, "rb");
+    if (!r->gz) {
+        close(fd);
+        free(r);
+        pm_err_set(err, "%s: cannot read", path);
+        return NULL;
+    }
+    gzbuffer(r->gz, 128 * 1024);
+    r->path = strdup(path);
+    r->cap = READ_CHUNK * 2;
+    r->buf = malloc(r->cap);
+    return r;
+}
+
+void pm_jsonl_reader_set_skip_bad(pm_jsonl_reader *r, bool skip_bad)
+{
+    r->skip_bad = skip_bad;
+}
+
+static void set_warning(pm_jsonl_reader *r, const char *what)
+{
+    if (r->warning)
+        return;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s: %s after record %llu (line %llu); %llu complete records read",
+             r->path, what, (unsigned long long)r->records, (unsigned long long)r->line,
+             (unsigned long long)r->records);
+    r->warning = strdup(msg);
+}
+
+/* Reads more bytes into the buffer. 1: got some; 0: end (clean or damaged); -1: error. */
+static int fill(pm_jsonl_reader *r, pm_err *err)
+{
+    if (r->eof)
+        return 0;
+    if (r->start > 0 && r->start == r->end)
+        r->start = r->end = 0;
+    if (r->cap - r->end < READ_CHUNK) {
+        if (r->start > 0) {
+            memmove(r->buf, r->buf + r->start, r->end - r->start);
+            r->end -= r->start;
+            r->start = 0;
+        }
+        if (r->cap - r->end < READ_CHUNK) {
+            if (r->cap >= MAX_LINE)
+                return pm_err_set(err, "%s:%llu: line longer than %zu bytes", r->path,
+                                  (unsigned long long)r->line + 1, MAX_LINE);
+            char *p = realloc(r->buf, r->cap * 2);
+            if (!p)
+                return pm_err_set(err, "%s: out of memory", r->path);
+            r->buf = p;
+            r->cap *= 2;
+        }
+    }
+    int n = gzread(r->gz, r->buf + r->end, READ_CHUNK);
+    if (n > 0) {
+        r->end += (size_t)n;
+        return 1;
+    }
+    r->eof = true;
+    int code = Z_OK;
+    const char *msg = gzerror(r->gz, &code);
+    if (n == 0 && (code == Z_OK || code == Z_STREAM_END))
+        return 0;
+    if (code == Z_BUF_ERROR) { /* "unexpected end of file": a truncated gzip stream */
+        set_warning(r, "gzip stream ends early (truncated file)");
+        return 0;
+    }
+    if (code == Z_ERRNO)
+        return pm_err_set(err, "%s: read failed: %s", r->path, strerror(errno));
+    if (r->records == 0 && r->end == r->start)
+        return pm_err_set(err, "%s: not a JSON Lines file: corrupt gzip data (%s)", r->path, msg);
+    set_warning(r, "corrupt gzip data");
+    return 0;
+}
+
+/* Parses one line; 1 record, 0 skipped (blank or bad with skip_bad), -1 error. */
+static int parse_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unterminated,
+                      json_t **record, pm_err *err)
+{
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (i == len)
+        return 0;
+    json_error_t jerr;
+    json_t *v = json_loadb(line, len, 0, &jerr);
+    const char *problem = NULL;
+    char detail[256] = "";
+    if (!v) {
+        problem = "not JSON";
+        snprintf(detail, sizeof detail, " (%s at column %d)", jerr.text, jerr.column);
+    } else if (!json_is_object(v)) {
+        problem = "not a JSON object";
+    } else {
+        json_t *ver = json_object_get(v, "v");
+        if (!json_is_integer(ver))
+            problem = "record has no \"v\" version key";
+        else if (json_integer_value(ver) != 1) {
+            problem = "unsupported record version";
+            snprintf(detail, sizeof detail, " (v=%lld; this pmirror reads v=1)",
+                     (long long)json_integer_value(ver));
+        }
+    }
+    if (!problem) {
+        *record = v;
+        r->records++;
+        return 1;
+    }
+    json_decref(v);
+    if (last_unterminated) {
+        set_warning(r, "truncated last line");
+        return 0;
+    }
+    if (r->skip_bad) {
+        r->skipped++;
+        return 0;
+    }
+    return pm_err_set(err, "%s:%llu: %s%s", r->path, (unsigned long long)r->line, problem, detail);
+}
+
+int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err)
+{
+    *record = NULL;
+    size_t scanned = 0; /* bytes after r->start already known to hold no newline */
+    for (;;) {
+        char *from = r->buf + r->start + scanned;
+        char *nl = memchr(from, '\n', r->end - r->start - scanned);
+        if (nl) {
+            char *line = r->buf + r->start;
+            size_t len = (size_t)(nl - line);
+            r->start += len + 1;
+            scanned = 0;
+            r->line++;
+            int rc = parse_line(r, line, len, false, record, err);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
+        scanned = r->end - r->start;
+        int rc = fill(r, err); /* may move the unread bytes to the front */
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            if (r->start == r->end)
+                return 0;
+            /* A last line without its newline: a record if it parses, else damage. */
+            char *line = r->buf + r->start;
+            size_t len = r->end - r->start;
+            r->start = r->end;
+            r->line++;
+            rc = parse_line(r, line, len, true, record, err);
+            return rc < 0 ? -1 : rc;
+        }
+    }
+}
+
+const char *pm_jsonl_reader_warning(const pm_jsonl_reader *r)
+{
+    return r->warning;
+}
+
+uint64_t pm_jsonl_reader_line(const pm_jsonl_reader *r)
+{
+    return r->line;
+}
+
+uint64_t pm_jsonl_reader_records(const pm_jsonl_reader *r)
+{
+    return r->records;
+}
+
+uint64_t pm_jsonl_reader_skipped(const pm_jsonl_reader *r)
+{
+    return r->skipped;
+}
+
+void pm_jsonl_reader_close(pm_jsonl_reader *r)
+{
+    if (!r)
+        return;
+    gzclose(r->gz);
+    free(r->buf);
+    free(r->path);
+    free(r->warning);
+    free(r);
+}

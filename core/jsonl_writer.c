@@ -1,0 +1,222 @@
+/*
+ * jsonl_writer.c — writes records as JSON Lines, plain or gzip (by the ".gz" suffix).
+ *
+ * What a reader may see of a file being written is the point of this file:
+ *  - plain files receive whole lines only: records gather in a buffer of complete lines
+ *    that goes to write(2) when full or when the flush interval has passed;
+ *  - gzip files get a Z_SYNC_FLUSH at the same interval, so everything written before
+ *    the last flush decompresses even if the process is killed mid-stream (the reader
+ *    then reports the truncated stream and yields every complete record).
+ * A clean close leaves no partial line. Files are created 0600: they hold traffic.
+ */
+#include "core/core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define PLAIN_BUFFER_SIZE (64 * 1024)
+
+struct pm_jsonl_writer {
+    char *path;
+    int fd;
+    bool is_stdout;
+    gzFile gz;          /* NULL for plain output */
+    char *buf;          /* plain: complete lines not yet written */
+    size_t len, cap;
+    char *line;         /* scratch for one serialized record */
+    size_t line_len, line_cap;
+    unsigned flush_ms;
+    uint64_t last_flush_ms;
+    uint64_t count;
+    bool failed;
+};
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+pm_jsonl_writer *pm_jsonl_writer_open(const char *path, pm_err *err)
+{
+    pm_jsonl_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        pm_err_set(err, "%s: out of memory", path);
+        return NULL;
+    }
+    w->path = strdup(path);
+    w->flush_ms = PM_JSONL_FLUSH_MS_DEFAULT;
+    w->last_flush_ms = pm_now_ms();
+    if (strcmp(path, "-") == 0) {
+        w->fd = STDOUT_FILENO;
+        w->is_stdout = true;
+    } else {
+        w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (w->fd < 0) {
+            pm_err_set(err, "%s: cannot create: %s", path, strerror(errno));
+            free(w->path);
+            free(w);
+            return NULL;
+        }
+        fchmod(w->fd, 0600); /* an existing file keeps its mode through O_TRUNC */
+    }
+    if (!w->is_stdout && ends_with(path, ".gz")) {
+        int fd2 = dup(w->fd);
+        w->gz = fd2 >= 0 ? gzdopen(fd2, "wb6") : NULL;
+        if (!w->gz) {
+            if (fd2 >= 0)
+                close(fd2);
+            pm_err_set(err, "%s: cannot start gzip stream", path);
+            close(w->fd);
+            free(w->path);
+            free(w);
+            return NULL;
+        }
+        gzbuffer(w->gz, 128 * 1024);
+    } else {
+        w->cap = PLAIN_BUFFER_SIZE;
+        w->buf = malloc(w->cap);
+    }
+    return w;
+}
+
+void pm_jsonl_writer_set_flush_ms(pm_jsonl_writer *w, unsigned flush_ms)
+{
+    if (flush_ms > 0)
+        w->flush_ms = flush_ms;
+}
+
+uint64_t pm_jsonl_writer_count(const pm_jsonl_writer *w)
+{
+    return w->count;
+}
+
+static int write_all(pm_jsonl_writer *w, const char *data, size_t len, pm_err *err)
+{
+    while (len > 0) {
+        ssize_t n = write(w->fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            w->failed = true;
+            return pm_err_set(err, "%s: write failed: %s", w->path, strerror(errno));
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int pm_jsonl_writer_flush(pm_jsonl_writer *w, pm_err *err)
+{
+    w->last_flush_ms = pm_now_ms();
+    if (w->failed)
+        return pm_err_set(err, "%s: an earlier write failed", w->path);
+    if (w->gz) {
+        if (gzflush(w->gz, Z_SYNC_FLUSH) != Z_OK) {
+            int code;
+            const char *msg = gzerror(w->gz, &code);
+            w->failed = true;
+            return pm_err_set(err, "%s: write failed: %s", w->path,
+                              code == Z_ERRNO ? strerror(errno) : msg);
+        }
+        return 0;
+    }
+    if (w->len > 0) {
+        int rc = write_all(w, w->buf, w->len, err);
+        w->len = 0;
+        return rc;
+    }
+    return 0;
+}
+
+int pm_jsonl_writer_tick(pm_jsonl_writer *w, pm_err *err)
+{
+    if (pm_now_ms() - w->last_flush_ms >= w->flush_ms)
+        return pm_jsonl_writer_flush(w, err);
+    return 0;
+}
+
+static int append_line(const char *data, size_t size, void *ctx)
+{
+    pm_jsonl_writer *w = ctx;
+    if (w->line_len + size + 1 > w->line_cap) {
+        size_t cap = w->line_cap ? w->line_cap : 4096;
+        while (cap < w->line_len + size + 1)
+            cap *= 2;
+        char *p = realloc(w->line, cap);
+        if (!p)
+            return -1;
+        w->line = p;
+        w->line_cap = cap;
+    }
+    memcpy(w->line + w->line_len, data, size);
+    w->line_len += size;
+    return 0;
+}
+
+int pm_jsonl_writer_write(pm_jsonl_writer *w, const json_t *record, pm_err *err)
+{
+    if (w->failed)
+        return pm_err_set(err, "%s: an earlier write failed", w->path);
+    w->line_len = 0;
+    if (json_dump_callback(record, append_line, w, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
+        return pm_err_set(err, "%s: cannot serialize record %llu", w->path,
+                          (unsigned long long)w->count + 1);
+    if (append_line("\n", 1, w) != 0)
+        return pm_err_set(err, "%s: out of memory", w->path);
+    if (w->gz) {
+        if (gzwrite(w->gz, w->line, (unsigned)w->line_len) != (int)w->line_len) {
+            int code;
+            const char *msg = gzerror(w->gz, &code);
+            w->failed = true;
+            return pm_err_set(err, "%s: write failed: %s", w->path,
+                              code == Z_ERRNO ? strerror(errno) : msg);
+        }
+    } else {
+        if (w->len + w->line_len > w->cap && pm_jsonl_writer_flush(w, err) != 0)
+            return -1;
+        if (w->line_len > w->cap) {
+            if (write_all(w, w->line, w->line_len, err) != 0)
+                return -1;
+        } else {
+            memcpy(w->buf + w->len, w->line, w->line_len);
+            w->len += w->line_len;
+        }
+    }
+    w->count++;
+    return pm_jsonl_writer_tick(w, err);
+}
+
+int pm_jsonl_writer_close(pm_jsonl_writer *w, pm_err *err)
+{
+    if (!w)
+        return 0;
+    int rc = 0;
+    if (!w->failed && pm_jsonl_writer_flush(w, err) != 0)
+        rc = -1;
+    if (w->gz) {
+        int zrc = gzclose(w->gz);
+        if (zrc != Z_OK && rc == 0 && !w->failed)
+            rc = pm_err_set(err, "%s: cannot finish gzip stream: %s", w->path,
+                            zrc == Z_ERRNO ? strerror(errno) : "zlib error");
+    }
+    if (w->failed && rc == 0)
+        rc = pm_err_set(err, "%s: an earlier write failed", w->path);
+    if (!w->is_stdout) {
+        if (fsync(w->fd) != 0 && errno != EINVAL && rc == 0)
+            rc = pm_err_set(err, "%s: %s", w->path, strerror(errno));
+        if (close(w->fd) != 0 && rc == 0)
+            rc = pm_err_set(err, "%s: %s", w->path, strerror(errno));
+    }
+    free(w->buf);
+    free(w->line);
+    free(w->path);
+    free(w);
+    return rc;
+}
