@@ -126,6 +126,13 @@ static int compile_route(const pm_config *cfg, const json_t *types, const json_t
         p++;
     }
     if (rc == 0) {
+        const char *first_var = strchr(rt->path, '{'), *last_close = strrchr(rt->path, '}');
+        rt->prefix = rt->path;
+        rt->prefix_len = first_var ? (size_t)(first_var - rt->path) : strlen(rt->path);
+        rt->suffix = last_close ? last_close + 1 : rt->path + strlen(rt->path);
+        rt->suffix_len = strlen(rt->suffix);
+        if (!first_var) /* all literal: the prefix says it all */
+            rt->suffix_len = 0;
         int code;
         PCRE2_SIZE offset;
         rt->re = pcre2_compile((PCRE2_SPTR)re, len, PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF,

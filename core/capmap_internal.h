@@ -18,6 +18,10 @@ typedef struct {
     bool mutating;
     int mutating_when;
     pcre2_code *re;
+    /* Literal text before the first and after the last variable: a memcmp rejects most
+     * candidates before PCRE2 is called (see classify.c). */
+    const char *prefix, *suffix;
+    size_t prefix_len, suffix_len;
     int namespace_group, repository_group; /* capture group numbers, 0 = none */
     int literal_chars, greedy_vars, nvars; /* specificity, see route_before() */
     int order;                             /* position in the file: the last tie-break */

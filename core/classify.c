@@ -28,6 +28,9 @@ static const pm_route *match_bucket_pair(const pm_capmap *map, const pm_bucket *
             rt = b;
             j++;
         }
+        if (len < rt->prefix_len + rt->suffix_len || memcmp(path, rt->prefix, rt->prefix_len) != 0 ||
+            memcmp(path + len - rt->suffix_len, rt->suffix, rt->suffix_len) != 0)
+            continue;
         if (pcre2_match(rt->re, (PCRE2_SPTR)path, len, 0, 0, md, NULL) >= 0)
             return rt;
     }

@@ -21,8 +21,11 @@ json_t *pm_record_new(void)
 int pm_record_set_body(json_t *obj, const unsigned char *data, size_t len, size_t total_len,
                        const char *total_sha256_hex)
 {
+    /* A body set again (e.g. after decoding or redaction) must not keep stale keys. */
     json_object_del(obj, "body");
     json_object_del(obj, "body_b64");
+    json_object_del(obj, "body_truncated");
+    json_object_del(obj, "body_sha256");
     if (len > 0 && pm_utf8_valid(data, len)) {
         json_object_set_new(obj, "body", json_stringn((const char *)data, len));
     } else if (len > 0) {

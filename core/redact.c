@@ -101,14 +101,16 @@ pm_redactor *pm_redactor_new_with_key(const unsigned char *key, size_t key_len,
     return r;
 }
 
-static int write_new_key(const char *path, unsigned char *key, pm_err *err)
+/* Writes 32 random bytes as hex plus a newline, and leaves the hex text in hex: the key
+ * material is always the file's text, whether it was just created or read back later. */
+static int write_new_key(const char *path, char hex[2 * KEY_BYTES + 2], pm_err *err)
 {
+    unsigned char key[KEY_BYTES];
     if (RAND_bytes(key, KEY_BYTES) != 1)
         return pm_err_set(err, "%s: no randomness for a redaction key", path);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return pm_err_set(err, "%s: cannot create redaction key: %s", path, strerror(errno));
-    char hex[2 * KEY_BYTES + 2];
     for (int i = 0; i < KEY_BYTES; i++)
         snprintf(hex + 2 * i, 3, "%02x", key[i]);
     hex[2 * KEY_BYTES] = '\n';
@@ -128,7 +130,7 @@ pm_redactor *pm_redactor_new(const char *key_path, const char *output_path,
         snprintf(copy, sizeof copy, "%s", output_path && strcmp(output_path, "-") ? output_path : "./-");
         snprintf(path, sizeof path, "%s/.pmirror-key", dirname(copy));
     }
-    unsigned char key[KEY_BYTES];
+    char hex[2 * KEY_BYTES + 2];
     size_t len = 0;
     char *text = NULL;
     if (access(path, F_OK) == 0) {
@@ -145,11 +147,11 @@ pm_redactor *pm_redactor_new(const char *key_path, const char *output_path,
     } else if (key_path) {
         pm_err_set(err, "%s: redaction key not found", path);
         return NULL;
-    } else if (write_new_key(path, key, err) != 0) {
+    } else if (write_new_key(path, hex, err) != 0) {
         return NULL;
     }
     pm_redactor *r = text ? pm_redactor_new_with_key((unsigned char *)text, len, rules, err)
-                          : pm_redactor_new_with_key(key, KEY_BYTES, rules, err);
+                          : pm_redactor_new_with_key((unsigned char *)hex, 2 * KEY_BYTES, rules, err);
     free(text);
     return r;
 }
