@@ -238,7 +238,8 @@ static void sort_tables(pm_capmap *map)
         for (size_t i = 0; i < t->nbuckets; i++)
             qsort_r(t->buckets[i].routes, t->buckets[i].n, sizeof(int), compare_route_index,
                     map->routes);
-        qsort_r(t->wildcard.routes, t->wildcard.n, sizeof(int), compare_route_index, map->routes);
+        if (t->wildcard.n > 0) /* routes is NULL when empty, and qsort_r wants a pointer */
+            qsort_r(t->wildcard.routes, t->wildcard.n, sizeof(int), compare_route_index, map->routes);
     }
 }
 

@@ -41,6 +41,11 @@ static size_t pointer_hash(const void *p, size_t cap)
 
 static void remember(pm_config *cfg, const json_t *value, const yaml_mark_t *mark)
 {
+    /* true, false and null are jansson singletons shared by every occurrence: one slot
+     * cannot say which occurrence a check means, so they have no position (a message
+     * naming only the file beats one naming the wrong line). */
+    if (json_is_true(value) || json_is_false(value) || json_is_null(value))
+        return;
     if (cfg->npos * 2 >= cfg->cap) {
         size_t cap = cfg->cap ? cfg->cap * 2 : 256;
         position *table = calloc(cap, sizeof *table);
@@ -106,8 +111,10 @@ static json_t *resolve_plain_scalar(const char *s, size_t len)
         errno = 0;
         int base = (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'o')) ? 16 : 10;
         if (base == 16 && digits[1] == 'o') {
-            long long v = strtoll(digits + 2, &end, 8);
-            if (*end == '\0' && errno == 0)
+            /* strtoll alone would take "0o" as 0 and skip the blank in "0o 17" */
+            const char *octal = digits + 2;
+            long long v = strtoll(octal, &end, 8);
+            if (octal[0] && strspn(octal, "01234567") == strlen(octal) && errno == 0)
                 return json_integer(s[0] == '-' ? -v : v);
         } else {
             long long v = strtoll(s, &end, base);
@@ -195,7 +202,9 @@ static int place(builder *b, json_t *value, const yaml_mark_t *mark, pm_err *err
     }
     frame *top = &b->stack[b->depth - 1];
     if (json_is_array(top->container))
-        return json_array_append_new(top->container, value) == 0 ? 0 : -1;
+        return json_array_append_new(top->container, value) == 0
+                   ? 0
+                   : yaml_error(err, name, mark, "cannot store value (out of memory)");
     if (!top->pending_key) {
         if (!json_is_string(value)) {
             json_t *as_text = NULL;
@@ -223,7 +232,8 @@ static int place(builder *b, json_t *value, const yaml_mark_t *mark, pm_err *err
         json_decref(value);
         return yaml_error(err, name, mark, what);
     }
-    json_object_set_new(top->container, key, value);
+    if (json_object_set_new(top->container, key, value) != 0)
+        return yaml_error(err, name, mark, "cannot store value (out of memory)");
     json_decref(top->pending_key);
     top->pending_key = NULL;
     return 0;
@@ -269,19 +279,31 @@ static json_t *parse_yaml(pm_config *cfg, const char *name, const char *text, si
         case YAML_STREAM_END_EVENT:
             done = true;
             break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (b.root) { /* name the second document's start, not the end of the file */
+                yaml_error(err, name, mark, "more than one document (only one is read)");
+                failed = true;
+            }
+            break;
         case YAML_SCALAR_EVENT: {
             const char *s = (const char *)ev.data.scalar.value;
             size_t n = ev.data.scalar.length;
             bool plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
                          !(ev.data.scalar.tag && strcmp((const char *)ev.data.scalar.tag,
                                                         YAML_STR_TAG) == 0);
-            json_t *v = plain ? resolve_plain_scalar(s, n) : json_stringn(s, n);
+            /* A mapping key is JSON object text as written: "1.5:" or "010:" must not
+             * fail or become "10". Keys are copied into the object and freed, so they
+             * get no position (a freed pointer could be reused by a later value). */
+            bool is_key = b.depth > 0 && json_is_object(b.stack[b.depth - 1].container) &&
+                          !b.stack[b.depth - 1].pending_key;
+            json_t *v = plain && !is_key ? resolve_plain_scalar(s, n) : json_stringn(s, n);
             if (!v) {
                 yaml_error(err, name, mark, "invalid scalar (not UTF-8?)");
                 failed = true;
                 break;
             }
-            remember(cfg, v, mark);
+            if (!is_key)
+                remember(cfg, v, mark);
             if (add_anchor(&b, ev.data.scalar.anchor, v) != 0 || place(&b, v, mark, err, name) != 0)
                 failed = true;
             break;
@@ -312,8 +334,15 @@ static json_t *parse_yaml(pm_config *cfg, const char *name, const char *text, si
                     target = b.anchors[i].value;
                     break;
                 }
+            bool recursive = false;
+            for (size_t i = 0; target && i < b.depth; i++)
+                recursive |= b.stack[i].container == target;
             if (!target) {
                 yaml_error(err, name, mark, "alias to an unknown anchor");
+                failed = true;
+            } else if (recursive) {
+                /* A tree cannot contain itself; jansson would refuse or loop. */
+                yaml_error(err, name, mark, "alias to an anchor that contains it (recursive)");
                 failed = true;
             } else if (place(&b, json_incref(target), mark, err, name) != 0) {
                 failed = true;

@@ -180,6 +180,26 @@ char *pm_cohort_repo_from_scope(const char *query);
 /* True when a /v2/auth query asks for push, delete or * on any repository. */
 bool pm_cohort_scope_pushes(const char *query);
 
+/* ===== selection (capture --select, tee --select) ================================== */
+
+/* Which requests to keep: by family, and by cohort as Quay's canary router selects them
+ * (ROUTE_CANARY_ORGS / _REPOS / _USERS / _PERCENT): a request is in the cohort when its
+ * org, repo or user is listed, or when its percent bucket is below `percent`. Parsed
+ * from "org=acme,repo=acme/app,user=alice,percent=5[,salt=S]" (keys may repeat). */
+typedef struct pm_selection pm_selection;
+
+pm_selection *pm_selection_new(void);
+/* Adds one --family value. */
+int pm_selection_add_family(pm_selection *s, const char *family, pm_err *err);
+/* Adds one --select value. */
+int pm_selection_parse(pm_selection *s, const char *spec, pm_err *err);
+bool pm_selection_matches(const pm_selection *s, const char *family, const pm_cohort *cohort);
+void pm_selection_free(pm_selection *s);
+/* The stable percent bucket (0..99) of a cohort: the first 4 bytes, big-endian, of
+ * SHA-256(salt ":" key) modulo 100, key = repo, else user, else org. -1 when the cohort
+ * has none of them. */
+int pm_cohort_percent_bucket(const pm_cohort *cohort, const char *salt);
+
 /* ===== small shared helpers ======================================================= */
 
 /* Base64 (standard, or URL-safe when url is true; padding optional) into a new buffer. */

@@ -1,0 +1,84 @@
+/*
+ * http_conn.h — HTTP/1.x over one reassembled TCP connection (private to capture/).
+ *
+ * An http_conn receives the in-order bytes of both directions (from tcp_reasm), parses
+ * each with llhttp, pairs responses with requests in order, and hands every finished
+ * exchange to the session's emit callback. It owns the exchanges until then.
+ */
+#ifndef PM_CAPTURE_HTTP_CONN_H
+#define PM_CAPTURE_HTTP_CONN_H
+
+#include <openssl/evp.h>
+
+#include "capture.h"
+
+typedef struct http_body {
+    unsigned char *data; /* stored bytes, at most the body cap */
+    size_t len, cap;
+    uint64_t total;      /* the whole body's length */
+    EVP_MD_CTX *sha;     /* started once the cap is reached: SHA-256 of the whole body */
+    bool truncated;
+} http_body;
+
+/* Appends body bytes, keeping at most cap_limit; -1 on allocation failure. */
+int http_body_append(http_body *b, const uint8_t *data, size_t n, size_t cap_limit);
+/* SHA-256 of the whole body (stored bytes when not truncated). */
+int http_body_sha256_hex(const http_body *b, char hex[65]);
+void http_body_clear(http_body *b);
+
+typedef struct http_message {
+    char *method;  /* requests */
+    char *target;  /* requests */
+    int status;    /* responses */
+    char *reason;  /* responses */
+    int major, minor;
+    json_t *headers;  /* [[name, value], ...] */
+    json_t *trailers; /* chunked trailers, NULL when none */
+    http_body body;
+    int64_t ts_first, ts_last; /* capture times of the first and last byte */
+    bool complete;
+} http_message;
+
+typedef struct http_exchange {
+    struct http_exchange *next;
+    uint64_t seq; /* order within the connection */
+    http_message req, resp;
+    bool has_response;
+    pm_class cls;
+    bool classified, selected;
+} http_exchange;
+
+/* What every connection of one session shares. */
+typedef struct http_env {
+    const capture_options *opts;
+    capture_stats *stats;
+    /* Takes a finished exchange (which the caller then frees). Non-zero: stop. */
+    int (*emit)(void *ctx, const http_exchange *x, uint64_t conn_id);
+    void *ctx;
+} http_env;
+
+typedef struct http_conn http_conn;
+
+/* midstream: the connection was picked up without its SYN; both directions then skip
+ * to the next message start instead of failing on the tail of an earlier one. */
+http_conn *http_conn_new(const http_env *env, uint64_t conn_id, bool midstream);
+void http_conn_data(http_conn *c, bool from_client, const uint8_t *data, size_t len, int64_t ts_us);
+void http_conn_gap(http_conn *c, bool from_client, uint64_t missing, int64_t ts_us);
+/* One direction ended: FIN in order (reset false) or RST. */
+void http_conn_end(http_conn *c, bool from_client, bool reset, int64_t ts_us);
+/* The connection is over (both ends, expiry, end of capture): every exchange still
+ * held is emitted with its completeness flags. */
+void http_conn_close(http_conn *c, int64_t ts_us);
+/* True once the stream stopped being parsed (non-HTTP, upgraded, or a callback error). */
+bool http_conn_stopped(const http_conn *c);
+/* True once the emit callback failed (the session holds the error). */
+bool http_conn_failed(const http_conn *c);
+void http_conn_free(http_conn *c);
+
+/* Frees an exchange's contents (not the struct). */
+void http_exchange_clear(http_exchange *x);
+/* Builds the capture record of DESIGN.md for an exchange. */
+json_t *capture_exchange_record(const http_exchange *x, const capture_options *o, const char *session,
+                                const char *id);
+
+#endif

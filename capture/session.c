@@ -1,0 +1,384 @@
+/*
+ * session.c — a capture session: libpcap in, capture records out.
+ *
+ * Reads packets (a pcap/pcapng file, or a live interface with a 100 ms timeout so the
+ * loop can notice a stop request, expire idle flows and call the caller's tick), decodes
+ * them, feeds the flow table, and turns each finished exchange into a record for the
+ * caller. Every packet or byte that does not become part of a record lands in a counter
+ * of capture_stats. A file cut short is not an error: what it held is emitted and the
+ * damage is reported in `truncated_file`.
+ */
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+
+#define LIVE_TIMEOUT_MS 100
+#define LIVE_BUFFER_BYTES (64 << 20)
+#define SNAPLEN 262144
+
+struct capture_session {
+    capture_options opts;
+    pcap_t *pcap;
+    int linktype;
+    bool live;
+    capture_stats stats;
+    tcp_counters tcp;
+    http_env env;
+    flow_table *flows;
+    capture_record_fn fn;
+    void *fn_ctx;
+    pm_err cb_err;
+    bool cb_failed;
+    volatile sig_atomic_t stop;
+    int64_t now_us, last_expiry_us;
+    char prefix[16];
+    bool prefix_set;
+    bool truncated_file;
+    char file_warning[PCAP_ERRBUF_SIZE + 64];
+};
+
+void capture_options_init(capture_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_body = 16u << 20;
+    o->max_stream_buffer = 4u << 20;
+    o->max_total_buffer = 256u << 20;
+    o->max_header_bytes = 1u << 20;
+    o->idle_timeout_us = 120 * 1000000LL;
+}
+
+/* ---- records ------------------------------------------------------------------------ */
+
+static void count_family(capture_stats *st, const char *family)
+{
+    for (size_t i = 0; i < st->nfamilies; i++)
+        if (strcmp(st->families[i].family, family) == 0) {
+            st->families[i].exchanges++;
+            return;
+        }
+    capture_family_count *p = realloc(st->families, (st->nfamilies + 1) * sizeof *p);
+    if (!p)
+        return;
+    st->families = p;
+    st->families[st->nfamilies++] = (capture_family_count){family, 1};
+}
+
+static int emit_exchange(void *ctx, const http_exchange *x, uint64_t conn_id)
+{
+    capture_session *s = ctx;
+    if (!x->classified)
+        return 0; /* its request never got past the head: counted as lost_requests */
+    if (!x->selected) {
+        s->stats.not_selected++;
+        return 0;
+    }
+    char session[48], id[72];
+    snprintf(session, sizeof session, "%s-%llu", s->prefix, (unsigned long long)conn_id);
+    snprintf(id, sizeof id, "%s-%llu", session, (unsigned long long)x->seq);
+    json_t *rec = capture_exchange_record(x, &s->opts, session, id);
+    if (!rec) {
+        s->cb_failed = true;
+        return pm_err_set(&s->cb_err, "out of memory building record %s", id);
+    }
+    s->stats.exchanges++;
+    count_family(&s->stats, x->cls.family ? x->cls.family : "UNKNOWN");
+    if (!x->has_response)
+        s->stats.without_response++;
+    else if (!x->resp.complete)
+        s->stats.incomplete_responses++;
+    int rc = s->fn(s->fn_ctx, rec, &s->cb_err);
+    json_decref(rec);
+    if (rc != 0)
+        s->cb_failed = true;
+    return rc;
+}
+
+/* ---- opening ----------------------------------------------------------------------- */
+
+static char *port_filter(const capture_options *o)
+{
+    size_t cap = 64 + o->nports * 16 + (o->bpf ? strlen(o->bpf) : 0);
+    char *f = malloc(cap);
+    if (!f)
+        return NULL;
+    size_t n = (size_t)snprintf(f, cap, "tcp");
+    for (size_t i = 0; i < o->nports; i++)
+        n += (size_t)snprintf(f + n, cap - n, "%s port %d", i == 0 ? " and (" : " or", o->ports[i]);
+    if (o->nports)
+        n += (size_t)snprintf(f + n, cap - n, ")");
+    if (o->bpf && *o->bpf)
+        snprintf(f + n, cap - n, " and (%s)", o->bpf);
+    return f;
+}
+
+static pcap_t *open_live(const char *iface, pm_err *err)
+{
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(iface, errbuf);
+    if (!p) {
+        pm_err_set(err, "-i %s: %s", iface, errbuf);
+        return NULL;
+    }
+    pcap_set_snaplen(p, SNAPLEN);
+    pcap_set_promisc(p, 0);
+    pcap_set_timeout(p, LIVE_TIMEOUT_MS);
+    pcap_set_buffer_size(p, LIVE_BUFFER_BYTES);
+    pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO);
+    int rc = pcap_activate(p);
+    if (rc < 0) {
+        pm_err_set(err, "-i %s: %s", iface, pcap_geterr(p)[0] ? pcap_geterr(p) : pcap_statustostr(rc));
+        pcap_close(p);
+        return NULL;
+    }
+    return p;
+}
+
+capture_session *capture_open(const capture_options *o, pm_err *err)
+{
+    if ((!o->file) == (!o->iface)) {
+        pm_err_set(err, "give exactly one of -r FILE and -i IFACE");
+        return NULL;
+    }
+    if (!o->map) {
+        pm_err_set(err, "no capability map");
+        return NULL;
+    }
+    capture_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    s->opts = *o;
+    s->tcp.max_total = o->max_total_buffer;
+    s->env = (http_env){.opts = &s->opts, .stats = &s->stats, .emit = emit_exchange, .ctx = s};
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    if (o->file) {
+        s->pcap = pcap_open_offline_with_tstamp_precision(o->file, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+        if (!s->pcap)
+            pm_err_set(err, "%s: %s", o->file, errbuf);
+    } else {
+        s->live = true;
+        s->pcap = open_live(o->iface, err);
+    }
+    if (!s->pcap) {
+        free(s);
+        return NULL;
+    }
+    s->linktype = pcap_datalink(s->pcap);
+    char *filter = port_filter(o);
+    struct bpf_program prog;
+    if (!filter || pcap_compile(s->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        pm_err_set(err, "-f '%s': %s", o->bpf ? o->bpf : "", filter ? pcap_geterr(s->pcap) : "out of memory");
+        free(filter);
+        capture_close(s);
+        return NULL;
+    }
+    free(filter);
+    int rc = pcap_setfilter(s->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        pm_err_set(err, "cannot apply the BPF filter: %s", pcap_geterr(s->pcap));
+        capture_close(s);
+        return NULL;
+    }
+    s->flows = flow_table_new(&s->env, &s->tcp);
+    if (!s->flows) {
+        pm_err_set(err, "out of memory");
+        capture_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- the loop ----------------------------------------------------------------------- */
+
+static void packet(capture_session *s, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+    if (!s->prefix_set) {
+        /* Deterministic ids: the same packets give the same records, file or pcapng. */
+        snprintf(s->prefix, sizeof s->prefix, "%08llx",
+                 (unsigned long long)((uint64_t)ts * 0x9E3779B97F4A7C15ULL >> 32));
+        s->prefix_set = true;
+    }
+    if (ts > s->now_us)
+        s->now_us = ts;
+    s->stats.packets++;
+    s->stats.bytes += h->len;
+    if (h->caplen < h->len)
+        s->stats.truncated_packets++;
+    capture_segment seg;
+    switch (capture_decode(s->linktype, data, h->caplen, h->len, &seg)) {
+    case DECODE_OK:
+        flow_table_segment(s->flows, &seg, ts);
+        break;
+    case DECODE_NOT_TCP:
+        s->stats.not_tcp++;
+        break;
+    case DECODE_FRAGMENT:
+        s->stats.fragments++;
+        break;
+    case DECODE_TRUNCATED:
+    case DECODE_BAD:
+    case DECODE_UNSUPPORTED:
+        s->stats.bad_packets++;
+        break;
+    }
+    if (s->now_us - s->last_expiry_us > 1000000) {
+        flow_table_expire(s->flows, s->now_us);
+        s->last_expiry_us = s->now_us;
+    }
+}
+
+static void copy_tcp_stats(capture_session *s)
+{
+    s->stats.segments = s->tcp.segments;
+    s->stats.out_of_order = s->tcp.out_of_order;
+    s->stats.retransmitted = s->tcp.retransmitted;
+    s->stats.overlap_bytes = s->tcp.overlap_bytes;
+    s->stats.gaps = s->tcp.gaps;
+    s->stats.gap_bytes = s->tcp.gap_bytes;
+    s->stats.given_up = s->tcp.given_up;
+    s->stats.buffered_peak = s->tcp.buffered_peak;
+    if (s->live) {
+        struct pcap_stat ps;
+        if (pcap_stats(s->pcap, &ps) == 0) {
+            s->stats.kernel_drops = ps.ps_drop;
+            s->stats.interface_drops = ps.ps_ifdrop;
+        }
+    }
+}
+
+int capture_run(capture_session *s, capture_record_fn fn, void *ctx,
+                int (*tick)(void *ctx, const capture_stats *stats), pm_err *err)
+{
+    if (!capture_linktype_supported(s->linktype))
+        return pm_err_set(err, "%s: link type %s (%d) is not supported",
+                          s->opts.file ? s->opts.file : s->opts.iface,
+                          pcap_datalink_val_to_name(s->linktype) ? pcap_datalink_val_to_name(s->linktype) : "?",
+                          s->linktype);
+    s->fn = fn;
+    s->fn_ctx = ctx;
+    uint64_t last_tick = pm_now_ms();
+    int rc = 0;
+    while (!s->stop && !s->cb_failed) {
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        int got = pcap_next_ex(s->pcap, &h, &data);
+        if (got == 1)
+            packet(s, h, data);
+        else if (got == PCAP_ERROR_BREAK || got == -2)
+            break;
+        else if (got == PCAP_ERROR) {
+            /* A file cut mid-record: keep what it held, say what happened. */
+            snprintf(s->file_warning, sizeof s->file_warning, "%s: %s", s->opts.file ? s->opts.file : s->opts.iface,
+                     pcap_geterr(s->pcap));
+            s->truncated_file = true;
+            s->stats.truncated_file = true;
+            break;
+        }
+        if (s->live && (got == 0 || pm_now_ms() - last_tick >= LIVE_TIMEOUT_MS)) {
+            last_tick = pm_now_ms();
+            if (got == 0) {
+                /* no packet for a while: age flows by the wall clock */
+                struct timespec now;
+                clock_gettime(CLOCK_REALTIME, &now);
+                s->now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+                flow_table_expire(s->flows, s->now_us);
+            }
+            copy_tcp_stats(s);
+            if (tick && tick(ctx, &s->stats) != 0)
+                break;
+        }
+    }
+    flow_table_close_all(s->flows, s->now_us);
+    copy_tcp_stats(s);
+    if (s->cb_failed) {
+        if (err)
+            *err = s->cb_err;
+        rc = -1;
+    }
+    return rc;
+}
+
+void capture_stop(capture_session *s)
+{
+    s->stop = 1;
+    if (s->pcap)
+        pcap_breakloop(s->pcap);
+}
+
+const capture_stats *capture_get_stats(const capture_session *s)
+{
+    return &s->stats;
+}
+
+/* Borrowed; NULL when the input ended cleanly. */
+const char *capture_warning(const capture_session *s)
+{
+    return s->truncated_file ? s->file_warning : NULL;
+}
+
+static void put(json_t *obj, const char *key, uint64_t value)
+{
+    json_object_set_new(obj, key, json_integer((json_int_t)value));
+}
+
+json_t *capture_stats_json(const capture_stats *st)
+{
+    json_t *o = json_object();
+    put(o, "packets", st->packets);
+    put(o, "bytes", st->bytes);
+    put(o, "not_tcp", st->not_tcp);
+    put(o, "fragments", st->fragments);
+    put(o, "truncated_packets", st->truncated_packets);
+    put(o, "bad_packets", st->bad_packets);
+    json_object_set_new(o, "truncated_file", json_boolean(st->truncated_file));
+    put(o, "streams", st->streams);
+    put(o, "http_streams", st->http_streams);
+    put(o, "non_http_streams", st->non_http_streams);
+    put(o, "midstream_streams", st->midstream_streams);
+    put(o, "expired_streams", st->expired_streams);
+    put(o, "upgraded_streams", st->upgraded_streams);
+    put(o, "skipped_bytes", st->skipped_bytes);
+    put(o, "exchanges", st->exchanges);
+    json_t *families = json_object();
+    for (size_t i = 0; i < st->nfamilies; i++)
+        put(families, st->families[i].family, st->families[i].exchanges);
+    json_object_set_new(o, "exchanges_by_family", families);
+    put(o, "not_selected", st->not_selected);
+    put(o, "incomplete_responses", st->incomplete_responses);
+    put(o, "without_response", st->without_response);
+    put(o, "orphan_responses", st->orphan_responses);
+    put(o, "lost_requests", st->lost_requests);
+    put(o, "http_errors", st->http_errors);
+    put(o, "truncated_bodies", st->truncated_bodies);
+    put(o, "kernel_drops", st->kernel_drops);
+    put(o, "interface_drops", st->interface_drops);
+    json_t *tcp = json_object();
+    put(tcp, "segments", st->segments);
+    put(tcp, "out_of_order", st->out_of_order);
+    put(tcp, "retransmitted", st->retransmitted);
+    put(tcp, "overlap_bytes", st->overlap_bytes);
+    put(tcp, "gaps", st->gaps);
+    put(tcp, "gap_bytes", st->gap_bytes);
+    put(tcp, "given_up", st->given_up);
+    put(tcp, "buffered_peak", st->buffered_peak);
+    json_object_set_new(o, "tcp", tcp);
+    return o;
+}
+
+void capture_close(capture_session *s)
+{
+    if (!s)
+        return;
+    flow_table_free(s->flows);
+    if (s->pcap)
+        pcap_close(s->pcap);
+    free(s->stats.families);
+    free(s);
+}
