@@ -10,10 +10,14 @@
 #ifndef PM_CAPTURE_H
 #define PM_CAPTURE_H
 
+#include <stdio.h>
+
 #include "core/core.h"
 
 typedef struct capture_options {
-    const char *file;       /* -r: pcap or pcapng; exactly one of file and iface */
+    const char *file;       /* -r: pcap or pcapng ("-": stdin); one of file, stream, iface */
+    FILE *stream;           /* an open pcap/pcapng stream, owned by the session from capture_open
+                             * on, even when it fails (file names it in messages) */
     const char *iface;      /* -i: live interface ("any" for every one) */
     const char *bpf;        /* -f: extra BPF filter, ANDed with the port filter */
     const int *ports;       /* --port: server ports; 0 ports = every TCP stream */

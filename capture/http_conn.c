@@ -30,7 +30,7 @@ typedef struct side {
     bool headers_done;
     bool interim;     /* the response being parsed is 1xx (not 101) */
     bool ended;       /* FIN or RST seen */
-    bool ever_parsed; /* a message began on this side */
+    bool ever_parsed; /* a message head was parsed on this side */
     bool head_too_large;
     int64_t ts;
     char *field, *value; /* the header being accumulated */
@@ -210,7 +210,6 @@ static int on_message_begin(llhttp_t *p)
     s->in_message = true;
     s->headers_done = false;
     s->interim = false;
-    s->ever_parsed = true;
     s->head_bytes = 0;
     if (s->client) {
         s->x = queue_new(c);
@@ -300,6 +299,7 @@ static int on_headers_complete(llhttp_t *p)
     if (!m)
         return -1;
     s->headers_done = true;
+    s->ever_parsed = true;
     m->major = p->http_major;
     m->minor = p->http_minor;
     if (s->client) {
@@ -317,8 +317,8 @@ static int on_headers_complete(llhttp_t *p)
         return 0;
     }
     const char *method = s->x->req.method;
-    if (method && strcmp(method, "HEAD") == 0)
-        return 1; /* the answer to HEAD has no body, whatever Content-Length says */
+    if ((method && strcmp(method, "HEAD") == 0) || m->status == 204 || m->status == 304)
+        return 1; /* no body, whatever Content-Length says (RFC 9110, 6.4.1) */
     if (method && strcmp(method, "CONNECT") == 0 && m->status >= 200 && m->status < 300)
         return 2; /* a tunnel follows */
     return 0;
@@ -528,6 +528,7 @@ void http_conn_data(http_conn *c, bool from_client, const uint8_t *data, size_t 
         if (from_client && !s->ever_parsed && !s->head_too_large) {
             /* The client's first bytes are not HTTP: not our stream. */
             c->env->stats->non_http_streams++;
+            c->env->stats->http_streams--;
             stop_parsing(c);
             return;
         }

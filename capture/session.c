@@ -99,12 +99,18 @@ static int emit_exchange(void *ctx, const http_exchange *x, uint64_t conn_id)
 
 /* ---- opening ----------------------------------------------------------------------- */
 
-static char *port_filter(const capture_options *o)
+/* "tcp [and (port A or port B)] [and (BPF)]". On Ethernet the same again behind one and
+ * two 802.1Q tags: BPF's "tcp" alone never matches a tagged frame. */
+static char *port_filter(const capture_options *o, int linktype)
 {
     size_t cap = 64 + o->nports * 16 + (o->bpf ? strlen(o->bpf) : 0);
     char *f = malloc(cap);
-    if (!f)
+    char *all = malloc(3 * cap + 64);
+    if (!f || !all) {
+        free(f);
+        free(all);
         return NULL;
+    }
     size_t n = (size_t)snprintf(f, cap, "tcp");
     for (size_t i = 0; i < o->nports; i++)
         n += (size_t)snprintf(f + n, cap - n, "%s port %d", i == 0 ? " and (" : " or", o->ports[i]);
@@ -112,7 +118,12 @@ static char *port_filter(const capture_options *o)
         n += (size_t)snprintf(f + n, cap - n, ")");
     if (o->bpf && *o->bpf)
         snprintf(f + n, cap - n, " and (%s)", o->bpf);
-    return f;
+    if (linktype == DLT_EN10MB)
+        snprintf(all, 3 * cap + 64, "(%s) or (vlan and %s) or (vlan and vlan and %s)", f, f, f);
+    else
+        snprintf(all, 3 * cap + 64, "%s", f);
+    free(f);
+    return all;
 }
 
 static pcap_t *open_live(const char *iface, pm_err *err)
@@ -139,7 +150,7 @@ static pcap_t *open_live(const char *iface, pm_err *err)
 
 capture_session *capture_open(const capture_options *o, pm_err *err)
 {
-    if ((!o->file) == (!o->iface)) {
+    if ((!o->file && !o->stream) == (!o->iface)) {
         pm_err_set(err, "give exactly one of -r FILE and -i IFACE");
         return NULL;
     }
@@ -156,7 +167,13 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
     s->tcp.max_total = o->max_total_buffer;
     s->env = (http_env){.opts = &s->opts, .stats = &s->stats, .emit = emit_exchange, .ctx = s};
     char errbuf[PCAP_ERRBUF_SIZE] = "";
-    if (o->file) {
+    if (o->stream) {
+        s->pcap = pcap_fopen_offline_with_tstamp_precision(o->stream, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+        if (!s->pcap) {
+            pm_err_set(err, "%s: %s", o->file ? o->file : "pcap stream", errbuf);
+            fclose(o->stream); /* the session owns the stream, whatever happens */
+        }
+    } else if (o->file) {
         s->pcap = pcap_open_offline_with_tstamp_precision(o->file, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
         if (!s->pcap)
             pm_err_set(err, "%s: %s", o->file, errbuf);
@@ -169,7 +186,7 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
         return NULL;
     }
     s->linktype = pcap_datalink(s->pcap);
-    char *filter = port_filter(o);
+    char *filter = port_filter(o, s->linktype);
     struct bpf_program prog;
     if (!filter || pcap_compile(s->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
         pm_err_set(err, "-f '%s': %s", o->bpf ? o->bpf : "", filter ? pcap_geterr(s->pcap) : "out of memory");
@@ -198,7 +215,11 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
 
 static void packet(capture_session *s, const struct pcap_pkthdr *h, const uint8_t *data)
 {
-    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+    /* Timestamps outside 1970..2100 (damaged or hostile files) are clamped so that time
+     * arithmetic can never overflow. */
+    int64_t secs = h->ts.tv_sec < 0 ? 0 : h->ts.tv_sec > 4102444800 ? 4102444800 : h->ts.tv_sec;
+    int64_t usec = h->ts.tv_usec < 0 || h->ts.tv_usec > 999999 ? 0 : h->ts.tv_usec;
+    int64_t ts = secs * 1000000 + usec;
     if (!s->prefix_set) {
         /* Deterministic ids: the same packets give the same records, file or pcapng. */
         snprintf(s->prefix, sizeof s->prefix, "%08llx",
@@ -258,7 +279,7 @@ int capture_run(capture_session *s, capture_record_fn fn, void *ctx,
 {
     if (!capture_linktype_supported(s->linktype))
         return pm_err_set(err, "%s: link type %s (%d) is not supported",
-                          s->opts.file ? s->opts.file : s->opts.iface,
+                          s->opts.file ? s->opts.file : s->opts.iface ? s->opts.iface : "pcap stream",
                           pcap_datalink_val_to_name(s->linktype) ? pcap_datalink_val_to_name(s->linktype) : "?",
                           s->linktype);
     s->fn = fn;
@@ -275,7 +296,8 @@ int capture_run(capture_session *s, capture_record_fn fn, void *ctx,
             break;
         else if (got == PCAP_ERROR) {
             /* A file cut mid-record: keep what it held, say what happened. */
-            snprintf(s->file_warning, sizeof s->file_warning, "%s: %s", s->opts.file ? s->opts.file : s->opts.iface,
+            snprintf(s->file_warning, sizeof s->file_warning, "%s: %s",
+                     s->opts.file ? s->opts.file : s->opts.iface ? s->opts.iface : "pcap stream",
                      pcap_geterr(s->pcap));
             s->truncated_file = true;
             s->stats.truncated_file = true;

@@ -55,6 +55,7 @@ void cli_list_free(cli_list *l);
  * binary's source tree, else the one compiled in. Writes into buf. */
 const char *cli_profile_dir(const char *given, char *buf, size_t size);
 
+int cmd_capture(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 

@@ -22,7 +22,7 @@ typedef struct {
 
 static const subcommand subcommands[] = {
     {"capture", "(-r FILE.pcap[ng] | -i IFACE) [-f BPF] [--port N]... -o OUT",
-     "wire -> capture file (libpcap, TCP reassembly, HTTP/1.x)", NULL},
+     "wire -> capture file (libpcap, TCP reassembly, HTTP/1.x)", cmd_capture},
     {"tee", "--listen ADDR (--primary URL --shadow URL | --sink) [-c SUITE] [--record OUT] [--metrics ADDR]",
      "live shadow traffic: inline proxy or mirror sink, diffed live", NULL},
     {"replay", "-c SUITE -i CAPTURE -o RESULTS", "capture -> results: every exchange to every target",

@@ -1,0 +1,356 @@
+/*
+ * cmd_capture.c — `pmirror capture (-r FILE | -i IFACE) ... -o OUT`: the wire into a
+ * capture file. Argument handling, the output file (and its rotation), signals, the
+ * progress line and the closing summary; the work is capture/'s.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "cli.h"
+
+typedef struct {
+    const char *out;
+    pm_jsonl_writer *writer;
+    unsigned part;          /* rotation: current part number, 0 = no rotation */
+    uint64_t rotate_bytes;  /* approximate: serialized record sizes */
+    long rotate_seconds;
+    uint64_t bytes_in_part;
+    uint64_t part_started_ms;
+    uint64_t started_ms, last_progress_ms;
+    double duration_s;
+    long max_exchanges;
+    bool progress;
+    json_t *files;
+} capture_output;
+
+static capture_session *running; /* for the signal handler only */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running)
+        capture_stop(running);
+}
+
+/* "capture.jsonl.gz" part 3 → "capture.0003.jsonl.gz" */
+static void part_name(const char *out, unsigned part, char *buf, size_t size)
+{
+    if (part == 0) {
+        snprintf(buf, size, "%s", out);
+        return;
+    }
+    const char *slash = strrchr(out, '/');
+    const char *base = slash ? slash + 1 : out;
+    const char *dot = strchr(base, '.');
+    if (!dot)
+        snprintf(buf, size, "%s.%04u", out, part);
+    else
+        snprintf(buf, size, "%.*s.%04u%s", (int)(dot - out), out, part, dot);
+}
+
+static int open_part(capture_output *o, pm_err *err)
+{
+    char name[4096];
+    part_name(o->out, o->part, name, sizeof name);
+    o->writer = pm_jsonl_writer_open(name, err);
+    if (!o->writer)
+        return -1;
+    o->bytes_in_part = 0;
+    o->part_started_ms = pm_now_ms();
+    if (strcmp(name, "-") != 0)
+        json_array_append_new(o->files, json_string(name));
+    return 0;
+}
+
+static int rotate_if_due(capture_output *o, pm_err *err)
+{
+    if (o->part == 0)
+        return 0;
+    bool by_size = o->rotate_bytes && o->bytes_in_part >= o->rotate_bytes;
+    bool by_time = o->rotate_seconds > 0 && pm_now_ms() - o->part_started_ms >= (uint64_t)o->rotate_seconds * 1000;
+    if (!by_size && !by_time)
+        return 0;
+    if (pm_jsonl_writer_close(o->writer, err) != 0) {
+        o->writer = NULL;
+        return -1;
+    }
+    o->part++;
+    return open_part(o, err);
+}
+
+static int write_record(void *ctx, const json_t *record, pm_err *err)
+{
+    capture_output *o = ctx;
+    if (pm_jsonl_writer_write(o->writer, record, err) != 0)
+        return -1;
+    const json_t *req = json_object_get(record, "request"), *resp = json_object_get(record, "response");
+    o->bytes_in_part += 512 + json_integer_value(json_object_get(req, "body_len")) +
+                        json_integer_value(json_object_get(resp, "body_len"));
+    return rotate_if_due(o, err);
+}
+
+static void print_progress(const capture_stats *st, bool final)
+{
+    fprintf(stderr, "\rpmirror capture: %llu packets, %llu streams, %llu exchanges%s",
+            (unsigned long long)st->packets, (unsigned long long)st->streams,
+            (unsigned long long)st->exchanges, final ? "\n" : "   ");
+}
+
+static int on_tick(void *ctx, const capture_stats *st)
+{
+    capture_output *o = ctx;
+    pm_err err;
+    if (o->writer && pm_jsonl_writer_tick(o->writer, &err) != 0)
+        return -1;
+    if (o->writer && rotate_if_due(o, &err) != 0)
+        return -1;
+    uint64_t now = pm_now_ms();
+    if (o->progress && now - o->last_progress_ms >= 1000) {
+        o->last_progress_ms = now;
+        print_progress(st, false);
+    }
+    if (o->duration_s > 0 && (double)(now - o->started_ms) / 1000.0 >= o->duration_s)
+        return 1;
+    if (o->max_exchanges > 0 && st->exchanges >= (uint64_t)o->max_exchanges)
+        return 1;
+    return 0;
+}
+
+static void print_summary(const capture_stats *st, const char *out)
+{
+    fprintf(stderr, "pmirror capture: %llu packets, %llu streams (%llu HTTP, %llu non-HTTP), %llu exchanges",
+            (unsigned long long)st->packets, (unsigned long long)st->streams,
+            (unsigned long long)st->http_streams, (unsigned long long)st->non_http_streams,
+            (unsigned long long)st->exchanges);
+    for (size_t i = 0; i < st->nfamilies; i++)
+        fprintf(stderr, "%s%s %llu", i == 0 ? " (" : ", ", st->families[i].family,
+                (unsigned long long)st->families[i].exchanges);
+    fprintf(stderr, "%s -> %s\n", st->nfamilies ? ")" : "", out);
+    uint64_t lost = st->incomplete_responses + st->without_response + st->orphan_responses +
+                    st->lost_requests + st->http_errors + st->gaps + st->kernel_drops + st->bad_packets +
+                    st->truncated_bodies + st->not_selected;
+    if (lost)
+        fprintf(stderr,
+                "pmirror capture: not whole: %llu incomplete responses, %llu without response, %llu orphan "
+                "responses, %llu lost requests, %llu HTTP errors, %llu TCP gaps (%llu bytes), %llu bodies cut "
+                "by --max-body, %llu not selected, %llu bad packets, %llu kernel drops\n",
+                (unsigned long long)st->incomplete_responses, (unsigned long long)st->without_response,
+                (unsigned long long)st->orphan_responses, (unsigned long long)st->lost_requests,
+                (unsigned long long)st->http_errors, (unsigned long long)st->gaps,
+                (unsigned long long)st->gap_bytes, (unsigned long long)st->truncated_bodies,
+                (unsigned long long)st->not_selected, (unsigned long long)st->bad_packets,
+                (unsigned long long)st->kernel_drops);
+}
+
+/* "16M", "64k", "1G", "1000" → bytes; -1 when not a size. */
+static long long parse_size(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v < 0)
+        return -1;
+    long long mult = 1;
+    if (*end == 'k' || *end == 'K')
+        mult = 1024, end++;
+    else if (*end == 'm' || *end == 'M')
+        mult = 1024 * 1024, end++;
+    else if (*end == 'g' || *end == 'G')
+        mult = 1024LL * 1024 * 1024, end++;
+    if (*end == 'i' || *end == 'B')
+        end++;
+    if (*end == 'B')
+        end++;
+    return *end ? -1 : v * mult;
+}
+
+static int parse_ports(const cli_list *in, int **out)
+{
+    *out = calloc(in->n + 1, sizeof **out);
+    for (size_t i = 0; i < in->n; i++) {
+        char *end = NULL;
+        long p = strtol(in->items[i], &end, 10);
+        if (!end || *end || p < 1 || p > 65535)
+            return cli_fail("capture", "--port '%s': not a TCP port (1-65535)", in->items[i]);
+        (*out)[i] = (int)p;
+    }
+    return CLI_OK;
+}
+
+int cmd_capture(int argc, char **argv)
+{
+    const char *file = NULL, *iface = NULL, *bpf = NULL, *out = NULL, *max_body = NULL, *key = NULL;
+    const char *stats_path = NULL, *profile = NULL, *map_path = NULL, *rotate_size = NULL;
+    cli_list ports = {0}, families = {0}, selects = {0};
+    bool no_redact = false, quiet = false;
+    long max_exchanges = 0, rotate_seconds = 0, idle_seconds = 120;
+    const char *duration = NULL;
+    const cli_opt opts[] = {
+        {'r', "read", CLI_STRING, &file, "FILE", "read a pcap or pcapng file"},
+        {'i', "interface", CLI_STRING, &iface, "IFACE", "capture live from an interface (\"any\": all)"},
+        {'f', "filter", CLI_STRING, &bpf, "BPF", "extra BPF filter, ANDed with the --port filter"},
+        {0, "port", CLI_LIST, &ports, "N", "server port to watch (default: every TCP stream that speaks HTTP)"},
+        {'o', "output", CLI_STRING, &out, "OUT", "capture file to write (.gz: gzip; -: stdout)"},
+        {0, "max-body", CLI_STRING, &max_body, "SIZE", "cap on each stored body, e.g. 16M (default 16M)"},
+        {0, "no-redact", CLI_FLAG, &no_redact, NULL, "keep secrets in the capture file (prints a warning)"},
+        {0, "key", CLI_STRING, &key, "FILE", "redaction key (default: .pmirror-key beside OUT, created 0600)"},
+        {0, "family", CLI_LIST, &families, "FAMILY", "keep only this family (REGISTRY_V2, API_V1, ...)"},
+        {0, "select", CLI_LIST, &selects, "SPEC", "keep only a cohort: org=A,repo=A/B,user=U,percent=N,salt=S"},
+        {0, "duration", CLI_STRING, &duration, "SECONDS", "live: stop after this long"},
+        {0, "max-exchanges", CLI_INT, &max_exchanges, "N", "stop after writing N exchanges"},
+        {0, "rotate-size", CLI_STRING, &rotate_size, "SIZE", "start a new numbered file after about SIZE"},
+        {0, "rotate-seconds", CLI_INT, &rotate_seconds, "N", "start a new numbered file every N seconds"},
+        {0, "idle-timeout", CLI_INT, &idle_seconds, "SECONDS", "close streams idle this long (default 120)"},
+        {0, "stats", CLI_STRING, &stats_path, "FILE.json", "write the capture statistics as JSON"},
+        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: config/quay)"},
+        {0, "map", CLI_STRING, &map_path, "FILE", "capability map (default: PROFILE/capabilities.yaml)"},
+        {'q', "quiet", CLI_FLAG, &quiet, NULL, "no progress line"},
+        {0},
+    };
+    const cli_command cmd = {
+        "capture", "(-r FILE.pcap[ng] | -i IFACE) [-f BPF] [--port N]... -o OUT",
+        "Reads HTTP/1.x exchanges off the wire (TCP reassembled, requests paired with\n"
+        "responses), classifies and redacts them, and writes a capture file. Everything\n"
+        "it could not keep is counted in the summary and in --stats.",
+        "Rotated files are numbered: OUT=capture.jsonl.gz gives capture.0001.jsonl.gz, ...\n"
+        "Exit codes: 0 done (a truncated pcap is a warning), 2 bad arguments or input.",
+        opts, 0, 0};
+    cli_list args;
+    int rc = cli_parse(&cmd, argc, argv, &args);
+    if (rc != CLI_OK) {
+        cli_list_free(&ports);
+        cli_list_free(&families);
+        cli_list_free(&selects);
+        return rc < 0 ? CLI_OK : rc;
+    }
+    cli_list_free(&args);
+
+    capture_options copts;
+    capture_options_init(&copts);
+    pm_err err;
+    int *port_numbers = NULL;
+    pm_capmap *map = NULL;
+    pm_redactor *redactor = NULL;
+    pm_selection *selection = NULL;
+    capture_session *session = NULL;
+    capture_output output = {.out = out, .max_exchanges = max_exchanges, .rotate_seconds = rotate_seconds};
+    output.files = json_array();
+
+    if (!file == !iface)
+        rc = cli_fail("capture", "give exactly one of -r FILE and -i IFACE");
+    else if (!out)
+        rc = cli_fail("capture", "-o OUT is required");
+    else if (parse_ports(&ports, &port_numbers) != CLI_OK)
+        rc = CLI_USAGE;
+    if (rc == CLI_OK && max_body) {
+        long long v = parse_size(max_body);
+        if (v <= 0)
+            rc = cli_fail("capture", "--max-body '%s': not a size (e.g. 65536, 64K, 16M)", max_body);
+        copts.max_body = (size_t)v;
+    }
+    if (rc == CLI_OK && rotate_size) {
+        long long v = parse_size(rotate_size);
+        if (v <= 0)
+            rc = cli_fail("capture", "--rotate-size '%s': not a size", rotate_size);
+        output.rotate_bytes = (uint64_t)v;
+    }
+    if (rc == CLI_OK && duration) {
+        char *end = NULL;
+        output.duration_s = strtod(duration, &end);
+        if (!end || *end || output.duration_s <= 0)
+            rc = cli_fail("capture", "--duration '%s': not a number of seconds", duration);
+    }
+    if (rc == CLI_OK && (idle_seconds <= 0 || rotate_seconds < 0 || max_exchanges < 0))
+        rc = cli_fail("capture", "--idle-timeout, --rotate-seconds and --max-exchanges must be positive");
+    if (rc == CLI_OK && (families.n || selects.n)) {
+        selection = pm_selection_new();
+        for (size_t i = 0; rc == CLI_OK && i < families.n; i++)
+            if (pm_selection_add_family(selection, families.items[i], &err) != 0)
+                rc = cli_fail("capture", "%s", err.msg);
+        for (size_t i = 0; rc == CLI_OK && i < selects.n; i++)
+            if (pm_selection_parse(selection, selects.items[i], &err) != 0)
+                rc = cli_fail("capture", "%s", err.msg);
+    }
+    if (rc == CLI_OK) {
+        char dir[4096], path[4200];
+        if (!map_path) {
+            snprintf(path, sizeof path, "%s/capabilities.yaml", cli_profile_dir(profile, dir, sizeof dir));
+            map_path = path;
+        }
+        map = pm_capmap_load(map_path, &err);
+        if (!map)
+            rc = cli_fail("capture", "%s", err.msg);
+    }
+    if (rc == CLI_OK && !no_redact) {
+        redactor = pm_redactor_new(key, out, NULL, &err);
+        if (!redactor)
+            rc = cli_fail("capture", "%s", err.msg);
+    }
+    if (rc == CLI_OK) {
+        if (no_redact)
+            fprintf(stderr, "pmirror capture: warning: --no-redact: secrets are written to %s in the clear\n", out);
+        copts.file = file;
+        copts.iface = iface;
+        copts.bpf = bpf;
+        copts.ports = port_numbers;
+        copts.nports = ports.n;
+        copts.map = map;
+        copts.redactor = redactor;
+        copts.selection = selection;
+        copts.idle_timeout_us = (int64_t)idle_seconds * 1000000;
+        session = capture_open(&copts, &err);
+        if (!session)
+            rc = cli_fail("capture", "%s", err.msg);
+    }
+    if (rc == CLI_OK) {
+        output.part = (output.rotate_bytes || output.rotate_seconds) && strcmp(out, "-") != 0 ? 1 : 0;
+        if (open_part(&output, &err) != 0)
+            rc = cli_fail("capture", "%s", err.msg);
+    }
+    if (rc == CLI_OK) {
+        output.progress = !quiet && isatty(STDERR_FILENO);
+        output.started_ms = output.last_progress_ms = pm_now_ms();
+        running = session;
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        int run_rc = capture_run(session, write_record, &output, on_tick, &err);
+        running = NULL;
+        if (output.progress)
+            fputc('\n', stderr);
+        if (pm_jsonl_writer_close(output.writer, run_rc == 0 ? &err : NULL) != 0 && run_rc == 0)
+            run_rc = -1;
+        output.writer = NULL;
+        if (run_rc != 0)
+            rc = cli_fail("capture", "%s", err.msg);
+        const capture_stats *st = capture_get_stats(session);
+        if (capture_warning(session))
+            fprintf(stderr, "pmirror capture: warning: %s; every exchange before it was kept\n",
+                    capture_warning(session));
+        if (!quiet)
+            print_summary(st, out);
+        if (stats_path) {
+            json_t *js = capture_stats_json(st);
+            json_object_set(js, "files", output.files);
+            if (json_dump_file(js, stats_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 && rc == CLI_OK)
+                rc = cli_fail("capture", "%s: cannot write statistics: %s", stats_path, strerror(errno));
+            json_decref(js);
+        }
+    }
+    if (output.writer)
+        pm_jsonl_writer_close(output.writer, NULL);
+    json_decref(output.files);
+    capture_close(session);
+    pm_selection_free(selection);
+    pm_redactor_free(redactor);
+    pm_capmap_free(map);
+    free(port_numbers);
+    cli_list_free(&ports);
+    cli_list_free(&families);
+    cli_list_free(&selects);
+    return rc;
+}
