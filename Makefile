@@ -3,18 +3,21 @@
 #   make test    install dependencies, build, run every test suite (ctest)
 # Other targets: make deps (Debian packages; idempotent), make (build into build/),
 # make sanitize (build-asan/ with address,undefined sanitizers and run the tests there),
-# make clang (build-clang/, warnings as errors under clang), make clean.
+# make clang (build-clang/, warnings as errors under clang, and the libFuzzer targets),
+# make fuzz FUZZ_SECONDS=N (every fuzz target for N seconds), make clean.
 
 BUILD      ?= build
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
 # Debian packages the build and the tests need (pkg-config names in cmake/deps.cmake).
-DEB_PACKAGES = cmake make gcc pkg-config \
+DEB_PACKAGES = cmake make gcc clang pkg-config \
   libpcap-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libcriterion-dev \
   libmicrohttpd-dev libyaml-dev libpcre2-dev libssl-dev node-llhttp
 
-.PHONY: all build deps test demo sanitize clang clean
+FUZZ_SECONDS ?= 600
+
+.PHONY: all build deps test demo sanitize clang fuzz clean
 
 all: build
 
@@ -35,9 +38,14 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# gcc build: unit + integration tests; then, when clang is there, the clang build
+# (warnings as errors) and a short run of every fuzz target.
 test: deps
 	$(MAKE) build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE fuzz
+	@if command -v clang >/dev/null 2>&1; then \
+	  $(MAKE) clang && cd build-clang && ctest --output-on-failure -L fuzz; \
+	else echo "make test: clang not found: skipping the clang build and the fuzz smoke run"; fi
 
 demo: deps
 	$(MAKE) build
@@ -45,10 +53,15 @@ demo: deps
 
 sanitize: deps
 	$(MAKE) build BUILD=build-asan CMAKE_ARGS="-DPMIRROR_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
-	cd build-asan && ctest --output-on-failure -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS) -LE fuzz
 
 clang: deps
 	$(MAKE) build BUILD=build-clang CMAKE_ARGS="-DCMAKE_C_COMPILER=clang"
+
+fuzz: clang
+	cmake -S . -B build-clang -DPMIRROR_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	cd build-clang && ctest --output-on-failure -L fuzz
+	cmake -S . -B build-clang -DPMIRROR_FUZZ_SECONDS=10 >/dev/null
 
 clean:
 	rm -rf build build-asan build-clang

@@ -529,6 +529,7 @@ void http_conn_data(http_conn *c, bool from_client, const uint8_t *data, size_t 
             /* The client's first bytes are not HTTP: not our stream. */
             c->env->stats->non_http_streams++;
             c->env->stats->http_streams--;
+            s->in_message = false; /* nothing was a request: nothing is lost */
             stop_parsing(c);
             return;
         }
