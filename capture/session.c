@@ -9,6 +9,7 @@
  * damage is reported in `truncated_file`.
  */
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,9 +140,17 @@ static pcap_t *open_live(const char *iface, pm_err *err)
     pcap_set_timeout(p, LIVE_TIMEOUT_MS);
     pcap_set_buffer_size(p, LIVE_BUFFER_BYTES);
     pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO);
+    pcap_set_immediate_mode(p, 1); /* deliver packets as they come, not per filled block */
     int rc = pcap_activate(p);
     if (rc < 0) {
         pm_err_set(err, "-i %s: %s", iface, pcap_geterr(p)[0] ? pcap_geterr(p) : pcap_statustostr(rc));
+        pcap_close(p);
+        return NULL;
+    }
+    /* Non-blocking, with our own poll(): libpcap's read timeout does not fire on Linux
+     * while no packet arrives, and a capture must notice --duration and signals. */
+    if (pcap_setnonblock(p, 1, errbuf) != 0 || pcap_get_selectable_fd(p) < 0) {
+        pm_err_set(err, "-i %s: cannot poll the capture: %s", iface, errbuf);
         pcap_close(p);
         return NULL;
     }
@@ -274,6 +283,68 @@ static void copy_tcp_stats(capture_session *s)
     }
 }
 
+static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    packet((capture_session *)user, h, data);
+}
+
+/* Offline: every packet of the file, then stop. */
+static void read_file(capture_session *s)
+{
+    while (!s->stop && !s->cb_failed) {
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        int got = pcap_next_ex(s->pcap, &h, &data);
+        if (got == 1) {
+            packet(s, h, data);
+            continue;
+        }
+        if (got == PCAP_ERROR) {
+            /* A file cut mid-record: keep what it held, say what happened. */
+            snprintf(s->file_warning, sizeof s->file_warning, "%s: %s",
+                     s->opts.file ? s->opts.file : "pcap stream", pcap_geterr(s->pcap));
+            s->truncated_file = true;
+            s->stats.truncated_file = true;
+        }
+        break; /* end of file (-2), or pcap_breakloop */
+    }
+}
+
+static int64_t wall_clock_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+/* Live: dispatch what is there, poll at most LIVE_TIMEOUT_MS, tick, until stopped. */
+static int read_live(capture_session *s, int (*tick)(void *ctx, const capture_stats *stats), void *ctx,
+                     pm_err *err)
+{
+    struct pollfd pfd = {.fd = pcap_get_selectable_fd(s->pcap), .events = POLLIN};
+    uint64_t last_tick = pm_now_ms();
+    while (!s->stop && !s->cb_failed) {
+        int n = pcap_dispatch(s->pcap, 4096, on_packet, (u_char *)s);
+        if (n == PCAP_ERROR_BREAK)
+            break;
+        if (n < 0)
+            return pm_err_set(err, "-i %s: %s", s->opts.iface, pcap_geterr(s->pcap));
+        if (n == 0)
+            poll(&pfd, 1, LIVE_TIMEOUT_MS);
+        if (pm_now_ms() - last_tick < LIVE_TIMEOUT_MS)
+            continue;
+        last_tick = pm_now_ms();
+        if (n == 0) { /* quiet: age the flows by the wall clock */
+            s->now_us = wall_clock_us();
+            flow_table_expire(s->flows, s->now_us);
+        }
+        copy_tcp_stats(s);
+        if (tick && tick(ctx, &s->stats) != 0)
+            break;
+    }
+    return 0;
+}
+
 int capture_run(capture_session *s, capture_record_fn fn, void *ctx,
                 int (*tick)(void *ctx, const capture_stats *stats), pm_err *err)
 {
@@ -284,40 +355,12 @@ int capture_run(capture_session *s, capture_record_fn fn, void *ctx,
                           s->linktype);
     s->fn = fn;
     s->fn_ctx = ctx;
-    uint64_t last_tick = pm_now_ms();
     int rc = 0;
-    while (!s->stop && !s->cb_failed) {
-        struct pcap_pkthdr *h;
-        const u_char *data;
-        int got = pcap_next_ex(s->pcap, &h, &data);
-        if (got == 1)
-            packet(s, h, data);
-        else if (got == PCAP_ERROR_BREAK || got == -2)
-            break;
-        else if (got == PCAP_ERROR) {
-            /* A file cut mid-record: keep what it held, say what happened. */
-            snprintf(s->file_warning, sizeof s->file_warning, "%s: %s",
-                     s->opts.file ? s->opts.file : s->opts.iface ? s->opts.iface : "pcap stream",
-                     pcap_geterr(s->pcap));
-            s->truncated_file = true;
-            s->stats.truncated_file = true;
-            break;
-        }
-        if (s->live && (got == 0 || pm_now_ms() - last_tick >= LIVE_TIMEOUT_MS)) {
-            last_tick = pm_now_ms();
-            if (got == 0) {
-                /* no packet for a while: age flows by the wall clock */
-                struct timespec now;
-                clock_gettime(CLOCK_REALTIME, &now);
-                s->now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
-                flow_table_expire(s->flows, s->now_us);
-            }
-            copy_tcp_stats(s);
-            if (tick && tick(ctx, &s->stats) != 0)
-                break;
-        }
-    }
-    flow_table_close_all(s->flows, s->now_us);
+    if (s->live)
+        rc = read_live(s, tick, ctx, err);
+    else
+        read_file(s);
+    flow_table_close_all(s->flows, s->live ? wall_clock_us() : s->now_us);
     copy_tcp_stats(s);
     if (s->cb_failed) {
         if (err)
