@@ -71,9 +71,10 @@ typedef struct capture_stats {
     size_t nfamilies;
 } capture_stats;
 
-/* Receives each capture record (borrowed: the session frees it after the call).
- * Returning non-zero stops the capture with that error. */
-typedef int (*capture_record_fn)(void *ctx, const json_t *record, pm_err *err);
+/* Receives each capture record as one line of compact JSON text, without its newline
+ * (borrowed: valid during the call). Returning non-zero stops the capture with that
+ * error. Records are text, not json_t, because building trees was capture's cost. */
+typedef int (*capture_record_fn)(void *ctx, const char *record, size_t len, pm_err *err);
 
 typedef struct capture_session capture_session;
 

@@ -77,8 +77,9 @@ void http_conn_free(http_conn *c);
 
 /* Frees an exchange's contents (not the struct). */
 void http_exchange_clear(http_exchange *x);
-/* Builds the capture record of DESIGN.md for an exchange. */
-json_t *capture_exchange_record(const http_exchange *x, const capture_options *o, const char *session,
-                                const char *id);
+/* Writes the capture record of DESIGN.md for an exchange into t (reset first);
+ * -1 when memory ran out. */
+int capture_exchange_record(const http_exchange *x, const capture_options *o, const char *session,
+                            const char *id, pm_jtext *t);
 
 #endif

@@ -38,6 +38,7 @@ struct capture_session {
     int64_t now_us, last_expiry_us;
     char prefix[16];
     bool prefix_set;
+    pm_jtext text; /* the record being written, reused */
     bool truncated_file;
     char file_warning[PCAP_ERRBUF_SIZE + 64];
 };
@@ -80,8 +81,7 @@ static int emit_exchange(void *ctx, const http_exchange *x, uint64_t conn_id)
     char session[48], id[72];
     snprintf(session, sizeof session, "%s-%llu", s->prefix, (unsigned long long)conn_id);
     snprintf(id, sizeof id, "%s-%llu", session, (unsigned long long)x->seq);
-    json_t *rec = capture_exchange_record(x, &s->opts, session, id);
-    if (!rec) {
+    if (capture_exchange_record(x, &s->opts, session, id, &s->text) != 0) {
         s->cb_failed = true;
         return pm_err_set(&s->cb_err, "out of memory building record %s", id);
     }
@@ -91,8 +91,7 @@ static int emit_exchange(void *ctx, const http_exchange *x, uint64_t conn_id)
         s->stats.without_response++;
     else if (!x->resp.complete)
         s->stats.incomplete_responses++;
-    int rc = s->fn(s->fn_ctx, rec, &s->cb_err);
-    json_decref(rec);
+    int rc = s->fn(s->fn_ctx, s->text.buf, s->text.len, &s->cb_err);
     if (rc != 0)
         s->cb_failed = true;
     return rc;
@@ -445,5 +444,6 @@ void capture_close(capture_session *s)
     if (s->pcap)
         pcap_close(s->pcap);
     free(s->stats.families);
+    pm_jtext_free(&s->text);
     free(s);
 }

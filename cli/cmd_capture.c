@@ -82,14 +82,12 @@ static int rotate_if_due(capture_output *o, pm_err *err)
     return open_part(o, err);
 }
 
-static int write_record(void *ctx, const json_t *record, pm_err *err)
+static int write_record(void *ctx, const char *record, size_t len, pm_err *err)
 {
     capture_output *o = ctx;
-    if (pm_jsonl_writer_write(o->writer, record, err) != 0)
+    if (pm_jsonl_writer_write_line(o->writer, record, len, err) != 0)
         return -1;
-    const json_t *req = json_object_get(record, "request"), *resp = json_object_get(record, "response");
-    o->bytes_in_part += 512 + json_integer_value(json_object_get(req, "body_len")) +
-                        json_integer_value(json_object_get(resp, "body_len"));
+    o->bytes_in_part += len + 1;
     return rotate_if_due(o, err);
 }
 

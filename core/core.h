@@ -68,6 +68,44 @@ uint64_t pm_jsonl_reader_records(const pm_jsonl_reader *r); /* records yielded *
 uint64_t pm_jsonl_reader_skipped(const pm_jsonl_reader *r); /* bad lines skipped */
 void pm_jsonl_reader_close(pm_jsonl_reader *r);
 
+/* Appends one already-serialized record (a JSON object, no newline) as one line. For
+ * hot paths that write records with pm_jtext instead of building json_t trees. */
+int pm_jsonl_writer_write_line(pm_jsonl_writer *w, const char *line, size_t len, pm_err *err);
+
+/* ===== JSON text (hot-path serialization) ========================================== */
+
+/* A growing buffer of compact JSON text. The capture stage writes each record straight
+ * into one instead of building a jansson tree and dumping it: bench/capture.sh showed
+ * jansson's allocation and dumping taking most of capture's time. Output is always valid
+ * JSON (tests/fuzz/fuzz_jtext.c parses it back with jansson): strings are escaped, and
+ * bytes that are not UTF-8 are written as \u00XX (read as Latin-1). Commas between
+ * members and elements are inserted automatically. */
+typedef struct pm_jtext {
+    char *buf;
+    size_t len, cap;
+    int depth;
+    uint64_t need_comma; /* bit d: the container at depth d already has a member */
+    bool failed;         /* an allocation failed: the text is incomplete */
+} pm_jtext;
+
+void pm_jtext_reset(pm_jtext *t);
+void pm_jtext_free(pm_jtext *t);
+void pm_jtext_object_begin(pm_jtext *t);
+void pm_jtext_object_end(pm_jtext *t);
+void pm_jtext_array_begin(pm_jtext *t);
+void pm_jtext_array_end(pm_jtext *t);
+/* An object member's key (then exactly one value call). */
+void pm_jtext_key(pm_jtext *t, const char *key);
+void pm_jtext_string(pm_jtext *t, const char *s, size_t len);
+/* The same for text the caller has already checked with pm_utf8_valid. */
+void pm_jtext_string_utf8(pm_jtext *t, const char *s, size_t len);
+void pm_jtext_cstring(pm_jtext *t, const char *s); /* NULL writes null */
+void pm_jtext_int(pm_jtext *t, int64_t v);
+void pm_jtext_bool(pm_jtext *t, bool v);
+void pm_jtext_null(pm_jtext *t);
+/* A value already serialized as JSON by jansson (for rare, complex values). */
+void pm_jtext_json(pm_jtext *t, const json_t *value);
+
 /* ===== config ===================================================================== */
 
 /* A loaded config file: YAML (.yaml/.yml, or anything not .json) through libyaml, JSON
@@ -134,6 +172,11 @@ char *pm_redact_target(const pm_redactor *r, const char *target);
 size_t pm_redact_json(const pm_redactor *r, json_t *value);
 /* Redacts a body held in a record object ("body" JSON text) when it parses as JSON. */
 void pm_redact_record_body(const pm_redactor *r, json_t *message);
+/* The redacted value of one header, or NULL when the header is not a secret. */
+char *pm_redact_header_value(const pm_redactor *r, const char *name, const char *value);
+/* The redacted form of a body (JSON or form-encoded by content_type), or NULL when it
+ * holds nothing to redact. */
+char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const char *text, size_t len);
 
 /* ===== capability map and classifier ============================================== */
 

@@ -77,7 +77,12 @@ bool pm_utf8_valid(const unsigned char *s, size_t len)
     while (i < len) {
         unsigned char c = s[i];
         if (c < 0x80) {
-            i++;
+            /* ASCII runs, the common case, eight bytes at a time */
+            uint64_t word;
+            while (i + 8 <= len && (memcpy(&word, s + i, 8), (word & 0x8080808080808080ULL) == 0))
+                i += 8;
+            if (i < len && s[i] < 0x80)
+                i++;
             continue;
         }
         size_t need;

@@ -160,16 +160,9 @@ static int append_line(const char *data, size_t size, void *ctx)
     return 0;
 }
 
-int pm_jsonl_writer_write(pm_jsonl_writer *w, const json_t *record, pm_err *err)
+/* Appends w->line (one record plus its newline) to the output. */
+static int emit_line(pm_jsonl_writer *w, pm_err *err)
 {
-    if (w->failed)
-        return pm_err_set(err, "%s: an earlier write failed", w->path);
-    w->line_len = 0;
-    if (json_dump_callback(record, append_line, w, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
-        return pm_err_set(err, "%s: cannot serialize record %llu", w->path,
-                          (unsigned long long)w->count + 1);
-    if (append_line("\n", 1, w) != 0)
-        return pm_err_set(err, "%s: out of memory", w->path);
     if (w->gz) {
         if (gzwrite(w->gz, w->line, (unsigned)w->line_len) != (int)w->line_len) {
             int code;
@@ -189,6 +182,40 @@ int pm_jsonl_writer_write(pm_jsonl_writer *w, const json_t *record, pm_err *err)
             w->len += w->line_len;
         }
     }
+    w->count++;
+    return pm_jsonl_writer_tick(w, err);
+}
+
+int pm_jsonl_writer_write(pm_jsonl_writer *w, const json_t *record, pm_err *err)
+{
+    if (w->failed)
+        return pm_err_set(err, "%s: an earlier write failed", w->path);
+    w->line_len = 0;
+    if (json_dump_callback(record, append_line, w, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
+        return pm_err_set(err, "%s: cannot serialize record %llu", w->path,
+                          (unsigned long long)w->count + 1);
+    if (append_line("\n", 1, w) != 0)
+        return pm_err_set(err, "%s: out of memory", w->path);
+    return emit_line(w, err);
+}
+
+int pm_jsonl_writer_write_line(pm_jsonl_writer *w, const char *line, size_t len, pm_err *err)
+{
+    if (w->failed)
+        return pm_err_set(err, "%s: an earlier write failed", w->path);
+    if (memchr(line, '\n', len))
+        return pm_err_set(err, "%s: record %llu holds a newline", w->path, (unsigned long long)w->count + 1);
+    if (w->gz || len + 1 > w->cap) { /* the rare and the compressed path: one contiguous line */
+        w->line_len = 0;
+        if (append_line(line, len, w) != 0 || append_line("\n", 1, w) != 0)
+            return pm_err_set(err, "%s: out of memory", w->path);
+        return emit_line(w, err);
+    }
+    if (w->len + len + 1 > w->cap && pm_jsonl_writer_flush(w, err) != 0)
+        return -1;
+    memcpy(w->buf + w->len, line, len);
+    w->buf[w->len + len] = '\n';
+    w->len += len + 1;
     w->count++;
     return pm_jsonl_writer_tick(w, err);
 }

@@ -27,7 +27,8 @@ int pm_record_set_body(json_t *obj, const unsigned char *data, size_t len, size_
     json_object_del(obj, "body_truncated");
     json_object_del(obj, "body_sha256");
     if (len > 0 && pm_utf8_valid(data, len)) {
-        json_object_set_new(obj, "body", json_stringn((const char *)data, len));
+        /* validated just above: skip jansson's second UTF-8 check */
+        json_object_set_new(obj, "body", json_stringn_nocheck((const char *)data, len));
     } else if (len > 0) {
         char *b64 = pm_base64_encode(data, len);
         if (!b64)

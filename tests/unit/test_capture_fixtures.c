@@ -16,10 +16,14 @@
 #define MAP_PATH PMIRROR_SOURCE_DIR "/config/quay/capabilities.yaml"
 #define MAX_BODY 65536
 
-static int collect(void *ctx, const json_t *record, pm_err *err)
+static int collect(void *ctx, const char *record, size_t len, pm_err *err)
 {
     (void)err;
-    json_array_append(ctx, (json_t *)record);
+    json_error_t jerr;
+    json_t *v = json_loadb(record, len, 0, &jerr);
+    cr_assert_not_null(v, "capture wrote invalid JSON: %s: %.200s", jerr.text, record);
+    cr_assert_null(memchr(record, '\n', len), "a record holds a newline");
+    json_array_append_new(ctx, v);
     return 0;
 }
 

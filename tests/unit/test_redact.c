@@ -415,3 +415,22 @@ Test(redact, secret_never_appears_in_output)
     json_decref(msg);
     pm_redactor_free(r);
 }
+
+/* The body pre-check must not be fooled by escaped quotes or escaped key names. */
+Test(redact, record_body_secret_behind_escapes)
+{
+    pm_redactor *r = redactor();
+    const char *bodies[] = {
+        "{\"note\":\"he said \\\"hi\\\"\",\"token\":\"s3cret-A\"}",
+        "{\"\\u0074oken\":\"s3cret-A\"}",
+        "[{\"a\":\"\\\\\"},{\"Password\":\"s3cret-A\"}]",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        json_t *msg = json_pack("{s:[[s,s]],s:s}", "headers", "Content-Type", "application/json", "body", bodies[i]);
+        pm_redact_record_body(r, msg);
+        const char *out = json_string_value(json_object_get(msg, "body"));
+        cr_expect(out && !strstr(out, "s3cret-A"), "body %zu leaked: %s", i, out ? out : "(null)");
+        json_decref(msg);
+    }
+    pm_redactor_free(r);
+}

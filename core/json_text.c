@@ -1,0 +1,232 @@
+/*
+ * json_text.c — compact JSON written straight into a buffer (pm_jtext, see core.h).
+ *
+ * Exists for one reason, measured: writing capture records through jansson trees cost
+ * most of `pmirror capture`'s time (bench/capture.sh, perf). Strings are escaped with a
+ * table lookup per byte and copied in runs; the only state is a comma bit per depth.
+ * jansson stays the reader of everything and the writer of everything that is not hot.
+ */
+#include "core/core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 63
+
+static bool reserve(pm_jtext *t, size_t more)
+{
+    if (t->failed)
+        return false;
+    if (t->len + more + 1 <= t->cap)
+        return true;
+    size_t cap = t->cap ? t->cap : 4096;
+    while (cap < t->len + more + 1)
+        cap *= 2;
+    char *p = realloc(t->buf, cap);
+    if (!p) {
+        t->failed = true;
+        return false;
+    }
+    t->buf = p;
+    t->cap = cap;
+    return true;
+}
+
+static void put(pm_jtext *t, const char *s, size_t n)
+{
+    if (!reserve(t, n))
+        return;
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
+/* Before any value: the comma that separates it from the previous one, unless the value
+ * follows its key. */
+static void separate(pm_jtext *t)
+{
+    if (t->len > 0 && t->buf[t->len - 1] == ':')
+        return;
+    uint64_t bit = 1ULL << (t->depth & MAX_DEPTH);
+    if (t->need_comma & bit)
+        put(t, ",", 1);
+    t->need_comma |= bit;
+}
+
+void pm_jtext_reset(pm_jtext *t)
+{
+    t->len = 0;
+    t->depth = 0;
+    t->need_comma = 0;
+    t->failed = false;
+    if (t->buf)
+        t->buf[0] = '\0';
+}
+
+void pm_jtext_free(pm_jtext *t)
+{
+    free(t->buf);
+    memset(t, 0, sizeof *t);
+}
+
+static void open_container(pm_jtext *t, char c)
+{
+    separate(t);
+    put(t, &c, 1);
+    t->depth++;
+    t->need_comma &= ~(1ULL << (t->depth & MAX_DEPTH));
+}
+
+static void close_container(pm_jtext *t, char c)
+{
+    put(t, &c, 1);
+    t->need_comma &= ~(1ULL << (t->depth & MAX_DEPTH));
+    t->depth--;
+}
+
+void pm_jtext_object_begin(pm_jtext *t) { open_container(t, '{'); }
+void pm_jtext_object_end(pm_jtext *t) { close_container(t, '}'); }
+void pm_jtext_array_begin(pm_jtext *t) { open_container(t, '['); }
+void pm_jtext_array_end(pm_jtext *t) { close_container(t, ']'); }
+
+/* 1: escape as \uXXXX or a short escape; 0: copy. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+};
+
+/* Writes the escape for c at out; returns its length. */
+static size_t escape_into(char *out, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    switch (c) {
+    case '"': memcpy(out, "\\\"", 2); return 2;
+    case '\\': memcpy(out, "\\\\", 2); return 2;
+    case '\n': memcpy(out, "\\n", 2); return 2;
+    case '\r': memcpy(out, "\\r", 2); return 2;
+    case '\t': memcpy(out, "\\t", 2); return 2;
+    default:
+        memcpy(out, "\\u00", 4);
+        out[4] = hex[c >> 4];
+        out[5] = hex[c & 15];
+        return 6;
+    }
+}
+
+/* True when none of the 8 bytes needs escaping in UTF-8 text: no control byte (< 0x20),
+ * no '"', no '\\' (the classic "has zero byte" and "has less than" word tricks). */
+static bool word_is_plain(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
+    uint64_t has_quote = (quote - ones) & ~quote & highs;
+    uint64_t has_backslash = (backslash - ones) & ~backslash & highs;
+    uint64_t has_control = (v - ones * 0x20) & ~v & highs;
+    return !(has_quote | has_backslash | has_control);
+}
+
+#define ESCAPE_CHUNK 4096
+
+/* Escapes s straight into the buffer, a chunk at a time (room for the worst case of one
+ * chunk, 6 bytes out per byte in, is reserved up front); when utf8 is false, bytes
+ * >= 0x80 are written as \u00XX (read as Latin-1). */
+static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, bool utf8)
+{
+    for (size_t base = 0; base < len; base += ESCAPE_CHUNK) {
+        size_t end = len - base < ESCAPE_CHUNK ? len : base + ESCAPE_CHUNK;
+        if (!reserve(t, 6 * (end - base)))
+            return;
+        char *out = t->buf + t->len;
+        size_t i = base;
+        while (i < end) {
+            if (utf8) {
+                uint64_t word;
+                size_t start = i;
+                while (i + 8 <= end && (memcpy(&word, s + i, 8), word_is_plain(word)))
+                    i += 8;
+                memcpy(out, s + start, i - start);
+                out += i - start;
+                if (i >= end)
+                    break;
+            }
+            unsigned char c = s[i++];
+            if (!needs_escape[c] && (utf8 || c < 0x80))
+                *out++ = (char)c;
+            else
+                out += escape_into(out, c);
+        }
+        t->len = (size_t)(out - t->buf);
+        t->buf[t->len] = '\0';
+    }
+}
+
+void pm_jtext_key(pm_jtext *t, const char *key)
+{
+    size_t n = strlen(key);
+    separate(t);
+    put(t, "\"", 1);
+    put_string_body(t, (const unsigned char *)key, n, pm_utf8_valid((const unsigned char *)key, n));
+    put(t, "\":", 2);
+}
+
+void pm_jtext_string_utf8(pm_jtext *t, const char *s, size_t len)
+{
+    separate(t);
+    if (!reserve(t, len + len / 8 + 2))
+        return;
+    put(t, "\"", 1);
+    put_string_body(t, (const unsigned char *)s, len, true);
+    put(t, "\"", 1);
+}
+
+void pm_jtext_string(pm_jtext *t, const char *s, size_t len)
+{
+    separate(t);
+    if (!reserve(t, len + len / 8 + 2))
+        return;
+    put(t, "\"", 1);
+    put_string_body(t, (const unsigned char *)s, len, pm_utf8_valid((const unsigned char *)s, len));
+    put(t, "\"", 1);
+}
+
+void pm_jtext_cstring(pm_jtext *t, const char *s)
+{
+    if (s)
+        pm_jtext_string(t, s, strlen(s));
+    else
+        pm_jtext_null(t);
+}
+
+void pm_jtext_int(pm_jtext *t, int64_t v)
+{
+    char num[32];
+    int n = snprintf(num, sizeof num, "%lld", (long long)v);
+    separate(t);
+    put(t, num, (size_t)n);
+}
+
+void pm_jtext_bool(pm_jtext *t, bool v)
+{
+    separate(t);
+    put(t, v ? "true" : "false", v ? 4 : 5);
+}
+
+void pm_jtext_null(pm_jtext *t)
+{
+    separate(t);
+    put(t, "null", 4);
+}
+
+void pm_jtext_json(pm_jtext *t, const json_t *value)
+{
+    char *s = json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    if (!s) {
+        t->failed = true;
+        return;
+    }
+    separate(t);
+    put(t, s, strlen(s));
+    free(s);
+}
