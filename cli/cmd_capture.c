@@ -23,6 +23,7 @@ typedef struct {
     uint64_t started_ms, last_progress_ms;
     double duration_s;
     long max_exchanges;
+    uint64_t written, over_limit;
     bool progress;
     json_t *files;
 } capture_output;
@@ -85,9 +86,16 @@ static int rotate_if_due(capture_output *o, pm_err *err)
 static int write_record(void *ctx, const char *record, size_t len, pm_err *err)
 {
     capture_output *o = ctx;
+    if (o->max_exchanges > 0 && o->written >= (uint64_t)o->max_exchanges) {
+        o->over_limit++; /* in flight when the limit was reached: counted, not written */
+        return 0;
+    }
     if (pm_jsonl_writer_write_line(o->writer, record, len, err) != 0)
         return -1;
     o->bytes_in_part += len + 1;
+    o->written++;
+    if (o->max_exchanges > 0 && o->written >= (uint64_t)o->max_exchanges && running)
+        capture_stop(running); /* what is already in flight still ends in the file */
     return rotate_if_due(o, err);
 }
 
@@ -112,8 +120,6 @@ static int on_tick(void *ctx, const capture_stats *st)
         print_progress(st, false);
     }
     if (o->duration_s > 0 && (double)(now - o->started_ms) / 1000.0 >= o->duration_s)
-        return 1;
-    if (o->max_exchanges > 0 && st->exchanges >= (uint64_t)o->max_exchanges)
         return 1;
     return 0;
 }
@@ -331,6 +337,9 @@ int cmd_capture(int argc, char **argv)
                     capture_warning(session));
         if (!quiet)
             print_summary(st, out);
+        if (output.over_limit)
+            fprintf(stderr, "pmirror capture: --max-exchanges %ld reached: %llu exchanges still in flight were "
+                            "not written\n", max_exchanges, (unsigned long long)output.over_limit);
         if (stats_path) {
             json_t *js = capture_stats_json(st);
             json_object_set(js, "files", output.files);

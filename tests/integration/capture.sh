@@ -50,6 +50,9 @@ run "$PMIRROR" capture -q -r "$FX/basic_keepalive.pcap" --port 9999 -o "$WORK/p.
 run "$PMIRROR" capture -q -r "$FX/basic_keepalive.pcap" --port 8080 -f 'host 10.0.0.2' -o "$WORK/p.jsonl"
 [ "$(grep -c . "$WORK/p.jsonl")" -eq 3 ] && ok || bad "--port 8080 -f: want 3"
 
+run "$PMIRROR" capture -q -r "$FX/basic_keepalive.pcap" --max-exchanges 2 -o "$WORK/max.jsonl"
+[ "$(grep -c . "$WORK/max.jsonl")" -eq 2 ] && ok || bad "--max-exchanges 2 wrote $(grep -c . "$WORK/max.jsonl")"
+
 # --- rotation and statistics ---------------------------------------------------------------
 run "$PMIRROR" capture -q -r "$FX/basic_keepalive.pcap" --rotate-size 1 -o "$WORK/rot.jsonl" --stats "$WORK/rot.json"
 expect_rc 0 "rotation"
