@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static const subcommand subcommands[] = {
     {"tee", "--listen ADDR (--primary URL --shadow URL | --sink) [-c SUITE] [--record OUT] [--metrics ADDR]",
      "live shadow traffic: inline proxy or mirror sink, diffed live", NULL},
     {"replay", "-c SUITE -i CAPTURE -o RESULTS", "capture -> results: every exchange to every target",
-     NULL},
+     cmd_replay},
     {"diff", "[-c SUITE] -i RESULTS -o DIFFS", "results -> verdicts (normalized, noise learned)", NULL},
     {"report", "[-c SUITE] -i DIFFS [-i DIFFS]... --out-dir DIR [--previous REPORT.json]",
      "verdicts -> report.json, report.md, junit.xml, report.html", NULL},
@@ -59,6 +60,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error we report, not a kill */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

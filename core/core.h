@@ -223,13 +223,66 @@ char *pm_cohort_repo_from_scope(const char *query);
 /* True when a /v2/auth query asks for push, delete or * on any repository. */
 bool pm_cohort_scope_pushes(const char *query);
 
+typedef struct pm_selection pm_selection;
+
+/* ===== bodies with a cap ============================================================= */
+
+/* A body as pmirror stores it: the first `limit` bytes kept, the whole length counted,
+ * and the SHA-256 of the whole body always computed. */
+typedef struct pm_body {
+    unsigned char *data;
+    size_t len, cap, limit;
+    uint64_t total;
+    void *sha; /* EVP_MD_CTX */
+} pm_body;
+
+void pm_body_init(pm_body *b, size_t limit);
+int pm_body_append(pm_body *b, const void *data, size_t n);
+/* Sets body | body_b64, body_len, body_sha256, and body_truncated when cut, on obj. */
+int pm_body_to_json(const pm_body *b, json_t *obj);
+void pm_body_free(pm_body *b);
+
+/* ===== suites ======================================================================= */
+
+typedef enum { PM_ROLE_BASELINE, PM_ROLE_CANDIDATE, PM_ROLE_SECONDARY } pm_role;
+
+typedef struct pm_target {
+    const char *name;     /* borrowed from the suite's config tree */
+    const char *url;      /* base URL without a trailing slash; NULL for `recorded` */
+    pm_role role;
+    bool sandbox;         /* mutating requests may go here (with --allow-writes) */
+    bool insecure;        /* TLS without verification */
+    bool recorded;        /* the pseudo-target that answers with the capture's response */
+    json_t *headers;      /* [[name, value], ...] set on every request (owned) */
+    json_t *credentials;  /* {"redacted:<hex>": "real value"} (borrowed) */
+    double timeout_s, connect_timeout_s;
+} pm_target;
+
+typedef struct pm_suite {
+    pm_config *cfg;
+    char *profile_dir;    /* resolved */
+    pm_target *targets;
+    size_t ntargets;
+    long concurrency;     /* pacing: defaults 32, 0, 0, 0 (0 = unset) */
+    double rate, speed;
+    long limit;
+    pm_selection *selection; /* NULL: everything */
+    bool allow_writes;
+} pm_suite;
+
+/* Loads and checks a suite file (DESIGN.md "The suite file"; every key in the README).
+ * A relative `profile` is taken from the working directory when it exists there, else
+ * from the suite file's directory; default_profile when the suite names none. */
+pm_suite *pm_suite_load(const char *path, const char *default_profile, pm_err *err);
+void pm_suite_free(pm_suite *s);
+const char *pm_role_name(pm_role role);
+
 /* ===== selection (capture --select, tee --select) ================================== */
 
 /* Which requests to keep: by family, and by cohort as Quay's canary router selects them
  * (ROUTE_CANARY_ORGS / _REPOS / _USERS / _PERCENT): a request is in the cohort when its
  * org, repo or user is listed, or when its percent bucket is below `percent`. Parsed
  * from "org=acme,repo=acme/app,user=alice,percent=5[,salt=S]" (keys may repeat). */
-typedef struct pm_selection pm_selection;
 
 pm_selection *pm_selection_new(void);
 /* Adds one --family value. */

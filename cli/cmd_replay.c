@@ -1,0 +1,197 @@
+/*
+ * cmd_replay.c — `pmirror replay -c SUITE -i CAPTURE -o RESULTS`: every captured exchange
+ * to every target of the suite. Arguments, the progress line, signals and the summary;
+ * the work is replay/'s.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "replay/replay.h"
+
+typedef struct {
+    pm_jsonl_writer *out;
+    const pm_suite *suite;
+    bool progress;
+    json_t *families; /* FAMILY → {TARGET → {answered, errors, skipped}} */
+} replay_output;
+
+static replay_session *running;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running)
+        replay_stop(running);
+}
+
+static void count(json_t *families, const json_t *result)
+{
+    const char *family = json_string_value(json_object_get(result, "family"));
+    json_t *f = json_object_get(families, family ? family : "UNKNOWN");
+    if (!f) {
+        f = json_object();
+        json_object_set_new(families, family ? family : "UNKNOWN", f);
+    }
+    const char *name;
+    const json_t *resp;
+    json_object_foreach(json_object_get(result, "responses"), name, resp) {
+        json_t *t = json_object_get(f, name);
+        if (!t) {
+            t = json_pack("{s:i,s:i,s:i}", "answered", 0, "errors", 0, "skipped", 0);
+            json_object_set_new(f, name, t);
+        }
+        const char *key = json_is_true(json_object_get(resp, "skipped")) ? "skipped"
+                          : json_is_null(json_object_get(resp, "error")) ? "answered"
+                                                                          : "errors";
+        json_object_set_new(t, key, json_integer(json_integer_value(json_object_get(t, key)) + 1));
+    }
+}
+
+static int write_result(void *ctx, const json_t *result, pm_err *err)
+{
+    replay_output *o = ctx;
+    count(o->families, result);
+    return pm_jsonl_writer_write(o->out, result, err);
+}
+
+static void show_progress(void *ctx, const replay_stats *st, double per_s)
+{
+    replay_output *o = ctx;
+    pm_err err;
+    pm_jsonl_writer_tick(o->out, &err);
+    if (!o->progress)
+        return;
+    fprintf(stderr, "\rpmirror replay: %llu/%llu done, %.0f exchanges/s, errors:", (unsigned long long)st->done,
+            (unsigned long long)st->in_scope, per_s);
+    for (size_t i = 0; i < st->ntargets; i++)
+        fprintf(stderr, " %s %llu", o->suite->targets[i].name, (unsigned long long)st->targets[i].errors);
+    fprintf(stderr, "   ");
+}
+
+static void print_summary(const replay_output *o, const replay_stats *st, const char *out)
+{
+    fprintf(stderr, "pmirror replay: %llu exchanges replayed of %llu read -> %s\n", (unsigned long long)st->done,
+            (unsigned long long)st->read, out);
+    const char *family;
+    const json_t *f;
+    json_object_foreach(o->families, family, f) {
+        fprintf(stderr, "  %-12s", family);
+        const char *name;
+        const json_t *t;
+        json_object_foreach((json_t *)f, name, t)
+            fprintf(stderr, "  %s: %lld answered, %lld errors, %lld skipped", name,
+                    (long long)json_integer_value(json_object_get(t, "answered")),
+                    (long long)json_integer_value(json_object_get(t, "errors")),
+                    (long long)json_integer_value(json_object_get(t, "skipped")));
+        fputc('\n', stderr);
+    }
+    for (size_t i = 0; i < st->ntargets; i++) {
+        const replay_target_stats *t = &st->targets[i];
+        if (t->skipped_unsafe || t->no_credentials || t->correlation)
+            fprintf(stderr, "  %s: %llu skipped_unsafe (mutating; not a sandbox target or no --allow-writes), "
+                            "%llu no_credentials, %llu correlation failures\n",
+                    o->suite->targets[i].name, (unsigned long long)t->skipped_unsafe,
+                    (unsigned long long)t->no_credentials, (unsigned long long)t->correlation);
+    }
+    if (st->out_of_order)
+        fprintf(stderr, "  %llu exchanges arrived beyond the reorder window and were replayed late\n",
+                (unsigned long long)st->out_of_order);
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    const char *suite_path = NULL, *in_path = NULL, *out_path = NULL, *shard = NULL, *progress = "auto";
+    const char *rate = NULL, *speed = NULL;
+    long concurrency = 0, limit = 0, max_body = 0;
+    bool allow_writes = false;
+    const cli_opt opts[] = {
+        {'c', "suite", CLI_STRING, &suite_path, "SUITE", "suite file: targets, pacing, selection (README)"},
+        {'i', "input", CLI_STRING, &in_path, "CAPTURE", "capture file to replay (.gz or plain, - = stdin)"},
+        {'o', "output", CLI_STRING, &out_path, "RESULTS", "result file to write (.gz: gzip; - = stdout)"},
+        {0, "concurrency", CLI_INT, &concurrency, "N", "exchanges in flight at most (default 32)"},
+        {0, "rate", CLI_STRING, &rate, "N", "start at most N exchanges per second"},
+        {0, "speed", CLI_STRING, &speed, "X", "follow the recording's timing, X times faster"},
+        {0, "limit", CLI_INT, &limit, "N", "replay only the first N exchanges in scope"},
+        {0, "shard", CLI_STRING, &shard, "K/N", "replay shard K of N (by repository, else user, else connection)"},
+        {0, "allow-writes", CLI_FLAG, &allow_writes, NULL, "send mutating requests to sandbox targets"},
+        {0, "max-body", CLI_INT, &max_body, "BYTES", "stored response body cap (default 16 MiB)"},
+        {0, "progress", CLI_STRING, &progress, "WHEN", "never, always, or auto (when stderr is a terminal)"},
+        {0},
+    };
+    const cli_command cmd = {
+        "replay", "-c SUITE -i CAPTURE -o RESULTS",
+        "Sends every captured exchange to every target of the suite at the same moment,\n"
+        "in the recording's causal order, and writes one result record per exchange with\n"
+        "each target's answer or error code.",
+        "Mutating requests go only to targets with sandbox: true, and only with\n"
+        "--allow-writes; elsewhere they are skipped_unsafe. Exit: 0 done, 2 bad input.",
+        opts, 0, 0};
+    cli_list args;
+    int rc = cli_parse(&cmd, argc, argv, &args);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    cli_list_free(&args);
+    if (!suite_path || !in_path || !out_path)
+        return cli_fail("replay", "-c SUITE, -i CAPTURE and -o RESULTS are required");
+    replay_options ro;
+    replay_options_init(&ro);
+    ro.concurrency = concurrency;
+    ro.limit = limit;
+    ro.allow_writes = allow_writes;
+    if (max_body > 0)
+        ro.max_body = (size_t)max_body;
+    if (rate && (ro.rate = strtod(rate, NULL)) <= 0)
+        return cli_fail("replay", "--rate '%s': a positive number of exchanges per second", rate);
+    if (speed && (ro.speed = strtod(speed, NULL)) <= 0)
+        return cli_fail("replay", "--speed '%s': a positive factor", speed);
+    if (shard && (sscanf(shard, "%u/%u", &ro.shard_k, &ro.shard_n) != 2 || ro.shard_n == 0 || ro.shard_k == 0 ||
+                  ro.shard_k > ro.shard_n))
+        return cli_fail("replay", "--shard '%s': K/N with 1 <= K <= N", shard);
+    if (strcmp(progress, "never") && strcmp(progress, "always") && strcmp(progress, "auto"))
+        return cli_fail("replay", "--progress '%s': never, always or auto", progress);
+    if (concurrency < 0 || limit < 0)
+        return cli_fail("replay", "--concurrency and --limit must be positive");
+
+    char dir[4096];
+    pm_err err;
+    pm_suite *suite = pm_suite_load(suite_path, cli_profile_dir(NULL, dir, sizeof dir), &err);
+    if (!suite)
+        return cli_fail("replay", "%s", err.msg);
+    ro.suite = suite;
+    pm_jsonl_reader *in = pm_jsonl_reader_open(in_path, &err);
+    replay_session *session = in ? replay_new(&ro, &err) : NULL;
+    replay_output o = {.suite = suite, .families = json_object()};
+    o.progress = strcmp(progress, "always") == 0 || (strcmp(progress, "auto") == 0 && isatty(STDERR_FILENO));
+    if (session)
+        o.out = pm_jsonl_writer_open(out_path, &err);
+    if (!in || !session || !o.out) {
+        rc = cli_fail("replay", "%s", err.msg);
+    } else {
+        running = session;
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        int run_rc = replay_run(session, in, write_result, show_progress, &o, &err);
+        running = NULL;
+        if (o.progress)
+            fputc('\n', stderr);
+        if (run_rc != 0)
+            rc = cli_fail("replay", "%s", err.msg);
+        if (pm_jsonl_writer_close(o.out, &err) != 0 && rc == CLI_OK)
+            rc = cli_fail("replay", "%s", err.msg);
+        o.out = NULL;
+        if (pm_jsonl_reader_warning(in))
+            fprintf(stderr, "pmirror replay: warning: %s\n", pm_jsonl_reader_warning(in));
+        print_summary(&o, replay_get_stats(session), out_path);
+    }
+    if (o.out)
+        pm_jsonl_writer_close(o.out, NULL);
+    json_decref(o.families);
+    replay_free(session);
+    pm_jsonl_reader_close(in);
+    pm_suite_free(suite);
+    return rc;
+}

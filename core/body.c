@@ -1,0 +1,81 @@
+/*
+ * body.c — a stored body with a cap (pm_body): the first `limit` bytes kept, the whole
+ * length counted, the SHA-256 of the whole body always computed, so a record says
+ * exactly what a body was even when it had to cut it. Replay and tee store every
+ * answer this way.
+ */
+#include "core/core.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pm_body_init(pm_body *b, size_t limit)
+{
+    memset(b, 0, sizeof *b);
+    b->limit = limit;
+}
+
+int pm_body_append(pm_body *b, const void *data, size_t n)
+{
+    if (!b->sha) {
+        b->sha = EVP_MD_CTX_new();
+        if (!b->sha || EVP_DigestInit_ex(b->sha, EVP_sha256(), NULL) != 1)
+            return -1;
+    }
+    if (EVP_DigestUpdate(b->sha, data, n) != 1)
+        return -1;
+    b->total += n;
+    size_t keep = b->len < b->limit ? b->limit - b->len : 0;
+    if (keep > n)
+        keep = n;
+    if (keep == 0)
+        return 0;
+    if (b->len + keep > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + keep)
+            cap *= 2;
+        unsigned char *p = realloc(b->data, cap);
+        if (!p)
+            return -1;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, keep);
+    b->len += keep;
+    return 0;
+}
+
+int pm_body_to_json(const pm_body *b, json_t *obj)
+{
+    char hex[65];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (b->sha) {
+        EVP_MD_CTX *copy = EVP_MD_CTX_new();
+        if (!copy || EVP_MD_CTX_copy_ex(copy, b->sha) != 1 || EVP_DigestFinal_ex(copy, md, &n) != 1) {
+            EVP_MD_CTX_free(copy);
+            return -1;
+        }
+        EVP_MD_CTX_free(copy);
+        static const char digits[] = "0123456789abcdef";
+        for (unsigned i = 0; i < 32; i++) {
+            hex[2 * i] = digits[md[i] >> 4];
+            hex[2 * i + 1] = digits[md[i] & 15];
+        }
+        hex[64] = '\0';
+    } else {
+        pm_sha256_hex("", 0, hex);
+    }
+    if (pm_record_set_body(obj, b->data, b->len, (size_t)b->total, hex) != 0)
+        return -1;
+    json_object_set_new(obj, "body_sha256", json_string(hex));
+    return 0;
+}
+
+void pm_body_free(pm_body *b)
+{
+    free(b->data);
+    EVP_MD_CTX_free(b->sha);
+    memset(b, 0, sizeof *b);
+}

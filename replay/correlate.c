@@ -1,0 +1,250 @@
+/*
+ * correlate.c — values a server issues and later requests carry back, per target.
+ *
+ * A replayed upload must PATCH each registry's *own* upload URL, a replayed pull must
+ * carry each registry's *own* /v2/auth token: the recorded values mean nothing to the
+ * targets. After each exchange, what the recorded response issued is paired with what
+ * each target's response issued (Location, Docker-Upload-UUID, Link, and the JSON body's
+ * `token` / `next_page`); before each request, every recorded value is replaced by the
+ * target's. A recorded value a target never received is a failed correlation: the
+ * request is not sent (never the recorded value blindly). Tables are bounded (oldest
+ * pairs go first), so memory does not grow with the capture.
+ */
+#include "replay_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_PAIRS 4096
+#define MIN_VALUE_LEN 8 /* shorter values are too likely to occur by chance */
+
+typedef struct {
+    char *recorded, *value;
+} pair;
+
+typedef struct {
+    pair *items;
+    size_t n, head; /* ring: the oldest is at head once full */
+} pair_table;
+
+struct rp_correlation {
+    pair_table *targets; /* one per target */
+    pair_table issued;   /* recorded values (value unused), for failure detection */
+    size_t ntargets;
+};
+
+rp_correlation *rp_correlation_new(size_t ntargets)
+{
+    rp_correlation *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->targets = calloc(ntargets ? ntargets : 1, sizeof *c->targets);
+    c->ntargets = ntargets;
+    if (!c->targets) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void table_free(pair_table *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->items[i].recorded);
+        free(t->items[i].value);
+    }
+    free(t->items);
+}
+
+void rp_correlation_free(rp_correlation *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->ntargets; i++)
+        table_free(&c->targets[i]);
+    table_free(&c->issued);
+    free(c->targets);
+    free(c);
+}
+
+static void table_put(pair_table *t, const char *recorded, const char *value)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->items[i].recorded, recorded) == 0) {
+            free(t->items[i].value);
+            t->items[i].value = value ? strdup(value) : NULL;
+            return;
+        }
+    if (!t->items) {
+        t->items = calloc(MAX_PAIRS, sizeof *t->items);
+        if (!t->items)
+            return;
+    }
+    pair *slot;
+    if (t->n < MAX_PAIRS) {
+        slot = &t->items[t->n++];
+    } else {
+        slot = &t->items[t->head];
+        t->head = (t->head + 1) % MAX_PAIRS;
+        free(slot->recorded);
+        free(slot->value);
+    }
+    slot->recorded = strdup(recorded);
+    slot->value = value ? strdup(value) : NULL;
+}
+
+/* "http://host:port/v2/x?y" → "/v2/x?y"; relative values unchanged. */
+static char *path_of(const char *v)
+{
+    if (!v)
+        return NULL;
+    const char *p = v;
+    const char *scheme = strstr(v, "://");
+    if (scheme && scheme < strchr(v, '/') + 1) {
+        p = strchr(scheme + 3, '/');
+        if (!p)
+            p = "/";
+    }
+    return strdup(p);
+}
+
+/* The URL inside a Link header's <...>. */
+static char *link_target(const char *v)
+{
+    const char *open = v ? strchr(v, '<') : NULL;
+    const char *close = open ? strchr(open, '>') : NULL;
+    if (!close)
+        return NULL;
+    char *inner = strndup(open + 1, (size_t)(close - open - 1));
+    char *path = path_of(inner);
+    free(inner);
+    return path;
+}
+
+static const char *body_field(const json_t *message, const char *field, json_t **doc)
+{
+    const char *text = json_string_value(json_object_get(message, "body"));
+    if (!text || !strchr(text, '{'))
+        return NULL;
+    *doc = json_loads(text, 0, NULL);
+    return json_string_value(json_object_get(*doc, field));
+}
+
+static void pair_up(rp_correlation *c, size_t target, const char *recorded, const char *value)
+{
+    if (!recorded || strlen(recorded) < MIN_VALUE_LEN)
+        return;
+    table_put(&c->issued, recorded, NULL);
+    if (value && strcmp(recorded, value) != 0)
+        table_put(&c->targets[target], recorded, value);
+    else if (value) /* the same value: the target issued it too */
+        table_put(&c->targets[target], recorded, value);
+}
+
+void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
+{
+    const json_t *recorded = json_object_get(x->record, "response");
+    if (!recorded)
+        return;
+    const json_t *rec_headers = json_object_get(recorded, "headers");
+    for (size_t t = 0; t < c->ntargets; t++) {
+        const rp_call *call = &x->calls[t];
+        if (call->skipped || call->error || !call->status)
+            continue;
+        static const char *const url_headers[] = {"location", "content-location", NULL};
+        for (const char *const *h = url_headers; *h; h++) {
+            char *r = path_of(pm_headers_get(rec_headers, *h));
+            char *v = path_of(pm_headers_get(call->resp_headers, *h));
+            pair_up(c, t, r, v);
+            free(r);
+            free(v);
+        }
+        pair_up(c, t, pm_headers_get(rec_headers, "docker-upload-uuid"),
+                pm_headers_get(call->resp_headers, "docker-upload-uuid"));
+        char *rl = link_target(pm_headers_get(rec_headers, "link"));
+        char *vl = link_target(pm_headers_get(call->resp_headers, "link"));
+        pair_up(c, t, rl, vl);
+        free(rl);
+        free(vl);
+        /* JSON bodies: /v2/auth tokens (redacted in the capture: the same secret gives the
+         * same redacted value in later Authorization headers) and pagination tokens. */
+        static const char *const fields[] = {"token", "access_token", "next_page", NULL};
+        json_t *target_msg = json_object();
+        pm_body_to_json(&call->resp_body, target_msg);
+        for (const char *const *f = fields; *f; f++) {
+            json_t *rd = NULL, *vd = NULL;
+            const char *rv = body_field(recorded, *f, &rd);
+            const char *vv = rv ? body_field(target_msg, *f, &vd) : NULL;
+            pair_up(c, t, rv, vv);
+            json_decref(rd);
+            json_decref(vd);
+        }
+        json_decref(target_msg);
+    }
+}
+
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+    size_t fl = strlen(from), tl = strlen(to), count = 0;
+    for (const char *p = strstr(s, from); p; p = strstr(p + fl, from))
+        count++;
+    if (count == 0)
+        return NULL;
+    size_t n = strlen(s) + count * tl - count * fl + 1;
+    char *out = malloc(n), *o = out;
+    if (!out)
+        return NULL;
+    const char *p = s;
+    for (const char *q = strstr(p, from); q; q = strstr(p, from)) {
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, to, tl);
+        o += tl;
+        p = q + fl;
+    }
+    strcpy(o, p);
+    return out;
+}
+
+char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s, const char **missing)
+{
+    *missing = NULL;
+    char *cur = strdup(s);
+    if (!cur)
+        return NULL;
+    const pair_table *t = &c->targets[target];
+    /* longest recorded values first: an upload URL before the UUID inside it */
+    bool *used = calloc(t->n + 1, sizeof *used);
+    for (;;) {
+        size_t best = SIZE_MAX, best_len = 0;
+        for (size_t i = 0; i < t->n; i++) {
+            size_t len = strlen(t->items[i].recorded);
+            if (!used[i] && len > best_len && t->items[i].value && strstr(cur, t->items[i].recorded)) {
+                best = i;
+                best_len = len;
+            }
+        }
+        if (best == SIZE_MAX)
+            break;
+        used[best] = true;
+        char *next = replace_all(cur, t->items[best].recorded, t->items[best].value);
+        if (next) {
+            free(cur);
+            cur = next;
+        }
+    }
+    free(used);
+    for (size_t i = 0; i < c->issued.n; i++) {
+        const char *r = c->issued.items[i].recorded;
+        bool mapped = false;
+        for (size_t j = 0; j < t->n && !mapped; j++)
+            mapped = strcmp(t->items[j].recorded, r) == 0 && t->items[j].value && strcmp(t->items[j].value, r) == 0;
+        if (!mapped && strstr(cur, r)) {
+            *missing = r;
+            free(cur);
+            return NULL;
+        }
+    }
+    return cur;
+}

@@ -1,0 +1,574 @@
+/*
+ * engine.c — the replay loop: one libcurl multi handle, every target of an exchange sent
+ * at the same moment, results in the order exchanges finish.
+ *
+ * Order (DESIGN.md "Order and correlation"): exchanges start in request order; one whose
+ * recorded request began after another's recorded response ended waits until that one
+ * is finished here too, whatever connection either used (a registry client uploads a
+ * blob over three connections). Exchanges that overlapped in the recording may overlap
+ * here, up to the concurrency. Pacing on top: --rate (starts per second) and --speed
+ * (the recording's timing, faster or slower). Each exchange's answers feed the
+ * correlation tables before any later exchange is built.
+ *
+ * Side effects: a mutating exchange (the record's `mutating`) goes only to sandbox
+ * targets, and only with allow_writes; elsewhere it is `skipped_unsafe`.
+ */
+#include "replay_internal.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_TRANSFER ((curl_off_t)1 << 30) /* an endless body is an error, not memory */
+
+struct replay_session {
+    replay_options o;
+    const pm_suite *suite;
+    CURLM *multi;
+    rp_correlation *corr;
+    rp_exchange *in_flight;
+    size_t n_in_flight;
+    uint64_t next_order;
+    replay_stats stats;
+    volatile sig_atomic_t stop;
+    int64_t first_ts_us, started_wall_us;
+    bool first_ts_set;
+    double rate_tokens;
+    int64_t rate_last_us;
+};
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void replay_options_init(replay_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_body = 16u << 20;
+    o->window = 4096;
+}
+
+replay_session *replay_new(const replay_options *o, pm_err *err)
+{
+    replay_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    s->o = *o;
+    s->suite = o->suite;
+    if (s->o.concurrency <= 0)
+        s->o.concurrency = o->suite->concurrency > 0 ? o->suite->concurrency : 32;
+    if (s->o.rate <= 0)
+        s->o.rate = o->suite->rate;
+    if (s->o.speed <= 0)
+        s->o.speed = o->suite->speed;
+    if (s->o.limit <= 0)
+        s->o.limit = o->suite->limit;
+    s->o.allow_writes = o->allow_writes || o->suite->allow_writes;
+    s->multi = curl_multi_init();
+    s->corr = rp_correlation_new(s->suite->ntargets);
+    s->stats.ntargets = s->suite->ntargets;
+    s->stats.targets = calloc(s->suite->ntargets, sizeof *s->stats.targets);
+    if (!s->multi || !s->corr || !s->stats.targets) {
+        replay_free(s);
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->o.concurrency);
+    return s;
+}
+
+void replay_stop(replay_session *s)
+{
+    s->stop = 1;
+}
+
+const replay_stats *replay_get_stats(const replay_session *s)
+{
+    return &s->stats;
+}
+
+/* ---- responses -------------------------------------------------------------------- */
+
+static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+{
+    rp_call *call = ctx;
+    size_t len = size * n;
+    if (call->first_byte_us == 0)
+        call->first_byte_us = now_us();
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) { /* a status line: a new response (1xx) */
+        json_decref(call->resp_headers);
+        call->resp_headers = json_array();
+        return len;
+    }
+    const char *colon = memchr(data, ':', len);
+    if (!colon || !call->resp_headers)
+        return len;
+    size_t vlen = len - (size_t)(colon + 1 - data);
+    const char *v = colon + 1;
+    while (vlen > 0 && (*v == ' ' || *v == '\t'))
+        v++, vlen--;
+    while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
+        vlen--;
+    json_t *pair = json_pack("[s#,s#]", data, (int)(colon - data), v, (int)vlen);
+    if (pair)
+        json_array_append_new(call->resp_headers, pair);
+    return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+{
+    rp_call *call = ctx;
+    size_t len = size * n;
+    if ((curl_off_t)(call->resp_body.total + len) > MAX_TRANSFER) {
+        call->too_large = true;
+        return 0; /* aborts the transfer */
+    }
+    return pm_body_append(&call->resp_body, data, len) == 0 ? len : 0;
+}
+
+static const char *error_code(CURLcode rc, const rp_call *call)
+{
+    if (call->too_large)
+        return "too_large";
+    switch (rc) {
+    case CURLE_OK:
+        return NULL;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return "refused";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+        return "reset";
+    case CURLE_PARTIAL_FILE:
+        return "truncated";
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return "garbage";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        return "tls";
+    default:
+        return "other";
+    }
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+static int start_transfer(replay_session *s, rp_call *call)
+{
+    const pm_target *t = &s->suite->targets[call->target];
+    const json_t *req = json_object_get(call->x->record, "request");
+    const char *method = json_string_value(json_object_get(req, "method"));
+    CURL *e = curl_easy_init();
+    if (!e)
+        return -1;
+    call->easy = e;
+    curl_easy_setopt(e, CURLOPT_URL, call->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, call);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->curl_error);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(t->timeout_s * 1000));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(t->connect_timeout_s * 1000));
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* bodies as sent: diff decodes */
+    if (t->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (method && strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method ? method : "GET");
+        if (call->body_len > 0 || (method && strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0 &&
+                                   strcmp(method, "OPTIONS") != 0)) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body ? (char *)call->body : "");
+        }
+    }
+    pm_body_init(&call->resp_body, s->o.max_body);
+    call->resp_headers = json_array();
+    call->sent_us = now_us();
+    s->stats.targets[call->target].sent++;
+    return curl_multi_add_handle(s->multi, e) == CURLM_OK ? 0 : -1;
+}
+
+static bool target_may_write(const replay_session *s, const pm_target *t)
+{
+    return t->sandbox && s->o.allow_writes;
+}
+
+/* Answers as the capture recorded them (the `recorded` pseudo-target). */
+static void answer_from_record(rp_call *call)
+{
+    const json_t *resp = json_object_get(call->x->record, "response");
+    call->done = true;
+    if (!resp) {
+        call->error = "no_recording";
+        return;
+    }
+    call->status = (int)json_integer_value(json_object_get(resp, "status"));
+    call->resp_headers = json_deep_copy(json_object_get(resp, "headers"));
+}
+
+static void start_exchange(replay_session *s, rp_exchange *x)
+{
+    const bool mutating = json_is_true(json_object_get(x->record, "mutating"));
+    for (size_t i = 0; i < s->suite->ntargets; i++) {
+        rp_call *call = &x->calls[i];
+        const pm_target *t = &s->suite->targets[i];
+        call->x = x;
+        call->target = i;
+        replay_target_stats *ts = &s->stats.targets[i];
+        if (t->recorded) {
+            answer_from_record(call);
+            continue;
+        }
+        if (mutating && !target_may_write(s, t)) {
+            call->error = "skipped_unsafe";
+            call->skipped = call->done = true;
+            ts->skipped_unsafe++;
+            continue;
+        }
+        if (rp_request_build(call, s->suite, s->corr) != 0) {
+            call->done = true;
+            if (call->error && strcmp(call->error, "no_credentials") == 0)
+                ts->no_credentials++;
+            else if (call->error && strcmp(call->error, "correlation") == 0)
+                ts->correlation++;
+            continue;
+        }
+        if (start_transfer(s, call) != 0) {
+            call->error = "other";
+            call->done = true;
+            continue;
+        }
+        x->pending++;
+    }
+}
+
+/* ---- results ------------------------------------------------------------------------- */
+
+static json_t *result_record(const rp_exchange *x, const pm_suite *suite)
+{
+    json_t *r = json_deep_copy(x->record);
+    json_t *responses = json_object();
+    int64_t first_sent = INT64_MAX, last_sent = 0;
+    for (size_t i = 0; i < suite->ntargets; i++) {
+        const rp_call *call = &x->calls[i];
+        const pm_target *t = &suite->targets[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "role", json_string(pm_role_name(t->role)));
+        if (call->skipped)
+            json_object_set_new(o, "skipped", json_true());
+        if (t->recorded) {
+            const json_t *resp = json_object_get(x->record, "response");
+            json_t *copy = resp ? json_deep_copy(resp) : json_object();
+            json_object_update(copy, o);
+            json_decref(o);
+            o = copy;
+            json_object_set_new(o, "error", call->error ? json_string(call->error) : json_null());
+            json_object_set_new(responses, t->name, o);
+            continue;
+        }
+        if (call->status) {
+            json_object_set_new(o, "status", json_integer(call->status));
+            json_object_set_new(o, "headers", call->resp_headers ? json_incref(call->resp_headers) : json_array());
+            pm_body_to_json(&call->resp_body, o);
+        }
+        if (call->sent_us) {
+            json_object_set_new(o, "latency_us", json_integer(call->first_byte_us ? call->first_byte_us - call->sent_us : 0));
+            json_object_set_new(o, "done_us", json_integer(call->done_us - call->sent_us));
+            if (call->sent_us < first_sent)
+                first_sent = call->sent_us;
+            if (call->sent_us > last_sent)
+                last_sent = call->sent_us;
+        }
+        json_object_set_new(o, "error", call->error ? json_string(call->error) : json_null());
+        if (call->error && call->curl_error[0])
+            json_object_set_new(o, "error_detail", json_string(call->curl_error));
+        json_object_set_new(responses, t->name, o);
+    }
+    json_object_set_new(r, "responses", responses);
+    if (last_sent >= first_sent && first_sent != INT64_MAX)
+        json_object_set_new(r, "send_skew_us", json_integer(last_sent - first_sent));
+    return r;
+}
+
+static void free_exchange(rp_exchange *x, size_t ntargets)
+{
+    for (size_t i = 0; i < ntargets; i++) {
+        rp_call *c = &x->calls[i];
+        curl_slist_free_all(c->headers);
+        free(c->url);
+        free(c->body);
+        json_decref(c->resp_headers);
+        pm_body_free(&c->resp_body);
+    }
+    free(x->calls);
+    json_decref(x->record);
+    free(x);
+}
+
+static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn fn, void *ctx, pm_err *err)
+{
+    rp_correlation_learn(s->corr, x);
+    for (size_t i = 0; i < s->suite->ntargets; i++) {
+        const rp_call *c = &x->calls[i];
+        if (c->status && !c->error)
+            s->stats.targets[i].answered++;
+        else if (c->error && !c->skipped && strcmp(c->error, "correlation") != 0)
+            s->stats.targets[i].errors++;
+    }
+    json_t *r = result_record(x, s->suite);
+    int rc = r ? fn(ctx, r, err) : pm_err_set(err, "out of memory");
+    json_decref(r);
+    s->stats.done++;
+    return rc;
+}
+
+/* Finished transfers: retry a refused connection once, else close the call. */
+static void collect_transfers(replay_session *s)
+{
+    int left;
+    CURLMsg *m;
+    while ((m = curl_multi_info_read(s->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        rp_call *call = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+        CURLcode rc = m->data.result;
+        curl_multi_remove_handle(s->multi, m->easy_handle);
+        if (rc == CURLE_COULDNT_CONNECT && call->retries == 0 && call->first_byte_us == 0) {
+            call->retries++; /* nothing was sent: one more try is safe */
+            json_decref(call->resp_headers);
+            call->resp_headers = json_array();
+            curl_multi_add_handle(s->multi, m->easy_handle);
+            continue;
+        }
+        long status = 0;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+        call->error = error_code(rc, call);
+        call->status = call->error ? 0 : (int)status;
+        call->done_us = now_us();
+        call->done = true;
+        curl_easy_cleanup(m->easy_handle);
+        call->easy = NULL;
+        call->x->pending--;
+    }
+}
+
+/* ---- scheduling ------------------------------------------------------------------------ */
+
+/* May an exchange that began at ts start now? Not while an exchange that ended before
+ * ts in the recording is still in flight here. */
+static bool causally_free(const replay_session *s, int64_t ts)
+{
+    for (const rp_exchange *x = s->in_flight; x; x = x->next)
+        if (x->end_us <= ts)
+            return false;
+    return true;
+}
+
+/* µs to wait before the next start by --rate / --speed; 0 = now. */
+static int64_t pacing_wait(replay_session *s, int64_t next_ts)
+{
+    int64_t now = now_us();
+    int64_t wait = 0;
+    if (s->o.speed > 0 && s->first_ts_set) {
+        int64_t due = s->started_wall_us + (int64_t)((double)(next_ts - s->first_ts_us) / s->o.speed);
+        if (due > now)
+            wait = due - now;
+    }
+    if (s->o.rate > 0) {
+        s->rate_tokens += (double)(now - s->rate_last_us) * s->o.rate / 1e6;
+        s->rate_last_us = now;
+        if (s->rate_tokens > 1)
+            s->rate_tokens = 1;
+        if (s->rate_tokens < 1) {
+            int64_t need = (int64_t)((1 - s->rate_tokens) * 1e6 / s->o.rate);
+            if (need > wait)
+                wait = need;
+        }
+    }
+    return wait;
+}
+
+static bool in_scope(replay_session *s, const json_t *rec)
+{
+    const json_t *cohort = json_object_get(rec, "cohort");
+    pm_cohort c = {(char *)json_string_value(json_object_get(cohort, "org")),
+                   (char *)json_string_value(json_object_get(cohort, "repo")),
+                   (char *)json_string_value(json_object_get(cohort, "user"))};
+    const char *family = json_string_value(json_object_get(rec, "family"));
+    if (!pm_selection_matches(s->suite->selection, family ? family : "UNKNOWN", &c))
+        return false;
+    if (s->o.shard_n > 0 && rp_shard_of(rec, s->o.shard_n) != s->o.shard_k - 1)
+        return false;
+    return true;
+}
+
+static rp_exchange *new_exchange(replay_session *s, json_t *rec)
+{
+    rp_exchange *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->calls = calloc(s->suite->ntargets, sizeof *x->calls);
+    x->record = rec;
+    x->order = s->next_order++;
+    rp_parse_ts(json_string_value(json_object_get(rec, "ts")), &x->ts_us);
+    const json_t *done = json_object_get(json_object_get(rec, "response"), "done_us");
+    x->end_us = json_is_integer(done) ? x->ts_us + json_integer_value(done) : INT64_MAX;
+    return x;
+}
+
+int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, replay_progress_fn progress, void *ctx,
+               pm_err *err)
+{
+    rp_window *w = rp_window_new(in, s->o.window);
+    if (!w)
+        return pm_err_set(err, "out of memory");
+    json_t *next = NULL; /* the next record in scope, not started yet */
+    bool input_done = false;
+    int rc = 0;
+    int64_t last_progress = now_us(), started = now_us();
+    s->rate_last_us = now_us();
+    s->rate_tokens = 1;
+    while (rc == 0) {
+        /* start what order, concurrency and pacing allow */
+        int64_t wait_us = 50000;
+        while (!s->stop && (long)s->n_in_flight < s->o.concurrency) {
+            if (!next && !input_done) {
+                int got = rp_window_next(w, &next, &s->stats.out_of_order, err);
+                if (got < 0) {
+                    rc = -1;
+                    break;
+                }
+                if (got == 0) {
+                    input_done = true;
+                    break;
+                }
+                s->stats.read++;
+                if (!in_scope(s, next) || (s->o.limit > 0 && (long)s->stats.in_scope >= s->o.limit)) {
+                    json_decref(next);
+                    next = NULL;
+                    if (s->o.limit > 0 && (long)s->stats.in_scope >= s->o.limit)
+                        input_done = true;
+                    continue;
+                }
+                s->stats.in_scope++;
+            }
+            if (!next)
+                break;
+            int64_t ts = 0;
+            rp_parse_ts(json_string_value(json_object_get(next, "ts")), &ts);
+            if (!s->first_ts_set) {
+                s->first_ts_us = ts;
+                s->started_wall_us = now_us();
+                s->first_ts_set = true;
+            }
+            if (!causally_free(s, ts))
+                break;
+            int64_t pace = pacing_wait(s, ts);
+            if (pace > 0) {
+                wait_us = pace < wait_us ? pace : wait_us;
+                break;
+            }
+            if (s->o.rate > 0)
+                s->rate_tokens -= 1;
+            rp_exchange *x = new_exchange(s, next);
+            next = NULL;
+            if (!x) {
+                rc = pm_err_set(err, "out of memory");
+                break;
+            }
+            start_exchange(s, x);
+            rp_exchange **tail = &s->in_flight; /* oldest first: results in start order */
+            while (*tail)
+                tail = &(*tail)->next;
+            *tail = x;
+            s->n_in_flight++;
+        }
+        if (rc != 0)
+            break;
+        if (s->n_in_flight == 0 && (input_done || s->stop) && !next)
+            break;
+        if (s->n_in_flight == 0 && s->stop)
+            break;
+        int running = 0;
+        curl_multi_perform(s->multi, &running);
+        collect_transfers(s);
+        /* finish exchanges whose every call is done, oldest first */
+        for (rp_exchange **p = &s->in_flight; *p;) {
+            rp_exchange *x = *p;
+            if (x->pending > 0) {
+                p = &x->next;
+                continue;
+            }
+            *p = x->next;
+            s->n_in_flight--;
+            if (rc == 0 && finish_exchange(s, x, fn, ctx, err) != 0)
+                rc = -1;
+            free_exchange(x, s->suite->ntargets);
+        }
+        if (progress && now_us() - last_progress >= 200000) {
+            last_progress = now_us();
+            double secs = (double)(last_progress - started) / 1e6;
+            progress(ctx, &s->stats, secs > 0 ? (double)s->stats.done / secs : 0);
+        }
+        if (running > 0 || s->n_in_flight > 0)
+            curl_multi_poll(s->multi, NULL, 0, (int)(wait_us / 1000) + 1, NULL);
+        else if (wait_us > 0 && next)
+            curl_multi_poll(s->multi, NULL, 0, (int)(wait_us / 1000) + 1, NULL);
+    }
+    json_decref(next);
+    /* an error or a stop: what is still in flight is abandoned with its calls' state */
+    while (s->in_flight) {
+        rp_exchange *x = s->in_flight;
+        s->in_flight = x->next;
+        for (size_t i = 0; i < s->suite->ntargets; i++)
+            if (x->calls[i].easy) {
+                curl_multi_remove_handle(s->multi, x->calls[i].easy);
+                curl_easy_cleanup(x->calls[i].easy);
+            }
+        free_exchange(x, s->suite->ntargets);
+    }
+    s->n_in_flight = 0;
+    if (progress) {
+        double secs = (double)(now_us() - started) / 1e6;
+        progress(ctx, &s->stats, secs > 0 ? (double)s->stats.done / secs : 0);
+    }
+    rp_window_free(w);
+    return rc;
+}
+
+void replay_free(replay_session *s)
+{
+    if (!s)
+        return;
+    if (s->multi)
+        curl_multi_cleanup(s->multi);
+    rp_correlation_free(s->corr);
+    free(s->stats.targets);
+    free(s);
+}

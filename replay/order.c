@@ -1,0 +1,181 @@
+/*
+ * order.c — request order from a capture file, in bounded memory.
+ *
+ * Capture writes an exchange when it is over, so its file is in completion order; replay
+ * needs request order to keep the recording's causality. A min-heap of at most `size`
+ * records (by ts, then session, then seq) restores it as long as no exchange lasted
+ * longer than `size` later exchanges took to complete; one that did is replayed late
+ * and counted (`late`), never dropped. Also: shard hashing and timestamp parsing.
+ */
+#include "replay_internal.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    json_t *record;
+    int64_t ts;
+    uint64_t arrival;
+} entry;
+
+struct rp_window {
+    pm_jsonl_reader *in;
+    entry *heap;
+    size_t n, size;
+    uint64_t arrivals;
+    int64_t last_ts_out;
+    bool eof;
+};
+
+bool rp_parse_ts(const char *s, int64_t *us)
+{
+    struct tm tm = {0};
+    int frac_len = 0;
+    long frac = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                     &tm.tm_sec) != 6)
+        return false;
+    const char *dot = strchr(s, '.');
+    if (dot) {
+        for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++, frac_len++)
+            if (frac_len < 6)
+                frac = frac * 10 + (*p - '0');
+        for (int i = frac_len; i < 6; i++)
+            frac *= 10;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    *us = (int64_t)t * 1000000 + frac;
+    return true;
+}
+
+static bool before(const entry *a, const entry *b)
+{
+    if (a->ts != b->ts)
+        return a->ts < b->ts;
+    return a->arrival < b->arrival;
+}
+
+static void sift_up(rp_window *w, size_t i)
+{
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!before(&w->heap[i], &w->heap[parent]))
+            break;
+        entry t = w->heap[i];
+        w->heap[i] = w->heap[parent];
+        w->heap[parent] = t;
+        i = parent;
+    }
+}
+
+static void sift_down(rp_window *w, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < w->n && before(&w->heap[l], &w->heap[m]))
+            m = l;
+        if (r < w->n && before(&w->heap[r], &w->heap[m]))
+            m = r;
+        if (m == i)
+            return;
+        entry t = w->heap[i];
+        w->heap[i] = w->heap[m];
+        w->heap[m] = t;
+        i = m;
+    }
+}
+
+rp_window *rp_window_new(pm_jsonl_reader *in, size_t size)
+{
+    rp_window *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->in = in;
+    w->size = size ? size : 1;
+    w->heap = calloc(w->size + 1, sizeof *w->heap);
+    w->last_ts_out = INT64_MIN;
+    if (!w->heap) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Tops the heap up to `size` records. */
+static int fill(rp_window *w, pm_err *err)
+{
+    while (!w->eof && w->n < w->size) {
+        json_t *rec;
+        int rc = pm_jsonl_reader_next(w->in, &rec, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            w->eof = true;
+            break;
+        }
+        int64_t ts = 0;
+        if (!rp_parse_ts(json_string_value(json_object_get(rec, "ts")), &ts)) {
+            json_decref(rec);
+            return pm_err_set(err, "record %llu: no valid \"ts\"", (unsigned long long)w->arrivals + 1);
+        }
+        w->heap[w->n] = (entry){rec, ts, w->arrivals++};
+        sift_up(w, w->n++);
+    }
+    return 0;
+}
+
+int rp_window_next(rp_window *w, json_t **record, uint64_t *late, pm_err *err)
+{
+    if (fill(w, err) != 0)
+        return -1;
+    if (w->n == 0)
+        return 0;
+    entry top = w->heap[0];
+    w->heap[0] = w->heap[--w->n];
+    sift_down(w, 0);
+    if (top.ts < w->last_ts_out && late)
+        (*late)++;
+    else
+        w->last_ts_out = top.ts;
+    *record = top.record;
+    return 1;
+}
+
+bool rp_window_peek_ts(rp_window *w, int64_t *ts_us, pm_err *err)
+{
+    if (fill(w, err) != 0 || w->n == 0)
+        return false;
+    *ts_us = w->heap[0].ts;
+    return true;
+}
+
+void rp_window_free(rp_window *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++)
+        json_decref(w->heap[i].record);
+    free(w->heap);
+    free(w);
+}
+
+unsigned rp_shard_of(const json_t *record, unsigned n)
+{
+    const json_t *cohort = json_object_get(record, "cohort");
+    const char *key = json_string_value(json_object_get(cohort, "repo"));
+    if (!key)
+        key = json_string_value(json_object_get(cohort, "user"));
+    if (!key)
+        key = json_string_value(json_object_get(record, "session"));
+    if (!key || n == 0)
+        return 0;
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)key, strlen(key), md);
+    uint32_t v = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
+    return v % n;
+}

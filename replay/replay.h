@@ -1,0 +1,89 @@
+/*
+ * replay.h — the public header of replay/: captured exchanges → every target of a suite
+ * (replay_run), and the other direction, a recorded backend that answers from recorded
+ * exchanges (replay_serve_*).
+ */
+#ifndef PM_REPLAY_H
+#define PM_REPLAY_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+
+/* ===== replay: capture → results ================================================= */
+
+typedef struct replay_options {
+    const pm_suite *suite;   /* targets, pacing defaults, selection */
+    long concurrency;        /* exchanges in flight at most (default: the suite's, 32) */
+    double rate;             /* exchanges started per second, 0 = as fast as order allows */
+    double speed;            /* the recording's own timing x speed, 0 = off */
+    long limit;              /* the first N exchanges in scope, 0 = all */
+    unsigned shard_k, shard_n; /* --shard K/N (1-based K); shard_n 0 = no sharding */
+    bool allow_writes;       /* mutating requests may go to sandbox targets */
+    size_t max_body;         /* stored response body cap, default 16 MiB */
+    size_t window;           /* records read ahead to restore request order, default 4096 */
+} replay_options;
+
+void replay_options_init(replay_options *o);
+
+typedef struct replay_target_stats {
+    uint64_t sent, answered, skipped_unsafe, no_credentials, correlation, errors;
+} replay_target_stats;
+
+typedef struct replay_stats {
+    uint64_t read;           /* records read from the capture */
+    uint64_t in_scope;       /* after selection, shard and limit */
+    uint64_t done;           /* result records written */
+    uint64_t out_of_order;   /* records beyond the reorder window (replayed late, counted) */
+    replay_target_stats *targets; /* one per suite target, in suite order */
+    size_t ntargets;
+} replay_stats;
+
+/* Receives each result record (borrowed). Non-zero stops the replay. */
+typedef int (*replay_result_fn)(void *ctx, const json_t *result, pm_err *err);
+/* Called about every 200 ms with the stats (progress lines). */
+typedef void (*replay_progress_fn)(void *ctx, const replay_stats *stats, double exchanges_per_s);
+
+typedef struct replay_session replay_session;
+
+replay_session *replay_new(const replay_options *o, pm_err *err);
+/* Replays every record of `in` in scope; each exchange's result goes to fn once every
+ * target has answered, failed or been skipped. Returns 0, or -1 with err. */
+int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, replay_progress_fn progress,
+               void *ctx, pm_err *err);
+/* Async-signal-safe: start nothing new, finish what is in flight. */
+void replay_stop(replay_session *s);
+const replay_stats *replay_get_stats(const replay_session *s);
+void replay_free(replay_session *s);
+
+/* ===== serve: a recorded backend ================================================= */
+
+typedef struct replay_serve_options {
+    const char *fixture; /* capture or result records (JSONL, .gz or plain) */
+    const char *listen;  /* "127.0.0.1:8001", "[::1]:8001", ":8001"; port 0 = any free port */
+    const char *target;  /* with result records: whose answers to serve (default: the
+                          * capture's own recorded response) */
+    unsigned delay_ms;   /* added to every answer (a slow backend for tests) */
+    bool recorded_latency; /* wait each exchange's recorded latency before answering */
+} replay_serve_options;
+
+typedef struct replay_server replay_server;
+
+/* Loads the fixture, binds, and serves from a background thread until stopped. */
+replay_server *replay_serve_start(const replay_serve_options *o, pm_err *err);
+/* The bound port (useful with port 0). */
+uint16_t replay_serve_port(const replay_server *s);
+/* Exchanges loaded from the fixture. */
+size_t replay_serve_count(const replay_server *s);
+/* Records not served: no response (or, with a target, its error or no status). */
+size_t replay_serve_skipped(const replay_server *s);
+/* "http://127.0.0.1:PORT/" as bound (borrowed). */
+const char *replay_serve_url(const replay_server *s);
+/* The fixture's damage at its end (a truncated last line), or NULL (borrowed). */
+const char *replay_serve_warning(const replay_server *s);
+/* Requests answered so far, and how many matched nothing (answered 404). */
+uint64_t replay_serve_answered(const replay_server *s);
+uint64_t replay_serve_unmatched(const replay_server *s);
+void replay_serve_stop(replay_server *s);
+
+#endif

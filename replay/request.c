@@ -1,0 +1,154 @@
+/*
+ * request.c — one recorded request rebuilt for one target.
+ *
+ * The URL is the target's base URL + the recorded path and query (an absolute-form
+ * target is reduced to its path); Host comes from the target's URL; hop-by-hop headers,
+ * Content-Length and Transfer-Encoding go (the body was de-chunked at capture and curl
+ * frames it again); values earlier responses issued are swapped for this target's own
+ * (correlate.c); the target's configured headers replace recorded ones of the same name;
+ * its `credentials` replace redacted tokens. A header that still carries a `redacted:`
+ * token after that cannot be sent: the call is skipped with `no_credentials`.
+ */
+#include "replay_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const dropped[] = {"host", "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+                                      "te", "trailer", "transfer-encoding", "upgrade", "content-length",
+                                      "expect", NULL};
+
+static bool is_dropped(const char *name)
+{
+    for (const char *const *d = dropped; *d; d++)
+        if (strcasecmp(name, *d) == 0)
+            return true;
+    return false;
+}
+
+static bool target_sets(const pm_target *t, const char *name)
+{
+    return pm_headers_get(t->headers, name) != NULL;
+}
+
+/* Replaces each "redacted:<16 hex>" token found in `credentials` by its value. */
+static char *apply_credentials(const pm_target *t, const char *value)
+{
+    char *cur = strdup(value);
+    if (!t->credentials || !cur)
+        return cur;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)t->credentials, key, v) {
+        char *hit = strstr(cur, key);
+        if (!hit)
+            continue;
+        const char *with = json_string_value(v);
+        size_t n = strlen(cur) - strlen(key) + strlen(with) + 1;
+        char *next = malloc(n);
+        if (!next)
+            break;
+        snprintf(next, n, "%.*s%s%s", (int)(hit - cur), cur, with, hit + strlen(key));
+        free(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+static const char *path_and_query(const char *target)
+{
+    if (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0) {
+        const char *slash = strchr(strstr(target, "//") + 2, '/');
+        return slash ? slash : "/";
+    }
+    return target;
+}
+
+static int fail(rp_call *call, const char *code, bool skipped)
+{
+    call->error = code;
+    call->skipped = skipped;
+    return -1;
+}
+
+int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation *corr)
+{
+    const pm_target *t = &suite->targets[call->target];
+    const json_t *req = json_object_get(call->x->record, "request");
+    const char *missing = NULL;
+    char *path = rp_correlation_apply(corr, call->target, path_and_query(json_string_value(json_object_get(req, "target"))),
+                                      &missing);
+    if (!path)
+        return fail(call, "correlation", false);
+    size_t base_len = strlen(t->url);
+    while (base_len > 0 && t->url[base_len - 1] == '/')
+        base_len--;
+    size_t n = base_len + strlen(path) + 2;
+    call->url = malloc(n);
+    if (!call->url) {
+        free(path);
+        return fail(call, "out_of_memory", false);
+    }
+    snprintf(call->url, n, "%.*s%s%s", (int)base_len, t->url, path[0] == '/' ? "" : "/", path);
+    free(path);
+
+    bool has_accept = false;
+    size_t i;
+    const json_t *pair;
+    json_array_foreach(json_object_get(req, "headers"), i, pair) {
+        const char *name = json_string_value(json_array_get(pair, 0));
+        const char *value = json_string_value(json_array_get(pair, 1));
+        if (!name || !value || is_dropped(name) || target_sets(t, name))
+            continue;
+        has_accept |= strcasecmp(name, "accept") == 0;
+        char *correlated = rp_correlation_apply(corr, call->target, value, &missing);
+        if (!correlated)
+            return fail(call, "correlation", false);
+        char *final = apply_credentials(t, correlated);
+        free(correlated);
+        if (!final)
+            return fail(call, "out_of_memory", false);
+        if (strstr(final, "redacted:")) {
+            free(final);
+            return fail(call, "no_credentials", true);
+        }
+        size_t len = strlen(name) + strlen(final) + 3;
+        char *line = malloc(len);
+        snprintf(line, len, "%s: %s", name, final);
+        call->headers = curl_slist_append(call->headers, line);
+        free(line);
+        free(final);
+    }
+    json_array_foreach(t->headers, i, pair) {
+        const char *name = json_string_value(json_array_get(pair, 0));
+        const char *value = json_string_value(json_array_get(pair, 1));
+        size_t len = strlen(name) + strlen(value) + 3;
+        char *line = malloc(len);
+        snprintf(line, len, "%s: %s", name, value);
+        call->headers = curl_slist_append(call->headers, line);
+        free(line);
+        has_accept |= strcasecmp(name, "accept") == 0;
+    }
+    /* curl adds these unless told not to; the recording is what is sent */
+    call->headers = curl_slist_append(call->headers, "Expect:");
+    if (!has_accept)
+        call->headers = curl_slist_append(call->headers, "Accept:");
+    pm_err err;
+    if (pm_record_get_body(req, &call->body, &call->body_len, &err) != 0)
+        return fail(call, "bad_record", false);
+    if (json_is_true(json_object_get(req, "body_redacted")) ||
+        (call->body_len > 9 && memmem(call->body, call->body_len, "redacted:", 9))) {
+        /* a secret field was replaced at capture: only configured credentials can fill it */
+        char *filled = apply_credentials(t, (const char *)call->body);
+        if (!filled || strstr(filled, "redacted:")) {
+            free(filled);
+            return fail(call, "no_credentials", true);
+        }
+        free(call->body);
+        call->body = (unsigned char *)filled;
+        call->body_len = strlen(filled);
+    }
+    return 0;
+}
