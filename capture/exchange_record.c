@@ -45,12 +45,13 @@ static void write_body(pm_jtext *t, const http_message *m, const capture_options
     const http_body *b = &m->body;
     if (b->len > 0 && pm_utf8_valid(b->data, b->len)) {
         char *red = NULL;
+        size_t red_len = 0;
         if (o->redactor)
             red = pm_redact_body_text(o->redactor, pm_headers_get(m->headers, "content-type"),
-                                      (const char *)b->data, b->len);
+                                      (const char *)b->data, b->len, &red_len);
         pm_jtext_key(t, "body");
         if (red) {
-            pm_jtext_cstring(t, red);
+            pm_jtext_string(t, red, red_len);
             pm_jtext_key(t, "body_redacted");
             pm_jtext_bool(t, true);
             free(red);

@@ -174,9 +174,10 @@ size_t pm_redact_json(const pm_redactor *r, json_t *value);
 void pm_redact_record_body(const pm_redactor *r, json_t *message);
 /* The redacted value of one header, or NULL when the header is not a secret. */
 char *pm_redact_header_value(const pm_redactor *r, const char *name, const char *value);
-/* The redacted form of a body (JSON or form-encoded by content_type), or NULL when it
- * holds nothing to redact. */
-char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const char *text, size_t len);
+/* The redacted form of a body (JSON or form-encoded by content_type) and its length in
+ * *out_len (it may hold NUL bytes), or NULL when it holds nothing to redact. */
+char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const char *text, size_t len,
+                          size_t *out_len);
 
 /* ===== capability map and classifier ============================================== */
 

@@ -356,33 +356,92 @@ size_t pm_redact_json(const pm_redactor *r, json_t *value)
     return count;
 }
 
-/* True when the text holds a JSON string that could be a listed field name: equal to
- * one (ignoring case), or short and holding escapes (a key may be spelled "\u0074oken").
- * Only such bodies are parsed: most bodies have no secret field, and parsing every body
- * cost the capture benchmark 40% of its time. */
-static bool may_hold_secret_field(const pm_redactor *r, const char *text, size_t len)
+/* ---- JSON bodies as text ----------------------------------------------------------
+
+ * Secret fields are redacted in the body's own text: a string followed by ':' is a key
+ * (in JSON nothing else is); when a listed key's value is a string, its content is
+ * replaced and everything else is left byte for byte. No tree is built (capture does
+ * this for every body: bench/capture.sh), the body keeps its formatting, and a body cut
+ * by --max-body (no longer valid JSON) is still redacted as far as it goes. A key or
+ * value spelled with escapes is left to jansson, which unescapes it first, so that the
+ * redacted token equals the one of the same secret in a header; `force` instead hashes
+ * the escaped text (for bodies jansson cannot parse). tests/fuzz/fuzz_redact.c checks
+ * that on valid JSON this agrees with pm_redact_json. */
+typedef enum { TEXT_UNCHANGED, TEXT_REDACTED, TEXT_NEEDS_PARSER } text_result;
+
+static size_t skip_string(const char *t, size_t len, size_t i, bool *escaped)
 {
-    size_t longest = r->fields.longest;
-    size_t i = 0;
-    while (i < len) {
-        const char *q = memchr(text + i, '"', len - i);
-        if (!q)
-            return false;
-        size_t start = (size_t)(q - text) + 1, j = start;
-        bool escaped = false;
-        while (j < len && text[j] != '"') {
-            if (text[j] == '\\') {
-                escaped = true;
-                j++; /* the escaped character, whatever it is */
-            }
-            j++;
+    *escaped = false;
+    while (i < len && t[i] != '"') {
+        if (t[i] == '\\') {
+            *escaped = true;
+            i++;
         }
-        size_t n = (j < len ? j : len) - start;
-        if (escaped ? n <= 6 * longest : (n <= longest && list_has(&r->fields, text + start, n)))
-            return true;
-        i = j + 1;
+        i++;
     }
-    return false;
+    return i < len ? i : len; /* the closing quote, or len (a backslash may end the text) */
+}
+
+static size_t skip_space(const char *t, size_t len, size_t i)
+{
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n'))
+        i++;
+    return i;
+}
+
+static text_result redact_json_text(const pm_redactor *r, const char *t, size_t len, bool force, char **out,
+                                    size_t *out_len)
+{
+    strbuf b = {0};
+    size_t copied = 0, i = 0;
+    bool changed = false;
+    while (i < len) {
+        const char *q = memchr(t + i, '"', len - i);
+        if (!q)
+            break;
+        size_t start = (size_t)(q - t) + 1;
+        bool escaped;
+        size_t end = skip_string(t, len, start, &escaped);
+        if (end >= len)
+            break;
+        size_t colon = skip_space(t, len, end + 1);
+        i = end + 1;
+        if (colon >= len || t[colon] != ':')
+            continue;
+        size_t key_len = end - start;
+        if (escaped) {
+            if (key_len <= 6 * r->fields.longest && !force) {
+                free(b.s);
+                return TEXT_NEEDS_PARSER;
+            }
+            continue;
+        }
+        if (!list_has(&r->fields, t + start, key_len))
+            continue;
+        size_t v = skip_space(t, len, colon + 1);
+        if (v >= len || t[v] != '"')
+            continue; /* not a string: left as pm_redact_json leaves it */
+        size_t vend = skip_string(t, len, v + 1, &escaped);
+        if (escaped && !force) {
+            free(b.s);
+            return TEXT_NEEDS_PARSER;
+        }
+        if (!already_redacted(t + v + 1, vend - v - 1)) {
+            sb_add(&b, t + copied, v + 1 - copied);
+            sb_add_secret(&b, r, t + v + 1, vend - v - 1);
+            copied = vend;
+            changed = true;
+        }
+        i = vend + 1;
+    }
+    if (!changed) {
+        free(b.s);
+        return TEXT_UNCHANGED;
+    }
+    sb_add(&b, t + copied, len - copied);
+    *out = b.s;
+    *out_len = b.len;
+    return TEXT_REDACTED;
 }
 
 char *pm_redact_header_value(const pm_redactor *r, const char *name, const char *value)
@@ -392,7 +451,8 @@ char *pm_redact_header_value(const pm_redactor *r, const char *name, const char 
     return redact_header_value(r, name, value);
 }
 
-char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const char *text, size_t len)
+char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const char *text, size_t len,
+                          size_t *out_len)
 {
     if (content_type && strncasecmp(content_type, "application/x-www-form-urlencoded", 33) == 0) {
         char *red = redact_params(r, text, len);
@@ -400,14 +460,24 @@ char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const 
             free(red);
             return NULL;
         }
+        if (red)
+            *out_len = strlen(red);
         return red;
     }
-    if (!may_hold_secret_field(r, text, len))
-        return NULL;
-    json_t *doc = json_loadb(text, len, JSON_DECODE_ANY, NULL);
     char *out = NULL;
-    if (doc && pm_redact_json(r, doc) > 0)
+    text_result rc = redact_json_text(r, text, len, false, &out, out_len);
+    if (rc != TEXT_NEEDS_PARSER)
+        return out;
+    json_t *doc = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (!doc) { /* escapes in a body that is not JSON: hash what is written */
+        redact_json_text(r, text, len, true, &out, out_len);
+        return out;
+    }
+    if (pm_redact_json(r, doc) > 0) {
         out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        if (out)
+            *out_len = strlen(out); /* jansson escapes NUL as \u0000 */
+    }
     json_decref(doc);
     return out;
 }
@@ -419,10 +489,11 @@ void pm_redact_record_body(const pm_redactor *r, json_t *message)
         return;
     const char *type = pm_headers_get(json_object_get(message, "headers"), "content-type");
     bool form = type && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0;
-    char *red = pm_redact_body_text(r, type, json_string_value(body), json_string_length(body));
+    size_t n = 0;
+    char *red = pm_redact_body_text(r, type, json_string_value(body), json_string_length(body), &n);
     if (!red)
         return;
-    json_object_set_new(message, "body", json_string(red));
+    json_object_set_new(message, "body", json_stringn(red, n));
     if (!form)
         json_object_set_new(message, "body_redacted", json_true());
     free(red);
