@@ -48,6 +48,8 @@ struct http_conn {
     uint64_t next_seq;
     bool stopped; /* no more parsing: non-HTTP, upgraded */
     bool failed;  /* the emit callback failed: no more records */
+    char *auth_seen, *auth_user; /* the last Authorization value and its user: clients
+                                  * repeat one token on a connection */
     http_exchange orphan; /* receives responses nobody asked for */
 };
 
@@ -278,14 +280,11 @@ static int on_header_value_complete(llhttp_t *p)
     json_t **list = s->headers_done ? &m->trailers : &m->headers;
     if (!*list)
         *list = json_array();
-    json_t *pair = json_pack("[s#,s#]", s->field ? s->field : "", (int)s->field_len,
-                             s->value ? s->value : "", (int)s->value_len);
-    /* Header bytes that are not UTF-8 cannot be a JSON string: keep them as Latin-1. */
-    if (!pair) {
-        json_t *name = json_stringn_nocheck(s->field ? s->field : "", s->field_len);
-        json_t *value = json_stringn_nocheck(s->value ? s->value : "", s->value_len);
-        pair = json_pack("[o,o]", name, value);
-    }
+    /* Header bytes that are not UTF-8 are kept as they came (jansson's _nocheck);
+     * the record writer (pm_jtext) escapes them as Latin-1. */
+    json_t *pair = json_array();
+    json_array_append_new(pair, json_stringn_nocheck(s->field ? s->field : "", s->field_len));
+    json_array_append_new(pair, json_stringn_nocheck(s->value ? s->value : "", s->value_len));
     json_array_append_new(*list, pair);
     s->field_len = s->value_len = 0;
     return 0;
@@ -306,7 +305,15 @@ static int on_headers_complete(llhttp_t *p)
         if (!m->method)
             m->method = strdup(llhttp_method_name((llhttp_method_t)p->method));
         http_exchange *x = s->x;
-        pm_classify(c->env->opts->map, m->method, m->target ? m->target : "/", m->headers, &x->cls);
+        const char *auth = pm_headers_get(m->headers, "authorization");
+        if (auth && (!c->auth_seen || strcmp(auth, c->auth_seen) != 0)) {
+            free(c->auth_seen);
+            free(c->auth_user);
+            c->auth_seen = strdup(auth);
+            c->auth_user = pm_cohort_user_from_authorization(auth);
+        }
+        pm_classify_user(c->env->opts->map, m->method, m->target ? m->target : "/", auth ? c->auth_user : NULL,
+                         &x->cls);
         x->classified = true;
         x->selected = pm_selection_matches(c->env->opts->selection, x->cls.family, &x->cls.cohort);
         return 0;
@@ -609,6 +616,8 @@ void http_conn_free(http_conn *c)
         free(state_of(x));
     }
     http_exchange_clear(&c->orphan);
+    free(c->auth_seen);
+    free(c->auth_user);
     free(c->client.field);
     free(c->client.value);
     free(c->server.field);

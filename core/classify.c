@@ -71,6 +71,14 @@ static char *first_segment(const char *s)
 void pm_classify(const pm_capmap *map, const char *method, const char *target,
                  const json_t *headers, pm_class *out)
 {
+    char *user = pm_cohort_user_from_authorization(pm_headers_get(headers, "authorization"));
+    pm_classify_user(map, method, target, user, out);
+    free(user);
+}
+
+void pm_classify_user(const pm_capmap *map, const char *method, const char *target, const char *user,
+                      pm_class *out)
+{
     memset(out, 0, sizeof *out);
     out->family = "UNKNOWN";
     out->capability = "UNKNOWN";
@@ -88,8 +96,7 @@ void pm_classify(const pm_capmap *map, const char *method, const char *target,
     if (query)
         query++;
 
-    const char *authorization = pm_headers_get(headers, "authorization");
-    out->cohort.user = pm_cohort_user_from_authorization(authorization);
+    out->cohort.user = user ? strdup(user) : NULL;
     if (len == 0 || path[0] != '/')
         return;
 

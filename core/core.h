@@ -213,6 +213,10 @@ size_t pm_capmap_route_count(const pm_capmap *map);
  * unmatched request is family UNKNOWN. */
 void pm_classify(const pm_capmap *map, const char *method, const char *target,
                  const json_t *headers, pm_class *out);
+/* The same with the caller's user (NULL: none) instead of the Authorization header's:
+ * for callers that cache it per connection (decoding a JWT per request is costly). */
+void pm_classify_user(const pm_capmap *map, const char *method, const char *target, const char *user,
+                      pm_class *out);
 void pm_class_clear(pm_class *c);
 /* {family, capability, switch, cap_switch, route_id, route_switch, mutating, cohort} */
 json_t *pm_class_to_json(const pm_class *c);

@@ -115,16 +115,17 @@ static size_t escape_into(char *out, unsigned char c)
     }
 }
 
-/* True when none of the 8 bytes needs escaping in UTF-8 text: no control byte (< 0x20),
- * no '"', no '\\' (the classic "has zero byte" and "has less than" word tricks). */
-static bool word_is_plain(uint64_t v)
+/* The bytes of v that need escaping in UTF-8 text — control bytes (< 0x20), '"', '\\' —
+ * as the high bit of each such byte (the classic "has zero byte" and "has less than"
+ * word tricks). The lowest flagged byte is always a true one, so ctz finds it. */
+static uint64_t special_bytes(uint64_t v)
 {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
     uint64_t has_quote = (quote - ones) & ~quote & highs;
     uint64_t has_backslash = (backslash - ones) & ~backslash & highs;
     uint64_t has_control = (v - ones * 0x20) & ~v & highs;
-    return !(has_quote | has_backslash | has_control);
+    return has_quote | has_backslash | has_control;
 }
 
 #define ESCAPE_CHUNK 4096
@@ -142,10 +143,12 @@ static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, boo
         size_t i = base;
         while (i < end) {
             if (utf8) {
-                uint64_t word;
+                uint64_t word, special = 0;
                 size_t start = i;
-                while (i + 8 <= end && (memcpy(&word, s + i, 8), word_is_plain(word)))
+                while (i + 8 <= end && (memcpy(&word, s + i, 8), !(special = special_bytes(word))))
                     i += 8;
+                if (special) /* little-endian: the lowest set bit is the first byte */
+                    i += (size_t)__builtin_ctzll(special) / 8;
                 memcpy(out, s + start, i - start);
                 out += i - start;
                 if (i >= end)

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -44,6 +45,8 @@ typedef struct {
 struct pm_redactor {
     unsigned char key[KEY_BYTES];
     name_list headers, query, fields;
+    EVP_MAC_CTX *mac; /* HMAC-SHA256 keyed once; each value works on a copy (the one-shot
+                       * HMAC() looks the algorithm up on every call: 6% of a capture) */
 };
 
 static void list_free(name_list *l)
@@ -101,6 +104,16 @@ pm_redactor *pm_redactor_new_with_key(const unsigned char *key, size_t key_len,
     /* Keys of any length are folded to 32 bytes so that short test keys work too. */
     unsigned int n = 0;
     EVP_Digest(key, key_len, r->key, &n, EVP_sha256(), NULL);
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (hmac) {
+        OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0), OSSL_PARAM_construct_end()};
+        r->mac = EVP_MAC_CTX_new(hmac);
+        if (r->mac && EVP_MAC_init(r->mac, r->key, KEY_BYTES, params) != 1) {
+            EVP_MAC_CTX_free(r->mac);
+            r->mac = NULL;
+        }
+        EVP_MAC_free(hmac);
+    }
     if (list_load(&r->headers, rules, "headers", default_headers) != 0 ||
         list_load(&r->query, rules, "query", default_query) != 0 ||
         list_load(&r->fields, rules, "json_fields", default_fields) != 0) {
@@ -173,6 +186,7 @@ void pm_redactor_free(pm_redactor *r)
     list_free(&r->headers);
     list_free(&r->query);
     list_free(&r->fields);
+    EVP_MAC_CTX_free(r->mac);
     free(r);
 }
 
@@ -180,7 +194,12 @@ void pm_redact_value(const pm_redactor *r, const char *value, size_t len, char *
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    HMAC(EVP_sha256(), r->key, KEY_BYTES, (const unsigned char *)value, len, mac, &n);
+    size_t n_out = 0;
+    EVP_MAC_CTX *ctx = r->mac ? EVP_MAC_CTX_dup(r->mac) : NULL;
+    if (!ctx || EVP_MAC_update(ctx, (const unsigned char *)value, len) != 1 ||
+        EVP_MAC_final(ctx, mac, &n_out, sizeof mac) != 1)
+        HMAC(EVP_sha256(), r->key, KEY_BYTES, (const unsigned char *)value, len, mac, &n);
+    EVP_MAC_CTX_free(ctx);
     snprintf(out, size, "redacted:%02x%02x%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2],
              mac[3], mac[4], mac[5], mac[6], mac[7]);
 }
