@@ -7,7 +7,8 @@
  * each target's response issued (Location, Docker-Upload-UUID, Link, and the JSON body's
  * `token` / `next_page`); before each request, every recorded value is replaced by the
  * target's. A recorded value a target never received is a failed correlation: the
- * request is not sent (never the recorded value blindly). Tables are bounded (oldest
+ * request is not sent (never the recorded value blindly). The profile can declare more:
+ * correlation.yaml `headers: [...]` and `json_fields: [...]` (top-level body fields). Tables are bounded (oldest
  * pairs go first), so memory does not grow with the capture.
  */
 #include "replay_internal.h"
@@ -32,13 +33,15 @@ struct rp_correlation {
     pair_table *targets; /* one per target */
     pair_table issued;   /* recorded values (value unused), for failure detection */
     size_t ntargets;
+    const json_t *rules; /* the profile's declared rules (borrowed), see below */
 };
 
-rp_correlation *rp_correlation_new(size_t ntargets)
+rp_correlation *rp_correlation_new(size_t ntargets, const json_t *rules)
 {
     rp_correlation *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->rules = rules;
     c->targets = calloc(ntargets ? ntargets : 1, sizeof *c->targets);
     c->ntargets = ntargets;
     if (!c->targets) {
@@ -162,6 +165,13 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         }
         pair_up(c, t, pm_headers_get(rec_headers, "docker-upload-uuid"),
                 pm_headers_get(call->resp_headers, "docker-upload-uuid"));
+        /* declared in the profile: more response headers whose values come back */
+        size_t i;
+        const json_t *h;
+        json_array_foreach(json_object_get(c->rules, "headers"), i, h)
+            if (json_is_string(h))
+                pair_up(c, t, pm_headers_get(rec_headers, json_string_value(h)),
+                        pm_headers_get(call->resp_headers, json_string_value(h)));
         char *rl = link_target(pm_headers_get(rec_headers, "link"));
         char *vl = link_target(pm_headers_get(call->resp_headers, "link"));
         pair_up(c, t, rl, vl);
@@ -172,14 +182,21 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         static const char *const fields[] = {"token", "access_token", "next_page", NULL};
         json_t *target_msg = json_object();
         pm_body_to_json(&call->resp_body, target_msg);
-        for (const char *const *f = fields; *f; f++) {
+        json_t *wanted = json_array();
+        for (const char *const *f = fields; *f; f++)
+            json_array_append_new(wanted, json_string(*f));
+        json_array_extend(wanted, json_object_get(c->rules, "json_fields"));
+        const json_t *f;
+        json_array_foreach(wanted, i, f) {
             json_t *rd = NULL, *vd = NULL;
-            const char *rv = body_field(recorded, *f, &rd);
-            const char *vv = rv ? body_field(target_msg, *f, &vd) : NULL;
+            const char *name = json_string_value(f);
+            const char *rv = name ? body_field(recorded, name, &rd) : NULL;
+            const char *vv = rv ? body_field(target_msg, name, &vd) : NULL;
             pair_up(c, t, rv, vv);
             json_decref(rd);
             json_decref(vd);
         }
+        json_decref(wanted);
         json_decref(target_msg);
     }
 }

@@ -21,11 +21,13 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_TRANSFER ((curl_off_t)1 << 30) /* an endless body is an error, not memory */
 
 struct replay_session {
     replay_options o;
+    pm_config *rules; /* the profile's correlation.yaml, when it has one */
     const pm_suite *suite;
     CURLM *multi;
     rp_correlation *corr;
@@ -73,7 +75,21 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
         s->o.limit = o->suite->limit;
     s->o.allow_writes = o->allow_writes || o->suite->allow_writes;
     s->multi = curl_multi_init();
-    s->corr = rp_correlation_new(s->suite->ntargets);
+    char rules_path[4200];
+    snprintf(rules_path, sizeof rules_path, "%s/correlation.yaml", s->suite->profile_dir);
+    if (access(rules_path, F_OK) == 0) {
+        s->rules = pm_config_load(rules_path, err);
+        if (!s->rules) {
+            replay_free(s);
+            return NULL;
+        }
+        if (!json_is_object(pm_config_root(s->rules))) {
+            pm_config_error_at(s->rules, pm_config_root(s->rules), err, "correlation rules must be a mapping");
+            replay_free(s);
+            return NULL;
+        }
+    }
+    s->corr = rp_correlation_new(s->suite->ntargets, s->rules ? pm_config_root(s->rules) : NULL);
     s->stats.ntargets = s->suite->ntargets;
     s->stats.targets = calloc(s->suite->ntargets, sizeof *s->stats.targets);
     if (!s->multi || !s->corr || !s->stats.targets) {
@@ -569,6 +585,7 @@ void replay_free(replay_session *s)
     if (s->multi)
         curl_multi_cleanup(s->multi);
     rp_correlation_free(s->corr);
+    pm_config_free(s->rules);
     free(s->stats.targets);
     free(s);
 }

@@ -63,7 +63,8 @@ bool rp_parse_ts(const char *s, int64_t *us);
 
 typedef struct rp_correlation rp_correlation;
 
-rp_correlation *rp_correlation_new(size_t ntargets);
+/* rules: the profile's correlation.yaml ({headers: [...], json_fields: [...]}) or NULL. */
+rp_correlation *rp_correlation_new(size_t ntargets, const json_t *rules);
 void rp_correlation_free(rp_correlation *c);
 /* Learns what the recorded response and each target's response issued (upload
  * Location and UUID, /v2/auth tokens, pagination links): recorded value → target value. */
