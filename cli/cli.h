@@ -59,5 +59,6 @@ int cmd_capture(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -35,7 +35,7 @@ static const subcommand subcommands[] = {
      "exit 0 when every family in scope may be promoted, 1 otherwise; prints the switch proposal", NULL},
     {"run", "-c SUITE -i CAPTURE --out-dir DIR", "replay + diff + report + gate in one streaming process",
      NULL},
-    {"serve", "--fixture FILE --listen ADDR", "a recorded backend: answers from recorded responses", NULL},
+    {"serve", "--fixture FILE --listen ADDR", "a recorded backend: answers from recorded responses", cmd_serve},
     {"classify", "METHOD TARGET [-H 'Name: value']...",
      "prints family, capability, switch, cohort as JSON", cmd_classify},
     {"cat", "FILE...", "prints any pmirror file as plain JSONL (gzip or not)", cmd_cat},

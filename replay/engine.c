@@ -249,7 +249,11 @@ static void answer_from_record(rp_call *call)
 
 static void start_exchange(replay_session *s, rp_exchange *x)
 {
-    const bool mutating = json_is_true(json_object_get(x->record, "mutating"));
+    /* The record's flag (the capability map's GETs that write), and in any case every
+     * method but GET/HEAD/OPTIONS: a hand-made or imported capture may lack the flag. */
+    const char *method = json_string_value(json_object_get(json_object_get(x->record, "request"), "method"));
+    const bool mutating = json_is_true(json_object_get(x->record, "mutating")) || !method ||
+                          (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0);
     for (size_t i = 0; i < s->suite->ntargets; i++) {
         rp_call *call = &x->calls[i];
         const pm_target *t = &s->suite->targets[i];
