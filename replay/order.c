@@ -5,7 +5,9 @@
  * needs request order to keep the recording's causality. A min-heap of at most `size`
  * records (by ts, then session, then seq) restores it as long as no exchange lasted
  * longer than `size` later exchanges took to complete; one that did is replayed late
- * and counted (`late`), never dropped. Also: shard hashing and timestamp parsing.
+ * and counted (`late`), never dropped. The window also stops growing at 256 MiB of
+ * bodies, so memory stays bounded whatever the capture holds. Also: shard hashing and
+ * timestamp parsing.
  */
 #include "replay_internal.h"
 
@@ -15,16 +17,20 @@
 #include <string.h>
 #include <time.h>
 
+#define MAX_WINDOW_BYTES ((size_t)256 << 20)
+
 typedef struct {
     json_t *record;
     int64_t ts;
     uint64_t arrival;
+    size_t bytes;
 } entry;
 
 struct rp_window {
     pm_jsonl_reader *in;
     entry *heap;
     size_t n, size;
+    size_t bytes; /* body bytes held: the window also stops at MAX_WINDOW_BYTES */
     uint64_t arrivals;
     int64_t last_ts_out;
     bool eof;
@@ -106,10 +112,21 @@ rp_window *rp_window_new(pm_jsonl_reader *in, size_t size)
     return w;
 }
 
-/* Tops the heap up to `size` records. */
+static size_t body_bytes(const json_t *rec)
+{
+    size_t n = 0;
+    const char *parts[] = {"request", "response"};
+    for (int i = 0; i < 2; i++) {
+        const json_t *m = json_object_get(rec, parts[i]);
+        n += json_string_length(json_object_get(m, "body")) + json_string_length(json_object_get(m, "body_b64"));
+    }
+    return n;
+}
+
+/* Tops the heap up to `size` records (fewer when their bodies pass MAX_WINDOW_BYTES). */
 static int fill(rp_window *w, pm_err *err)
 {
-    while (!w->eof && w->n < w->size) {
+    while (!w->eof && w->n < w->size && (w->n == 0 || w->bytes < MAX_WINDOW_BYTES)) {
         json_t *rec;
         int rc = pm_jsonl_reader_next(w->in, &rec, err);
         if (rc < 0)
@@ -123,7 +140,9 @@ static int fill(rp_window *w, pm_err *err)
             json_decref(rec);
             return pm_err_set(err, "record %llu: no valid \"ts\"", (unsigned long long)w->arrivals + 1);
         }
-        w->heap[w->n] = (entry){rec, ts, w->arrivals++};
+        size_t bytes = body_bytes(rec);
+        w->bytes += bytes;
+        w->heap[w->n] = (entry){rec, ts, w->arrivals++, bytes};
         sift_up(w, w->n++);
     }
     return 0;
@@ -136,6 +155,7 @@ int rp_window_next(rp_window *w, json_t **record, uint64_t *late, pm_err *err)
     if (w->n == 0)
         return 0;
     entry top = w->heap[0];
+    w->bytes -= top.bytes;
     w->heap[0] = w->heap[--w->n];
     sift_down(w, 0);
     if (top.ts < w->last_ts_out && late)
