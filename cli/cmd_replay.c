@@ -185,7 +185,8 @@ int cmd_replay(int argc, char **argv)
         o.out = NULL;
         if (pm_jsonl_reader_warning(in))
             fprintf(stderr, "pmirror replay: warning: %s\n", pm_jsonl_reader_warning(in));
-        print_summary(&o, replay_get_stats(session), out_path);
+        if (rc == CLI_OK) /* an error is one line; the summary is for runs that finished */
+            print_summary(&o, replay_get_stats(session), out_path);
     }
     if (o.out)
         pm_jsonl_writer_close(o.out, NULL);

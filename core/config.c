@@ -23,12 +23,34 @@ typedef struct {
     unsigned line, column;
 } position;
 
+typedef struct {
+    const json_t *object;
+    char *key;
+    unsigned line, column;
+} key_position;
+
 struct pm_config {
     char *path;
     json_t *root;
     position *positions; /* open addressing on the pointer; NULL slots are empty */
     size_t npos, cap;
+    key_position *keys;  /* where each mapping key was written (for "unknown key" errors) */
+    size_t nkeys, keys_cap;
 };
+
+static void remember_key(pm_config *cfg, const json_t *object, const char *key, size_t len, const yaml_mark_t *mark)
+{
+    if (cfg->nkeys == cfg->keys_cap) {
+        size_t cap = cfg->keys_cap ? cfg->keys_cap * 2 : 64;
+        key_position *p = realloc(cfg->keys, cap * sizeof *p);
+        if (!p)
+            return;
+        cfg->keys = p;
+        cfg->keys_cap = cap;
+    }
+    cfg->keys[cfg->nkeys++] = (key_position){object, strndup(key, len), (unsigned)mark->line + 1,
+                                             (unsigned)mark->column + 1};
+}
 
 static size_t pointer_hash(const void *p, size_t cap)
 {
@@ -304,6 +326,8 @@ static json_t *parse_yaml(pm_config *cfg, const char *name, const char *text, si
             }
             if (!is_key)
                 remember(cfg, v, mark);
+            else
+                remember_key(cfg, b.stack[b.depth - 1].container, s, n, mark);
             if (add_anchor(&b, ev.data.scalar.anchor, v) != 0 || place(&b, v, mark, err, name) != 0)
                 failed = true;
             break;
@@ -430,10 +454,27 @@ int pm_config_error_at(const pm_config *cfg, const json_t *value, pm_err *err, c
     return pm_err_set(err, "%s: %s", cfg->path, what);
 }
 
+int pm_config_key_error_at(const pm_config *cfg, const json_t *object, const char *key, pm_err *err,
+                           const char *fmt, ...)
+{
+    char what[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        if (cfg->keys[i].object == object && strcmp(cfg->keys[i].key, key) == 0)
+            return pm_err_set(err, "%s:%u:%u: %s", cfg->path, cfg->keys[i].line, cfg->keys[i].column, what);
+    return pm_config_error_at(cfg, json_object_get(object, key), err, "%s", what);
+}
+
 void pm_config_free(pm_config *cfg)
 {
     if (!cfg)
         return;
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        free(cfg->keys[i].key);
+    free(cfg->keys);
     json_decref(cfg->root);
     free(cfg->positions);
     free(cfg->path);

@@ -122,6 +122,10 @@ const char *pm_config_path(const pm_config *cfg);
  * position is unknown); returns -1. */
 int pm_config_error_at(const pm_config *cfg, const json_t *value, pm_err *err, const char *fmt,
                        ...) __attribute__((format(printf, 4, 5)));
+/* The same, at the position of the key `key` of a mapping (for "unknown key" errors: the
+ * key is what is wrong, and true/false/null values have no position of their own). */
+int pm_config_key_error_at(const pm_config *cfg, const json_t *object, const char *key, pm_err *err,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void pm_config_free(pm_config *cfg);
 
 /* ===== records ==================================================================== */

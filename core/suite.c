@@ -49,7 +49,7 @@ static int check_keys(const pm_config *cfg, const json_t *obj, const char *what,
             char list[256] = "";
             for (const char *const *k = known; *k; k++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k == known ? "" : ", ", *k);
-            return pm_config_error_at(cfg, v, err, "%s: unknown key '%s' (known: %s)", what, key, list);
+            return pm_config_key_error_at(cfg, obj, key, err, "%s: unknown key '%s' (known: %s)", what, key, list);
         }
     }
     return 0;

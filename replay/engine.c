@@ -539,6 +539,7 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
         curl_multi_perform(s->multi, &running);
         collect_transfers(s);
         /* finish exchanges whose every call is done, oldest first */
+        bool finished = false;
         for (rp_exchange **p = &s->in_flight; *p;) {
             rp_exchange *x = *p;
             if (x->pending > 0) {
@@ -547,6 +548,7 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
             }
             *p = x->next;
             s->n_in_flight--;
+            finished = true;
             if (rc == 0 && finish_exchange(s, x, fn, ctx, err) != 0)
                 rc = -1;
             free_exchange(x, s->suite->ntargets);
@@ -556,6 +558,8 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
             double secs = (double)(last_progress - started) / 1e6;
             progress(ctx, &s->stats, secs > 0 ? (double)s->stats.done / secs : 0);
         }
+        if (finished && next)
+            continue; /* what waited on it may start now: no poll */
         if (running > 0 || s->n_in_flight > 0)
             curl_multi_poll(s->multi, NULL, 0, (int)(wait_us / 1000) + 1, NULL);
         else if (wait_us > 0 && next)

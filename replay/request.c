@@ -28,6 +28,28 @@ static bool is_dropped(const char *name)
     return false;
 }
 
+/* Headers the recorded Connection header names are hop-by-hop too (RFC 9110, 7.6.1). */
+static bool named_by_connection(const json_t *headers, const char *name)
+{
+    size_t i, n = strlen(name);
+    const json_t *pair;
+    json_array_foreach(headers, i, pair) {
+        const char *h = json_string_value(json_array_get(pair, 0));
+        const char *v = json_string_value(json_array_get(pair, 1));
+        if (!h || !v || strcasecmp(h, "connection") != 0)
+            continue;
+        for (const char *p = v; *p;) {
+            while (*p == ' ' || *p == ',' || *p == '\t')
+                p++;
+            size_t k = strcspn(p, " ,\t");
+            if (k == n && strncasecmp(p, name, n) == 0)
+                return true;
+            p += k;
+        }
+    }
+    return false;
+}
+
 static bool target_sets(const pm_target *t, const char *name)
 {
     return pm_headers_get(t->headers, name) != NULL;
@@ -82,6 +104,15 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
                                       &missing);
     if (!path)
         return fail(call, "correlation", false);
+    if (strstr(path, "redacted:")) { /* a secret query parameter, redacted at capture */
+        char *filled = apply_credentials(t, path);
+        free(path);
+        if (!filled || strstr(filled, "redacted:")) {
+            free(filled);
+            return fail(call, "no_credentials", true);
+        }
+        path = filled;
+    }
     size_t base_len = strlen(t->url);
     while (base_len > 0 && t->url[base_len - 1] == '/')
         base_len--;
@@ -100,7 +131,8 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
     json_array_foreach(json_object_get(req, "headers"), i, pair) {
         const char *name = json_string_value(json_array_get(pair, 0));
         const char *value = json_string_value(json_array_get(pair, 1));
-        if (!name || !value || is_dropped(name) || target_sets(t, name))
+        if (!name || !value || is_dropped(name) || target_sets(t, name) ||
+            named_by_connection(json_object_get(req, "headers"), name))
             continue;
         has_accept |= strcasecmp(name, "accept") == 0;
         char *correlated = rp_correlation_apply(corr, call->target, value, &missing);
