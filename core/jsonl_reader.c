@@ -133,7 +133,7 @@ static int parse_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unte
         return 0;
     json_error_t jerr;
     /* DECODE_ANY: a line holding `"x"` or `42` is JSON, just not a record object. */
-    json_t *v = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+    json_t *v = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr); /* bodies may hold NUL */
     const char *problem = NULL;
     char detail[256] = "";
     if (!v) {

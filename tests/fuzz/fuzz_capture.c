@@ -41,7 +41,7 @@ static int check_record(void *ctx, const char *record, size_t len, pm_err *err)
 {
     (void)ctx;
     (void)err;
-    json_t *v = json_loadb(record, len, 0, NULL);
+    json_t *v = json_loadb(record, len, JSON_ALLOW_NUL, NULL);
     if (!v || !json_is_object(v) || memchr(record, '\n', len))
         abort();
     json_decref(v);

@@ -20,7 +20,7 @@ static int collect(void *ctx, const char *record, size_t len, pm_err *err)
 {
     (void)err;
     json_error_t jerr;
-    json_t *v = json_loadb(record, len, 0, &jerr);
+    json_t *v = json_loadb(record, len, JSON_ALLOW_NUL, &jerr);
     cr_assert_not_null(v, "capture wrote invalid JSON: %s: %.200s", jerr.text, record);
     cr_assert_null(memchr(record, '\n', len), "a record holds a newline");
     json_array_append_new(ctx, v);

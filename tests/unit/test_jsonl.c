@@ -581,3 +581,25 @@ Test(jsonl, lines_across_read_chunks)
     cr_assert_eq(i, N);
     pm_jsonl_reader_close(r);
 }
+
+/* Bodies may hold NUL bytes: a record with \u0000 in a string is read back whole. */
+Test(jsonl, nul_in_strings_round_trips)
+{
+    char dir[] = "/tmp/pm-jsonl-nul-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/nul.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"v\":1,\"body\":\"a\\u0000b\"}\n", f);
+    fclose(f);
+    pm_err err;
+    pm_jsonl_reader *r = pm_jsonl_reader_open(path, &err);
+    cr_assert_not_null(r, "%s", err.msg);
+    json_t *rec;
+    cr_assert_eq(pm_jsonl_reader_next(r, &rec, &err), 1, "%s", err.msg);
+    cr_assert_eq(json_string_length(json_object_get(rec, "body")), 3);
+    json_decref(rec);
+    pm_jsonl_reader_close(r);
+    unlink(path);
+    rmdir(dir);
+}
