@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# replay.sh — `pmirror replay` throughput and memory against wrk measured in the same run,
+# both driving the same fast server: one nginx (Debian's) on two loopback ports serving
+# Quay-shaped JSON of 1-8 KiB from a generated docroot (bench/gen_capture.py: manifests,
+# tag lists, /api/v1 repositories).
+#   pmirror  replays a capture of EXCHANGES GET exchanges (bench/gen_capture.py: ~50 per
+#            session, overlapping in the recording so causal order holds nothing back) to
+#            two targets, `python` (baseline) and `go` (candidate), one per port, with
+#            --concurrency C: C exchanges in flight, 2 requests each;
+#   wrk      `wrk -t2 -c(2C) -d10s` against one port, rotating through the capture's own
+#            targets (a Lua script): the same number of connections, nothing but HTTP.
+# pmirror's requests/s = 2 x exchanges/s (whole run, reading the capture and writing
+# results to /dev/null included). Goals (the issue): pmirror / wrk requests/s >= 0.8, and
+# pmirror's peak RSS flat as the capture grows (1x vs 4x; "flat" taken as 4x/1x <= 1.25).
+# Each measurement runs 3 times on the 1x capture (pmirror and wrk alternating, so drift
+# on a shared machine hits both) and the medians are printed; the 4x capture runs once.
+# One more replay of the 1x capture, untimed, writes its results to a file, checked: exactly
+# EXCHANGES records, each with status 200 from both targets and the body nginx serves.
+# nginx runs one worker: the server is the same for both clients, and the second core is
+# left to the client being measured (pmirror is one thread).
+# Exit status: 1 when the result check fails, else 0 — goals are reported, not enforced:
+# the machine is shared and noisy.
+# Usage: bench/replay.sh [EXCHANGES]   (default 100000; the 4x capture has 4 times as many)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXCHANGES=${1:-100000}
+RUNS=3
+C=32                      # pmirror's default concurrency
+WRK_SECS=10
+GOAL_WRK=0.8 GOAL_RSS=1.25
+BUILD=build-rbench
+
+if ! [[ $EXCHANGES =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: bench/replay.sh [EXCHANGES]" >&2
+    exit 2
+fi
+
+# ---------------------------------------------------------------- set-up
+echo "building pmirror in $BUILD/ ..."
+cmake -S . -B "$BUILD" -DPMIRROR_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j 2 --target pmirror >/dev/null
+PMIRROR=$PWD/$BUILD/pmirror
+
+missing=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} (apt-get) ..."
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+TMP=$(mktemp -d)
+chmod 755 "$TMP" # nginx's worker runs as nobody when started by root: it must read the docroot
+NGINX_PID=""
+cleanup() {
+    if [ -n "$NGINX_PID" ]; then
+        kill "$NGINX_PID" 2>/dev/null || true
+        wait "$NGINX_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- helpers
+# measure CMD...: runs CMD (stdout to $TMP/out, stderr to $TMP/err) and sets SECS (wall
+# clock), CPU (user + system seconds) and RSS_KB (peak resident set size of the child).
+# Fails when CMD does.
+if /usr/bin/time -v true >/dev/null 2>&1; then
+    measure() {
+        local t0 t1
+        t0=$(date +%s%N)
+        /usr/bin/time -v -o "$TMP/time" "$@" >"$TMP/out" 2>"$TMP/err" ||
+            { echo "failed: $*" >&2; cat "$TMP/err" >&2; return 1; }
+        t1=$(date +%s%N)
+        SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+        RSS_KB=$(awk -F': *' '/Maximum resident set size/ { print $2 }' "$TMP/time")
+        CPU=$(awk -F': *' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$TMP/time")
+    }
+else
+    measure() {
+        # No GNU time (package `time`): the child's rusage (ru_maxrss: KiB on Linux) via python3.
+        python3 -c '
+import resource, subprocess, sys, time
+with open(sys.argv[1], "w") as out, open(sys.argv[2], "w") as err:
+    t0 = time.perf_counter()
+    rc = subprocess.call(sys.argv[4:], stdout=out, stderr=err)
+    secs = time.perf_counter() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[3], "w") as f:
+    f.write("%.3f %d %.2f\n" % (secs, ru.ru_maxrss, ru.ru_utime + ru.ru_stime))
+sys.exit(rc)' "$TMP/out" "$TMP/err" "$TMP/time" "$@" ||
+            { echo "failed: $*" >&2; cat "$TMP/err" >&2; return 1; }
+        read -r SECS RSS_KB CPU <"$TMP/time"
+    }
+fi
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+per_s() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+human_kb() { awk -v k="$1" 'BEGIN { if (k >= 1048576) printf "%.2f GB", k / 1048576; else printf "%.1f MB", k / 1024 }'; }
+# verdict VALUE OP GOAL: PASS or MISS
+verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? v >= g : v <= g; print ok ? "PASS" : "MISS" }'; }
+free_ports() { # two free TCP ports on 127.0.0.1
+    python3 -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))'
+}
+wait_port() { # PORT: until something accepts there (5 s at most)
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- capture, docroot, server
+X1=$TMP/x1.jsonl X4=$TMP/x4.jsonl ROOT=$TMP/docroot URLS=$TMP/urls.txt
+echo "generating $EXCHANGES and $((EXCHANGES * 4)) exchanges and the docroot (bench/gen_capture.py) ..."
+GEN1=$(python3 bench/gen_capture.py "$X1" "$EXCHANGES" --docroot "$ROOT" --urls "$URLS")
+GEN4=$(python3 bench/gen_capture.py "$X4" "$((EXCHANGES * 4))")
+read -r _ SESSIONS1 SIZE1 <<<"$GEN1"
+read -r _ _ SIZE4 <<<"$GEN4"
+FILES=$(find "$ROOT" -type f | wc -l)
+
+read -r P1 P2 <<<"$(free_ports)"
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    types {}
+    default_type application/json;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    server {
+        listen 127.0.0.1:$P1;
+        listen 127.0.0.1:$P2;
+        root $ROOT;
+        location /v2/ { try_files \$uri =404; }
+        location /api/v1/repository/ { try_files \$uri =404; }
+        location / { return 404; }
+    }
+}
+EOF
+"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx.conf" -e "$TMP/nginx/error.log" >"$TMP/nginx/out" 2>&1 &
+NGINX_PID=$!
+if ! wait_port "$P1" || ! wait_port "$P2"; then
+    echo "nginx did not start:" >&2
+    cat "$TMP/nginx/out" "$TMP/nginx/error.log" >&2 2>/dev/null
+    exit 1
+fi
+NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
+
+cat >"$TMP/suite.yaml" <<EOF
+profile: $PWD/config/quay
+targets:
+  - {name: python, url: "http://127.0.0.1:$P1", role: baseline}
+  - {name: go, url: "http://127.0.0.1:$P2", role: candidate}
+EOF
+
+# wrk's requests: the capture's first targets, pre-formatted once per thread, in rotation
+# (each thread from its own start).
+cat >"$TMP/urls.lua" <<'EOF'
+local reqs, n, i, threads = {}, 0, 0, 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("id", threads)
+end
+function init(args)
+    local headers = {["Host"] = "quay.example", ["Accept"] = "application/json"}
+    for path in io.lines(args[1]) do
+        n = n + 1
+        reqs[n] = wrk.format("GET", path, headers)
+    end
+    i = ((id or 1) * 4999) % n
+end
+function request()
+    i = i % n + 1
+    return reqs[i]
+end
+EOF
+
+run_replay() { # CAPTURE OUT → SECS, CPU, RSS_KB
+    measure "$PMIRROR" replay -c "$TMP/suite.yaml" -i "$1" -o "$2" --concurrency "$C" --progress never
+}
+run_wrk() { # → RPS, WRK_BAD (non-2xx responses + socket errors)
+    wrk -t2 -c$((2 * C)) -d${WRK_SECS}s -s "$TMP/urls.lua" "http://127.0.0.1:$P1" -- "$URLS" >"$TMP/wrk.out" 2>&1 ||
+        { echo "failed: wrk" >&2; cat "$TMP/wrk.out" >&2; return 1; }
+    RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
+    WRK_BAD=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/[^0-9 ]/, ""); for (i = 1; i <= NF; i++) n += $i }
+                   END { print n + 0 }' "$TMP/wrk.out")
+}
+
+# ---------------------------------------------------------------- the result check (untimed)
+echo "checking one replay's results (1x, to a file) ..."
+run_replay "$X1" "$TMP/results.jsonl"
+CHECK=$(python3 - "$TMP/results.jsonl" "$EXCHANGES" <<'PY'
+import json, sys
+want = int(sys.argv[2])
+ids, good, bad = set(), 0, []
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    ids.add(r["id"])
+    ok = True
+    for t in ("python", "go"):
+        got = r["responses"].get(t, {})
+        if got.get("status") != 200 or got.get("error") is not None \
+                or got.get("body_sha256") != r["response"]["body_sha256"]:
+            ok = False
+            if len(bad) < 3:
+                bad.append("%s %s: status %s error %s" % (r["id"], t, got.get("status"), got.get("error")))
+    good += ok
+verdict = "OK" if len(ids) == want and good == want else "WRONG"
+print("%d records (%d distinct), %d with status 200 and nginx's body on both targets (want %d): %s%s"
+      % (sum(1 for _ in open(sys.argv[1])), len(ids), good, want, verdict, "; " + ", ".join(bad) if bad else ""))
+PY
+)
+rm -f "$TMP/results.jsonl"
+
+# ---------------------------------------------------------------- timed runs on the 1x capture
+T="" K="" U="" W="" WBAD=0
+for i in $(seq "$RUNS"); do
+    echo "run $i/$RUNS: pmirror replay, wrk ${WRK_SECS}s ..."
+    run_replay "$X1" /dev/null; T+="$SECS " K+="$RSS_KB " U+="$CPU "
+    run_wrk; W+="$RPS " WBAD=$((WBAD + WRK_BAD))
+done
+echo "run 1/1 on the 4x capture: pmirror replay ..."
+run_replay "$X4" /dev/null; T4=$SECS K4=$RSS_KB U4=$CPU
+
+S1=$(med "$T") R1=$(med "$K") CPU1=$(med "$U") WRPS=$(med "$W")
+XPS1=$(per_s "$EXCHANGES" "$S1") XPS4=$(per_s "$((EXCHANGES * 4))" "$T4")
+
+# ---------------------------------------------------------------- the table
+echo
+printf 'replay bench: 1x = %d exchanges, %d sessions, %.1f MB; 4x = %d exchanges, %.1f MB; C = %d\n' \
+    "$EXCHANGES" "$SESSIONS1" "$(awk -v b="$SIZE1" 'BEGIN { print b / 1e6 }')" \
+    "$((EXCHANGES * 4))" "$(awk -v b="$SIZE4" 'BEGIN { print b / 1e6 }')" "$C"
+printf 'server: nginx %s, 1 worker, 127.0.0.1:%s and :%s, %d JSON files of 1-8 KiB\n' \
+    "$NGINX_VERSION" "$P1" "$P2" "$FILES"
+printf '%-30s %8s %8s %12s %11s %10s\n' "1x capture (medians)" "seconds" "cpu s" "exchanges/s" "requests/s" "peak RSS"
+printf '%-30s %8s %8s %12s %11s %10s\n' "pmirror replay -c$C ($RUNS runs)" "$S1" "$CPU1" "$XPS1" "$((XPS1 * 2))" \
+    "$(human_kb "$R1")"
+printf '%-30s %8s %8s %12s %11.0f %10s\n' "wrk -t2 -c$((2 * C)) ($RUNS x ${WRK_SECS}s)" "-" "-" "-" "$WRPS" "-"
+printf '%-30s %8s %8s %12s %11s %10s\n' "4x capture: pmirror (1 run)" "$T4" "$U4" "$XPS4" "$((XPS4 * 2))" \
+    "$(human_kb "$K4")"
+echo
+r_wrk=$(awk -v a="$((XPS1 * 2))" -v b="$WRPS" 'BEGIN { printf "%.2f", a / b }')
+r_rss=$(awk -v a="$K4" -v b="$R1" 'BEGIN { printf "%.2f", a / b }')
+printf '%-30s %9s %9s %8s\n' "goal" "measured" "goal" "verdict"
+printf '%-30s %9s %9s %8s\n' "pmirror / wrk (requests/s)" "${r_wrk}x" ">= ${GOAL_WRK}x" "$(verdict "$r_wrk" ">=" "$GOAL_WRK")"
+printf '%-30s %9s %9s %8s   (%s at 4x, %s at 1x)\n' "pmirror peak RSS 4x / 1x" "${r_rss}x" "<= ${GOAL_RSS}x" \
+    "$(verdict "$r_rss" "<=" "$GOAL_RSS")" "$(human_kb "$K4")" "$(human_kb "$R1")"
+echo
+[ "$WBAD" -eq 0 ] || echo "wrk: $WBAD non-2xx responses or socket errors over $RUNS runs (its rate counts them)"
+echo "result file (1x, one run): $CHECK"
+case $CHECK in *": OK") exit 0 ;; *) exit 1 ;; esac
