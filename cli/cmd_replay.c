@@ -27,34 +27,31 @@ static void on_signal(int sig)
         replay_stop(running);
 }
 
-static void count(json_t *families, const json_t *result)
+static void count(json_t *families, const pm_suite *suite, const replay_result *r)
 {
-    const char *family = json_string_value(json_object_get(result, "family"));
-    json_t *f = json_object_get(families, family ? family : "UNKNOWN");
+    const char *family = r->family ? r->family : "UNKNOWN";
+    json_t *f = json_object_get(families, family);
     if (!f) {
         f = json_object();
-        json_object_set_new(families, family ? family : "UNKNOWN", f);
+        json_object_set_new(families, family, f);
     }
-    const char *name;
-    const json_t *resp;
-    json_object_foreach(json_object_get(result, "responses"), name, resp) {
+    for (size_t i = 0; i < suite->ntargets; i++) {
+        const char *name = suite->targets[i].name;
         json_t *t = json_object_get(f, name);
         if (!t) {
             t = json_pack("{s:i,s:i,s:i}", "answered", 0, "errors", 0, "skipped", 0);
             json_object_set_new(f, name, t);
         }
-        const char *key = json_is_true(json_object_get(resp, "skipped")) ? "skipped"
-                          : json_is_null(json_object_get(resp, "error")) ? "answered"
-                                                                          : "errors";
+        const char *key = r->skipped[i] ? "skipped" : r->errors[i] ? "errors" : "answered";
         json_object_set_new(t, key, json_integer(json_integer_value(json_object_get(t, key)) + 1));
     }
 }
 
-static int write_result(void *ctx, const json_t *result, pm_err *err)
+static int write_result(void *ctx, const replay_result *r, pm_err *err)
 {
     replay_output *o = ctx;
-    count(o->families, result);
-    return pm_jsonl_writer_write(o->out, result, err);
+    count(o->families, o->suite, r);
+    return pm_jsonl_writer_write_line(o->out, r->text, r->len, err);
 }
 
 static void show_progress(void *ctx, const replay_stats *st, double per_s)

@@ -46,27 +46,62 @@ int pm_body_append(pm_body *b, const void *data, size_t n)
     return 0;
 }
 
+/* SHA-256 of the whole body so far, in hex. */
+static int body_sha256_hex(const pm_body *b, char hex[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!b->sha) {
+        pm_sha256_hex("", 0, hex);
+        return 0;
+    }
+    EVP_MD_CTX *copy = EVP_MD_CTX_new();
+    if (!copy || EVP_MD_CTX_copy_ex(copy, b->sha) != 1 || EVP_DigestFinal_ex(copy, md, &n) != 1) {
+        EVP_MD_CTX_free(copy);
+        return -1;
+    }
+    EVP_MD_CTX_free(copy);
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[64] = '\0';
+    return 0;
+}
+
+int pm_body_to_jtext(const pm_body *b, pm_jtext *t)
+{
+    char hex[65];
+    if (body_sha256_hex(b, hex) != 0)
+        return -1;
+    if (b->len > 0 && pm_utf8_valid(b->data, b->len)) {
+        pm_jtext_key(t, "body");
+        pm_jtext_string_utf8(t, (const char *)b->data, b->len);
+    } else if (b->len > 0) {
+        char *b64 = pm_base64_encode(b->data, b->len);
+        if (!b64)
+            return -1;
+        pm_jtext_key(t, "body_b64");
+        pm_jtext_cstring(t, b64);
+        free(b64);
+    }
+    pm_jtext_key(t, "body_len");
+    pm_jtext_int(t, (int64_t)b->total);
+    if (b->len < b->total) {
+        pm_jtext_key(t, "body_truncated");
+        pm_jtext_bool(t, true);
+    }
+    pm_jtext_key(t, "body_sha256");
+    pm_jtext_cstring(t, hex);
+    return 0;
+}
+
 int pm_body_to_json(const pm_body *b, json_t *obj)
 {
     char hex[65];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (b->sha) {
-        EVP_MD_CTX *copy = EVP_MD_CTX_new();
-        if (!copy || EVP_MD_CTX_copy_ex(copy, b->sha) != 1 || EVP_DigestFinal_ex(copy, md, &n) != 1) {
-            EVP_MD_CTX_free(copy);
-            return -1;
-        }
-        EVP_MD_CTX_free(copy);
-        static const char digits[] = "0123456789abcdef";
-        for (unsigned i = 0; i < 32; i++) {
-            hex[2 * i] = digits[md[i] >> 4];
-            hex[2 * i + 1] = digits[md[i] & 15];
-        }
-        hex[64] = '\0';
-    } else {
-        pm_sha256_hex("", 0, hex);
-    }
+    if (body_sha256_hex(b, hex) != 0)
+        return -1;
     if (pm_record_set_body(obj, b->data, b->len, (size_t)b->total, hex) != 0)
         return -1;
     json_object_set_new(obj, "body_sha256", json_string(hex));

@@ -61,6 +61,9 @@ pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err);
 void pm_jsonl_reader_set_skip_bad(pm_jsonl_reader *r, bool skip_bad);
 /* 1: *record is a new reference; 0: end of input; -1: error. */
 int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err);
+/* The text of the record last returned (its line without the newline; borrowed, valid
+ * until the next call): for writers that extend a record without re-serializing it. */
+const char *pm_jsonl_reader_text(const pm_jsonl_reader *r, size_t *len);
 /* Borrowed; NULL when the input ended cleanly. Valid until close. */
 const char *pm_jsonl_reader_warning(const pm_jsonl_reader *r);
 uint64_t pm_jsonl_reader_line(const pm_jsonl_reader *r);    /* line last read */
@@ -249,6 +252,9 @@ void pm_body_init(pm_body *b, size_t limit);
 int pm_body_append(pm_body *b, const void *data, size_t n);
 /* Sets body | body_b64, body_len, body_sha256, and body_truncated when cut, on obj. */
 int pm_body_to_json(const pm_body *b, json_t *obj);
+/* The same keys written as JSON text into an open object. */
+typedef struct pm_jtext pm_jtext;
+int pm_body_to_jtext(const pm_body *b, pm_jtext *t);
 void pm_body_free(pm_body *b);
 
 /* ===== suites ======================================================================= */

@@ -29,6 +29,8 @@ struct pm_jsonl_reader {
     bool skip_bad;
     uint64_t line, records, skipped;
     char *warning;
+    const char *text; /* the last record's line, inside buf (valid until the next call) */
+    size_t text_len;
 };
 
 pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err)
@@ -154,6 +156,8 @@ static int parse_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unte
     if (!problem) {
         *record = v;
         r->records++;
+        r->text = line;
+        r->text_len = len;
         return 1;
     }
     json_decref(v);
@@ -202,6 +206,12 @@ int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err)
             return rc < 0 ? -1 : rc;
         }
     }
+}
+
+const char *pm_jsonl_reader_text(const pm_jsonl_reader *r, size_t *len)
+{
+    *len = r->text_len;
+    return r->text;
 }
 
 const char *pm_jsonl_reader_warning(const pm_jsonl_reader *r)

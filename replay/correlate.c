@@ -125,15 +125,6 @@ static char *link_target(const char *v)
     return path;
 }
 
-static const char *body_field(const json_t *message, const char *field, json_t **doc)
-{
-    const char *text = json_string_value(json_object_get(message, "body"));
-    if (!text || !strchr(text, '{'))
-        return NULL;
-    *doc = json_loads(text, 0, NULL);
-    return json_string_value(json_object_get(*doc, field));
-}
-
 static void pair_up(rp_correlation *c, size_t target, const char *recorded, const char *value)
 {
     if (!recorded || strlen(recorded) < MIN_VALUE_LEN)
@@ -145,12 +136,41 @@ static void pair_up(rp_correlation *c, size_t target, const char *recorded, cons
         table_put(&c->targets[target], recorded, value);
 }
 
+/* The JSON object a body holds, or NULL (bodies that are not objects issue nothing). */
+static json_t *body_object(const char *text, size_t len)
+{
+    if (!text || len == 0 || !memchr(text, '{', len < 64 ? len : 64))
+        return NULL;
+    json_t *doc = json_loadb(text, len, 0, NULL);
+    if (doc && !json_is_object(doc)) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
 void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
 {
     const json_t *recorded = json_object_get(x->record, "response");
     if (!recorded)
         return;
     const json_t *rec_headers = json_object_get(recorded, "headers");
+    /* JSON bodies: /v2/auth tokens (redacted in the capture: the same secret gives the same
+     * redacted value in later Authorization headers) and pagination tokens. The recorded
+     * body is parsed once; a target's only when the recorded one issued something. */
+    static const char *const builtin_fields[] = {"token", "access_token", "next_page", NULL};
+    json_t *wanted = json_array();
+    for (const char *const *f = builtin_fields; *f; f++)
+        json_array_append_new(wanted, json_string(*f));
+    json_array_extend(wanted, json_object_get(c->rules, "json_fields"));
+    const json_t *rec_body_text = json_object_get(recorded, "body");
+    json_t *rec_doc = body_object(json_string_value(rec_body_text), json_string_length(rec_body_text));
+    bool rec_issued = false;
+    size_t i;
+    const json_t *f;
+    json_array_foreach(wanted, i, f)
+        rec_issued |= json_is_string(json_object_get(rec_doc, json_string_value(f)));
+
     for (size_t t = 0; t < c->ntargets; t++) {
         const rp_call *call = &x->calls[t];
         if (call->skipped || call->error || !call->status)
@@ -166,7 +186,6 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         pair_up(c, t, pm_headers_get(rec_headers, "docker-upload-uuid"),
                 pm_headers_get(call->resp_headers, "docker-upload-uuid"));
         /* declared in the profile: more response headers whose values come back */
-        size_t i;
         const json_t *h;
         json_array_foreach(json_object_get(c->rules, "headers"), i, h)
             if (json_is_string(h))
@@ -177,28 +196,18 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         pair_up(c, t, rl, vl);
         free(rl);
         free(vl);
-        /* JSON bodies: /v2/auth tokens (redacted in the capture: the same secret gives the
-         * same redacted value in later Authorization headers) and pagination tokens. */
-        static const char *const fields[] = {"token", "access_token", "next_page", NULL};
-        json_t *target_msg = json_object();
-        pm_body_to_json(&call->resp_body, target_msg);
-        json_t *wanted = json_array();
-        for (const char *const *f = fields; *f; f++)
-            json_array_append_new(wanted, json_string(*f));
-        json_array_extend(wanted, json_object_get(c->rules, "json_fields"));
-        const json_t *f;
+        if (!rec_issued)
+            continue;
+        json_t *doc = body_object((const char *)call->resp_body.data, call->resp_body.len);
         json_array_foreach(wanted, i, f) {
-            json_t *rd = NULL, *vd = NULL;
             const char *name = json_string_value(f);
-            const char *rv = name ? body_field(recorded, name, &rd) : NULL;
-            const char *vv = rv ? body_field(target_msg, name, &vd) : NULL;
-            pair_up(c, t, rv, vv);
-            json_decref(rd);
-            json_decref(vd);
+            pair_up(c, t, json_string_value(json_object_get(rec_doc, name)),
+                    json_string_value(json_object_get(doc, name)));
         }
-        json_decref(wanted);
-        json_decref(target_msg);
+        json_decref(doc);
     }
+    json_decref(rec_doc);
+    json_decref(wanted);
 }
 
 static char *replace_all(const char *s, const char *from, const char *to)

@@ -35,6 +35,7 @@ struct replay_session {
     size_t n_in_flight;
     uint64_t next_order;
     replay_stats stats;
+    pm_jtext text; /* the result being written, reused */
     volatile sig_atomic_t stop;
     int64_t first_ts_us, started_wall_us;
     bool first_ts_set;
@@ -289,50 +290,107 @@ static void start_exchange(replay_session *s, rp_exchange *x)
 
 /* ---- results ------------------------------------------------------------------------- */
 
-static json_t *result_record(const rp_exchange *x, const pm_suite *suite)
+/* One target's answer as a JSON object, written straight as text. */
+static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *call, const pm_target *target)
 {
-    json_t *r = json_deep_copy(x->record);
-    json_t *responses = json_object();
+    if (target->recorded) { /* the capture's own response, with the target's keys added */
+        const json_t *resp = json_object_get(x->record, "response");
+        json_t *copy = resp ? json_deep_copy(resp) : json_object();
+        json_object_set_new(copy, "role", json_string(pm_role_name(target->role)));
+        json_object_set_new(copy, "error", call->error ? json_string(call->error) : json_null());
+        pm_jtext_json(t, copy);
+        json_decref(copy);
+        return;
+    }
+    pm_jtext_object_begin(t);
+    pm_jtext_key(t, "role");
+    pm_jtext_cstring(t, pm_role_name(target->role));
+    if (call->skipped) {
+        pm_jtext_key(t, "skipped");
+        pm_jtext_bool(t, true);
+    }
+    if (call->status) {
+        pm_jtext_key(t, "status");
+        pm_jtext_int(t, call->status);
+        pm_jtext_key(t, "headers");
+        pm_jtext_array_begin(t);
+        size_t i;
+        const json_t *pair;
+        json_array_foreach(call->resp_headers, i, pair) {
+            const json_t *n = json_array_get(pair, 0), *v = json_array_get(pair, 1);
+            pm_jtext_array_begin(t);
+            pm_jtext_string(t, json_string_value(n), json_string_length(n));
+            pm_jtext_string(t, json_string_value(v), json_string_length(v));
+            pm_jtext_array_end(t);
+        }
+        pm_jtext_array_end(t);
+        pm_body_to_jtext(&call->resp_body, t);
+    }
+    if (call->sent_us) {
+        pm_jtext_key(t, "latency_us");
+        pm_jtext_int(t, call->first_byte_us ? call->first_byte_us - call->sent_us : 0);
+        pm_jtext_key(t, "done_us");
+        pm_jtext_int(t, call->done_us - call->sent_us);
+    }
+    pm_jtext_key(t, "error");
+    pm_jtext_cstring(t, call->error);
+    if (call->error && call->curl_error[0]) {
+        pm_jtext_key(t, "error_detail");
+        pm_jtext_cstring(t, call->curl_error);
+    }
+    pm_jtext_object_end(t);
+}
+
+/* The capture record's own text, its closing brace replaced by the replay's keys: the
+ * recorded bodies are not parsed and escaped a second time. */
+static int result_text(const rp_exchange *x, const pm_suite *suite, pm_jtext *t)
+{
+    size_t end = x->text_len;
+    while (end > 0 && x->text[end - 1] != '}')
+        end--;
+    if (end == 0)
+        return -1;
+    pm_jtext_reset(t);
+    pm_jtext_object_begin(t);
+    pm_jtext_key(t, "responses");
+    pm_jtext_object_begin(t);
     int64_t first_sent = INT64_MAX, last_sent = 0;
     for (size_t i = 0; i < suite->ntargets; i++) {
         const rp_call *call = &x->calls[i];
-        const pm_target *t = &suite->targets[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "role", json_string(pm_role_name(t->role)));
-        if (call->skipped)
-            json_object_set_new(o, "skipped", json_true());
-        if (t->recorded) {
-            const json_t *resp = json_object_get(x->record, "response");
-            json_t *copy = resp ? json_deep_copy(resp) : json_object();
-            json_object_update(copy, o);
-            json_decref(o);
-            o = copy;
-            json_object_set_new(o, "error", call->error ? json_string(call->error) : json_null());
-            json_object_set_new(responses, t->name, o);
-            continue;
-        }
-        if (call->status) {
-            json_object_set_new(o, "status", json_integer(call->status));
-            json_object_set_new(o, "headers", call->resp_headers ? json_incref(call->resp_headers) : json_array());
-            pm_body_to_json(&call->resp_body, o);
-        }
-        if (call->sent_us) {
-            json_object_set_new(o, "latency_us", json_integer(call->first_byte_us ? call->first_byte_us - call->sent_us : 0));
-            json_object_set_new(o, "done_us", json_integer(call->done_us - call->sent_us));
-            if (call->sent_us < first_sent)
-                first_sent = call->sent_us;
-            if (call->sent_us > last_sent)
-                last_sent = call->sent_us;
-        }
-        json_object_set_new(o, "error", call->error ? json_string(call->error) : json_null());
-        if (call->error && call->curl_error[0])
-            json_object_set_new(o, "error_detail", json_string(call->curl_error));
-        json_object_set_new(responses, t->name, o);
+        pm_jtext_key(t, suite->targets[i].name);
+        write_response(t, x, call, &suite->targets[i]);
+        if (call->sent_us && call->sent_us < first_sent)
+            first_sent = call->sent_us;
+        if (call->sent_us > last_sent)
+            last_sent = call->sent_us;
     }
-    json_object_set_new(r, "responses", responses);
-    if (last_sent >= first_sent && first_sent != INT64_MAX)
-        json_object_set_new(r, "send_skew_us", json_integer(last_sent - first_sent));
-    return r;
+    pm_jtext_object_end(t);
+    if (first_sent != INT64_MAX) {
+        pm_jtext_key(t, "send_skew_us");
+        pm_jtext_int(t, last_sent - first_sent);
+    }
+    pm_jtext_object_end(t);
+    if (t->failed)
+        return -1;
+    /* splice: record text up to (not including) its '}', then ",", then our members */
+    size_t ours = t->len - 1; /* our text without its leading '{' */
+    size_t total = (end - 1) + 1 + ours;
+    char *joined = malloc(total + 1);
+    if (!joined)
+        return -1;
+    memcpy(joined, x->text, end - 1);
+    size_t n = end - 1;
+    bool empty = n > 0 && joined[n - 1] == '{';
+    if (!empty)
+        joined[n++] = ',';
+    memcpy(joined + n, t->buf + 1, ours);
+    n += ours;
+    joined[n] = '\0';
+    free(t->buf);
+    t->buf = joined;
+    t->len = n;
+    t->cap = total + 1;
+    return 0;
 }
 
 static void free_exchange(rp_exchange *x, size_t ntargets)
@@ -347,6 +405,7 @@ static void free_exchange(rp_exchange *x, size_t ntargets)
     }
     free(x->calls);
     json_decref(x->record);
+    free(x->text);
     free(x);
 }
 
@@ -360,9 +419,17 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
         else if (c->error && !c->skipped && strcmp(c->error, "correlation") != 0)
             s->stats.targets[i].errors++;
     }
-    json_t *r = result_record(x, s->suite);
-    int rc = r ? fn(ctx, r, err) : pm_err_set(err, "out of memory");
-    json_decref(r);
+    if (result_text(x, s->suite, &s->text) != 0)
+        return pm_err_set(err, "record %s: cannot write its result", json_string_value(json_object_get(x->record, "id")));
+    const char *errors[s->suite->ntargets ? s->suite->ntargets : 1];
+    bool skipped[s->suite->ntargets ? s->suite->ntargets : 1];
+    for (size_t i = 0; i < s->suite->ntargets; i++) {
+        errors[i] = x->calls[i].error;
+        skipped[i] = x->calls[i].skipped;
+    }
+    replay_result r = {s->text.buf, s->text.len, json_string_value(json_object_get(x->record, "family")), errors,
+                       skipped};
+    int rc = fn(ctx, &r, err);
     s->stats.done++;
     return rc;
 }
@@ -448,13 +515,20 @@ static bool in_scope(replay_session *s, const json_t *rec)
     return true;
 }
 
-static rp_exchange *new_exchange(replay_session *s, json_t *rec)
+static rp_exchange *new_exchange(replay_session *s, json_t *rec, char *text, size_t text_len)
 {
     rp_exchange *x = calloc(1, sizeof *x);
-    if (!x)
+    if (x)
+        x->calls = calloc(s->suite->ntargets, sizeof *x->calls);
+    if (!x || !x->calls) {
+        free(x);
+        json_decref(rec);
+        free(text);
         return NULL;
-    x->calls = calloc(s->suite->ntargets, sizeof *x->calls);
+    }
     x->record = rec;
+    x->text = text;
+    x->text_len = text_len;
     x->order = s->next_order++;
     rp_parse_ts(json_string_value(json_object_get(rec, "ts")), &x->ts_us);
     const json_t *done = json_object_get(json_object_get(rec, "response"), "done_us");
@@ -469,6 +543,8 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
     if (!w)
         return pm_err_set(err, "out of memory");
     json_t *next = NULL; /* the next record in scope, not started yet */
+    char *next_text = NULL;
+    size_t next_len = 0;
     bool input_done = false;
     int rc = 0;
     int64_t last_progress = now_us(), started = now_us();
@@ -479,7 +555,7 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
         int64_t wait_us = 50000;
         while (!s->stop && (long)s->n_in_flight < s->o.concurrency) {
             if (!next && !input_done) {
-                int got = rp_window_next(w, &next, &s->stats.out_of_order, err);
+                int got = rp_window_next(w, &next, &next_text, &next_len, &s->stats.out_of_order, err);
                 if (got < 0) {
                     rc = -1;
                     break;
@@ -491,7 +567,9 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
                 s->stats.read++;
                 if (!in_scope(s, next) || (s->o.limit > 0 && (long)s->stats.in_scope >= s->o.limit)) {
                     json_decref(next);
+                    free(next_text);
                     next = NULL;
+                    next_text = NULL;
                     if (s->o.limit > 0 && (long)s->stats.in_scope >= s->o.limit)
                         input_done = true;
                     continue;
@@ -516,8 +594,9 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
             }
             if (s->o.rate > 0)
                 s->rate_tokens -= 1;
-            rp_exchange *x = new_exchange(s, next);
+            rp_exchange *x = new_exchange(s, next, next_text, next_len);
             next = NULL;
+            next_text = NULL;
             if (!x) {
                 rc = pm_err_set(err, "out of memory");
                 break;
@@ -566,6 +645,7 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
             curl_multi_poll(s->multi, NULL, 0, (int)(wait_us / 1000) + 1, NULL);
     }
     json_decref(next);
+    free(next_text);
     /* an error or a stop: what is still in flight is abandoned with its calls' state */
     while (s->in_flight) {
         rp_exchange *x = s->in_flight;
@@ -594,6 +674,7 @@ void replay_free(replay_session *s)
         curl_multi_cleanup(s->multi);
     rp_correlation_free(s->corr);
     pm_config_free(s->rules);
+    pm_jtext_free(&s->text);
     free(s->stats.targets);
     free(s);
 }

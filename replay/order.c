@@ -21,6 +21,8 @@
 
 typedef struct {
     json_t *record;
+    char *text; /* the record's line as read: results extend it instead of re-dumping */
+    size_t text_len;
     int64_t ts;
     uint64_t arrival;
     size_t bytes;
@@ -140,15 +142,23 @@ static int fill(rp_window *w, pm_err *err)
             json_decref(rec);
             return pm_err_set(err, "record %llu: no valid \"ts\"", (unsigned long long)w->arrivals + 1);
         }
-        size_t bytes = body_bytes(rec);
-        w->bytes += bytes;
-        w->heap[w->n] = (entry){rec, ts, w->arrivals++, bytes};
+        size_t bytes = body_bytes(rec), text_len = 0;
+        const char *line = pm_jsonl_reader_text(w->in, &text_len);
+        char *text = malloc(text_len + 1);
+        if (!text) {
+            json_decref(rec);
+            return pm_err_set(err, "out of memory");
+        }
+        memcpy(text, line, text_len);
+        text[text_len] = '\0';
+        w->bytes += bytes + text_len;
+        w->heap[w->n] = (entry){rec, text, text_len, ts, w->arrivals++, bytes + text_len};
         sift_up(w, w->n++);
     }
     return 0;
 }
 
-int rp_window_next(rp_window *w, json_t **record, uint64_t *late, pm_err *err)
+int rp_window_next(rp_window *w, json_t **record, char **text, size_t *text_len, uint64_t *late, pm_err *err)
 {
     if (fill(w, err) != 0)
         return -1;
@@ -163,6 +173,8 @@ int rp_window_next(rp_window *w, json_t **record, uint64_t *late, pm_err *err)
     else
         w->last_ts_out = top.ts;
     *record = top.record;
+    *text = top.text;
+    *text_len = top.text_len;
     return 1;
 }
 
@@ -178,8 +190,10 @@ void rp_window_free(rp_window *w)
 {
     if (!w)
         return;
-    for (size_t i = 0; i < w->n; i++)
+    for (size_t i = 0; i < w->n; i++) {
         json_decref(w->heap[i].record);
+        free(w->heap[i].text);
+    }
     free(w->heap);
     free(w);
 }

@@ -39,8 +39,19 @@ typedef struct replay_stats {
     size_t ntargets;
 } replay_stats;
 
-/* Receives each result record (borrowed). Non-zero stops the replay. */
-typedef int (*replay_result_fn)(void *ctx, const json_t *result, pm_err *err);
+/* One finished exchange: its result record as one line of JSON text (the capture
+ * record's own text extended with `responses` and `send_skew_us`, not re-serialized),
+ * and what a summary needs without parsing it. All borrowed for the call. */
+typedef struct replay_result {
+    const char *text;
+    size_t len;
+    const char *family;
+    const char *const *errors; /* per suite target: NULL or the error code */
+    const bool *skipped;       /* per suite target */
+} replay_result;
+
+/* Receives each result. Non-zero stops the replay. */
+typedef int (*replay_result_fn)(void *ctx, const replay_result *result, pm_err *err);
 /* Called about every 200 ms with the stats (progress lines). */
 typedef void (*replay_progress_fn)(void *ctx, const replay_stats *stats, double exchanges_per_s);
 

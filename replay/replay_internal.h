@@ -35,6 +35,8 @@ typedef struct rp_call {
 
 struct rp_exchange {
     json_t *record;         /* the capture record (owned) */
+    char *text;             /* ... and its line as read (owned) */
+    size_t text_len;
     int64_t ts_us;          /* recorded request start */
     int64_t end_us;         /* recorded response end; INT64_MAX when unknown */
     uint64_t order;         /* position in request order */
@@ -50,8 +52,9 @@ typedef struct rp_window rp_window;
 /* Reads records from `in` and gives them back in request order (by ts, then session and
  * seq) as long as no record arrives more than `size` records late. */
 rp_window *rp_window_new(pm_jsonl_reader *in, size_t size);
-/* 1: *record (new reference); 0: end; -1: error. */
-int rp_window_next(rp_window *w, json_t **record, uint64_t *late, pm_err *err);
+/* 1: *record (new reference) and *text, its line as read (owned by the caller); 0: end;
+ * -1: error. */
+int rp_window_next(rp_window *w, json_t **record, char **text, size_t *text_len, uint64_t *late, pm_err *err);
 /* The ts (µs) of the next record without taking it; false at the end. */
 bool rp_window_peek_ts(rp_window *w, int64_t *ts_us, pm_err *err);
 void rp_window_free(rp_window *w);
