@@ -61,10 +61,19 @@ static void show_progress(void *ctx, const replay_stats *st, double per_s)
     pm_jsonl_writer_tick(o->out, &err);
     if (!o->progress)
         return;
-    fprintf(stderr, "\rpmirror replay: %llu/%llu done, %.0f exchanges/s, errors:", (unsigned long long)st->done,
-            (unsigned long long)st->in_scope, per_s);
+    fprintf(stderr, "\rpmirror replay: %llu/%llu done", (unsigned long long)st->done,
+            (unsigned long long)st->in_scope);
+    if (st->input_read >= 0)
+        fprintf(stderr, " (%.0f%% of the input)", 100 * st->input_read);
+    fprintf(stderr, ", %.0f exchanges/s, errors:", per_s);
     for (size_t i = 0; i < st->ntargets; i++)
         fprintf(stderr, " %s %llu", o->suite->targets[i].name, (unsigned long long)st->targets[i].errors);
+    if (st->input_read > 0.01 && st->input_read < 1 && per_s > 0) {
+        /* the time so far, scaled by what is left of the input */
+        double elapsed = (double)st->done / per_s;
+        double left = elapsed * (1 - st->input_read) / st->input_read;
+        fprintf(stderr, ", ETA %dm%02ds", (int)left / 60, (int)left % 60);
+    }
     fprintf(stderr, "   ");
 }
 

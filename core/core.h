@@ -61,6 +61,9 @@ pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err);
 void pm_jsonl_reader_set_skip_bad(pm_jsonl_reader *r, bool skip_bad);
 /* 1: *record is a new reference; 0: end of input; -1: error. */
 int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err);
+/* How much of the input has been read, 0..1 (compressed bytes for gzip), or -1 when
+ * unknown (stdin, a pipe): for progress lines and ETAs. */
+double pm_jsonl_reader_progress(const pm_jsonl_reader *r);
 /* The text of the record last returned (its line without the newline; borrowed, valid
  * until the next call): for writers that extend a record without re-serializing it. */
 const char *pm_jsonl_reader_text(const pm_jsonl_reader *r, size_t *len);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -30,6 +31,7 @@ struct pm_jsonl_reader {
     uint64_t line, records, skipped;
     char *warning;
     const char *text; /* the last record's line, inside buf (valid until the next call) */
+    off_t size;       /* the file's size when it is a regular file, else -1 */
     size_t text_len;
 };
 
@@ -54,6 +56,8 @@ pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err)
         return NULL;
     }
     gzbuffer(r->gz, 128 * 1024);
+    struct stat st;
+    r->size = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? st.st_size : -1;
     r->path = strdup(path);
     r->cap = READ_CHUNK * 2;
     r->buf = malloc(r->cap);
@@ -206,6 +210,14 @@ int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err)
             return rc < 0 ? -1 : rc;
         }
     }
+}
+
+double pm_jsonl_reader_progress(const pm_jsonl_reader *r)
+{
+    if (r->size <= 0)
+        return -1;
+    off_t at = gzoffset(r->gz);
+    return at < 0 ? -1 : (double)at / (double)r->size;
 }
 
 const char *pm_jsonl_reader_text(const pm_jsonl_reader *r, size_t *len)

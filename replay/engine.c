@@ -634,6 +634,7 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
         }
         if (progress && now_us() - last_progress >= 200000) {
             last_progress = now_us();
+            s->stats.input_read = pm_jsonl_reader_progress(in);
             double secs = (double)(last_progress - started) / 1e6;
             progress(ctx, &s->stats, secs > 0 ? (double)s->stats.done / secs : 0);
         }
@@ -659,6 +660,7 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
     }
     s->n_in_flight = 0;
     if (progress) {
+        s->stats.input_read = pm_jsonl_reader_progress(in);
         double secs = (double)(now_us() - started) / 1e6;
         progress(ctx, &s->stats, secs > 0 ? (double)s->stats.done / secs : 0);
     }

@@ -35,6 +35,7 @@ typedef struct replay_stats {
     uint64_t in_scope;       /* after selection, shard and limit */
     uint64_t done;           /* result records written */
     uint64_t out_of_order;   /* records beyond the reorder window (replayed late, counted) */
+    double input_read;       /* share of the input file read so far, -1 when unknown */
     replay_target_stats *targets; /* one per suite target, in suite order */
     size_t ntargets;
 } replay_stats;
