@@ -5,7 +5,6 @@ set -u
 PMIRROR=${PMIRROR_BIN:?PMIRROR_BIN must name the built pmirror}
 SRC=${PMIRROR_SOURCE_DIR:?PMIRROR_SOURCE_DIR must name the source tree}
 WORK=$(mktemp -d /tmp/pmirror-it.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
 passed=0
 failed=0
 
@@ -24,6 +23,27 @@ expect_err() { printf '%s' "$err" | grep -q -- "$1" && ok || bad "$2: stderr lac
 expect_one_err_line() {
     n=$(printf '%s\n' "$err" | grep -c .)
     [ "$n" -eq 1 ] && ok || bad "$1: want one stderr line, got $n: $err"
+}
+
+# Background servers the test starts: killed, and $WORK removed, at exit.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+
+# start_server NAME: a fault_server.py on a free loopback port, logging every request to
+# $WORK/NAME.log; sets $port.
+start_server() {
+    command -v python3 >/dev/null || { echo "FAIL: python3 is not installed"; exit 1; }
+    : >"$WORK/$1.log"; : >"$WORK/$1.port"
+    python3 "$HERE/fault_server.py" 0 "$WORK/$1.log" >"$WORK/$1.port" 2>"$WORK/$1.err" &
+    pids+=($!)
+    port=
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^PORT //p' "$WORK/$1.port")
+        [ -n "$port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "FAIL: fault_server $1 did not start: $(cat "$WORK/$1.err")"; exit 1
 }
 
 finish() {

@@ -8,24 +8,6 @@
 #  - the `recorded` pseudo-target;
 #  - bad input: one stderr line naming file:line(:column), exit 2.
 . "$(dirname "$0")/lib.sh"
-HERE=$(cd "$(dirname "$0")" && pwd)
-command -v python3 >/dev/null || { echo "FAIL: python3 is not installed"; exit 1; }
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
-
-# start_server NAME: a fault_server on a free port, logging to $WORK/NAME.log; sets $port
-start_server() {
-    : >"$WORK/$1.log"; : >"$WORK/$1.port"
-    python3 "$HERE/fault_server.py" 0 "$WORK/$1.log" >"$WORK/$1.port" 2>"$WORK/$1.err" &
-    pids+=($!)
-    port=
-    for _ in $(seq 100); do
-        port=$(sed -n 's/^PORT //p' "$WORK/$1.port")
-        [ -n "$port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "FAIL: fault_server $1 did not start: $(cat "$WORK/$1.err")"; exit 1
-}
 clear_logs() { : >"$WORK/S.log"; : >"$WORK/T.log"; : >"$WORK/U.log"; }
 capture() { python3 "$HERE/make_capture.py" "$@" || { echo "FAIL: make_capture.py $1"; exit 1; }; }
 replay() { run "$PMIRROR" replay --progress never "$@"; }

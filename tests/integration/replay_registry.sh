@@ -11,8 +11,6 @@ for tool in docker-registry skopeo python3; do
 done
 export HOME=$WORK/home
 mkdir -p "$HOME"
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 start_registry() { # start_registry NAME → prints its port

@@ -2,18 +2,7 @@
 # is in flight finishes (bounded by the targets' timeouts), the result file is closed
 # whole (every line a complete result), the summary is printed, exit 0.
 . "$(dirname "$0")/lib.sh"
-HERE=$(cd "$(dirname "$0")" && pwd)
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
-python3 "$HERE/fault_server.py" 0 "$WORK/s.log" >"$WORK/s.port" 2>"$WORK/s.err" &
-pids+=($!)
-port=
-for _ in $(seq 100); do
-    port=$(sed -n 's/^PORT //p' "$WORK/s.port")
-    [ -n "$port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.05
-done
-[ -n "$port" ] || { echo "FAIL: fault_server did not start"; exit 1; }
+start_server s
 printf 'targets:\n  - {name: s, url: "http://127.0.0.1:%s", role: candidate, timeout: 5}\n' "$port" >"$WORK/s.yaml"
 # 200 exchanges of 100 ms each, all overlapping, 4 at a time: about 5 s in all
 python3 -c 'import json; print(json.dumps([{"id": "x%d" % i, "target": "/slow/100", "at_us": i, "done_us": 100000} for i in range(200)]))' \
