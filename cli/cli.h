@@ -57,6 +57,7 @@ const char *cli_profile_dir(const char *given, char *buf, size_t size);
 
 int cmd_capture(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

@@ -28,7 +28,7 @@ static const subcommand subcommands[] = {
      "live shadow traffic: inline proxy or mirror sink, diffed live", NULL},
     {"replay", "-c SUITE -i CAPTURE -o RESULTS", "capture -> results: every exchange to every target",
      cmd_replay},
-    {"diff", "[-c SUITE] -i RESULTS -o DIFFS", "results -> verdicts (normalized, noise learned)", NULL},
+    {"diff", "[-c SUITE] -i RESULTS -o DIFFS", "results -> verdicts (normalized, noise learned)", cmd_diff},
     {"report", "[-c SUITE] -i DIFFS [-i DIFFS]... --out-dir DIR [--previous REPORT.json]",
      "verdicts -> report.json, report.md, junit.xml, report.html", NULL},
     {"gate", "[-c SUITE] REPORT.json",

@@ -1,0 +1,192 @@
+/*
+ * body.c — bodies as the servers meant them, then compared by what they are.
+ *
+ * Decoding: the recorded bytes (body or body_b64), with gzip or deflate undone when
+ * Content-Encoding says so or the gzip magic bytes do (servers lie), and a cap on the
+ * decoded size so a compression bomb is `too_large`, never memory exhaustion.
+ * Dispatch: JSON media types (application/json, +json, OCI and Docker manifests) are
+ * compared structurally; other text line by line, reporting the first differing line;
+ * anything else by length and SHA-256. Byte-equal bodies are equal without parsing.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#include "diff_internal.h"
+
+static int inflate_all(const unsigned char *in, size_t len, bool gzip, size_t max, diff_body *out, const char **error)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, gzip ? 15 + 32 : 15) != Z_OK) { /* +32: gzip or zlib header */
+        *error = "decode";
+        return -1;
+    }
+    size_t cap = len * 4 + 1024, n = 0;
+    if (cap > max + 1)
+        cap = max + 1;
+    unsigned char *buf = malloc(cap);
+    int rc = Z_OK;
+    z.next_in = (unsigned char *)in;
+    z.avail_in = (uInt)len;
+    while (buf && rc == Z_OK) {
+        if (n == cap) {
+            if (cap > max) {
+                free(buf);
+                inflateEnd(&z);
+                *error = "too_large";
+                return -1;
+            }
+            size_t next = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            unsigned char *p = realloc(buf, next);
+            if (!p)
+                break;
+            buf = p;
+            cap = next;
+        }
+        z.next_out = buf + n;
+        z.avail_out = (uInt)(cap - n);
+        rc = inflate(&z, Z_NO_FLUSH);
+        n = cap - z.avail_out;
+        if (rc == Z_BUF_ERROR && z.avail_in == 0)
+            break; /* input ended early: take what decoded */
+    }
+    inflateEnd(&z);
+    if (!buf || (rc != Z_STREAM_END && rc != Z_OK && rc != Z_BUF_ERROR)) {
+        free(buf);
+        if (!gzip) /* raw deflate without a zlib header */
+            return -2;
+        *error = "decode";
+        return -1;
+    }
+    if (n > max) {
+        free(buf);
+        *error = "too_large";
+        return -1;
+    }
+    out->data = buf;
+    out->len = n;
+    return 0;
+}
+
+int diff_body_decode(const json_t *response, size_t max_decoded, diff_body *out, const char **error)
+{
+    memset(out, 0, sizeof *out);
+    *error = NULL;
+    pm_err err;
+    unsigned char *raw;
+    size_t len;
+    if (pm_record_get_body(response, &raw, &len, &err) != 0) {
+        *error = "decode";
+        return -1;
+    }
+    out->present = json_object_get(response, "body") || json_object_get(response, "body_b64");
+    const char *encoding = pm_headers_get(json_object_get(response, "headers"), "content-encoding");
+    bool gzip_magic = len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
+    bool gzip = gzip_magic || (encoding && strcasecmp(encoding, "gzip") == 0);
+    bool deflate = !gzip && encoding && strcasecmp(encoding, "deflate") == 0;
+    if (gzip || deflate) {
+        int rc = inflate_all(raw, len, true, max_decoded, out, error);
+        if (rc == -1 && gzip_magic) { /* looked like gzip, is not: compare the bytes */
+            *error = NULL;
+            rc = -3;
+        }
+        if (rc == 0) {
+            free(raw);
+            return 0;
+        }
+        if (rc == -1) {
+            free(raw);
+            return -1;
+        }
+    }
+    out->data = raw;
+    out->len = len;
+    return 0;
+}
+
+void diff_body_free(diff_body *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+static bool is_json_type(const char *type)
+{
+    if (!type)
+        return false;
+    size_t n = strcspn(type, ";");
+    while (n > 0 && type[n - 1] == ' ')
+        n--;
+    return (n >= 16 && strncasecmp(type, "application/json", 16) == 0) ||
+           (n >= 5 && strncasecmp(type + n - 5, "+json", 5) == 0) ||
+           strncasecmp(type, "application/vnd.docker.distribution.manifest", 44) == 0 ||
+           strncasecmp(type, "application/vnd.oci.image", 25) == 0;
+}
+
+static bool is_text_type(const char *type)
+{
+    return type && (strncasecmp(type, "text/", 5) == 0 || strncasecmp(type, "application/xml", 15) == 0 ||
+                    strncasecmp(type, "application/javascript", 22) == 0);
+}
+
+/* The first differing line (1-based) of two texts. */
+static void diff_text(diff_ctx *c, const diff_body *a, const diff_body *b)
+{
+    size_t line = 1, i = 0, start_a = 0;
+    size_t n = a->len < b->len ? a->len : b->len;
+    while (i < n && a->data[i] == b->data[i]) {
+        if (a->data[i] == '\n') {
+            line++;
+            start_a = i + 1;
+        }
+        i++;
+    }
+    (void)start_a;
+    char path[32];
+    snprintf(path, sizeof path, "line %zu", line);
+    /* the two differing lines as values */
+    size_t ea = i, eb = i, sa = i, sb = i;
+    while (sa > 0 && a->data[sa - 1] != '\n')
+        sa--;
+    sb = sa;
+    while (ea < a->len && a->data[ea] != '\n')
+        ea++;
+    while (eb < b->len && b->data[eb] != '\n')
+        eb++;
+    json_t *va = json_stringn_nocheck((const char *)a->data + sa, ea - sa);
+    json_t *vb = json_stringn_nocheck((const char *)b->data + sb, eb - sb);
+    diff_add(c, "body", path, i >= a->len ? "extra" : i >= b->len ? "missing" : "value", va, vb);
+    json_decref(va);
+    json_decref(vb);
+}
+
+void diff_bodies(diff_ctx *c, const char *content_type, const diff_body *a, const diff_body *b)
+{
+    if (a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0))
+        return; /* byte-equal: equal, whatever they are */
+    if (is_json_type(content_type) || (!content_type && a->len && (a->data[0] == '{' || a->data[0] == '['))) {
+        json_t *ja = diff_json_parse(a->data, a->len), *jb = diff_json_parse(b->data, b->len);
+        if (ja && jb) {
+            diff_json(c, ja, jb);
+            json_decref(ja);
+            json_decref(jb);
+            return;
+        }
+        json_decref(ja);
+        json_decref(jb);
+    }
+    if (is_text_type(content_type) || (pm_utf8_valid(a->data, a->len) && pm_utf8_valid(b->data, b->len))) {
+        diff_text(c, a, b);
+        return;
+    }
+    char ha[65], hb[65];
+    pm_sha256_hex(a->data ? (const void *)a->data : "", a->len, ha);
+    pm_sha256_hex(b->data ? (const void *)b->data : "", b->len, hb);
+    json_t *va = json_pack("{s:I,s:s}", "len", (json_int_t)a->len, "sha256", ha);
+    json_t *vb = json_pack("{s:I,s:s}", "len", (json_int_t)b->len, "sha256", hb);
+    diff_add(c, "body", "", "value", va, vb);
+    json_decref(va);
+    json_decref(vb);
+}

@@ -1,0 +1,38 @@
+/*
+ * diff.h — the public header of diff/: a result record (every target's answer to one
+ * exchange) → a diff record (DESIGN.md "Files"): a verdict and the differences that
+ * remain after the profile's normalization rules.
+ *
+ * A library first: `pmirror diff` streams files through it, and `run` and `tee` call it
+ * inline on each result.
+ */
+#ifndef PM_DIFF_H
+#define PM_DIFF_H
+
+#include "core/core.h"
+
+typedef struct diff_options {
+    size_t max_decoded;      /* cap on a decoded (gunzipped) body, default 64 MiB */
+    size_t max_differences;  /* differences kept per record, default 50 */
+    size_t max_value;        /* characters of a value kept in a difference, default 200 */
+    const pm_suite *suite;   /* optional: each target's base URL for host normalization */
+    const char *today;       /* "YYYY-MM-DD" for rule expiry; NULL = the current date */
+} diff_options;
+
+void diff_options_init(diff_options *o);
+
+typedef struct diff_stats {
+    uint64_t records, match, mismatch, error, skipped;
+    uint64_t expired_rules_hit; /* differences an expired rule would have absorbed */
+} diff_stats;
+
+typedef struct diff_engine diff_engine;
+
+/* rules_path: the profile's rules.yaml (NULL: no rules beyond the built-in header list). */
+diff_engine *diff_new(const diff_options *o, const char *rules_path, pm_err *err);
+/* The diff record of one result record (new reference), or NULL with err. */
+json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err);
+const diff_stats *diff_get_stats(const diff_engine *e);
+void diff_free(diff_engine *e);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * diff_internal.h — what diff/'s files share (private): rules resolved for one exchange,
+ * the difference list being built, decoded bodies.
+ */
+#ifndef PM_DIFF_INTERNAL_H
+#define PM_DIFF_INTERNAL_H
+
+#include "diff.h"
+
+/* ---- rules (rules.c) ------------------------------------------------------------------ */
+
+typedef enum {
+    RULE_IGNORE_HEADER,
+    RULE_IGNORE_PATH,
+    RULE_SHAPE,        /* the value must have a shape (time, uuid, digest, jwt...), not equal */
+    RULE_JWT,          /* compare a JWT's claims without iat, exp, nbf, jti */
+    RULE_URL_HOST,     /* compare URLs with each target's host taken out */
+    RULE_ARRAY_SET,    /* an array whose order does not matter */
+    RULE_TOLERANCE,    /* numbers equal within `abs` */
+    RULE_NORMALIZE,    /* header values: replace hosts / uuids before comparing */
+} rule_kind;
+
+typedef enum {
+    SHAPE_RFC2822,
+    SHAPE_RFC3339,
+    SHAPE_UUID,
+    SHAPE_DIGEST,
+    SHAPE_JWT,
+    SHAPE_STRING, /* any non-empty string: random tokens */
+} shape_kind;
+
+typedef struct diff_rule {
+    rule_kind kind;
+    char *name;          /* for reports: "<kind> <path|header>" */
+    char *header;        /* lower case, header rules */
+    void *path_re;       /* pcre2_code *, path rules */
+    shape_kind shape;
+    double tolerance;
+    bool hosts, uuids;   /* RULE_NORMALIZE */
+    json_t *families, *capabilities; /* NULL = all */
+    bool expired;
+} diff_rule;
+
+typedef struct diff_rules diff_rules;
+
+diff_rules *diff_rules_load(const char *path, const char *today, pm_err *err);
+void diff_rules_free(diff_rules *r);
+/* The rules that apply to one exchange (borrowed pointers into r), in file order. */
+size_t diff_rules_for(const diff_rules *r, const char *family, const char *capability, const diff_rule ***out);
+/* The first rule of `list` of one of `kinds` (bit mask of 1 << rule_kind) matching the
+ * JSON path or the header; NULL when none. Expired rules are returned too (the caller
+ * counts them and does not apply them). */
+const diff_rule *diff_rule_for_path(const diff_rule *const *list, size_t n, unsigned kinds, const char *path);
+const diff_rule *diff_rule_for_header(const diff_rule *const *list, size_t n, unsigned kinds, const char *header);
+bool diff_shape_matches(shape_kind shape, const char *s);
+
+/* ---- differences (engine.c) ---------------------------------------------------------- */
+
+typedef struct diff_ctx {
+    const diff_options *o;
+    const diff_rule *const *rules;
+    size_t nrules;
+    json_t *differences;   /* [{where, path, kind, baseline, candidate}] */
+    uint64_t count;        /* differences found (also beyond max_differences) */
+    uint64_t expired_hits;
+    const char *hosts[2];  /* "host:port" of the two targets when known */
+    bool counting_only;    /* compare without recording (array-as-set matching) */
+} diff_ctx;
+
+/* Records one difference (values are borrowed; NULL = absent). */
+void diff_add(diff_ctx *c, const char *where, const char *path, const char *kind, const json_t *baseline,
+              const json_t *candidate);
+
+/* ---- JSON (json_diff.c) ------------------------------------------------------------------ */
+
+/* Compares two JSON documents under the rules; differences go to c. */
+void diff_json(diff_ctx *c, const json_t *baseline, const json_t *candidate);
+/* Parses a body as JSON with bounded depth; NULL when it is not JSON. */
+json_t *diff_json_parse(const unsigned char *data, size_t len);
+
+/* ---- bodies (body.c) ------------------------------------------------------------------------ */
+
+typedef struct diff_body {
+    unsigned char *data;
+    size_t len;
+    bool present;
+} diff_body;
+
+/* The decoded body of a target's response object: body | body_b64, then gzip/deflate
+ * undone (Content-Encoding, or gzip magic bytes). Returns 0, or -1 with *error set to a
+ * DESIGN.md code ("too_large", "decode"). */
+int diff_body_decode(const json_t *response, size_t max_decoded, diff_body *out, const char **error);
+void diff_body_free(diff_body *b);
+/* Compares two bodies by media type: JSON structurally, text by line, else bytes. */
+void diff_bodies(diff_ctx *c, const char *content_type, const diff_body *a, const diff_body *b);
+
+/* ---- headers (headers.c) --------------------------------------------------------------------- */
+
+void diff_headers(diff_ctx *c, const json_t *baseline, const json_t *candidate);
+
+#endif

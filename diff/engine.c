@@ -1,0 +1,327 @@
+/*
+ * engine.c — one result record → one diff record.
+ *
+ * The verdict: `error` when the baseline or the candidate failed (timeout, reset, ...),
+ * `skipped` when either was not sent (side-effect policy, credentials), else `match`
+ * or `mismatch` by what remains after the rules: status, headers, body. With a
+ * `secondary` target (a second Python), a difference that baseline and secondary show
+ * too is noise: it moves to `noise` and does not count. The signature is a stable hash
+ * of the capability and the set of (where, path with indices as [*], kind), so a
+ * thousand copies of one bug group into one row of the report.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff_internal.h"
+
+struct diff_engine {
+    diff_options o;
+    diff_rules *rules;
+    diff_stats stats;
+    char *hosts[2];
+};
+
+void diff_options_init(diff_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_decoded = 64u << 20;
+    o->max_differences = 50;
+    o->max_value = 200;
+}
+
+/* "http://127.0.0.1:8001/x" → "127.0.0.1:8001" */
+static char *host_of(const char *url)
+{
+    const char *p = url ? strstr(url, "://") : NULL;
+    if (!p)
+        return NULL;
+    p += 3;
+    return strndup(p, strcspn(p, "/"));
+}
+
+diff_engine *diff_new(const diff_options *o, const char *rules_path, pm_err *err)
+{
+    diff_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    e->o = *o;
+    if (rules_path) {
+        e->rules = diff_rules_load(rules_path, o->today, err);
+        if (!e->rules) {
+            free(e);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; o->suite && i < o->suite->ntargets; i++) {
+        const pm_target *t = &o->suite->targets[i];
+        int slot = t->role == PM_ROLE_BASELINE ? 0 : t->role == PM_ROLE_CANDIDATE ? 1 : -1;
+        if (slot >= 0 && t->url)
+            e->hosts[slot] = host_of(t->url);
+    }
+    return e;
+}
+
+const diff_stats *diff_get_stats(const diff_engine *e)
+{
+    return &e->stats;
+}
+
+void diff_free(diff_engine *e)
+{
+    if (!e)
+        return;
+    diff_rules_free(e->rules);
+    free(e->hosts[0]);
+    free(e->hosts[1]);
+    free(e);
+}
+
+/* A value for a difference, cut to max_value characters. */
+static json_t *shown(const diff_ctx *c, const json_t *v)
+{
+    if (!v)
+        return json_null();
+    if (json_is_string(v) && json_string_length(v) > c->o->max_value) {
+        char *cut = strndup(json_string_value(v), c->o->max_value);
+        json_t *s = json_sprintf("%s…", cut);
+        free(cut);
+        return s ? s : json_string("…");
+    }
+    if (json_is_object(v) || json_is_array(v)) {
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (text && strlen(text) > c->o->max_value) {
+            text[c->o->max_value] = '\0';
+            json_t *s = json_sprintf("%s…", text);
+            free(text);
+            return s;
+        }
+        free(text);
+    }
+    return json_deep_copy(v);
+}
+
+void diff_add(diff_ctx *c, const char *where, const char *path, const char *kind, const json_t *baseline,
+              const json_t *candidate)
+{
+    c->count++;
+    if (c->counting_only || json_array_size(c->differences) >= c->o->max_differences)
+        return;
+    json_array_append_new(c->differences, json_pack("{s:s,s:s,s:s,s:o,s:o}", "where", where, "path", path, "kind",
+                                                    kind, "baseline", shown(c, baseline), "candidate",
+                                                    shown(c, candidate)));
+}
+
+/* ---- comparing two answers ------------------------------------------------------------------ */
+
+static void compare_answers(diff_ctx *c, const json_t *a, const json_t *b, const char **error)
+{
+    const json_t *sa = json_object_get(a, "status"), *sb = json_object_get(b, "status");
+    if (json_integer_value(sa) != json_integer_value(sb))
+        diff_add(c, "status", "", "value", sa, sb);
+    diff_headers(c, json_object_get(a, "headers"), json_object_get(b, "headers"));
+    diff_body ba, bb;
+    const char *ea = NULL, *eb = NULL;
+    int ra = diff_body_decode(a, c->o->max_decoded, &ba, &ea);
+    int rb = diff_body_decode(b, c->o->max_decoded, &bb, &eb);
+    if (ra == 0 && rb == 0) {
+        const char *type = pm_headers_get(json_object_get(a, "headers"), "content-type");
+        if (!type)
+            type = pm_headers_get(json_object_get(b, "headers"), "content-type");
+        diff_bodies(c, type, &ba, &bb);
+    } else {
+        *error = ea ? ea : eb;
+    }
+    diff_body_free(&ba);
+    diff_body_free(&bb);
+}
+
+/* where|path-with-[*]|kind, for signatures and noise matching. */
+static void shape_key(const json_t *d, char *buf, size_t size)
+{
+    const char *path = json_string_value(json_object_get(d, "path"));
+    size_t n = (size_t)snprintf(buf, size, "%s|", json_string_value(json_object_get(d, "where")));
+    for (const char *p = path; p && *p && n + 4 < size; p++) {
+        if (*p == '[' && p[1] >= '0' && p[1] <= '9') {
+            memcpy(buf + n, "[*]", 3);
+            n += 3;
+            p = strchr(p, ']');
+            if (!p)
+                break;
+        } else {
+            buf[n++] = *p;
+        }
+    }
+    snprintf(buf + n, size - n, "|%s", json_string_value(json_object_get(d, "kind")));
+}
+
+static int compare_keys(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static json_t *signature(const char *capability, const json_t *differences)
+{
+    size_t n = json_array_size(differences);
+    if (n == 0)
+        return json_null();
+    char **keys = calloc(n, sizeof *keys);
+    for (size_t i = 0; i < n; i++) {
+        char buf[600];
+        shape_key(json_array_get(differences, i), buf, sizeof buf);
+        keys[i] = strdup(buf);
+    }
+    qsort(keys, n, sizeof *keys, compare_keys);
+    size_t total = strlen(capability) + 2;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(keys[i]) + 1;
+    char *text = malloc(total), *p = text;
+    p += sprintf(p, "%s\n", capability);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(keys[i], keys[i - 1]) == 0)
+            continue; /* a set: the same shape twice is one */
+        p += sprintf(p, "%s\n", keys[i]);
+    }
+    char hex[65];
+    pm_sha256_hex(text, (size_t)(p - text), hex);
+    hex[16] = '\0';
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    free(text);
+    return json_string(hex);
+}
+
+/* Moves the differences that the baseline-vs-secondary comparison shows too into noise. */
+static json_t *absorb_noise(json_t *differences, const json_t *noise_diffs)
+{
+    json_t *noise = json_array(), *kept = json_array();
+    size_t i, j;
+    const json_t *d, *nd;
+    json_array_foreach(differences, i, d) {
+        char key[600];
+        shape_key(d, key, sizeof key);
+        bool is_noise = false;
+        json_array_foreach(noise_diffs, j, nd) {
+            char nkey[600];
+            shape_key(nd, nkey, sizeof nkey);
+            if (strcmp(key, nkey) == 0) {
+                is_noise = true;
+                break;
+            }
+        }
+        json_array_append(is_noise ? noise : kept, (json_t *)d);
+    }
+    json_array_clear(differences);
+    json_array_extend(differences, kept);
+    json_decref(kept);
+    return noise;
+}
+
+static const json_t *answer_of(const json_t *responses, const char *role, const char **name)
+{
+    const char *key;
+    const json_t *r;
+    json_object_foreach((json_t *)responses, key, r) {
+        const char *rl = json_string_value(json_object_get(r, "role"));
+        if (rl && strcmp(rl, role) == 0) {
+            *name = key;
+            return r;
+        }
+    }
+    *name = NULL;
+    return NULL;
+}
+
+json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err)
+{
+    const json_t *responses = json_object_get(result, "responses");
+    if (!json_is_object(responses)) {
+        pm_err_set(err, "record %s has no \"responses\" (is it a result file?)",
+                   json_string_value(json_object_get(result, "id")) ? json_string_value(json_object_get(result, "id"))
+                                                                     : "?");
+        return NULL;
+    }
+    const char *family = json_string_value(json_object_get(result, "family"));
+    const char *capability = json_string_value(json_object_get(result, "capability"));
+    json_t *d = pm_record_new();
+    static const char *const copied[] = {"id", "ts", "family", "capability", "switch", "cap_switch", "route_id",
+                                         "cohort", NULL};
+    for (const char *const *k = copied; *k; k++)
+        if (json_object_get(result, *k))
+            json_object_set(d, *k, json_object_get(result, *k));
+    const char *bname, *cname, *sname;
+    const json_t *base = answer_of(responses, "baseline", &bname);
+    const json_t *cand = answer_of(responses, "candidate", &cname);
+    const json_t *second = answer_of(responses, "secondary", &sname);
+    json_t *latency = json_object();
+    const char *name;
+    const json_t *r;
+    json_object_foreach((json_t *)responses, name, r)
+        if (json_is_integer(json_object_get(r, "latency_us")))
+            json_object_set(latency, name, json_object_get(r, "latency_us"));
+    json_object_set_new(d, "latency", latency);
+
+    const char *verdict;
+    json_t *differences = json_array(), *noise = json_array();
+    json_t *errors = json_object();
+    if (!base || !cand) {
+        verdict = "error";
+        json_object_set_new(errors, base ? "candidate" : "baseline", json_string("no_target"));
+    } else if (json_is_true(json_object_get(base, "skipped")) || json_is_true(json_object_get(cand, "skipped"))) {
+        verdict = "skipped";
+    } else if (!json_is_null(json_object_get(base, "error")) && json_object_get(base, "error")) {
+        verdict = "error";
+        json_object_set(errors, bname, json_object_get(base, "error"));
+    } else if (!json_is_null(json_object_get(cand, "error")) && json_object_get(cand, "error")) {
+        verdict = "error";
+        json_object_set(errors, cname, json_object_get(cand, "error"));
+    } else {
+        const diff_rule **rules = NULL;
+        size_t nrules = diff_rules_for(e->rules, family, capability, &rules);
+        diff_ctx c = {.o = &e->o, .rules = rules, .nrules = nrules, .differences = differences,
+                      .hosts = {e->hosts[0], e->hosts[1]}};
+        const char *decode_error = NULL;
+        compare_answers(&c, base, cand, &decode_error);
+        e->stats.expired_rules_hit += c.expired_hits;
+        if (decode_error) {
+            verdict = "error";
+            json_object_set_new(errors, "body", json_string(decode_error));
+        } else {
+            if (second && json_is_null(json_object_get(second, "error")) && json_array_size(differences) > 0) {
+                json_t *noise_diffs = json_array();
+                diff_ctx nc = c;
+                nc.differences = noise_diffs;
+                nc.count = 0;
+                const char *ignored = NULL;
+                compare_answers(&nc, base, second, &ignored);
+                json_decref(noise);
+                noise = absorb_noise(differences, noise_diffs);
+                json_decref(noise_diffs);
+            }
+            verdict = json_array_size(differences) == 0 ? "match" : "mismatch";
+        }
+        if (c.expired_hits)
+            json_object_set_new(d, "expired_rules_hit", json_integer((json_int_t)c.expired_hits));
+    }
+    json_object_set_new(d, "verdict", json_string(verdict));
+    json_object_set_new(d, "differences", differences);
+    json_object_set_new(d, "noise", noise);
+    json_object_set_new(d, "signature", signature(capability ? capability : "UNKNOWN", differences));
+    if (json_object_size(errors))
+        json_object_set_new(d, "error", errors);
+    else
+        json_decref(errors);
+    e->stats.records++;
+    if (strcmp(verdict, "match") == 0)
+        e->stats.match++;
+    else if (strcmp(verdict, "mismatch") == 0)
+        e->stats.mismatch++;
+    else if (strcmp(verdict, "error") == 0)
+        e->stats.error++;
+    else
+        e->stats.skipped++;
+    return d;
+}

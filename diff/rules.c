@@ -1,0 +1,326 @@
+/*
+ * rules.c — the profile's normalization rules (config/quay/rules.yaml) as data.
+ *
+ * Each rule names what it applies to (a header, or a JSON path with `*` for any key or
+ * index and `..` for any depth), where (families, capabilities), why (`reason`, required),
+ * and for a known mismatch who owns it and until when (`owner`, `expires`): an expired
+ * rule stops applying, and the engine counts what it would have absorbed so the report
+ * can say so. JSON path patterns are compiled once into PCRE2 regexes.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "diff_internal.h"
+
+struct diff_rules {
+    pm_config *cfg;
+    diff_rule *items;
+    size_t n;
+    const diff_rule **scratch; /* diff_rules_for's result */
+};
+
+static const struct {
+    const char *name;
+    rule_kind kind;
+} kinds[] = {
+    {"ignore_header", RULE_IGNORE_HEADER}, {"ignore_path", RULE_IGNORE_PATH}, {"shape", RULE_SHAPE},
+    {"jwt", RULE_JWT},                     {"url_host", RULE_URL_HOST},       {"array_set", RULE_ARRAY_SET},
+    {"tolerance", RULE_TOLERANCE},         {"normalize", RULE_NORMALIZE},
+};
+
+static const struct {
+    const char *name;
+    shape_kind shape;
+} shapes[] = {
+    {"rfc2822", SHAPE_RFC2822}, {"rfc3339", SHAPE_RFC3339}, {"uuid", SHAPE_UUID},
+    {"digest", SHAPE_DIGEST},   {"jwt", SHAPE_JWT},         {"string", SHAPE_STRING},
+};
+
+/* "$.tags[*].last_modified", "$..token" → an anchored regex over paths as json_diff.c
+ * writes them ("$.tags[3].last_modified"). */
+static pcre2_code *compile_path(const char *pattern, char *why, size_t why_len)
+{
+    char re[1024];
+    size_t n = 0;
+    const char *p = pattern;
+    if (*p != '$') {
+        snprintf(why, why_len, "a path starts with $");
+        return NULL;
+    }
+    n += (size_t)snprintf(re + n, sizeof re - n, "^\\$");
+    p++;
+    while (*p && n < sizeof re - 32) {
+        if (p[0] == '.' && p[1] == '.') {
+            n += (size_t)snprintf(re + n, sizeof re - n, "(?:\\.[^.\\[]+|\\[\\d+\\])*\\.");
+            p += 2;
+        } else if (p[0] == '[' && p[1] == '*' && p[2] == ']') {
+            n += (size_t)snprintf(re + n, sizeof re - n, "\\[\\d+\\]");
+            p += 3;
+        } else if (*p == '*') {
+            n += (size_t)snprintf(re + n, sizeof re - n, "[^.\\[]+");
+            p++;
+        } else if (strchr(".[]$^()|+?{}\\", *p)) {
+            re[n++] = '\\';
+            re[n++] = *p++;
+        } else {
+            re[n++] = *p++;
+        }
+    }
+    n += (size_t)snprintf(re + n, sizeof re - n, "$");
+    int code;
+    PCRE2_SIZE offset;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, n, 0, &code, &offset, NULL);
+    if (!c) {
+        PCRE2_UCHAR msg[128];
+        pcre2_get_error_message(code, msg, sizeof msg);
+        snprintf(why, why_len, "%s", (char *)msg);
+        return NULL;
+    }
+    pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
+    return c;
+}
+
+static bool expired_by(const char *expires, const char *today)
+{
+    return expires && today && strcmp(expires, today) < 0; /* ISO dates compare as text */
+}
+
+static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const char *today, pm_err *err)
+{
+    const pm_config *cfg = r->cfg;
+    static const char *const keys[] = {"kind", "header", "path", "shape", "abs", "hosts", "uuids", "families",
+                                       "capabilities", "reason", "owner", "expires", NULL};
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)node, key, v) {
+        bool known = false;
+        for (const char *const *k = keys; *k && !known; k++)
+            known = strcmp(*k, key) == 0;
+        if (!known)
+            return pm_config_key_error_at(cfg, node, key, err, "rule: unknown key '%s'", key);
+    }
+    const char *kind = json_string_value(json_object_get(node, "kind"));
+    size_t k = 0;
+    while (k < sizeof kinds / sizeof *kinds && (!kind || strcmp(kinds[k].name, kind) != 0))
+        k++;
+    if (k == sizeof kinds / sizeof *kinds)
+        return pm_config_error_at(cfg, node, err, "rule kind '%s' is not one of ignore_header, ignore_path, shape, "
+                                  "jwt, url_host, array_set, tolerance, normalize", kind ? kind : "(none)");
+    rule->kind = kinds[k].kind;
+    if (!json_is_string(json_object_get(node, "reason")))
+        return pm_config_error_at(cfg, node, err, "rule %s: every rule needs a reason", kind);
+    const char *header = json_string_value(json_object_get(node, "header"));
+    const char *path = json_string_value(json_object_get(node, "path"));
+    if (!header == !path)
+        return pm_config_error_at(cfg, node, err, "rule %s: give exactly one of header and path", kind);
+    if (header) {
+        rule->header = strdup(header);
+        for (char *c = rule->header; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    } else {
+        char why[160];
+        rule->path_re = compile_path(path, why, sizeof why);
+        if (!rule->path_re)
+            return pm_config_error_at(cfg, json_object_get(node, "path"), err, "rule %s: path '%s': %s", kind,
+                                      path, why);
+    }
+    size_t len = strlen(kind) + strlen(header ? header : path) + 2;
+    rule->name = malloc(len);
+    snprintf(rule->name, len, "%s %s", kind, header ? header : path);
+    if (rule->kind == RULE_SHAPE) {
+        const char *shape = json_string_value(json_object_get(node, "shape"));
+        size_t s = 0;
+        while (s < sizeof shapes / sizeof *shapes && (!shape || strcmp(shapes[s].name, shape) != 0))
+            s++;
+        if (s == sizeof shapes / sizeof *shapes)
+            return pm_config_error_at(cfg, node, err,
+                                      "rule shape: shape '%s' is not rfc2822, rfc3339, uuid, digest, jwt or string",
+                                      shape ? shape : "(none)");
+        rule->shape = shapes[s].shape;
+    }
+    if (rule->kind == RULE_TOLERANCE) {
+        const json_t *abs = json_object_get(node, "abs");
+        if (!json_is_number(abs) || json_number_value(abs) < 0)
+            return pm_config_error_at(cfg, node, err, "rule tolerance: abs must be a number >= 0");
+        rule->tolerance = json_number_value(abs);
+    }
+    rule->hosts = json_is_true(json_object_get(node, "hosts"));
+    rule->uuids = json_is_true(json_object_get(node, "uuids"));
+    rule->families = json_object_get(node, "families");
+    rule->capabilities = json_object_get(node, "capabilities");
+    const char *expires = json_string_value(json_object_get(node, "expires"));
+    if (json_object_get(node, "expires") && (!expires || strlen(expires) != 10))
+        return pm_config_error_at(cfg, json_object_get(node, "expires"), err, "expires: a date YYYY-MM-DD");
+    if (expires && !json_is_string(json_object_get(node, "owner")))
+        return pm_config_error_at(cfg, node, err, "rule %s: a rule that expires needs an owner", kind);
+    rule->expired = expired_by(expires, today);
+    return 0;
+}
+
+diff_rules *diff_rules_load(const char *path, const char *today, pm_err *err)
+{
+    diff_rules *r = calloc(1, sizeof *r);
+    if (!r) {
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    char date[16];
+    if (!today) {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof date, "%Y-%m-%d", &tm);
+        today = date;
+    }
+    r->cfg = pm_config_load(path, err);
+    if (!r->cfg)
+        goto fail;
+    const json_t *list = json_object_get(pm_config_root(r->cfg), "rules");
+    if (!json_is_array(list)) {
+        pm_config_error_at(r->cfg, pm_config_root(r->cfg), err, "a rules file has a `rules:` list");
+        goto fail;
+    }
+    r->items = calloc(json_array_size(list) + 1, sizeof *r->items);
+    r->scratch = calloc(json_array_size(list) + 1, sizeof *r->scratch);
+    if (!r->items || !r->scratch) {
+        pm_err_set(err, "out of memory");
+        goto fail;
+    }
+    size_t i;
+    const json_t *node;
+    json_array_foreach(list, i, node) {
+        r->n++;
+        if (!json_is_object(node)) {
+            pm_config_error_at(r->cfg, node, err, "a rule is a mapping");
+            goto fail;
+        }
+        if (load_rule(r, node, &r->items[i], today, err) != 0)
+            goto fail;
+    }
+    return r;
+fail:
+    diff_rules_free(r);
+    return NULL;
+}
+
+void diff_rules_free(diff_rules *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->items[i].name);
+        free(r->items[i].header);
+        pcre2_code_free(r->items[i].path_re);
+    }
+    free(r->items);
+    free(r->scratch);
+    pm_config_free(r->cfg);
+    free(r);
+}
+
+static bool listed(const json_t *list, const char *value)
+{
+    if (!list)
+        return true;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(list, i, v)
+        if (value && json_is_string(v) && strcmp(json_string_value(v), value) == 0)
+            return true;
+    return false;
+}
+
+size_t diff_rules_for(const diff_rules *r, const char *family, const char *capability, const diff_rule ***out)
+{
+    size_t n = 0;
+    for (size_t i = 0; r && i < r->n; i++)
+        if (listed(r->items[i].families, family) && listed(r->items[i].capabilities, capability))
+            r->scratch[n++] = &r->items[i];
+    *out = r ? r->scratch : NULL;
+    return n;
+}
+
+const diff_rule *diff_rule_for_path(const diff_rule *const *list, size_t n, unsigned kinds_mask, const char *path)
+{
+    pcre2_match_data *md = NULL;
+    const diff_rule *found = NULL;
+    for (size_t i = 0; i < n && !found; i++) {
+        const diff_rule *rule = list[i];
+        if (!rule->path_re || !(kinds_mask & (1u << rule->kind)))
+            continue;
+        if (!md)
+            md = pcre2_match_data_create(4, NULL);
+        if (pcre2_match(rule->path_re, (PCRE2_SPTR)path, strlen(path), 0, 0, md, NULL) >= 0)
+            found = rule;
+    }
+    pcre2_match_data_free(md);
+    return found;
+}
+
+const diff_rule *diff_rule_for_header(const diff_rule *const *list, size_t n, unsigned kinds_mask, const char *header)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i]->header && (kinds_mask & (1u << list[i]->kind)) && strcasecmp(list[i]->header, header) == 0)
+            return list[i];
+    return NULL;
+}
+
+/* ---- shapes ------------------------------------------------------------------------------ */
+
+static bool all_of(const char *s, size_t n, const char *set)
+{
+    return strspn(s, set) >= n;
+}
+
+bool diff_shape_matches(shape_kind shape, const char *s)
+{
+    if (!s)
+        return false;
+    size_t len = strlen(s);
+    switch (shape) {
+    case SHAPE_STRING:
+        return len > 0;
+    case SHAPE_UUID: {
+        if (len != 36)
+            return false;
+        for (size_t i = 0; i < 36; i++) {
+            bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+            if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
+                return false;
+        }
+        return true;
+    }
+    case SHAPE_DIGEST: {
+        const char *colon = strchr(s, ':');
+        return colon && colon > s && colon[1] && all_of(colon + 1, strlen(colon + 1), "0123456789abcdef");
+    }
+    case SHAPE_JWT: {
+        const char *d1 = strchr(s, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+        return d2 && !strchr(d2 + 1, '.') && d1 > s && d2 > d1 + 1;
+    }
+    case SHAPE_RFC3339: {
+        int y, mo, d, h, mi, sec;
+        char t;
+        return sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &t, &h, &mi, &sec) == 7 && (t == 'T' || t == 't');
+    }
+    case SHAPE_RFC2822: {
+        /* "Sat, 01 Nov 2026 10:00:00 -0000" (the weekday is optional) */
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S", &tm);
+        if (!end)
+            end = strptime(s, "%d %b %Y %H:%M:%S", &tm);
+        if (!end)
+            return false;
+        while (*end == ' ')
+            end++;
+        return *end == '\0' || *end == '+' || *end == '-' || strcmp(end, "GMT") == 0 || strcmp(end, "UTC") == 0;
+    }
+    }
+    return false;
+}
