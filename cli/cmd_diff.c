@@ -2,16 +2,84 @@
  * cmd_diff.c — `pmirror diff [-c SUITE] -i RESULTS -o DIFFS`: every result record into a
  * verdict with its differences, streamed (one record in memory at a time).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "diff/diff.h"
 
+/* Noise, pass 1: when the results have a secondary target and the input can be read
+ * twice (a file, not stdin), count raw and noise differences over the whole file. */
+static int learn_pass(diff_engine *e, const char *path, pm_err *err)
+{
+    if (strcmp(path, "-") == 0)
+        return 0;
+    pm_jsonl_reader *in = pm_jsonl_reader_open(path, err);
+    if (!in)
+        return -1;
+    json_t *r;
+    int got, rc = 0;
+    bool secondary = false, first = true;
+    while ((got = pm_jsonl_reader_next(in, &r, err)) == 1) {
+        if (first) {
+            const char *name;
+            const json_t *resp;
+            json_object_foreach(json_object_get(r, "responses"), name, resp) {
+                const char *role = json_string_value(json_object_get(resp, "role"));
+                secondary |= role && strcmp(role, "secondary") == 0;
+            }
+            first = false;
+        }
+        if (secondary)
+            rc = diff_learn(e, r, err);
+        json_decref(r);
+        if (!secondary || rc != 0)
+            break;
+    }
+    pm_jsonl_reader_close(in);
+    if (got < 0 || rc != 0)
+        return -1;
+    diff_noise_done(e);
+    return 0;
+}
+
+/* --learn-noise: the shapes judged noise, as rules a person can review and adopt. */
+static int write_learned(diff_engine *e, const char *out, const char *source, pm_err *err)
+{
+    FILE *f = fopen(out, "w");
+    if (!f)
+        return pm_err_set(err, "%s: cannot create: %s", out, strerror(errno));
+    json_t *rows = diff_noise_report(e);
+    fprintf(f, "# Learned by pmirror diff from %s: shapes where two Python backends differ about as\n"
+               "# often as Python and Go. Review each before adopting it into the profile's rules.yaml.\n"
+               "rules:\n", source);
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row) {
+        const char *shape = json_string_value(json_object_get(row, "shape"));
+        char where[16] = "", path[512] = "";
+        sscanf(shape, "%15[^|]|%511[^|]", where, path);
+        if (strcmp(where, "status") == 0)
+            continue;
+        fprintf(f,
+                "  - {kind: %s, %s: '%s', capabilities: [%s], reason: 'learned noise: %lld of %lld exchanges "
+                "differ Python-vs-Go, %lld Python-vs-Python'}\n",
+                strcmp(where, "header") == 0 ? "ignore_header" : "ignore_path",
+                strcmp(where, "header") == 0 ? "header" : "path", path,
+                json_string_value(json_object_get(row, "capability")),
+                (long long)json_integer_value(json_object_get(row, "raw")),
+                (long long)json_integer_value(json_object_get(row, "exchanges")),
+                (long long)json_integer_value(json_object_get(row, "noise")));
+    }
+    json_decref(rows);
+    return fclose(f) == 0 ? 0 : pm_err_set(err, "%s: cannot write", out);
+}
+
 int cmd_diff(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_path = NULL, *rules_path = NULL, *profile = NULL;
-    const char *today = NULL;
+    const char *today = NULL, *learn_out = NULL, *relative = NULL, *absolute = NULL;
     long max_decoded = 0;
     const cli_opt opts[] = {
         {'c', "suite", CLI_STRING, &suite_path, "SUITE", "suite file (targets' URLs for host normalization, profile)"},
@@ -21,6 +89,9 @@ int cmd_diff(int argc, char **argv)
         {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: the suite's, else config/quay)"},
         {0, "max-decoded", CLI_INT, &max_decoded, "BYTES", "cap on a decoded body (default 64 MiB): past it, too_large"},
         {0, "today", CLI_STRING, &today, "YYYY-MM-DD", "the date rule expiry is judged by (default: today)"},
+        {0, "learn-noise", CLI_STRING, &learn_out, "OUT.yaml", "write the shapes judged noise as reviewable rules"},
+        {0, "noise-relative", CLI_STRING, &relative, "R", "noise when |raw-noise|/(raw+noise) <= R (default 0.2)"},
+        {0, "noise-absolute", CLI_STRING, &absolute, "A", "... or |raw-noise|/exchanges <= A (default 0.0003)"},
         {0},
     };
     const cli_command cmd = {"diff", "[-c SUITE] -i RESULTS -o DIFFS",
@@ -54,7 +125,21 @@ int cmd_diff(int argc, char **argv)
     o.today = today;
     if (max_decoded > 0)
         o.max_decoded = (size_t)max_decoded;
+    if (relative && ((o.noise_relative = strtod(relative, NULL)) < 0 || o.noise_relative > 1))
+        return cli_fail("diff", "--noise-relative '%s': a number from 0 to 1", relative);
+    if (absolute && ((o.noise_absolute = strtod(absolute, NULL)) < 0 || o.noise_absolute > 1))
+        return cli_fail("diff", "--noise-absolute '%s': a number from 0 to 1", absolute);
     diff_engine *e = diff_new(&o, rules_path, &err);
+    if (e && learn_pass(e, in_path, &err) != 0) {
+        diff_free(e);
+        pm_suite_free(suite);
+        return cli_fail("diff", "%s", err.msg);
+    }
+    if (e && learn_out && write_learned(e, learn_out, in_path, &err) != 0) {
+        diff_free(e);
+        pm_suite_free(suite);
+        return cli_fail("diff", "%s", err.msg);
+    }
     pm_jsonl_reader *in = e ? pm_jsonl_reader_open(in_path, &err) : NULL;
     pm_jsonl_writer *out = in ? pm_jsonl_writer_open(out_path, &err) : NULL;
     if (!out) {

@@ -17,6 +17,8 @@ typedef struct diff_options {
     size_t max_value;        /* characters of a value kept in a difference, default 200 */
     const pm_suite *suite;   /* optional: each target's base URL for host normalization */
     const char *today;       /* "YYYY-MM-DD" for rule expiry; NULL = the current date */
+    double noise_relative;   /* Diffy's thresholds: default 0.20 */
+    double noise_absolute;   /* ... and 0.0003 (0.03% of the capability's exchanges) */
 } diff_options;
 
 void diff_options_init(diff_options *o);
@@ -30,6 +32,13 @@ typedef struct diff_engine diff_engine;
 
 /* rules_path: the profile's rules.yaml (NULL: no rules beyond the built-in header list). */
 diff_engine *diff_new(const diff_options *o, const char *rules_path, pm_err *err);
+/* Noise, pass 1 (only results with a `secondary` target count): feed every result, then
+ * call diff_noise_done. Without it, a difference is noise when the same record's
+ * baseline-vs-secondary comparison shows it too. */
+int diff_learn(diff_engine *e, const json_t *result, pm_err *err);
+void diff_noise_done(diff_engine *e);
+/* The shapes judged noise: [{capability, shape, raw, noise, exchanges}] (new reference). */
+json_t *diff_noise_report(const diff_engine *e);
 /* The diff record of one result record (new reference), or NULL with err. */
 json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err);
 const diff_stats *diff_get_stats(const diff_engine *e);

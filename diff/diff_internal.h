@@ -94,6 +94,25 @@ void diff_body_free(diff_body *b);
 /* Compares two bodies by media type: JSON structurally, text by line, else bytes. */
 void diff_bodies(diff_ctx *c, const char *content_type, const diff_body *a, const diff_body *b);
 
+/* ---- noise (noise.c) ----------------------------------------------------------------------- */
+
+typedef struct diff_noise diff_noise;
+
+diff_noise *diff_noise_new(double relative, double absolute);
+void diff_noise_free(diff_noise *n);
+/* Pass 1: one exchange's baseline-vs-candidate (raw) and baseline-vs-secondary (noise)
+ * differences. */
+void diff_noise_count(diff_noise *n, const char *capability, const json_t *raw, const json_t *noise);
+void diff_noise_decide(diff_noise *n);
+bool diff_noise_ready(const diff_noise *n);
+/* Pass 2: is this difference of this capability noise? */
+bool diff_noise_is(const diff_noise *n, const char *capability, const json_t *difference);
+/* [{capability, shape, raw, noise, exchanges}] of every shape judged noise. */
+json_t *diff_noise_table(const diff_noise *n);
+uint64_t diff_noise_dropped(const diff_noise *n);
+/* "where|path with [*]|kind" of a difference (engine.c). */
+void diff_shape_key(const json_t *difference, char *buf, size_t size);
+
 /* ---- headers (headers.c) --------------------------------------------------------------------- */
 
 void diff_headers(diff_ctx *c, const json_t *baseline, const json_t *candidate);

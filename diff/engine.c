@@ -20,6 +20,7 @@ struct diff_engine {
     diff_rules *rules;
     diff_stats stats;
     char *hosts[2];
+    diff_noise *noise; /* the learned model, after a first pass (diff_learn) */
 };
 
 void diff_options_init(diff_options *o)
@@ -28,6 +29,8 @@ void diff_options_init(diff_options *o)
     o->max_decoded = 64u << 20;
     o->max_differences = 50;
     o->max_value = 200;
+    o->noise_relative = 0.20;
+    o->noise_absolute = 0.0003;
 }
 
 /* "http://127.0.0.1:8001/x" → "127.0.0.1:8001" */
@@ -74,6 +77,7 @@ void diff_free(diff_engine *e)
     if (!e)
         return;
     diff_rules_free(e->rules);
+    diff_noise_free(e->noise);
     free(e->hosts[0]);
     free(e->hosts[1]);
     free(e);
@@ -139,7 +143,7 @@ static void compare_answers(diff_ctx *c, const json_t *a, const json_t *b, const
 }
 
 /* where|path-with-[*]|kind, for signatures and noise matching. */
-static void shape_key(const json_t *d, char *buf, size_t size)
+void diff_shape_key(const json_t *d, char *buf, size_t size)
 {
     const char *path = json_string_value(json_object_get(d, "path"));
     size_t n = (size_t)snprintf(buf, size, "%s|", json_string_value(json_object_get(d, "where")));
@@ -170,7 +174,7 @@ static json_t *signature(const char *capability, const json_t *differences)
     char **keys = calloc(n, sizeof *keys);
     for (size_t i = 0; i < n; i++) {
         char buf[600];
-        shape_key(json_array_get(differences, i), buf, sizeof buf);
+        diff_shape_key(json_array_get(differences, i), buf, sizeof buf);
         keys[i] = strdup(buf);
     }
     qsort(keys, n, sizeof *keys, compare_keys);
@@ -202,11 +206,11 @@ static json_t *absorb_noise(json_t *differences, const json_t *noise_diffs)
     const json_t *d, *nd;
     json_array_foreach(differences, i, d) {
         char key[600];
-        shape_key(d, key, sizeof key);
+        diff_shape_key(d, key, sizeof key);
         bool is_noise = false;
         json_array_foreach(noise_diffs, j, nd) {
             char nkey[600];
-            shape_key(nd, nkey, sizeof nkey);
+            diff_shape_key(nd, nkey, sizeof nkey);
             if (strcmp(key, nkey) == 0) {
                 is_noise = true;
                 break;
@@ -233,6 +237,69 @@ static const json_t *answer_of(const json_t *responses, const char *role, const 
     }
     *name = NULL;
     return NULL;
+}
+
+static bool answered(const json_t *r)
+{
+    return r && !json_is_true(json_object_get(r, "skipped")) &&
+           (!json_object_get(r, "error") || json_is_null(json_object_get(r, "error")));
+}
+
+int diff_learn(diff_engine *e, const json_t *result, pm_err *err)
+{
+    (void)err;
+    const json_t *responses = json_object_get(result, "responses");
+    const char *bname, *cname, *sname;
+    const json_t *base = answer_of(responses, "baseline", &bname);
+    const json_t *cand = answer_of(responses, "candidate", &cname);
+    const json_t *second = answer_of(responses, "secondary", &sname);
+    if (!answered(base) || !answered(cand) || !answered(second))
+        return 0;
+    if (!e->noise)
+        e->noise = diff_noise_new(e->o.noise_relative, e->o.noise_absolute);
+    if (!e->noise)
+        return pm_err_set(err, "out of memory");
+    const char *family = json_string_value(json_object_get(result, "family"));
+    const char *capability = json_string_value(json_object_get(result, "capability"));
+    const diff_rule **rules = NULL;
+    size_t nrules = diff_rules_for(e->rules, family, capability, &rules);
+    json_t *raw = json_array(), *noise = json_array();
+    diff_ctx c = {.o = &e->o, .rules = rules, .nrules = nrules, .differences = raw,
+                  .hosts = {e->hosts[0], e->hosts[1]}};
+    const char *ignored = NULL;
+    compare_answers(&c, base, cand, &ignored);
+    diff_ctx n = c;
+    n.differences = noise;
+    compare_answers(&n, base, second, &ignored);
+    diff_noise_count(e->noise, capability, raw, noise);
+    json_decref(raw);
+    json_decref(noise);
+    return 0;
+}
+
+void diff_noise_done(diff_engine *e)
+{
+    if (e->noise)
+        diff_noise_decide(e->noise);
+}
+
+json_t *diff_noise_report(const diff_engine *e)
+{
+    return e->noise ? diff_noise_table(e->noise) : json_array();
+}
+
+/* Moves the differences the learned model calls noise. */
+static json_t *absorb_learned(const diff_noise *model, const char *capability, json_t *differences)
+{
+    json_t *noise = json_array(), *kept = json_array();
+    size_t i;
+    const json_t *d;
+    json_array_foreach(differences, i, d)
+        json_array_append(diff_noise_is(model, capability, d) ? noise : kept, (json_t *)d);
+    json_array_clear(differences);
+    json_array_extend(differences, kept);
+    json_decref(kept);
+    return noise;
 }
 
 json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err)
@@ -290,7 +357,10 @@ json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err)
             verdict = "error";
             json_object_set_new(errors, "body", json_string(decode_error));
         } else {
-            if (second && json_is_null(json_object_get(second, "error")) && json_array_size(differences) > 0) {
+            if (diff_noise_ready(e->noise) && json_array_size(differences) > 0) {
+                json_decref(noise);
+                noise = absorb_learned(e->noise, capability, differences);
+            } else if (second && json_is_null(json_object_get(second, "error")) && json_array_size(differences) > 0) {
                 json_t *noise_diffs = json_array();
                 diff_ctx nc = c;
                 nc.differences = noise_diffs;
