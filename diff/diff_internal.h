@@ -37,6 +37,7 @@ typedef struct diff_rule {
     shape_kind shape;
     double tolerance;
     bool hosts, uuids;   /* RULE_NORMALIZE */
+    json_t *params;      /* RULE_NORMALIZE: query parameters whose values are tokens */
     json_t *families, *capabilities; /* NULL = all */
     bool expired;
 } diff_rule;

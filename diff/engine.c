@@ -123,8 +123,12 @@ void diff_add(diff_ctx *c, const char *where, const char *path, const char *kind
 static void compare_answers(diff_ctx *c, const json_t *a, const json_t *b, const char **error)
 {
     const json_t *sa = json_object_get(a, "status"), *sb = json_object_get(b, "status");
-    if (json_integer_value(sa) != json_integer_value(sb))
+    if (json_integer_value(sa) != json_integer_value(sb)) {
+        /* another status is the difference: a success body against an error body, field
+         * by field, would only bury it */
         diff_add(c, "status", "", "value", sa, sb);
+        return;
+    }
     diff_headers(c, json_object_get(a, "headers"), json_object_get(b, "headers"));
     diff_body ba, bb;
     const char *ea = NULL, *eb = NULL;

@@ -96,6 +96,36 @@ static char *replace_uuids(char *s)
     return s;
 }
 
+/* name=VALUE → name={token} for each listed query parameter (signed URLs, page tokens). */
+static char *replace_params(char *s, const json_t *params)
+{
+    size_t i;
+    const json_t *p;
+    json_array_foreach(params, i, p) {
+        const char *name = json_string_value(p);
+        if (!name)
+            continue;
+        size_t n = strlen(name);
+        for (char *hit = strstr(s, name); hit; hit = strstr(hit + 1, name)) {
+            bool starts = hit > s && (hit[-1] == '?' || hit[-1] == '&' || hit[-1] == ';');
+            if (!starts || hit[n] != '=')
+                continue;
+            char *value = hit + n + 1, *end = value + strcspn(value, "&>\" ;,");
+            if (end - value == 7 && strncmp(value, "{token}", 7) == 0)
+                continue;
+            size_t rest = strlen(end);
+            char *next = malloc((size_t)(value - s) + 7 + rest + 1);
+            memcpy(next, s, (size_t)(value - s));
+            memcpy(next + (value - s), "{token}", 7);
+            memcpy(next + (value - s) + 7, end, rest + 1);
+            hit = next + (hit - s);
+            free(s);
+            s = next;
+        }
+    }
+    return s;
+}
+
 static void compare_one(diff_ctx *c, const char *name, const char *va, const char *vb)
 {
     const unsigned kinds = 1u << RULE_IGNORE_HEADER | 1u << RULE_SHAPE | 1u << RULE_NORMALIZE |
@@ -122,6 +152,10 @@ static void compare_one(diff_ctx *c, const char *name, const char *va, const cha
         if (r->uuids) {
             na = replace_uuids(na);
             nb = replace_uuids(nb);
+        }
+        if (r->params) {
+            na = replace_params(na, r->params);
+            nb = replace_params(nb, r->params);
         }
         if (strcmp(na, nb) != 0)
             diff_add(c, "header", name, "value", ja, jb);

@@ -93,7 +93,7 @@ static bool expired_by(const char *expires, const char *today)
 static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const char *today, pm_err *err)
 {
     const pm_config *cfg = r->cfg;
-    static const char *const keys[] = {"kind", "header", "path", "shape", "abs", "hosts", "uuids", "families",
+    static const char *const keys[] = {"kind", "header", "path", "shape", "abs", "hosts", "uuids", "params", "families",
                                        "capabilities", "reason", "owner", "expires", NULL};
     const char *key;
     const json_t *v;
@@ -151,6 +151,9 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
     }
     rule->hosts = json_is_true(json_object_get(node, "hosts"));
     rule->uuids = json_is_true(json_object_get(node, "uuids"));
+    rule->params = json_object_get(node, "params");
+    if (rule->params && !json_is_array(rule->params))
+        return pm_config_error_at(cfg, rule->params, err, "rule %s: params is a list of query parameter names", kind);
     rule->families = json_object_get(node, "families");
     rule->capabilities = json_object_get(node, "capabilities");
     const char *expires = json_string_value(json_object_get(node, "expires"));
