@@ -63,7 +63,9 @@ pm_jsonl_writer *pm_jsonl_writer_open(const char *path, pm_err *err)
             free(w);
             return NULL;
         }
-        fchmod(w->fd, 0600); /* an existing file keeps its mode through O_TRUNC */
+        struct stat st; /* an existing file keeps its mode through O_TRUNC; never touch a device */
+        if (fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode))
+            fchmod(w->fd, 0600);
     }
     if (!w->is_stdout && ends_with(path, ".gz")) {
         int fd2 = dup(w->fd);

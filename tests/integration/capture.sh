@@ -23,6 +23,13 @@ grep -q 'Bearer redacted:[0-9a-f]\{16\}' "$WORK/safe.jsonl" && ok || bad "Author
 run "$PMIRROR" capture -q -r "$FX/basic_keepalive.pcap" -o "$WORK/safe2.jsonl"
 cmp -s "$WORK/safe.jsonl" "$WORK/safe2.jsonl" && ok || bad "two captures of one pcap differ"
 
+# writing to a device leaves its mode alone (-o /dev/null run as root must not lock it)
+if mknod "$WORK/null" c 1 3 2>/dev/null; then
+    chmod 666 "$WORK/null"
+    run "$PMIRROR" capture -q -r "$FX/basic_keepalive.pcap" -o "$WORK/null"
+    [ "$(stat -c %a "$WORK/null")" = 666 ] && ok || bad "-o DEVICE changed its mode to $(stat -c %a "$WORK/null")"
+fi
+
 # --- gzip, pcapng, stdin -------------------------------------------------------------------
 run "$PMIRROR" capture -q -r "$FX/chunked.pcapng" -o "$WORK/c.jsonl.gz"
 expect_rc 0 "pcapng to gzip"
