@@ -15,11 +15,13 @@
 
 #include "diff_internal.h"
 
-static int inflate_all(const unsigned char *in, size_t len, bool gzip, size_t max, diff_body *out, const char **error)
+/* wbits: 15 + 32 (a gzip or zlib header) or -15 (raw deflate). */
+static int inflate_all(const unsigned char *in, size_t len, int wbits, size_t max, diff_body *out,
+                       const char **error)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, gzip ? 15 + 32 : 15) != Z_OK) { /* +32: gzip or zlib header */
+    if (inflateInit2(&z, wbits) != Z_OK) {
         *error = "decode";
         return -1;
     }
@@ -53,10 +55,10 @@ static int inflate_all(const unsigned char *in, size_t len, bool gzip, size_t ma
             break; /* input ended early: take what decoded */
     }
     inflateEnd(&z);
-    if (!buf || (rc != Z_STREAM_END && rc != Z_OK && rc != Z_BUF_ERROR)) {
+    /* a guess at raw deflate counts only when the stream ends properly: plain text often
+     * inflates to a few bytes of garbage before running out */
+    if (!buf || (rc != Z_STREAM_END && (wbits < 0 || (rc != Z_OK && rc != Z_BUF_ERROR)))) {
         free(buf);
-        if (!gzip) /* raw deflate without a zlib header */
-            return -2;
         *error = "decode";
         return -1;
     }
@@ -87,8 +89,10 @@ int diff_body_decode(const json_t *response, size_t max_decoded, diff_body *out,
     bool gzip = gzip_magic || (encoding && strcasecmp(encoding, "gzip") == 0);
     bool deflate = !gzip && encoding && strcasecmp(encoding, "deflate") == 0;
     if (gzip || deflate) {
-        int rc = inflate_all(raw, len, true, max_decoded, out, error);
-        if (rc == -1 && gzip_magic) { /* looked like gzip, is not: compare the bytes */
+        int rc = inflate_all(raw, len, 15 + 32, max_decoded, out, error);
+        if (rc == -1 && deflate && strcmp(*error, "decode") == 0) /* raw deflate, as some servers send it */
+            rc = inflate_all(raw, len, -15, max_decoded, out, error);
+        if (rc == -1 && gzip_magic && strcmp(*error, "decode") == 0) { /* looked like gzip, is not: the bytes */
             *error = NULL;
             rc = -3;
         }
@@ -131,6 +135,32 @@ static bool is_text_type(const char *type)
                     strncasecmp(type, "application/javascript", 22) == 0);
 }
 
+/* A line as a JSON string; bytes that are not UTF-8 (a latin-1 text/plain) become U+FFFD,
+ * so the diff record stays valid JSON. */
+static json_t *line_value(const unsigned char *s, size_t n)
+{
+    if (pm_utf8_valid(s, n))
+        return json_stringn((const char *)s, n);
+    char *out = malloc(n * 3 + 1);
+    size_t o = 0;
+    for (size_t i = 0; out && i < n;) {
+        size_t k = s[i] < 0x80 ? 1 : s[i] >= 0xc2 && s[i] <= 0xdf ? 2 : s[i] >= 0xe0 && s[i] <= 0xef ? 3
+                 : s[i] >= 0xf0 && s[i] <= 0xf4 ? 4 : 0;
+        if (k && i + k <= n && pm_utf8_valid(s + i, k)) {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    json_t *v = out ? json_stringn(out, o) : NULL;
+    free(out);
+    return v;
+}
+
 /* The first differing line (1-based) of two texts. */
 static void diff_text(diff_ctx *c, const diff_body *a, const diff_body *b)
 {
@@ -155,8 +185,8 @@ static void diff_text(diff_ctx *c, const diff_body *a, const diff_body *b)
         ea++;
     while (eb < b->len && b->data[eb] != '\n')
         eb++;
-    json_t *va = json_stringn_nocheck((const char *)a->data + sa, ea - sa);
-    json_t *vb = json_stringn_nocheck((const char *)b->data + sb, eb - sb);
+    json_t *va = line_value(a->data + sa, ea - sa);
+    json_t *vb = line_value(b->data + sb, eb - sb);
     diff_add(c, "body", path, i >= a->len ? "extra" : i >= b->len ? "missing" : "value", va, vb);
     json_decref(va);
     json_decref(vb);

@@ -30,7 +30,7 @@ typedef struct diff_stats {
 
 typedef struct diff_engine diff_engine;
 
-/* rules_path: the profile's rules.yaml (NULL: no rules beyond the built-in header list). */
+/* rules_path: the profile's rules.yaml (NULL: no rules: every header and field compared). */
 diff_engine *diff_new(const diff_options *o, const char *rules_path, pm_err *err);
 /* Noise, pass 1 (only results with a `secondary` target count): feed every result, then
  * call diff_noise_done. Without it, a difference is noise when the same record's

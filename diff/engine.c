@@ -83,13 +83,21 @@ void diff_free(diff_engine *e)
     free(e);
 }
 
+/* n, or less so that a cut of s (longer than n) before s[n] keeps whole UTF-8 characters. */
+static size_t utf8_cut(const char *s, size_t n)
+{
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
 /* A value for a difference, cut to max_value characters. */
 static json_t *shown(const diff_ctx *c, const json_t *v)
 {
     if (!v)
         return json_null();
     if (json_is_string(v) && json_string_length(v) > c->o->max_value) {
-        char *cut = strndup(json_string_value(v), c->o->max_value);
+        char *cut = strndup(json_string_value(v), utf8_cut(json_string_value(v), c->o->max_value));
         json_t *s = json_sprintf("%s…", cut);
         free(cut);
         return s ? s : json_string("…");
@@ -97,10 +105,10 @@ static json_t *shown(const diff_ctx *c, const json_t *v)
     if (json_is_object(v) || json_is_array(v)) {
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         if (text && strlen(text) > c->o->max_value) {
-            text[c->o->max_value] = '\0';
+            text[utf8_cut(text, c->o->max_value)] = '\0';
             json_t *s = json_sprintf("%s…", text);
             free(text);
-            return s;
+            return s ? s : json_string("…");
         }
         free(text);
     }
@@ -358,7 +366,8 @@ json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err)
         compare_answers(&c, base, cand, &decode_error);
         e->stats.expired_rules_hit += c.expired_hits;
         if (decode_error) {
-            verdict = "error";
+            verdict = "error"; /* an error carries no differences: they would be half of the story */
+            json_array_clear(differences);
             json_object_set_new(errors, "body", json_string(decode_error));
         } else {
             if (diff_noise_ready(e->noise) && json_array_size(differences) > 0) {

@@ -47,6 +47,8 @@ static void path_pop(path_buf *p, size_t old)
 }
 
 static void compare(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth);
+static void compare_ordered(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth, size_t na,
+                            size_t nb);
 
 /* The claims of a JWT without what changes per issue; NULL when not a JWT. */
 static json_t *jwt_claims(const char *token)
@@ -71,7 +73,21 @@ static json_t *jwt_claims(const char *token)
     return claims;
 }
 
-/* A URL with its scheme://host:port (or either target's host:port) replaced by {host}. */
+/* s with its bytes [at, at + len) replaced by "{host}" (a new string; s is freed). */
+static char *splice_host(char *s, size_t at, size_t len)
+{
+    size_t rest = strlen(s + at + len);
+    char *next = malloc(at + 6 + rest + 1);
+    if (!next)
+        return s;
+    memcpy(next, s, at);
+    memcpy(next + at, "{host}", 6);
+    memcpy(next + at + 6, s + at + len, rest + 1);
+    free(s);
+    return next;
+}
+
+/* A URL with its host:port (either target's, or any URL's authority) replaced by {host}. */
 static char *without_host(const diff_ctx *c, const char *s)
 {
     char *out = strdup(s);
@@ -79,28 +95,33 @@ static char *without_host(const diff_ctx *c, const char *s)
         return NULL;
     for (int t = 0; t < 2; t++) {
         const char *h = c->hosts[t];
+        size_t hl = h ? strlen(h) : 0, from = 0;
         char *hit;
-        while (h && *h && (hit = strstr(out, h))) {
-            size_t n = strlen(out) - strlen(h) + 7;
-            char *next = malloc(n);
-            snprintf(next, n, "%.*s{host}%s", (int)(hit - out), out, hit + strlen(h));
-            free(out);
+        while (hl && (hit = strstr(out + from, h))) { /* search on after each {host}: h may be "host" */
+            from = (size_t)(hit - out);
+            char *next = splice_host(out, from, hl);
+            if (next == out)
+                break; /* out of memory */
             out = next;
+            from += 6;
         }
     }
-    /* any remaining absolute URL: drop its authority */
-    for (char *scheme = strstr(out, "://"); scheme; scheme = strstr(scheme + 3, "://")) {
-        char *auth = scheme + 3, *end = auth + strcspn(auth, "/\"' ,");
-        if (end > auth && strncmp(auth, "{host}", 6) != 0) {
-            memmove(auth + 6, end, strlen(end) + 1);
-            memcpy(auth, "{host}", 6);
-        }
+    /* any remaining absolute URL: drop its authority (which may be shorter than {host}) */
+    for (size_t from = 0;;) {
+        char *scheme = strstr(out + from, "://");
+        if (!scheme)
+            break;
+        size_t auth = (size_t)(scheme - out) + 3, len = strcspn(out + auth, "/\"' ,");
+        if (len > 0 && strncmp(out + auth, "{host}", 6) != 0)
+            out = splice_host(out, auth, len);
+        from = auth;
     }
     return out;
 }
 
-/* Applies a rule at this node; true when it decided (no further comparison). */
-static bool apply_rule(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p)
+/* Applies a rule at this node; true when it decided (no further comparison). An expired
+ * rule is not applied: it goes to *expired so the caller can count what it would hide. */
+static bool apply_rule(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, const diff_rule **expired)
 {
     const unsigned kinds = 1u << RULE_IGNORE_PATH | 1u << RULE_SHAPE | 1u << RULE_JWT | 1u << RULE_URL_HOST |
                            1u << RULE_TOLERANCE;
@@ -108,10 +129,11 @@ static bool apply_rule(diff_ctx *c, const json_t *a, const json_t *b, path_buf *
     if (!r)
         return false;
     if (r->expired) {
-        if (!c->counting_only)
-            c->expired_hits++;
+        *expired = r;
         return false;
     }
+    if (a && b && json_equal(a, b))
+        return true; /* equal values need no rule (null on both sides under a time shape) */
     switch (r->kind) {
     case RULE_IGNORE_PATH:
         return true;
@@ -161,12 +183,6 @@ static bool apply_rule(diff_ctx *c, const json_t *a, const json_t *b, path_buf *
     }
 }
 
-static bool is_array_set(diff_ctx *c, const char *path)
-{
-    const diff_rule *r = diff_rule_for_path(c->rules, c->nrules, 1u << RULE_ARRAY_SET, path);
-    return r && !r->expired;
-}
-
 /* Equal under the rules, recording nothing. */
 static bool equal_under_rules(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth)
 {
@@ -211,11 +227,33 @@ static bool same_multiset(diff_ctx *c, const json_t *a, const json_t *b, path_bu
 
 static void compare_arrays(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth)
 {
-    if (is_array_set(c, p->s)) {
+    const diff_rule *set = c->nrules ? diff_rule_for_path(c->rules, c->nrules, 1u << RULE_ARRAY_SET, p->s) : NULL;
+    if (set && !set->expired) {
         same_multiset(c, a, b, p, depth, true);
         return;
     }
     size_t na = json_array_size(a), nb = json_array_size(b);
+    if (c->counting_only) {
+        /* only "equal or not": element by element, no diagnosis (diagnosing here, at
+         * every level of a nested array, made the comparison exponential in depth) */
+        if (na != nb)
+            diff_add(c, "body", p->s, "order", a, b);
+        for (size_t i = 0; i < na && !c->count; i++) {
+            size_t old = path_push_index(p, i);
+            compare(c, json_array_get(a, i), json_array_get(b, i), p, depth + 1);
+            path_pop(p, old);
+        }
+        return;
+    }
+    uint64_t before = c->count;
+    compare_ordered(c, a, b, p, depth, na, nb);
+    if (set) /* an expired array_set rule: what it would have absorbed */
+        c->expired_hits += c->count - before;
+}
+
+static void compare_ordered(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth, size_t na,
+                            size_t nb)
+{
     bool in_order = na == nb;
     for (size_t i = 0; in_order && i < na; i++) {
         size_t old = path_push_index(p, i);
@@ -236,14 +274,27 @@ static void compare_arrays(diff_ctx *c, const json_t *a, const json_t *b, path_b
     }
 }
 
+static void compare_node(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth);
+
 static void compare(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth)
 {
+    if (c->counting_only && c->count)
+        return; /* quiet: one difference decides */
     if (depth > MAX_DEPTH) {
         diff_add(c, "body", p->s, "type", NULL, NULL); /* too deep to compare: never a match */
         return;
     }
-    if (c->nrules && apply_rule(c, a, b, p))
+    const diff_rule *expired = NULL;
+    if (c->nrules && apply_rule(c, a, b, p, &expired))
         return;
+    uint64_t before = c->count;
+    compare_node(c, a, b, p, depth);
+    if (expired && !c->counting_only) /* counted only where it would have hidden something */
+        c->expired_hits += c->count - before;
+}
+
+static void compare_node(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth)
+{
     if (!a && !b)
         return;
     if (!b) {

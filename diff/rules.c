@@ -90,6 +90,21 @@ static bool expired_by(const char *expires, const char *today)
     return expires && today && strcmp(expires, today) < 0; /* ISO dates compare as text */
 }
 
+/* Absent, or a list of strings. */
+static bool string_list(const json_t *v)
+{
+    size_t i;
+    const json_t *x;
+    if (!v)
+        return true;
+    if (!json_is_array(v))
+        return false;
+    json_array_foreach(v, i, x)
+        if (!json_is_string(x))
+            return false;
+    return true;
+}
+
 static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const char *today, pm_err *err)
 {
     const pm_config *cfg = r->cfg;
@@ -118,6 +133,12 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
     const char *path = json_string_value(json_object_get(node, "path"));
     if (!header == !path)
         return pm_config_error_at(cfg, node, err, "rule %s: give exactly one of header and path", kind);
+    /* a kind given the other target would silently never apply */
+    if (!header && (rule->kind == RULE_IGNORE_HEADER || rule->kind == RULE_NORMALIZE))
+        return pm_config_error_at(cfg, node, err, "rule %s applies to a header: give header, not path", kind);
+    if (!path && (rule->kind == RULE_IGNORE_PATH || rule->kind == RULE_ARRAY_SET || rule->kind == RULE_TOLERANCE ||
+                  rule->kind == RULE_JWT))
+        return pm_config_error_at(cfg, node, err, "rule %s applies to a JSON path: give path, not header", kind);
     if (header) {
         rule->header = strdup(header);
         for (char *c = rule->header; *c; c++)
@@ -156,6 +177,11 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
         return pm_config_error_at(cfg, rule->params, err, "rule %s: params is a list of query parameter names", kind);
     rule->families = json_object_get(node, "families");
     rule->capabilities = json_object_get(node, "capabilities");
+    if (!string_list(rule->families)) /* a scalar would match nothing, silently */
+        return pm_config_key_error_at(cfg, node, "families", err, "rule %s: families is a list of names", kind);
+    if (!string_list(rule->capabilities))
+        return pm_config_key_error_at(cfg, node, "capabilities", err, "rule %s: capabilities is a list of names",
+                                      kind);
     const char *expires = json_string_value(json_object_get(node, "expires"));
     if (json_object_get(node, "expires") && (!expires || strlen(expires) != 10))
         return pm_config_error_at(cfg, json_object_get(node, "expires"), err, "expires: a date YYYY-MM-DD");
