@@ -34,6 +34,9 @@ typedef struct diff_rule {
     char *name;          /* for reports: "<kind> <path|header>" */
     char *header;        /* lower case, header rules */
     void *path_re;       /* pcre2_code *, path rules */
+    char *path_tail;     /* the pattern's last segment when it is a plain key ("last_modified"
+                          * in "$..last_modified"): a path not ending in it cannot match, and
+                          * that check spares most regex runs */
     shape_kind shape;
     double tolerance;
     bool hosts, uuids;   /* RULE_NORMALIZE */

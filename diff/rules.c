@@ -149,6 +149,9 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
         if (!rule->path_re)
             return pm_config_error_at(cfg, json_object_get(node, "path"), err, "rule %s: path '%s': %s", kind,
                                       path, why);
+        const char *dot = strrchr(path, '.');
+        if (dot && dot[1] && !strpbrk(dot + 1, "*[]"))
+            rule->path_tail = strdup(dot + 1);
     }
     size_t len = strlen(kind) + strlen(header ? header : path) + 2;
     rule->name = malloc(len);
@@ -244,6 +247,7 @@ void diff_rules_free(diff_rules *r)
     for (size_t i = 0; i < r->n; i++) {
         free(r->items[i].name);
         free(r->items[i].header);
+        free(r->items[i].path_tail);
         pcre2_code_free(r->items[i].path_re);
     }
     free(r->items);
@@ -278,10 +282,16 @@ const diff_rule *diff_rule_for_path(const diff_rule *const *list, size_t n, unsi
 {
     pcre2_match_data *md = NULL;
     const diff_rule *found = NULL;
+    size_t path_len = strlen(path);
     for (size_t i = 0; i < n && !found; i++) {
         const diff_rule *rule = list[i];
         if (!rule->path_re || !(kinds_mask & (1u << rule->kind)))
             continue;
+        if (rule->path_tail) { /* "...<sep>tail" or nothing */
+            size_t t = strlen(rule->path_tail);
+            if (path_len <= t || path[path_len - t - 1] != '.' || memcmp(path + path_len - t, rule->path_tail, t) != 0)
+                continue;
+        }
         if (!md)
             md = pcre2_match_data_create(4, NULL);
         if (pcre2_match(rule->path_re, (PCRE2_SPTR)path, strlen(path), 0, 0, md, NULL) >= 0)
