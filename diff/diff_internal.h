@@ -117,6 +117,12 @@ uint64_t diff_noise_dropped(const diff_noise *n);
 /* "where|path with [*]|kind" of a difference (engine.c). */
 void diff_shape_key(const json_t *difference, char *buf, size_t size);
 
+/* ---- target-neutral values (normalize.c); each takes s and returns its new version ---------- */
+
+char *diff_normalize_hosts(const diff_ctx *c, char *s);
+char *diff_normalize_uuids(char *s);
+char *diff_normalize_params(char *s, const json_t *params);
+
 /* ---- headers (headers.c) --------------------------------------------------------------------- */
 
 void diff_headers(diff_ctx *c, const json_t *baseline, const json_t *candidate);

@@ -73,50 +73,11 @@ static json_t *jwt_claims(const char *token)
     return claims;
 }
 
-/* s with its bytes [at, at + len) replaced by "{host}" (a new string; s is freed). */
-static char *splice_host(char *s, size_t at, size_t len)
-{
-    size_t rest = strlen(s + at + len);
-    char *next = malloc(at + 6 + rest + 1);
-    if (!next)
-        return s;
-    memcpy(next, s, at);
-    memcpy(next + at, "{host}", 6);
-    memcpy(next + at + 6, s + at + len, rest + 1);
-    free(s);
-    return next;
-}
-
-/* A URL with its host:port (either target's, or any URL's authority) replaced by {host}. */
+/* A URL with each target's host, and any URL's authority, replaced by {host}. */
 static char *without_host(const diff_ctx *c, const char *s)
 {
-    char *out = strdup(s);
-    if (!out)
-        return NULL;
-    for (int t = 0; t < 2; t++) {
-        const char *h = c->hosts[t];
-        size_t hl = h ? strlen(h) : 0, from = 0;
-        char *hit;
-        while (hl && (hit = strstr(out + from, h))) { /* search on after each {host}: h may be "host" */
-            from = (size_t)(hit - out);
-            char *next = splice_host(out, from, hl);
-            if (next == out)
-                break; /* out of memory */
-            out = next;
-            from += 6;
-        }
-    }
-    /* any remaining absolute URL: drop its authority (which may be shorter than {host}) */
-    for (size_t from = 0;;) {
-        char *scheme = strstr(out + from, "://");
-        if (!scheme)
-            break;
-        size_t auth = (size_t)(scheme - out) + 3, len = strcspn(out + auth, "/\"' ,");
-        if (len > 0 && strncmp(out + auth, "{host}", 6) != 0)
-            out = splice_host(out, auth, len);
-        from = auth;
-    }
-    return out;
+    char *copy = strdup(s);
+    return copy ? diff_normalize_hosts(c, copy) : NULL;
 }
 
 /* Applies a rule at this node; true when it decided (no further comparison). An expired
