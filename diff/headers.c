@@ -44,10 +44,49 @@ static char *values_of(const json_t *headers, const char *name)
     return out;
 }
 
+static int compare_lines(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Several values of one header ("a\nb\nc") in sorted order: for headers whose values
+ * form a set (an array_set rule on a header). */
+static char *sorted_values(const char *joined)
+{
+    char *copy = strdup(joined);
+    size_t n = 1;
+    for (const char *p = joined; *p; p++)
+        n += *p == '\n';
+    char **lines = calloc(n, sizeof *lines);
+    if (!copy || !lines) {
+        free(copy);
+        free(lines);
+        return NULL;
+    }
+    size_t k = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(copy, "\n", &save); l && k < n; l = strtok_r(NULL, "\n", &save))
+        lines[k++] = l;
+    qsort(lines, k, sizeof *lines, compare_lines);
+    char *out = malloc(strlen(joined) + 2);
+    size_t len = 0;
+    for (size_t i = 0; out && i < k; i++) {
+        size_t m = strlen(lines[i]);
+        memcpy(out + len, lines[i], m);
+        len += m;
+        out[len++] = '\n';
+    }
+    if (out)
+        out[len] = '\0';
+    free(lines);
+    free(copy);
+    return out;
+}
+
 static void compare_one(diff_ctx *c, const char *name, const char *va, const char *vb)
 {
     const unsigned kinds = 1u << RULE_IGNORE_HEADER | 1u << RULE_SHAPE | 1u << RULE_NORMALIZE |
-                           1u << RULE_URL_HOST | 1u << RULE_JWT;
+                           1u << RULE_URL_HOST | 1u << RULE_JWT | 1u << RULE_ARRAY_SET;
     const diff_rule *r = diff_rule_for_header(c->rules, c->nrules, kinds, name);
     bool expired = r && r->expired;
     if (expired)
@@ -79,6 +118,12 @@ static void compare_one(diff_ctx *c, const char *name, const char *va, const cha
             diff_add(c, "header", name, "value", ja, jb);
         free(na);
         free(nb);
+    } else if (r && r->kind == RULE_ARRAY_SET) {
+        char *sa = sorted_values(va), *sb = sorted_values(vb);
+        if (!sa || !sb || strcmp(sa, sb) != 0)
+            diff_add(c, "header", name, "value", ja, jb);
+        free(sa);
+        free(sb);
     } else if (strcmp(va, vb) != 0) {
         diff_add(c, "header", name, "value", ja, jb);
     }

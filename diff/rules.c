@@ -136,8 +136,7 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
     /* a kind given the other target would silently never apply */
     if (!header && (rule->kind == RULE_IGNORE_HEADER || rule->kind == RULE_NORMALIZE))
         return pm_config_error_at(cfg, node, err, "rule %s applies to a header: give header, not path", kind);
-    if (!path && (rule->kind == RULE_IGNORE_PATH || rule->kind == RULE_ARRAY_SET || rule->kind == RULE_TOLERANCE ||
-                  rule->kind == RULE_JWT))
+    if (!path && (rule->kind == RULE_IGNORE_PATH || rule->kind == RULE_TOLERANCE || rule->kind == RULE_JWT))
         return pm_config_error_at(cfg, node, err, "rule %s applies to a JSON path: give path, not header", kind);
     if (header) {
         rule->header = strdup(header);
