@@ -315,6 +315,49 @@ static bool all_of(const char *s, size_t n, const char *set)
     return strspn(s, set) >= n;
 }
 
+static bool digits(const char *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+/* "Sat, 01 Nov 2026 10:00:00 -0000" (weekday optional; zone +-hhmm, GMT, UTC, UT or
+ * none). A small parser, not strptime: it runs on every time value of every body. */
+static bool is_rfc2822(const char *s)
+{
+    static const char days[] = "MonTueWedThuFriSatSun", months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    if (strlen(s) >= 5 && s[3] == ',' && s[4] == ' ') {
+        bool day = false;
+        for (int i = 0; i < 7 && !day; i++)
+            day = memcmp(s, days + 3 * i, 3) == 0;
+        if (!day)
+            return false;
+        s += 5;
+    }
+    int dl = digits(s, 2) ? 2 : digits(s, 1) ? 1 : 0;
+    if (!dl || s[dl] != ' ')
+        return false;
+    s += dl + 1;
+    bool month = false;
+    for (int i = 0; i < 12 && !month && strlen(s) >= 3; i++)
+        month = memcmp(s, months + 3 * i, 3) == 0;
+    if (!month || s[3] != ' ' || !digits(s + 4, 4) || s[8] != ' ')
+        return false;
+    s += 9;
+    if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || s[5] != ':' || !digits(s + 6, 2))
+        return false;
+    s += 8;
+    if (*s == '\0')
+        return true;
+    if (*s++ != ' ')
+        return false;
+    if ((*s == '+' || *s == '-') && digits(s + 1, 4) && s[5] == '\0')
+        return true;
+    return strcmp(s, "GMT") == 0 || strcmp(s, "UTC") == 0 || strcmp(s, "UT") == 0;
+}
+
 bool diff_shape_matches(shape_kind shape, const char *s)
 {
     if (!s)
@@ -346,19 +389,8 @@ bool diff_shape_matches(shape_kind shape, const char *s)
         char t;
         return sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &t, &h, &mi, &sec) == 7 && (t == 'T' || t == 't');
     }
-    case SHAPE_RFC2822: {
-        /* "Sat, 01 Nov 2026 10:00:00 -0000" (the weekday is optional) */
-        struct tm tm;
-        memset(&tm, 0, sizeof tm);
-        const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S", &tm);
-        if (!end)
-            end = strptime(s, "%d %b %Y %H:%M:%S", &tm);
-        if (!end)
-            return false;
-        while (*end == ' ')
-            end++;
-        return *end == '\0' || *end == '+' || *end == '-' || strcmp(end, "GMT") == 0 || strcmp(end, "UTC") == 0;
-    }
+    case SHAPE_RFC2822:
+        return is_rfc2822(s);
     }
     return false;
 }
