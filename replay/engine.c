@@ -36,6 +36,8 @@ struct replay_session {
     uint64_t next_order;
     replay_stats stats;
     pm_jtext text; /* the result being written, reused */
+    CURL **idle;   /* finished easy handles, reset and kept for the next transfers */
+    size_t nidle;
     volatile sig_atomic_t stop;
     int64_t first_ts_us, started_wall_us;
     bool first_ts_set;
@@ -191,7 +193,7 @@ static int start_transfer(replay_session *s, rp_call *call)
     const pm_target *t = &s->suite->targets[call->target];
     const json_t *req = json_object_get(call->x->record, "request");
     const char *method = json_string_value(json_object_get(req, "method"));
-    CURL *e = curl_easy_init();
+    CURL *e = s->nidle > 0 ? s->idle[--s->nidle] : curl_easy_init();
     if (!e)
         return -1;
     call->easy = e;
@@ -434,6 +436,21 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
     return rc;
 }
 
+/* Keeps a finished handle for the next transfer (its allocations and DNS/connection
+ * state with it) instead of freeing it: bounded by the concurrency. */
+static void release_handle(replay_session *s, CURL *e)
+{
+    size_t cap = 2 * (size_t)s->o.concurrency * (s->suite->ntargets ? s->suite->ntargets : 1);
+    if (!s->idle)
+        s->idle = calloc(cap, sizeof *s->idle);
+    if (s->idle && s->nidle < cap) {
+        curl_easy_reset(e);
+        s->idle[s->nidle++] = e;
+    } else {
+        curl_easy_cleanup(e);
+    }
+}
+
 /* Finished transfers: retry a refused connection once, else close the call. */
 static void collect_transfers(replay_session *s)
 {
@@ -459,7 +476,7 @@ static void collect_transfers(replay_session *s)
         call->status = call->error ? 0 : (int)status;
         call->done_us = now_us();
         call->done = true;
-        curl_easy_cleanup(m->easy_handle);
+        release_handle(s, m->easy_handle);
         call->easy = NULL;
         call->x->pending--;
     }
@@ -672,6 +689,9 @@ void replay_free(replay_session *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; i < s->nidle; i++)
+        curl_easy_cleanup(s->idle[i]);
+    free(s->idle);
     if (s->multi)
         curl_multi_cleanup(s->multi);
     rp_correlation_free(s->corr);
