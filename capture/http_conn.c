@@ -231,28 +231,32 @@ static int on_message_begin(llhttp_t *p)
     return m->headers ? 0 : -1;
 }
 
-static int on_method(llhttp_t *p, const char *at, size_t n)
+/* Head bytes into one text field of the message being parsed (method, target, reason). */
+enum head_field { HEAD_METHOD, HEAD_TARGET, HEAD_REASON };
+
+static int append_head(llhttp_t *p, enum head_field field, const char *at, size_t n)
 {
     side *s = side_of(p);
     if (count_head(s, n, conn_of(p)->env->opts) != 0)
         return -1;
-    return append_string(&message_of(s)->method, at, n);
+    http_message *m = message_of(s);
+    char **dest = field == HEAD_METHOD ? &m->method : field == HEAD_TARGET ? &m->target : &m->reason;
+    return append_string(dest, at, n);
+}
+
+static int on_method(llhttp_t *p, const char *at, size_t n)
+{
+    return append_head(p, HEAD_METHOD, at, n);
 }
 
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
-    side *s = side_of(p);
-    if (count_head(s, n, conn_of(p)->env->opts) != 0)
-        return -1;
-    return append_string(&message_of(s)->target, at, n);
+    return append_head(p, HEAD_TARGET, at, n);
 }
 
 static int on_status(llhttp_t *p, const char *at, size_t n)
 {
-    side *s = side_of(p);
-    if (count_head(s, n, conn_of(p)->env->opts) != 0)
-        return -1;
-    return append_string(&message_of(s)->reason, at, n);
+    return append_head(p, HEAD_REASON, at, n);
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
