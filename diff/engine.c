@@ -342,6 +342,11 @@ json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err)
         if (json_is_integer(json_object_get(r, "latency_us")))
             json_object_set(latency, name, json_object_get(r, "latency_us"));
     json_object_set_new(d, "latency", latency);
+    json_t *roles = json_object();
+    json_object_foreach((json_t *)responses, name, r)
+        if (json_is_string(json_object_get(r, "role")))
+            json_object_set(roles, name, json_object_get(r, "role"));
+    json_object_set_new(d, "roles", roles);
 
     const char *verdict;
     json_t *differences = json_array(), *noise = json_array();
