@@ -1,0 +1,172 @@
+/*
+ * html_escape.c — the one door through which text reaches report.html.
+ *
+ * Every string in a report may come from traffic (paths, values, ids, cohort names,
+ * reasons, target names), so every string is written through html_escape(): markup
+ * characters become entities in both contexts (so the same call is safe in element
+ * content, in a double-quoted attribute and in SVG text), and the text is decoded as
+ * UTF-8 on the way. What a reader could not see or that could change how the page
+ * reads — controls, line separators, bidi overrides, zero-width characters, bytes that
+ * are not UTF-8 — is shown as a visible escape instead of being passed through: a
+ * difference hidden in an invisible byte is still a difference.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "reports/html_internal.h"
+
+/* Length of the valid UTF-8 sequence at S (and its code point), or 0 when S does not
+ * start one (overlong forms, surrogates and values past U+10FFFF are invalid). */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char b = s[0];
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) {
+        len = 2;
+        *cp = b & 0x1F;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+        len = 3;
+        *cp = b & 0x0F;
+        if (b == 0xE0)
+            lo = 0xA0;
+        else if (b == 0xED)
+            hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        len = 4;
+        *cp = b & 0x07;
+        if (b == 0xF0)
+            lo = 0x90;
+        else if (b == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if (i > 1 && (s[i] & 0xC0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (s[i] & 0x3F);
+    }
+    return len;
+}
+
+/* Code points shown as an escape rather than as themselves. */
+static int is_hidden(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)          /* C0, DEL, C1 */
+        || cp == 0xAD                                       /* soft hyphen */
+        || (cp >= 0x200B && cp <= 0x200F)                   /* zero-width, LRM, RLM */
+        || (cp >= 0x2028 && cp <= 0x202E)                   /* separators, bidi embeds */
+        || (cp >= 0x2060 && cp <= 0x206F)                   /* word joiner, bidi isolates */
+        || cp == 0xFEFF                                     /* BOM */
+        || (cp >= 0xFDD0 && cp <= 0xFDEF)                   /* noncharacters */
+        || (cp & 0xFFFE) == 0xFFFE;                         /* U+xFFFE, U+xFFFF */
+}
+
+static void write_escape(FILE *out, const char *text, html_ctx ctx)
+{
+    if (ctx == HTML_TEXT)
+        fprintf(out, "<span class=\"esc\">%s</span>", text);
+    else
+        fputs(text, out);
+}
+
+static void write_hidden(FILE *out, uint32_t cp, html_ctx ctx)
+{
+    char buf[16];
+    switch (cp) {
+    case '\n': write_escape(out, "\\n", ctx); return;
+    case '\r': write_escape(out, "\\r", ctx); return;
+    case '\t': write_escape(out, "\\t", ctx); return;
+    default: break;
+    }
+    if (cp > 0xFFFF)
+        snprintf(buf, sizeof buf, "\\U%08X", (unsigned)cp);
+    else
+        snprintf(buf, sizeof buf, "\\u%04X", (unsigned)cp);
+    write_escape(out, buf, ctx);
+}
+
+/* Where to cut S so that at most MAX bytes are shown, on a character boundary. */
+static size_t cut_point(const char *s, size_t len, size_t max)
+{
+    if (max == 0 || len <= max)
+        return len;
+    size_t cut = max;
+    while (cut > 0 && max - cut < 4 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    return cut;
+}
+
+void html_escape(FILE *out, const char *s, size_t len, html_ctx ctx, size_t max)
+{
+    if (!s)
+        return;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t end = cut_point(s, len, max), run = 0, i = 0;
+    while (i < end) {
+        uint32_t cp;
+        size_t n = utf8_decode(p + i, end - i, &cp);
+        const char *entity = NULL;
+        if (n == 1) {
+            switch (cp) {
+            case '&': entity = "&amp;"; break;
+            case '<': entity = "&lt;"; break;
+            case '>': entity = "&gt;"; break;
+            case '"': entity = "&quot;"; break;
+            case '\'': entity = "&#39;"; break;
+            default: break;
+            }
+        }
+        if (n > 0 && !entity && !is_hidden(cp)) {
+            i += n; /* plain text: extend the run written in one go */
+            continue;
+        }
+        fwrite(p + run, 1, i - run, out);
+        if (n == 0) {
+            write_escape(out, "\xEF\xBF\xBD", ctx); /* U+FFFD for one invalid byte */
+            n = 1;
+        } else if (entity) {
+            fputs(entity, out);
+        } else {
+            write_hidden(out, cp, ctx);
+        }
+        i += n;
+        run = i;
+    }
+    fwrite(p + run, 1, end - run, out);
+    if (end < len)
+        fprintf(out, "\xE2\x80\xA6 (%zu more bytes)", len - end);
+}
+
+void html_text(FILE *out, const char *s)
+{
+    if (s)
+        html_escape(out, s, strlen(s), HTML_TEXT, HTML_LABEL_MAX);
+}
+
+void html_attr(FILE *out, const char *s)
+{
+    if (s)
+        html_escape(out, s, strlen(s), HTML_ATTR, HTML_LABEL_MAX);
+}
+
+void html_json_text(FILE *out, const json_t *v, const char *dash)
+{
+    if (json_is_string(v))
+        html_escape(out, json_string_value(v), json_string_length(v), HTML_TEXT, HTML_LABEL_MAX);
+    else if (json_is_integer(v))
+        fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v))
+        fprintf(out, "%.6g", json_real_value(v));
+    else if (json_is_boolean(v))
+        fputs(json_is_true(v) ? "true" : "false", out);
+    else
+        fputs(dash, out);
+}
