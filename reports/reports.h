@@ -21,6 +21,10 @@ typedef struct reports_options {
     const json_t *previous;    /* a previous report.json for the trend, or NULL */
     size_t top_cohorts;        /* cohorts kept per kind (org, repo, user), default 10 */
     size_t top_differences;    /* difference signatures kept per family, default 10 */
+    /* Added by the report builder: */
+    const char *capabilities_path; /* the capability map (PROFILE/capabilities.yaml): read
+                                      capabilities per family for coverage, capability
+                                      switches; NULL = no coverage check */
 } reports_options;
 
 void reports_options_init(reports_options *o);
@@ -46,5 +50,34 @@ int reports_write_html(FILE *out, const json_t *report, pm_err *err);
 /* report.json, report.md, junit.xml and report.html into dir (created when missing);
  * each written to a temporary name and renamed, so a reader never sees half a file. */
 int reports_write_dir(const json_t *report, const char *dir, pm_err *err);
+
+/* ----- added by the report builder ------------------------------------------------ */
+
+/* Only the summary table of report.md (what `pmirror report` prints on stdout). */
+int reports_write_markdown_table(FILE *out, const json_t *report, pm_err *err);
+/* 0 when report looks like a report.json (v 1, families, proposal), else -1 with err. */
+int reports_check(const json_t *report, pm_err *err);
+/* `pmirror gate`: writes the proposal as a YAML snippet for Quay's switch snapshot (the
+ * owners to set, and a `# note` per family in scope with its decision and main reason).
+ * Scope: the named families (n > 0), else every family that has an owner switch.
+ * *all_promote is true when every family in scope is `promote`. 0, or -1 with err. */
+int reports_write_proposal(FILE *out, const json_t *report, const char *const *families, size_t n,
+                           bool *all_promote, pm_err *err);
+
+/* Wilson score 95% lower bound of successes out of n (z = 1.959964); NAN when n == 0. */
+double reports_wilson_lower(uint64_t successes, uint64_t n);
+
+/* A latency histogram with fixed log buckets: exact below 128, then buckets 2% wide, so a
+ * quantile is within 1% of the true value, and two histograms merge exactly (shards). */
+typedef struct reports_histogram reports_histogram;
+
+reports_histogram *reports_histogram_new(void);
+void reports_histogram_add(reports_histogram *h, uint64_t value);
+void reports_histogram_merge(reports_histogram *into, const reports_histogram *from);
+uint64_t reports_histogram_count(const reports_histogram *h);
+/* Nearest-rank quantile (q in 0..1) as the bucket's representative value, clamped to the
+ * smallest and largest values added; NAN when empty. */
+double reports_histogram_quantile(const reports_histogram *h, double q);
+void reports_histogram_free(reports_histogram *h);
 
 #endif

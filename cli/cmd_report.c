@@ -1,0 +1,214 @@
+/*
+ * cmd_report.c — `pmirror report [-c SUITE] -i DIFFS [-i DIFFS]... --out-dir DIR`: every diff
+ * file streamed once through one report builder (shards add up to the report of the
+ * whole), then report.json, report.md, junit.xml and report.html written into DIR. The
+ * Markdown summary table goes to stdout, a one-line summary to stderr. The scoring and
+ * the gate are reports/'s; this file is arguments, files and messages.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "reports/reports.h"
+
+typedef struct {
+    bool progress;
+    uint64_t last_ms;
+} progress_line;
+
+static void show_progress(progress_line *p, const char *path, const pm_jsonl_reader *in, bool final)
+{
+    if (!p->progress)
+        return;
+    uint64_t now = pm_now_ms();
+    if (!final && now - p->last_ms < 1000)
+        return;
+    p->last_ms = now;
+    double read = pm_jsonl_reader_progress(in);
+    fprintf(stderr, "\rpmirror report: %s: %llu records", path, (unsigned long long)pm_jsonl_reader_records(in));
+    if (read >= 0)
+        fprintf(stderr, " (%.0f%%)", 100 * read);
+    fputs(final ? "   \n" : "   ", stderr);
+}
+
+/* Streams one diff file into the builder. Returns 0, or -1 with err naming file:line. */
+static int read_input(reports_builder *b, const char *path, progress_line *p, json_t *warnings, pm_err *err)
+{
+    pm_jsonl_reader *in = pm_jsonl_reader_open(path, err);
+    if (!in)
+        return -1;
+    json_t *record;
+    int got, rc = 0;
+    p->last_ms = pm_now_ms();
+    while ((got = pm_jsonl_reader_next(in, &record, err)) == 1) {
+        pm_err why;
+        if (reports_add(b, record, &why) != 0) {
+            pm_err_set(err, "%s:%llu: %s", path, (unsigned long long)pm_jsonl_reader_line(in), why.msg);
+            rc = -1;
+        }
+        json_decref(record);
+        if (rc != 0)
+            break;
+        if ((pm_jsonl_reader_records(in) & 1023) == 0)
+            show_progress(p, path, in, false);
+    }
+    if (got < 0)
+        rc = -1;
+    if (rc == 0 && p->progress && pm_jsonl_reader_records(in) >= 1024)
+        show_progress(p, path, in, true);
+    if (rc == 0 && pm_jsonl_reader_warning(in)) {
+        fprintf(stderr, "pmirror report: warning: %s\n", pm_jsonl_reader_warning(in));
+        json_array_append_new(warnings, json_string(pm_jsonl_reader_warning(in)));
+    }
+    pm_jsonl_reader_close(in);
+    return rc;
+}
+
+static bool readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    const char *suite_path = NULL, *out_dir = NULL, *previous_path = NULL, *switches_path = NULL;
+    const char *gate_path = NULL, *profile = NULL, *progress = "auto";
+    cli_list inputs = {0};
+    long top_cohorts = 10, top_differences = 10;
+    const cli_opt opts[] = {
+        {'c', "suite", CLI_STRING, &suite_path, "SUITE", "suite file (its profile: gate.yaml, capabilities.yaml)"},
+        {'i', "input", CLI_LIST, &inputs, "DIFFS", "diff file (.gz or plain, - = stdin); shards add up"},
+        {0, "out-dir", CLI_STRING, &out_dir, "DIR", "where report.json, report.md, junit.xml, report.html go"},
+        {0, "previous", CLI_STRING, &previous_path, "REPORT.json", "an earlier report: trend and regressions"},
+        {0, "switches", CLI_STRING, &switches_path, "SNAPSHOT", "Quay switch snapshot (YAML): go-owned failures roll back"},
+        {0, "gate", CLI_STRING, &gate_path, "FILE", "gate thresholds (default: PROFILE/gate.yaml)"},
+        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: the suite's, else config/quay)"},
+        {0, "top-cohorts", CLI_INT, &top_cohorts, "N", "cohorts listed per kind (org, repo, user), default 10"},
+        {0, "top-differences", CLI_INT, &top_differences, "N", "difference signatures listed per family, default 10"},
+        {0, "progress", CLI_STRING, &progress, "WHEN", "never, always, or auto (when stderr is a terminal)"},
+        {0},
+    };
+    const cli_command cmd = {
+        "report", "[-c SUITE] -i DIFFS [-i DIFFS]... --out-dir DIR [--previous REPORT.json] [--switches SNAPSHOT]",
+        "Scores diff records per family, capability and cohort, decides each owner switch\n"
+        "(promote, hold, insufficient, rollback) against the gate, and writes the reports.",
+        "Several -i files are read as one: shards of a run give the report of the whole.\n"
+        "stdout: the Markdown summary table; stderr: one summary line. Exit codes: 0 written\n"
+        "(a failing gate is not an error here: see pmirror gate), 2 bad input.",
+        opts, 0, 0};
+    cli_list args;
+    int rc = cli_parse(&cmd, argc, argv, &args);
+    if (rc != CLI_OK) {
+        cli_list_free(&inputs);
+        return rc < 0 ? CLI_OK : rc;
+    }
+    cli_list_free(&args);
+    if (inputs.n == 0 || !out_dir) {
+        cli_list_free(&inputs);
+        return cli_fail("report", "-i DIFFS and --out-dir DIR are required");
+    }
+    if (strcmp(progress, "never") && strcmp(progress, "always") && strcmp(progress, "auto")) {
+        cli_list_free(&inputs);
+        return cli_fail("report", "--progress '%s': never, always or auto", progress);
+    }
+    if (top_cohorts < 0 || top_differences < 0) {
+        cli_list_free(&inputs);
+        return cli_fail("report", "--top-cohorts and --top-differences must be >= 0");
+    }
+
+    pm_err err;
+    char dir[4096], gate_buf[4200], caps_buf[4200];
+    pm_suite *suite = NULL;
+    pm_config *switches = NULL, *previous = NULL;
+    reports_builder *b = NULL;
+    json_t *report = NULL, *warnings = json_array();
+    rc = CLI_USAGE;
+    if (suite_path && !(suite = pm_suite_load(suite_path, cli_profile_dir(profile, dir, sizeof dir), &err))) {
+        cli_fail("report", "%s", err.msg);
+        goto done;
+    }
+    const char *profile_dir = suite && !profile ? suite->profile_dir : cli_profile_dir(profile, dir, sizeof dir);
+    if (!gate_path) {
+        snprintf(gate_buf, sizeof gate_buf, "%s/gate.yaml", profile_dir);
+        gate_path = readable(gate_buf) ? gate_buf : NULL;
+    }
+    snprintf(caps_buf, sizeof caps_buf, "%s/capabilities.yaml", profile_dir);
+    if (switches_path && !(switches = pm_config_load(switches_path, &err))) {
+        cli_fail("report", "%s", err.msg);
+        goto done;
+    }
+    if (switches && !json_is_object(pm_config_root(switches))) {
+        cli_fail("report", "%s: not a switch snapshot (a mapping of SWITCH: owner)", switches_path);
+        goto done;
+    }
+    if (previous_path) {
+        if (!(previous = pm_config_load(previous_path, &err))) {
+            cli_fail("report", "%s", err.msg);
+            goto done;
+        }
+        if (reports_check(pm_config_root(previous), &err) != 0) {
+            cli_fail("report", "%s: %s", previous_path, err.msg);
+            goto done;
+        }
+    }
+    reports_options o;
+    reports_options_init(&o);
+    o.gate_path = gate_path;
+    o.capabilities_path = readable(caps_buf) ? caps_buf : NULL;
+    o.switches = switches ? pm_config_root(switches) : NULL;
+    o.previous = previous ? pm_config_root(previous) : NULL;
+    o.top_cohorts = (size_t)top_cohorts;
+    o.top_differences = (size_t)top_differences;
+    if (!(b = reports_new(&o, &err))) {
+        cli_fail("report", "%s", err.msg);
+        goto done;
+    }
+    progress_line p = {.progress = strcmp(progress, "always") == 0 ||
+                                   (strcmp(progress, "auto") == 0 && isatty(STDERR_FILENO))};
+    for (size_t i = 0; i < inputs.n; i++)
+        if (read_input(b, inputs.items[i], &p, warnings, &err) != 0) {
+            cli_fail("report", "%s", err.msg);
+            goto done;
+        }
+    if (!(report = reports_build(b, &err))) {
+        cli_fail("report", "%s", err.msg);
+        goto done;
+    }
+    json_t *run = json_object_get(report, "run"), *in_list = json_array();
+    for (size_t i = 0; i < inputs.n; i++)
+        json_array_append_new(in_list, json_string(inputs.items[i]));
+    json_object_set_new(run, "inputs", in_list);
+    json_object_set_new(run, "profile", json_string(profile_dir));
+    json_object_set_new(run, "gate", gate_path ? json_string(gate_path) : json_null());
+    json_object_set_new(run, "switches", switches_path ? json_string(switches_path) : json_null());
+    json_object_set_new(run, "previous", previous_path ? json_string(previous_path) : json_null());
+    json_object_set_new(run, "skipped_records", json_integer((json_int_t)json_array_size(warnings)));
+    json_object_set(run, "warnings", warnings);
+    if (reports_write_dir(report, out_dir, &err) != 0) {
+        cli_fail("report", "%s", err.msg);
+        goto done;
+    }
+    if (reports_write_markdown_table(stdout, report, &err) != 0 || fflush(stdout) != 0) {
+        cli_fail("report", "stdout: %s", err.msg);
+        goto done;
+    }
+    const json_t *totals = json_object_get(report, "totals");
+    size_t promote = 0, families = json_object_size(json_object_get(report, "families"));
+    const char *name;
+    const json_t *fam;
+    json_object_foreach(json_object_get(report, "families"), name, fam)
+        promote += strcmp(json_string_value(json_object_get(fam, "decision")), "promote") == 0;
+    fprintf(stderr, "pmirror report: %lld records, %zu families (%zu promote) -> %s/report.{json,md,html}, junit.xml\n",
+            (long long)json_integer_value(json_object_get(totals, "total")), families, promote, out_dir);
+    rc = CLI_OK;
+done:
+    json_decref(report);
+    json_decref(warnings);
+    reports_free(b);
+    pm_config_free(switches);
+    pm_config_free(previous);
+    pm_suite_free(suite);
+    cli_list_free(&inputs);
+    return rc;
+}

@@ -1,0 +1,263 @@
+/*
+ * write_markdown.c — report.md: what a nightly job pastes into a chat or a pull request.
+ * One table (family, switch, samples, parity, lower bound, p95 baseline → candidate,
+ * decision), the proposal, regressions, then for every family that is not promoted its
+ * reasons and top differences (with the exemplar's first difference, both sides). Every
+ * string that came from the report goes through rp_md_escape: a `|` or a newline in a
+ * path or value cannot break the table.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/reports_internal.h"
+
+#define VALUE_CHARS 60 /* characters of a baseline / candidate value shown */
+
+static void md(FILE *out, const char *s)
+{
+    if (s)
+        rp_md_escape(out, s, strlen(s), 0);
+    else
+        fputs("–", out);
+}
+
+/* An identifier (family, switch, capability, signature): in a code span when it is made
+ * of safe characters only, else escaped text. */
+static void md_name(FILE *out, const char *s)
+{
+    bool plain = s && *s;
+    for (const char *p = s; plain && *p; p++)
+        plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                strchr("_-.:/+", *p);
+    if (plain)
+        fprintf(out, "`%s`", s);
+    else
+        md(out, s);
+}
+
+static void md_json_string(FILE *out, const json_t *v, size_t max)
+{
+    if (json_is_string(v))
+        rp_md_escape(out, json_string_value(v), json_string_length(v), max);
+    else
+        fputs("–", out);
+}
+
+static void md_value(FILE *out, const json_t *v)
+{
+    size_t len;
+    char *s = rp_value_text(v, &len);
+    if (s)
+        rp_md_escape(out, s, len, VALUE_CHARS);
+    free(s);
+}
+
+static void ratio_cell(FILE *out, const json_t *v)
+{
+    double x = rp_number(v);
+    char buf[32];
+    rp_fmt_ratio(buf, sizeof buf, x, NAN);
+    fputs(isnan(x) ? "–" : buf, out);
+}
+
+static const json_t *latency_of(const json_t *scope, const char *role)
+{
+    const char *name;
+    const json_t *l;
+    json_object_foreach(json_object_get(scope, "latency"), name, l) {
+        const char *r = json_string_value(json_object_get(l, "role"));
+        if (r && strcmp(r, role) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+static void ms_cell(FILE *out, const json_t *l)
+{
+    double us = rp_number(json_object_get(l, "p95"));
+    char buf[32];
+    rp_fmt_ms(buf, sizeof buf, us, NAN);
+    fputs(isnan(us) ? "–" : buf, out);
+}
+
+int reports_write_markdown_table(FILE *out, const json_t *report, pm_err *err)
+{
+    fputs("| family | switch | samples | parity | lower bound | p95 baseline → candidate | decision |\n"
+          "|---|---|--:|--:|--:|---|---|\n",
+          out);
+    const char *name;
+    const json_t *f;
+    json_object_foreach(json_object_get(report, "families"), name, f) {
+        fputs("| ", out);
+        md_name(out, name);
+        fputs(" | ", out);
+        md_name(out, json_string_value(json_object_get(f, "switch")));
+        fprintf(out, " | %lld | ", (long long)json_integer_value(json_object_get(f, "samples")));
+        ratio_cell(out, json_object_get(f, "parity"));
+        fputs(" | ", out);
+        ratio_cell(out, json_object_get(f, "parity_lower"));
+        fputs(" | ", out);
+        ms_cell(out, latency_of(f, "baseline"));
+        fputs(" → ", out);
+        ms_cell(out, latency_of(f, "candidate"));
+        fputs(" | **", out);
+        md(out, json_string_value(json_object_get(f, "decision")));
+        fputs("** |\n", out);
+    }
+    if (ferror(out))
+        return pm_err_set(err, "cannot write the Markdown table");
+    return 0;
+}
+
+static void write_proposal(FILE *out, const json_t *report)
+{
+    const json_t *proposal = json_object_get(report, "proposal");
+    fputs("\n**Proposal:** ", out);
+    if (json_object_size(proposal) == 0)
+        fputs("no switch changes.", out);
+    const char *sw;
+    const json_t *owner;
+    bool first = true;
+    json_object_foreach((json_t *)proposal, sw, owner) {
+        fputs(first ? "" : ", ", out);
+        first = false;
+        md_name(out, sw);
+        fputs(" → **", out);
+        md(out, json_string_value(owner));
+        fputs("**", out);
+    }
+    fputc('\n', out);
+}
+
+static void write_regressions(FILE *out, const json_t *report)
+{
+    const json_t *list = json_object_get(report, "regressions");
+    if (json_array_size(list) == 0)
+        return;
+    fputs("\n**Regressions since the previous report:**\n\n", out);
+    size_t i;
+    const json_t *r;
+    json_array_foreach(list, i, r) {
+        const char *metric = json_string_value(json_object_get(r, "metric"));
+        bool p95 = metric && strcmp(metric, "p95") == 0;
+        double prev = rp_number(json_object_get(r, "previous")), cur = rp_number(json_object_get(r, "current"));
+        char a[32], b[32];
+        if (p95) {
+            rp_fmt_ms(a, sizeof a, prev, cur);
+            rp_fmt_ms(b, sizeof b, cur, prev);
+        } else {
+            rp_fmt_ratio(a, sizeof a, prev, cur);
+            rp_fmt_ratio(b, sizeof b, cur, prev);
+        }
+        fputs("- ", out);
+        md_name(out, json_string_value(json_object_get(r, "family")));
+        fputs(": ", out);
+        md(out, metric);
+        if (json_is_string(json_object_get(r, "target"))) {
+            fputs(" of ", out);
+            md_json_string(out, json_object_get(r, "target"), 0);
+        }
+        fprintf(out, " %s → %s\n", a, b);
+    }
+}
+
+static void write_differences(FILE *out, const json_t *list)
+{
+    if (json_array_size(list) == 0)
+        return;
+    fputs("\n| count | capability | signature | where | path | kind | baseline | candidate | exemplar |\n"
+          "|--:|---|---|---|---|---|---|---|---|\n",
+          out);
+    size_t i;
+    const json_t *d;
+    json_array_foreach(list, i, d) {
+        const json_t *ex = json_object_get(d, "exemplar");
+        const json_t *first = json_array_get(json_object_get(ex, "differences"), 0);
+        fprintf(out, "| %lld | ", (long long)json_integer_value(json_object_get(d, "count")));
+        md_name(out, json_string_value(json_object_get(d, "capability")));
+        fputs(" | ", out);
+        md_name(out, json_string_value(json_object_get(d, "signature")));
+        static const char *const keys[] = {"where", "path", "kind"};
+        for (size_t k = 0; k < 3; k++) {
+            fputs(" | ", out);
+            md_json_string(out, json_object_get(first, keys[k]), VALUE_CHARS);
+        }
+        fputs(" | ", out);
+        md_value(out, json_object_get(first, "baseline"));
+        fputs(" | ", out);
+        md_value(out, json_object_get(first, "candidate"));
+        fputs(" | ", out);
+        md_json_string(out, json_object_get(ex, "id"), VALUE_CHARS);
+        fputs(" |\n", out);
+    }
+}
+
+static void write_failing(FILE *out, const json_t *report)
+{
+    const char *name;
+    const json_t *f;
+    json_object_foreach(json_object_get(report, "families"), name, f) {
+        const char *decision = json_string_value(json_object_get(f, "decision"));
+        if (!decision || strcmp(decision, "promote") == 0)
+            continue;
+        fputs("\n### ", out);
+        md_name(out, name);
+        fputs(": ", out);
+        md(out, decision);
+        fputs("\n\n", out);
+        size_t i;
+        const json_t *r;
+        json_array_foreach(json_object_get(f, "reasons"), i, r) {
+            fputs("- ", out);
+            md_json_string(out, r, 0);
+            fputc('\n', out);
+        }
+        write_differences(out, json_object_get(f, "top_differences"));
+    }
+}
+
+static void write_expired(FILE *out, const json_t *report)
+{
+    const json_t *list = json_object_get(report, "expired_rules");
+    if (json_array_size(list) == 0)
+        return;
+    fputs("\n**Expired rules still matching differences** (the differences now count):\n\n", out);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(list, i, e) {
+        fputs("- ", out);
+        md_json_string(out, json_object_get(e, "rule"), 0);
+        fputs(" (owner ", out);
+        md_json_string(out, json_object_get(e, "owner"), 0);
+        fputs(", expired ", out);
+        md_json_string(out, json_object_get(e, "expires"), 0);
+        fprintf(out, "): %lld hits\n", (long long)json_integer_value(json_object_get(e, "hits")));
+    }
+}
+
+int reports_write_markdown(FILE *out, const json_t *report, pm_err *err)
+{
+    const json_t *run = json_object_get(report, "run"), *totals = json_object_get(report, "totals");
+    fputs("## pmirror parity report", out);
+    if (json_is_string(json_object_get(run, "time"))) {
+        fputs(" (", out);
+        md_json_string(out, json_object_get(run, "time"), 0);
+        fputs(")", out);
+    }
+    fprintf(out, "\n\n%lld records: %lld match, %lld mismatch, %lld error, %lld skipped.\n\n",
+            (long long)json_integer_value(json_object_get(totals, "total")),
+            (long long)json_integer_value(json_object_get(totals, "match")),
+            (long long)json_integer_value(json_object_get(totals, "mismatch")),
+            (long long)json_integer_value(json_object_get(totals, "error")),
+            (long long)json_integer_value(json_object_get(totals, "skipped")));
+    if (reports_write_markdown_table(out, report, err) != 0)
+        return -1;
+    write_proposal(out, report);
+    write_regressions(out, report);
+    write_failing(out, report);
+    write_expired(out, report);
+    if (ferror(out))
+        return pm_err_set(err, "cannot write report.md");
+    return 0;
+}
