@@ -228,7 +228,7 @@ static void overview_row(FILE *out, const char *name, const json_t *fam)
     fputs("</code></small></td><td>", out);
     html_json_text(out, json_object_get(fam, "owner"), DASH);
     fputs("</td>", out);
-    fprintf(out, "<td class=\"n\">%s</td>", html_fmt_count(a, html_num(fam, "total")));
+    fprintf(out, "<td class=\"n\">%s</td>", html_fmt_count(a, html_samples(fam)));
     fprintf(out, "<td class=\"n\">%s</td>", html_fmt_ratio(a, html_num(fam, "parity")));
     fprintf(out, "<td class=\"n\">%s</td>", html_fmt_ratio(a, html_num(fam, "parity_lower")));
     fprintf(out, "<td class=\"n\">%s</td>",

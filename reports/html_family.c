@@ -38,7 +38,7 @@ static int facts(FILE *out, const json_t *fam, pm_err *err)
     fact(out, "owner now");
     html_json_text(out, json_object_get(fam, "owner"), "unknown (no --switches)");
     fputs("</dd></div>", out);
-    fact(out, "samples");
+    fact(out, "requests");
     fprintf(out, "%s total, %s match, %s mismatch, %s error, %s skipped</dd></div>",
             html_fmt_count(a, html_num(fam, "total")), html_fmt_count(b, html_num(fam, "match")),
             html_fmt_count(c, html_num(fam, "mismatch")), html_fmt_count(d, html_num(fam, "error")),
@@ -65,6 +65,11 @@ static int facts(FILE *out, const json_t *fam, pm_err *err)
     }
     if (thr) {
         fact(out, "gate");
+        if (html_str(thr, "budget")) {
+            fputs("budget <code>", out);
+            html_json_text(out, json_object_get(thr, "budget"), "");
+            fputs("</code>: ", out);
+        }
         fprintf(out, "min samples %s, lower bound \xE2\x89\xA5 %s, error rate \xE2\x89\xA4 %s",
                 html_fmt_count(a, html_num(thr, "min_samples")), html_fmt_ratio(b, html_num(thr, "min_parity_lower")),
                 html_fmt_ratio(c, html_num(thr, "max_error_rate")));
@@ -72,6 +77,10 @@ static int facts(FILE *out, const json_t *fam, pm_err *err)
             fprintf(out, ", p95 \xE2\x89\xA4 baseline \xC3\x97 %.2f", html_num(thr, "max_p95_ratio"));
         if (!isnan(html_num(thr, "max_p99_ratio")))
             fprintf(out, ", p99 \xE2\x89\xA4 baseline \xC3\x97 %.2f", html_num(thr, "max_p99_ratio"));
+        if (!isnan(html_num(thr, "max_error_rate_increase")))
+            fprintf(out, ", error rate \xE2\x89\xA4 baseline + %s", html_fmt_ratio(a, html_num(thr, "max_error_rate_increase")));
+        if (!isnan(html_num(thr, "max_mismatches")))
+            fprintf(out, ", mismatches \xE2\x89\xA4 %s", html_fmt_count(a, html_num(thr, "max_mismatches")));
         if (!isnan(html_num(thr, "min_capability_coverage")))
             fprintf(out, ", coverage \xE2\x89\xA5 %s", html_fmt_ratio(a, html_num(thr, "min_capability_coverage")));
         fputs("</dd></div>", out);
@@ -125,7 +134,7 @@ static int capabilities(FILE *out, const json_t *caps, pm_err *err)
             fputs("</code></small>", out);
         }
         fputs("</td>", out);
-        td_text(out, "n", html_fmt_count(a, html_num(cap, "total")));
+        td_text(out, "n", html_fmt_count(a, html_samples(cap)));
         td_text(out, "n", html_fmt_count(a, html_num(cap, "mismatch")));
         td_text(out, "n", html_fmt_count(a, html_num(cap, "error")));
         td_text(out, "n", html_fmt_ratio(a, html_num(cap, "parity")));
@@ -139,6 +148,41 @@ static int capabilities(FILE *out, const json_t *caps, pm_err *err)
         fputs("</td></tr>\n", out);
     }
     fputs("</tbody></table></div>\n", out);
+    free(names);
+    return 0;
+}
+
+/* The ROUTE_OWNER_CAP_* switches of the family, each decided from its capabilities. */
+static int cap_switches(FILE *out, const json_t *all, pm_err *err)
+{
+    size_t n;
+    const char **names = html_sorted_keys(all, &n, err);
+    if (!names)
+        return -1;
+    if (n > 0)
+        fputs("<h3>Capability switches</h3><div class=\"scroll\"><table><thead><tr><th>switch</th><th>owner</th>"
+              "<th>capabilities</th><th>decision</th></tr></thead><tbody>",
+              out);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *sw = json_object_get(all, names[i]), *cap;
+        size_t k;
+        fputs("<tr><td><code>", out);
+        html_text(out, names[i]);
+        fputs("</code></td><td>", out);
+        html_json_text(out, json_object_get(sw, "owner"), "\xE2\x80\x94");
+        fputs("</td><td>", out);
+        json_array_foreach(json_object_get(sw, "capabilities"), k, cap) {
+            fputs(k ? ", <code>" : "<code>", out);
+            html_json_text(out, cap, "");
+            fputs("</code>", out);
+        }
+        fputs("</td><td>", out);
+        html_badge(out, html_str(sw, "decision"));
+        reasons(out, json_object_get(sw, "reasons"));
+        fputs("</td></tr>\n", out);
+    }
+    if (n > 0)
+        fputs("</tbody></table></div>\n", out);
     free(names);
     return 0;
 }
@@ -159,7 +203,7 @@ static void cohort_table(FILE *out, const char *kind, const json_t *list)
         fputs("<tr><td>", out);
         html_json_text(out, json_object_get(c, "name"), "\xE2\x80\x94");
         fputs("</td>", out);
-        td_text(out, "n", html_fmt_count(a, html_num(c, "total")));
+        td_text(out, "n", html_fmt_count(a, html_samples(c)));
         td_text(out, "n", html_fmt_count(a, html_num(c, "mismatch")));
         td_text(out, "n", html_fmt_count(a, html_num(c, "error")));
         td_text(out, "n", html_fmt_ratio(a, html_num(c, "parity")));
@@ -274,7 +318,7 @@ int html_family_section(FILE *out, const char *name, const json_t *fam, pm_err *
     html_text(out, name);
     fputs("</span> ", out);
     html_badge(out, decision);
-    fprintf(out, " <span class=\"muted\">%s samples \xC2\xB7 ", html_fmt_count(a, html_num(fam, "total")));
+    fprintf(out, " <span class=\"muted\">%s samples \xC2\xB7 ", html_fmt_count(a, html_samples(fam)));
     if (isnan(html_num(fam, "parity")))
         fputs("no comparable samples", out);
     else
@@ -283,6 +327,7 @@ int html_family_section(FILE *out, const char *name, const json_t *fam, pm_err *
     fputs("</span></summary>\n", out);
     reasons(out, json_object_get(fam, "reasons"));
     if (facts(out, fam, err) < 0 || capabilities(out, json_object_get(fam, "capabilities"), err) < 0 ||
+        cap_switches(out, json_object_get(fam, "cap_switches"), err) < 0 ||
         cohorts(out, json_object_get(fam, "cohorts"), err) < 0)
         return -1;
     fputs("<h3>Top differences</h3>\n", out);

@@ -52,6 +52,8 @@ void html_json_text(FILE *out, const json_t *v, const char *dash);
 
 /* A number under KEY, or NAN when OBJ or KEY is missing, null or not a number. */
 double html_num(const json_t *obj, const char *key);
+/* The samples the gate counts: "samples" when the report has it, else total − skipped. */
+double html_samples(const json_t *obj);
 /* A string under KEY, or NULL. */
 const char *html_str(const json_t *obj, const char *key);
 /* OBJ's keys sorted bytewise (borrowed strings in a malloc'd array; *n = 0 and an

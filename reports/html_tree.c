@@ -16,6 +16,14 @@ double html_num(const json_t *obj, const char *key)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+double html_samples(const json_t *obj)
+{
+    double samples = html_num(obj, "samples"), skipped = html_num(obj, "skipped");
+    if (!isnan(samples))
+        return samples;
+    return html_num(obj, "total") - (isnan(skipped) ? 0 : skipped);
+}
+
 const char *html_str(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));

@@ -329,6 +329,7 @@ Test(html, normal_report_has_every_section)
         "class=\"cur worse\"",
         "parity lower bound 0.951 &lt; 0.990",            /* reasons, escaped */
         "API_REPOSITORY_READ", "acme/web",                  /* capabilities, cohorts */
+        "<h3>Capability switches</h3>", "0 of 1 capabilities promoted", "budget <code>PB-REG-PULL</code>",
         "<pre>\"Tue, 24 Nov 2026 10:01:02 -0000\"</pre><pre>\"2026-11-24T10:01:02Z\"</pre>", /* side by side */
         "<pre>400</pre><pre>401</pre>",
         "<span class=\"absent\">(absent)</span>",

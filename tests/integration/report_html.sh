@@ -1,0 +1,158 @@
+# report_html.sh — report.html in a real browser: the fixture reports (rendered by the
+# unit test binary, fixtures/report/html/) opened in headless Chromium. The hostile
+# report's markup must reach the DOM as text (no <script>, no <img>, no onerror
+# attribute), its control characters as visible escapes; the normal report must render
+# to a real picture (a screenshot that is not blank). When `pmirror report` is built, the
+# same checks run on a page it wrote from a diff of hostile traffic.
+# PMIRROR_UPDATE_SCREENSHOT=1 also refreshes docs/report.png (shown in README.md).
+. "$(dirname "$0")/lib.sh"
+
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$CHROMIUM" ]; then
+    echo "SKIP: chromium is not installed (Debian package 'chromium'; 'make deps' installs it)"
+    exit 0
+fi
+TEST_HTML=$(dirname "$PMIRROR")/tests/test_html
+[ -x "$TEST_HTML" ] || { echo "FAIL: $TEST_HTML not built"; exit 1; }
+
+# chromium ARGS... URL: one bounded headless run with its own profile directory.
+chromium_run() {
+    local profile
+    profile=$(mktemp -d "$WORK/chromium.XXXXXX")
+    timeout 60 "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --no-first-run \
+        --disable-extensions --disable-background-networking --user-data-dir="$profile" "$@" \
+        2>>"$WORK/chromium.log"
+}
+
+dump_dom() { chromium_run --dump-dom "file://$1" >"$1.dom"; }
+
+mkdir -p "$WORK/pages"
+run env PMIRROR_HTML_OUT="$WORK/pages" "$TEST_HTML" --filter 'html/render_fixtures'
+expect_rc 0 "render the fixtures"
+for p in normal minimal hostile hostile_bytes; do
+    [ -s "$WORK/pages/$p.html" ] && ok || bad "no $p.html rendered"
+done
+
+# expect_inert PAGE: the payload shows as text and nothing from it became markup.
+expect_inert() {
+    local page=$1 dom=$1.dom
+    dump_dom "$page" && [ -s "$dom" ] && ok || { bad "$page: chromium --dump-dom failed"; return; }
+    grep -q '</html>' "$dom" && ok || bad "$page: incomplete DOM"
+    grep -qi '<script' "$dom" && bad "$page: a <script> element in the DOM" || ok
+    grep -qi '<img' "$dom" && bad "$page: an <img> element in the DOM" || ok
+    grep -qi '<textarea' "$dom" && bad "$page: a <textarea> element in the DOM" || ok
+    # An onerror attribute (outside any quoted value: the serialized DOM quotes them all).
+    grep -qiP '<[a-z][a-z0-9-]*(\s+[^\s="<>/]+(="[^"]*")?)*\s+on[a-z]+\s*=' "$dom" \
+        && bad "$page: an element with an event handler attribute" || ok
+    grep -qF '&lt;script&gt;alert(1)&lt;/script&gt;' "$dom" && ok || bad "$page: <script> not shown as text"
+    grep -qF 'onerror=alert(1)&gt;' "$dom" && ok || bad "$page: the <img onerror> payload not shown as text"
+    # Sections after the payload still exist: no tag was closed early.
+    grep -q '<footer>' "$dom" && ok || bad "$page: the page was cut short (no footer)"
+}
+
+expect_inert "$WORK/pages/hostile.html"
+dom="$WORK/pages/hostile.html.dom"
+grep -qF '\u0001' "$dom" && grep -qF '\u001B' "$dom" && grep -qF '\u2028' "$dom" && ok \
+    || bad "hostile: control characters not shown as escapes"
+# Nothing raw: no C0 control byte but newline/tab, no U+2028.
+LC_ALL=C grep -qP '[\x00-\x08\x0b-\x1f\x7f]' "$dom" && bad "hostile: raw control byte in the DOM" || ok
+grep -qP '\x{2028}' "$dom" 2>/dev/null && bad "hostile: raw U+2028 in the DOM" || ok
+[ "$(grep -o 'class="family"' "$dom" | wc -l)" -eq 2 ] && ok || bad "hostile: want 2 family sections"
+
+expect_inert "$WORK/pages/hostile_bytes.html"
+grep -qF $'\xEF\xBF\xBD' "$WORK/pages/hostile_bytes.html.dom" && ok || bad "hostile bytes: no U+FFFD"
+
+# The normal report: every section in the DOM, and a real picture.
+dump_dom "$WORK/pages/normal.html"
+dom="$WORK/pages/normal.html.dom"
+for id in overview parity latency trend proposal expired noise f-API_V1 f-REGISTRY_V1 f-KEYS; do
+    grep -q "id=\"$id\"" "$dom" && ok || bad "normal: no #$id in the DOM"
+done
+[ "$(grep -o '<svg' "$dom" | wc -l)" -eq 8 ] && ok || bad "normal: want 8 charts"
+dump_dom "$WORK/pages/minimal.html"
+grep -q 'No families in this report' "$WORK/pages/minimal.html.dom" && ok || bad "minimal: no empty-report note"
+
+shot="$WORK/normal.png"
+chromium_run --hide-scrollbars --window-size=1280,2300 --screenshot="$shot" "file://$WORK/pages/normal.html" >/dev/null
+size=$(stat -c %s "$shot" 2>/dev/null || echo 0)
+[ "$size" -gt 60000 ] && ok || bad "normal: screenshot is $size bytes (blank page?)"
+# Not blank: the decoded pixels use many colours, and no one colour covers the page.
+run python3 - "$shot" <<'EOF'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, idat, width, height, colour = 8, b"", 0, 0, 0
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        width, height, _, colour = struct.unpack(">IIBB", body[:10])
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+raw = zlib.decompress(idat)
+bpp = {2: 3, 6: 4}[colour]
+stride = width * bpp + 1
+prev = bytearray(width * bpp)
+counts = {}
+for y in range(height):
+    f, line = raw[y * stride], bytearray(raw[y * stride + 1:(y + 1) * stride])
+    for i in range(len(line)):
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], (prev[i - bpp] if i >= bpp else 0)
+        if f == 1: line[i] = (line[i] + a) & 255
+        elif f == 2: line[i] = (line[i] + b) & 255
+        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    prev = line
+    if y % 8 == 0:
+        for x in range(0, width, 4):
+            px = bytes(line[x * bpp:x * bpp + 3])
+            counts[px] = counts.get(px, 0) + 1
+total = sum(counts.values())
+top = max(counts.values())
+print(f"{width}x{height} colours={len(counts)} top_share={top / total:.2f}")
+sys.exit(0 if len(counts) >= 50 and top / total < 0.9 else 1)
+EOF
+expect_rc 0 "normal: screenshot is a real picture ($out)"
+if [ "${PMIRROR_UPDATE_SCREENSHOT:-}" = 1 ] && [ "$size" -gt 60000 ]; then
+    cp "$shot" "$SRC/docs/report.png" && echo "updated docs/report.png"
+fi
+
+# Nothing tried to reach the network or run: a CSP violation would be logged.
+grep -qi 'Content Security Policy' "$WORK/chromium.log" && bad "CSP violation: $(grep -i 'Content Security' "$WORK/chromium.log" | head -1)" || ok
+
+# End to end, once `pmirror report` is built: hostile traffic → diff → report.html.
+if "$PMIRROR" report --help >/dev/null 2>&1; then
+    body_b='{"name":"<script>alert(1)</script>","x":1}'
+    body_c='{"name":"</pre></textarea>\"><img src=x onerror=alert(1)>","x":1}'
+    python3 - "$WORK/results.jsonl" "$body_b" "$body_c" <<'EOF'
+import json, sys
+path, body_b, body_c = sys.argv[1:]
+def answer(role, body, us):
+    return {"role": role, "status": 200, "headers": [["Content-Type", "application/json"]],
+            "body": body, "latency_us": us, "error": None}
+with open(path, "w") as f:
+    for i in range(3):
+        f.write(json.dumps({"v": 1, "id": f"x-{i}<script>", "ts": "2026-11-27T08:00:00.000000Z",
+            "session": "s1", "seq": i, "family": "API_V1", "capability": "API_REPOSITORY_READ",
+            "switch": "ROUTE_OWNER_FAMILY_API_V1",
+            "cohort": {"org": "<script>alert(1)</script>", "repo": "a/b", "user": None},
+            "request": {"method": "GET", "target": "/api/v1/repository/a/b", "version": "HTTP/1.1",
+                        "headers": []},
+            "responses": {"python": answer("baseline", body_b, 1000 + i),
+                          "go": answer("candidate", body_c, 900 + i)}}) + "\n")
+EOF
+    run "$PMIRROR" diff -i "$WORK/results.jsonl" -o "$WORK/diffs.jsonl"
+    expect_rc 0 "diff of hostile traffic"
+    run "$PMIRROR" report -i "$WORK/diffs.jsonl" --out-dir "$WORK/report"
+    expect_rc 0 "pmirror report"
+    [ -s "$WORK/report/report.html" ] && expect_inert "$WORK/report/report.html" \
+        || bad "pmirror report wrote no report.html"
+else
+    echo "note: pmirror report is not built yet: end-to-end check skipped"
+fi
+
+finish
