@@ -2,7 +2,7 @@
  * write_junit.c — junit.xml for CI servers (Jenkins, GitLab): one <testsuite> per family,
  * whose first <testcase> is the family's own gate and the others one per capability.
  * hold and rollback are <failure> (message: the decision and its main reason; body: every
- * reason and the top difference), insufficient is <skipped>, promote passes. Elements and
+ * reason and the top three differences), insufficient is <skipped>, promote passes. Elements and
  * attributes follow the common JUnit schema (Jenkins' junit-10.xsd: testsuites >
  * testsuite > properties, testcase > skipped | failure); the tests / failures / errors /
  * skipped attributes are counted from what is written (that schema has no `skipped` on
@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "reports/reports_internal.h"
+
+#define TOP_DIFFERENCES 3 /* shown in a failure's text */
 
 static void attr(FILE *out, const char *name, const char *value)
 {
@@ -54,11 +56,8 @@ static void count(tally *t, const json_t *scope)
     t->skipped += decision && strcmp(decision, "insufficient") == 0;
 }
 
-static void top_difference(FILE *out, const json_t *list)
+static void top_difference(FILE *out, const json_t *top)
 {
-    const json_t *top = json_array_get(list, 0);
-    if (!top)
-        return;
     const json_t *ex = json_object_get(top, "exemplar");
     fprintf(out, "\ntop difference: signature ");
     text(out, json_string_value(json_object_get(top, "signature")));
@@ -109,7 +108,11 @@ static void testcase(FILE *out, const char *family, const char *name, const json
                 fputc('\n', out);
             text(out, json_string_value(r));
         }
-        top_difference(out, json_object_get(scope, "top_differences"));
+        json_array_foreach(json_object_get(scope, "top_differences"), i, r) {
+            if (i == TOP_DIFFERENCES)
+                break;
+            top_difference(out, r);
+        }
         fputs("</failure>\n    </testcase>\n", out);
     } else if (decision && strcmp(decision, "insufficient") == 0) {
         fputs(">\n      <skipped", out);
