@@ -9,6 +9,14 @@
 #include "cli.h"
 #include "diff/diff.h"
 
+/* Prefixes err's message with the file and line at fault. */
+static void at_line(pm_err *err, const char *path, uint64_t line)
+{
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg);
+    pm_err_set(err, "%s:%llu: %s", path, (unsigned long long)line, why);
+}
+
 /* Noise, pass 1: when the results have a secondary target and the input can be read
  * twice (a file, not stdin), count raw and noise differences over the whole file. */
 static int learn_pass(diff_engine *e, const char *path, pm_err *err)
@@ -18,22 +26,24 @@ static int learn_pass(diff_engine *e, const char *path, pm_err *err)
     pm_jsonl_reader *in = pm_jsonl_reader_open(path, err);
     if (!in)
         return -1;
-    json_t *r;
+    const char *line;
+    size_t len;
     int got, rc = 0;
     bool secondary = false, first = true;
-    while ((got = pm_jsonl_reader_next(in, &r, err)) == 1) {
+    while ((got = pm_jsonl_reader_next_text(in, &line, &len, err)) == 1) {
         if (first) {
+            json_t *r = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
             const char *name;
             const json_t *resp;
             json_object_foreach(json_object_get(r, "responses"), name, resp) {
                 const char *role = json_string_value(json_object_get(resp, "role"));
                 secondary |= role && strcmp(role, "secondary") == 0;
             }
+            json_decref(r);
             first = false;
         }
-        if (secondary)
-            rc = diff_learn(e, r, err);
-        json_decref(r);
+        if (secondary && (rc = diff_learn_text(e, line, len, err)) != 0)
+            at_line(err, path, pm_jsonl_reader_line(in));
         if (!secondary || rc != 0)
             break;
     }
@@ -145,11 +155,13 @@ int cmd_diff(int argc, char **argv)
     if (!out) {
         rc = cli_fail("diff", "%s", err.msg);
     } else {
-        json_t *result;
+        const char *line;
+        size_t len;
         int got;
-        while ((got = pm_jsonl_reader_next(in, &result, &err)) == 1) {
-            json_t *d = diff_result(e, result, &err);
-            json_decref(result);
+        while ((got = pm_jsonl_reader_next_text(in, &line, &len, &err)) == 1) {
+            json_t *d = diff_result_text(e, line, len, &err);
+            if (!d)
+                at_line(&err, in_path, pm_jsonl_reader_line(in));
             if (!d || pm_jsonl_writer_write(out, d, &err) != 0) {
                 json_decref(d);
                 got = -1;

@@ -61,6 +61,10 @@ pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err);
 void pm_jsonl_reader_set_skip_bad(pm_jsonl_reader *r, bool skip_bad);
 /* 1: *record is a new reference; 0: end of input; -1: error. */
 int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err);
+/* The next record's line as text, not parsed (the caller validates it; see
+ * pm_jsonl_reader_line for its line number): 1 with *text borrowed until the next call,
+ * 0 at the end, -1 on a read error. A last line cut short is a warning, as above. */
+int pm_jsonl_reader_next_text(pm_jsonl_reader *r, const char **text, size_t *len, pm_err *err);
 /* How much of the input has been read, 0..1 (compressed bytes for gzip), or -1 when
  * unknown (stdin, a pipe): for progress lines and ETAs. */
 double pm_jsonl_reader_progress(const pm_jsonl_reader *r);
@@ -111,6 +115,41 @@ void pm_jtext_bool(pm_jtext *t, bool v);
 void pm_jtext_null(pm_jtext *t);
 /* A value already serialized as JSON by jansson (for rare, complex values). */
 void pm_jtext_json(pm_jtext *t, const json_t *value);
+
+/* ===== JSON tape (json_tape.c): validate and tokenize without building a tree ======= */
+
+enum { PM_JOBJ, PM_JARR, PM_JSTR, PM_JNUM, PM_JTRUE, PM_JFALSE, PM_JNULL };
+enum { PM_JTOK_ESCAPED = 1, PM_JTOK_INTEGER = 2, PM_JTOK_KEY = 4 };
+
+/* One value. Strings span their content without the quotes; numbers, literals and
+ * containers their whole text. An object's tokens after it are key, value, key, value...
+ * (count = members); an array's are its elements (count = elements). `next` is the index
+ * of the token after this value's subtree, so siblings are found without descending. */
+typedef struct pm_jtok {
+    uint32_t start, end, next, count;
+    uint8_t type, flags;
+} pm_jtok;
+
+typedef struct pm_jtape {
+    pm_jtok *tok;
+    size_t n, cap;       /* reused between parses: keep one tape per hot loop */
+    const char *text;    /* borrowed: the parsed text */
+    size_t len;
+    const char *error;   /* why the last parse failed, and where */
+    size_t error_at;
+} pm_jtape;
+
+/* 0, or -1 with t->error / t->error_at (a static string and a byte offset). Strings'
+ * UTF-8 is not checked (see json_tape.c); nesting beyond max_depth is an error. */
+int pm_jtape_parse(pm_jtape *t, const char *text, size_t len, unsigned max_depth);
+void pm_jtape_free(pm_jtape *t);
+/* The value of key in the object at index obj (keys compared as written), or -1. */
+long pm_jtape_find(const pm_jtape *t, size_t obj, const char *key);
+/* Whether a number token fits what jansson accepts: an integer in 64 bits, a finite real. */
+bool pm_jtape_number_ok(const pm_jtape *t, const pm_jtok *k);
+/* A JSON string's escaped content → UTF-8 bytes; out has room for len bytes (never
+ * longer). 0, or -1 on a bad escape or a lone surrogate. */
+int pm_jstr_unescape(const char *s, size_t len, char *out, size_t *out_len);
 
 /* ===== config ===================================================================== */
 

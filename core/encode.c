@@ -6,28 +6,31 @@
 #include "core/core.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int base64_value(unsigned char c, bool url)
+/* value + 1 of each byte in the two alphabets (0: not base64), built on first use */
+static unsigned char base64_table[2][256];
+
+static void base64_tables(void)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == (url ? '-' : '+'))
-        return 62;
-    if (c == (url ? '_' : '/'))
-        return 63;
-    return -1;
+    static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (int i = 0; i < 64; i++) {
+        base64_table[0][(unsigned char)std[i]] = (unsigned char)(i + 1);
+        base64_table[1][(unsigned char)url[i]] = (unsigned char)(i + 1);
+    }
 }
 
 int pm_base64_decode(const char *in, size_t in_len, bool url, unsigned char **out,
                      size_t *out_len)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, base64_tables);
+    const unsigned char *table = base64_table[url ? 1 : 0];
+    const unsigned char *s = (const unsigned char *)in;
     while (in_len > 0 && in[in_len - 1] == '=')
         in_len--;
     if (in_len % 4 == 1)
@@ -35,16 +38,27 @@ int pm_base64_decode(const char *in, size_t in_len, bool url, unsigned char **ou
     unsigned char *buf = malloc(in_len / 4 * 3 + 3);
     if (!buf)
         return -1;
-    size_t n = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < in_len; i++) {
-        int v = base64_value((unsigned char)in[i], url);
-        if (v < 0) {
+    size_t n = 0, i = 0;
+    for (; i + 4 <= in_len; i += 4) { /* whole quads: 4 characters, 3 bytes */
+        unsigned a = table[s[i]], b = table[s[i + 1]], c = table[s[i + 2]], d = table[s[i + 3]];
+        if (!a || !b || !c || !d) {
             free(buf);
             return -1;
         }
-        acc = (acc << 6) | (uint32_t)v;
+        uint32_t v = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 | (d - 1);
+        buf[n++] = (unsigned char)(v >> 16);
+        buf[n++] = (unsigned char)(v >> 8);
+        buf[n++] = (unsigned char)v;
+    }
+    uint32_t acc = 0;
+    int bits = 0;
+    for (; i < in_len; i++) { /* the unpadded tail */
+        unsigned v = table[s[i]];
+        if (!v) {
+            free(buf);
+            return -1;
+        }
+        acc = (acc << 6) | (v - 1);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;

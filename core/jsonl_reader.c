@@ -127,6 +127,27 @@ static int fill(pm_jsonl_reader *r, pm_err *err)
 }
 
 /* Parses one line; 1 record, 0 skipped (blank or bad with skip_bad), -1 error. */
+/* Without a tree (record == NULL): the line is the caller's to check, except a last line
+ * without its newline, which is a record only when it is whole JSON. */
+static int take_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unterminated)
+{
+    if (last_unterminated) {
+        pm_jtape t = {0};
+        int whole = pm_jtape_parse(&t, line, len, JSON_PARSER_MAX_DEPTH) == 0;
+        pm_jtape_free(&t);
+        if (!whole) {
+            set_warning(r, "truncated last line");
+            return 0;
+        }
+    }
+    r->records++;
+    r->text = line;
+    r->text_len = len;
+    return 1;
+}
+
+static int next_line(pm_jsonl_reader *r, json_t **record, pm_err *err);
+
 static int parse_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unterminated,
                       json_t **record, pm_err *err)
 {
@@ -137,6 +158,8 @@ static int parse_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unte
         i++;
     if (i == len)
         return 0;
+    if (!record)
+        return take_line(r, line, len, last_unterminated);
     json_error_t jerr;
     /* DECODE_ANY: a line holding `"x"` or `42` is JSON, just not a record object. */
     json_t *v = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr); /* bodies may hold NUL */
@@ -179,6 +202,19 @@ static int parse_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unte
 int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err)
 {
     *record = NULL;
+    return next_line(r, record, err);
+}
+
+int pm_jsonl_reader_next_text(pm_jsonl_reader *r, const char **text, size_t *len, pm_err *err)
+{
+    int rc = next_line(r, NULL, err);
+    *text = rc == 1 ? r->text : NULL;
+    *len = rc == 1 ? r->text_len : 0;
+    return rc;
+}
+
+static int next_line(pm_jsonl_reader *r, json_t **record, pm_err *err)
+{
     size_t scanned = 0; /* bytes after r->start already known to hold no newline */
     for (;;) {
         char *from = r->buf + r->start + scanned;

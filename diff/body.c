@@ -72,19 +72,56 @@ static int inflate_all(const unsigned char *in, size_t len, int wbits, size_t ma
     return 0;
 }
 
-int diff_body_decode(const json_t *response, size_t max_decoded, diff_body *out, const char **error)
+/* The answer's bytes as recorded: its body unescaped, or its body_b64 decoded. */
+static int raw_bytes(const diff_answer *ans, diff_body *out)
+{
+    out->present = ans->body != NULL;
+    if (!ans->body) {
+        out->data = (unsigned char *)"";
+        out->borrowed = true;
+        return 0;
+    }
+    const char *text = ans->body;
+    size_t len = ans->body_len;
+    char *unescaped = NULL;
+    if (ans->body_escaped) {
+        unescaped = malloc(len + 1);
+        if (!unescaped || pm_jstr_unescape(text, len, unescaped, &len) != 0) {
+            free(unescaped);
+            return -1;
+        }
+        text = unescaped;
+    }
+    if (!ans->body_b64) {
+        if (unescaped) {
+            out->data = (unsigned char *)unescaped;
+        } else {
+            out->data = (unsigned char *)text; /* in the line: no copy */
+            out->borrowed = true;
+        }
+        out->len = len;
+        return 0;
+    }
+    int rc = pm_base64_decode(text, len, false, &out->data, &out->len);
+    free(unescaped);
+    return rc == 0 ? 0 : -1;
+}
+
+int diff_body_decode(const diff_answer *answer, size_t max_decoded, diff_body *out, const char **error)
 {
     memset(out, 0, sizeof *out);
     *error = NULL;
-    pm_err err;
-    unsigned char *raw;
-    size_t len;
-    if (pm_record_get_body(response, &raw, &len, &err) != 0) {
+    if (raw_bytes(answer, out) != 0) {
+        memset(out, 0, sizeof *out);
         *error = "decode";
         return -1;
     }
-    out->present = json_object_get(response, "body") || json_object_get(response, "body_b64");
-    const char *encoding = pm_headers_get(json_object_get(response, "headers"), "content-encoding");
+    unsigned char *raw = out->data;
+    size_t len = out->len;
+    bool borrowed = out->borrowed;
+    memset(out, 0, sizeof *out);
+    out->present = answer->body != NULL;
+    const char *encoding = pm_headers_get(json_object_get(answer->meta, "headers"), "content-encoding");
     bool gzip_magic = len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
     bool gzip = gzip_magic || (encoding && strcasecmp(encoding, "gzip") == 0);
     bool deflate = !gzip && encoding && strcasecmp(encoding, "deflate") == 0;
@@ -96,23 +133,22 @@ int diff_body_decode(const json_t *response, size_t max_decoded, diff_body *out,
             *error = NULL;
             rc = -3;
         }
-        if (rc == 0) {
-            free(raw);
-            return 0;
-        }
-        if (rc == -1) {
-            free(raw);
-            return -1;
+        if (rc == 0 || rc == -1) {
+            if (!borrowed)
+                free(raw);
+            return rc;
         }
     }
     out->data = raw;
     out->len = len;
+    out->borrowed = borrowed;
     return 0;
 }
 
 void diff_body_free(diff_body *b)
 {
-    free(b->data);
+    if (!b->borrowed)
+        free(b->data);
     memset(b, 0, sizeof *b);
 }
 
@@ -197,6 +233,12 @@ void diff_bodies(diff_ctx *c, const char *content_type, const diff_body *a, cons
     if (a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0))
         return; /* byte-equal: equal, whatever they are */
     if (is_json_type(content_type) || (!content_type && a->len && (a->data[0] == '{' || a->data[0] == '['))) {
+        /* the tapes first; the trees when the tapes cannot tell (see tape_diff.c) */
+        if (c->tapes && pm_utf8_valid(a->data, a->len) && pm_utf8_valid(b->data, b->len) &&
+            pm_jtape_parse(&c->tapes[0], (const char *)a->data, a->len, JSON_PARSER_MAX_DEPTH) == 0 &&
+            pm_jtape_parse(&c->tapes[1], (const char *)b->data, b->len, JSON_PARSER_MAX_DEPTH) == 0 &&
+            diff_tape_compare(c, &c->tapes[0], &c->tapes[1]) == 0)
+            return;
         json_t *ja = diff_json_parse(a->data, a->len), *jb = diff_json_parse(b->data, b->len);
         if (ja && jb) {
             diff_json(c, ja, jb);

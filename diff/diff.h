@@ -19,6 +19,8 @@ typedef struct diff_options {
     const char *today;       /* "YYYY-MM-DD" for rule expiry; NULL = the current date */
     double noise_relative;   /* Diffy's thresholds: default 0.20 */
     double noise_absolute;   /* ... and 0.0003 (0.03% of the capability's exchanges) */
+    bool trees_only;         /* compare JSON bodies as jansson trees only, never on tapes:
+                              * the reference the fast path is tested against */
 } diff_options;
 
 void diff_options_init(diff_options *o);
@@ -41,6 +43,10 @@ void diff_noise_done(diff_engine *e);
 json_t *diff_noise_report(const diff_engine *e);
 /* The diff record of one result record (new reference), or NULL with err. */
 json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err);
+/* The same from the record's line of JSON text, without parsing what need not be
+ * parsed (the fast path: `pmirror diff` reads lines, never trees). */
+json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *err);
+int diff_learn_text(diff_engine *e, const char *line, size_t len, pm_err *err);
 const diff_stats *diff_get_stats(const diff_engine *e);
 void diff_free(diff_engine *e);
 

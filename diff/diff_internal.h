@@ -37,6 +37,8 @@ typedef struct diff_rule {
     char *path_tail;     /* the pattern's last segment when it is a plain key ("last_modified"
                           * in "$..last_modified"): a path not ending in it cannot match, and
                           * that check spares most regex runs */
+    bool tail_only;      /* the pattern is "$..tail": ending in ".tail" is matching */
+    char *exact;         /* the pattern has no wildcard: the path must equal it */
     shape_kind shape;
     double tolerance;
     bool hosts, uuids;   /* RULE_NORMALIZE */
@@ -69,6 +71,12 @@ typedef struct diff_ctx {
     uint64_t expired_hits;
     const char *hosts[2];  /* "host:port" of the two targets when known */
     bool counting_only;    /* compare without recording (array-as-set matching) */
+    /* path rules by their last key (tape_diff.c's quick "can a rule apply here?") */
+    const char *const *tails;
+    const size_t *tail_lens;
+    size_t ntails;
+    bool untailed;         /* some path rule has no plain last key: ask the rules at every node */
+    pm_jtape *tapes;       /* two scratch tapes for bodies, owned by the engine */
 } diff_ctx;
 
 /* Records one difference (values are borrowed; NULL = absent). */
@@ -77,8 +85,26 @@ void diff_add(diff_ctx *c, const char *where, const char *path, const char *kind
 
 /* ---- JSON (json_diff.c) ------------------------------------------------------------------ */
 
+#define DIFF_MAX_DEPTH 512 /* deeper values are not compared: a `type` difference */
+
+typedef struct diff_path {
+    char s[4096];
+    size_t len;
+} diff_path;
+
+size_t diff_path_push_key(diff_path *p, const char *key, size_t len);
+size_t diff_path_push_index(diff_path *p, size_t i);
+void diff_path_pop(diff_path *p, size_t old);
+
 /* Compares two JSON documents under the rules; differences go to c. */
 void diff_json(diff_ctx *c, const json_t *baseline, const json_t *candidate);
+/* The same for one node at path p (a or b NULL: missing on that side). */
+void diff_json_node(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth);
+/* Compares two JSON texts already parsed into tapes, without building trees except for
+ * the nodes a rule applies to or that differ (handed to diff_json_node). 0 when done;
+ * -1 when the texts need the tree comparison (duplicate or escaped keys, numbers jansson
+ * rejects): nothing was recorded then. */
+int diff_tape_compare(diff_ctx *c, const pm_jtape *a, const pm_jtape *b);
 /* Parses a body as JSON with bounded depth; NULL when it is not JSON. */
 json_t *diff_json_parse(const unsigned char *data, size_t len);
 
@@ -88,12 +114,42 @@ typedef struct diff_body {
     unsigned char *data;
     size_t len;
     bool present;
+    bool borrowed; /* data points into the record line: not freed */
 } diff_body;
 
-/* The decoded body of a target's response object: body | body_b64, then gzip/deflate
- * undone (Content-Encoding, or gzip magic bytes). Returns 0, or -1 with *error set to a
- * DESIGN.md code ("too_large", "decode"). */
-int diff_body_decode(const json_t *response, size_t max_decoded, diff_body *out, const char **error);
+/* ---- a result line (view.c) ------------------------------------------------------------------ */
+
+#define DIFF_VIEW_MAX_ANSWERS 16
+
+/* One target's answer: its small fields as jansson values, its body as a span of the line. */
+typedef struct diff_answer {
+    char *name;
+    json_t *meta;          /* role, status, headers, error, skipped, latency_us */
+    const char *body;      /* the content of "body" or "body_b64" in the line, still escaped; NULL: none */
+    size_t body_len;
+    bool body_b64, body_escaped;
+} diff_answer;
+
+typedef struct diff_view {
+    pm_jtape tape;         /* of the line; reused */
+    json_t *fields;        /* id, ts, family, capability, switch, cap_switch, route_id, cohort */
+    diff_answer answers[DIFF_VIEW_MAX_ANSWERS];
+    size_t n;
+} diff_view;
+
+/* 0, or -1 with err (what is wrong with the line). The view borrows line. */
+int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err);
+const diff_answer *diff_view_answer(const diff_view *v, const char *role);
+void diff_view_clear(diff_view *v);
+void diff_view_free(diff_view *v);
+/* The value at tape index i as a jansson value (new reference), NULL when jansson would
+ * not accept it (invalid UTF-8, a number out of range). */
+json_t *diff_tape_json(const pm_jtape *t, size_t i);
+
+/* The decoded body of an answer: its bytes (unescaped or base64-decoded), then
+ * gzip/deflate undone (Content-Encoding, or gzip magic bytes). Returns 0, or -1 with
+ * *error set to a DESIGN.md code ("too_large", "decode"). */
+int diff_body_decode(const diff_answer *answer, size_t max_decoded, diff_body *out, const char **error);
 void diff_body_free(diff_body *b);
 /* Compares two bodies by media type: JSON structurally, text by line, else bytes. */
 void diff_bodies(diff_ctx *c, const char *content_type, const diff_body *a, const diff_body *b);

@@ -21,6 +21,11 @@ struct diff_engine {
     diff_stats stats;
     char *hosts[2];
     diff_noise *noise; /* the learned model, after a first pass (diff_learn) */
+    diff_view view;    /* the record being compared (reused) */
+    pm_jtape tapes[2]; /* its two bodies (reused) */
+    const char **tails; /* path rules' last keys, for the exchange at hand */
+    size_t *tail_lens;
+    size_t tails_cap;
 };
 
 void diff_options_init(diff_options *o)
@@ -78,6 +83,11 @@ void diff_free(diff_engine *e)
         return;
     diff_rules_free(e->rules);
     diff_noise_free(e->noise);
+    diff_view_free(&e->view);
+    pm_jtape_free(&e->tapes[0]);
+    pm_jtape_free(&e->tapes[1]);
+    free(e->tails);
+    free(e->tail_lens);
     free(e->hosts[0]);
     free(e->hosts[1]);
     free(e);
@@ -128,8 +138,9 @@ void diff_add(diff_ctx *c, const char *where, const char *path, const char *kind
 
 /* ---- comparing two answers ------------------------------------------------------------------ */
 
-static void compare_answers(diff_ctx *c, const json_t *a, const json_t *b, const char **error)
+static void compare_answers(diff_ctx *c, const diff_answer *x, const diff_answer *y, const char **error)
 {
+    const json_t *a = x->meta, *b = y->meta;
     const json_t *sa = json_object_get(a, "status"), *sb = json_object_get(b, "status");
     if (json_integer_value(sa) != json_integer_value(sb)) {
         /* another status is the difference: a success body against an error body, field
@@ -140,8 +151,8 @@ static void compare_answers(diff_ctx *c, const json_t *a, const json_t *b, const
     diff_headers(c, json_object_get(a, "headers"), json_object_get(b, "headers"));
     diff_body ba, bb;
     const char *ea = NULL, *eb = NULL;
-    int ra = diff_body_decode(a, c->o->max_decoded, &ba, &ea);
-    int rb = diff_body_decode(b, c->o->max_decoded, &bb, &eb);
+    int ra = diff_body_decode(x, c->o->max_decoded, &ba, &ea);
+    int rb = diff_body_decode(y, c->o->max_decoded, &bb, &eb);
     if (ra == 0 && rb == 0) {
         const char *type = pm_headers_get(json_object_get(a, "headers"), "content-type");
         if (!type)
@@ -236,48 +247,68 @@ static json_t *absorb_noise(json_t *differences, const json_t *noise_diffs)
     return noise;
 }
 
-static const json_t *answer_of(const json_t *responses, const char *role, const char **name)
+static bool answered(const diff_answer *a)
 {
-    const char *key;
-    const json_t *r;
-    json_object_foreach((json_t *)responses, key, r) {
-        const char *rl = json_string_value(json_object_get(r, "role"));
-        if (rl && strcmp(rl, role) == 0) {
-            *name = key;
-            return r;
+    return a && !json_is_true(json_object_get(a->meta, "skipped")) &&
+           (!json_object_get(a->meta, "error") || json_is_null(json_object_get(a->meta, "error")));
+}
+
+/* A comparison context for one exchange: its rules, and their last keys for the tapes. */
+static diff_ctx context_for(diff_engine *e, const char *family, const char *capability, json_t *differences)
+{
+    const diff_rule **rules = NULL;
+    size_t nrules = diff_rules_for(e->rules, family, capability, &rules);
+    diff_ctx c = {.o = &e->o, .rules = rules, .nrules = nrules, .differences = differences,
+                  .hosts = {e->hosts[0], e->hosts[1]}, .tapes = e->o.trees_only ? NULL : e->tapes};
+    if (nrules > e->tails_cap) {
+        const char **t = realloc(e->tails, nrules * sizeof *t);
+        if (t)
+            e->tails = t;
+        size_t *l = t ? realloc(e->tail_lens, nrules * sizeof *l) : NULL;
+        if (l)
+            e->tail_lens = l;
+        if (!t || !l) {
+            c.tapes = NULL; /* the trees: slower but right */
+            return c;
+        }
+        e->tails_cap = nrules;
+    }
+    for (size_t i = 0; i < nrules; i++) {
+        if (!rules[i]->path_re)
+            continue;
+        if (rules[i]->path_tail) {
+            e->tail_lens[c.ntails] = strlen(rules[i]->path_tail);
+            e->tails[c.ntails++] = rules[i]->path_tail;
+        } else {
+            c.untailed = true;
         }
     }
-    *name = NULL;
-    return NULL;
+    c.tails = e->tails;
+    c.tail_lens = e->tail_lens;
+    return c;
 }
 
-static bool answered(const json_t *r)
+static const char *field(const diff_engine *e, const char *key)
 {
-    return r && !json_is_true(json_object_get(r, "skipped")) &&
-           (!json_object_get(r, "error") || json_is_null(json_object_get(r, "error")));
+    return json_string_value(json_object_get(e->view.fields, key));
 }
 
-int diff_learn(diff_engine *e, const json_t *result, pm_err *err)
+int diff_learn_text(diff_engine *e, const char *line, size_t len, pm_err *err)
 {
-    (void)err;
-    const json_t *responses = json_object_get(result, "responses");
-    const char *bname, *cname, *sname;
-    const json_t *base = answer_of(responses, "baseline", &bname);
-    const json_t *cand = answer_of(responses, "candidate", &cname);
-    const json_t *second = answer_of(responses, "secondary", &sname);
+    if (diff_view_parse(&e->view, line, len, err) != 0)
+        return -1;
+    const diff_answer *base = diff_view_answer(&e->view, "baseline");
+    const diff_answer *cand = diff_view_answer(&e->view, "candidate");
+    const diff_answer *second = diff_view_answer(&e->view, "secondary");
     if (!answered(base) || !answered(cand) || !answered(second))
         return 0;
     if (!e->noise)
         e->noise = diff_noise_new(e->o.noise_relative, e->o.noise_absolute);
     if (!e->noise)
         return pm_err_set(err, "out of memory");
-    const char *family = json_string_value(json_object_get(result, "family"));
-    const char *capability = json_string_value(json_object_get(result, "capability"));
-    const diff_rule **rules = NULL;
-    size_t nrules = diff_rules_for(e->rules, family, capability, &rules);
+    const char *capability = field(e, "capability");
     json_t *raw = json_array(), *noise = json_array();
-    diff_ctx c = {.o = &e->o, .rules = rules, .nrules = nrules, .differences = raw,
-                  .hosts = {e->hosts[0], e->hosts[1]}};
+    diff_ctx c = context_for(e, field(e, "family"), capability, raw);
     const char *ignored = NULL;
     compare_answers(&c, base, cand, &ignored);
     diff_ctx n = c;
@@ -287,6 +318,26 @@ int diff_learn(diff_engine *e, const json_t *result, pm_err *err)
     json_decref(raw);
     json_decref(noise);
     return 0;
+}
+
+/* Serialized once so that both entry points share one path. */
+static char *record_text(const json_t *result, size_t *len, pm_err *err)
+{
+    char *text = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        pm_err_set(err, "record cannot be serialized");
+    else
+        *len = strlen(text);
+    return text;
+}
+
+int diff_learn(diff_engine *e, const json_t *result, pm_err *err)
+{
+    size_t len;
+    char *text = record_text(result, &len, err);
+    int rc = text ? diff_learn_text(e, text, len, err) : -1;
+    free(text);
+    return rc;
 }
 
 void diff_noise_done(diff_engine *e)
@@ -316,36 +367,33 @@ static json_t *absorb_learned(const diff_noise *model, const char *capability, j
 
 json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err)
 {
-    const json_t *responses = json_object_get(result, "responses");
-    if (!json_is_object(responses)) {
-        pm_err_set(err, "record %s has no \"responses\" (is it a result file?)",
-                   json_string_value(json_object_get(result, "id")) ? json_string_value(json_object_get(result, "id"))
-                                                                     : "?");
+    size_t len;
+    char *text = record_text(result, &len, err);
+    json_t *d = text ? diff_result_text(e, text, len, err) : NULL;
+    free(text);
+    return d;
+}
+
+json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *err)
+{
+    if (diff_view_parse(&e->view, line, len, err) != 0)
         return NULL;
-    }
-    const char *family = json_string_value(json_object_get(result, "family"));
-    const char *capability = json_string_value(json_object_get(result, "capability"));
+    const char *family = field(e, "family");
+    const char *capability = field(e, "capability");
     json_t *d = pm_record_new();
-    static const char *const copied[] = {"id", "ts", "family", "capability", "switch", "cap_switch", "route_id",
-                                         "cohort", NULL};
-    for (const char *const *k = copied; *k; k++)
-        if (json_object_get(result, *k))
-            json_object_set(d, *k, json_object_get(result, *k));
-    const char *bname, *cname, *sname;
-    const json_t *base = answer_of(responses, "baseline", &bname);
-    const json_t *cand = answer_of(responses, "candidate", &cname);
-    const json_t *second = answer_of(responses, "secondary", &sname);
-    json_t *latency = json_object();
-    const char *name;
-    const json_t *r;
-    json_object_foreach((json_t *)responses, name, r)
-        if (json_is_integer(json_object_get(r, "latency_us")))
-            json_object_set(latency, name, json_object_get(r, "latency_us"));
+    json_object_update(d, e->view.fields);
+    const diff_answer *base = diff_view_answer(&e->view, "baseline");
+    const diff_answer *cand = diff_view_answer(&e->view, "candidate");
+    const diff_answer *second = diff_view_answer(&e->view, "secondary");
+    json_t *latency = json_object(), *roles = json_object();
+    for (size_t i = 0; i < e->view.n; i++) {
+        const diff_answer *a = &e->view.answers[i];
+        if (json_is_integer(json_object_get(a->meta, "latency_us")))
+            json_object_set(latency, a->name, json_object_get(a->meta, "latency_us"));
+        if (json_is_string(json_object_get(a->meta, "role")))
+            json_object_set(roles, a->name, json_object_get(a->meta, "role"));
+    }
     json_object_set_new(d, "latency", latency);
-    json_t *roles = json_object();
-    json_object_foreach((json_t *)responses, name, r)
-        if (json_is_string(json_object_get(r, "role")))
-            json_object_set(roles, name, json_object_get(r, "role"));
     json_object_set_new(d, "roles", roles);
 
     const char *verdict;
@@ -354,19 +402,17 @@ json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err)
     if (!base || !cand) {
         verdict = "error";
         json_object_set_new(errors, base ? "candidate" : "baseline", json_string("no_target"));
-    } else if (json_is_true(json_object_get(base, "skipped")) || json_is_true(json_object_get(cand, "skipped"))) {
+    } else if (json_is_true(json_object_get(base->meta, "skipped")) ||
+               json_is_true(json_object_get(cand->meta, "skipped"))) {
         verdict = "skipped";
-    } else if (!json_is_null(json_object_get(base, "error")) && json_object_get(base, "error")) {
+    } else if (!json_is_null(json_object_get(base->meta, "error")) && json_object_get(base->meta, "error")) {
         verdict = "error";
-        json_object_set(errors, bname, json_object_get(base, "error"));
-    } else if (!json_is_null(json_object_get(cand, "error")) && json_object_get(cand, "error")) {
+        json_object_set(errors, base->name, json_object_get(base->meta, "error"));
+    } else if (!json_is_null(json_object_get(cand->meta, "error")) && json_object_get(cand->meta, "error")) {
         verdict = "error";
-        json_object_set(errors, cname, json_object_get(cand, "error"));
+        json_object_set(errors, cand->name, json_object_get(cand->meta, "error"));
     } else {
-        const diff_rule **rules = NULL;
-        size_t nrules = diff_rules_for(e->rules, family, capability, &rules);
-        diff_ctx c = {.o = &e->o, .rules = rules, .nrules = nrules, .differences = differences,
-                      .hosts = {e->hosts[0], e->hosts[1]}};
+        diff_ctx c = context_for(e, family, capability, differences);
         const char *decode_error = NULL;
         compare_answers(&c, base, cand, &decode_error);
         e->stats.expired_rules_hit += c.expired_hits;
@@ -378,7 +424,8 @@ json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err)
             if (diff_noise_ready(e->noise) && json_array_size(differences) > 0) {
                 json_decref(noise);
                 noise = absorb_learned(e->noise, capability, differences);
-            } else if (second && json_is_null(json_object_get(second, "error")) && json_array_size(differences) > 0) {
+            } else if (second && json_is_null(json_object_get(second->meta, "error")) &&
+                       json_array_size(differences) > 0) {
                 json_t *noise_diffs = json_array();
                 diff_ctx nc = c;
                 nc.differences = noise_diffs;

@@ -17,37 +17,50 @@
 
 #include "diff_internal.h"
 
-#define MAX_DEPTH 512
-
-typedef struct path_buf {
-    char s[4096];
-    size_t len;
-} path_buf;
-
-static size_t path_push_key(path_buf *p, const char *key)
+size_t diff_path_push_key(diff_path *p, const char *key, size_t len)
 {
     size_t old = p->len;
-    int n = snprintf(p->s + p->len, sizeof p->s - p->len, ".%s", key);
-    p->len = n > 0 && (size_t)n < sizeof p->s - p->len ? p->len + (size_t)n : sizeof p->s - 1;
+    if (p->len + len + 2 >= sizeof p->s) { /* cut, never overflow: paths this long match no rule */
+        p->len = sizeof p->s - 1;
+        p->s[p->len] = '\0';
+        return old;
+    }
+    p->s[p->len] = '.';
+    memcpy(p->s + p->len + 1, key, len);
+    p->len += len + 1;
+    p->s[p->len] = '\0';
     return old;
 }
 
-static size_t path_push_index(path_buf *p, size_t i)
+size_t diff_path_push_index(diff_path *p, size_t i)
 {
     size_t old = p->len;
-    int n = snprintf(p->s + p->len, sizeof p->s - p->len, "[%zu]", i);
-    p->len = n > 0 && (size_t)n < sizeof p->s - p->len ? p->len + (size_t)n : sizeof p->s - 1;
+    char digits[24];
+    size_t n = 0;
+    do
+        digits[n++] = (char)('0' + i % 10);
+    while ((i /= 10) > 0);
+    if (p->len + n + 3 >= sizeof p->s) {
+        p->len = sizeof p->s - 1;
+        p->s[p->len] = '\0';
+        return old;
+    }
+    p->s[p->len++] = '[';
+    while (n > 0)
+        p->s[p->len++] = digits[--n];
+    p->s[p->len++] = ']';
+    p->s[p->len] = '\0';
     return old;
 }
 
-static void path_pop(path_buf *p, size_t old)
+void diff_path_pop(diff_path *p, size_t old)
 {
     p->len = old;
     p->s[old] = '\0';
 }
 
-static void compare(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth);
-static void compare_ordered(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth, size_t na,
+static void compare(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth);
+static void compare_ordered(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth, size_t na,
                             size_t nb);
 
 /* The claims of a JWT without what changes per issue; NULL when not a JWT. */
@@ -82,7 +95,7 @@ static char *without_host(const diff_ctx *c, const char *s)
 
 /* Applies a rule at this node; true when it decided (no further comparison). An expired
  * rule is not applied: it goes to *expired so the caller can count what it would hide. */
-static bool apply_rule(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, const diff_rule **expired)
+static bool apply_rule(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, const diff_rule **expired)
 {
     const unsigned kinds = 1u << RULE_IGNORE_PATH | 1u << RULE_SHAPE | 1u << RULE_JWT | 1u << RULE_URL_HOST |
                            1u << RULE_TOLERANCE;
@@ -145,7 +158,7 @@ static bool apply_rule(diff_ctx *c, const json_t *a, const json_t *b, path_buf *
 }
 
 /* Equal under the rules, recording nothing. */
-static bool equal_under_rules(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth)
+static bool equal_under_rules(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth)
 {
     diff_ctx quiet = *c;
     quiet.counting_only = true;
@@ -155,14 +168,14 @@ static bool equal_under_rules(diff_ctx *c, const json_t *a, const json_t *b, pat
 }
 
 /* Matches each element of a with an unused equal element of b; true when all match. */
-static bool same_multiset(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth, bool report)
+static bool same_multiset(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth, bool report)
 {
     size_t na = json_array_size(a), nb = json_array_size(b);
     bool *used = calloc(nb + 1, sizeof *used);
     bool all = true;
     for (size_t i = 0; i < na; i++) {
         bool found = false;
-        size_t old = path_push_index(p, i);
+        size_t old = diff_path_push_index(p, i);
         for (size_t j = 0; j < nb && !found; j++)
             if (!used[j] && equal_under_rules(c, json_array_get(a, i), json_array_get(b, j), p, depth + 1))
                 used[j] = found = true;
@@ -171,22 +184,22 @@ static bool same_multiset(diff_ctx *c, const json_t *a, const json_t *b, path_bu
             if (report)
                 diff_add(c, "body", p->s, "missing", json_array_get(a, i), NULL);
         }
-        path_pop(p, old);
+        diff_path_pop(p, old);
     }
     for (size_t j = 0; j < nb; j++)
         if (!used[j]) {
             all = false;
             if (report) {
-                size_t old = path_push_index(p, j);
+                size_t old = diff_path_push_index(p, j);
                 diff_add(c, "body", p->s, "extra", NULL, json_array_get(b, j));
-                path_pop(p, old);
+                diff_path_pop(p, old);
             }
         }
     free(used);
     return all;
 }
 
-static void compare_arrays(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth)
+static void compare_arrays(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth)
 {
     const diff_rule *set = c->nrules ? diff_rule_for_path(c->rules, c->nrules, 1u << RULE_ARRAY_SET, p->s) : NULL;
     if (set && !set->expired) {
@@ -200,9 +213,9 @@ static void compare_arrays(diff_ctx *c, const json_t *a, const json_t *b, path_b
         if (na != nb)
             diff_add(c, "body", p->s, "order", a, b);
         for (size_t i = 0; i < na && !c->count; i++) {
-            size_t old = path_push_index(p, i);
+            size_t old = diff_path_push_index(p, i);
             compare(c, json_array_get(a, i), json_array_get(b, i), p, depth + 1);
-            path_pop(p, old);
+            diff_path_pop(p, old);
         }
         return;
     }
@@ -212,14 +225,14 @@ static void compare_arrays(diff_ctx *c, const json_t *a, const json_t *b, path_b
         c->expired_hits += c->count - before;
 }
 
-static void compare_ordered(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth, size_t na,
+static void compare_ordered(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth, size_t na,
                             size_t nb)
 {
     bool in_order = na == nb;
     for (size_t i = 0; in_order && i < na; i++) {
-        size_t old = path_push_index(p, i);
+        size_t old = diff_path_push_index(p, i);
         in_order = equal_under_rules(c, json_array_get(a, i), json_array_get(b, i), p, depth + 1);
-        path_pop(p, old);
+        diff_path_pop(p, old);
     }
     if (in_order)
         return;
@@ -229,19 +242,19 @@ static void compare_ordered(diff_ctx *c, const json_t *a, const json_t *b, path_
     }
     size_t n = na > nb ? na : nb;
     for (size_t i = 0; i < n; i++) {
-        size_t old = path_push_index(p, i);
+        size_t old = diff_path_push_index(p, i);
         compare(c, json_array_get(a, i), json_array_get(b, i), p, depth + 1);
-        path_pop(p, old);
+        diff_path_pop(p, old);
     }
 }
 
-static void compare_node(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth);
+static void compare_node(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth);
 
-static void compare(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth)
+static void compare(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth)
 {
     if (c->counting_only && c->count)
         return; /* quiet: one difference decides */
-    if (depth > MAX_DEPTH) {
+    if (depth > DIFF_MAX_DEPTH) {
         diff_add(c, "body", p->s, "type", NULL, NULL); /* too deep to compare: never a match */
         return;
     }
@@ -254,7 +267,7 @@ static void compare(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, 
         c->expired_hits += c->count - before;
 }
 
-static void compare_node(diff_ctx *c, const json_t *a, const json_t *b, path_buf *p, int depth)
+static void compare_node(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth)
 {
     if (!a && !b)
         return;
@@ -282,17 +295,17 @@ static void compare_node(diff_ctx *c, const json_t *a, const json_t *b, path_buf
         const char *key;
         const json_t *va;
         json_object_foreach((json_t *)a, key, va) {
-            size_t old = path_push_key(p, key);
+            size_t old = diff_path_push_key(p, key, strlen(key));
             compare(c, va, json_object_get(b, key), p, depth + 1);
-            path_pop(p, old);
+            diff_path_pop(p, old);
         }
         const json_t *vb;
         json_object_foreach((json_t *)b, key, vb) {
             if (json_object_get(a, key))
                 continue;
-            size_t old = path_push_key(p, key);
+            size_t old = diff_path_push_key(p, key, strlen(key));
             compare(c, NULL, vb, p, depth + 1);
-            path_pop(p, old);
+            diff_path_pop(p, old);
         }
         return;
     }
@@ -316,8 +329,13 @@ static void compare_node(diff_ctx *c, const json_t *a, const json_t *b, path_buf
 
 void diff_json(diff_ctx *c, const json_t *baseline, const json_t *candidate)
 {
-    path_buf p = {"$", 1};
+    diff_path p = {"$", 1};
     compare(c, baseline, candidate, &p, 0);
+}
+
+void diff_json_node(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth)
+{
+    compare(c, a, b, p, depth);
 }
 
 json_t *diff_json_parse(const unsigned char *data, size_t len)

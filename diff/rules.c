@@ -151,6 +151,10 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
         const char *dot = strrchr(path, '.');
         if (dot && dot[1] && !strpbrk(dot + 1, "*[]"))
             rule->path_tail = strdup(dot + 1);
+        if (rule->path_tail && dot == path + 2 && path[1] == '.')
+            rule->tail_only = true; /* "$..key" */
+        else if (!strpbrk(path, "*") && !strstr(path, ".."))
+            rule->exact = strdup(path);
     }
     size_t len = strlen(kind) + strlen(header ? header : path) + 2;
     rule->name = malloc(len);
@@ -247,6 +251,7 @@ void diff_rules_free(diff_rules *r)
         free(r->items[i].name);
         free(r->items[i].header);
         free(r->items[i].path_tail);
+        free(r->items[i].exact);
         pcre2_code_free(r->items[i].path_re);
     }
     free(r->items);
@@ -290,6 +295,15 @@ const diff_rule *diff_rule_for_path(const diff_rule *const *list, size_t n, unsi
             size_t t = strlen(rule->path_tail);
             if (path_len <= t || path[path_len - t - 1] != '.' || memcmp(path + path_len - t, rule->path_tail, t) != 0)
                 continue;
+            if (rule->tail_only) {
+                found = rule;
+                break;
+            }
+        }
+        if (rule->exact) {
+            if (strcmp(rule->exact, path) == 0)
+                found = rule;
+            continue;
         }
         if (!md)
             md = pcre2_match_data_create(4, NULL);

@@ -15,7 +15,9 @@
  * baseline and candidate keeps the verdict. Without rules, for two JSON bodies, the
  * verdict is `match` exactly when the documents are equal the way json_diff.c promises
  * (key order free, numbers by value, arrays ordered), checked by a plain reference here.
- * With a small max_decoded, an `error` verdict is only ever `too_large`.
+ * With a small max_decoded, an `error` verdict is only ever `too_large`. The fast path
+ * (bodies compared on tapes, tape_diff.c) gives exactly the diff record of the trees
+ * (`trees_only`, json_diff.c), with and without rules.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,10 +31,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define RULES PMIRROR_SOURCE_DIR "/config/quay/rules.yaml"
 
-static diff_engine *make(const char *rules, size_t max_decoded)
+static diff_engine *make_with(const char *rules, size_t max_decoded, bool trees_only)
 {
     diff_options o;
     diff_options_init(&o);
+    o.trees_only = trees_only;
     o.today = "2026-01-01";
     if (max_decoded)
         o.max_decoded = max_decoded;
@@ -41,6 +44,23 @@ static diff_engine *make(const char *rules, size_t max_decoded)
     if (!e)
         abort(); /* the shipped rules must load */
     return e;
+}
+
+static diff_engine *make(const char *rules, size_t max_decoded)
+{
+    return make_with(rules, max_decoded, false);
+}
+
+/* The fast path (tapes) and the reference (trees) give the same diff record. */
+static void same_as_trees(diff_engine *fast, diff_engine *trees, json_t *rec)
+{
+    pm_err err;
+    json_t *x = diff_result(fast, rec, &err), *y = diff_result(trees, rec, &err);
+    json_decref(rec);
+    if (!x || !y || !json_equal(x, y))
+        abort(); /* tape_diff.c disagrees with json_diff.c */
+    json_decref(x);
+    json_decref(y);
 }
 
 static const char *const families[4][2] = {
@@ -219,11 +239,13 @@ static bool gzip_magic(const uint8_t *d, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static diff_engine *shipped, *bare, *small;
+    static diff_engine *shipped, *bare, *small, *shipped_trees, *bare_trees;
     if (!shipped) {
         shipped = make(RULES, 0);
         bare = make(NULL, 0);
         small = make(RULES, 4096);
+        shipped_trees = make_with(RULES, 0, true);
+        bare_trees = make_with(NULL, 0, true);
     }
     if (size < 2 || size > (1u << 16))
         return 0;
@@ -245,6 +267,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (check(bare, record(flags, rest, n, wa, rest, n, wa), false) != 'm')
         abort();
+    /* the fast path against the trees, with and without rules */
+    same_as_trees(shipped, shipped_trees, record(flags, a, na, wa, b, nb, wb));
+    same_as_trees(bare, bare_trees, record(flags, a, na, wa, b, nb, wb));
     /* a small cap: too_large or an ordinary verdict */
     check(small, record(flags, a, na, wa, b, nb, wb), true);
 

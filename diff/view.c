@@ -1,0 +1,167 @@
+/*
+ * view.c — a result record's line seen through a tape: the few small fields a diff
+ * record copies, and each target's answer (role, status, headers, error...) as a small
+ * jansson object, with its body left where it is in the line, still escaped.
+ *
+ * Bodies are most of a result line; parsing them into a jansson string only to parse
+ * them again as JSON was most of `pmirror diff`'s time. Here a body is a span, decoded
+ * (unescaped, base64, gunzipped) only by body.c when it is compared.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff_internal.h"
+
+#define RECORD_MAX_DEPTH 2048 /* as jansson's parser */
+
+json_t *diff_tape_json(const pm_jtape *t, size_t i)
+{
+    const pm_jtok *k = &t->tok[i];
+    const char *s = t->text + k->start;
+    size_t n = k->end - k->start;
+    switch (k->type) {
+    case PM_JSTR: {
+        if (!(k->flags & PM_JTOK_ESCAPED))
+            return json_stringn(s, n); /* checks UTF-8 */
+        char *buf = malloc(n + 1);
+        size_t len;
+        json_t *v = buf && pm_jstr_unescape(s, n, buf, &len) == 0 ? json_stringn(buf, len) : NULL;
+        free(buf);
+        return v;
+    }
+    case PM_JNUM: {
+        /* as jansson reads numbers: integers exactly (NULL past 64 bits), else doubles */
+        if (!pm_jtape_number_ok(t, k))
+            return NULL;
+        char small[64], *buf = n < sizeof small ? small : malloc(n + 1);
+        if (!buf)
+            return NULL;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        json_t *v = k->flags & PM_JTOK_INTEGER ? json_integer(strtoll(buf, NULL, 10)) : json_real(strtod(buf, NULL));
+        if (buf != small)
+            free(buf);
+        return v;
+    }
+    case PM_JTRUE:
+        return json_true();
+    case PM_JFALSE:
+        return json_false();
+    case PM_JNULL:
+        return json_null();
+    default:
+        return json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    }
+}
+
+void diff_view_clear(diff_view *v)
+{
+    json_decref(v->fields);
+    v->fields = NULL;
+    for (size_t i = 0; i < v->n; i++) {
+        json_decref(v->answers[i].meta);
+        free(v->answers[i].name);
+    }
+    v->n = 0;
+}
+
+void diff_view_free(diff_view *v)
+{
+    diff_view_clear(v);
+    pm_jtape_free(&v->tape);
+}
+
+static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
+{
+    const pm_jtape *t = &v->tape;
+    if (v->n == DIFF_VIEW_MAX_ANSWERS)
+        return pm_err_set(err, "more than %d targets in one record", DIFF_VIEW_MAX_ANSWERS);
+    json_t *name = diff_tape_json(t, name_tok);
+    if (!json_is_string(name)) {
+        json_decref(name);
+        return pm_err_set(err, "a target name is not valid UTF-8");
+    }
+    diff_answer *a = &v->answers[v->n++];
+    memset(a, 0, sizeof *a);
+    a->name = strdup(json_string_value(name));
+    json_decref(name);
+    a->meta = json_object();
+    if (t->tok[obj].type != PM_JOBJ)
+        return pm_err_set(err, "responses.%s is not an object", a->name);
+    size_t k = obj + 1;
+    for (uint32_t m = 0; m < t->tok[obj].count; m++) {
+        const pm_jtok *key = &t->tok[k];
+        size_t val = k + 1;
+        const char *ks = t->text + key->start;
+        size_t kn = key->end - key->start;
+        if (kn == 4 && memcmp(ks, "body", 4) == 0 && t->tok[val].type == PM_JSTR) {
+            a->body = t->text + t->tok[val].start;
+            a->body_len = t->tok[val].end - t->tok[val].start;
+            a->body_escaped = t->tok[val].flags & PM_JTOK_ESCAPED;
+            a->body_b64 = false;
+        } else if (kn == 8 && memcmp(ks, "body_b64", 8) == 0 && t->tok[val].type == PM_JSTR) {
+            a->body = t->text + t->tok[val].start;
+            a->body_len = t->tok[val].end - t->tok[val].start;
+            a->body_escaped = t->tok[val].flags & PM_JTOK_ESCAPED;
+            a->body_b64 = true;
+        } else if (!(key->flags & PM_JTOK_ESCAPED) &&
+                   ((kn == 4 && memcmp(ks, "role", 4) == 0) || (kn == 6 && memcmp(ks, "status", 6) == 0) ||
+                    (kn == 7 && memcmp(ks, "headers", 7) == 0) || (kn == 5 && memcmp(ks, "error", 5) == 0) ||
+                    (kn == 7 && memcmp(ks, "skipped", 7) == 0) || (kn == 10 && memcmp(ks, "latency_us", 10) == 0))) {
+            json_t *value = diff_tape_json(t, val);
+            if (!value)
+                return pm_err_set(err, "responses.%s.%.*s is not valid JSON text", a->name, (int)kn, ks);
+            char keyname[16];
+            memcpy(keyname, ks, kn);
+            keyname[kn] = '\0';
+            json_object_set_new(a->meta, keyname, value);
+        }
+        k = t->tok[val].next;
+    }
+    return 0;
+}
+
+int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err)
+{
+    diff_view_clear(v);
+    pm_jtape *t = &v->tape;
+    if (pm_jtape_parse(t, line, len, RECORD_MAX_DEPTH) != 0)
+        return pm_err_set(err, "not JSON (%s at column %zu)", t->error, t->error_at + 1);
+    if (t->tok[0].type != PM_JOBJ)
+        return pm_err_set(err, "not a JSON object");
+    static const char *const copied[] = {"id", "ts", "family", "capability", "switch", "cap_switch", "route_id",
+                                         "cohort", NULL};
+    v->fields = json_object();
+    for (const char *const *name = copied; *name; name++) {
+        long i = pm_jtape_find(t, 0, *name);
+        if (i < 0)
+            continue;
+        json_t *value = diff_tape_json(t, (size_t)i);
+        if (!value)
+            return pm_err_set(err, "\"%s\" is not valid JSON text", *name);
+        json_object_set_new(v->fields, *name, value);
+    }
+    long responses = pm_jtape_find(t, 0, "responses");
+    if (responses < 0 || t->tok[responses].type != PM_JOBJ) {
+        json_t *id = json_object_get(v->fields, "id");
+        return pm_err_set(err, "record %s has no \"responses\" (is it a result file?)",
+                          json_is_string(id) ? json_string_value(id) : "?");
+    }
+    size_t k = (size_t)responses + 1;
+    for (uint32_t m = 0; m < t->tok[responses].count; m++) {
+        if (parse_answer(v, k, k + 1, err) != 0)
+            return -1;
+        k = t->tok[k + 1].next;
+    }
+    return 0;
+}
+
+const diff_answer *diff_view_answer(const diff_view *v, const char *role)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        const char *r = json_string_value(json_object_get(v->answers[i].meta, "role"));
+        if (r && strcmp(r, role) == 0)
+            return &v->answers[i];
+    }
+    return NULL;
+}
