@@ -91,8 +91,10 @@ double reports_histogram_quantile(const reports_histogram *h, double q)
     if (q > 1)
         q = 1;
     uint64_t rank = (uint64_t)ceil(q * (double)h->count);
-    if (rank < 1)
-        rank = 1;
+    if (rank <= 1)
+        return (double)h->min; /* the extremes are known exactly */
+    if (rank >= h->count)
+        return (double)h->max;
     uint64_t seen = 0;
     for (size_t b = 0; b < BUCKETS; b++) {
         seen += h->buckets[b];

@@ -76,7 +76,8 @@ void reports_histogram_add(reports_histogram *h, uint64_t value);
 void reports_histogram_merge(reports_histogram *into, const reports_histogram *from);
 uint64_t reports_histogram_count(const reports_histogram *h);
 /* Nearest-rank quantile (q in 0..1) as the bucket's representative value, clamped to the
- * smallest and largest values added; NAN when empty. */
+ * smallest and largest values added (which rank 1 and rank n return exactly); NAN when
+ * empty. */
 double reports_histogram_quantile(const reports_histogram *h, double q);
 void reports_histogram_free(reports_histogram *h);
 
