@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "diff/diff.h"
@@ -19,7 +20,7 @@ static void at_line(pm_err *err, const char *path, uint64_t line)
 
 /* Noise, pass 1: when the results have a secondary target and the input can be read
  * twice (a file, not stdin), count raw and noise differences over the whole file. */
-static int learn_pass(diff_engine *e, const char *path, pm_err *err)
+static int learn_pass(diff_engine *e, const char *path, bool *learned, pm_err *err)
 {
     if (strcmp(path, "-") == 0)
         return 0;
@@ -51,6 +52,7 @@ static int learn_pass(diff_engine *e, const char *path, pm_err *err)
     if (got < 0 || rc != 0)
         return -1;
     diff_noise_done(e);
+    *learned = secondary;
     return 0;
 }
 
@@ -86,11 +88,77 @@ static int write_learned(diff_engine *e, const char *out, const char *source, pm
     return fclose(f) == 0 ? 0 : pm_err_set(err, "%s: cannot write", out);
 }
 
+#define MAX_JOBS 16
+
+static unsigned default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
+}
+
+static bool show_progress(const char *when)
+{
+    return strcmp(when, "always") == 0 || (strcmp(when, "auto") == 0 && isatty(STDERR_FILENO));
+}
+
+/* One result line → its diff line (on a worker thread, with that worker's engine). */
+static int diff_line(void *engine, const char *line, size_t len, pm_jtext *out, pm_err *err)
+{
+    json_t *d = diff_result_text(engine, line, len, err);
+    if (!d)
+        return -1;
+    pm_jtext_json(out, d);
+    json_decref(d);
+    return out->failed ? pm_err_set(err, "out of memory") : 0;
+}
+
+typedef struct emit_ctx {
+    pm_jsonl_writer *out;
+    pm_jsonl_reader *in;
+    bool show;
+    uint64_t written;
+    double last;
+} emit_ctx;
+
+/* Each diff line, in input order; a progress line about every second. */
+static int emit_line(void *ctx, const char *text, size_t len, pm_err *err)
+{
+    emit_ctx *c = ctx;
+    if (pm_jsonl_writer_write_line(c->out, text, len, err) != 0)
+        return -1;
+    c->written++;
+    if (c->show && (c->written & 255) == 0) {
+        double now = (double)pm_now_ms() / 1000.0;
+        if (now - c->last >= 1.0) {
+            double share = pm_jsonl_reader_progress(c->in);
+            if (share >= 0)
+                fprintf(stderr, "\rpmirror diff: %llu records, %.0f%% of the input", (unsigned long long)c->written,
+                        share * 100);
+            else
+                fprintf(stderr, "\rpmirror diff: %llu records", (unsigned long long)c->written);
+            c->last = now;
+        }
+    }
+    return 0;
+}
+
+static void add_stats(diff_stats *total, const diff_engine *e)
+{
+    const diff_stats *s = diff_get_stats(e);
+    total->records += s->records;
+    total->match += s->match;
+    total->mismatch += s->mismatch;
+    total->error += s->error;
+    total->skipped += s->skipped;
+    total->expired_rules_hit += s->expired_rules_hit;
+}
+
 int cmd_diff(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_path = NULL, *rules_path = NULL, *profile = NULL;
     const char *today = NULL, *learn_out = NULL, *relative = NULL, *absolute = NULL;
-    long max_decoded = 0;
+    long max_decoded = 0, jobs = 0;
+    const char *progress = "auto";
     const cli_opt opts[] = {
         {'c', "suite", CLI_STRING, &suite_path, "SUITE", "suite file (targets' URLs for host normalization, profile)"},
         {'i', "input", CLI_STRING, &in_path, "RESULTS", "result file (.gz or plain, - = stdin)"},
@@ -102,6 +170,8 @@ int cmd_diff(int argc, char **argv)
         {0, "learn-noise", CLI_STRING, &learn_out, "OUT.yaml", "write the shapes judged noise as reviewable rules"},
         {0, "noise-relative", CLI_STRING, &relative, "R", "noise when |raw-noise|/(raw+noise) <= R (default 0.2)"},
         {0, "noise-absolute", CLI_STRING, &absolute, "A", "... or |raw-noise|/exchanges <= A (default 0.0003)"},
+        {'j', "jobs", CLI_INT, &jobs, "N", "worker threads (default: the CPUs, at most 8; 1 when noise is learned)"},
+        {0, "progress", CLI_STRING, &progress, "WHEN", "never, always, or auto (when stderr is a terminal)"},
         {0},
     };
     const cli_command cmd = {"diff", "[-c SUITE] -i RESULTS -o DIFFS",
@@ -135,12 +205,18 @@ int cmd_diff(int argc, char **argv)
     o.today = today;
     if (max_decoded > 0)
         o.max_decoded = (size_t)max_decoded;
+    if (jobs < 0 || jobs > MAX_JOBS)
+        return cli_fail("diff", "--jobs %ld: from 1 to %d", jobs, MAX_JOBS);
+    if (strcmp(progress, "never") && strcmp(progress, "always") && strcmp(progress, "auto"))
+        return cli_fail("diff", "--progress '%s': never, always or auto", progress);
     if (relative && ((o.noise_relative = strtod(relative, NULL)) < 0 || o.noise_relative > 1))
         return cli_fail("diff", "--noise-relative '%s': a number from 0 to 1", relative);
     if (absolute && ((o.noise_absolute = strtod(absolute, NULL)) < 0 || o.noise_absolute > 1))
         return cli_fail("diff", "--noise-absolute '%s': a number from 0 to 1", absolute);
     diff_engine *e = diff_new(&o, rules_path, &err);
-    if (e && learn_pass(e, in_path, &err) != 0) {
+    bool learned = false;
+    diff_stats total = {0};
+    if (e && learn_pass(e, in_path, &learned, &err) != 0) {
         diff_free(e);
         pm_suite_free(suite);
         return cli_fail("diff", "%s", err.msg);
@@ -155,28 +231,32 @@ int cmd_diff(int argc, char **argv)
     if (!out) {
         rc = cli_fail("diff", "%s", err.msg);
     } else {
-        const char *line;
-        size_t len;
-        int got;
-        while ((got = pm_jsonl_reader_next_text(in, &line, &len, &err)) == 1) {
-            json_t *d = diff_result_text(e, line, len, &err);
-            if (!d)
-                at_line(&err, in_path, pm_jsonl_reader_line(in));
-            if (!d || pm_jsonl_writer_write(out, d, &err) != 0) {
-                json_decref(d);
-                got = -1;
-                break;
-            }
-            json_decref(d);
-        }
-        if (got < 0)
+        /* one engine per worker thread (an engine is not shared); the learned noise model
+         * lives in the first engine only, so a run that learned noise uses one thread */
+        unsigned workers = jobs > 0 ? (unsigned)jobs : default_jobs();
+        if (learned)
+            workers = 1;
+        diff_engine *engines[MAX_JOBS] = {e};
+        for (unsigned i = 1; i < workers && rc == CLI_OK; i++)
+            if (!(engines[i] = diff_new(&o, rules_path, &err)))
+                rc = cli_fail("diff", "%s", err.msg);
+        emit_ctx ec = {.out = out, .in = in, .show = show_progress(progress)};
+        if (rc == CLI_OK &&
+            pm_lines_map(in, in_path, workers, (void **)engines, diff_line, emit_line, &ec, &err) != 0)
             rc = cli_fail("diff", "%s", err.msg);
+        if (ec.show)
+            fputc('\n', stderr);
+        for (unsigned i = 1; i < workers; i++) {
+            add_stats(&total, engines[i]);
+            diff_free(engines[i]);
+        }
         if (pm_jsonl_writer_close(out, &err) != 0 && rc == CLI_OK)
             rc = cli_fail("diff", "%s", err.msg);
         out = NULL;
         if (pm_jsonl_reader_warning(in))
             fprintf(stderr, "pmirror diff: warning: %s\n", pm_jsonl_reader_warning(in));
-        const diff_stats *st = diff_get_stats(e);
+        add_stats(&total, e);
+        const diff_stats *st = &total;
         if (rc == CLI_OK) {
             fprintf(stderr, "pmirror diff: %llu records: %llu match, %llu mismatch, %llu error, %llu skipped -> %s\n",
                     (unsigned long long)st->records, (unsigned long long)st->match,

@@ -65,6 +65,15 @@ int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err);
  * pm_jsonl_reader_line for its line number): 1 with *text borrowed until the next call,
  * 0 at the end, -1 on a read error. A last line cut short is a warning, as above. */
 int pm_jsonl_reader_next_text(pm_jsonl_reader *r, const char **text, size_t *len, pm_err *err);
+/* Maps every line of `in` through fn on `workers` threads (worker i gets worker_ctx[i]),
+ * calling emit with each output in input order, on the calling thread. fn writes one
+ * output per line into out (reset for it); a non-zero return stops the run with err
+ * prefixed by path:line. Memory: a few batches of lines, whatever the input size. */
+struct pm_jtext;
+typedef int (*pm_line_fn)(void *worker_ctx, const char *line, size_t len, struct pm_jtext *out, pm_err *err);
+typedef int (*pm_line_emit_fn)(void *ctx, const char *text, size_t len, pm_err *err);
+int pm_lines_map(pm_jsonl_reader *in, const char *path, unsigned workers, void **worker_ctx, pm_line_fn fn,
+                 pm_line_emit_fn emit, void *emit_ctx, pm_err *err);
 /* How much of the input has been read, 0..1 (compressed bytes for gzip), or -1 when
  * unknown (stdin, a pipe): for progress lines and ETAs. */
 double pm_jsonl_reader_progress(const pm_jsonl_reader *r);

@@ -37,6 +37,7 @@ typedef struct diff_rule {
     char *path_tail;     /* the pattern's last segment when it is a plain key ("last_modified"
                           * in "$..last_modified"): a path not ending in it cannot match, and
                           * that check spares most regex runs */
+    size_t path_tail_len;
     bool tail_only;      /* the pattern is "$..tail": ending in ".tail" is matching */
     char *exact;         /* the pattern has no wildcard: the path must equal it */
     shape_kind shape;

@@ -151,6 +151,8 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
         const char *dot = strrchr(path, '.');
         if (dot && dot[1] && !strpbrk(dot + 1, "*[]"))
             rule->path_tail = strdup(dot + 1);
+        if (rule->path_tail)
+            rule->path_tail_len = strlen(rule->path_tail);
         if (rule->path_tail && dot == path + 2 && path[1] == '.')
             rule->tail_only = true; /* "$..key" */
         else if (!strpbrk(path, "*") && !strstr(path, ".."))
@@ -292,7 +294,7 @@ const diff_rule *diff_rule_for_path(const diff_rule *const *list, size_t n, unsi
         if (!rule->path_re || !(kinds_mask & (1u << rule->kind)))
             continue;
         if (rule->path_tail) { /* "...<sep>tail" or nothing */
-            size_t t = strlen(rule->path_tail);
+            size_t t = rule->path_tail_len;
             if (path_len <= t || path[path_len - t - 1] != '.' || memcmp(path + path_len - t, rule->path_tail, t) != 0)
                 continue;
             if (rule->tail_only) {

@@ -14,7 +14,50 @@
 
 #define RECORD_MAX_DEPTH 2048 /* as jansson's parser */
 
+static json_t *tape_json(const pm_jtape *t, size_t i, int depth);
+
+/* An object or array built from its tokens (as jansson would parse it: the last of
+ * duplicate keys wins, a NUL in a key is refused). */
+static json_t *container_json(const pm_jtape *t, size_t i, int depth)
+{
+    const pm_jtok *k = &t->tok[i];
+    if (depth > JSON_PARSER_MAX_DEPTH)
+        return NULL;
+    json_t *out = k->type == PM_JOBJ ? json_object() : json_array();
+    size_t at = i + 1;
+    for (uint32_t m = 0; out && m < k->count; m++) {
+        if (k->type == PM_JARR) {
+            json_t *v = tape_json(t, at, depth + 1);
+            if (!v || json_array_append_new(out, v) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+            at = t->tok[at].next;
+            continue;
+        }
+        json_t *key = tape_json(t, at, depth + 1);
+        json_t *v = key ? tape_json(t, at + 1, depth + 1) : NULL;
+        bool bad = !v || memchr(json_string_value(key), '\0', json_string_length(key));
+        if (bad)
+            json_decref(v);
+        /* setn_new takes v, also when it fails */
+        if (bad || json_object_setn_new(out, json_string_value(key), json_string_length(key), v) != 0) {
+            json_decref(key);
+            json_decref(out);
+            return NULL;
+        }
+        json_decref(key);
+        at = t->tok[at + 1].next;
+    }
+    return out;
+}
+
 json_t *diff_tape_json(const pm_jtape *t, size_t i)
+{
+    return tape_json(t, i, 0);
+}
+
+static json_t *tape_json(const pm_jtape *t, size_t i, int depth)
 {
     const pm_jtok *k = &t->tok[i];
     const char *s = t->text + k->start;
@@ -50,7 +93,7 @@ json_t *diff_tape_json(const pm_jtape *t, size_t i)
     case PM_JNULL:
         return json_null();
     default:
-        return json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        return container_json(t, i, depth);
     }
 }
 
