@@ -63,10 +63,9 @@ static void check_latency(const rp_thresholds *t, const json_t *scope, const cha
     rp_fmt_ms(bs, sizeof bs, b, NAN);
     rp_fmt_ms(ls, sizeof ls, limit, c);
     snprintf(rs, sizeof rs, "%.2f", ratio);
-    const char *budget = t->budget ? t->budget : NULL;
     char tail[64] = "";
-    if (budget)
-        snprintf(tail, sizeof tail, ", %s", budget);
+    if (t->budget)
+        snprintf(tail, sizeof tail, ", %s", t->budget);
     if (c > limit)
         say(fail, "candidate %s %s > baseline %s %s x %s (= %s%s)", q, cs, q, bs, rs, ls, tail);
     else
