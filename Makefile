@@ -39,11 +39,13 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# gcc build: unit + integration tests; then, when clang is there, the clang build
-# (warnings as errors) and a short run of every fuzz target.
+# gcc build: unit + integration tests; the same tests again in the ASan + UBSan build
+# (leak checking on, any sanitizer report fails its test: tests/sanitized.sh); then, when
+# clang is there, the clang build (warnings as errors) and a short run of every fuzz target.
 test: deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE fuzz
+	$(MAKE) sanitize
 	@if command -v clang >/dev/null 2>&1; then \
 	  $(MAKE) clang && cd build-clang && ctest --output-on-failure -L fuzz; \
 	else echo "make test: clang not found: skipping the clang build and the fuzz smoke run"; fi
