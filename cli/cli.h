@@ -61,7 +61,10 @@ int cmd_diff(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_tee(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -25,7 +25,7 @@ static const subcommand subcommands[] = {
     {"capture", "(-r FILE.pcap[ng] | -i IFACE) [-f BPF] [--port N]... -o OUT",
      "wire -> capture file (libpcap, TCP reassembly, HTTP/1.x)", cmd_capture},
     {"tee", "--listen ADDR (--primary URL --shadow URL | --sink) [-c SUITE] [--record OUT] [--metrics ADDR]",
-     "live shadow traffic: inline proxy or mirror sink, diffed live", NULL},
+     "live shadow traffic: inline proxy or mirror sink, diffed live", cmd_tee},
     {"replay", "-c SUITE -i CAPTURE -o RESULTS", "capture -> results: every exchange to every target",
      cmd_replay},
     {"diff", "[-c SUITE] -i RESULTS -o DIFFS", "results -> verdicts (normalized, noise learned)", cmd_diff},
@@ -39,6 +39,9 @@ static const subcommand subcommands[] = {
     {"classify", "METHOD TARGET [-H 'Name: value']...",
      "prints family, capability, switch, cohort as JSON", cmd_classify},
     {"cat", "FILE...", "prints any pmirror file as plain JSONL (gzip or not)", cmd_cat},
+    {"import", "--har FILE.har -o CAPTURE", "HAR 1.2 (devtools, proxies) -> capture file", cmd_import},
+    {"export", "--har CAPTURE... -o FILE.har", "capture or result records -> HAR 1.2 for any HAR viewer",
+     cmd_export},
 };
 
 static void usage(FILE *out)

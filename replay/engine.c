@@ -109,6 +109,17 @@ void replay_stop(replay_session *s)
     s->stop = 1;
 }
 
+void replay_abort(replay_session *s)
+{
+    s->stop = 2;
+    curl_multi_wakeup(s->multi);
+}
+
+void replay_wakeup(replay_session *s)
+{
+    curl_multi_wakeup(s->multi);
+}
+
 const replay_stats *replay_get_stats(const replay_session *s)
 {
     return &s->stats;
@@ -257,6 +268,7 @@ static void start_exchange(replay_session *s, rp_exchange *x)
     const char *method = json_string_value(json_object_get(json_object_get(x->record, "request"), "method"));
     const bool mutating = json_is_true(json_object_get(x->record, "mutating")) || !method ||
                           (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0);
+    x->mutating = mutating;
     for (size_t i = 0; i < s->suite->ntargets; i++) {
         rp_call *call = &x->calls[i];
         const pm_target *t = &s->suite->targets[i];
@@ -485,11 +497,11 @@ static void collect_transfers(replay_session *s)
 /* ---- scheduling ------------------------------------------------------------------------ */
 
 /* May an exchange that began at ts start now? Not while an exchange that ended before
- * ts in the recording is still in flight here. */
+ * ts in the recording is still in flight here (with order_writes_only: a mutating one). */
 static bool causally_free(const replay_session *s, int64_t ts)
 {
     for (const rp_exchange *x = s->in_flight; x; x = x->next)
-        if (x->end_us <= ts)
+        if (x->end_us <= ts && (x->mutating || !s->o.order_writes_only))
             return false;
     return true;
 }
@@ -553,30 +565,44 @@ static rp_exchange *new_exchange(replay_session *s, json_t *rec, char *text, siz
     return x;
 }
 
-int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, replay_progress_fn progress, void *ctx,
-               pm_err *err)
+/* Where records come from: a file through the reorder window, or a replay_source. */
+typedef struct rp_input {
+    rp_window *window;
+    pm_jsonl_reader *reader;
+    const replay_source *source;
+} rp_input;
+
+static int input_next(replay_session *s, rp_input *in, json_t **record, char **text, size_t *len, pm_err *err)
 {
-    rp_window *w = rp_window_new(in, s->o.window);
-    if (!w)
-        return pm_err_set(err, "out of memory");
+    if (in->source)
+        return in->source->next(in->source->ctx, record, text, len, err);
+    return rp_window_next(in->window, record, text, len, &s->stats.out_of_order, err);
+}
+
+static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay_progress_fn progress, void *ctx,
+                    pm_err *err)
+{
     json_t *next = NULL; /* the next record in scope, not started yet */
     char *next_text = NULL;
     size_t next_len = 0;
-    bool input_done = false;
+    bool input_done = false, waiting = false;
     int rc = 0;
     int64_t last_progress = now_us(), started = now_us();
     s->rate_last_us = now_us();
     s->rate_tokens = 1;
-    while (rc == 0) {
+    while (rc == 0 && s->stop != 2) {
         /* start what order, concurrency and pacing allow */
         int64_t wait_us = 50000;
         while (!s->stop && (long)s->n_in_flight < s->o.concurrency) {
             if (!next && !input_done) {
-                int got = rp_window_next(w, &next, &next_text, &next_len, &s->stats.out_of_order, err);
+                int got = input_next(s, in, &next, &next_text, &next_len, err);
+                waiting = got == REPLAY_SOURCE_WAIT;
                 if (got < 0) {
                     rc = -1;
                     break;
                 }
+                if (waiting)
+                    break;
                 if (got == 0) {
                     input_done = true;
                     break;
@@ -651,7 +677,7 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
         }
         if (progress && now_us() - last_progress >= 200000) {
             last_progress = now_us();
-            s->stats.input_read = pm_jsonl_reader_progress(in);
+            s->stats.input_read = in->reader ? pm_jsonl_reader_progress(in->reader) : -1;
             double secs = (double)(last_progress - started) / 1e6;
             progress(ctx, &s->stats, secs > 0 ? (double)s->stats.done / secs : 0);
         }
@@ -659,7 +685,7 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
             continue; /* what waited on it may start now: no poll */
         if (running > 0 || s->n_in_flight > 0)
             curl_multi_poll(s->multi, NULL, 0, (int)(wait_us / 1000) + 1, NULL);
-        else if (wait_us > 0 && next)
+        else if ((wait_us > 0 && next) || waiting)
             curl_multi_poll(s->multi, NULL, 0, (int)(wait_us / 1000) + 1, NULL);
     }
     json_decref(next);
@@ -677,12 +703,29 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
     }
     s->n_in_flight = 0;
     if (progress) {
-        s->stats.input_read = pm_jsonl_reader_progress(in);
+        s->stats.input_read = in->reader ? pm_jsonl_reader_progress(in->reader) : -1;
         double secs = (double)(now_us() - started) / 1e6;
         progress(ctx, &s->stats, secs > 0 ? (double)s->stats.done / secs : 0);
     }
-    rp_window_free(w);
     return rc;
+}
+
+int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, replay_progress_fn progress, void *ctx,
+               pm_err *err)
+{
+    rp_input input = {.window = rp_window_new(in, s->o.window), .reader = in};
+    if (!input.window)
+        return pm_err_set(err, "out of memory");
+    int rc = run_loop(s, &input, fn, progress, ctx, err);
+    rp_window_free(input.window);
+    return rc;
+}
+
+int replay_run_source(replay_session *s, const replay_source *src, replay_result_fn fn, replay_progress_fn progress,
+                      void *ctx, pm_err *err)
+{
+    rp_input input = {.source = src};
+    return run_loop(s, &input, fn, progress, ctx, err);
 }
 
 void replay_free(replay_session *s)

@@ -22,6 +22,8 @@ typedef struct replay_options {
     bool allow_writes;       /* mutating requests may go to sandbox targets */
     size_t max_body;         /* stored response body cap, default 16 MiB */
     size_t window;           /* records read ahead to restore request order, default 4096 */
+    bool order_writes_only;  /* live input (tee): only a mutating exchange holds back the
+                              * exchanges that began after it ended; reads overlap freely */
 } replay_options;
 
 void replay_options_init(replay_options *o);
@@ -65,6 +67,25 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
                void *ctx, pm_err *err);
 /* Async-signal-safe: start nothing new, finish what is in flight. */
 void replay_stop(replay_session *s);
+
+/* Records from memory instead of a file (the tee's shadow queue). next() returns 1 with
+ * *record (a new reference) and *text, its JSON text (malloc'd; ownership passes), 0 when
+ * the input has ended, REPLAY_SOURCE_WAIT when nothing is ready yet (replay_wakeup ends
+ * the wait; it is at most 50 ms anyway), or -1 with err. Records are taken in the order
+ * given (no reorder window). */
+#define REPLAY_SOURCE_WAIT 2
+typedef struct replay_source {
+    int (*next)(void *ctx, json_t **record, char **text, size_t *len, pm_err *err);
+    void *ctx;
+} replay_source;
+
+int replay_run_source(replay_session *s, const replay_source *src, replay_result_fn fn, replay_progress_fn progress,
+                      void *ctx, pm_err *err);
+/* Thread-safe: wakes replay_run_source from its wait (a record is ready). */
+void replay_wakeup(replay_session *s);
+/* Thread-safe: return as soon as possible, abandoning what is in flight (no results for
+ * it): the end of a bounded drain. */
+void replay_abort(replay_session *s);
 const replay_stats *replay_get_stats(const replay_session *s);
 void replay_free(replay_session *s);
 

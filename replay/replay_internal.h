@@ -42,6 +42,7 @@ struct rp_exchange {
     uint64_t order;         /* position in request order */
     rp_call *calls;         /* suite->ntargets */
     size_t pending;
+    bool mutating;          /* set when started: goes only to sandbox targets */
     rp_exchange *next;      /* in-flight list */
 };
 

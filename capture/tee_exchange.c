@@ -1,0 +1,241 @@
+/*
+ * tee_exchange.c — the shadow copy of one live exchange and its capture record.
+ *
+ * A front thread fills the copy as the exchange goes by (headers into one buffer, bodies
+ * into pm_body), which costs it a few copies and no JSON; the consumer turns it into the
+ * capture record of DESIGN.md ("Files") with pm_jtext, off the client's path. The record
+ * is the one `pmirror capture` would write for the same exchange, plus `source`
+ * ("tee-proxy" / "tee-sink"), and it is not redacted: the replay engine sends it to the
+ * shadow, which needs the real credentials. Whoever writes it redacts it.
+ */
+#include "tee_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ---- header lists ------------------------------------------------------------------- */
+
+int tee_headers_add(tee_headers *h, const char *name, size_t name_len, const char *value, size_t value_len)
+{
+    size_t need = h->len + name_len + value_len + 2;
+    if (need > h->cap) {
+        size_t cap = h->cap ? h->cap : 512;
+        while (cap < need)
+            cap *= 2;
+        char *p = realloc(h->buf, cap);
+        if (!p)
+            return -1;
+        h->buf = p;
+        h->cap = cap;
+    }
+    memcpy(h->buf + h->len, name, name_len);
+    h->buf[h->len + name_len] = '\0';
+    memcpy(h->buf + h->len + name_len + 1, value, value_len);
+    h->buf[h->len + name_len + 1 + value_len] = '\0';
+    h->len = need;
+    h->count++;
+    return 0;
+}
+
+const char *tee_headers_next(const tee_headers *h, const char *p, const char **value)
+{
+    if (!p)
+        p = h->buf;
+    else
+        p = *value + strlen(*value) + 1;
+    if (!p || p >= h->buf + h->len)
+        return NULL;
+    *value = p + strlen(p) + 1;
+    return p;
+}
+
+const char *tee_headers_get(const tee_headers *h, const char *name)
+{
+    const char *value = NULL;
+    for (const char *n = tee_headers_next(h, NULL, &value); n; n = tee_headers_next(h, n, &value))
+        if (strcasecmp(n, name) == 0)
+            return value;
+    return NULL;
+}
+
+void tee_headers_free(tee_headers *h)
+{
+    free(h->buf);
+    memset(h, 0, sizeof *h);
+}
+
+bool tee_hop_by_hop(const tee_headers *h, const char *name)
+{
+    static const char *const fixed[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
+                                        "transfer-encoding", "upgrade"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (strcasecmp(name, fixed[i]) == 0)
+            return true;
+    size_t n = strlen(name);
+    const char *value = NULL;
+    for (const char *h_name = tee_headers_next(h, NULL, &value); h_name; h_name = tee_headers_next(h, h_name, &value)) {
+        if (strcasecmp(h_name, "connection") != 0)
+            continue;
+        for (const char *p = value; *p;) {
+            while (*p == ' ' || *p == ',' || *p == '\t')
+                p++;
+            size_t k = strcspn(p, " ,\t");
+            if (k == n && strncasecmp(p, name, n) == 0)
+                return true;
+            p += k;
+        }
+    }
+    return false;
+}
+
+/* ---- the copy ------------------------------------------------------------------------- */
+
+tee_exchange *tee_exchange_new(size_t max_body)
+{
+    tee_exchange *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    pm_body_init(&x->req_body, max_body);
+    pm_body_init(&x->resp_body, max_body);
+    x->req_body_kept = true;
+    return x;
+}
+
+size_t tee_exchange_bytes(const tee_exchange *x)
+{
+    return sizeof *x + x->req_headers.cap + x->resp_headers.cap + x->req_body.cap + x->resp_body.cap +
+           (x->target ? strlen(x->target) : 0);
+}
+
+void tee_exchange_free(tee_exchange *x)
+{
+    if (!x)
+        return;
+    free(x->method);
+    free(x->target);
+    free(x->version);
+    tee_headers_free(&x->req_headers);
+    tee_headers_free(&x->resp_headers);
+    pm_body_free(&x->req_body);
+    pm_body_free(&x->resp_body);
+    pm_class_clear(&x->cls);
+    free(x);
+}
+
+/* ---- the record ----------------------------------------------------------------------- */
+
+static void write_headers(pm_jtext *t, const tee_headers *h)
+{
+    pm_jtext_key(t, "headers");
+    pm_jtext_array_begin(t);
+    const char *value = NULL;
+    for (const char *name = tee_headers_next(h, NULL, &value); name; name = tee_headers_next(h, name, &value)) {
+        pm_jtext_array_begin(t);
+        pm_jtext_string(t, name, strlen(name));
+        pm_jtext_string(t, value, strlen(value));
+        pm_jtext_array_end(t);
+    }
+    pm_jtext_array_end(t);
+}
+
+static void write_request(pm_jtext *t, const tee_exchange *x)
+{
+    pm_jtext_key(t, "request");
+    pm_jtext_object_begin(t);
+    pm_jtext_key(t, "method");
+    pm_jtext_cstring(t, x->method);
+    pm_jtext_key(t, "target");
+    pm_jtext_cstring(t, x->target);
+    pm_jtext_key(t, "version");
+    pm_jtext_cstring(t, x->version ? x->version : "HTTP/1.1");
+    write_headers(t, &x->req_headers);
+    if (x->req_body_kept) {
+        pm_body_to_jtext(&x->req_body, t);
+    } else { /* not sent to any shadow: only its size is known */
+        pm_jtext_key(t, "body_len");
+        pm_jtext_int(t, (int64_t)x->req_body_total);
+        pm_jtext_key(t, "body_not_kept");
+        pm_jtext_bool(t, true);
+    }
+    pm_jtext_key(t, "complete");
+    pm_jtext_bool(t, true);
+    pm_jtext_key(t, "done_us");
+    pm_jtext_int(t, x->request_done_us);
+    pm_jtext_object_end(t);
+}
+
+static void write_response(pm_jtext *t, const tee_exchange *x)
+{
+    pm_jtext_key(t, "response");
+    pm_jtext_object_begin(t);
+    pm_jtext_key(t, "status");
+    pm_jtext_int(t, x->status);
+    write_headers(t, &x->resp_headers);
+    pm_body_to_jtext(&x->resp_body, t);
+    pm_jtext_key(t, "complete");
+    pm_jtext_bool(t, x->resp_complete);
+    pm_jtext_key(t, "latency_us");
+    pm_jtext_int(t, x->latency_us);
+    pm_jtext_key(t, "done_us");
+    pm_jtext_int(t, x->done_us);
+    pm_jtext_object_end(t);
+}
+
+char *tee_exchange_record(const tee_exchange *x, size_t *len)
+{
+    char ts[40], id[64], session[32], source[16];
+    pm_time_rfc3339(x->ts_us, ts, sizeof ts);
+    snprintf(id, sizeof id, "%s-%llu-%llu", x->id_prefix ? x->id_prefix : "tee", (unsigned long long)x->connection,
+             (unsigned long long)x->seq);
+    snprintf(session, sizeof session, "tee-%llu", (unsigned long long)x->connection);
+    snprintf(source, sizeof source, "tee-%s", x->mode ? x->mode : "proxy");
+    const pm_class *c = &x->cls;
+    pm_jtext t = {0};
+    pm_jtext_object_begin(&t);
+    pm_jtext_key(&t, "v");
+    pm_jtext_int(&t, 1);
+    pm_jtext_key(&t, "id");
+    pm_jtext_cstring(&t, id);
+    pm_jtext_key(&t, "ts");
+    pm_jtext_cstring(&t, ts);
+    pm_jtext_key(&t, "session");
+    pm_jtext_cstring(&t, session);
+    pm_jtext_key(&t, "seq");
+    pm_jtext_int(&t, (int64_t)x->seq);
+    pm_jtext_key(&t, "source");
+    pm_jtext_cstring(&t, source);
+    pm_jtext_key(&t, "family");
+    pm_jtext_cstring(&t, c->family ? c->family : "UNKNOWN");
+    pm_jtext_key(&t, "capability");
+    pm_jtext_cstring(&t, c->capability ? c->capability : "UNKNOWN");
+    pm_jtext_key(&t, "switch");
+    pm_jtext_cstring(&t, c->switch_name);
+    pm_jtext_key(&t, "cap_switch");
+    pm_jtext_cstring(&t, c->cap_switch);
+    pm_jtext_key(&t, "route_id");
+    pm_jtext_cstring(&t, c->route_id);
+    pm_jtext_key(&t, "mutating");
+    pm_jtext_bool(&t, c->mutating);
+    pm_jtext_key(&t, "cohort");
+    pm_jtext_object_begin(&t);
+    pm_jtext_key(&t, "org");
+    pm_jtext_cstring(&t, c->cohort.org);
+    pm_jtext_key(&t, "repo");
+    pm_jtext_cstring(&t, c->cohort.repo);
+    pm_jtext_key(&t, "user");
+    pm_jtext_cstring(&t, c->cohort.user);
+    pm_jtext_object_end(&t);
+    write_request(&t, x);
+    if (x->has_response)
+        write_response(&t, x);
+    pm_jtext_object_end(&t);
+    if (t.failed) {
+        pm_jtext_free(&t);
+        return NULL;
+    }
+    *len = t.len;
+    return t.buf;
+}

@@ -1,0 +1,492 @@
+/*
+ * tee_server.c — the tee's HTTP front: the libmicrohttpd daemon, its connections and
+ * requests, the shadow copy's life (classified, selected, filled, queued), the consumer's
+ * end of the queue, and a stop that lets answers in progress finish.
+ *
+ * Proxy mode runs a thread per client connection (MHD_USE_THREAD_PER_CONNECTION): the
+ * connection's thread drives its own transfer to the primary (tee_upstream.c), so one
+ * slow primary answer holds up nobody else, and nothing on that path waits for the
+ * shadow side — the only thing shared with it is the lock-free queue (tee_queue.c).
+ * Sink mode answers at once and needs no blocking, so a small thread pool serves it.
+ *
+ * Classification happens on the client's path (a few hundred nanoseconds, see
+ * bench/classify.sh), because selection decides whether a copy is made at all; the
+ * Authorization header's user is decoded once per value per connection.
+ */
+#include "tee_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t tee_wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t tee_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void capture_tee_options_init(capture_tee_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->uri_header = "X-Original-URI";
+    o->queue = 1024;
+    o->queue_bytes = (size_t)256 << 20;
+    o->max_body = (size_t)16 << 20;
+    o->primary_timeout_s = 300;
+    o->primary_connect_timeout_s = 5;
+    o->max_connections = 1024;
+}
+
+/* ===== the listening socket ========================================================== */
+
+int tee_listen_socket(const char *listen_addr, struct sockaddr_storage *bound, pm_err *err)
+{
+    char host[256] = "", port[16];
+    const char *colon = strrchr(listen_addr, ':');
+    if (listen_addr[0] == '[') {
+        const char *close_bracket = strchr(listen_addr, ']');
+        if (!close_bracket || close_bracket[1] != ':' || (size_t)(close_bracket - listen_addr - 1) >= sizeof host)
+            return pm_err_set(err, "--listen '%s': expected HOST:PORT, [IPv6]:PORT or :PORT", listen_addr);
+        memcpy(host, listen_addr + 1, (size_t)(close_bracket - listen_addr - 1));
+        colon = close_bracket + 1;
+    } else if (colon) {
+        if ((size_t)(colon - listen_addr) >= sizeof host)
+            return pm_err_set(err, "--listen '%s': host name too long", listen_addr);
+        memcpy(host, listen_addr, (size_t)(colon - listen_addr));
+    }
+    const char *port_text = colon ? colon + 1 : listen_addr;
+    char *end = NULL;
+    long port_number = strtol(port_text, &end, 10);
+    if (!*port_text || *end || port_number < 0 || port_number > 65535)
+        return pm_err_set(err, "--listen '%s': '%s' is not a TCP port (0-65535; 0 = any free one)", listen_addr,
+                          port_text);
+    snprintf(port, sizeof port, "%ld", port_number);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
+    int gai = getaddrinfo(host[0] ? host : "127.0.0.1", port, &hints, &ai);
+    if (gai != 0)
+        return pm_err_set(err, "--listen '%s': %s", listen_addr, gai_strerror(gai));
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (ai->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    socklen_t len = sizeof *bound;
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0 ||
+        getsockname(fd, (struct sockaddr *)bound, &len) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return pm_err_set(err, "cannot listen on %s: %s", listen_addr, strerror(e));
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+void tee_describe_address(const struct sockaddr_storage *ss, char *buf, size_t size, uint16_t *port)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        *port = ntohs(a->sin6_port);
+        snprintf(buf, size, "[%s]:%u", ip, (unsigned)*port);
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+        *port = ntohs(a->sin_port);
+        snprintf(buf, size, "%s:%u", ip, (unsigned)*port);
+    }
+}
+
+/* ===== the shadow copy ================================================================ */
+
+typedef struct copy_walk {
+    tee_exchange *x;
+    const char *skip;          /* sink: the original-URI header is not the client's */
+    const char *authorization;
+    bool failed;
+} copy_walk;
+
+static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+{
+    (void)kind;
+    copy_walk *w = cls;
+    if (!value)
+        value = "";
+    if (w->skip && strcasecmp(name, w->skip) == 0)
+        return MHD_YES;
+    if (!w->authorization && strcasecmp(name, "authorization") == 0)
+        w->authorization = value;
+    size_t vlen = strlen(value);
+    if (w->skip && strcasecmp(name, "host") == 0 && vlen > 7 && strcmp(value + vlen - 7, "-shadow") == 0)
+        vlen -= 7; /* Envoy's mirror marks the authority; the client did not send that */
+    if (tee_headers_add(&w->x->req_headers, name, strlen(name), value, vlen) != 0)
+        w->failed = true;
+    return MHD_YES;
+}
+
+/* The cohort user of an Authorization value, decoded once per value per connection
+ * (a JWT decode per request would cost more than the rest of classification). */
+static const char *connection_user(tee_conn *conn, const char *authorization)
+{
+    if (!authorization)
+        return NULL;
+    if (conn->last_authorization && strcmp(conn->last_authorization, authorization) == 0)
+        return conn->last_user;
+    free(conn->last_authorization);
+    free(conn->last_user);
+    conn->last_authorization = strdup(authorization);
+    conn->last_user = pm_cohort_user_from_authorization(authorization);
+    return conn->last_user;
+}
+
+static bool is_mutating(const pm_class *cls, const char *method)
+{
+    return cls->mutating ||
+           (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0);
+}
+
+tee_exchange *tee_copy_begin(capture_tee *t, tee_conn *conn, struct MHD_Connection *c, const char *method,
+                             const char *target, const char *version, int64_t ts_us)
+{
+    bool sink = !t->primary;
+    if (sink) {
+        const char *original = MHD_lookup_connection_value(c, MHD_HEADER_KIND, t->uri_header);
+        if (original && *original)
+            target = original;
+    }
+    tee_exchange *x = tee_exchange_new(t->o.max_body);
+    if (!x)
+        return NULL;
+    copy_walk w = {.x = x, .skip = sink ? t->uri_header : NULL};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, copy_header, &w);
+    pm_classify_user(t->o.map, method, target, connection_user(conn, w.authorization), &x->cls);
+    if (!pm_selection_matches(t->o.selection, x->cls.family ? x->cls.family : "UNKNOWN", &x->cls.cohort)) {
+        atomic_fetch_add(&t->not_selected, 1);
+        tee_exchange_free(x);
+        return NULL;
+    }
+    x->method = strdup(method);
+    x->target = strdup(target);
+    x->version = strdup(version && *version ? version : "HTTP/1.1");
+    if (w.failed || !x->method || !x->target || !x->version) {
+        tee_exchange_free(x);
+        return NULL;
+    }
+    x->ts_us = ts_us;
+    x->connection = conn->id;
+    x->seq = conn->seq;
+    x->id_prefix = t->id_prefix;
+    x->mode = sink ? "sink" : "proxy";
+    x->req_body_kept = !is_mutating(&x->cls, method) || t->o.shadow_writes;
+    return x;
+}
+
+bool tee_copy_body(capture_tee *t, tee_request *rq, const char *data, size_t len)
+{
+    tee_exchange *x = rq->x;
+    x->req_body_total += len;
+    if (!x->req_body_kept)
+        return true;
+    if (x->req_body.total + len > t->o.max_body || pm_body_append(&x->req_body, data, len) != 0) {
+        /* a cut body cannot be replayed: no copy, the primary still gets all of it */
+        atomic_fetch_add(&t->dropped_too_large, 1);
+        tee_exchange_free(x);
+        rq->x = NULL;
+        return false;
+    }
+    return true;
+}
+
+void tee_copy_finish(capture_tee *t, tee_request *rq)
+{
+    tee_exchange *x = rq->x;
+    rq->x = NULL;
+    switch (tee_queue_push(t->queue, x)) {
+    case TEE_QUEUED:
+        atomic_fetch_add(&t->queued, 1);
+        if (atomic_load(&t->consumer_waiting) && atomic_exchange(&t->consumer_waiting, false) && t->o.on_queued)
+            t->o.on_queued(t->o.ctx);
+        return;
+    case TEE_QUEUE_FULL:
+        atomic_fetch_add(&t->dropped_full, 1);
+        break;
+    case TEE_QUEUE_MEMORY:
+        atomic_fetch_add(&t->dropped_memory, 1);
+        break;
+    case TEE_QUEUE_CLOSED:
+        atomic_fetch_add(&t->dropped_stopping, 1);
+        break;
+    }
+    tee_exchange_free(x);
+}
+
+/* ===== libmicrohttpd callbacks ========================================================= */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    capture_tee *t = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        tee_conn *conn = calloc(1, sizeof *conn);
+        if (!conn)
+            return;
+        conn->tee = t;
+        conn->id = atomic_fetch_add(&t->next_connection, 1) + 1;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+        snprintf(conn->client_ip, sizeof conn->client_ip, "unknown");
+        if (sa && sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, conn->client_ip, sizeof conn->client_ip);
+        else if (sa && sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, conn->client_ip,
+                      sizeof conn->client_ip);
+        *socket_context = conn;
+        return;
+    }
+    tee_conn *conn = *socket_context;
+    if (!conn)
+        return;
+    tee_upstream_free(conn->up);
+    free(conn->last_authorization);
+    free(conn->last_user);
+    free(conn);
+    *socket_context = NULL;
+}
+
+/* libmicrohttpd's URI log callback is the one place that sees the target undecoded, with
+ * its query; the request's state starts here and ends in on_completed. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    tee_request *rq = calloc(1, sizeof *rq);
+    if (rq && !(rq->target = strdup(uri))) {
+        free(rq);
+        rq = NULL;
+    }
+    return rq;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                 const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)url;
+    capture_tee *t = cls;
+    tee_request *rq = *con_cls;
+    if (!rq)
+        return MHD_NO; /* out of memory at the request line */
+    if (!rq->started) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        rq->conn = ci ? ci->socket_context : NULL;
+        if (!rq->conn)
+            return MHD_NO;
+        rq->started = true;
+        rq->ts_us = tee_wall_us();
+        rq->conn->seq++;
+        atomic_fetch_add(&t->requests, 1);
+        atomic_fetch_add(&t->in_flight, 1);
+        rq->x = tee_copy_begin(t, rq->conn, c, method, rq->target, version, rq->ts_us);
+        return MHD_YES;
+    }
+    if (t->primary)
+        return tee_proxy_handle(t, rq, c, method, version, upload, upload_size);
+    return tee_sink_handle(t, rq, c, method, version, upload, upload_size);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    capture_tee *t = cls;
+    tee_request *rq = *con_cls;
+    if (!rq)
+        return;
+    if (rq->started) {
+        if (t->primary) {
+            tee_proxy_completed(t, rq, toe);
+        } else if (rq->x) { /* the mirror went away before the copy was whole */
+            atomic_fetch_add(&t->dropped_incomplete, 1);
+            atomic_fetch_add(&t->client_aborts, 1);
+        }
+        atomic_fetch_sub(&t->in_flight, 1);
+    }
+    tee_exchange_free(rq->x);
+    curl_slist_free_all(rq->up_headers);
+    free(rq->url);
+    free(rq->target);
+    free(rq);
+    *con_cls = NULL;
+}
+
+/* ===== start, stop, the consumer's end ===================================================== */
+
+capture_tee *capture_tee_start(const capture_tee_options *o, pm_err *err)
+{
+    if (!o->map) {
+        pm_err_set(err, "tee: no capability map");
+        return NULL;
+    }
+    capture_tee *t = calloc(1, sizeof *t);
+    if (!t) {
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    t->o = *o;
+    t->listen_fd = -1;
+    if (o->primary) {
+        size_t n = strlen(o->primary);
+        while (n > 0 && o->primary[n - 1] == '/')
+            n--;
+        t->primary = strndup(o->primary, n);
+        if (strncasecmp(t->primary, "http://", 7) != 0 && strncasecmp(t->primary, "https://", 8) != 0) {
+            pm_err_set(err, "--primary '%s': want an http:// or https:// URL", o->primary);
+            capture_tee_free(t);
+            return NULL;
+        }
+    }
+    t->uri_header = strdup(o->uri_header ? o->uri_header : "X-Original-URI");
+    t->queue = tee_queue_new(o->queue ? o->queue : 1, o->queue_bytes);
+    t->no_content = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!t->uri_header || !t->queue || !t->no_content) {
+        pm_err_set(err, "out of memory");
+        capture_tee_free(t);
+        return NULL;
+    }
+    snprintf(t->id_prefix, sizeof t->id_prefix, "%08x", (unsigned)(tee_wall_us() & 0xffffffffu));
+    struct sockaddr_storage bound;
+    t->listen_fd = tee_listen_socket(o->listen, &bound, err);
+    if (t->listen_fd < 0) {
+        capture_tee_free(t);
+        return NULL;
+    }
+    char authority[80];
+    tee_describe_address(&bound, authority, sizeof authority, &t->port);
+    snprintf(t->url, sizeof t->url, "http://%s/", authority);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
+    unsigned pool = 0;
+    if (t->primary)
+        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    else
+        flags |= MHD_USE_EPOLL, pool = 2;
+    t->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, t, MHD_OPTION_LISTEN_SOCKET, t->listen_fd, MHD_OPTION_URI_LOG_CALLBACK,
+        on_request_line, t, MHD_OPTION_NOTIFY_COMPLETED, on_completed, t, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        t, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 1024),
+        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 << 10,
+        pool ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, pool,
+        MHD_OPTION_END);
+    if (!t->daemon) {
+        pm_err_set(err, "cannot start the tee's HTTP server on %s", o->listen);
+        capture_tee_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+uint16_t capture_tee_port(const capture_tee *t)
+{
+    return t->port;
+}
+
+const char *capture_tee_url(const capture_tee *t)
+{
+    return t->url;
+}
+
+bool capture_tee_is_sink(const capture_tee *t)
+{
+    return t->primary == NULL;
+}
+
+int capture_tee_next(capture_tee *t, char **text, size_t *len)
+{
+    for (;;) {
+        tee_exchange *x = tee_queue_pop(t->queue);
+        if (!x) {
+            /* announce the wait before the last look, so a copy queued after it wakes us */
+            atomic_store(&t->consumer_waiting, true);
+            x = tee_queue_pop(t->queue);
+            if (!x)
+                return tee_queue_closed(t->queue) && tee_queue_depth(t->queue) == 0 ? 0 : CAPTURE_TEE_WAIT;
+            atomic_store(&t->consumer_waiting, false);
+        }
+        *text = tee_exchange_record(x, len);
+        tee_exchange_free(x);
+        if (*text)
+            return 1;
+    }
+}
+
+void capture_tee_stop(capture_tee *t, double timeout_s)
+{
+    if (atomic_exchange(&t->stopping, true))
+        return;
+    if (t->daemon) {
+        MHD_socket fd = MHD_quiesce_daemon(t->daemon); /* no new connections */
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+        t->listen_fd = -1;
+        int64_t deadline = tee_mono_us() + (int64_t)(timeout_s * 1e6);
+        while (atomic_load(&t->in_flight) > 0 && tee_mono_us() < deadline)
+            usleep(10000);
+        atomic_store(&t->closing, true); /* transfers still waiting on the primary give up */
+        MHD_stop_daemon(t->daemon);
+        t->daemon = NULL;
+    }
+    tee_queue_close(t->queue);
+    if (t->o.on_queued) /* the consumer may be waiting: it should see the end */
+        t->o.on_queued(t->o.ctx);
+}
+
+void capture_tee_get_stats(const capture_tee *t, capture_tee_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->requests = atomic_load(&t->requests);
+    out->primary_errors = atomic_load(&t->primary_errors);
+    out->client_aborts = atomic_load(&t->client_aborts);
+    out->not_selected = atomic_load(&t->not_selected);
+    out->queued = atomic_load(&t->queued);
+    out->dropped_full = atomic_load(&t->dropped_full);
+    out->dropped_memory = atomic_load(&t->dropped_memory);
+    out->dropped_too_large = atomic_load(&t->dropped_too_large);
+    out->dropped_incomplete = atomic_load(&t->dropped_incomplete);
+    out->dropped_stopping = atomic_load(&t->dropped_stopping);
+    out->queue_depth = tee_queue_depth(t->queue);
+    out->queue_capacity = tee_queue_capacity(t->queue);
+    out->queue_bytes = tee_queue_bytes(t->queue);
+    out->in_flight = atomic_load(&t->in_flight);
+}
+
+void capture_tee_free(capture_tee *t)
+{
+    if (!t)
+        return;
+    if (t->daemon) {
+        capture_tee_stop(t, 0);
+    } else if (t->listen_fd >= 0) {
+        close(t->listen_fd);
+    }
+    if (t->no_content)
+        MHD_destroy_response(t->no_content);
+    tee_queue_free(t->queue);
+    free(t->primary);
+    free(t->uri_header);
+    free(t);
+}

@@ -1,0 +1,491 @@
+/*
+ * cmd_tee.c — `pmirror tee --listen ADDR (--primary URL --shadow URL | --sink -c SUITE)`:
+ * live shadow traffic. The front (capture/tee*.c) proxies to the primary or sinks
+ * mirrored copies and queues shadow copies; tee_shadow.c replays, diffs and records them
+ * on its own thread; this file holds the arguments, the targets of each mode, the
+ * metrics server, the signals (SIGHUP: report snapshot; SIGTERM/SIGINT: drain, final
+ * report, exit 0), the progress line and the summary.
+ *
+ * Proxy mode's targets are the primary — its answer is the recording, the replay
+ * engine's `recorded` pseudo-target, role baseline — and the shadow (role candidate).
+ * With -c SUITE they take the names, credentials, headers, sandbox flag and timeouts of
+ * the suite's baseline and candidate; --shadow gives the candidate's URL.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "tee_shadow.h"
+
+typedef struct tee_args {
+    const char *listen, *primary, *shadow, *suite, *record, *metrics, *out_dir, *profile, *rules, *key;
+    const char *uri_header, *port_file, *progress, *primary_timeout, *shadow_timeout, *drain;
+    cli_list families, selects;
+    long queue, queue_bytes, max_body, concurrency, max_connections, nice;
+    bool sink, allow_writes, sandbox, no_redact, quiet;
+} tee_args;
+
+/* Everything the run holds, freed in one place. */
+typedef struct tee_run {
+    pm_suite *given;          /* -c SUITE */
+    pm_suite *proxy;          /* proxy mode's primary + shadow */
+    const pm_suite *targets;  /* the one the replay engine uses */
+    pm_capmap *map;
+    pm_selection *selection;
+    pm_redactor *redactor;
+    pm_jsonl_writer *record;
+    diff_engine *diff;
+    reports_builder *report;
+    pm_config *gate_cfg;
+    pthread_mutex_t report_lock;
+    capture_tee_metrics *metrics;
+    tee_shadow *shadow;
+    capture_tee *tee;
+    char profile_dir[4096];
+} tee_run;
+
+/* ---- targets ------------------------------------------------------------------------------- */
+
+static const pm_target *target_with_role(const pm_suite *s, pm_role role)
+{
+    for (size_t i = 0; s && i < s->ntargets; i++)
+        if (s->targets[i].role == role && !s->targets[i].recorded)
+            return &s->targets[i];
+    return NULL;
+}
+
+/* Proxy mode: [primary (recorded, baseline), shadow (candidate)]. */
+static pm_suite *proxy_suite(const pm_suite *given, const tee_args *a, const char *profile_dir)
+{
+    pm_suite *s = calloc(1, sizeof *s);
+    if (!s || !(s->targets = calloc(2, sizeof *s->targets)) || !(s->profile_dir = strdup(profile_dir))) {
+        pm_suite_free(s);
+        return NULL;
+    }
+    s->ntargets = 2;
+    const pm_target *base = target_with_role(given, PM_ROLE_BASELINE);
+    const pm_target *cand = target_with_role(given, PM_ROLE_CANDIDATE);
+    pm_target *p = &s->targets[0], *sh = &s->targets[1];
+    p->name = base ? base->name : "primary";
+    p->role = PM_ROLE_BASELINE;
+    p->recorded = true;
+    if (cand) {
+        *sh = *cand;
+        json_incref(sh->headers);
+    } else {
+        sh->name = "shadow";
+        sh->timeout_s = 30;
+        sh->connect_timeout_s = 5;
+    }
+    sh->url = a->shadow;
+    sh->role = PM_ROLE_CANDIDATE;
+    sh->sandbox = sh->sandbox || a->sandbox;
+    s->allow_writes = given && given->allow_writes;
+    s->concurrency = given ? given->concurrency : 0;
+    return s;
+}
+
+static bool any_sandbox(const pm_suite *s)
+{
+    for (size_t i = 0; i < s->ntargets; i++)
+        if (s->targets[i].sandbox && !s->targets[i].recorded)
+            return true;
+    return false;
+}
+
+/* ---- files ------------------------------------------------------------------------------------ */
+
+/* The bound port through a temporary file renamed into place (scripts poll for it). */
+static int write_port_file(const char *path, unsigned port)
+{
+    size_t size = strlen(path) + 8;
+    char *tmp = malloc(size);
+    if (!tmp)
+        return cli_fail("tee", "out of memory");
+    snprintf(tmp, size, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fprintf(f, "%u\n", port) > 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (ok && rename(tmp, path) != 0)
+        ok = 0;
+    int e = errno;
+    if (!ok)
+        remove(tmp);
+    free(tmp);
+    return ok ? CLI_OK : cli_fail("tee", "--port-file %s: cannot write: %s", path, strerror(e));
+}
+
+/* report.json & co. of what was diffed so far (SIGHUP), or in the end. */
+static int write_report(tee_run *r, const tee_args *a, const char *when, pm_err *err)
+{
+    pthread_mutex_lock(&r->report_lock);
+    json_t *report = reports_build(r->report, err);
+    pthread_mutex_unlock(&r->report_lock);
+    if (!report)
+        return -1;
+    json_t *run = json_object_get(report, "run");
+    if (json_is_object(run)) {
+        char input[160];
+        snprintf(input, sizeof input, "tee:%s", r->tee ? capture_tee_url(r->tee) : a->listen);
+        json_object_set_new(run, "inputs", json_pack("[s]", input));
+        json_object_set_new(run, "profile", json_string(r->profile_dir));
+        json_object_set_new(run, "mode", json_string(a->sink ? "tee-sink" : "tee-proxy"));
+        json_object_set_new(run, "snapshot", json_string(when));
+    }
+    int rc = reports_write_dir(report, a->out_dir, err);
+    json_decref(report);
+    return rc;
+}
+
+/* ---- progress and summary ----------------------------------------------------------------- */
+
+static void print_status(const tee_run *r, FILE *out, const char *prefix, const char *end)
+{
+    capture_tee_stats st;
+    tee_shadow_stats sh;
+    capture_tee_get_stats(r->tee, &st);
+    tee_shadow_get_stats(r->shadow, &sh);
+    uint64_t dropped = st.dropped_full + st.dropped_memory + st.dropped_too_large + st.dropped_incomplete +
+                       st.dropped_stopping;
+    fprintf(out,
+            "%s%llu requests, %llu shadowed (%llu dropped, queue %llu/%llu): %llu match, %llu mismatch, "
+            "%llu error, %llu skipped%s",
+            prefix, (unsigned long long)st.requests, (unsigned long long)st.queued, (unsigned long long)dropped,
+            (unsigned long long)st.queue_depth, (unsigned long long)st.queue_capacity, (unsigned long long)sh.match,
+            (unsigned long long)sh.mismatch, (unsigned long long)sh.error, (unsigned long long)sh.skipped, end);
+    fflush(out);
+}
+
+static void print_summary(const tee_run *r, const tee_args *a, const char *why, uint64_t abandoned)
+{
+    capture_tee_stats st;
+    tee_shadow_stats sh;
+    capture_tee_get_stats(r->tee, &st);
+    tee_shadow_get_stats(r->shadow, &sh);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "pmirror tee: stopped by %s: ", why);
+    print_status(r, stderr, prefix, "\n");
+    fprintf(stderr,
+            "  dropped: %llu queue full, %llu queue memory, %llu body over --max-body, %llu incomplete, %llu while "
+            "stopping; %llu not selected",
+            (unsigned long long)st.dropped_full, (unsigned long long)st.dropped_memory,
+            (unsigned long long)st.dropped_too_large, (unsigned long long)st.dropped_incomplete,
+            (unsigned long long)st.dropped_stopping, (unsigned long long)st.not_selected);
+    if (!a->sink)
+        fprintf(stderr, "; %llu primary errors", (unsigned long long)st.primary_errors);
+    fprintf(stderr, "; %llu client aborts\n", (unsigned long long)st.client_aborts);
+    if (abandoned || st.queue_depth)
+        fprintf(stderr, "  drain: %llu shadow exchanges abandoned after --drain-seconds\n",
+                (unsigned long long)(abandoned + st.queue_depth));
+    if (sh.diff_failures || sh.bad_records)
+        fprintf(stderr, "  %llu results could not be diffed, %llu records did not parse\n",
+                (unsigned long long)sh.diff_failures, (unsigned long long)sh.bad_records);
+    if (a->record)
+        fprintf(stderr, "  results -> %s\n", a->record);
+    if (a->out_dir)
+        fprintf(stderr, "  report -> %s/report.{json,md,html}, junit.xml\n", a->out_dir);
+}
+
+/* ---- set-up ------------------------------------------------------------------------------------- */
+
+static int setup(tee_run *r, const tee_args *a, pm_err *err)
+{
+    char dir[4096], path[4200];
+    if (a->suite && !(r->given = pm_suite_load(a->suite, cli_profile_dir(a->profile, dir, sizeof dir), err)))
+        return -1;
+    snprintf(r->profile_dir, sizeof r->profile_dir, "%s",
+             r->given && !a->profile ? r->given->profile_dir : cli_profile_dir(a->profile, dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/capabilities.yaml", r->profile_dir);
+    if (!(r->map = pm_capmap_load(path, err)))
+        return -1;
+    if (a->families.n || a->selects.n) {
+        if (!(r->selection = pm_selection_new()))
+            return pm_err_set(err, "out of memory");
+        for (size_t i = 0; i < a->families.n; i++)
+            if (pm_selection_add_family(r->selection, a->families.items[i], err) != 0)
+                return -1;
+        for (size_t i = 0; i < a->selects.n; i++)
+            if (pm_selection_parse(r->selection, a->selects.items[i], err) != 0)
+                return -1;
+    } else if (r->given) { /* the suite's selection, applied once, at the front */
+        r->selection = r->given->selection;
+        r->given->selection = NULL;
+    }
+    if (a->sink) {
+        for (size_t i = 0; i < r->given->ntargets; i++)
+            if (r->given->targets[i].recorded)
+                return pm_err_set(err, "%s: target '%s': a sink has no recording to answer from (proxy mode "
+                                       "has: its primary)", a->suite, r->given->targets[i].name);
+        r->targets = r->given;
+    } else {
+        if (!(r->proxy = proxy_suite(r->given, a, r->profile_dir)))
+            return pm_err_set(err, "out of memory");
+        r->targets = r->proxy;
+    }
+    if (a->shadow_timeout) {
+        double t = strtod(a->shadow_timeout, NULL);
+        pm_suite *s = (pm_suite *)r->targets;
+        for (size_t i = 0; i < s->ntargets; i++)
+            s->targets[i].timeout_s = t;
+    }
+    if (a->record) {
+        if (!a->no_redact && !(r->redactor = pm_redactor_new(a->key, a->record, NULL, err)))
+            return -1;
+        if (!(r->record = pm_jsonl_writer_open(a->record, err)))
+            return -1;
+    }
+    diff_options dopt;
+    diff_options_init(&dopt);
+    dopt.suite = r->targets;
+    if (a->rules)
+        snprintf(path, sizeof path, "%s", a->rules);
+    else
+        snprintf(path, sizeof path, "%s/rules.yaml", r->profile_dir);
+    if (!(r->diff = diff_new(&dopt, access(path, R_OK) == 0 || a->rules ? path : NULL, err)))
+        return -1;
+    if (a->out_dir) {
+        reports_options ro;
+        reports_options_init(&ro);
+        char gate[4200], caps[4200];
+        snprintf(gate, sizeof gate, "%s/gate.yaml", r->profile_dir);
+        snprintf(caps, sizeof caps, "%s/capabilities.yaml", r->profile_dir);
+        ro.gate_path = access(gate, R_OK) == 0 ? gate : NULL;
+        ro.capabilities_path = caps;
+        if (!(r->report = reports_new(&ro, err)))
+            return -1;
+    }
+    if (!(r->metrics = capture_tee_metrics_new()))
+        return pm_err_set(err, "out of memory");
+    tee_shadow_options so = {.diff = r->diff, .metrics = r->metrics, .redactor = r->redactor, .record = r->record,
+                             .report = r->report, .report_lock = &r->report_lock, .nice = (int)a->nice};
+    replay_options_init(&so.replay);
+    so.replay.suite = r->targets;
+    so.replay.allow_writes = a->allow_writes;
+    so.replay.concurrency = a->concurrency;
+    so.replay.order_writes_only = true;
+    if (a->max_body > 0)
+        so.replay.max_body = (size_t)a->max_body;
+    if (!(r->shadow = tee_shadow_new(&so, err)))
+        return -1;
+    return 0;
+}
+
+static int start(tee_run *r, const tee_args *a, pm_err *err)
+{
+    capture_tee_options o;
+    capture_tee_options_init(&o);
+    o.listen = a->listen;
+    o.primary = a->sink ? NULL : a->primary;
+    if (a->uri_header)
+        o.uri_header = a->uri_header;
+    if (a->queue > 0)
+        o.queue = (size_t)a->queue;
+    if (a->queue_bytes > 0)
+        o.queue_bytes = (size_t)a->queue_bytes;
+    if (a->max_body > 0)
+        o.max_body = (size_t)a->max_body;
+    if (a->primary_timeout)
+        o.primary_timeout_s = strtod(a->primary_timeout, NULL);
+    if (a->max_connections > 0)
+        o.max_connections = (unsigned)a->max_connections;
+    o.shadow_writes = (a->allow_writes || r->targets->allow_writes) && any_sandbox(r->targets);
+    o.map = r->map;
+    o.selection = r->selection;
+    o.on_queued = tee_shadow_wakeup;
+    o.ctx = r->shadow;
+    if (!(r->tee = capture_tee_start(&o, err)))
+        return -1;
+    if (a->metrics && capture_tee_metrics_serve(r->metrics, r->tee, a->metrics, err) != 0)
+        return -1;
+    return tee_shadow_start(r->shadow, r->tee, err);
+}
+
+static void teardown(tee_run *r)
+{
+    if (r->tee)
+        capture_tee_stop(r->tee, 0);
+    tee_shadow_free(r->shadow);          /* the thread that observes into the metrics */
+    capture_tee_metrics_free(r->metrics); /* the server that reads the tee's counters */
+    capture_tee_free(r->tee);
+    if (r->record)
+        pm_jsonl_writer_close(r->record, NULL);
+    reports_free(r->report);
+    diff_free(r->diff);
+    pm_redactor_free(r->redactor);
+    pm_selection_free(r->selection);
+    pm_capmap_free(r->map);
+    pm_suite_free(r->proxy);
+    pm_suite_free(r->given);
+    pthread_mutex_destroy(&r->report_lock);
+}
+
+/* ---- the command ----------------------------------------------------------------------------- */
+
+static int check_args(const tee_args *a)
+{
+    if (!a->listen)
+        return cli_fail("tee", "--listen ADDR is required (e.g. 127.0.0.1:8080, or :0 for any free port)");
+    if (a->sink && (a->primary || a->shadow))
+        return cli_fail("tee", "--sink takes no --primary/--shadow: the suite's targets are the shadows");
+    if (a->sink && !a->suite)
+        return cli_fail("tee", "--sink needs -c SUITE (the targets each mirrored copy is replayed to)");
+    if (!a->sink && (!a->primary || !a->shadow))
+        return cli_fail("tee", "proxy mode needs --primary URL and --shadow URL (or use --sink -c SUITE)");
+    if (strcmp(a->progress, "never") && strcmp(a->progress, "always") && strcmp(a->progress, "auto"))
+        return cli_fail("tee", "--progress '%s': never, always or auto", a->progress);
+    if (a->queue < 0 || a->queue_bytes < 0 || a->max_body < 0 || a->concurrency < 0 || a->max_connections < 0)
+        return cli_fail("tee", "--queue, --queue-bytes, --max-body, --concurrency and --max-connections must be >= 0");
+    if (a->nice < 0 || a->nice > 19)
+        return cli_fail("tee", "--shadow-nice %ld: want 0 to 19", a->nice);
+    const char *const timeouts[][2] = {{"--primary-timeout", a->primary_timeout},
+                                       {"--shadow-timeout", a->shadow_timeout},
+                                       {"--drain-seconds", a->drain}};
+    for (size_t i = 0; i < 3; i++) {
+        char *end = NULL;
+        if (timeouts[i][1] && (strtod(timeouts[i][1], &end) <= 0 || *end))
+            return cli_fail("tee", "%s '%s': a positive number of seconds", timeouts[i][0], timeouts[i][1]);
+    }
+    return CLI_OK;
+}
+
+int cmd_tee(int argc, char **argv)
+{
+    tee_args a = {.progress = "auto", .nice = 10};
+    const cli_opt opts[] = {
+        {'l', "listen", CLI_STRING, &a.listen, "ADDR", "127.0.0.1:PORT, [::1]:PORT, :PORT (loopback), 0.0.0.0:PORT"},
+        {0, "primary", CLI_STRING, &a.primary, "URL", "proxy mode: the primary (its answers go to the clients)"},
+        {0, "shadow", CLI_STRING, &a.shadow, "URL", "proxy mode: the shadow (its answers are diffed, never sent)"},
+        {0, "sink", CLI_FLAG, &a.sink, NULL, "sink mode: take mirrored copies, answer 204, replay to the suite"},
+        {'c', "suite", CLI_STRING, &a.suite, "SUITE", "suite file: targets, credentials, timeouts, selection"},
+        {0, "record", CLI_STRING, &a.record, "FILE", "append every result record, redacted (.gz: gzip)"},
+        {0, "metrics", CLI_STRING, &a.metrics, "ADDR", "serve Prometheus metrics on http://ADDR/metrics"},
+        {0, "out-dir", CLI_STRING, &a.out_dir, "DIR", "reports: a snapshot on SIGHUP, the final one on SIGTERM"},
+        {0, "drain-seconds", CLI_STRING, &a.drain, "S", "on SIGTERM, finish shadows for at most S seconds (10)"},
+        {0, "family", CLI_LIST, &a.families, "F", "shadow only this family"},
+        {0, "select", CLI_LIST, &a.selects, "SPEC", "shadow only this cohort: org=A,repo=A/B,user=U,percent=N"},
+        {0, "allow-writes", CLI_FLAG, &a.allow_writes, NULL, "shadow mutating requests to sandbox targets"},
+        {0, "sandbox", CLI_FLAG, &a.sandbox, NULL, "proxy mode: the shadow is a sandbox (may take writes)"},
+        {0, "queue", CLI_INT, &a.queue, "N", "shadow copies waiting at most; past it they drop (1024)"},
+        {0, "queue-bytes", CLI_INT, &a.queue_bytes, "BYTES", "... and the memory they hold at most (256 MiB)"},
+        {0, "max-body", CLI_INT, &a.max_body, "BYTES", "a bigger request body is not shadowed (16 MiB)"},
+        {0, "concurrency", CLI_INT, &a.concurrency, "N", "shadow exchanges in flight at most (suite's, else 32)"},
+        {0, "primary-timeout", CLI_STRING, &a.primary_timeout, "S", "the primary may stay silent S seconds (300)"},
+        {0, "shadow-timeout", CLI_STRING, &a.shadow_timeout, "S", "each shadow exchange's limit (suite's, else 30)"},
+        {0, "uri-header", CLI_STRING, &a.uri_header, "NAME", "sink: header with the original target (X-Original-URI)"},
+        {0, "max-connections", CLI_INT, &a.max_connections, "N", "client connections at once (1024)"},
+        {0, "shadow-nice", CLI_INT, &a.nice, "N", "the shadow thread's niceness, 0-19 (10: clients first)"},
+        {0, "profile", CLI_STRING, &a.profile, "DIR", "profile directory (default: the suite's, else config/quay)"},
+        {0, "rules", CLI_STRING, &a.rules, "FILE", "normalization rules (default: PROFILE/rules.yaml)"},
+        {0, "key", CLI_STRING, &a.key, "FILE", "redaction key (default: .pmirror-key beside --record)"},
+        {0, "no-redact", CLI_FLAG, &a.no_redact, NULL, "write secrets into --record in the clear"},
+        {0, "port-file", CLI_STRING, &a.port_file, "FILE", "write the bound port number to FILE"},
+        {0, "progress", CLI_STRING, &a.progress, "WHEN", "never, always, or auto (a terminal: a live line)"},
+        {'q', "quiet", CLI_FLAG, &a.quiet, NULL, "no start line"},
+        {0},
+    };
+    const cli_command cmd = {
+        "tee", "--listen ADDR (--primary URL --shadow URL | --sink -c SUITE) [--record OUT] [--metrics ADDR]",
+        "Live shadow traffic. Proxy mode: each request goes to the primary, whose answer goes\n"
+        "back to the client as it came, and a copy goes to the shadow through a bounded queue\n"
+        "(full: dropped and counted, never waited for). Sink mode: copies mirrored by nginx or\n"
+        "Envoy are answered 204 at once and replayed to the suite's targets. Both answers are\n"
+        "diffed inline: live counters on --metrics, result records in --record, reports in\n"
+        "--out-dir.",
+        "Signals: SIGHUP writes a report snapshot into --out-dir; SIGTERM or SIGINT stops\n"
+        "taking connections, drains the shadows for at most --drain-seconds, writes the final\n"
+        "report and exits 0. Mutating requests are shadowed only to sandbox targets with\n"
+        "--allow-writes (skipped otherwise; the primary always gets them). Exit codes: 0 stopped\n"
+        "by a signal, 2 bad arguments or set-up.",
+        opts, 0, 0};
+    cli_list args;
+    int rc = cli_parse(&cmd, argc, argv, &args);
+    if (rc == CLI_OK) {
+        cli_list_free(&args);
+        rc = check_args(&a);
+    }
+    if (rc != CLI_OK) {
+        cli_list_free(&a.families);
+        cli_list_free(&a.selects);
+        return rc < 0 ? CLI_OK : rc;
+    }
+    double drain = a.drain ? strtod(a.drain, NULL) : 10;
+
+    sigset_t signals, previous;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, &previous); /* inherited by every thread started below */
+    tee_run r = {0};
+    pthread_mutex_init(&r.report_lock, NULL);
+    pm_err err;
+    if (setup(&r, &a, &err) != 0 || start(&r, &a, &err) != 0) {
+        rc = cli_fail("tee", "%s", err.msg);
+        goto done;
+    }
+    if (a.port_file && (rc = write_port_file(a.port_file, capture_tee_port(r.tee))) != CLI_OK)
+        goto done;
+    if (!a.quiet) {
+        if (a.sink) {
+            fprintf(stderr, "pmirror tee: sink %s replays to", capture_tee_url(r.tee));
+            for (size_t i = 0; i < r.targets->ntargets; i++)
+                fprintf(stderr, "%s %s", i ? "," : "", r.targets->targets[i].name);
+        } else {
+            fprintf(stderr, "pmirror tee: proxy %s -> primary %s, shadow %s", capture_tee_url(r.tee), a.primary,
+                    a.shadow);
+        }
+        if (capture_tee_metrics_url(r.metrics))
+            fprintf(stderr, "; metrics %s", capture_tee_metrics_url(r.metrics));
+        fputc('\n', stderr);
+    }
+    bool tty = isatty(STDERR_FILENO);
+    bool progress = strcmp(a.progress, "always") == 0 || (strcmp(a.progress, "auto") == 0 && tty);
+    int sig = 0;
+    uint64_t last_line = pm_now_ms();
+    for (;;) {
+        struct timespec second = {1, 0};
+        sig = sigtimedwait(&signals, NULL, &second);
+        if (sig == SIGINT || sig == SIGTERM)
+            break;
+        if (sig == SIGHUP && a.out_dir) {
+            if (write_report(&r, &a, "sighup", &err) != 0)
+                fprintf(stderr, "pmirror tee: snapshot: %s\n", err.msg);
+            else if (!a.quiet)
+                fprintf(stderr, "%spmirror tee: SIGHUP: report snapshot -> %s\n", progress && tty ? "\n" : "",
+                        a.out_dir);
+        }
+        if (progress && tty)
+            print_status(&r, stderr, "\rpmirror tee: ", "   ");
+        else if (progress && pm_now_ms() - last_line >= 10000) {
+            last_line = pm_now_ms();
+            print_status(&r, stderr, "pmirror tee: ", "\n");
+        }
+    }
+    if (progress && tty)
+        fputc('\n', stderr);
+    /* the drain: the front first (answers in progress finish), then the shadows */
+    uint64_t started = pm_now_ms();
+    capture_tee_stop(r.tee, drain);
+    double left = drain - (double)(pm_now_ms() - started) / 1000;
+    uint64_t abandoned = 0;
+    if (tee_shadow_join(r.shadow, left > 0 ? left : 0, &abandoned, &err) != 0)
+        rc = cli_fail("tee", "shadow side: %s", err.msg);
+    if (r.record && pm_jsonl_writer_close(r.record, &err) != 0 && rc == CLI_OK)
+        rc = cli_fail("tee", "%s", err.msg);
+    r.record = NULL;
+    if (a.out_dir && write_report(&r, &a, "final", &err) != 0 && rc == CLI_OK)
+        rc = cli_fail("tee", "final report: %s", err.msg);
+    print_summary(&r, &a, sig == SIGINT ? "SIGINT" : "SIGTERM", abandoned);
+done:
+    teardown(&r);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    cli_list_free(&a.families);
+    cli_list_free(&a.selects);
+    return rc;
+}

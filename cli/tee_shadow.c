@@ -1,0 +1,288 @@
+/*
+ * tee_shadow.c — `pmirror tee`'s shadow side: one thread that drains the tee's queue
+ * into the replay engine (replay_run_source), and for each finished exchange diffs the
+ * result inline, updates the live metrics, feeds the report builder and appends the
+ * result, redacted, to the --record file.
+ *
+ * This is where capture, replay, diff and reports meet, so it lives in cli/ (DESIGN.md:
+ * live pipelines are assembled here; no stage calls a later one). The thread runs at a
+ * lower priority (nice) than the front's threads: on a busy machine the client's path
+ * gets the CPU first, and the shadow side falls behind — its queue fills and copies are
+ * dropped and counted — rather than slowing what clients see.
+ *
+ * Diffs are taken on the unredacted result (a /v2/auth token is compared by its JWT
+ * claims); what is written is redacted like a capture: the request's target, headers and
+ * body, and every answer's headers and body.
+ */
+#include "tee_shadow.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+struct tee_shadow {
+    tee_shadow_options o;
+    replay_session *session;
+    capture_tee *tee;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock; /* stats, and the end of the thread */
+    pthread_cond_t ended_cond;
+    bool ended;
+    int rc;
+    pm_err err;
+    tee_shadow_stats stats;
+    uint64_t taken; /* copies handed to the replay engine */
+};
+
+tee_shadow *tee_shadow_new(const tee_shadow_options *o, pm_err *err)
+{
+    tee_shadow *s = calloc(1, sizeof *s);
+    if (!s) {
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    s->o = *o;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->ended_cond, NULL);
+    s->session = replay_new(&s->o.replay, err);
+    if (!s->session) {
+        tee_shadow_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void tee_shadow_wakeup(void *ctx)
+{
+    tee_shadow *s = ctx;
+    replay_wakeup(s->session);
+}
+
+/* ---- in: shadow copies from the tee's queue ---------------------------------------------- */
+
+static int next_copy(void *ctx, json_t **record, char **text, size_t *len, pm_err *err)
+{
+    (void)err;
+    tee_shadow *s = ctx;
+    for (;;) {
+        char *t = NULL;
+        size_t n = 0;
+        int got = capture_tee_next(s->tee, &t, &n);
+        if (got != 1)
+            return got == 0 ? 0 : REPLAY_SOURCE_WAIT;
+        json_t *r = json_loadb(t, n, 0, NULL);
+        if (!r) {
+            free(t);
+            pthread_mutex_lock(&s->lock);
+            s->stats.bad_records++;
+            pthread_mutex_unlock(&s->lock);
+            continue;
+        }
+        s->taken++;
+        *record = r;
+        *text = t;
+        *len = n;
+        return 1;
+    }
+}
+
+/* ---- out: verdicts, metrics, report, record ------------------------------------------------ */
+
+static void redact_message(const pm_redactor *red, json_t *message)
+{
+    if (!json_is_object(message))
+        return;
+    pm_redact_headers(red, json_object_get(message, "headers"));
+    pm_redact_record_body(red, message);
+}
+
+/* In place: what a capture would redact, in the request and in every answer. */
+static void redact_result(const pm_redactor *red, json_t *result)
+{
+    json_t *req = json_object_get(result, "request");
+    const char *target = json_string_value(json_object_get(req, "target"));
+    if (target && strchr(target, '?')) {
+        char *clean = pm_redact_target(red, target);
+        if (clean)
+            json_object_set_new(req, "target", json_string(clean));
+        free(clean);
+    }
+    redact_message(red, req);
+    redact_message(red, json_object_get(result, "response"));
+    const char *name;
+    json_t *answer;
+    json_object_foreach(json_object_get(result, "responses"), name, answer)
+        redact_message(red, answer);
+}
+
+static void observe(tee_shadow *s, const json_t *result, const char *verdict)
+{
+    const pm_suite *suite = s->o.replay.suite;
+    size_t n = suite->ntargets;
+    const char *names[n ? n : 1];
+    int64_t latency[n ? n : 1];
+    const json_t *responses = json_object_get(result, "responses");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *answer = json_object_get(responses, suite->targets[i].name);
+        const json_t *l = json_object_get(answer, "latency_us");
+        names[i] = suite->targets[i].name;
+        latency[i] = json_is_integer(l) && json_is_null(json_object_get(answer, "error")) ? json_integer_value(l) : -1;
+    }
+    capture_tee_observation obs = {
+        .family = json_string_value(json_object_get(result, "family")),
+        .capability = json_string_value(json_object_get(result, "capability")),
+        .verdict = verdict,
+        .targets = names,
+        .latency_us = latency,
+        .ntargets = n,
+    };
+    if (s->o.metrics)
+        capture_tee_metrics_observe(s->o.metrics, &obs);
+}
+
+static void count_verdict(tee_shadow *s, const char *verdict)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stats.results++;
+    if (!verdict)
+        s->stats.diff_failures++;
+    else if (strcmp(verdict, "match") == 0)
+        s->stats.match++;
+    else if (strcmp(verdict, "mismatch") == 0)
+        s->stats.mismatch++;
+    else if (strcmp(verdict, "error") == 0)
+        s->stats.error++;
+    else
+        s->stats.skipped++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int on_result(void *ctx, const replay_result *r, pm_err *err)
+{
+    tee_shadow *s = ctx;
+    json_t *result = json_loadb(r->text, r->len, 0, NULL);
+    if (!result) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.bad_records++;
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
+    pm_err why;
+    json_t *d = diff_result(s->o.diff, result, &why);
+    const char *verdict = d ? json_string_value(json_object_get(d, "verdict")) : NULL;
+    observe(s, result, verdict);
+    if (d && s->o.report) {
+        pthread_mutex_lock(s->o.report_lock);
+        int added = reports_add(s->o.report, d, &why);
+        pthread_mutex_unlock(s->o.report_lock);
+        if (added != 0)
+            verdict = NULL; /* counted as a diff failure: the report could not take it */
+    }
+    count_verdict(s, verdict);
+    json_decref(d);
+    int rc = 0;
+    if (s->o.record) {
+        if (s->o.redactor)
+            redact_result(s->o.redactor, result);
+        rc = pm_jsonl_writer_write(s->o.record, result, err);
+    }
+    json_decref(result);
+    return rc;
+}
+
+static void on_progress(void *ctx, const replay_stats *st, double per_s)
+{
+    (void)st;
+    (void)per_s;
+    tee_shadow *s = ctx;
+    pm_err err;
+    if (s->o.record)
+        pm_jsonl_writer_tick(s->o.record, &err); /* a gzip record is flushed every second */
+}
+
+/* ---- the thread ------------------------------------------------------------------------------ */
+
+static void *run(void *arg)
+{
+    tee_shadow *s = arg;
+    if (s->o.nice > 0)
+        setpriority(PRIO_PROCESS, (id_t)gettid(), s->o.nice); /* best effort */
+    replay_source src = {next_copy, s};
+    pm_err err;
+    int rc = replay_run_source(s->session, &src, on_result, on_progress, s, &err);
+    pthread_mutex_lock(&s->lock);
+    s->rc = rc;
+    if (rc != 0)
+        s->err = err;
+    s->ended = true;
+    pthread_cond_broadcast(&s->ended_cond);
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+int tee_shadow_start(tee_shadow *s, capture_tee *tee, pm_err *err)
+{
+    s->tee = tee;
+    if (pthread_create(&s->thread, NULL, run, s) != 0)
+        return pm_err_set(err, "cannot start the shadow thread");
+    s->started = true;
+    return 0;
+}
+
+int tee_shadow_join(tee_shadow *s, double timeout_s, uint64_t *abandoned, pm_err *err)
+{
+    *abandoned = 0;
+    if (!s->started)
+        return 0;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)timeout_s;
+    until.tv_nsec += (long)((timeout_s - (double)(time_t)timeout_s) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->lock);
+    while (!s->ended && pthread_cond_timedwait(&s->ended_cond, &s->lock, &until) == 0)
+        ;
+    bool in_time = s->ended;
+    pthread_mutex_unlock(&s->lock);
+    if (!in_time)
+        replay_abort(s->session); /* the drain's time is up: what is in flight is left */
+    pthread_join(s->thread, NULL);
+    s->started = false;
+    pthread_mutex_lock(&s->lock);
+    uint64_t judged = s->stats.results;
+    int rc = s->rc;
+    if (rc != 0)
+        *err = s->err;
+    pthread_mutex_unlock(&s->lock);
+    *abandoned = s->taken > judged ? s->taken - judged : 0;
+    return rc;
+}
+
+void tee_shadow_get_stats(tee_shadow *s, tee_shadow_stats *out)
+{
+    pthread_mutex_lock(&s->lock);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void tee_shadow_free(tee_shadow *s)
+{
+    if (!s)
+        return;
+    if (s->started) {
+        uint64_t abandoned;
+        pm_err err;
+        tee_shadow_join(s, 0, &abandoned, &err);
+    }
+    replay_free(s->session);
+    pthread_cond_destroy(&s->ended_cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
