@@ -1,0 +1,152 @@
+/*
+ * cmd_import.c — `pmirror import --har FILE.har -o CAPTURE`: a HAR recording (browser
+ * devtools, Charles, mitmproxy, Postman) into a capture file, classified, selected and
+ * redacted as `pmirror capture` does. Argument handling, the output file, warnings and
+ * the summary; the conversion is capture/'s (capture_har_import).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/capture.h"
+#include "cli.h"
+
+typedef struct {
+    pm_jsonl_writer *writer;
+} import_output;
+
+static int write_record(void *ctx, const char *record, size_t len, pm_err *err)
+{
+    import_output *o = ctx;
+    return pm_jsonl_writer_write_line(o->writer, record, len, err);
+}
+
+static void warn(void *ctx, const char *message)
+{
+    (void)ctx;
+    fprintf(stderr, "pmirror import: warning: %s\n", message);
+}
+
+static void print_summary(const capture_har_stats *st, const char *in, const char *out)
+{
+    fprintf(stderr, "pmirror import: %s: %llu entries, %llu records", in, (unsigned long long)st->entries,
+            (unsigned long long)st->records);
+    for (size_t i = 0; i < st->nfamilies; i++)
+        fprintf(stderr, "%s%s %llu", i == 0 ? " (" : ", ", st->families[i].family,
+                (unsigned long long)st->families[i].exchanges);
+    fprintf(stderr, "%s -> %s\n", st->nfamilies ? ")" : "", out);
+    if (st->skipped || st->not_selected || st->without_response || st->unknown_bodies || st->decoded_bodies ||
+        st->truncated_bodies)
+        fprintf(stderr,
+                "pmirror import: not whole: %llu entries skipped, %llu not selected, %llu without response, %llu "
+                "bodies not in the HAR, %llu bodies cut by the 16M cap, %llu decoded bodies whose "
+                "Content-Encoding was removed\n",
+                (unsigned long long)st->skipped, (unsigned long long)st->not_selected,
+                (unsigned long long)st->without_response, (unsigned long long)st->unknown_bodies,
+                (unsigned long long)st->truncated_bodies, (unsigned long long)st->decoded_bodies);
+}
+
+int cmd_import(int argc, char **argv)
+{
+    const char *out = NULL, *key = NULL, *profile = NULL, *map_path = NULL;
+    cli_list families = {0}, selects = {0};
+    bool har = false, no_redact = false, quiet = false;
+    const cli_opt opts[] = {
+        {0, "har", CLI_FLAG, &har, NULL, "the input is a HAR 1.2 file (.har or .har.gz; - for stdin)"},
+        {'o', "output", CLI_STRING, &out, "OUT", "capture file to write (.gz: gzip; -: stdout)"},
+        {0, "no-redact", CLI_FLAG, &no_redact, NULL, "keep secrets in the capture file (prints a warning)"},
+        {0, "key", CLI_STRING, &key, "FILE", "redaction key (default: .pmirror-key beside OUT, created 0600)"},
+        {0, "family", CLI_LIST, &families, "FAMILY", "keep only this family (REGISTRY_V2, API_V1, ...)"},
+        {0, "select", CLI_LIST, &selects, "SPEC", "keep only a cohort: org=A,repo=A/B,user=U,percent=N,salt=S"},
+        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: config/quay)"},
+        {0, "map", CLI_STRING, &map_path, "FILE", "capability map (default: PROFILE/capabilities.yaml)"},
+        {'q', "quiet", CLI_FLAG, &quiet, NULL, "no summary"},
+        {0},
+    };
+    const cli_command cmd = {
+        "import", "--har FILE.har -o CAPTURE",
+        "Turns each entry of a HAR recording (Chrome or Firefox devtools, Charles,\n"
+        "mitmproxy, Postman) into the capture record `pmirror capture` would have written:\n"
+        "classified, selected and redacted the same way. The file is streamed.",
+        "An entry that cannot be converted (no URL, a bad method, ...) is skipped with a\n"
+        "warning naming its index. Exit codes: 0 done, 2 bad arguments, or a file that is\n"
+        "not a HAR, not JSON or cut short (every record before the damage is written).",
+        opts, 1, 1};
+    cli_list args;
+    int rc = cli_parse(&cmd, argc, argv, &args);
+    if (rc != CLI_OK) {
+        cli_list_free(&families);
+        cli_list_free(&selects);
+        return rc < 0 ? CLI_OK : rc;
+    }
+    const char *in = args.items[0];
+    pm_err err;
+    pm_capmap *map = NULL;
+    pm_redactor *redactor = NULL;
+    pm_selection *selection = NULL;
+    import_output output = {0};
+    capture_har_stats stats;
+    memset(&stats, 0, sizeof stats);
+
+    if (!har)
+        rc = cli_fail("import", "say which format the input is: --har (the only one so far)");
+    else if (!out)
+        rc = cli_fail("import", "-o OUT is required");
+    if (rc == CLI_OK && (families.n || selects.n)) {
+        selection = pm_selection_new();
+        for (size_t i = 0; rc == CLI_OK && i < families.n; i++)
+            if (pm_selection_add_family(selection, families.items[i], &err) != 0)
+                rc = cli_fail("import", "%s", err.msg);
+        for (size_t i = 0; rc == CLI_OK && i < selects.n; i++)
+            if (pm_selection_parse(selection, selects.items[i], &err) != 0)
+                rc = cli_fail("import", "%s", err.msg);
+    }
+    if (rc == CLI_OK) {
+        char dir[4096], path[4200];
+        if (!map_path) {
+            snprintf(path, sizeof path, "%s/capabilities.yaml", cli_profile_dir(profile, dir, sizeof dir));
+            map_path = path;
+        }
+        map = pm_capmap_load(map_path, &err);
+        if (!map)
+            rc = cli_fail("import", "%s", err.msg);
+    }
+    if (rc == CLI_OK && !no_redact) {
+        redactor = pm_redactor_new(key, out, NULL, &err);
+        if (!redactor)
+            rc = cli_fail("import", "%s", err.msg);
+    }
+    if (rc == CLI_OK && !(output.writer = pm_jsonl_writer_open(out, &err)))
+        rc = cli_fail("import", "%s", err.msg);
+    if (rc == CLI_OK) {
+        if (no_redact)
+            fprintf(stderr, "pmirror import: warning: --no-redact: secrets are written to %s in the clear\n", out);
+        capture_har_options o;
+        capture_har_options_init(&o);
+        o.path = in;
+        o.map = map;
+        o.redactor = redactor;
+        o.selection = selection;
+        o.warn = warn;
+        int run_rc = capture_har_import(&o, write_record, &output, &stats, &err);
+        pm_err close_err;
+        int close_rc = pm_jsonl_writer_close(output.writer, &close_err);
+        output.writer = NULL;
+        if (run_rc != 0)
+            rc = cli_fail("import", "%s (%llu records before it written to %s)", err.msg,
+                          (unsigned long long)stats.records, out);
+        else if (close_rc != 0)
+            rc = cli_fail("import", "%s", close_err.msg);
+        else if (!quiet)
+            print_summary(&stats, in, out);
+    }
+    if (output.writer)
+        pm_jsonl_writer_close(output.writer, NULL);
+    capture_har_stats_clear(&stats);
+    pm_selection_free(selection);
+    pm_redactor_free(redactor);
+    pm_capmap_free(map);
+    cli_list_free(&args);
+    cli_list_free(&families);
+    cli_list_free(&selects);
+    return rc;
+}
