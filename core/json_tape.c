@@ -110,13 +110,134 @@ static long hex4(const unsigned char *s)
     return v;
 }
 
-/* s[i] is the opening quote; on success *end is past the closing quote. */
+/* A \u escape at p (s[p] == '\\', s[p+1] == 'u'): checks its hex digits and surrogate
+ * pairing; returns the length consumed (6, or 12 for a pair), or 0 when bad. */
+static size_t u_escape(pm_jtape *t, int k, const unsigned char *s, size_t len, size_t p)
+{
+    if (p + 6 > len)
+        return 0;
+    long cp = hex4(s + p + 2);
+    if (cp < 0)
+        return 0;
+    if (cp == 0)
+        t->tok[k].flags |= TOK_NUL;
+    if (cp >= 0xDC00 && cp <= 0xDFFF)
+        return 0; /* a low half alone */
+    if (cp < 0xD800 || cp > 0xDBFF)
+        return 6;
+    /* a high surrogate needs its low half */
+    if (p + 12 > len || s[p + 6] != '\\' || s[p + 7] != 'u')
+        return 0;
+    long lo = hex4(s + p + 8);
+    return lo >= 0xDC00 && lo <= 0xDFFF ? 12 : 0;
+}
+
+/* One escape at p (s[p] == '\\'): the length consumed, or 0 when bad. */
+static size_t escape(pm_jtape *t, int k, const unsigned char *s, size_t len, size_t p)
+{
+    if (p + 1 >= len)
+        return 0;
+    switch (s[p + 1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        return 2;
+    case 'u':
+        return u_escape(t, k, s, len, p);
+    default:
+        return 0;
+    }
+}
+
+#if defined(__SSE2__)
+/* Bit i set where byte i of the 64 at s equals c / is below 0x20. */
+static uint64_t eq_mask(const unsigned char *s, char c)
+{
+    const __m128i v = _mm_set1_epi8(c);
+    uint64_t m = 0;
+    for (int b = 0; b < 4; b++)
+        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + 16 * b)), v))
+             << (16 * b);
+    return m;
+}
+
+static uint64_t ctl_mask(const unsigned char *s)
+{
+    const __m128i ctl = _mm_set1_epi8(0x1f);
+    uint64_t m = 0;
+    for (int b = 0; b < 4; b++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + 16 * b));
+        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)) << (16 * b);
+    }
+    return m;
+}
+
+/* The bytes escaped by a backslash in a 64-byte block (a backslash escapes the next byte
+ * unless it is itself escaped: runs of backslashes pair up), given whether the block's
+ * first byte is escaped (*carry), which is updated for the next block. */
+static uint64_t escaped_bytes(uint64_t backslash, uint64_t *carry)
+{
+    const uint64_t even = 0x5555555555555555ULL;
+    backslash &= ~*carry;                            /* an escaped backslash escapes nothing */
+    uint64_t follows = backslash << 1 | *carry;      /* bytes right after a backslash */
+    uint64_t odd_starts = backslash & ~even & ~follows; /* runs starting on an odd bit */
+    uint64_t even_starts_sum;
+    *carry = __builtin_add_overflow(odd_starts, backslash, &even_starts_sum);
+    uint64_t invert = even_starts_sum << 1;          /* where a run's parity flips */
+    return (even ^ invert) & follows;
+}
+#endif
+
+/* s[i] is the opening quote; on success *end is past the closing quote. Long strings go
+ * 64 bytes at a time: the closing quote is the first quote not escaped, and a block is
+ * checked whole (no control byte, every escaped byte a valid escape letter) before the
+ * \u escapes in it are checked one by one. */
 static int string_token(pm_jtape *t, const unsigned char *s, size_t len, size_t i, size_t *end)
 {
     int k = push(t, PM_JSTR, i + 1);
     if (k < 0)
         return fail(t, "out of memory", i);
     size_t p = i + 1;
+#if defined(__SSE2__)
+    uint64_t carry = 0;
+    size_t u_done = 0; /* \u escapes before this offset are checked (a pair's low half) */
+    while (p + 64 <= len) {
+        uint64_t quote = eq_mask(s + p, '"'), backslash = eq_mask(s + p, '\\');
+        uint64_t esc = escaped_bytes(backslash, &carry);
+        uint64_t closing = quote & ~esc;
+        uint64_t upto = closing ? (closing & (0 - closing)) - 1 : ~0ULL; /* bytes before the close */
+        if (ctl_mask(s + p) & upto)
+            return fail(t, "control character in a string", p + (size_t)__builtin_ctzll(ctl_mask(s + p) & upto));
+        uint64_t escaped = esc & upto;
+        if (escaped || (backslash & upto))
+            t->tok[k].flags |= PM_JTOK_ESCAPED;
+        uint64_t letters = eq_mask(s + p, '"') | eq_mask(s + p, '\\') | eq_mask(s + p, '/') | eq_mask(s + p, 'b') |
+                           eq_mask(s + p, 'f') | eq_mask(s + p, 'n') | eq_mask(s + p, 'r') | eq_mask(s + p, 't');
+        uint64_t u = escaped & eq_mask(s + p, 'u');
+        if (escaped & ~letters & ~u)
+            return fail(t, "bad escape in a string", p + (size_t)__builtin_ctzll(escaped & ~letters & ~u) - 1);
+        for (; u; u &= u - 1) {
+            size_t at = p + (size_t)__builtin_ctzll(u) - 1; /* the backslash */
+            if (at < u_done)
+                continue; /* the low half of a pair already checked */
+            size_t n = u_escape(t, k, s, len, at);
+            if (!n)
+                return fail(t, "bad \\u escape", at);
+            u_done = at + n;
+        }
+        if (closing) {
+            p += (size_t)__builtin_ctzll(closing);
+            t->tok[k].end = (uint32_t)p;
+            *end = p + 1;
+            return 0;
+        }
+        p += 64;
+        if (carry) { /* the block ended on a backslash escaping the next byte: finish it */
+            p--;
+            break;
+        }
+    }
+    if (p < u_done)
+        p = u_done; /* past a \u pair checked whole */
+#endif
     for (;;) {
         p = scan_string(s, p, len);
         if (p >= len)
@@ -125,35 +246,11 @@ static int string_token(pm_jtape *t, const unsigned char *s, size_t len, size_t 
             break;
         if (s[p] < 0x20)
             return fail(t, "control character in a string", p);
-        /* a backslash */
-        t->tok[k].flags |= PM_JTOK_ESCAPED;
-        if (p + 1 >= len)
-            return fail(t, "unterminated string", i);
-        unsigned char e = s[p + 1];
-        if (e == 'u') {
-            if (p + 6 > len)
-                return fail(t, "bad \\u escape", p);
-            long cp = hex4(s + p + 2);
-            if (cp < 0)
-                return fail(t, "bad \\u escape", p);
-            if (cp == 0)
-                t->tok[k].flags |= TOK_NUL;
-            p += 6;
-            if (cp >= 0xD800 && cp <= 0xDBFF) { /* a high surrogate needs its low half */
-                if (p + 6 > len || s[p] != '\\' || s[p + 1] != 'u')
-                    return fail(t, "lone surrogate in \\u escape", p);
-                long lo = hex4(s + p + 2);
-                if (lo < 0xDC00 || lo > 0xDFFF)
-                    return fail(t, "lone surrogate in \\u escape", p);
-                p += 6;
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                return fail(t, "lone surrogate in \\u escape", p);
-            }
-        } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
-            p += 2;
-        } else {
-            return fail(t, "bad escape in a string", p);
-        }
+        t->tok[k].flags |= PM_JTOK_ESCAPED; /* a backslash */
+        size_t n = escape(t, k, s, len, p);
+        if (!n)
+            return fail(t, p + 1 < len && s[p + 1] == 'u' ? "bad \\u escape" : "bad escape in a string", p);
+        p += n;
     }
     t->tok[k].end = (uint32_t)p;
     *end = p + 1;

@@ -30,25 +30,25 @@ typedef struct walk {
     size_t buf_cap;
 } walk;
 
-/* Can a path rule apply at the current path? Exact, but asked of the rules only when the
- * last key is some rule's last key (or some rule has none). */
-static bool rule_may_apply(walk *w, const char *key, size_t klen)
+/* The path rule that applies at the current path, if any. Exact, but asked of the rules
+ * only when the last key is some rule's last key (or some rule has none). */
+static const diff_rule *rule_at(walk *w, const char *key, size_t klen)
 {
     diff_ctx *c = w->c;
     if (!c->nrules)
-        return false;
+        return NULL;
     if (!c->untailed) {
         if (!key)
-            return false; /* an index or the root: no rule ending in ".key" matches */
+            return NULL; /* an index or the root: no rule ending in ".key" matches */
         bool tail = false;
         for (size_t i = 0; i < c->ntails && !tail; i++)
             tail = c->tail_lens[i] == klen && memcmp(c->tails[i], key, klen) == 0;
         if (!tail)
-            return false;
+            return NULL;
     }
     const unsigned all = 1u << RULE_IGNORE_PATH | 1u << RULE_SHAPE | 1u << RULE_JWT | 1u << RULE_URL_HOST |
                          1u << RULE_TOLERANCE | 1u << RULE_ARRAY_SET;
-    return diff_rule_for_path(c->rules, c->nrules, all, w->p.s) != NULL;
+    return diff_rule_for_path(c->rules, c->nrules, all, w->p.s);
 }
 
 /* The tree comparison for one node (a, b: tape indices, -1 = absent). */
@@ -118,7 +118,7 @@ static bool numbers_equal(walk *w, const pm_jtok *x, const pm_jtok *y)
     return equal;
 }
 
-static void compare(walk *w, long a, long b, int depth, bool rule);
+static void compare(walk *w, long a, long b, int depth, const diff_rule *rule);
 
 /* Keys of the object at index obj: their token indices, in order. */
 static size_t keys_of(const pm_jtape *t, size_t obj, uint32_t *out)
@@ -200,7 +200,7 @@ static void compare_objects(walk *w, long a, long b, int depth)
             break;
         const pm_jtok *key = &ta->tok[ka[i]];
         size_t old = diff_path_push_key(&w->p, ta->text + key->start, key->end - key->start);
-        bool rule = rule_may_apply(w, ta->text + key->start, key->end - key->start);
+        const diff_rule *rule = rule_at(w, ta->text + key->start, key->end - key->start);
         compare(w, (long)ka[i] + 1, match[i] >= 0 ? (long)kb[match[i]] + 1 : -1, depth + 1, rule);
         diff_path_pop(&w->p, old);
     }
@@ -241,7 +241,7 @@ static void compare_arrays(walk *w, long a, long b, int depth)
     bool equal = true;
     for (uint32_t i = 0; i < ta->tok[a].count && equal && !w->give_up; i++) {
         size_t old = diff_path_push_index(&w->p, i);
-        compare(w, (long)x, (long)y, depth + 1, rule_may_apply(w, NULL, 0));
+        compare(w, (long)x, (long)y, depth + 1, rule_at(w, NULL, 0));
         diff_path_pop(&w->p, old);
         equal = c->count == 0;
         x = ta->tok[x].next;
@@ -258,9 +258,40 @@ static void compare_arrays(walk *w, long a, long b, int depth)
     }
 }
 
-static void compare(walk *w, long a, long b, int depth, bool rule)
+/* The two rules that decide most nodes they apply to, decided on the tape when the
+ * values allow (as json_diff.c's apply_rule would); false: ask the trees. */
+static bool rule_on_tape(walk *w, const diff_rule *r, long a, long b)
+{
+    if (r->expired)
+        return false; /* json_diff.c counts what it would have hidden */
+    if (r->kind == RULE_IGNORE_PATH)
+        return true;
+    if (r->kind != RULE_SHAPE || a < 0 || b < 0)
+        return false;
+    const pm_jtok *x = &w->ta->tok[a], *y = &w->tb->tok[b];
+    size_t nx = x->end - x->start, ny = y->end - y->start;
+    const char *sx = w->ta->text + x->start, *sy = w->tb->text + y->start;
+    if (x->type != y->type || x->type != PM_JSTR || ((x->flags | y->flags) & PM_JTOK_ESCAPED))
+        return x->type == PM_JNUM && y->type == PM_JNUM && (x->flags & y->flags & PM_JTOK_INTEGER) &&
+               (r->shape == SHAPE_RFC2822 || r->shape == SHAPE_RFC3339) && pm_jtape_number_ok(w->ta, x) &&
+               pm_jtape_number_ok(w->tb, y); /* epoch seconds on both sides */
+    if (nx == ny && memcmp(sx, sy, nx) == 0)
+        return true; /* equal values need no rule */
+    char bx[128], by[128];
+    if (nx >= sizeof bx || ny >= sizeof by || memchr(sx, '\0', nx) || memchr(sy, '\0', ny))
+        return false;
+    memcpy(bx, sx, nx);
+    bx[nx] = '\0';
+    memcpy(by, sy, ny);
+    by[ny] = '\0';
+    return diff_shape_matches(r->shape, bx) && diff_shape_matches(r->shape, by); /* else the trees report it */
+}
+
+static void compare(walk *w, long a, long b, int depth, const diff_rule *rule)
 {
     if (w->give_up || (w->c->counting_only && w->c->count))
+        return;
+    if (rule && rule_on_tape(w, rule, a, b))
         return;
     if (rule || a < 0 || b < 0 || depth > DIFF_MAX_DEPTH) {
         by_tree(w, a, b, depth);
@@ -296,7 +327,7 @@ int diff_tape_compare(diff_ctx *c, const pm_jtape *a, const pm_jtape *b)
     walk w = {.c = c, .ta = a, .tb = b, .p = {"$", 1}};
     uint64_t count = c->count, expired = c->expired_hits;
     size_t recorded = json_array_size(c->differences);
-    compare(&w, 0, 0, 0, rule_may_apply(&w, NULL, 0));
+    compare(&w, 0, 0, 0, rule_at(&w, NULL, 0));
     free(w.buf[0]);
     free(w.buf[1]);
     if (!w.give_up)
