@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "core/core.h"
+#include "reports/reports.h"
 
 enum { CLI_OK = 0, CLI_GATE_FAILED = 1, CLI_USAGE = 2 };
 
@@ -55,6 +56,25 @@ void cli_list_free(cli_list *l);
  * binary's source tree, else the one compiled in. Writes into buf. */
 const char *cli_profile_dir(const char *given, char *buf, size_t size);
 
+/* ----- report_setup.c: what report, run and tee share around the report builder ----- */
+
+typedef struct cli_report_setup {
+    const char *profile_dir, *gate_path, *switches_path, *previous_path;
+    char gate_buf[4200], caps_buf[4200];
+    pm_config *switches, *previous;
+    reports_options o; /* ready for reports_new (top-N defaults; the caller may change them) */
+} cli_report_setup;
+
+/* Finds PROFILE/gate.yaml (unless gate_path) and capabilities.yaml, loads and checks the
+ * snapshot and the previous report. CLI_OK, or CLI_USAGE after one error line. Close it
+ * either way. */
+int cli_report_setup_open(cli_report_setup *s, const char *cmd, const char *profile_dir, const char *gate_path,
+                          const char *switches_path, const char *previous_path);
+/* The `run` keys of a built report: inputs (taken), profile, gate, switches, previous,
+ * skipped_records and warnings (a list of the inputs' damage warnings). */
+void cli_report_setup_run_keys(const cli_report_setup *s, json_t *report, json_t *inputs, json_t *warnings);
+void cli_report_setup_close(cli_report_setup *s);
+
 int cmd_capture(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
@@ -66,5 +86,6 @@ int cmd_report(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -65,11 +65,6 @@ static int read_input(reports_builder *b, const char *path, progress_line *p, js
     return rc;
 }
 
-static bool readable(const char *path)
-{
-    return access(path, R_OK) == 0;
-}
-
 int cmd_report(int argc, char **argv)
 {
     const char *suite_path = NULL, *out_dir = NULL, *previous_path = NULL, *switches_path = NULL;
@@ -118,9 +113,9 @@ int cmd_report(int argc, char **argv)
     }
 
     pm_err err;
-    char dir[4096], gate_buf[4200], caps_buf[4200];
+    char dir[4096];
     pm_suite *suite = NULL;
-    pm_config *switches = NULL, *previous = NULL;
+    cli_report_setup setup = {0};
     reports_builder *b = NULL;
     json_t *report = NULL, *warnings = json_array();
     rc = CLI_USAGE;
@@ -129,35 +124,9 @@ int cmd_report(int argc, char **argv)
         goto done;
     }
     const char *profile_dir = suite && !profile ? suite->profile_dir : cli_profile_dir(profile, dir, sizeof dir);
-    if (!gate_path) {
-        snprintf(gate_buf, sizeof gate_buf, "%s/gate.yaml", profile_dir);
-        gate_path = readable(gate_buf) ? gate_buf : NULL;
-    }
-    snprintf(caps_buf, sizeof caps_buf, "%s/capabilities.yaml", profile_dir);
-    if (switches_path && !(switches = pm_config_load(switches_path, &err))) {
-        cli_fail("report", "%s", err.msg);
+    if (cli_report_setup_open(&setup, "report", profile_dir, gate_path, switches_path, previous_path) != CLI_OK)
         goto done;
-    }
-    if (switches && !json_is_object(pm_config_root(switches))) {
-        cli_fail("report", "%s: not a switch snapshot (a mapping of SWITCH: owner)", switches_path);
-        goto done;
-    }
-    if (previous_path) {
-        if (!(previous = pm_config_load(previous_path, &err))) {
-            cli_fail("report", "%s", err.msg);
-            goto done;
-        }
-        if (reports_check(pm_config_root(previous), &err) != 0) {
-            cli_fail("report", "%s: %s", previous_path, err.msg);
-            goto done;
-        }
-    }
-    reports_options o;
-    reports_options_init(&o);
-    o.gate_path = gate_path;
-    o.capabilities_path = readable(caps_buf) ? caps_buf : NULL;
-    o.switches = switches ? pm_config_root(switches) : NULL;
-    o.previous = previous ? pm_config_root(previous) : NULL;
+    reports_options o = setup.o;
     o.top_cohorts = (size_t)top_cohorts;
     o.top_differences = (size_t)top_differences;
     if (!(b = reports_new(&o, &err))) {
@@ -175,16 +144,10 @@ int cmd_report(int argc, char **argv)
         cli_fail("report", "%s", err.msg);
         goto done;
     }
-    json_t *run = json_object_get(report, "run"), *in_list = json_array();
+    json_t *in_list = json_array();
     for (size_t i = 0; i < inputs.n; i++)
         json_array_append_new(in_list, json_string(inputs.items[i]));
-    json_object_set_new(run, "inputs", in_list);
-    json_object_set_new(run, "profile", json_string(profile_dir));
-    json_object_set_new(run, "gate", gate_path ? json_string(gate_path) : json_null());
-    json_object_set_new(run, "switches", switches_path ? json_string(switches_path) : json_null());
-    json_object_set_new(run, "previous", previous_path ? json_string(previous_path) : json_null());
-    json_object_set_new(run, "skipped_records", json_integer((json_int_t)json_array_size(warnings)));
-    json_object_set(run, "warnings", warnings);
+    cli_report_setup_run_keys(&setup, report, in_list, warnings);
     if (reports_write_dir(report, out_dir, &err) != 0) {
         cli_fail("report", "%s", err.msg);
         goto done;
@@ -206,8 +169,7 @@ done:
     json_decref(report);
     json_decref(warnings);
     reports_free(b);
-    pm_config_free(switches);
-    pm_config_free(previous);
+    cli_report_setup_close(&setup);
     pm_suite_free(suite);
     cli_list_free(&inputs);
     return rc;

@@ -34,7 +34,7 @@ static const subcommand subcommands[] = {
     {"gate", "[-c SUITE] REPORT.json",
      "exit 0 when every family in scope may be promoted, 1 otherwise; prints the switch proposal", cmd_gate},
     {"run", "-c SUITE -i CAPTURE --out-dir DIR", "replay + diff + report + gate in one streaming process",
-     NULL},
+     cmd_run},
     {"serve", "--fixture FILE --listen ADDR", "a recorded backend: answers from recorded responses", cmd_serve},
     {"classify", "METHOD TARGET [-H 'Name: value']...",
      "prints family, capability, switch, cohort as JSON", cmd_classify},

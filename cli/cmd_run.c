@@ -1,0 +1,262 @@
+/*
+ * cmd_run.c — `pmirror run -c SUITE -i CAPTURE --out-dir DIR`: replay, diff, report and
+ * gate in one streaming process, the way a nightly job or a pre-cutover check runs them.
+ *
+ * Each exchange's result goes from the replay engine straight into the diff engine and
+ * its diff record into the report builder; nothing is written between the stages unless
+ * --keep-results asks for results.jsonl.gz and diffs.jsonl.gz in DIR. The numbers are
+ * those of `replay`, `diff`, `report` and `gate` run one by one on the same inputs (one
+ * difference, documented: with a secondary target, `run` judges noise exchange by
+ * exchange, while `pmirror diff` on a file learns it over the whole file first).
+ * Exit: 0 when every family in scope may be promoted, 1 when any may not, 2 bad input.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "diff/diff.h"
+#include "replay/replay.h"
+
+typedef struct run_state {
+    diff_engine *diff;
+    reports_builder *report;
+    pm_jsonl_writer *results, *diffs; /* --keep-results, else NULL */
+    bool progress;
+    uint64_t match, mismatch, error, skipped;
+} run_state;
+
+static replay_session *running;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running)
+        replay_stop(running);
+}
+
+/* One exchange through diff and into the report (on the replay engine's thread). */
+static int take_result(void *ctx, const replay_result *r, pm_err *err)
+{
+    run_state *s = ctx;
+    if (s->results && pm_jsonl_writer_write_line(s->results, r->text, r->len, err) != 0)
+        return -1;
+    json_t *d = diff_result_text(s->diff, r->text, r->len, err);
+    if (!d)
+        return -1;
+    int rc = reports_add(s->report, d, err);
+    if (rc == 0 && s->diffs)
+        rc = pm_jsonl_writer_write(s->diffs, d, err);
+    const char *v = json_string_value(json_object_get(d, "verdict"));
+    if (v && strcmp(v, "match") == 0)
+        s->match++;
+    else if (v && strcmp(v, "mismatch") == 0)
+        s->mismatch++;
+    else if (v && strcmp(v, "error") == 0)
+        s->error++;
+    else
+        s->skipped++;
+    json_decref(d);
+    return rc;
+}
+
+static void show_progress(void *ctx, const replay_stats *st, double per_s)
+{
+    run_state *s = ctx;
+    pm_err err;
+    if (s->results)
+        pm_jsonl_writer_tick(s->results, &err);
+    if (s->diffs)
+        pm_jsonl_writer_tick(s->diffs, &err);
+    if (!s->progress)
+        return;
+    fprintf(stderr, "\rpmirror run: %llu/%llu exchanges", (unsigned long long)st->done,
+            (unsigned long long)st->in_scope);
+    if (st->input_read >= 0)
+        fprintf(stderr, " (%.0f%% of the input)", 100 * st->input_read);
+    fprintf(stderr, ", %.0f/s: %llu match, %llu mismatch, %llu error, %llu skipped   ", per_s,
+            (unsigned long long)s->match, (unsigned long long)s->mismatch, (unsigned long long)s->error,
+            (unsigned long long)s->skipped);
+}
+
+static pm_jsonl_writer *open_kept(const char *dir, const char *name, pm_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return pm_jsonl_writer_open(path, err);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *suite_path = NULL, *in_path = NULL, *out_dir = NULL, *switches_path = NULL, *previous_path = NULL;
+    const char *gate_path = NULL, *profile = NULL, *shard = NULL, *rate = NULL, *progress = "auto";
+    long concurrency = 0, limit = 0;
+    bool allow_writes = false, keep = false;
+    cli_list families = {0};
+    const cli_opt opts[] = {
+        {'c', "suite", CLI_STRING, &suite_path, "SUITE", "suite file: targets, profile (README)"},
+        {'i', "input", CLI_STRING, &in_path, "CAPTURE", "capture file to replay (.gz or plain, - = stdin)"},
+        {0, "out-dir", CLI_STRING, &out_dir, "DIR", "report.json, report.md, junit.xml, report.html (and kept files)"},
+        {0, "switches", CLI_STRING, &switches_path, "SNAPSHOT", "Quay switch snapshot: go-owned failures roll back"},
+        {0, "previous", CLI_STRING, &previous_path, "REPORT.json", "an earlier report: trend and regressions"},
+        {0, "gate", CLI_STRING, &gate_path, "FILE", "gate thresholds (default: PROFILE/gate.yaml)"},
+        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: the suite's, else config/quay)"},
+        {0, "family", CLI_LIST, &families, "FAMILY", "gate only these families (default: every family seen)"},
+        {0, "keep-results", CLI_FLAG, &keep, NULL, "also write results.jsonl.gz and diffs.jsonl.gz into DIR"},
+        {0, "allow-writes", CLI_FLAG, &allow_writes, NULL, "send mutating requests to sandbox targets"},
+        {0, "concurrency", CLI_INT, &concurrency, "N", "exchanges in flight at most (default 32)"},
+        {0, "rate", CLI_STRING, &rate, "N", "start at most N exchanges per second"},
+        {0, "limit", CLI_INT, &limit, "N", "replay only the first N exchanges in scope"},
+        {0, "shard", CLI_STRING, &shard, "K/N", "replay shard K of N (merge the shards with pmirror report)"},
+        {0, "progress", CLI_STRING, &progress, "WHEN", "never, always, or auto (when stderr is a terminal)"},
+        {0},
+    };
+    const cli_command cmd = {
+        "run", "-c SUITE -i CAPTURE --out-dir DIR [--switches SNAPSHOT] [--keep-results]",
+        "Replays the capture against the suite's targets, diffs every exchange, scores each\n"
+        "family against the gate and writes the reports, in one streaming process.",
+        "stdout: the Markdown summary table, then the switch proposal as YAML (also in\n"
+        "DIR/proposal.yaml). Exit codes: 0 every family in scope may be promoted, 1 one may\n"
+        "not, 2 bad input.",
+        opts, 0, 0};
+    cli_list args;
+    int rc = cli_parse(&cmd, argc, argv, &args);
+    if (rc != CLI_OK) {
+        cli_list_free(&families);
+        return rc < 0 ? CLI_OK : rc;
+    }
+    cli_list_free(&args);
+    replay_options ro;
+    replay_options_init(&ro);
+    ro.concurrency = concurrency;
+    ro.limit = limit;
+    ro.allow_writes = allow_writes;
+    rc = CLI_USAGE;
+    if (!suite_path || !in_path || !out_dir)
+        cli_fail("run", "-c SUITE, -i CAPTURE and --out-dir DIR are required");
+    else if (rate && (ro.rate = strtod(rate, NULL)) <= 0)
+        cli_fail("run", "--rate '%s': a positive number of exchanges per second", rate);
+    else if (shard && (sscanf(shard, "%u/%u", &ro.shard_k, &ro.shard_n) != 2 || ro.shard_n == 0 ||
+                       ro.shard_k == 0 || ro.shard_k > ro.shard_n))
+        cli_fail("run", "--shard '%s': K/N with 1 <= K <= N", shard);
+    else if (strcmp(progress, "never") && strcmp(progress, "always") && strcmp(progress, "auto"))
+        cli_fail("run", "--progress '%s': never, always or auto", progress);
+    else if (concurrency < 0 || limit < 0)
+        cli_fail("run", "--concurrency and --limit must be positive");
+    else
+        rc = CLI_OK;
+    if (rc != CLI_OK) {
+        cli_list_free(&families);
+        return rc;
+    }
+
+    pm_err err;
+    char dir[4096], rules[4200];
+    cli_report_setup setup = {0};
+    run_state s = {.progress = strcmp(progress, "always") == 0 ||
+                               (strcmp(progress, "auto") == 0 && isatty(STDERR_FILENO))};
+    pm_jsonl_reader *in = NULL;
+    replay_session *session = NULL;
+    json_t *report = NULL;
+    rc = CLI_USAGE;
+    pm_suite *suite = pm_suite_load(suite_path, cli_profile_dir(profile, dir, sizeof dir), &err);
+    if (!suite) {
+        cli_fail("run", "%s", err.msg);
+        goto done;
+    }
+    ro.suite = suite;
+    const char *profile_dir = profile ? cli_profile_dir(profile, dir, sizeof dir) : suite->profile_dir;
+    if (cli_report_setup_open(&setup, "run", profile_dir, gate_path, switches_path, previous_path) != CLI_OK)
+        goto done;
+    diff_options dopt;
+    diff_options_init(&dopt);
+    dopt.suite = suite;
+    snprintf(rules, sizeof rules, "%s/rules.yaml", profile_dir);
+    if (mkdir(out_dir, 0755) != 0 && access(out_dir, W_OK) != 0) {
+        cli_fail("run", "%s: cannot create the output directory", out_dir);
+        goto done;
+    }
+    if (!(s.diff = diff_new(&dopt, access(rules, R_OK) == 0 ? rules : NULL, &err)) ||
+        !(s.report = reports_new(&setup.o, &err)) || !(in = pm_jsonl_reader_open(in_path, &err)) ||
+        !(session = replay_new(&ro, &err)) ||
+        (keep && (!(s.results = open_kept(out_dir, "results.jsonl.gz", &err)) ||
+                  !(s.diffs = open_kept(out_dir, "diffs.jsonl.gz", &err))))) {
+        cli_fail("run", "%s", err.msg);
+        goto done;
+    }
+    running = session;
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int run_rc = replay_run(session, in, take_result, show_progress, &s, &err);
+    running = NULL;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (s.progress)
+        fputc('\n', stderr);
+    if (run_rc != 0) {
+        cli_fail("run", "%s", err.msg);
+        goto done;
+    }
+    if ((s.results && pm_jsonl_writer_close(s.results, &err) != 0) ||
+        (s.diffs && pm_jsonl_writer_close(s.diffs, &err) != 0)) {
+        s.results = s.diffs = NULL;
+        cli_fail("run", "%s", err.msg);
+        goto done;
+    }
+    s.results = s.diffs = NULL;
+    if (!(report = reports_build(s.report, &err))) {
+        cli_fail("run", "%s", err.msg);
+        goto done;
+    }
+    json_t *warnings = json_array();
+    if (pm_jsonl_reader_warning(in)) {
+        fprintf(stderr, "pmirror run: warning: %s\n", pm_jsonl_reader_warning(in));
+        json_array_append_new(warnings, json_string(pm_jsonl_reader_warning(in)));
+    }
+    cli_report_setup_run_keys(&setup, report, json_pack("[s]", in_path), warnings);
+    json_decref(warnings);
+    char proposal_path[4200];
+    snprintf(proposal_path, sizeof proposal_path, "%s/proposal.yaml", out_dir);
+    FILE *proposal = fopen(proposal_path, "w");
+    bool all_promote = false;
+    if (reports_write_dir(report, out_dir, &err) != 0 || !proposal ||
+        reports_write_proposal(proposal, report, families.items, families.n, &all_promote, &err) != 0) {
+        if (proposal)
+            fclose(proposal);
+        cli_fail("run", "%s", proposal ? err.msg : "cannot write proposal.yaml");
+        goto done;
+    }
+    if (fclose(proposal) != 0) {
+        cli_fail("run", "%s: cannot write", proposal_path);
+        goto done;
+    }
+    if (reports_write_markdown_table(stdout, report, &err) != 0 || fputc('\n', stdout) == EOF ||
+        reports_write_proposal(stdout, report, families.items, families.n, &all_promote, &err) != 0 ||
+        fflush(stdout) != 0) {
+        cli_fail("run", "stdout: %s", err.msg);
+        goto done;
+    }
+    const replay_stats *st = replay_get_stats(session);
+    fprintf(stderr,
+            "pmirror run: %llu exchanges: %llu match, %llu mismatch, %llu error, %llu skipped -> %s/report.html\n",
+            (unsigned long long)st->done, (unsigned long long)s.match, (unsigned long long)s.mismatch,
+            (unsigned long long)s.error, (unsigned long long)s.skipped, out_dir);
+    rc = all_promote ? CLI_OK : CLI_GATE_FAILED;
+done:
+    if (s.results)
+        pm_jsonl_writer_close(s.results, NULL);
+    if (s.diffs)
+        pm_jsonl_writer_close(s.diffs, NULL);
+    json_decref(report);
+    replay_free(session);
+    pm_jsonl_reader_close(in);
+    reports_free(s.report);
+    diff_free(s.diff);
+    cli_report_setup_close(&setup);
+    pm_suite_free(suite);
+    cli_list_free(&families);
+    return rc;
+}
