@@ -84,14 +84,16 @@ static void set_text(json_t *obj, const unsigned char *data, size_t len)
 static json_t *body_hint(const json_t *msg)
 {
     json_t *h = json_object();
-    if (json_is_true(json_object_get(msg, "body_truncated"))) {
+    bool truncated = json_is_true(json_object_get(msg, "body_truncated"));
+    bool redacted = json_is_true(json_object_get(msg, "body_redacted"));
+    if (truncated)
         json_object_set_new(h, "body_truncated", json_true());
-        json_object_set(h, "body_len", json_object_get(msg, "body_len"));
-        if (json_is_string(json_object_get(msg, "body_sha256")))
-            json_object_set(h, "body_sha256", json_object_get(msg, "body_sha256"));
-    }
-    if (json_is_true(json_object_get(msg, "body_redacted")))
+    if (redacted)
         json_object_set_new(h, "body_redacted", json_true());
+    if ((truncated || redacted) && json_is_integer(json_object_get(msg, "body_len")))
+        json_object_set(h, "body_len", json_object_get(msg, "body_len"));
+    if (truncated && json_is_string(json_object_get(msg, "body_sha256")))
+        json_object_set(h, "body_sha256", json_object_get(msg, "body_sha256"));
     if (json_object_size(h) == 0) {
         json_decref(h);
         return NULL;
@@ -193,9 +195,10 @@ static json_t *har_request(const json_t *req, json_t *hint, pm_err *err)
     const char *version = json_string_value(json_object_get(req, "version"));
     const char *method = json_string_value(json_object_get(req, "method"));
     char *url = request_url(method, target, headers);
-    if (target[0] != '/' && strcmp(method, "CONNECT") != 0 && strncmp(target, "http://", 7) != 0 &&
-        strncmp(target, "https://", 8) != 0)
+    if (target[0] != '/' || strcmp(method, "CONNECT") == 0) /* the URL alone would not say it */
         json_object_set_new(hint, "target", json_string(target));
+    if (!pm_headers_get(headers, "host"))
+        json_object_set_new(hint, "no_host", json_true());
     unsigned char *data = NULL;
     size_t len = 0;
     if (!url || pm_record_get_body(req, &data, &len, err) != 0) {
@@ -281,6 +284,11 @@ static json_t *har_response(const json_t *resp, const char *req_version, json_t 
         if (!rh)
             rh = json_object();
         json_object_set(rh, "trailers", json_object_get(resp, "trailers"));
+    }
+    if (json_is_string(json_object_get(resp, "content_encoding_removed"))) {
+        if (!rh)
+            rh = json_object();
+        json_object_set(rh, "content_encoding_removed", json_object_get(resp, "content_encoding_removed"));
     }
     if (rh)
         json_object_set_new(hint, "response", rh);

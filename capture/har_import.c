@@ -77,11 +77,15 @@ static bool jnum(const json_t *obj, const char *key, double *out)
     return true;
 }
 
-/* Milliseconds (HAR) → microseconds, negatives as 0. */
-static int64_t ms_to_us(double ms)
+/* Milliseconds (HAR) → microseconds: negatives as 0, at most cap_ms (so that sums stay
+ * exact in a double when exported again). */
+static int64_t ms_to_us(double ms, double cap_ms)
 {
-    return ms > 0 ? (int64_t)(ms * 1000.0 + 0.5) : 0;
+    return ms > 0 ? (int64_t)((ms < cap_ms ? ms : cap_ms) * 1000.0 + 0.5) : 0;
 }
+
+#define PART_CAP_MS 1e11 /* one timing (about three years) */
+#define TIME_CAP_MS 1e12
 
 /* ---- time --------------------------------------------------------------------------------- */
 
@@ -333,8 +337,9 @@ typedef struct har_body {
     size_t len;
     bool unknown;        /* the HAR does not hold it */
     uint64_t declared;   /* unknown: its length as the HAR declares it */
-    bool cut;            /* _pmirror: data is a prefix of hint_len bytes */
-    uint64_t hint_len;
+    bool exported;       /* _pmirror: data is as a record held it (cut or redacted): kept whole */
+    bool cut;            /* ... a prefix of hint_len bytes */
+    uint64_t hint_len;   /* ... the whole body's length */
     char hint_sha[65];
     bool redacted;       /* redacted before it was compressed, or _pmirror says so */
     bool from_base64;
@@ -418,24 +423,28 @@ static char *form_from_params(const json_t *params)
     return out;
 }
 
-/* `_pmirror` hints for a body: cut (prefix, whole length and SHA-256) and redacted. */
+/* `_pmirror` hints for a body that pmirror exported: the record's body was cut (the
+ * text is its prefix; body_len and body_sha256 are the whole body's) or redacted (the
+ * text is the redacted form of body_len bytes), or unknown (cut, with no text). */
 static void body_hints(har_body *b, const json_t *hint)
 {
     if (!hint)
         return;
-    b->redacted = json_is_true(json_object_get(hint, "body_redacted"));
-    const char *sha = jstr(hint, "body_sha256");
     const json_t *len = json_object_get(hint, "body_len");
-    if (json_is_true(json_object_get(hint, "body_truncated")) && json_is_integer(len) &&
-        json_integer_value(len) >= 0) {
-        if (b->unknown) {
-            b->declared = (uint64_t)json_integer_value(len);
-        } else if ((uint64_t)json_integer_value(len) > b->len) {
-            b->cut = true;
-            b->hint_len = (uint64_t)json_integer_value(len);
-        }
-        if (sha && strlen(sha) == 64 && strspn(sha, "0123456789abcdef") == 64)
-            memcpy(b->hint_sha, sha, 65);
+    const char *sha = jstr(hint, "body_sha256");
+    bool truncated = json_is_true(json_object_get(hint, "body_truncated"));
+    b->redacted = json_is_true(json_object_get(hint, "body_redacted"));
+    if (sha && strlen(sha) == 64 && strspn(sha, "0123456789abcdef") == 64)
+        memcpy(b->hint_sha, sha, 65);
+    if (!json_is_integer(len) || json_integer_value(len) < 0)
+        return;
+    if (truncated && (b->unknown || b->len == 0)) {
+        b->unknown = true;
+        b->declared = (uint64_t)json_integer_value(len);
+    } else if (!b->unknown && (truncated || b->redacted)) {
+        b->exported = true;
+        b->cut = truncated;
+        b->hint_len = (uint64_t)json_integer_value(len);
     }
 }
 
@@ -629,8 +638,10 @@ static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, co
         st->unknown_bodies++;
         return;
     }
-    size_t stored = b->len < o->max_body ? b->len : o->max_body;
-    uint64_t total = b->cut ? b->hint_len : b->len;
+    /* a body exported by pmirror is kept as the record had it; any other is capped */
+    size_t stored = b->exported || b->len < o->max_body ? b->len : o->max_body;
+    uint64_t total = b->exported ? b->hint_len : b->len;
+    bool truncated = b->exported ? b->cut : stored < total;
     if (stored > 0 && pm_utf8_valid(b->data, stored)) {
         char *red = NULL;
         size_t red_len = 0;
@@ -659,9 +670,9 @@ static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, co
     }
     pm_jtext_key(t, "body_len");
     pm_jtext_int(t, (int64_t)total);
-    if (stored < total) {
+    if (truncated) {
         char hex[65] = "";
-        if (b->cut)
+        if (b->exported)
             memcpy(hex, b->hint_sha, sizeof hex);
         else
             pm_sha256_hex(b->data, b->len, hex);
@@ -671,7 +682,7 @@ static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, co
             pm_jtext_key(t, "body_sha256");
             pm_jtext_cstring(t, hex);
         }
-        if (!b->cut)
+        if (!b->exported)
             st->truncated_bodies++;
     }
 }
@@ -783,21 +794,21 @@ static int read_request(const json_t *entry, const json_t *hint, entry_parts *p,
     int rc = split_url(url, &p->target, &p->authority, why);
     if (rc <= 0)
         return rc;
-    const char *exact = jstr(hint, "target"); /* one a URL cannot say: OPTIONS * */
-    if (strcmp(p->method, "CONNECT") == 0 && p->authority) { /* authority-form */
-        free(p->target);
-        if (!(p->target = strdup(p->authority)))
-            return -1;
-    } else if (exact && *exact && token_ok(exact)) {
+    const char *exact = jstr(hint, "target"); /* pmirror's: a target not in origin form */
+    if (exact && *exact && token_ok(exact)) {
         free(p->target);
         if (!(p->target = strdup(exact)))
+            return -1;
+    } else if (strcmp(p->method, "CONNECT") == 0 && p->authority) { /* authority-form */
+        free(p->target);
+        if (!(p->target = strdup(p->authority)))
             return -1;
     }
     p->version = map_version(jstr(req, "httpVersion"), "HTTP/1.1");
     if (!(p->req_headers = convert_headers(json_object_get(req, "headers"), "request.headers", &p->pseudo_authority,
                                            why)))
         return why->msg[0] ? 0 : -1;
-    if (!pm_headers_get(p->req_headers, "host")) {
+    if (!pm_headers_get(p->req_headers, "host") && !json_is_true(json_object_get(hint, "no_host"))) {
         const char *host = p->pseudo_authority ? p->pseudo_authority : p->authority;
         if (host && header_value_ok(host, strlen(host))) {
             json_t *pair = json_pack("[ss]", p->pseudo_authority ? "host" : "Host", host);
@@ -833,7 +844,7 @@ static int read_response(const json_t *entry, const json_t *hint, entry_parts *p
     if (!(p->resp_headers = convert_headers(json_object_get(resp, "headers"), "response.headers", NULL, why)))
         return why->msg[0] ? 0 : -1;
     const json_t *trailers = json_object_get(rhint, "trailers");
-    if (json_is_array(trailers)) { /* [[name, value], ...] as the record had them */
+    if (json_array_size(trailers) > 0) { /* [[name, value], ...] as the record had them */
         json_t *list = json_array();
         size_t i;
         const json_t *pair;
@@ -850,6 +861,9 @@ static int read_response(const json_t *entry, const json_t *hint, entry_parts *p
         return rc;
     body_hints(&p->resp_body, rhint);
     if (match_coding(&p->resp_body, p->resp_headers, r, st) != 0)
+        return -1;
+    const char *removed = jstr(rhint, "content_encoding_removed");
+    if (removed && !p->resp_body.removed_coding && !(p->resp_body.removed_coding = strdup(removed)))
         return -1;
     const char *error = jstr(resp, "_error");
     p->resp_complete = !json_is_false(json_object_get(rhint, "complete")) && !(error && *error);
@@ -869,9 +883,9 @@ static void read_timings(const json_t *entry, entry_parts *p)
     if (jnum(t, "receive", &v) && v > 0)
         receive = v;
     jnum(entry, "time", &time);
-    p->req_done_us = ms_to_us(pre);
-    p->latency_us = ms_to_us(wait);
-    p->done_us = time >= 0 ? ms_to_us(time) : ms_to_us(pre + wait + receive);
+    p->req_done_us = ms_to_us(pre, PART_CAP_MS);
+    p->latency_us = ms_to_us(wait, PART_CAP_MS);
+    p->done_us = time >= 0 ? ms_to_us(time, TIME_CAP_MS) : ms_to_us(pre + wait + receive, TIME_CAP_MS);
     if (p->done_us < p->req_done_us + p->latency_us)
         p->done_us = p->req_done_us + p->latency_us;
 }

@@ -61,8 +61,13 @@ static bool fill(har_stream *s)
     if (n <= 0) {
         int code = Z_OK;
         const char *msg = gzerror(s->gz, &code);
-        if (n < 0 || (code != Z_OK && code != Z_STREAM_END))
+        if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
+            /* zlib says "PATH: what"; the caller names the file already */
+            size_t nl = strlen(s->name);
+            if (msg && strncmp(msg, s->name, nl) == 0 && strncmp(msg + nl, ": ", 2) == 0)
+                msg += nl + 2;
             snprintf(s->read_error, sizeof s->read_error, "%s", msg && *msg ? msg : "read error");
+        }
         s->eof = true;
         return false;
     }

@@ -4,6 +4,7 @@
  * handling and the reading loop; the mapping is capture/'s (capture_har_writer).
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "capture/capture.h"
 #include "cli.h"
@@ -73,6 +74,8 @@ int cmd_export(int argc, char **argv)
             rc = cli_fail("export", "%s", err.msg);
         else if (rc == CLI_OK && !quiet)
             fprintf(stderr, "pmirror export: %llu records -> %s\n", (unsigned long long)n, out);
+        if (rc != CLI_OK && strcmp(out, "-") != 0)
+            unlink(out); /* a HAR that stops short of the input would pass for a whole one */
     }
     cli_list_free(&args);
     return rc;

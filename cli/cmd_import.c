@@ -10,13 +10,18 @@
 #include "capture/capture.h"
 #include "cli.h"
 
+/* The output is opened with the first record (or at the end of a whole HAR without
+ * any), so an input that is not a HAR leaves no empty capture file behind. */
 typedef struct {
+    const char *path;
     pm_jsonl_writer *writer;
 } import_output;
 
 static int write_record(void *ctx, const char *record, size_t len, pm_err *err)
 {
     import_output *o = ctx;
+    if (!o->writer && !(o->writer = pm_jsonl_writer_open(o->path, err)))
+        return -1;
     return pm_jsonl_writer_write_line(o->writer, record, len, err);
 }
 
@@ -83,7 +88,7 @@ int cmd_import(int argc, char **argv)
     pm_capmap *map = NULL;
     pm_redactor *redactor = NULL;
     pm_selection *selection = NULL;
-    import_output output = {0};
+    import_output output = {.path = out};
     capture_har_stats stats;
     memset(&stats, 0, sizeof stats);
 
@@ -115,8 +120,6 @@ int cmd_import(int argc, char **argv)
         if (!redactor)
             rc = cli_fail("import", "%s", err.msg);
     }
-    if (rc == CLI_OK && !(output.writer = pm_jsonl_writer_open(out, &err)))
-        rc = cli_fail("import", "%s", err.msg);
     if (rc == CLI_OK) {
         if (no_redact)
             fprintf(stderr, "pmirror import: warning: --no-redact: secrets are written to %s in the clear\n", out);
@@ -129,11 +132,15 @@ int cmd_import(int argc, char **argv)
         o.warn = warn;
         int run_rc = capture_har_import(&o, write_record, &output, &stats, &err);
         pm_err close_err;
+        if (run_rc == 0 && !output.writer && !(output.writer = pm_jsonl_writer_open(out, &err)))
+            run_rc = -1;
         int close_rc = pm_jsonl_writer_close(output.writer, &close_err);
         output.writer = NULL;
-        if (run_rc != 0)
-            rc = cli_fail("import", "%s (%llu records before it written to %s)", err.msg,
+        if (run_rc != 0 && stats.records > 0)
+            rc = cli_fail("import", "%s (the %llu records before it are in %s)", err.msg,
                           (unsigned long long)stats.records, out);
+        else if (run_rc != 0)
+            rc = cli_fail("import", "%s", err.msg);
         else if (close_rc != 0)
             rc = cli_fail("import", "%s", close_err.msg);
         else if (!quiet)
