@@ -149,10 +149,11 @@ int cmd_replay(int argc, char **argv)
     ro.allow_writes = allow_writes;
     if (max_body > 0)
         ro.max_body = (size_t)max_body;
-    if (rate && (ro.rate = strtod(rate, NULL)) <= 0)
-        return cli_fail("replay", "--rate '%s': a positive number of exchanges per second", rate);
-    if (speed && (ro.speed = strtod(speed, NULL)) <= 0)
-        return cli_fail("replay", "--speed '%s': a positive factor", speed);
+    /* bounded (NaN fails too): replay turns them into int64 microsecond delays */
+    if (rate && !((ro.rate = strtod(rate, NULL)) >= 0.001 && ro.rate <= 1e9))
+        return cli_fail("replay", "--rate '%s': a number of exchanges per second from 0.001 to 1e9", rate);
+    if (speed && !((ro.speed = strtod(speed, NULL)) >= 0.001 && ro.speed <= 1e9))
+        return cli_fail("replay", "--speed '%s': a factor from 0.001 to 1e9", speed);
     if (shard && (sscanf(shard, "%u/%u", &ro.shard_k, &ro.shard_n) != 2 || ro.shard_n == 0 || ro.shard_k == 0 ||
                   ro.shard_k > ro.shard_n))
         return cli_fail("replay", "--shard '%s': K/N with 1 <= K <= N", shard);

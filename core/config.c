@@ -408,8 +408,9 @@ pm_config *pm_config_parse(const char *name, const char *text, size_t len, pm_er
     if (is_json_name(name)) {
         json_error_t jerr;
         cfg->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!cfg->root)
-            pm_err_set(err, "%s:%d:%d: JSON syntax error: %s", name, jerr.line, jerr.column, jerr.text);
+        if (!cfg->root) /* jansson says column 0 for a bad first byte; people count from 1 */
+            pm_err_set(err, "%s:%d:%d: JSON syntax error: %s", name, jerr.line > 0 ? jerr.line : 1,
+                       jerr.column > 0 ? jerr.column : 1, jerr.text);
     } else {
         cfg->root = parse_yaml(cfg, name, text, len, err);
     }

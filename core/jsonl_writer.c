@@ -8,11 +8,14 @@
  *    the last flush decompresses even if the process is killed mid-stream (the reader
  *    then reports the truncated stream and yields every complete record).
  * A clean close leaves no partial line. Files are created 0600: they hold traffic.
+ * After a failed write (a full disk) every later call fails with that first message, so
+ * whoever reports the error names the file and the cause, not "an earlier write failed".
  */
 #include "core/core.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +37,7 @@ struct pm_jsonl_writer {
     uint64_t last_flush_ms;
     uint64_t count;
     bool failed;
+    char failure[512]; /* the first failure's message, repeated by every later call */
 };
 
 static bool ends_with(const char *s, const char *suffix)
@@ -98,6 +102,24 @@ uint64_t pm_jsonl_writer_count(const pm_jsonl_writer *w)
     return w->count;
 }
 
+/* Records the first failure (w->failure) and fills err with it; returns -1. */
+static int fail(pm_jsonl_writer *w, pm_err *err, const char *cause)
+{
+    if (!w->failed) {
+        w->failed = true;
+        snprintf(w->failure, sizeof w->failure, "%s: write failed: %s",
+                 w->is_stdout ? "standard output" : w->path, cause);
+    }
+    return pm_err_set(err, "%s", w->failure);
+}
+
+static int gz_fail(pm_jsonl_writer *w, pm_err *err)
+{
+    int code;
+    const char *msg = gzerror(w->gz, &code);
+    return fail(w, err, code == Z_ERRNO ? strerror(errno) : msg);
+}
+
 static int write_all(pm_jsonl_writer *w, const char *data, size_t len, pm_err *err)
 {
     while (len > 0) {
@@ -105,8 +127,7 @@ static int write_all(pm_jsonl_writer *w, const char *data, size_t len, pm_err *e
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            w->failed = true;
-            return pm_err_set(err, "%s: write failed: %s", w->path, strerror(errno));
+            return fail(w, err, strerror(errno));
         }
         data += n;
         len -= (size_t)n;
@@ -118,17 +139,9 @@ int pm_jsonl_writer_flush(pm_jsonl_writer *w, pm_err *err)
 {
     w->last_flush_ms = pm_now_ms();
     if (w->failed)
-        return pm_err_set(err, "%s: an earlier write failed", w->path);
-    if (w->gz) {
-        if (gzflush(w->gz, Z_SYNC_FLUSH) != Z_OK) {
-            int code;
-            const char *msg = gzerror(w->gz, &code);
-            w->failed = true;
-            return pm_err_set(err, "%s: write failed: %s", w->path,
-                              code == Z_ERRNO ? strerror(errno) : msg);
-        }
-        return 0;
-    }
+        return pm_err_set(err, "%s", w->failure);
+    if (w->gz)
+        return gzflush(w->gz, Z_SYNC_FLUSH) == Z_OK ? 0 : gz_fail(w, err);
     if (w->len > 0) {
         int rc = write_all(w, w->buf, w->len, err);
         w->len = 0;
@@ -166,13 +179,8 @@ static int append_line(const char *data, size_t size, void *ctx)
 static int emit_line(pm_jsonl_writer *w, pm_err *err)
 {
     if (w->gz) {
-        if (gzwrite(w->gz, w->line, (unsigned)w->line_len) != (int)w->line_len) {
-            int code;
-            const char *msg = gzerror(w->gz, &code);
-            w->failed = true;
-            return pm_err_set(err, "%s: write failed: %s", w->path,
-                              code == Z_ERRNO ? strerror(errno) : msg);
-        }
+        if (gzwrite(w->gz, w->line, (unsigned)w->line_len) != (int)w->line_len)
+            return gz_fail(w, err);
     } else {
         if (w->len + w->line_len > w->cap && pm_jsonl_writer_flush(w, err) != 0)
             return -1;
@@ -191,7 +199,7 @@ static int emit_line(pm_jsonl_writer *w, pm_err *err)
 int pm_jsonl_writer_write(pm_jsonl_writer *w, const json_t *record, pm_err *err)
 {
     if (w->failed)
-        return pm_err_set(err, "%s: an earlier write failed", w->path);
+        return pm_err_set(err, "%s", w->failure);
     w->line_len = 0;
     if (json_dump_callback(record, append_line, w, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
         return pm_err_set(err, "%s: cannot serialize record %llu", w->path,
@@ -204,7 +212,7 @@ int pm_jsonl_writer_write(pm_jsonl_writer *w, const json_t *record, pm_err *err)
 int pm_jsonl_writer_write_line(pm_jsonl_writer *w, const char *line, size_t len, pm_err *err)
 {
     if (w->failed)
-        return pm_err_set(err, "%s: an earlier write failed", w->path);
+        return pm_err_set(err, "%s", w->failure);
     if (memchr(line, '\n', len))
         return pm_err_set(err, "%s: record %llu holds a newline", w->path, (unsigned long long)w->count + 1);
     if (w->gz || len + 1 > w->cap) { /* the rare and the compressed path: one contiguous line */
@@ -236,7 +244,7 @@ int pm_jsonl_writer_close(pm_jsonl_writer *w, pm_err *err)
                             zrc == Z_ERRNO ? strerror(errno) : "zlib error");
     }
     if (w->failed && rc == 0)
-        rc = pm_err_set(err, "%s: an earlier write failed", w->path);
+        rc = pm_err_set(err, "%s", w->failure);
     if (!w->is_stdout) {
         if (fsync(w->fd) != 0 && errno != EINVAL && rc == 0)
             rc = pm_err_set(err, "%s: %s", w->path, strerror(errno));

@@ -66,14 +66,16 @@ static int get_bool(const pm_config *cfg, const json_t *obj, const char *key, bo
     return 0;
 }
 
-static int get_number(const pm_config *cfg, const json_t *obj, const char *key, double min, double *out,
-                      pm_err *err)
+/* A number in [min, max]. The bounds keep what replay derives from it (milliseconds as
+ * long, pacing delays as int64 microseconds, counts as long) representable. */
+static int get_number(const pm_config *cfg, const json_t *obj, const char *key, double min, double max,
+                      double *out, pm_err *err)
 {
     const json_t *v = json_object_get(obj, key);
     if (!v)
         return 0;
-    if (!json_is_number(v) || json_number_value(v) < min)
-        return pm_config_error_at(cfg, v, err, "%s must be a number >= %g", key, min);
+    if (!json_is_number(v) || !(json_number_value(v) >= min && json_number_value(v) <= max))
+        return pm_config_error_at(cfg, v, err, "%s must be a number from %g to %g", key, min, max);
     *out = json_number_value(v);
     return 0;
 }
@@ -150,8 +152,8 @@ static int load_target(pm_suite *s, const json_t *node, pm_target *t, pm_err *er
     t->timeout_s = 30;
     t->connect_timeout_s = 5;
     if (get_bool(cfg, node, "sandbox", &t->sandbox, err) || get_bool(cfg, node, "insecure", &t->insecure, err) ||
-        get_number(cfg, node, "timeout", 0.001, &t->timeout_s, err) ||
-        get_number(cfg, node, "connect_timeout", 0.001, &t->connect_timeout_s, err))
+        get_number(cfg, node, "timeout", 0.001, 1e6, &t->timeout_s, err) ||
+        get_number(cfg, node, "connect_timeout", 0.001, 1e6, &t->connect_timeout_s, err))
         return -1;
     t->headers = header_pairs(cfg, json_object_get(node, "headers"), err);
     if (!t->headers)
@@ -183,9 +185,15 @@ static int load_pacing(pm_suite *s, pm_err *err)
     if (check_keys(s->cfg, p, "pacing", pacing_keys, err) != 0)
         return -1;
     double concurrency = 32, limit = 0;
-    if (get_number(s->cfg, p, "concurrency", 1, &concurrency, err) || get_number(s->cfg, p, "rate", 0, &s->rate, err) ||
-        get_number(s->cfg, p, "speed", 0, &s->speed, err) || get_number(s->cfg, p, "limit", 0, &limit, err))
+    if (get_number(s->cfg, p, "concurrency", 1, 1e5, &concurrency, err) ||
+        get_number(s->cfg, p, "limit", 0, 1e15, &limit, err))
         return -1;
+    if (get_number(s->cfg, p, "rate", 0, 1e9, &s->rate, err) || get_number(s->cfg, p, "speed", 0, 1e9, &s->speed, err))
+        return -1;
+    /* 0 is unpaced; a tiny positive rate or speed would make a delay past int64 microseconds */
+    const char *tiny = s->rate > 0 && s->rate < 0.001 ? "rate" : s->speed > 0 && s->speed < 0.001 ? "speed" : NULL;
+    if (tiny)
+        return pm_config_error_at(s->cfg, json_object_get(p, tiny), err, "%s must be 0 (unpaced) or from 0.001", tiny);
     s->concurrency = (long)concurrency;
     s->limit = (long)limit;
     return 0;
