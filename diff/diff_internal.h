@@ -46,6 +46,7 @@ typedef struct diff_rule {
     json_t *params;      /* RULE_NORMALIZE: query parameters whose values are tokens */
     json_t *families, *capabilities; /* NULL = all */
     bool expired;
+    const char *reason, *owner, *expires; /* borrowed from the loaded rules file */
 } diff_rule;
 
 typedef struct diff_rules diff_rules;
@@ -54,9 +55,9 @@ diff_rules *diff_rules_load(const char *path, const char *today, pm_err *err);
 void diff_rules_free(diff_rules *r);
 /* The rules that apply to one exchange (borrowed pointers into r), in file order. */
 size_t diff_rules_for(const diff_rules *r, const char *family, const char *capability, const diff_rule ***out);
-/* The first rule of `list` of one of `kinds` (bit mask of 1 << rule_kind) matching the
- * JSON path or the header; NULL when none. Expired rules are returned too (the caller
- * counts them and does not apply them). */
+/* The first live rule of `list` of one of `kinds` (bit mask of 1 << rule_kind) matching
+ * the JSON path or the header; else the first expired one that matches (the caller counts
+ * what it would have hidden and does not apply it); NULL when none. */
 const diff_rule *diff_rule_for_path(const diff_rule *const *list, size_t n, unsigned kinds, const char *path);
 const diff_rule *diff_rule_for_header(const diff_rule *const *list, size_t n, unsigned kinds, const char *header);
 bool diff_shape_matches(shape_kind shape, const char *s);
@@ -70,6 +71,8 @@ typedef struct diff_ctx {
     json_t *differences;   /* [{where, path, kind, baseline, candidate}] */
     uint64_t count;        /* differences found (also beyond max_differences) */
     uint64_t expired_hits;
+    const diff_rule *expired_rules[8]; /* which expired rules would have hidden something */
+    size_t nexpired;
     const char *hosts[2];  /* "host:port" of the two targets when known */
     bool counting_only;    /* compare without recording (array-as-set matching) */
     /* path rules by their last key (tape_diff.c's quick "can a rule apply here?") */
@@ -80,6 +83,8 @@ typedef struct diff_ctx {
     pm_jtape *tapes;       /* two scratch tapes for bodies, owned by the engine */
 } diff_ctx;
 
+/* An expired rule would have hidden n differences (counted; named in the diff record). */
+void diff_expired_hit(diff_ctx *c, const diff_rule *r, uint64_t n);
 /* Records one difference (values are borrowed; NULL = absent). */
 void diff_add(diff_ctx *c, const char *where, const char *path, const char *kind, const json_t *baseline,
               const json_t *candidate);

@@ -136,6 +136,30 @@ void diff_add(diff_ctx *c, const char *where, const char *path, const char *kind
                                                     shown(c, candidate)));
 }
 
+void diff_expired_hit(diff_ctx *c, const diff_rule *r, uint64_t n)
+{
+    if (!n)
+        return;
+    c->expired_hits += n;
+    for (size_t i = 0; i < c->nexpired; i++)
+        if (c->expired_rules[i] == r)
+            return;
+    if (c->nexpired < sizeof c->expired_rules / sizeof c->expired_rules[0])
+        c->expired_rules[c->nexpired++] = r;
+}
+
+/* [{rule, reason, owner, expires}] of the expired rules that would have hidden something. */
+static json_t *expired_list(const diff_ctx *c)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < c->nexpired; i++) {
+        const diff_rule *r = c->expired_rules[i];
+        json_array_append_new(list, json_pack("{s:s,s:s?,s:s?,s:s?}", "rule", r->name, "reason", r->reason, "owner",
+                                              r->owner, "expires", r->expires));
+    }
+    return list;
+}
+
 /* ---- comparing two answers ------------------------------------------------------------------ */
 
 static void compare_answers(diff_ctx *c, const diff_answer *x, const diff_answer *y, const char **error)
@@ -438,8 +462,10 @@ json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *e
             }
             verdict = json_array_size(differences) == 0 ? "match" : "mismatch";
         }
-        if (c.expired_hits)
+        if (c.expired_hits) {
             json_object_set_new(d, "expired_rules_hit", json_integer((json_int_t)c.expired_hits));
+            json_object_set_new(d, "expired_rules", expired_list(&c));
+        }
     }
     json_object_set_new(d, "verdict", json_string(verdict));
     json_object_set_new(d, "differences", differences);

@@ -89,6 +89,7 @@ static void compare_one(diff_ctx *c, const char *name, const char *va, const cha
                            1u << RULE_URL_HOST | 1u << RULE_JWT | 1u << RULE_ARRAY_SET;
     const diff_rule *r = diff_rule_for_header(c->rules, c->nrules, kinds, name);
     bool expired = r && r->expired;
+    const diff_rule *expired_rule = r;
     if (expired)
         r = NULL; /* not applied; counted below when it would have hidden a difference */
     if (r && r->kind == RULE_IGNORE_HEADER)
@@ -128,7 +129,7 @@ static void compare_one(diff_ctx *c, const char *name, const char *va, const cha
         diff_add(c, "header", name, "value", ja, jb);
     }
     if (expired)
-        c->expired_hits += c->count - before;
+        diff_expired_hit(c, expired_rule, c->count - before);
     json_decref(ja);
     json_decref(jb);
 }

@@ -222,7 +222,7 @@ static void compare_arrays(diff_ctx *c, const json_t *a, const json_t *b, diff_p
     uint64_t before = c->count;
     compare_ordered(c, a, b, p, depth, na, nb);
     if (set) /* an expired array_set rule: what it would have absorbed */
-        c->expired_hits += c->count - before;
+        diff_expired_hit(c, set, c->count - before);
 }
 
 static void compare_ordered(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth, size_t na,
@@ -264,7 +264,7 @@ static void compare(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p,
     uint64_t before = c->count;
     compare_node(c, a, b, p, depth);
     if (expired && !c->counting_only) /* counted only where it would have hidden something */
-        c->expired_hits += c->count - before;
+        diff_expired_hit(c, expired, c->count - before);
 }
 
 static void compare_node(diff_ctx *c, const json_t *a, const json_t *b, diff_path *p, int depth)

@@ -196,6 +196,9 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
     if (expires && !json_is_string(json_object_get(node, "owner")))
         return pm_config_error_at(cfg, node, err, "rule %s: a rule that expires needs an owner", kind);
     rule->expired = expired_by(expires, today);
+    rule->expires = expires;
+    rule->owner = json_string_value(json_object_get(node, "owner"));
+    rule->reason = json_string_value(json_object_get(node, "reason"));
     return 0;
 }
 
@@ -284,44 +287,56 @@ size_t diff_rules_for(const diff_rules *r, const char *family, const char *capab
     return n;
 }
 
+static bool path_matches(const diff_rule *rule, const char *path, size_t path_len, pcre2_match_data **md)
+{
+    if (rule->path_tail) { /* "...<sep>tail" or nothing */
+        size_t t = rule->path_tail_len;
+        if (path_len <= t || path[path_len - t - 1] != '.' || memcmp(path + path_len - t, rule->path_tail, t) != 0)
+            return false;
+        if (rule->tail_only)
+            return true;
+    }
+    if (rule->exact)
+        return strcmp(rule->exact, path) == 0;
+    if (!*md)
+        *md = pcre2_match_data_create(4, NULL);
+    return pcre2_match(rule->path_re, (PCRE2_SPTR)path, path_len, 0, 0, *md, NULL) >= 0;
+}
+
+/* An expired rule is as if it were not there, so a later live rule for the same path
+ * applies; only when no live rule matches is the expired one returned (counted by the
+ * caller, not applied). */
 const diff_rule *diff_rule_for_path(const diff_rule *const *list, size_t n, unsigned kinds_mask, const char *path)
 {
     pcre2_match_data *md = NULL;
-    const diff_rule *found = NULL;
+    const diff_rule *found = NULL, *expired = NULL;
     size_t path_len = strlen(path);
     for (size_t i = 0; i < n && !found; i++) {
         const diff_rule *rule = list[i];
-        if (!rule->path_re || !(kinds_mask & (1u << rule->kind)))
+        if (!rule->path_re || !(kinds_mask & (1u << rule->kind)) || (expired && rule->expired))
             continue;
-        if (rule->path_tail) { /* "...<sep>tail" or nothing */
-            size_t t = rule->path_tail_len;
-            if (path_len <= t || path[path_len - t - 1] != '.' || memcmp(path + path_len - t, rule->path_tail, t) != 0)
-                continue;
-            if (rule->tail_only) {
+        if (path_matches(rule, path, path_len, &md)) {
+            if (rule->expired)
+                expired = rule;
+            else
                 found = rule;
-                break;
-            }
         }
-        if (rule->exact) {
-            if (strcmp(rule->exact, path) == 0)
-                found = rule;
-            continue;
-        }
-        if (!md)
-            md = pcre2_match_data_create(4, NULL);
-        if (pcre2_match(rule->path_re, (PCRE2_SPTR)path, strlen(path), 0, 0, md, NULL) >= 0)
-            found = rule;
     }
     pcre2_match_data_free(md);
-    return found;
+    return found ? found : expired;
 }
 
 const diff_rule *diff_rule_for_header(const diff_rule *const *list, size_t n, unsigned kinds_mask, const char *header)
 {
+    const diff_rule *expired = NULL;
     for (size_t i = 0; i < n; i++)
-        if (list[i]->header && (kinds_mask & (1u << list[i]->kind)) && strcasecmp(list[i]->header, header) == 0)
-            return list[i];
-    return NULL;
+        if (list[i]->header && (kinds_mask & (1u << list[i]->kind)) && strcasecmp(list[i]->header, header) == 0) {
+            if (!list[i]->expired)
+                return list[i]; /* a live rule, even after an expired one */
+            if (!expired)
+                expired = list[i];
+        }
+    return expired;
 }
 
 /* ---- shapes ------------------------------------------------------------------------------ */

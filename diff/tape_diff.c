@@ -235,6 +235,7 @@ static void compare_arrays(walk *w, long a, long b, int depth)
     diff_ctx *c = w->c;
     bool was_quiet = c->counting_only;
     uint64_t count = c->count, expired = c->expired_hits;
+    size_t nexpired = c->nexpired;
     c->counting_only = true;
     c->count = 0;
     size_t x = (size_t)a + 1, y = (size_t)b + 1;
@@ -250,6 +251,7 @@ static void compare_arrays(walk *w, long a, long b, int depth)
     c->counting_only = was_quiet;
     c->count = count;
     c->expired_hits = expired;
+    c->nexpired = nexpired;
     if (!equal && !w->give_up) {
         if (was_quiet)
             c->count++; /* quiet: that it differs is all the caller asks */
@@ -326,7 +328,7 @@ int diff_tape_compare(diff_ctx *c, const pm_jtape *a, const pm_jtape *b)
 {
     walk w = {.c = c, .ta = a, .tb = b, .p = {"$", 1}};
     uint64_t count = c->count, expired = c->expired_hits;
-    size_t recorded = json_array_size(c->differences);
+    size_t recorded = json_array_size(c->differences), nexpired = c->nexpired;
     compare(&w, 0, 0, 0, rule_at(&w, NULL, 0));
     free(w.buf[0]);
     free(w.buf[1]);
@@ -336,5 +338,6 @@ int diff_tape_compare(diff_ctx *c, const pm_jtape *a, const pm_jtape *b)
         json_array_remove(c->differences, json_array_size(c->differences) - 1);
     c->count = count;
     c->expired_hits = expired;
+    c->nexpired = nexpired;
     return -1;
 }

@@ -686,6 +686,38 @@ Test(rules, expired_rules_stop_applying_and_are_counted)
     diff_free(e);
 }
 
+Test(rules, an_expired_rule_lets_a_later_rule_apply_and_is_named)
+{
+    diff_options o;
+    diff_options_init(&o);
+    o.today = "2025-06-01";
+    diff_engine *e = engine_with(&o, rules_file("rules:\n"
+                                                "  - {kind: ignore_path, path: $.t, owner: bob, expires: \"2025-05-01\", "
+                                                "reason: known bug}\n"
+                                                "  - {kind: shape, path: $..t, shape: uuid, reason: random id}\n"
+                                                "  - {kind: ignore_path, path: $.n, owner: eve, expires: \"2025-05-02\", "
+                                                "reason: known too}\n"));
+    /* $.t: the expired ignore is as if absent, the shape rule after it applies */
+    const char *u1 = "\"6f1c2a36-1d6a-4c1e-9a53-0c8a3a1f9b10\"", *u2 = "\"0b5c7d4e-8a2f-4b3c-9d1e-2f6a7b8c9d0e\"";
+    char a[256], b[256];
+    snprintf(a, sizeof a, "{\"t\":%s,\"n\":1}", u1);
+    snprintf(b, sizeof b, "{\"t\":%s,\"n\":1}", u2);
+    expect(bodies(e, a, b), "match", 0);
+    cr_assert_eq(diff_get_stats(e)->expired_rules_hit, 0);
+    /* not a UUID: the shape rule reports it; nothing is counted against the expired rule */
+    expect(bodies(e, "{\"t\":\"x\",\"n\":1}", "{\"t\":\"y\",\"n\":1}"), "mismatch", 1, "body", "$.t", "value");
+    cr_assert_eq(diff_get_stats(e)->expired_rules_hit, 0);
+    /* $.n: only the expired rule matches: counted and named in the diff record */
+    json_t *d = bodies(e, "{\"t\":\"x\",\"n\":1}", "{\"t\":\"x\",\"n\":2}");
+    json_t *named = json_array_get(json_object_get(d, "expired_rules"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(named, "owner")), "eve");
+    cr_assert_str_eq(json_string_value(json_object_get(named, "expires")), "2025-05-02");
+    cr_assert_str_eq(json_string_value(json_object_get(named, "reason")), "known too");
+    expect(d, "mismatch", 1, "body", "$.n", "value");
+    cr_assert_eq(diff_get_stats(e)->expired_rules_hit, 1);
+    diff_free(e);
+}
+
 /* Expects diff_new to fail with a message starting "<rules path>:LINE:" and containing
  * WHAT. */
 static void rules_fail(const char *yaml, unsigned line, const char *what)
