@@ -124,8 +124,9 @@ static void where(const har_stream *s, char *buf, size_t size)
     }
 }
 
-/* "FILE: truncated: the file ends inside log.entries[12]" or a syntax error at a byte. */
-static int fail_at(har_stream *s, pm_err *err, const char *what)
+/* "FILE: truncated: the file ends inside log.entries[12]" or a syntax error at a byte
+ * (counted from 0). */
+static int fail_at_offset(har_stream *s, pm_err *err, const char *what, uint64_t at)
 {
     char w[96];
     where(s, w, sizeof w);
@@ -133,7 +134,12 @@ static int fail_at(har_stream *s, pm_err *err, const char *what)
         return pm_err_set(err, "%s: truncated or damaged (%s) in %s", s->name, s->read_error, w);
     if (s->eof)
         return pm_err_set(err, "%s: truncated: the file ends in %s", s->name, w);
-    return pm_err_set(err, "%s: byte %llu: %s in %s", s->name, (unsigned long long)offset(s), what, w);
+    return pm_err_set(err, "%s: byte %llu: %s in %s", s->name, (unsigned long long)at, what, w);
+}
+
+static int fail_at(har_stream *s, pm_err *err, const char *what)
+{
+    return fail_at_offset(s, err, what, offset(s));
 }
 
 /* ---- values jansson reads --------------------------------------------------------------- */
@@ -282,6 +288,7 @@ static int skip_value(har_stream *s, const char *name, pm_err *err)
         return read_string(s, NULL, 0, NULL, err);
     char tok[40];
     size_t n = 0;
+    uint64_t start = offset(s);
     while ((c = peek(s)) >= 0 && (c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9') ||
                                   (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
         if (n < sizeof tok - 1)
@@ -293,10 +300,10 @@ static int skip_value(har_stream *s, const char *name, pm_err *err)
     if (n == 0 && c < 0)
         return fail_at(s, err, "a value is missing");
     if (n == 0 || n >= sizeof tok)
-        return fail_at(s, err, "not a JSON value");
+        return fail_at_offset(s, err, "not a JSON value", start);
     tok[n] = '\0';
     if (strcmp(tok, "true") && strcmp(tok, "false") && strcmp(tok, "null") && !number_ok(tok, n))
-        return fail_at(s, err, "not a JSON value");
+        return fail_at_offset(s, err, "not a JSON value", start);
     return 0;
 }
 
