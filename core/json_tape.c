@@ -148,25 +148,32 @@ static size_t escape(pm_jtape *t, int k, const unsigned char *s, size_t len, siz
 }
 
 #if defined(__SSE2__)
-/* Bit i set where byte i of the 64 at s equals c / is below 0x20. */
-static uint64_t eq_mask(const unsigned char *s, char c)
+/* 64 bytes in four registers, and masks over them: bit i for byte i. */
+typedef struct block64 {
+    __m128i v[4];
+} block64;
+
+static inline void block_load(block64 *b, const unsigned char *s)
 {
-    const __m128i v = _mm_set1_epi8(c);
+    for (int k = 0; k < 4; k++)
+        b->v[k] = _mm_loadu_si128((const __m128i *)(s + 16 * k));
+}
+
+static inline uint64_t block_eq(const block64 *b, char c)
+{
+    const __m128i x = _mm_set1_epi8(c);
     uint64_t m = 0;
-    for (int b = 0; b < 4; b++)
-        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + 16 * b)), v))
-             << (16 * b);
+    for (int k = 0; k < 4; k++)
+        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b->v[k], x)) << (16 * k);
     return m;
 }
 
-static uint64_t ctl_mask(const unsigned char *s)
+static inline uint64_t block_ctl(const block64 *b) /* bytes below 0x20 */
 {
-    const __m128i ctl = _mm_set1_epi8(0x1f);
+    const __m128i x = _mm_set1_epi8(0x1f);
     uint64_t m = 0;
-    for (int b = 0; b < 4; b++) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(s + 16 * b));
-        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)) << (16 * b);
-    }
+    for (int k = 0; k < 4; k++)
+        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(b->v[k], x), x)) << (16 * k);
     return m;
 }
 
@@ -176,52 +183,58 @@ static uint64_t ctl_mask(const unsigned char *s)
 static uint64_t escaped_bytes(uint64_t backslash, uint64_t *carry)
 {
     const uint64_t even = 0x5555555555555555ULL;
-    backslash &= ~*carry;                            /* an escaped backslash escapes nothing */
-    uint64_t follows = backslash << 1 | *carry;      /* bytes right after a backslash */
+    backslash &= ~*carry;                               /* an escaped backslash escapes nothing */
+    uint64_t follows = backslash << 1 | *carry;         /* bytes right after a backslash */
     uint64_t odd_starts = backslash & ~even & ~follows; /* runs starting on an odd bit */
     uint64_t even_starts_sum;
     *carry = __builtin_add_overflow(odd_starts, backslash, &even_starts_sum);
-    uint64_t invert = even_starts_sum << 1;          /* where a run's parity flips */
+    uint64_t invert = even_starts_sum << 1;             /* where a run's parity flips */
     return (even ^ invert) & follows;
 }
 #endif
 
-/* s[i] is the opening quote; on success *end is past the closing quote. Long strings go
- * 64 bytes at a time: the closing quote is the first quote not escaped, and a block is
- * checked whole (no control byte, every escaped byte a valid escape letter) before the
- * \u escapes in it are checked one by one. */
+/* s[i] is the opening quote; on success *end is past the closing quote. A string without
+ * escapes is scanned 16 bytes at a time; from its first backslash on (a JSON body held
+ * in a string has one every few bytes) it goes 64 bytes at a time: the closing quote is
+ * the first quote not escaped, and the escaped bytes of a block are checked one by one. */
 static int string_token(pm_jtape *t, const unsigned char *s, size_t len, size_t i, size_t *end)
 {
     int k = push(t, PM_JSTR, i + 1);
     if (k < 0)
         return fail(t, "out of memory", i);
-    size_t p = i + 1;
+    size_t p = scan_string(s, i + 1, len);
+    if (p < len && s[p] == '"') {
+        t->tok[k].end = (uint32_t)p;
+        *end = p + 1;
+        return 0;
+    }
 #if defined(__SSE2__)
+    static const bool letter[256] = {['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1,
+                                     ['n'] = 1, ['r'] = 1, ['t'] = 1, ['u'] = 1};
     uint64_t carry = 0;
     size_t u_done = 0; /* \u escapes before this offset are checked (a pair's low half) */
     while (p + 64 <= len) {
-        uint64_t quote = eq_mask(s + p, '"'), backslash = eq_mask(s + p, '\\');
+        block64 b;
+        block_load(&b, s + p);
+        uint64_t quote = block_eq(&b, '"'), backslash = block_eq(&b, '\\');
         uint64_t esc = escaped_bytes(backslash, &carry);
         uint64_t closing = quote & ~esc;
         uint64_t upto = closing ? (closing & (0 - closing)) - 1 : ~0ULL; /* bytes before the close */
-        if (ctl_mask(s + p) & upto)
-            return fail(t, "control character in a string", p + (size_t)__builtin_ctzll(ctl_mask(s + p) & upto));
-        uint64_t escaped = esc & upto;
-        if (escaped || (backslash & upto))
+        uint64_t ctl = block_ctl(&b) & upto;
+        if (ctl)
+            return fail(t, "control character in a string", p + (size_t)__builtin_ctzll(ctl));
+        if (backslash & upto)
             t->tok[k].flags |= PM_JTOK_ESCAPED;
-        uint64_t letters = eq_mask(s + p, '"') | eq_mask(s + p, '\\') | eq_mask(s + p, '/') | eq_mask(s + p, 'b') |
-                           eq_mask(s + p, 'f') | eq_mask(s + p, 'n') | eq_mask(s + p, 'r') | eq_mask(s + p, 't');
-        uint64_t u = escaped & eq_mask(s + p, 'u');
-        if (escaped & ~letters & ~u)
-            return fail(t, "bad escape in a string", p + (size_t)__builtin_ctzll(escaped & ~letters & ~u) - 1);
-        for (; u; u &= u - 1) {
-            size_t at = p + (size_t)__builtin_ctzll(u) - 1; /* the backslash */
-            if (at < u_done)
-                continue; /* the low half of a pair already checked */
-            size_t n = u_escape(t, k, s, len, at);
+        for (uint64_t e = esc & upto; e; e &= e - 1) {
+            size_t at = p + (size_t)__builtin_ctzll(e); /* the escaped byte */
+            if (!letter[s[at]])
+                return fail(t, "bad escape in a string", at - 1);
+            if (s[at] != 'u' || at - 1 < u_done)
+                continue; /* not \u, or the low half of a pair already checked */
+            size_t n = u_escape(t, k, s, len, at - 1);
             if (!n)
-                return fail(t, "bad \\u escape", at);
-            u_done = at + n;
+                return fail(t, "bad \\u escape", at - 1);
+            u_done = at - 1 + n;
         }
         if (closing) {
             p += (size_t)__builtin_ctzll(closing);
