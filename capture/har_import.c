@@ -20,8 +20,8 @@
  *  - ids: session from `connection` (+ serverIPAddress), else one per entry; the id
  *    prefix from the first entry's time, as capture derives it from the first packet's.
  *  - `_pmirror` (written by `pmirror export`) restores what HAR has no field for: id,
- *    seq, the cohort's user, an asterisk-form target, completeness, cut or redacted
- *    bodies, trailers.
+ *    seq, the cohort's user, a target a URL cannot hold, completeness, cut or redacted
+ *    bodies, trailers, a removed coding.
  * Header names and values with line breaks or NULs are refused: replay would send them.
  */
 #include "har_internal.h"
@@ -1054,16 +1054,17 @@ int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, capt
         user = strdup(jstr(hint, "user"));
     pm_classify_user(im->o.map, p.method, p.target, user, &p.cls);
     free(user);
-    if (!pm_selection_matches(im->o.selection, p.cls.family, &p.cls.cohort)) {
-        st->not_selected++;
-        parts_free(&p);
-        return 0;
-    }
+    /* numbered before selection, as capture numbers every exchange of a connection */
     char session[160], id[200];
     uint64_t seq = 0;
     if (identify(im, entry, hint, &p, session, sizeof session, &seq, id, sizeof id) != 0) {
         parts_free(&p);
         return -1;
+    }
+    if (!pm_selection_matches(im->o.selection, p.cls.family, &p.cls.cohort)) {
+        st->not_selected++;
+        parts_free(&p);
+        return 0;
     }
     if (!p.has_response)
         st->without_response++;
