@@ -116,6 +116,7 @@ typedef struct capture_tee_options {
     double primary_timeout_s;      /* proxy: the primary may stay silent this long (default 300) */
     double primary_connect_timeout_s; /* proxy (default 5) */
     unsigned max_connections;      /* client connections at once (default 1024) */
+    unsigned workers;              /* proxy: event-loop threads (default 0: one per CPU) */
     bool shadow_writes;            /* mutating requests will reach a shadow (sandbox and
                                     * --allow-writes): keep their bodies; else only count them */
     const pm_capmap *map;          /* required */

@@ -3,10 +3,11 @@
  * one exchange, the bounded queue it travels on, the connection to the primary, and
  * the server state the MHD callbacks of proxy and sink mode work on.
  *
- * Files: tee_server.c (daemon, connections, stop), tee_proxy.c (proxy mode's MHD side),
- * tee_upstream.c (the primary, through libcurl, streamed both ways), tee_sink.c (sink
- * mode), tee_queue.c (the bounded queue), tee_exchange.c (shadow copies and their
- * capture records), tee_metrics.c (Prometheus text and /metrics).
+ * Files: tee_server.c (callbacks, copies, start and stop), tee_worker.c (the event loops),
+ * tee_proxy.c (proxy mode's MHD side), tee_upstream.c (transfers to the primary through
+ * libcurl, streamed both ways), tee_sink.c (sink mode), tee_queue.c (the bounded queue),
+ * tee_exchange.c (shadow copies and their capture records), tee_metrics.c (Prometheus
+ * text and /metrics).
  */
 #ifndef PM_TEE_INTERNAL_H
 #define PM_TEE_INTERNAL_H
@@ -14,6 +15,7 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 
@@ -85,79 +87,137 @@ size_t tee_queue_capacity(const tee_queue *q);
 /* Frees what is left, then the queue. */
 void tee_queue_free(tee_queue *q);
 
-/* ---- the primary, over libcurl: one per client connection ----------------------------- */
+/* ---- the server: workers, connections, requests ------------------------------------- */
 
-typedef struct tee_upstream tee_upstream;
+typedef struct tee_request tee_request;
 
-typedef struct tee_upstream_request {
-    const char *url;
-    const char *method;
-    struct curl_slist *headers; /* borrowed until tee_upstream_end */
-    bool has_body;
-    int64_t content_length;     /* -1: unknown (sent chunked) */
-    double timeout_s, connect_timeout_s;
-    const atomic_bool *abort;   /* checked while waiting: the server is closing */
-} tee_upstream_request;
-
-tee_upstream *tee_upstream_new(void);
-int tee_upstream_begin(tee_upstream *u, const tee_upstream_request *rq);
-/* Hands request body bytes to the primary; returns when all are taken (or the transfer
- * ended: the rest is not needed). */
-void tee_upstream_send(tee_upstream *u, const char *data, size_t len);
-/* The request body is over; waits for the response head. 0, or -1 when the transfer
- * failed first (tee_upstream_error names it). */
-int tee_upstream_wait_head(tee_upstream *u);
-int tee_upstream_status(const tee_upstream *u);
-const tee_headers *tee_upstream_headers(const tee_upstream *u);
-int64_t tee_upstream_first_byte_us(const tee_upstream *u); /* wall clock */
-/* Response body: > 0 bytes, 0 the end, -1 the transfer failed. */
-ssize_t tee_upstream_read(tee_upstream *u, char *buf, size_t max);
-/* "refused" | "timeout" | "reset" | "garbage" | "other" (NULL: none). */
-const char *tee_upstream_error(const tee_upstream *u);
-/* Ends the request: a finished transfer leaves its connection open for the next one;
- * an unfinished one is abandoned (its connection closed). */
-void tee_upstream_end(tee_upstream *u);
-void tee_upstream_free(tee_upstream *u);
-
-/* ---- the server ------------------------------------------------------------------------- */
+/* One event loop (proxy mode: one per core): a libmicrohttpd daemon polled from outside
+ * (epoll) and a libcurl multi handle for the primary, driven by the same thread, so a
+ * request and its transfer never cross threads. Sink mode has one pseudo-worker whose
+ * daemon runs its own thread pool (no transfers). */
+typedef struct tee_worker {
+    capture_tee *tee;
+    pthread_t thread;
+    bool running;
+    struct MHD_Daemon *daemon;
+    int listen_fd;
+    bool owns_fd;               /* listen_fd is ours to close (no daemon took it) */
+    CURLM *multi;               /* proxy mode */
+    CURL **idle;                /* finished easy handles, kept with their settings */
+    size_t nidle, cap_idle;
+    tee_request *active;        /* requests whose transfer runs or that wait suspended */
+    bool resumed;               /* a connection was resumed: run the daemon before waiting */
+} tee_worker;
 
 typedef struct tee_conn {
-    capture_tee *tee;
     uint64_t id, seq;
     char client_ip[INET6_ADDRSTRLEN];
-    tee_upstream *up;           /* proxy: the primary for this client connection */
     char *last_authorization;   /* the cohort user of the last Authorization seen */
     char *last_user;
 } tee_conn;
 
-typedef struct tee_request {
-    tee_conn *conn;
-    char *target;               /* as sent, from MHD's URI log callback */
-    bool started, answered, upstream_begun;
-    tee_exchange *x;            /* the shadow copy, NULL when there is none */
-    int64_t ts_us, mono_start_us;
-    struct curl_slist *up_headers;
+/* Proxy mode: one request's transfer to the primary. Everything here is touched by the
+ * worker's thread only (curl callbacks and MHD callbacks both run inside its loop). */
+typedef struct tee_transfer {
+    CURL *easy;                 /* NULL when not attached to the worker's multi handle */
+    struct curl_slist *headers;
     char *url;
-} tee_request;
+    bool begun, head_done, done;
+    /* request body: bytes received from the client that curl has not taken yet */
+    char *send_buf;
+    size_t send_off, send_len;
+    bool send_eof, send_paused;
+    /* response */
+    int status;
+    tee_headers resp_headers;
+    int64_t first_byte_us;      /* wall clock */
+    char *buf;                  /* body bytes not yet handed to the client */
+    size_t buf_off, buf_len, buf_cap;
+    bool recv_paused;
+    CURLcode result;
+    const char *error;          /* refused | timeout | reset | garbage | other */
+    char curl_error[CURL_ERROR_SIZE];
+} tee_transfer;
+
+struct tee_request {
+    tee_worker *worker;
+    tee_conn *conn;
+    struct MHD_Connection *mhd;
+    char *target;               /* as sent, from MHD's URI log callback */
+    bool started, answered, suspended, listed;
+    tee_exchange *x;            /* the shadow copy, NULL when there is none */
+    int64_t ts_us;
+    tee_transfer xfer;
+    tee_request *prev, *next;   /* the worker's active list */
+};
+
+/* ---- proxy mode: the transfer (tee_upstream.c) and the MHD side (tee_proxy.c) --------- */
+
+typedef struct tee_transfer_request {
+    const char *method;
+    bool has_body;
+    int64_t content_length;     /* -1: unknown (sent chunked) */
+    double timeout_s, connect_timeout_s;
+} tee_transfer_request;
+
+/* Starts rq's transfer (rq->xfer.url and .headers set) on the worker's multi handle. */
+int tee_transfer_begin(tee_worker *w, tee_request *rq, const tee_transfer_request *tr);
+/* Copies up to len request body bytes for curl; returns how many it took (0: the buffer
+ * is full until curl sends some). */
+size_t tee_transfer_feed(tee_request *rq, const char *data, size_t len);
+/* The request body is over. */
+void tee_transfer_finish_body(tee_request *rq);
+/* Copies buffered response body bytes out (resuming a paused transfer); 0 when none. */
+size_t tee_transfer_take(tee_request *rq, char *buf, size_t max);
+/* The transfer ended (or was stopped): its handle goes back to the worker's pool; an
+ * unfinished one is abandoned, closing its connection to the primary. */
+void tee_transfer_release(tee_worker *w, tee_request *rq);
+/* Finished transfers of the worker's multi handle: marked done, their requests woken. */
+void tee_transfer_collect(tee_worker *w);
+void tee_transfer_free(tee_request *rq);
+
+/* Resumes rq's connection when it waits (suspended) for its transfer. */
+void tee_request_wake(tee_request *rq);
+void tee_request_suspend(tee_request *rq);
+
+enum MHD_Result tee_proxy_handle(tee_worker *w, tee_request *rq, const char *method, const char *upload,
+                                 size_t *upload_size);
+void tee_proxy_completed(tee_worker *w, tee_request *rq, enum MHD_RequestTerminationCode toe);
+enum MHD_Result tee_sink_handle(capture_tee *t, tee_request *rq, const char *upload, size_t *upload_size);
+
+/* ---- workers (tee_worker.c) ----------------------------------------------------------- */
+
+int tee_workers_start(capture_tee *t, const int *listen_fds, size_t n, pm_err *err);
+/* Stops taking connections, lets requests in flight finish until the deadline (µs,
+ * monotonic), then closes everything and joins the threads. */
+void tee_workers_stop(capture_tee *t, int64_t deadline_us);
 
 struct capture_tee {
     capture_tee_options o;
     char *primary;              /* base URL without a trailing slash */
     char *uri_header;
-    struct MHD_Daemon *daemon;
-    int listen_fd;
+    tee_worker *workers;
+    size_t nworkers;
     uint16_t port;
     char url[96];
     char id_prefix[16];         /* 8 hex of the start time: ids unique per run */
     tee_queue *queue;
     struct MHD_Response *no_content; /* sink: the shared 204 */
-    atomic_bool stopping, closing;
+    atomic_bool stopping, closing, stopped;
     atomic_uint_fast64_t next_connection;
     atomic_uint_fast64_t requests, primary_errors, client_aborts, not_selected, queued;
     atomic_uint_fast64_t dropped_full, dropped_memory, dropped_too_large, dropped_incomplete, dropped_stopping;
     atomic_uint_fast64_t in_flight;
     atomic_bool consumer_waiting;
 };
+
+/* The daemon callbacks both modes share (tee_server.c). */
+void *tee_on_request_line(void *cls, const char *uri, struct MHD_Connection *c);
+enum MHD_Result tee_on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **con_cls);
+void tee_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe);
+void tee_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code);
 
 int64_t tee_wall_us(void);
 int64_t tee_mono_us(void);
@@ -172,14 +232,10 @@ bool tee_copy_body(capture_tee *t, tee_request *rq, const char *data, size_t len
 /* Hands the finished copy to the queue (or drops it, counted); takes rq->x. */
 void tee_copy_finish(capture_tee *t, tee_request *rq);
 
-enum MHD_Result tee_proxy_handle(capture_tee *t, tee_request *rq, struct MHD_Connection *c, const char *method,
-                                 const char *version, const char *upload, size_t *upload_size);
-void tee_proxy_completed(capture_tee *t, tee_request *rq, enum MHD_RequestTerminationCode toe);
-enum MHD_Result tee_sink_handle(capture_tee *t, tee_request *rq, struct MHD_Connection *c, const char *method,
-                                const char *version, const char *upload, size_t *upload_size);
 
-/* Binds listen (loopback unless the address names another interface). */
-int tee_listen_socket(const char *listen, struct sockaddr_storage *bound, pm_err *err);
+/* Binds listen (loopback unless the address names another interface); with reuse_port
+ * several sockets can share the port, and the kernel spreads connections over them. */
+int tee_listen_socket(const char *listen, bool reuse_port, struct sockaddr_storage *bound, pm_err *err);
 /* "127.0.0.1:8080" / "[::1]:8080" of a bound address into buf. */
 void tee_describe_address(const struct sockaddr_storage *ss, char *buf, size_t size, uint16_t *port);
 

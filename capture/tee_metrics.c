@@ -384,7 +384,7 @@ static enum MHD_Result on_scrape(void *cls, struct MHD_Connection *c, const char
 int capture_tee_metrics_serve(capture_tee_metrics *m, const capture_tee *tee, const char *listen, pm_err *err)
 {
     struct sockaddr_storage bound;
-    int fd = tee_listen_socket(listen, &bound, err);
+    int fd = tee_listen_socket(listen, false, &bound, err);
     if (fd < 0)
         return -1;
     char authority[80];

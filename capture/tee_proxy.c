@@ -16,8 +16,10 @@
  * cannot be reached or fails before its head: 502 (504 on a timeout), counted, and no
  * shadow copy. A client that leaves mid-answer abandons the primary's transfer.
  *
- * The shadow copy (tee_server.c) is filled on the way: request headers and body, then
- * the primary's head and body (cut at max_body); it is queued when the answer is done.
+ * Nothing waits here: when the request needs its transfer to move (room for more body,
+ * the head, body bytes), its connection is suspended and the transfer's callbacks resume
+ * it. The shadow copy (tee_server.c) is filled on the way and queued once the answer is
+ * sent whole.
  */
 #include "tee_internal.h"
 
@@ -26,116 +28,151 @@
 #include <string.h>
 #include <strings.h>
 
+void tee_request_suspend(tee_request *rq)
+{
+    if (!rq->suspended) {
+        rq->suspended = true;
+        MHD_suspend_connection(rq->mhd);
+    }
+}
+
+void tee_request_wake(tee_request *rq)
+{
+    if (rq->suspended) {
+        rq->suspended = false;
+        MHD_resume_connection(rq->mhd);
+        rq->worker->resumed = true; /* the loop runs the daemon again before it waits */
+    }
+}
+
 /* ---- the request to the primary --------------------------------------------------------- */
 
 typedef struct header_walk {
-    tee_request *rq;
-    tee_headers all;     /* the client's headers, to find the names Connection lists */
-    bool has_accept, has_xff;
+    struct curl_slist *list;
+    const char *connection;      /* the client's Connection header: the names it lists go too */
+    const char *client_ip;
+    char xff[1024];              /* X-Forwarded-For so far (the client's fields, joined) */
+    size_t xff_len;
+    bool has_accept, failed;
     int64_t content_length;
     bool chunked;
 } header_walk;
 
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+static void add_line(header_walk *w, const char *name, const char *value)
+{
+    char small[512], *line = small;
+    size_t n = strlen(name) + strlen(value) + 3;
+    if (n > sizeof small && !(line = malloc(n))) {
+        w->failed = true;
+        return;
+    }
+    snprintf(line, n, "%s: %s", name, value);
+    struct curl_slist *l = curl_slist_append(w->list, line);
+    if (l)
+        w->list = l;
+    else
+        w->failed = true;
+    if (line != small)
+        free(line);
+}
+
+static bool listed_in_connection(const char *connection, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = connection; p && *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        size_t k = strcspn(p, " ,\t");
+        if (k == n && strncasecmp(p, name, n) == 0)
+            return true;
+        p += k;
+    }
+    return false;
+}
+
+static bool hop_by_hop(const char *name)
+{
+    static const char *const fixed[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
+                                        "transfer-encoding", "upgrade", "expect"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (strcasecmp(name, fixed[i]) == 0)
+            return true;
+    return false;
+}
+
+static enum MHD_Result forward_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
 {
     (void)kind;
     header_walk *w = cls;
-    tee_headers_add(&w->all, name, strlen(name), value ? value : "", value ? strlen(value) : 0);
+    if (!value)
+        value = "";
+    if (strcasecmp(name, "content-length") == 0) {
+        w->content_length = strtoll(value, NULL, 10);
+        return MHD_YES;
+    }
+    if (strcasecmp(name, "transfer-encoding") == 0)
+        w->chunked = true;
+    if (hop_by_hop(name) || listed_in_connection(w->connection, name))
+        return MHD_YES;
+    if (strcasecmp(name, "x-forwarded-for") == 0) { /* sent last, with the client appended */
+        size_t n = strlen(value);
+        if (n > 0 && w->xff_len + n + 2 < sizeof w->xff) {
+            memcpy(w->xff + w->xff_len, value, n);
+            memcpy(w->xff + w->xff_len + n, ", ", 2);
+            w->xff_len += n + 2;
+        }
+        return MHD_YES;
+    }
+    w->has_accept |= strcasecmp(name, "accept") == 0;
+    add_line(w, name, value);
     return MHD_YES;
 }
 
-static void add_line(struct curl_slist **list, const char *name, const char *value)
+/* The forwarded header list: the client's, in order, without the hop-by-hop ones; then
+ * X-Forwarded-For (the fields the client sent, joined as RFC 9110 5.3 allows, then the
+ * client's address). Notes the body's framing. */
+static void forward_headers(header_walk *w, struct MHD_Connection *c)
 {
-    size_t n = strlen(name) + strlen(value) + 3;
-    char *line = malloc(n);
-    if (!line)
-        return;
-    snprintf(line, n, "%s: %s", name, value);
-    struct curl_slist *l = curl_slist_append(*list, line);
+    w->connection = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Connection");
+    MHD_get_connection_values(c, MHD_HEADER_KIND, forward_header, w);
+    snprintf(w->xff + w->xff_len, sizeof w->xff - w->xff_len, "%s", w->client_ip);
+    add_line(w, "X-Forwarded-For", w->xff);
+    /* curl adds these unless told not to ("Name:" with nothing after the colon): what
+     * the client sent is what goes */
+    struct curl_slist *l = curl_slist_append(w->list, "Expect:");
+    if (l && !w->has_accept)
+        l = curl_slist_append(l, "Accept:");
     if (l)
-        *list = l;
-    free(line);
+        w->list = l;
+    else
+        w->failed = true;
 }
 
-/* Builds the forwarded header list; notes the body's framing. */
-static void forward_headers(header_walk *w, const char *client_ip)
+static int begin_transfer(tee_worker *w, tee_request *rq, const char *method)
 {
-    const char *value = NULL;
-    for (const char *name = tee_headers_next(&w->all, NULL, &value); name; name = tee_headers_next(&w->all, name, &value)) {
-        if (strcasecmp(name, "content-length") == 0) {
-            w->content_length = strtoll(value, NULL, 10);
-            continue;
-        }
-        if (strcasecmp(name, "transfer-encoding") == 0) {
-            w->chunked = true;
-            continue;
-        }
-        if (tee_hop_by_hop(&w->all, name) || strcasecmp(name, "expect") == 0)
-            continue;
-        if (strcasecmp(name, "x-forwarded-for") == 0) {
-            w->has_xff = true;
-            continue; /* the last one is sent below, with the client appended */
-        }
-        w->has_accept |= strcasecmp(name, "accept") == 0;
-        add_line(&w->rq->up_headers, name, value);
-    }
-    /* X-Forwarded-For: the values the client sent (several fields joined, RFC 9110 5.3),
-     * then the client's address */
-    size_t n = strlen(client_ip) + 1;
-    for (const char *name = tee_headers_next(&w->all, NULL, &value); name; name = tee_headers_next(&w->all, name, &value))
-        if (strcasecmp(name, "x-forwarded-for") == 0)
-            n += strlen(value) + 2;
-    char *xff = malloc(n);
-    if (xff) {
-        xff[0] = '\0';
-        for (const char *name = tee_headers_next(&w->all, NULL, &value); name;
-             name = tee_headers_next(&w->all, name, &value))
-            if (strcasecmp(name, "x-forwarded-for") == 0 && *value) {
-                strcat(xff, value);
-                strcat(xff, ", ");
-            }
-        strcat(xff, client_ip);
-        add_line(&w->rq->up_headers, "X-Forwarded-For", xff);
-        free(xff);
-    }
-    /* curl adds these unless told not to: what the client sent is what goes */
-    w->rq->up_headers = curl_slist_append(w->rq->up_headers, "Expect:");
-    if (!w->has_accept)
-        w->rq->up_headers = curl_slist_append(w->rq->up_headers, "Accept:");
-}
-
-static int begin_upstream(capture_tee *t, tee_request *rq, struct MHD_Connection *c, const char *method)
-{
-    header_walk w = {.rq = rq, .content_length = -1};
-    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &w);
-    forward_headers(&w, rq->conn->client_ip);
-    tee_headers_free(&w.all);
+    capture_tee *t = w->tee;
+    header_walk hw = {.content_length = -1, .client_ip = rq->conn->client_ip};
+    forward_headers(&hw, rq->mhd);
+    rq->xfer.headers = hw.list;
+    if (hw.failed)
+        return -1;
     const char *path = rq->target;
     if (strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0) {
         const char *slash = strchr(strstr(path, "//") + 2, '/');
         path = slash ? slash : "/";
     }
     size_t n = strlen(t->primary) + strlen(path) + 2;
-    rq->url = malloc(n);
-    if (!rq->url)
+    if (!(rq->xfer.url = malloc(n)))
         return -1;
-    snprintf(rq->url, n, "%s%s%s", t->primary, path[0] == '/' ? "" : "/", path);
-    if (!rq->conn->up && !(rq->conn->up = tee_upstream_new()))
-        return -1;
-    tee_upstream_request ur = {
-        .url = rq->url,
+    snprintf(rq->xfer.url, n, "%s%s%s", t->primary, path[0] == '/' ? "" : "/", path);
+    tee_transfer_request tr = {
         .method = method,
-        .headers = rq->up_headers,
-        .has_body = w.chunked || w.content_length >= 0,
-        .content_length = w.chunked ? -1 : w.content_length,
+        .has_body = hw.chunked || hw.content_length >= 0,
+        .content_length = hw.chunked ? -1 : hw.content_length,
         .timeout_s = t->o.primary_timeout_s,
         .connect_timeout_s = t->o.primary_connect_timeout_s,
-        .abort = &t->closing,
     };
-    if (tee_upstream_begin(rq->conn->up, &ur) != 0)
-        return -1;
-    rq->upstream_begun = true;
-    return 0;
+    return tee_transfer_begin(w, rq, &tr);
 }
 
 /* ---- the answer ----------------------------------------------------------------------------- */
@@ -144,22 +181,23 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     tee_request *rq = cls;
-    ssize_t n = tee_upstream_read(rq->conn->up, buf, max);
+    size_t n = tee_transfer_take(rq, buf, max);
     if (n > 0) {
-        if (rq->x && pm_body_append(&rq->x->resp_body, buf, (size_t)n) != 0) {
+        if (rq->x && pm_body_append(&rq->x->resp_body, buf, n) != 0) {
             tee_exchange_free(rq->x);
             rq->x = NULL;
         }
-        return n;
+        return (ssize_t)n;
     }
-    if (n == 0)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    return MHD_CONTENT_READER_END_WITH_ERROR; /* the client sees the cut the primary made */
+    if (rq->xfer.done) /* a primary that failed mid-body: the client sees the same cut */
+        return rq->xfer.result == CURLE_OK ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+    tee_request_suspend(rq); /* woken by the next bytes or the end */
+    return 0;
 }
 
-static enum MHD_Result answer_error(capture_tee *t, tee_request *rq, struct MHD_Connection *c)
+static enum MHD_Result answer_error(capture_tee *t, tee_request *rq)
 {
-    const char *code = tee_upstream_error(rq->conn->up);
+    const char *code = rq->xfer.error;
     atomic_fetch_add(&t->primary_errors, 1);
     unsigned status = code && strcmp(code, "timeout") == 0 ? MHD_HTTP_GATEWAY_TIMEOUT : MHD_HTTP_BAD_GATEWAY;
     char body[160];
@@ -168,7 +206,7 @@ static enum MHD_Result answer_error(capture_tee *t, tee_request *rq, struct MHD_
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-    enum MHD_Result q = MHD_queue_response(c, status, r);
+    enum MHD_Result q = MHD_queue_response(rq->mhd, status, r);
     MHD_destroy_response(r);
     tee_exchange_free(rq->x); /* nothing to compare the shadow with */
     rq->x = NULL;
@@ -176,31 +214,46 @@ static enum MHD_Result answer_error(capture_tee *t, tee_request *rq, struct MHD_
     return q;
 }
 
-static enum MHD_Result answer(capture_tee *t, tee_request *rq, struct MHD_Connection *c, const char *method)
+static enum MHD_Result answer(capture_tee *t, tee_request *rq, const char *method)
 {
-    tee_upstream *up = rq->conn->up;
-    if (tee_upstream_wait_head(up) != 0)
-        return answer_error(t, rq, c);
-    int status = tee_upstream_status(up);
-    const tee_headers *h = tee_upstream_headers(up);
+    tee_transfer *x = &rq->xfer;
+    if (!x->head_done)
+        return answer_error(t, rq);
+    int status = x->status;
+    const tee_headers *h = &x->resp_headers;
     const char *length = tee_headers_get(h, "content-length");
     bool chunked = tee_headers_get(h, "transfer-encoding") != NULL;
     char *end = NULL;
     unsigned long long size = length && !chunked ? strtoull(length, &end, 10) : 0;
     bool has_length = length && !chunked && end && end != length && *end == '\0';
-    bool head = strcmp(method, "HEAD") == 0;
-    bool bodiless = head || status == 204 || status == 304 || status < 200;
+    bool bodiless = strcmp(method, "HEAD") == 0 || status == 204 || status == 304 || status < 200;
+    bool whole = x->done && x->result == CURLE_OK && !x->recv_paused;
     struct MHD_Response *r;
-    if (bodiless) {
-        /* HEAD and 304: the primary's Content-Length, with no body behind it */
-        r = has_length && status != 204 && status >= 200
-                ? MHD_create_response_from_callback(size, 4096, read_body, rq, NULL)
-                : MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    bool close_after = false;
+    if (status == 204 || status < 200) {
+        r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT); /* no length at all */
+    } else if (bodiless) {
+        /* HEAD and 304 keep the primary's Content-Length (or chunked) with no body behind
+         * it. When the primary sent neither, libmicrohttpd would add one of them: an
+         * unknown length without chunking leaves both out, at the price of closing this
+         * connection afterwards (Connection is hop-by-hop; Content-Length is not) */
+        r = MHD_create_response_from_callback(has_length ? size : MHD_SIZE_UNKNOWN, 4096, read_body, rq, NULL);
+        close_after = !has_length && !chunked;
+    } else if (has_length && whole && x->buf_len - x->buf_off == size) {
+        /* the body came with the head: one buffer, sent with the head in one write */
+        const char *body = x->buf ? x->buf + x->buf_off : "";
+        r = MHD_create_response_from_buffer((size_t)size, (void *)body, MHD_RESPMEM_MUST_COPY);
+        if (r && rq->x && pm_body_append(&rq->x->resp_body, body, (size_t)size) != 0) {
+            tee_exchange_free(rq->x);
+            rq->x = NULL;
+        }
     } else {
-        r = MHD_create_response_from_callback(has_length ? size : MHD_SIZE_UNKNOWN, 64 << 10, read_body, rq, NULL);
+        r = MHD_create_response_from_callback(has_length ? size : MHD_SIZE_UNKNOWN, 32 << 10, read_body, rq, NULL);
     }
     if (!r)
         return MHD_NO;
+    if (close_after)
+        MHD_set_response_options(r, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
     const char *value = NULL;
     for (const char *name = tee_headers_next(h, NULL, &value); name; name = tee_headers_next(h, name, &value)) {
         if (tee_hop_by_hop(h, name) || strcasecmp(name, "content-length") == 0)
@@ -210,45 +263,61 @@ static enum MHD_Result answer(capture_tee *t, tee_request *rq, struct MHD_Connec
     if (rq->x) {
         rq->x->has_response = true;
         rq->x->status = status;
-        rq->x->latency_us = tee_upstream_first_byte_us(up) - (rq->x->ts_us + rq->x->request_done_us);
+        rq->x->latency_us = x->first_byte_us - (rq->x->ts_us + rq->x->request_done_us);
         if (rq->x->latency_us < 0)
             rq->x->latency_us = 0;
         for (const char *name = tee_headers_next(h, NULL, &value); name; name = tee_headers_next(h, name, &value))
             tee_headers_add(&rq->x->resp_headers, name, strlen(name), value, strlen(value));
     }
-    enum MHD_Result q = MHD_queue_response(c, (unsigned)status, r);
+    enum MHD_Result q = MHD_queue_response(rq->mhd, (unsigned)status, r);
     MHD_destroy_response(r);
     return q;
 }
 
-enum MHD_Result tee_proxy_handle(capture_tee *t, tee_request *rq, struct MHD_Connection *c, const char *method,
-                                 const char *version, const char *upload, size_t *upload_size)
+enum MHD_Result tee_proxy_handle(tee_worker *w, tee_request *rq, const char *method, const char *upload,
+                                 size_t *upload_size)
 {
-    (void)version;
-    if (!rq->upstream_begun && begin_upstream(t, rq, c, method) != 0)
-        return MHD_NO;
-    if (*upload_size > 0) {
-        if (rq->x)
-            tee_copy_body(t, rq, upload, *upload_size);
-        tee_upstream_send(rq->conn->up, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    capture_tee *t = w->tee;
     if (rq->answered)
         return MHD_YES;
-    rq->answered = true;
-    if (rq->x)
+    if (!rq->xfer.begun && begin_transfer(w, rq, method) != 0) {
+        rq->xfer.done = true;
+        rq->xfer.error = "other";
+    }
+    if (*upload_size > 0) {
+        if (rq->xfer.done) { /* the primary has answered or failed: the rest is not needed */
+            if (rq->x)
+                tee_copy_body(t, rq, upload, *upload_size);
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        size_t took = tee_transfer_feed(rq, upload, *upload_size);
+        if (rq->x && took > 0)
+            tee_copy_body(t, rq, upload, took);
+        *upload_size -= took;
+        if (*upload_size > 0)
+            tee_request_suspend(rq); /* woken when curl has taken what is buffered */
+        return MHD_YES;
+    }
+    /* the request is whole: wait for the primary's head */
+    if (rq->x && !rq->x->request_done_us)
         rq->x->request_done_us = tee_wall_us() - rq->x->ts_us;
-    return answer(t, rq, c, method);
+    tee_transfer_finish_body(rq);
+    if (!rq->xfer.head_done && !rq->xfer.done) {
+        tee_request_suspend(rq);
+        return MHD_YES;
+    }
+    rq->answered = true;
+    return answer(t, rq, method);
 }
 
-void tee_proxy_completed(capture_tee *t, tee_request *rq, enum MHD_RequestTerminationCode toe)
+void tee_proxy_completed(tee_worker *w, tee_request *rq, enum MHD_RequestTerminationCode toe)
 {
+    capture_tee *t = w->tee;
     /* COMPLETED_OK: libmicrohttpd sent the whole answer (a primary that failed mid-body
      * made the reader end with an error, which closes the connection instead) */
     bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->answered;
-    if (rq->upstream_begun)
-        tee_upstream_end(rq->conn->up);
+    tee_transfer_release(w, rq);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         atomic_fetch_add(&t->client_aborts, 1);
     if (!rq->x)

@@ -1,17 +1,14 @@
 /*
- * tee_server.c — the tee's HTTP front: the libmicrohttpd daemon, its connections and
- * requests, the shadow copy's life (classified, selected, filled, queued), the consumer's
- * end of the queue, and a stop that lets answers in progress finish.
+ * tee_server.c — the tee's HTTP front: options, the listening sockets, the callbacks
+ * libmicrohttpd calls for every connection and request in both modes, the shadow copy's
+ * life (classified, selected, filled, queued), the consumer's end of the queue, and stop.
  *
- * Proxy mode runs a thread per client connection (MHD_USE_THREAD_PER_CONNECTION): the
- * connection's thread drives its own transfer to the primary (tee_upstream.c), so one
- * slow primary answer holds up nobody else, and nothing on that path waits for the
- * shadow side — the only thing shared with it is the lock-free queue (tee_queue.c).
- * Sink mode answers at once and needs no blocking, so a small thread pool serves it.
- *
- * Classification happens on the client's path (a few hundred nanoseconds, see
- * bench/classify.sh), because selection decides whether a copy is made at all; the
- * Authorization header's user is decoded once per value per connection.
+ * The threads are tee_worker.c's: in proxy mode one event loop per CPU, each with its own
+ * daemon and transfers, sharing nothing with the shadow side but the lock-free queue
+ * (tee_queue.c). Classification happens on the client's path (a few hundred
+ * nanoseconds, see bench/classify.sh), because selection decides whether a copy is made
+ * at all; the Authorization header's user is decoded once per value per connection, and
+ * no copy is made while the queue is full.
  */
 #include "tee_internal.h"
 
@@ -49,11 +46,12 @@ void capture_tee_options_init(capture_tee_options *o)
     o->primary_timeout_s = 300;
     o->primary_connect_timeout_s = 5;
     o->max_connections = 1024;
+    o->workers = 0;
 }
 
 /* ===== the listening socket ========================================================== */
 
-int tee_listen_socket(const char *listen_addr, struct sockaddr_storage *bound, pm_err *err)
+int tee_listen_socket(const char *listen_addr, bool reuse_port, struct sockaddr_storage *bound, pm_err *err)
 {
     char host[256] = "", port[16];
     const char *colon = strrchr(listen_addr, ':');
@@ -83,6 +81,8 @@ int tee_listen_socket(const char *listen_addr, struct sockaddr_storage *bound, p
     int one = 1;
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (reuse_port)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
         if (ai->ai_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     }
@@ -120,7 +120,6 @@ void tee_describe_address(const struct sockaddr_storage *ss, char *buf, size_t s
 typedef struct copy_walk {
     tee_exchange *x;
     const char *skip;          /* sink: the original-URI header is not the client's */
-    const char *authorization;
     bool failed;
 } copy_walk;
 
@@ -132,8 +131,6 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
         value = "";
     if (w->skip && strcasecmp(name, w->skip) == 0)
         return MHD_YES;
-    if (!w->authorization && strcasecmp(name, "authorization") == 0)
-        w->authorization = value;
     size_t vlen = strlen(value);
     if (w->skip && strcasecmp(name, "host") == 0 && vlen > 7 && strcmp(value + vlen - 7, "-shadow") == 0)
         vlen -= 7; /* Envoy's mirror marks the authority; the client did not send that */
@@ -172,17 +169,28 @@ tee_exchange *tee_copy_begin(capture_tee *t, tee_conn *conn, struct MHD_Connecti
         if (original && *original)
             target = original;
     }
-    tee_exchange *x = tee_exchange_new(t->o.max_body);
-    if (!x)
-        return NULL;
-    copy_walk w = {.x = x, .skip = sink ? t->uri_header : NULL};
-    MHD_get_connection_values(c, MHD_HEADER_KIND, copy_header, &w);
-    pm_classify_user(t->o.map, method, target, connection_user(conn, w.authorization), &x->cls);
-    if (!pm_selection_matches(t->o.selection, x->cls.family ? x->cls.family : "UNKNOWN", &x->cls.cohort)) {
+    pm_class cls;
+    const char *authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    pm_classify_user(t->o.map, method, target, connection_user(conn, authorization), &cls);
+    if (!pm_selection_matches(t->o.selection, cls.family ? cls.family : "UNKNOWN", &cls.cohort)) {
         atomic_fetch_add(&t->not_selected, 1);
-        tee_exchange_free(x);
+        pm_class_clear(&cls);
         return NULL;
     }
+    /* a full queue now is most likely full when the answer is done: no copy to make */
+    if (tee_queue_depth(t->queue) >= tee_queue_capacity(t->queue)) {
+        atomic_fetch_add(&t->dropped_full, 1);
+        pm_class_clear(&cls);
+        return NULL;
+    }
+    tee_exchange *x = tee_exchange_new(t->o.max_body);
+    if (!x) {
+        pm_class_clear(&cls);
+        return NULL;
+    }
+    x->cls = cls;
+    copy_walk w = {.x = x, .skip = sink ? t->uri_header : NULL};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, copy_header, &w);
     x->method = strdup(method);
     x->target = strdup(target);
     x->version = strdup(version && *version ? version : "HTTP/1.1");
@@ -238,18 +246,17 @@ void tee_copy_finish(capture_tee *t, tee_request *rq)
     tee_exchange_free(x);
 }
 
-/* ===== libmicrohttpd callbacks ========================================================= */
+/* ===== libmicrohttpd callbacks (cls: the worker) ======================================== */
 
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
+void tee_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code)
 {
-    capture_tee *t = cls;
+    tee_worker *w = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         tee_conn *conn = calloc(1, sizeof *conn);
         if (!conn)
             return;
-        conn->tee = t;
-        conn->id = atomic_fetch_add(&t->next_connection, 1) + 1;
+        conn->id = atomic_fetch_add(&w->tee->next_connection, 1) + 1;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         const struct sockaddr *sa = ci ? ci->client_addr : NULL;
         snprintf(conn->client_ip, sizeof conn->client_ip, "unknown");
@@ -264,7 +271,6 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     tee_conn *conn = *socket_context;
     if (!conn)
         return;
-    tee_upstream_free(conn->up);
     free(conn->last_authorization);
     free(conn->last_user);
     free(conn);
@@ -272,24 +278,27 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 }
 
 /* libmicrohttpd's URI log callback is the one place that sees the target undecoded, with
- * its query; the request's state starts here and ends in on_completed. */
-static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+ * its query; the request's state starts here and ends in tee_on_completed. */
+void *tee_on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    (void)cls;
-    (void)c;
     tee_request *rq = calloc(1, sizeof *rq);
     if (rq && !(rq->target = strdup(uri))) {
         free(rq);
-        rq = NULL;
+        return NULL;
+    }
+    if (rq) {
+        rq->worker = cls;
+        rq->mhd = c;
     }
     return rq;
 }
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                 const char *version, const char *upload, size_t *upload_size, void **con_cls)
+enum MHD_Result tee_on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
     (void)url;
-    capture_tee *t = cls;
+    tee_worker *w = cls;
+    capture_tee *t = w->tee;
     tee_request *rq = *con_cls;
     if (!rq)
         return MHD_NO; /* out of memory at the request line */
@@ -307,35 +316,58 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     if (t->primary)
-        return tee_proxy_handle(t, rq, c, method, version, upload, upload_size);
-    return tee_sink_handle(t, rq, c, method, version, upload, upload_size);
+        return tee_proxy_handle(w, rq, method, upload, upload_size);
+    return tee_sink_handle(t, rq, upload, upload_size);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+void tee_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)c;
-    capture_tee *t = cls;
+    tee_worker *w = cls;
+    capture_tee *t = w->tee;
     tee_request *rq = *con_cls;
     if (!rq)
         return;
     if (rq->started) {
         if (t->primary) {
-            tee_proxy_completed(t, rq, toe);
+            tee_proxy_completed(w, rq, toe);
         } else if (rq->x) { /* the mirror went away before the copy was whole */
             atomic_fetch_add(&t->dropped_incomplete, 1);
             atomic_fetch_add(&t->client_aborts, 1);
         }
         atomic_fetch_sub(&t->in_flight, 1);
     }
+    tee_transfer_release(w, rq);
+    tee_transfer_free(rq);
     tee_exchange_free(rq->x);
-    curl_slist_free_all(rq->up_headers);
-    free(rq->url);
     free(rq->target);
     free(rq);
     *con_cls = NULL;
 }
 
 /* ===== start, stop, the consumer's end ===================================================== */
+
+/* n sockets on one address: the first as asked (port 0 picks one), the others on the
+ * port it got, all SO_REUSEPORT. */
+static int listen_all(capture_tee *t, int *fds, size_t n, pm_err *err)
+{
+    struct sockaddr_storage bound;
+    fds[0] = tee_listen_socket(t->o.listen, n > 1, &bound, err);
+    if (fds[0] < 0)
+        return -1;
+    char authority[80];
+    tee_describe_address(&bound, authority, sizeof authority, &t->port);
+    snprintf(t->url, sizeof t->url, "http://%s/", authority);
+    for (size_t i = 1; i < n; i++) {
+        struct sockaddr_storage again;
+        if ((fds[i] = tee_listen_socket(authority, true, &again, err)) < 0) {
+            while (i-- > 0)
+                close(fds[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 capture_tee *capture_tee_start(const capture_tee_options *o, pm_err *err)
 {
@@ -349,13 +381,13 @@ capture_tee *capture_tee_start(const capture_tee_options *o, pm_err *err)
         return NULL;
     }
     t->o = *o;
-    t->listen_fd = -1;
     if (o->primary) {
         size_t n = strlen(o->primary);
         while (n > 0 && o->primary[n - 1] == '/')
             n--;
         t->primary = strndup(o->primary, n);
-        if (strncasecmp(t->primary, "http://", 7) != 0 && strncasecmp(t->primary, "https://", 8) != 0) {
+        if (!t->primary ||
+            (strncasecmp(t->primary, "http://", 7) != 0 && strncasecmp(t->primary, "https://", 8) != 0)) {
             pm_err_set(err, "--primary '%s': want an http:// or https:// URL", o->primary);
             capture_tee_free(t);
             return NULL;
@@ -370,30 +402,16 @@ capture_tee *capture_tee_start(const capture_tee_options *o, pm_err *err)
         return NULL;
     }
     snprintf(t->id_prefix, sizeof t->id_prefix, "%08x", (unsigned)(tee_wall_us() & 0xffffffffu));
-    struct sockaddr_storage bound;
-    t->listen_fd = tee_listen_socket(o->listen, &bound, err);
-    if (t->listen_fd < 0) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t n = !t->primary ? 1 : o->workers ? o->workers : cpus > 0 ? (size_t)cpus : 1;
+    if (n > 64)
+        n = 64;
+    int fds[64];
+    if (listen_all(t, fds, n, err) != 0) {
         capture_tee_free(t);
         return NULL;
     }
-    char authority[80];
-    tee_describe_address(&bound, authority, sizeof authority, &t->port);
-    snprintf(t->url, sizeof t->url, "http://%s/", authority);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
-    unsigned pool = 0;
-    if (t->primary)
-        flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
-    else
-        flags |= MHD_USE_EPOLL, pool = 2;
-    t->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, t, MHD_OPTION_LISTEN_SOCKET, t->listen_fd, MHD_OPTION_URI_LOG_CALLBACK,
-        on_request_line, t, MHD_OPTION_NOTIFY_COMPLETED, on_completed, t, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        t, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 1024),
-        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 << 10,
-        pool ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, pool,
-        MHD_OPTION_END);
-    if (!t->daemon) {
-        pm_err_set(err, "cannot start the tee's HTTP server on %s", o->listen);
+    if (tee_workers_start(t, fds, n, err) != 0) {
         capture_tee_free(t);
         return NULL;
     }
@@ -436,20 +454,9 @@ int capture_tee_next(capture_tee *t, char **text, size_t *len)
 
 void capture_tee_stop(capture_tee *t, double timeout_s)
 {
-    if (atomic_exchange(&t->stopping, true))
+    if (atomic_exchange(&t->stopped, true))
         return;
-    if (t->daemon) {
-        MHD_socket fd = MHD_quiesce_daemon(t->daemon); /* no new connections */
-        if (fd != MHD_INVALID_SOCKET)
-            close(fd);
-        t->listen_fd = -1;
-        int64_t deadline = tee_mono_us() + (int64_t)(timeout_s * 1e6);
-        while (atomic_load(&t->in_flight) > 0 && tee_mono_us() < deadline)
-            usleep(10000);
-        atomic_store(&t->closing, true); /* transfers still waiting on the primary give up */
-        MHD_stop_daemon(t->daemon);
-        t->daemon = NULL;
-    }
+    tee_workers_stop(t, tee_mono_us() + (int64_t)(timeout_s * 1e6));
     tee_queue_close(t->queue);
     if (t->o.on_queued) /* the consumer may be waiting: it should see the end */
         t->o.on_queued(t->o.ctx);
@@ -478,11 +485,19 @@ void capture_tee_free(capture_tee *t)
 {
     if (!t)
         return;
-    if (t->daemon) {
+    if (t->nworkers > 0)
         capture_tee_stop(t, 0);
-    } else if (t->listen_fd >= 0) {
-        close(t->listen_fd);
+    for (size_t i = 0; i < t->nworkers; i++) {
+        tee_worker *w = &t->workers[i];
+        if (w->owns_fd)
+            close(w->listen_fd);
+        for (size_t k = 0; k < w->nidle; k++)
+            curl_easy_cleanup(w->idle[k]);
+        free(w->idle);
+        if (w->multi)
+            curl_multi_cleanup(w->multi);
     }
+    free(t->workers);
     if (t->no_content)
         MHD_destroy_response(t->no_content);
     tee_queue_free(t->queue);

@@ -13,11 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-enum MHD_Result tee_sink_handle(capture_tee *t, tee_request *rq, struct MHD_Connection *c, const char *method,
-                                const char *version, const char *upload, size_t *upload_size)
+enum MHD_Result tee_sink_handle(capture_tee *t, tee_request *rq, const char *upload, size_t *upload_size)
 {
-    (void)method;
-    (void)version;
     if (*upload_size > 0) {
         if (rq->x)
             tee_copy_body(t, rq, upload, *upload_size);
@@ -31,5 +28,5 @@ enum MHD_Result tee_sink_handle(capture_tee *t, tee_request *rq, struct MHD_Conn
         rq->x->request_done_us = tee_wall_us() - rq->x->ts_us;
         tee_copy_finish(t, rq);
     }
-    return MHD_queue_response(c, MHD_HTTP_NO_CONTENT, t->no_content);
+    return MHD_queue_response(rq->mhd, MHD_HTTP_NO_CONTENT, t->no_content);
 }

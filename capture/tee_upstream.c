@@ -1,114 +1,68 @@
 /*
- * tee_upstream.c — proxy mode's connection to the primary: one libcurl easy handle in a
- * private multi handle per client connection, driven from that connection's thread.
+ * tee_upstream.c — proxy mode's transfers to the primary: one libcurl easy handle per
+ * request in flight, on the worker's multi handle, driven by the worker's loop.
  *
- * Both bodies stream. The request body is handed over as libmicrohttpd delivers it: the
- * read callback pauses curl when it has nothing, tee_upstream_send unpauses it and
- * drives the transfer until curl has taken the bytes. The response body is pulled by
- * libmicrohttpd's content reader through tee_upstream_read, which drives the transfer
- * until bytes arrive; the write callback pauses curl when the small buffer here is full,
- * so a multi-gigabyte blob never sits in memory. The multi handle keeps the connection
- * to the primary alive between requests of the same client connection.
- *
- * Waiting happens only in curl_multi_poll, at most a second at a time, so a closing
- * server (the `abort` flag) is noticed promptly even when the primary has gone silent.
+ * Nothing here blocks. Both bodies stream through small buffers: the client's request
+ * body is copied in as libmicrohttpd delivers it (tee_transfer_feed) and the read
+ * callback hands it to curl, pausing curl when it runs dry; the primary's response body
+ * lands in a buffer the content reader drains (tee_transfer_take), and the write callback
+ * pauses curl when that buffer is full, so a multi-gigabyte blob never sits in memory.
+ * Whenever something the request may wait for happens — curl took the body bytes, the
+ * head arrived, body bytes arrived, the transfer ended — the request's connection is
+ * resumed (tee_request_wake). Finished handles are kept per worker with their settings;
+ * the multi handle keeps the connections to the primary alive between requests.
  */
 #include "tee_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define BUFFER_CAP (256u << 10) /* response bytes held before curl is paused */
+#define SEND_CAP (256u << 10) /* request body bytes held for curl */
+#define RECV_CAP (256u << 10) /* response body bytes held before curl is paused */
 
-struct tee_upstream {
-    CURLM *multi;
-    CURL *easy;
-    bool attached;                 /* easy is in multi: a transfer is running or finished */
-    const atomic_bool *abort;
-    /* request body */
-    const char *send_data;
-    size_t send_len;
-    bool send_eof, send_paused;
-    /* response */
-    int status;
-    bool head_done;
-    tee_headers headers;
-    int64_t first_byte_us;
-    char *buf;                     /* body bytes not yet read */
-    size_t buf_off, buf_len;
-    bool recv_paused;
-    bool done;
-    CURLcode result;
-    const char *error;
-    char curl_error[CURL_ERROR_SIZE];
-};
-
-tee_upstream *tee_upstream_new(void)
-{
-    tee_upstream *u = calloc(1, sizeof *u);
-    if (!u)
-        return NULL;
-    u->multi = curl_multi_init();
-    u->easy = curl_easy_init();
-    u->buf = malloc(BUFFER_CAP);
-    if (!u->multi || !u->easy || !u->buf) {
-        tee_upstream_free(u);
-        return NULL;
-    }
-    return u;
-}
-
-void tee_upstream_free(tee_upstream *u)
-{
-    if (!u)
-        return;
-    if (u->attached)
-        curl_multi_remove_handle(u->multi, u->easy);
-    if (u->easy)
-        curl_easy_cleanup(u->easy);
-    if (u->multi)
-        curl_multi_cleanup(u->multi);
-    tee_headers_free(&u->headers);
-    free(u->buf);
-    free(u);
-}
-
-/* ---- callbacks -------------------------------------------------------------------------- */
+/* ---- callbacks ---------------------------------------------------------------------------- */
 
 static size_t on_read(char *buf, size_t size, size_t n, void *ctx)
 {
-    tee_upstream *u = ctx;
-    if (u->send_len == 0) {
-        if (u->send_eof)
+    tee_request *rq = ctx;
+    tee_transfer *x = &rq->xfer;
+    if (x->send_len == 0) {
+        if (x->send_eof)
             return 0;
-        u->send_paused = true;
+        x->send_paused = true;
         return CURL_READFUNC_PAUSE;
     }
-    size_t take = size * n < u->send_len ? size * n : u->send_len;
-    memcpy(buf, u->send_data, take);
-    u->send_data += take;
-    u->send_len -= take;
+    size_t take = size * n < x->send_len ? size * n : x->send_len;
+    memcpy(buf, x->send_buf + x->send_off, take);
+    x->send_off += take;
+    x->send_len -= take;
+    if (x->send_len == 0) {
+        x->send_off = 0;
+        tee_request_wake(rq); /* room for more of the client's body */
+    }
     return take;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
-    tee_upstream *u = ctx;
+    tee_request *rq = ctx;
+    tee_transfer *x = &rq->xfer;
     size_t len = size * n;
-    if (u->head_done)
+    if (x->head_done)
         return len; /* trailers of a chunked body: not forwarded */
-    if (u->first_byte_us == 0)
-        u->first_byte_us = tee_wall_us();
+    if (x->first_byte_us == 0)
+        x->first_byte_us = tee_wall_us();
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) { /* a status line: a new head (after a 1xx) */
-        u->headers.len = u->headers.count = 0;
+        x->resp_headers.len = x->resp_headers.count = 0;
         const char *sp = memchr(data, ' ', len);
-        u->status = sp ? atoi(sp + 1) : 0;
+        x->status = sp ? atoi(sp + 1) : 0;
         return len;
     }
     if (len <= 2 && (data[0] == '\r' || data[0] == '\n')) { /* the head's end */
-        if (u->status >= 200)
-            u->head_done = true;
+        if (x->status >= 200) {
+            x->head_done = true;
+            tee_request_wake(rq);
+        }
         return len;
     }
     const char *colon = memchr(data, ':', len);
@@ -119,41 +73,203 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
         v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
         end--;
-    if (tee_headers_add(&u->headers, data, (size_t)(colon - data), v, (size_t)(end - v)) != 0)
+    if (tee_headers_add(&x->resp_headers, data, (size_t)(colon - data), v, (size_t)(end - v)) != 0)
         return 0;
     return len;
 }
 
 static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 {
-    tee_upstream *u = ctx;
+    tee_request *rq = ctx;
+    tee_transfer *x = &rq->xfer;
     size_t len = size * n;
-    if (u->buf_off == u->buf_len)
-        u->buf_off = u->buf_len = 0;
-    if (u->buf_len + len > BUFFER_CAP) {
-        if (u->buf_off > 0) { /* make room at the front */
-            memmove(u->buf, u->buf + u->buf_off, u->buf_len - u->buf_off);
-            u->buf_len -= u->buf_off;
-            u->buf_off = 0;
+    if (x->buf_off == x->buf_len)
+        x->buf_off = x->buf_len = 0;
+    if (x->buf_len + len > x->buf_cap) {
+        if (x->buf_off > 0) { /* make room at the front */
+            memmove(x->buf, x->buf + x->buf_off, x->buf_len - x->buf_off);
+            x->buf_len -= x->buf_off;
+            x->buf_off = 0;
         }
-        if (u->buf_len + len > BUFFER_CAP) {
-            if (u->buf_len == 0) { /* a block bigger than the buffer: grow once for it */
-                char *p = realloc(u->buf, len);
-                if (!p)
-                    return 0;
-                u->buf = p;
-            } else {
-                u->recv_paused = true;
+        if (x->buf_len + len > x->buf_cap) {
+            if (x->buf_len > 0 && x->buf_cap >= RECV_CAP) {
+                x->recv_paused = true; /* full: the reader resumes it */
                 return CURL_WRITEFUNC_PAUSE;
             }
+            size_t cap = x->buf_cap ? x->buf_cap : 16384;
+            while (cap < x->buf_len + len)
+                cap *= 2;
+            char *p = realloc(x->buf, cap);
+            if (!p)
+                return 0;
+            x->buf = p;
+            x->buf_cap = cap;
         }
     }
-    memcpy(u->buf + u->buf_len, data, len);
-    u->buf_len += len;
+    memcpy(x->buf + x->buf_len, data, len);
+    x->buf_len += len;
+    tee_request_wake(rq);
     return len;
 }
 
-/* ---- driving the transfer -------------------------------------------------------------- */
+/* ---- handles ---------------------------------------------------------------------------------- */
+
+/* Options every request shares, set once per handle (a reset per request costs more than
+ * the rest of setting a request up). */
+static CURL *new_handle(void)
+{
+    CURL *e = curl_easy_init();
+    if (!e)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L << 10);
+    /* a silent primary is a timeout; a slow but moving transfer (a big blob) is not */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    return e;
+}
+
+static void list_remove(tee_worker *w, tee_request *rq)
+{
+    if (!rq->listed)
+        return;
+    if (rq->prev)
+        rq->prev->next = rq->next;
+    else
+        w->active = rq->next;
+    if (rq->next)
+        rq->next->prev = rq->prev;
+    rq->prev = rq->next = NULL;
+    rq->listed = false;
+}
+
+int tee_transfer_begin(tee_worker *w, tee_request *rq, const tee_transfer_request *tr)
+{
+    tee_transfer *x = &rq->xfer;
+    CURL *e = w->nidle > 0 ? w->idle[--w->nidle] : new_handle();
+    if (!e)
+        return -1;
+    x->easy = e;
+    x->begun = true;
+    x->send_eof = !tr->has_body;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, rq);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, rq);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, rq);
+    curl_easy_setopt(e, CURLOPT_READDATA, rq);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_error);
+    curl_easy_setopt(e, CURLOPT_URL, x->url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(tr->connect_timeout_s * 1000));
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(tr->timeout_s > 1 ? tr->timeout_s : 1));
+    /* the method: HTTPGET first undoes what the handle's previous request set */
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)-1);
+    if (strcmp(tr->method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (tr->has_body) {
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, tr->method);
+        if (tr->content_length >= 0)
+            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)tr->content_length);
+    } else if (strcmp(tr->method, "GET") != 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, tr->method);
+    }
+    if (curl_multi_add_handle(w->multi, e) != CURLM_OK) {
+        curl_easy_cleanup(e);
+        x->easy = NULL;
+        return -1;
+    }
+    rq->next = w->active; /* listed: the worker's close finds it */
+    rq->prev = NULL;
+    if (w->active)
+        w->active->prev = rq;
+    w->active = rq;
+    rq->listed = true;
+    return 0;
+}
+
+/* Unpauses what no longer needs to wait; curl may call back right away. */
+static void unpause(tee_transfer *x)
+{
+    if (!x->easy)
+        return;
+    curl_easy_pause(x->easy, (x->send_paused ? CURLPAUSE_SEND : 0) | (x->recv_paused ? CURLPAUSE_RECV : 0));
+}
+
+size_t tee_transfer_feed(tee_request *rq, const char *data, size_t len)
+{
+    tee_transfer *x = &rq->xfer;
+    if (!x->send_buf && !(x->send_buf = malloc(SEND_CAP)))
+        return 0;
+    if (x->send_off > 0 && x->send_len > 0)
+        memmove(x->send_buf, x->send_buf + x->send_off, x->send_len);
+    x->send_off = 0;
+    size_t take = SEND_CAP - x->send_len < len ? SEND_CAP - x->send_len : len;
+    memcpy(x->send_buf + x->send_len, data, take);
+    x->send_len += take;
+    if (take > 0 && x->send_paused) {
+        x->send_paused = false;
+        unpause(x);
+    }
+    return take;
+}
+
+void tee_transfer_finish_body(tee_request *rq)
+{
+    tee_transfer *x = &rq->xfer;
+    x->send_eof = true;
+    if (x->send_paused) {
+        x->send_paused = false;
+        unpause(x);
+    }
+}
+
+size_t tee_transfer_take(tee_request *rq, char *buf, size_t max)
+{
+    tee_transfer *x = &rq->xfer;
+    if (x->buf_len == x->buf_off && x->recv_paused) {
+        x->recv_paused = false;
+        unpause(x); /* may deliver the held block right away */
+    }
+    size_t n = x->buf_len - x->buf_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, x->buf + x->buf_off, n);
+    x->buf_off += n;
+    if (x->buf_off == x->buf_len && x->recv_paused) {
+        x->recv_paused = false;
+        unpause(x);
+    }
+    return n;
+}
+
+void tee_transfer_release(tee_worker *w, tee_request *rq)
+{
+    tee_transfer *x = &rq->xfer;
+    list_remove(w, rq);
+    if (!x->easy)
+        return;
+    curl_multi_remove_handle(w->multi, x->easy); /* unfinished: its connection is closed */
+    if (w->nidle == w->cap_idle) {
+        size_t cap = w->cap_idle ? 2 * w->cap_idle : 64;
+        CURL **p = realloc(w->idle, cap * sizeof *p);
+        if (p) {
+            w->idle = p;
+            w->cap_idle = cap;
+        }
+    }
+    if (w->nidle < w->cap_idle && w->nidle < 1024)
+        w->idle[w->nidle++] = x->easy;
+    else
+        curl_easy_cleanup(x->easy);
+    x->easy = NULL;
+}
 
 static const char *error_code(CURLcode rc)
 {
@@ -178,191 +294,35 @@ static const char *error_code(CURLcode rc)
     }
 }
 
-static void perform(tee_upstream *u)
+void tee_transfer_collect(tee_worker *w)
 {
-    int running = 0;
-    curl_multi_perform(u->multi, &running);
     int left;
     CURLMsg *m;
-    while ((m = curl_multi_info_read(u->multi, &left)))
-        if (m->msg == CURLMSG_DONE) {
-            u->done = true;
-            u->result = m->data.result;
-            u->error = error_code(u->result);
-        }
-}
-
-typedef bool (*ready_fn)(const tee_upstream *u);
-
-/* Drives the transfer until ready(u), the transfer's end, or an abort. */
-static void drive(tee_upstream *u, ready_fn ready)
-{
-    for (;;) {
-        perform(u);
-        if (ready(u) || u->done)
-            return;
-        if (u->abort && atomic_load(u->abort)) {
-            u->done = true;
-            u->result = CURLE_ABORTED_BY_CALLBACK;
-            u->error = "other";
-            return;
-        }
-        curl_multi_poll(u->multi, NULL, 0, 1000, NULL);
+    while ((m = curl_multi_info_read(w->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        tee_request *rq = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&rq);
+        if (!rq)
+            continue;
+        tee_transfer *x = &rq->xfer;
+        x->done = true;
+        x->result = m->data.result;
+        x->error = error_code(x->result);
+        if (!x->head_done && !x->error)
+            x->error = "garbage"; /* over without a head */
+        tee_transfer_release(w, rq); /* the connection goes back to the cache now */
+        tee_request_wake(rq);
     }
 }
 
-static bool body_sent(const tee_upstream *u)
+void tee_transfer_free(tee_request *rq)
 {
-    return u->send_len == 0;
-}
-
-static bool head_ready(const tee_upstream *u)
-{
-    return u->head_done;
-}
-
-static bool bytes_ready(const tee_upstream *u)
-{
-    return u->buf_len > u->buf_off;
-}
-
-/* ---- one request ------------------------------------------------------------------------ */
-
-int tee_upstream_begin(tee_upstream *u, const tee_upstream_request *rq)
-{
-    if (u->attached)
-        tee_upstream_end(u);
-    CURL *e = u->easy;
-    curl_easy_reset(e);
-    u->send_data = NULL;
-    u->send_len = 0;
-    u->send_eof = !rq->has_body;
-    u->send_paused = u->recv_paused = false;
-    u->status = 0;
-    u->head_done = u->done = false;
-    u->headers.len = u->headers.count = 0;
-    u->first_byte_us = 0;
-    u->buf_off = u->buf_len = 0;
-    u->result = CURLE_OK;
-    u->error = NULL;
-    u->curl_error[0] = '\0';
-    u->abort = rq->abort;
-    curl_easy_setopt(e, CURLOPT_URL, rq->url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->headers);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, u);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, u);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, u->curl_error);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L << 10);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(rq->connect_timeout_s * 1000));
-    /* a silent primary is a timeout; a slow but moving transfer (a big blob) is not */
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(rq->timeout_s > 1 ? rq->timeout_s : 1));
-    if (strcmp(rq->method, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (rq->has_body) {
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(e, CURLOPT_READDATA, u);
-        if (rq->content_length >= 0)
-            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->content_length);
-    } else {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        if (strcmp(rq->method, "GET") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-    }
-    if (curl_multi_add_handle(u->multi, e) != CURLM_OK)
-        return -1;
-    u->attached = true;
-    return 0;
-}
-
-static void unpause(tee_upstream *u)
-{
-    int mask = (u->send_paused ? CURLPAUSE_SEND : 0) | (u->recv_paused ? CURLPAUSE_RECV : 0);
-    curl_easy_pause(u->easy, mask); /* what is no longer paused resumes */
-}
-
-void tee_upstream_send(tee_upstream *u, const char *data, size_t len)
-{
-    if (u->done || len == 0)
-        return;
-    u->send_data = data;
-    u->send_len = len;
-    if (u->send_paused) {
-        u->send_paused = false;
-        unpause(u);
-    }
-    drive(u, body_sent);
-    u->send_len = 0; /* the transfer ended early: the rest is not needed */
-}
-
-int tee_upstream_wait_head(tee_upstream *u)
-{
-    u->send_eof = true;
-    if (u->send_paused) {
-        u->send_paused = false;
-        unpause(u);
-    }
-    drive(u, head_ready);
-    if (!u->head_done && !u->error)
-        u->error = "garbage"; /* ended without a head */
-    return u->head_done ? 0 : -1;
-}
-
-int tee_upstream_status(const tee_upstream *u)
-{
-    return u->status;
-}
-
-const tee_headers *tee_upstream_headers(const tee_upstream *u)
-{
-    return &u->headers;
-}
-
-int64_t tee_upstream_first_byte_us(const tee_upstream *u)
-{
-    return u->first_byte_us;
-}
-
-const char *tee_upstream_error(const tee_upstream *u)
-{
-    return u->error;
-}
-
-ssize_t tee_upstream_read(tee_upstream *u, char *buf, size_t max)
-{
-    if (!bytes_ready(u)) {
-        if (u->recv_paused) {
-            u->recv_paused = false;
-            unpause(u); /* may deliver the held block into the now empty buffer */
-        }
-        if (!bytes_ready(u) && !u->done)
-            drive(u, bytes_ready);
-    }
-    if (bytes_ready(u)) {
-        size_t n = u->buf_len - u->buf_off;
-        if (n > max)
-            n = max;
-        memcpy(buf, u->buf + u->buf_off, n);
-        u->buf_off += n;
-        return (ssize_t)n;
-    }
-    return u->result == CURLE_OK ? 0 : -1;
-}
-
-void tee_upstream_end(tee_upstream *u)
-{
-    if (!u->attached)
-        return;
-    if (!u->done && u->head_done && !u->recv_paused)
-        perform(u); /* the last bytes were read: let curl see the end and keep the connection */
-    curl_multi_remove_handle(u->multi, u->easy); /* unfinished: its connection is closed */
-    u->attached = false;
+    tee_transfer *x = &rq->xfer;
+    curl_slist_free_all(x->headers);
+    free(x->url);
+    free(x->send_buf);
+    free(x->buf);
+    tee_headers_free(&x->resp_headers);
+    memset(x, 0, sizeof *x);
 }

@@ -26,7 +26,7 @@ typedef struct tee_args {
     const char *listen, *primary, *shadow, *suite, *record, *metrics, *out_dir, *profile, *rules, *key;
     const char *uri_header, *port_file, *progress, *primary_timeout, *shadow_timeout, *drain;
     cli_list families, selects;
-    long queue, queue_bytes, max_body, concurrency, max_connections, nice;
+    long queue, queue_bytes, max_body, concurrency, max_connections, nice, workers;
     bool sink, allow_writes, sandbox, no_redact, quiet;
 } tee_args;
 
@@ -294,6 +294,7 @@ static int start(tee_run *r, const tee_args *a, pm_err *err)
         o.primary_timeout_s = strtod(a->primary_timeout, NULL);
     if (a->max_connections > 0)
         o.max_connections = (unsigned)a->max_connections;
+    o.workers = (unsigned)a->workers;
     o.shadow_writes = (a->allow_writes || r->targets->allow_writes) && any_sandbox(r->targets);
     o.map = r->map;
     o.selection = r->selection;
@@ -339,8 +340,10 @@ static int check_args(const tee_args *a)
         return cli_fail("tee", "proxy mode needs --primary URL and --shadow URL (or use --sink -c SUITE)");
     if (strcmp(a->progress, "never") && strcmp(a->progress, "always") && strcmp(a->progress, "auto"))
         return cli_fail("tee", "--progress '%s': never, always or auto", a->progress);
-    if (a->queue < 0 || a->queue_bytes < 0 || a->max_body < 0 || a->concurrency < 0 || a->max_connections < 0)
-        return cli_fail("tee", "--queue, --queue-bytes, --max-body, --concurrency and --max-connections must be >= 0");
+    if (a->queue < 0 || a->queue_bytes < 0 || a->max_body < 0 || a->concurrency < 0 || a->max_connections < 0 ||
+        a->workers < 0 || a->workers > 64)
+        return cli_fail("tee", "--queue, --queue-bytes, --max-body, --concurrency, --max-connections must be >= 0, "
+                               "--workers 0 to 64");
     if (a->nice < 0 || a->nice > 19)
         return cli_fail("tee", "--shadow-nice %ld: want 0 to 19", a->nice);
     const char *const timeouts[][2] = {{"--primary-timeout", a->primary_timeout},
@@ -356,7 +359,7 @@ static int check_args(const tee_args *a)
 
 int cmd_tee(int argc, char **argv)
 {
-    tee_args a = {.progress = "auto", .nice = 10};
+    tee_args a = {.progress = "auto", .nice = 19};
     const cli_opt opts[] = {
         {'l', "listen", CLI_STRING, &a.listen, "ADDR", "127.0.0.1:PORT, [::1]:PORT, :PORT (loopback), 0.0.0.0:PORT"},
         {0, "primary", CLI_STRING, &a.primary, "URL", "proxy mode: the primary (its answers go to the clients)"},
@@ -379,7 +382,8 @@ int cmd_tee(int argc, char **argv)
         {0, "shadow-timeout", CLI_STRING, &a.shadow_timeout, "S", "each shadow exchange's limit (suite's, else 30)"},
         {0, "uri-header", CLI_STRING, &a.uri_header, "NAME", "sink: header with the original target (X-Original-URI)"},
         {0, "max-connections", CLI_INT, &a.max_connections, "N", "client connections at once (1024)"},
-        {0, "shadow-nice", CLI_INT, &a.nice, "N", "the shadow thread's niceness, 0-19 (10: clients first)"},
+        {0, "workers", CLI_INT, &a.workers, "N", "proxy: event-loop threads (default: one per CPU)"},
+        {0, "shadow-nice", CLI_INT, &a.nice, "N", "the shadow thread's niceness, 0-19 (19: clients first)"},
         {0, "profile", CLI_STRING, &a.profile, "DIR", "profile directory (default: the suite's, else config/quay)"},
         {0, "rules", CLI_STRING, &a.rules, "FILE", "normalization rules (default: PROFILE/rules.yaml)"},
         {0, "key", CLI_STRING, &a.key, "FILE", "redaction key (default: .pmirror-key beside --record)"},
