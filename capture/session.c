@@ -7,13 +7,23 @@
  * caller. Every packet or byte that does not become part of a record lands in a counter
  * of capture_stats. A file cut short is not an error: what it held is emitted and the
  * damage is reported in `truncated_file`.
+ *
+ * A pcap that arrives through a pipe (`-r -`, a FIFO: `tcpdump -w - | pmirror capture -r -`)
+ * may pause for as long as its writer likes, and libpcap would sit in read(2) all that time:
+ * the caller's tick (which flushes the output every second) would not run, and a kill
+ * would lose far more than the flush interval. So a pipe is read through a stdio cookie
+ * that waits at most LIVE_TIMEOUT_MS at a time and ticks in between.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "flow.h"
 
@@ -41,6 +51,8 @@ struct capture_session {
     pm_jtext text; /* the record being written, reused */
     bool truncated_file;
     char file_warning[PCAP_ERRBUF_SIZE + 64];
+    int (*tick)(void *ctx, const capture_stats *stats); /* capture_run's, for pipe_read */
+    void *tick_ctx;
 };
 
 void capture_options_init(capture_options *o)
@@ -156,6 +168,78 @@ static pcap_t *open_live(const char *iface, pm_err *err)
     return p;
 }
 
+/* ---- pipes ---------------------------------------------------------------------------- */
+
+typedef struct {
+    int fd;
+    capture_session *s;
+    uint64_t last_tick_ms;
+} pipe_reader;
+
+static void copy_tcp_stats(capture_session *s);
+
+/* Reads what the pipe has, ticking the caller at least every LIVE_TIMEOUT_MS while it
+ * waits or trickles. A stop (a signal, or the tick asking for it) reads as the end. */
+static ssize_t pipe_read(void *cookie, char *buf, size_t size)
+{
+    pipe_reader *pr = cookie;
+    capture_session *s = pr->s;
+    for (;;) {
+        if (s->stop)
+            return 0;
+        if (s->tick && pm_now_ms() - pr->last_tick_ms >= LIVE_TIMEOUT_MS) {
+            pr->last_tick_ms = pm_now_ms();
+            copy_tcp_stats(s);
+            if (s->tick(s->tick_ctx, &s->stats) != 0) {
+                s->stop = 1;
+                return 0;
+            }
+        }
+        struct pollfd pfd = {.fd = pr->fd, .events = POLLIN};
+        int n = poll(&pfd, 1, LIVE_TIMEOUT_MS);
+        if (n < 0 && errno != EINTR)
+            return -1;
+        if (n > 0) {
+            ssize_t got = read(pr->fd, buf, size);
+            if (got >= 0 || errno != EINTR)
+                return got;
+        }
+    }
+}
+
+static int pipe_close(void *cookie)
+{
+    pipe_reader *pr = cookie;
+    int rc = close(pr->fd);
+    free(pr);
+    return rc;
+}
+
+/* A FILE reading path through pipe_read when it is a pipe (stdin "-", a FIFO, a socket);
+ * NULL for a regular file (nothing to wait for), which libpcap opens itself. */
+static FILE *open_pipe(capture_session *s, const char *path)
+{
+    struct stat st;
+    bool is_stdin = strcmp(path, "-") == 0;
+    if ((is_stdin ? fstat(STDIN_FILENO, &st) : stat(path, &st)) != 0 ||
+        !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+        return NULL;
+    pipe_reader *pr = calloc(1, sizeof *pr);
+    if (!pr)
+        return NULL;
+    pr->s = s;
+    pr->last_tick_ms = pm_now_ms();
+    pr->fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    FILE *f = pr->fd >= 0 ? fopencookie(pr, "r", (cookie_io_functions_t){.read = pipe_read, .close = pipe_close})
+                          : NULL;
+    if (!f) {
+        if (pr->fd >= 0)
+            close(pr->fd);
+        free(pr);
+    }
+    return f;
+}
+
 capture_session *capture_open(const capture_options *o, pm_err *err)
 {
     if ((!o->file && !o->stream) == (!o->iface)) {
@@ -175,11 +259,13 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
     s->tcp.max_total = o->max_total_buffer;
     s->env = (http_env){.opts = &s->opts, .stats = &s->stats, .emit = emit_exchange, .ctx = s};
     char errbuf[PCAP_ERRBUF_SIZE] = "";
-    if (o->stream) {
-        s->pcap = pcap_fopen_offline_with_tstamp_precision(o->stream, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    FILE *pipe = !o->stream && o->file ? open_pipe(s, o->file) : NULL;
+    if (o->stream || pipe) {
+        FILE *stream = o->stream ? o->stream : pipe;
+        s->pcap = pcap_fopen_offline_with_tstamp_precision(stream, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
         if (!s->pcap) {
             pm_err_set(err, "%s: %s", o->file ? o->file : "pcap stream", errbuf);
-            fclose(o->stream); /* the session owns the stream, whatever happens */
+            fclose(stream); /* the session owns the stream, whatever happens */
         }
     } else if (o->file) {
         s->pcap = pcap_open_offline_with_tstamp_precision(o->file, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
@@ -354,6 +440,8 @@ int capture_run(capture_session *s, capture_record_fn fn, void *ctx,
                           s->linktype);
     s->fn = fn;
     s->fn_ctx = ctx;
+    s->tick = tick;
+    s->tick_ctx = ctx;
     int rc = 0;
     if (s->live)
         rc = read_live(s, tick, ctx, err);

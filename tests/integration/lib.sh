@@ -5,6 +5,15 @@ set -u
 PMIRROR=${PMIRROR_BIN:?PMIRROR_BIN must name the built pmirror}
 SRC=${PMIRROR_SOURCE_DIR:?PMIRROR_SOURCE_DIR must name the source tree}
 WORK=$(mktemp -d /tmp/pmirror-it.XXXXXX)
+# PMIRROR_WRAPPER (e.g. "valgrind --error-exitcode=99 ..."; the ctest label `valgrind` sets
+# it): every run of the binary goes through it. $PMIRROR becomes a two-line script, so the
+# tests need not know, and a test's $! or kill still reaches the wrapped process (exec).
+if [ -n "${PMIRROR_WRAPPER:-}" ]; then
+    mkdir -p "$WORK/.wrapper"
+    printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$PMIRROR_WRAPPER" "$PMIRROR" >"$WORK/.wrapper/pmirror"
+    chmod +x "$WORK/.wrapper/pmirror"
+    PMIRROR=$WORK/.wrapper/pmirror
+fi
 passed=0
 failed=0
 
@@ -25,10 +34,14 @@ expect_one_err_line() {
     [ "$n" -eq 1 ] && ok || bad "$1: want one stderr line, got $n: $err"
 }
 
-# Background servers the test starts: killed, and $WORK removed, at exit.
+# Background servers the test starts: killed, and $WORK removed, at exit; before that, the
+# commands a test registered with `at_exit CMD` (e.g. unmounting what it mounted) run.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+exit_hooks=()
+at_exit() { exit_hooks+=("$1"); }
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null
+      for h in "${exit_hooks[@]}"; do eval "$h"; done; rm -rf "$WORK"' EXIT
 
 # start_server NAME: a fault_server.py on a free loopback port, logging every request to
 # $WORK/NAME.log; sets $port.
