@@ -234,7 +234,8 @@ static void sort_tables(pm_capmap *map)
 {
     for (size_t m = 0; m < map->nmethods; m++) {
         pm_method_table *t = &map->methods[m];
-        qsort(t->buckets, t->nbuckets, sizeof *t->buckets, compare_bucket);
+        if (t->nbuckets > 0) /* buckets is NULL when a method has only wildcard routes */
+            qsort(t->buckets, t->nbuckets, sizeof *t->buckets, compare_bucket);
         for (size_t i = 0; i < t->nbuckets; i++)
             qsort_r(t->buckets[i].routes, t->buckets[i].n, sizeof(int), compare_route_index,
                     map->routes);
