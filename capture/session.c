@@ -240,6 +240,14 @@ static FILE *open_pipe(capture_session *s, const char *path)
     return f;
 }
 
+static int linktype_error(const capture_session *s, pm_err *err)
+{
+    return pm_err_set(err, "%s: link type %s (%d) is not supported",
+                      s->opts.file ? s->opts.file : s->opts.iface ? s->opts.iface : "pcap stream",
+                      pcap_datalink_val_to_name(s->linktype) ? pcap_datalink_val_to_name(s->linktype) : "?",
+                      s->linktype);
+}
+
 capture_session *capture_open(const capture_options *o, pm_err *err)
 {
     if ((!o->file && !o->stream) == (!o->iface)) {
@@ -280,6 +288,11 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
         return NULL;
     }
     s->linktype = pcap_datalink(s->pcap);
+    if (!capture_linktype_supported(s->linktype)) { /* before the filter, which would fail less clearly */
+        linktype_error(s, err);
+        capture_close(s);
+        return NULL;
+    }
     char *filter = port_filter(o, s->linktype);
     struct bpf_program prog;
     if (!filter || pcap_compile(s->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
@@ -434,10 +447,7 @@ int capture_run(capture_session *s, capture_record_fn fn, void *ctx,
                 int (*tick)(void *ctx, const capture_stats *stats), pm_err *err)
 {
     if (!capture_linktype_supported(s->linktype))
-        return pm_err_set(err, "%s: link type %s (%d) is not supported",
-                          s->opts.file ? s->opts.file : s->opts.iface ? s->opts.iface : "pcap stream",
-                          pcap_datalink_val_to_name(s->linktype) ? pcap_datalink_val_to_name(s->linktype) : "?",
-                          s->linktype);
+        return linktype_error(s, err);
     s->fn = fn;
     s->fn_ctx = ctx;
     s->tick = tick;
