@@ -14,7 +14,7 @@ CMAKE_ARGS ?=
 DEB_PACKAGES = cmake make gcc clang pkg-config \
   libpcap-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libcriterion-dev \
   libmicrohttpd-dev libyaml-dev libpcre2-dev libssl-dev node-llhttp \
-  docker-registry skopeo python3 chromium libxml2-utils
+  docker-registry skopeo python3 chromium libxml2-utils nginx
 
 FUZZ_SECONDS ?= 600
 

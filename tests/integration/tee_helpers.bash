@@ -1,0 +1,54 @@
+# tee_helpers.bash — what tee_proxy.sh and tee_sink.sh share (sourced after lib.sh; not a
+# test of its own: ctest runs *.sh). Backends and tees on free loopback ports, killed at
+# exit with lib.sh's other servers, and readers for tee_check.py's JSON.
+CHECK="python3 $HERE/tee_check.py"
+
+# backend NAME ARGS...: a tee_backend.py on a free port; sets $port and NAME_pid
+backend() {
+    local name=$1
+    shift
+    : >"$WORK/$name.log"
+    : >"$WORK/$name.port"
+    python3 "$HERE/tee_backend.py" 0 "$WORK/$name.log" "$@" >"$WORK/$name.port" 2>"$WORK/$name.err" &
+    pids+=($!)
+    eval "${name}_pid=$!"
+    port=
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^PORT //p' "$WORK/$name.port")
+        [ -n "$port" ] && return 0
+        sleep 0.05
+    done
+    echo "FAIL: backend $name did not start: $(cat "$WORK/$name.err")"
+    exit 1
+}
+
+# start_tee NAME ARGS...: pmirror tee on a free port; sets $tport and NAME_tee (its pid)
+start_tee() {
+    local name=$1
+    shift
+    rm -f "$WORK/$name.tport"
+    "$PMIRROR" tee --listen 127.0.0.1:0 --port-file "$WORK/$name.tport" --progress never "$@" \
+        2>"$WORK/$name.tee.err" &
+    pids+=($!)
+    eval "${name}_tee=$!"
+    for _ in $(seq 200); do
+        [ -s "$WORK/$name.tport" ] && { tport=$(cat "$WORK/$name.tport"); return 0; }
+        sleep 0.05
+    done
+    echo "FAIL: tee $name did not start: $(cat "$WORK/$name.tee.err")"
+    exit 1
+}
+
+# metric FILE NAME{LABELS}: a sample's value from tee_check.py metrics output (or 0);
+# has_metric FILE NAME{LABELS}: whether the sample is there at all
+metric() {
+    python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["samples"].get(sys.argv[2], 0)))' "$1" "$2"
+}
+has_metric() {
+    python3 -c 'import json,sys; sys.exit(sys.argv[2] not in json.load(open(sys.argv[1]))["samples"])' "$1" "$2"
+}
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+# field JSON KEY: one value of a JSON object given as text
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+# metrics_url NAME: the metrics URL on tee NAME's start line
+metrics_url() { sed -n 's/.*metrics \(http[^ ]*\).*/\1/p' "$WORK/$1.tee.err"; }

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# tee_proxy.sh — `pmirror tee` in proxy mode against Python backends it starts on loopback
+# (tee_backend.py): what the client gets is exactly what the primary sent (status,
+# headers in order with repeats, bodies chunked, gzip, large, binary; HEAD, 204, 304),
+# request bodies stream to the primary whole, hop-by-hop headers go; the shadow side never
+# slows the primary path (a stopped, refusing or 10-second shadow: zero errors, p99 close
+# to a healthy run, drops counted, memory bounded); mutating requests reach a shadow only
+# as a sandbox with --allow-writes; --record is readable by `pmirror cat` and `pmirror
+# diff`; /metrics parses as Prometheus text; SIGHUP writes a report snapshot, SIGTERM
+# drains and writes the final report, exit 0.
+source "$(dirname "$0")/lib.sh"
+source "$HERE/tee_helpers.bash"
+
+# ---------------------------------------------------------------- arguments
+run "$PMIRROR" tee --help
+expect_rc 0 "tee --help"
+expect_out "--primary" "tee --help names --primary"
+run "$PMIRROR" tee --listen 127.0.0.1:0 --primary http://127.0.0.1:1
+expect_rc 2 "tee without --shadow"
+expect_one_err_line "tee without --shadow"
+run "$PMIRROR" tee --listen 127.0.0.1:0 --sink
+expect_rc 2 "tee --sink without a suite"
+
+# ---------------------------------------------------------------- fidelity
+backend primary
+P=$port
+backend shadow --variant go
+S=$port
+start_tee main --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$S" --record "$WORK/results.jsonl" \
+    --metrics 127.0.0.1:0 --out-dir "$WORK/report" --shadow-timeout 5
+T=$tport
+MURL=$(metrics_url main)
+[ -n "$MURL" ] && ok || bad "start line names the metrics URL: $(cat "$WORK/main.tee.err")"
+
+for req in "GET /v2/acme/app/tags/list" "GET /t/chunked" "GET /t/gzip" "GET /t/large/3000000" \
+    "GET /t/large-chunked/2000000" "GET /t/binary" "GET /t/repeat" "GET /t/status/201" "GET /t/status/204" \
+    "GET /t/status/301" "GET /t/status/404" "GET /t/status/500" "GET /t/status/503" "GET /t/304" "GET /t/304cl" \
+    "GET /t/hop" "HEAD /t/chunked" "HEAD /t/large/1000" "HEAD /t/status/404" "DELETE /t/status/204" \
+    "GET /v2/acme/app/tags/list?n=5&last=a%2Fb"; do
+    run $CHECK compare "$P" "$T" $req
+    [ "$rc" -eq 0 ] && ok || bad "fidelity: $out"
+done
+
+# request bodies stream to the primary whole, chunked or not; hop-by-hop headers go
+head -c 3000000 /dev/urandom >"$WORK/up.bin"
+want=$(sha256sum "$WORK/up.bin" | cut -c1-64)
+for mode in length chunked; do
+    extra=()
+    [ "$mode" = chunked ] && extra=(-H "Transfer-Encoding: chunked")
+    run curl -s -X PUT "${extra[@]}" -H "Connection: X-Drop" -H "X-Drop: 1" -H "X-Forwarded-For: 10.1.2.3" \
+        --data-binary @"$WORK/up.bin" "http://127.0.0.1:$T/t/echo"
+    got=$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); h=dict((k.lower(),v) for k,v in d["headers"]); print(d["body_sha256"], d["body_len"], h.get("x-drop","-"), h.get("x-forwarded-for"), h.get("transfer-encoding","-"))')
+    want_te=-
+    [ "$mode" = chunked ] && want_te=chunked
+    [ "$got" = "$want 3000000 - 10.1.2.3, 127.0.0.1 $want_te" ] && ok || bad "upload ($mode): $got"
+done
+
+# ---------------------------------------------------------------- mutating requests
+run curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -d '{"repository":"app","namespace":"acme"}' "http://127.0.0.1:$T/api/v1/repository"
+[ "$out" = 200 ] && ok || bad "POST through the tee: $out"
+sleep 0.5
+grep -q '"POST", "path": "/api/v1/repository"' "$WORK/primary.log" && ok || bad "the primary got the POST"
+grep -q '"POST"' "$WORK/shadow.log" && bad "a mutating request reached the shadow without --allow-writes" || ok
+
+# ---------------------------------------------------------------- shadows, record, metrics
+for i in $(seq 20); do curl -s -o /dev/null "http://127.0.0.1:$T/v2/acme/app/tags/list"; done
+sleep 1
+grep -q '"/v2/acme/app/tags/list"' "$WORK/shadow.log" && ok || bad "the shadow got the GETs"
+run $CHECK metrics "$MURL"
+[ "$rc" -eq 0 ] && ok || bad "metrics parse: $out"
+printf '%s' "$out" >"$WORK/m1.json"
+for name in 'pmirror_tee_requests_total{}' 'pmirror_tee_queue_depth{}' 'pmirror_tee_queue_capacity{}' \
+    'pmirror_tee_shadow_dropped_total{reason="queue_full"}' 'pmirror_tee_parity{family="REGISTRY_V2"}' \
+    'pmirror_tee_parity_lower{family="REGISTRY_V2"}' \
+    'pmirror_tee_latency_seconds_count{target="shadow",family="REGISTRY_V2"}' \
+    'pmirror_tee_latency_seconds_count{target="primary",family="REGISTRY_V2"}'; do
+    has_metric "$WORK/m1.json" "$name" && ok || bad "metrics lack $name"
+done
+n=$(metric "$WORK/m1.json" 'pmirror_tee_exchanges_total{family="REGISTRY_V2",capability="V2_TAGS_LIST",verdict="mismatch"}')
+[ "$n" -ge 21 ] && ok || bad "tags/list mismatches counted: $n (the shadow answers other tags)"
+n=$(metric "$WORK/m1.json" 'pmirror_tee_exchanges_total{family="API_V1",capability="API_REPOSITORY_WRITE",verdict="skipped"}')
+[ "$n" -eq 1 ] && ok || bad "the POST counted skipped: $n"
+
+kill -HUP "$main_tee"
+for _ in $(seq 50); do [ -s "$WORK/report/report.json" ] && break; sleep 0.1; done
+[ -s "$WORK/report/report.json" ] && ok || bad "SIGHUP wrote no report snapshot"
+
+# SIGTERM: drains, writes the final report and the record, exits 0
+kill -TERM "$main_tee"
+wait "$main_tee"
+rc=$?
+[ "$rc" -eq 0 ] && ok || bad "SIGTERM exit $rc: $(cat "$WORK/main.tee.err")"
+grep -q "stopped by SIGTERM" "$WORK/main.tee.err" && ok || bad "summary line: $(cat "$WORK/main.tee.err")"
+total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["total"])' "$WORK/report/report.json")
+records=$("$PMIRROR" cat "$WORK/results.jsonl" | wc -l)
+[ "$records" -ge 40 ] && [ "$total" -eq "$records" ] && ok || bad "final report counts $total, record holds $records"
+run "$PMIRROR" diff -i "$WORK/results.jsonl" -o "$WORK/diffs.jsonl"
+expect_rc 0 "pmirror diff on the --record file"
+n=$(grep -c '"mismatch"' "$WORK/diffs.jsonl")
+[ "$n" -ge 21 ] && ok || bad "offline diff finds the tags/list mismatches: $n"
+grep -q '"primary"' "$WORK/results.jsonl" && grep -q '"role":"candidate"' "$WORK/results.jsonl" && ok ||
+    bad "result records name primary (baseline) and shadow (candidate)"
+
+# ---------------------------------------------------------------- side effects: sandbox + --allow-writes
+start_tee writes --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$S" --sandbox --allow-writes
+curl -s -o /dev/null -X POST -d '{"repository":"w"}' -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$tport/api/v1/repository"
+sleep 1
+grep -q '"POST", "path": "/api/v1/repository"' "$WORK/shadow.log" && ok ||
+    bad "with --sandbox --allow-writes the shadow gets the POST"
+kill -TERM "$writes_tee"
+wait "$writes_tee"
+
+# ---------------------------------------------------------------- isolation from the shadow
+# A healthy run, then a stopped shadow (SIGSTOP: connections hang), a refusing one and one
+# that answers after 10 s: the client sees no error and about the same p99; drops counted.
+backend iso_shadow
+ISO=$port
+start_tee iso --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$ISO" --queue 16 --concurrency 4 \
+    --shadow-timeout 20 --metrics 127.0.0.1:0
+IT=$tport
+IM=$(metrics_url iso)
+load() { $CHECK load "$IT" 400 8 /v2/acme/app/tags/list; }
+within() { awk -v b="$1" -v g="$2" 'BEGIN { exit !(b <= 1.5 * g + 10) }'; } # p99 within 1.5x (+10 ms slack)
+good=$(load)
+good_p99=$(field "$good" p99_ms)
+[ "$(field "$good" errors)" -eq 0 ] && ok || bad "healthy run errors: $good"
+kill -STOP "$iso_shadow_pid"
+stopped=$(load)
+[ "$(field "$stopped" errors)" -eq 0 ] && ok || bad "stopped shadow: client errors: $stopped"
+within "$(field "$stopped" p99_ms)" "$good_p99" && ok || bad "stopped shadow slows the primary: $stopped vs $good"
+$CHECK metrics "$IM" >"$WORK/m2.json"
+n=$(metric "$WORK/m2.json" 'pmirror_tee_shadow_dropped_total{reason="queue_full"}')
+[ "$n" -gt 0 ] && ok || bad "stopped shadow: drops counted ($n)"
+rss=$(rss_kb "$iso_tee")
+[ "$rss" -lt 204800 ] && ok || bad "memory while the shadow is stopped: $rss KiB"
+kill -CONT "$iso_shadow_pid"
+kill "$iso_shadow_pid"
+wait "$iso_shadow_pid" 2>/dev/null
+refused=$(load)
+[ "$(field "$refused" errors)" -eq 0 ] && ok || bad "refusing shadow: client errors: $refused"
+within "$(field "$refused" p99_ms)" "$good_p99" && ok || bad "refusing shadow slows the primary: $refused vs $good"
+kill -TERM "$iso_tee"
+wait "$iso_tee"
+
+backend slow_shadow --delay-ms 10000
+start_tee slow --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$port" --queue 16 --concurrency 4 \
+    --shadow-timeout 30 --drain-seconds 2 --out-dir "$WORK/slow-report" --metrics 127.0.0.1:0
+IT=$tport
+IM=$(metrics_url slow)
+slow=$(load)
+[ "$(field "$slow" errors)" -eq 0 ] && ok || bad "10-second shadow: client errors: $slow"
+within "$(field "$slow" p99_ms)" "$good_p99" && ok || bad "10-second shadow slows the primary: $slow vs $good"
+$CHECK metrics "$IM" >"$WORK/m3.json"
+n=$(metric "$WORK/m3.json" 'pmirror_tee_shadow_dropped_total{reason="queue_full"}')
+[ "$n" -gt 0 ] && ok || bad "10-second shadow: drops counted ($n)"
+# SIGTERM with shadows in flight: at most --drain-seconds, then the final report, exit 0
+t0=$(date +%s%N)
+kill -TERM "$slow_tee"
+wait "$slow_tee"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$rc" -eq 0 ] && ok || bad "drain exit $rc: $(cat "$WORK/slow.tee.err")"
+[ "$ms" -lt 6000 ] && ok || bad "drain took $ms ms (--drain-seconds 2)"
+grep -q "abandoned" "$WORK/slow.tee.err" && ok || bad "drain reports abandoned shadows: $(cat "$WORK/slow.tee.err")"
+[ -s "$WORK/slow-report/report.json" ] && ok || bad "final report after a bounded drain"
+
+# ---------------------------------------------------------------- body cap, primary down
+start_tee cap --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$S" --max-body 1000000 --metrics 127.0.0.1:0 \
+    --sandbox --allow-writes
+run curl -s -X PUT --data-binary @"$WORK/up.bin" "http://127.0.0.1:$tport/t/echo"
+printf '%s' "$out" | grep -q "\"body_sha256\": \"$want\"" && ok || bad "a body over --max-body reaches the primary whole"
+$CHECK metrics "$(metrics_url cap)" >"$WORK/m4.json"
+n=$(metric "$WORK/m4.json" 'pmirror_tee_shadow_dropped_total{reason="too_large"}')
+[ "$n" -eq 1 ] && ok || bad "the copy over --max-body is dropped and counted ($n)"
+kill -TERM "$cap_tee"
+wait "$cap_tee"
+
+start_tee down --primary "http://127.0.0.1:1" --shadow "http://127.0.0.1:$S"
+run curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$tport/v2/"
+[ "$out" = 502 ] && ok || bad "primary down: $out, want 502"
+kill -TERM "$down_tee"
+wait "$down_tee"
+grep -q "1 primary errors" "$WORK/down.tee.err" && ok || bad "primary errors counted: $(cat "$WORK/down.tee.err")"
+
+finish
