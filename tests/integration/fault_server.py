@@ -17,6 +17,8 @@ Behaviour by path prefix (keep-alive HTTP/1.1 for the normal answers):
   /stall         never answers (sleeps 60 s in its daemon thread)
   /endless       Transfer-Encoding: chunked, chunks until the client goes away
   /status/<code> that status with a small body
+  /gzipbomb      200, Content-Encoding: gzip, application/json: one valid gzip member of
+                 ~1 MB that inflates to 1 GiB of zeros (built once, on first use)
   anything else  200 JSON
 Python 3 standard library only.
 """
@@ -29,6 +31,30 @@ import struct
 import sys
 import threading
 import time
+import zlib
+
+
+_bomb = None
+_bomb_lock = threading.Lock()
+
+
+def gzip_bomb(mib=1024):
+    """A gzip member inflating to `mib` MiB of zeros: one full-flushed deflate segment per
+    MiB (identical after the first flush resets the window), repeated, then the trailer."""
+    global _bomb
+    with _bomb_lock:
+        if _bomb is None:
+            c = zlib.compressobj(9, zlib.DEFLATED, -15)
+            one = bytes(1 << 20)
+            c.compress(one)
+            c.flush(zlib.Z_FULL_FLUSH)
+            segment = c.compress(one) + c.flush(zlib.Z_FULL_FLUSH)
+            crc = 0
+            for _ in range(mib):
+                crc = zlib.crc32(one, crc)
+            _bomb = (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + segment * mib + c.flush() +
+                     struct.pack("<II", crc, (mib << 20) & 0xffffffff))
+        return _bomb
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -127,6 +153,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
             self.close_connection = True
+        elif path.startswith("/gzipbomb"):
+            payload = gzip_bomb()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
         elif path.startswith("/status/"):
             code = int("".join(c for c in path[8:].split("/")[0].split("?")[0] if c.isdigit()) or 500)
             self._json(code, status=code)
