@@ -240,6 +240,8 @@ size_t tee_transfer_take(tee_request *rq, char *buf, size_t max)
     size_t n = x->buf_len - x->buf_off;
     if (n > max)
         n = max;
+    if (n == 0)
+        return 0;
     memcpy(buf, x->buf + x->buf_off, n);
     x->buf_off += n;
     if (x->buf_off == x->buf_len && x->recv_paused) {
