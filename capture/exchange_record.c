@@ -39,7 +39,7 @@ static void write_headers(pm_jtext *t, const char *key, const json_t *headers, c
 }
 
 /* body | body_b64, body_len, and body_truncated + body_sha256 when cut; redacted when
- * it is text holding a secret field. */
+ * it is text holding a secret field, or gzip/deflate-encoded text holding one. */
 static void write_body(pm_jtext *t, const http_message *m, const capture_options *o)
 {
     const http_body *b = &m->body;
@@ -59,10 +59,21 @@ static void write_body(pm_jtext *t, const http_message *m, const capture_options
             pm_jtext_string_utf8(t, (const char *)b->data, b->len);
         }
     } else if (b->len > 0) {
-        char *b64 = pm_base64_encode(b->data, b->len);
+        /* a gzip/deflate body: its text redacted, then encoded again */
+        size_t red_len = 0;
+        char *red = o->redactor ? pm_redact_coded_body(o->redactor, pm_headers_get(m->headers, "content-encoding"),
+                                                       pm_headers_get(m->headers, "content-type"), b->data,
+                                                       b->len, &red_len)
+                                : NULL;
+        char *b64 = red ? pm_base64_encode((unsigned char *)red, red_len) : pm_base64_encode(b->data, b->len);
         pm_jtext_key(t, "body_b64");
         pm_jtext_cstring(t, b64);
         free(b64);
+        if (red) {
+            pm_jtext_key(t, "body_redacted");
+            pm_jtext_bool(t, true);
+        }
+        free(red);
     }
     pm_jtext_key(t, "body_len");
     pm_jtext_int(t, (int64_t)b->total);

@@ -110,7 +110,7 @@ static void print_summary(const replay_output *o, const replay_stats *st, const 
 int cmd_replay(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_path = NULL, *shard = NULL, *progress = "auto";
-    const char *rate = NULL, *speed = NULL;
+    const char *rate = NULL, *speed = NULL, *key = NULL;
     long concurrency = 0, limit = 0, max_body = 0;
     bool allow_writes = false;
     const cli_opt opts[] = {
@@ -124,6 +124,7 @@ int cmd_replay(int argc, char **argv)
         {0, "shard", CLI_STRING, &shard, "K/N", "replay shard K of N (by repository, else user, else connection)"},
         {0, "allow-writes", CLI_FLAG, &allow_writes, NULL, "send mutating requests to sandbox targets"},
         {0, "max-body", CLI_INT, &max_body, "BYTES", "stored response body cap (default 16 MiB)"},
+        {0, "key", CLI_STRING, &key, "FILE", "redaction key for the answers' secrets (default: .pmirror-key beside RESULTS)"},
         {0, "progress", CLI_STRING, &progress, "WHEN", "never, always, or auto (when stderr is a terminal)"},
         {0},
     };
@@ -168,6 +169,15 @@ int cmd_replay(int argc, char **argv)
     if (!suite)
         return cli_fail("replay", "%s", err.msg);
     ro.suite = suite;
+    /* the targets' answers carry secrets too (Set-Cookie, issued tokens): redacted at rest,
+     * JWTs keeping their claims for diff's jwt rule */
+    pm_redactor *redactor = pm_redactor_new(key, out_path, NULL, &err);
+    if (!redactor) {
+        pm_suite_free(suite);
+        return cli_fail("replay", "%s", err.msg);
+    }
+    pm_redactor_keep_jwt_claims(redactor, true);
+    ro.redactor = redactor;
     pm_jsonl_reader *in = pm_jsonl_reader_open(in_path, &err);
     replay_session *session = in ? replay_new(&ro, &err) : NULL;
     replay_output o = {.suite = suite, .families = json_object()};
@@ -200,6 +210,7 @@ int cmd_replay(int argc, char **argv)
     json_decref(o.families);
     replay_free(session);
     pm_jsonl_reader_close(in);
+    pm_redactor_free(redactor);
     pm_suite_free(suite);
     return rc;
 }

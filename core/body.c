@@ -2,7 +2,7 @@
  * body.c — a stored body with a cap (pm_body): the first `limit` bytes kept, the whole
  * length counted, the SHA-256 of the whole body always computed, so a record says
  * exactly what a body was even when it had to cut it. Replay and tee store every
- * answer this way.
+ * answer this way, with its secrets redacted as a capture's (pm_body_to_jtext_redacted).
  */
 #include "core/core.h"
 
@@ -72,20 +72,44 @@ static int body_sha256_hex(const pm_body *b, char hex[65])
 
 int pm_body_to_jtext(const pm_body *b, pm_jtext *t)
 {
+    return pm_body_to_jtext_redacted(b, NULL, NULL, t);
+}
+
+int pm_body_to_jtext_redacted(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_jtext *t)
+{
     char hex[65];
     if (body_sha256_hex(b, hex) != 0)
         return -1;
-    if (b->len > 0 && pm_utf8_valid(b->data, b->len)) {
+    bool text = b->len > 0 && pm_utf8_valid(b->data, b->len);
+    size_t red_len = 0;
+    char *red = !r || b->len == 0 ? NULL
+                : text ? pm_redact_body_text(r, pm_headers_get(headers, "content-type"), (const char *)b->data,
+                                             b->len, &red_len)
+                       : pm_redact_coded_body(r, pm_headers_get(headers, "content-encoding"),
+                                              pm_headers_get(headers, "content-type"), b->data, b->len, &red_len);
+    const unsigned char *data = red ? (const unsigned char *)red : b->data;
+    size_t len = red ? red_len : b->len;
+    if (text) {
         pm_jtext_key(t, "body");
-        pm_jtext_string_utf8(t, (const char *)b->data, b->len);
-    } else if (b->len > 0) {
-        char *b64 = pm_base64_encode(b->data, b->len);
-        if (!b64)
+        if (red) /* the redacted text is checked again (a body jansson rewrote) */
+            pm_jtext_string(t, red, red_len);
+        else
+            pm_jtext_string_utf8(t, (const char *)data, len);
+    } else if (len > 0) {
+        char *b64 = pm_base64_encode(data, len);
+        if (!b64) {
+            free(red);
             return -1;
+        }
         pm_jtext_key(t, "body_b64");
         pm_jtext_cstring(t, b64);
         free(b64);
     }
+    if (red) {
+        pm_jtext_key(t, "body_redacted");
+        pm_jtext_bool(t, true);
+    }
+    free(red);
     pm_jtext_key(t, "body_len");
     pm_jtext_int(t, (int64_t)b->total);
     if (b->len < b->total) {

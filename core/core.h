@@ -236,6 +236,17 @@ char *pm_redact_header_value(const pm_redactor *r, const char *name, const char 
  * *out_len (it may hold NUL bytes), or NULL when it holds nothing to redact. */
 char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const char *text, size_t len,
                           size_t *out_len);
+/* The same for a body sent with Content-Encoding gzip, x-gzip or deflate, whose text no
+ * search would see: decoded (up to 64 MiB; a cut stream as far as it goes), redacted, and
+ * encoded again with the same coding. NULL when the coding is another, the body does not
+ * decode to text, or it holds nothing to redact. */
+char *pm_redact_coded_body(const pm_redactor *r, const char *content_encoding, const char *content_type,
+                           const unsigned char *data, size_t len, size_t *out_len);
+/* From now on a JWT secret keeps its header and claims; only its signature (what makes
+ * it a credential) becomes "redacted:…", as `HEADER.CLAIMS.redacted:<16 hex>` (the hex
+ * of the whole token). For the answers replay stores: diff's `jwt` rule compares the
+ * claims of tokens two backends issued. Off by default (captures redact whole tokens). */
+void pm_redactor_keep_jwt_claims(pm_redactor *r, bool keep);
 
 /* ===== capability map and classifier ============================================== */
 
@@ -306,6 +317,11 @@ int pm_body_to_json(const pm_body *b, json_t *obj);
 /* The same keys written as JSON text into an open object. */
 typedef struct pm_jtext pm_jtext;
 int pm_body_to_jtext(const pm_body *b, pm_jtext *t);
+/* The same with secrets redacted (r may be NULL: none), as a capture writes bodies: text
+ * by pm_redact_body_text, gzip/deflate by pm_redact_coded_body (headers: the message's
+ * [[name, value], ...], for Content-Type and Content-Encoding); "body_redacted": true
+ * when something was. body_len and body_sha256 stay those of the body as received. */
+int pm_body_to_jtext_redacted(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_jtext *t);
 void pm_body_free(pm_body *b);
 
 /* ===== suites ======================================================================= */

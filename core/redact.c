@@ -6,6 +6,8 @@
  * two requests carrying the same credential still compare equal and replay can map the
  * token back to the credentials configured for each target. What counts as a secret is
  * data (the profile's `redaction` section); the defaults below cover Quay's traffic.
+ * With keep_jwt_claims (the answers replay stores), a JWT keeps its header and claims and
+ * only loses its signature: `HEADER.CLAIMS.redacted:<hex of the whole token>`.
  */
 #include "core/core.h"
 
@@ -47,7 +49,13 @@ struct pm_redactor {
     name_list headers, query, fields;
     EVP_MAC_CTX *mac; /* HMAC-SHA256 keyed once; each value works on a copy (the one-shot
                        * HMAC() looks the algorithm up on every call: 6% of a capture) */
+    bool keep_jwt_claims;
 };
+
+void pm_redactor_keep_jwt_claims(pm_redactor *r, bool keep)
+{
+    r->keep_jwt_claims = keep;
+}
 
 static void list_free(name_list *l)
 {
@@ -204,9 +212,35 @@ void pm_redact_value(const pm_redactor *r, const char *value, size_t len, char *
              mac[3], mac[4], mac[5], mac[6], mac[7]);
 }
 
+/* "redacted:<hex>", or a JWT whose signature is (see keep_jwt_claims) */
 static bool already_redacted(const char *v, size_t len)
 {
-    return len >= 9 && strncmp(v, "redacted:", 9) == 0;
+    return (len >= 9 && strncmp(v, "redacted:", 9) == 0) || (len > 26 && memcmp(v + len - 26, ".redacted:", 10) == 0);
+}
+
+/* The length of "HEADER.CLAIMS." when v is a JWT (three non-empty base64url segments, the
+ * first a JSON header naming its "alg"), else 0. */
+static size_t jwt_claims_prefix(const char *v, size_t n)
+{
+    size_t dots[2], ndots = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '.') {
+            if (ndots == 2)
+                return 0;
+            dots[ndots++] = i;
+        } else if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '_' && v[i] != '=') {
+            return 0;
+        }
+    }
+    if (ndots != 2 || dots[0] == 0 || dots[1] == dots[0] + 1 || dots[1] + 1 == n)
+        return 0;
+    unsigned char *header;
+    size_t len;
+    if (pm_base64_decode(v, dots[0], true, &header, &len) != 0)
+        return 0;
+    bool is_jwt = len > 0 && header[0] == '{' && memmem(header, len, "\"alg\"", 5);
+    free(header);
+    return is_jwt ? dots[1] + 1 : 0;
 }
 
 /* Appends to a growing string; returns false on allocation failure. */
@@ -239,6 +273,8 @@ static void sb_add_secret(strbuf *b, const pm_redactor *r, const char *v, size_t
         sb_add(b, v, n);
         return;
     }
+    if (r->keep_jwt_claims)
+        sb_add(b, v, jwt_claims_prefix(v, n));
     char token[32];
     pm_redact_value(r, v, n, token, sizeof token);
     sb_add(b, token, strlen(token));
@@ -357,9 +393,11 @@ size_t pm_redact_json(const pm_redactor *r, json_t *value)
                 const char *s = json_string_value(child);
                 size_t n = json_string_length(child);
                 if (!already_redacted(s, n)) {
-                    char token[32];
-                    pm_redact_value(r, s, n, token, sizeof token);
-                    json_object_set_new(value, key, json_string(token));
+                    strbuf b = {0};
+                    sb_add_secret(&b, r, s, n);
+                    if (b.s)
+                        json_object_set_new(value, key, json_stringn(b.s, b.len));
+                    free(b.s);
                     count++;
                 }
             } else {

@@ -304,8 +304,10 @@ static void start_exchange(replay_session *s, rp_exchange *x)
 
 /* ---- results ------------------------------------------------------------------------- */
 
-/* One target's answer as a JSON object, written straight as text. */
-static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *call, const pm_target *target)
+/* One target's answer as a JSON object, written straight as text, its secrets (a session
+ * cookie, a token the backend issued) redacted as a capture's are. */
+static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *call, const pm_target *target,
+                           const pm_redactor *r)
 {
     if (target->recorded) { /* the capture's own response, with the target's keys added */
         const json_t *resp = json_object_get(x->record, "response");
@@ -332,13 +334,18 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
         const json_t *pair;
         json_array_foreach(call->resp_headers, i, pair) {
             const json_t *n = json_array_get(pair, 0), *v = json_array_get(pair, 1);
+            char *red = r ? pm_redact_header_value(r, json_string_value(n), json_string_value(v)) : NULL;
             pm_jtext_array_begin(t);
             pm_jtext_string(t, json_string_value(n), json_string_length(n));
-            pm_jtext_string(t, json_string_value(v), json_string_length(v));
+            if (red)
+                pm_jtext_cstring(t, red);
+            else
+                pm_jtext_string(t, json_string_value(v), json_string_length(v));
             pm_jtext_array_end(t);
+            free(red);
         }
         pm_jtext_array_end(t);
-        pm_body_to_jtext(&call->resp_body, t);
+        pm_body_to_jtext_redacted(&call->resp_body, r, call->resp_headers, t);
     }
     if (call->sent_us) {
         pm_jtext_key(t, "latency_us");
@@ -357,7 +364,7 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
 
 /* The capture record's own text, its closing brace replaced by the replay's keys: the
  * recorded bodies are not parsed and escaped a second time. */
-static int result_text(const rp_exchange *x, const pm_suite *suite, pm_jtext *t)
+static int result_text(const rp_exchange *x, const pm_suite *suite, const pm_redactor *r, pm_jtext *t)
 {
     size_t end = x->text_len;
     while (end > 0 && x->text[end - 1] != '}')
@@ -372,7 +379,7 @@ static int result_text(const rp_exchange *x, const pm_suite *suite, pm_jtext *t)
     for (size_t i = 0; i < suite->ntargets; i++) {
         const rp_call *call = &x->calls[i];
         pm_jtext_key(t, suite->targets[i].name);
-        write_response(t, x, call, &suite->targets[i]);
+        write_response(t, x, call, &suite->targets[i], r);
         if (call->sent_us && call->sent_us < first_sent)
             first_sent = call->sent_us;
         if (call->sent_us > last_sent)
@@ -433,7 +440,7 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
         else if (c->error && !c->skipped && strcmp(c->error, "correlation") != 0)
             s->stats.targets[i].errors++;
     }
-    if (result_text(x, s->suite, &s->text) != 0)
+    if (result_text(x, s->suite, s->o.redactor, &s->text) != 0)
         return pm_err_set(err, "record %s: cannot write its result", json_string_value(json_object_get(x->record, "id")));
     const char *errors[s->suite->ntargets ? s->suite->ntargets : 1];
     bool skipped[s->suite->ntargets ? s->suite->ntargets : 1];

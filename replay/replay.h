@@ -24,6 +24,9 @@ typedef struct replay_options {
     size_t window;           /* records read ahead to restore request order, default 4096 */
     bool order_writes_only;  /* live input (tee): only a mutating exchange holds back the
                               * exchanges that began after it ended; reads overlap freely */
+    const pm_redactor *redactor; /* secrets in the targets' answers (Set-Cookie, issued tokens)
+                              * are redacted in the results with it; NULL: kept (tests only).
+                              * Give it keep_jwt_claims: diff compares issued JWTs' claims. */
 } replay_options;
 
 void replay_options_init(replay_options *o);

@@ -5,7 +5,9 @@
  * For every input jansson accepts as JSON, the text result must mean exactly what
  * jansson's own redaction of the parsed tree means: parse(redacted text) equals
  * pm_redact_json(parse(input)). For anything else: no crash, and no listed field's
- * plain string value left behind in a body that parses afterwards.
+ * plain string value left behind in a body that parses afterwards. Inputs whose first
+ * byte is odd run with keep_jwt_claims (a JWT keeps header and claims), which must agree
+ * the same way.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,19 +17,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static pm_redactor *redactor(void)
+static pm_redactor *redactor(bool keep_jwt_claims)
 {
-    static pm_redactor *r;
-    if (!r) {
+    static pm_redactor *r[2];
+    if (!r[keep_jwt_claims]) {
         pm_err err;
-        r = pm_redactor_new_with_key((const unsigned char *)"fuzz", 4, NULL, &err);
+        r[keep_jwt_claims] = pm_redactor_new_with_key((const unsigned char *)"fuzz", 4, NULL, &err);
+        pm_redactor_keep_jwt_claims(r[keep_jwt_claims], keep_jwt_claims);
     }
-    return r;
+    return r[keep_jwt_claims];
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const pm_redactor *r = redactor();
+    const pm_redactor *r = redactor(size > 0 && (data[0] & 1));
     char *text = malloc(size + 1);
     if (!text)
         return 0;

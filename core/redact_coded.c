@@ -1,0 +1,134 @@
+/*
+ * redact_coded.c — secrets inside compressed bodies.
+ *
+ * Bodies are stored as sent (DESIGN.md: Content-Encoding is kept, decoded only by diff),
+ * so a gzip-encoded body lands in a record as base64 of compressed bytes, where no search
+ * for a secret finds it: a /v2/auth answer gzipped for docker still carries a working
+ * registry token. This decodes such a body, redacts its text as pm_redact_body_text does,
+ * and encodes it again with the same coding, so the record keeps saying how it was sent
+ * while holding no secret. Decoding is capped (a bomb is left alone: a record holds at
+ * most its body cap of compressed bytes anyway, and nothing here may use more memory than
+ * the cap); a stream cut short (a body cut by --max-body) is redacted as far as it goes.
+ */
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+#define MAX_DECODED ((size_t)64 << 20)
+
+typedef enum { CODING_NONE, CODING_GZIP, CODING_DEFLATE } coding;
+
+static coding coding_of(const char *content_encoding)
+{
+    if (!content_encoding)
+        return CODING_NONE;
+    while (*content_encoding == ' ' || *content_encoding == '\t')
+        content_encoding++;
+    size_t n = strlen(content_encoding);
+    while (n > 0 && (content_encoding[n - 1] == ' ' || content_encoding[n - 1] == '\t'))
+        n--;
+    if ((n == 4 && strncasecmp(content_encoding, "gzip", 4) == 0) ||
+        (n == 6 && strncasecmp(content_encoding, "x-gzip", 6) == 0))
+        return CODING_GZIP;
+    if (n == 7 && strncasecmp(content_encoding, "deflate", 7) == 0)
+        return CODING_DEFLATE;
+    return CODING_NONE; /* identity, br, zstd, or a list of codings: left as sent */
+}
+
+/* Inflates with window bits wbits into a new buffer; NULL when nothing decodes or the
+ * text would pass MAX_DECODED. */
+static unsigned char *inflate_all(const unsigned char *data, size_t len, int wbits, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, wbits) != Z_OK)
+        return NULL;
+    size_t cap = len * 4 + 1024 < MAX_DECODED ? len * 4 + 1024 : MAX_DECODED, n = 0;
+    unsigned char *buf = malloc(cap);
+    z.next_in = (unsigned char *)data;
+    z.avail_in = (uInt)len;
+    int rc = Z_OK;
+    while (buf && rc == Z_OK) {
+        if (n == cap) {
+            if (cap >= MAX_DECODED) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            size_t next = cap * 2 < MAX_DECODED ? cap * 2 : MAX_DECODED;
+            unsigned char *p = realloc(buf, next);
+            if (!p) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = p;
+            cap = next;
+        }
+        z.next_out = buf + n;
+        z.avail_out = (uInt)(cap - n);
+        rc = inflate(&z, Z_NO_FLUSH);
+        n = cap - z.avail_out;
+        if (rc == Z_BUF_ERROR && z.avail_in == 0)
+            rc = Z_STREAM_END; /* cut short: what decoded */
+        else if (rc == Z_STREAM_END && z.avail_in > 0 && wbits == 15 + 16 && inflateReset(&z) == Z_OK)
+            rc = Z_OK; /* another gzip member follows (anything else fails the next inflate) */
+    }
+    inflateEnd(&z);
+    if (buf && (rc != Z_STREAM_END || n == 0)) {
+        free(buf);
+        buf = NULL;
+    }
+    *out_len = n;
+    return buf;
+}
+
+static unsigned char *deflate_all(const unsigned char *data, size_t len, int wbits, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    size_t cap = deflateBound(&z, (uLong)len);
+    unsigned char *buf = malloc(cap);
+    z.next_in = (unsigned char *)data;
+    z.avail_in = (uInt)len;
+    z.next_out = buf;
+    z.avail_out = (uInt)cap;
+    if (buf && deflate(&z, Z_FINISH) != Z_STREAM_END) {
+        free(buf);
+        buf = NULL;
+    }
+    *out_len = cap - z.avail_out;
+    deflateEnd(&z);
+    return buf;
+}
+
+char *pm_redact_coded_body(const pm_redactor *r, const char *content_encoding, const char *content_type,
+                           const unsigned char *data, size_t len, size_t *out_len)
+{
+    coding c = coding_of(content_encoding);
+    if (c == CODING_NONE || len == 0 || len > MAX_DECODED)
+        return NULL;
+    /* deflate is zlib-wrapped by the RFC, raw in some servers' hands: try both */
+    int wbits = c == CODING_GZIP ? 15 + 16 : 15;
+    size_t text_len = 0;
+    unsigned char *text = inflate_all(data, len, wbits, &text_len);
+    if (!text && c == CODING_DEFLATE)
+        text = inflate_all(data, len, wbits = -15, &text_len);
+    if (!text)
+        return NULL;
+    char *red = NULL;
+    size_t red_len = 0;
+    if (pm_utf8_valid(text, text_len))
+        red = pm_redact_body_text(r, content_type, (const char *)text, text_len, &red_len);
+    free(text);
+    if (!red)
+        return NULL;
+    unsigned char *coded = deflate_all((const unsigned char *)red, red_len, wbits, out_len);
+    free(red);
+    return (char *)coded;
+}
