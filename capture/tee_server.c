@@ -46,7 +46,6 @@ void capture_tee_options_init(capture_tee_options *o)
     o->primary_timeout_s = 300;
     o->primary_connect_timeout_s = 5;
     o->max_connections = 1024;
-    o->workers = 0;
 }
 
 /* ===== the listening socket ========================================================== */

@@ -452,11 +452,16 @@ int cmd_tee(int argc, char **argv)
     bool progress = strcmp(a.progress, "always") == 0 || (strcmp(a.progress, "auto") == 0 && tty);
     int sig = 0;
     uint64_t last_line = pm_now_ms();
+    bool told = false;
     for (;;) {
         struct timespec second = {1, 0};
         sig = sigtimedwait(&signals, NULL, &second);
         if (sig == SIGINT || sig == SIGTERM)
             break;
+        if (!told && tee_shadow_failed(r.shadow, &err)) { /* clients are still served */
+            fprintf(stderr, "%spmirror tee: the shadow side stopped: %s\n", progress && tty ? "\n" : "", err.msg);
+            told = true;
+        }
         if (sig == SIGHUP && a.out_dir) {
             if (write_report(&r, &a, "sighup", &err) != 0)
                 fprintf(stderr, "pmirror tee: snapshot: %s\n", err.msg);

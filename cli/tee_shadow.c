@@ -272,6 +272,16 @@ void tee_shadow_get_stats(tee_shadow *s, tee_shadow_stats *out)
     pthread_mutex_unlock(&s->lock);
 }
 
+bool tee_shadow_failed(tee_shadow *s, pm_err *err)
+{
+    pthread_mutex_lock(&s->lock);
+    bool failed = s->ended && s->rc != 0;
+    if (failed)
+        *err = s->err;
+    pthread_mutex_unlock(&s->lock);
+    return failed;
+}
+
 void tee_shadow_free(tee_shadow *s)
 {
     if (!s)

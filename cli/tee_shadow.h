@@ -42,6 +42,9 @@ int tee_shadow_start(tee_shadow *s, capture_tee *tee, pm_err *err);
 int tee_shadow_join(tee_shadow *s, double timeout_s, uint64_t *abandoned, pm_err *err);
 /* Thread-safe snapshot. */
 void tee_shadow_get_stats(tee_shadow *s, tee_shadow_stats *out);
+/* True (with err) when the thread has ended on an error while the tee still runs (a
+ * --record file that cannot be written): the front goes on, the shadows stop. */
+bool tee_shadow_failed(tee_shadow *s, pm_err *err);
 void tee_shadow_free(tee_shadow *s);
 
 #endif

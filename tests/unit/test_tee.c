@@ -1,0 +1,212 @@
+/*
+ * test_tee.c — the tee's parts that need no network: the bounded shadow queue (limits,
+ * order, many producers at once), the shadow copy's capture record, hop-by-hop header
+ * names, and the metrics exposition (counts, parity and its Wilson bound, histogram
+ * buckets, label escapes). tests/integration/tee_*.sh drive the whole thing over HTTP.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/tee_internal.h"
+
+static tee_exchange *numbered(uint64_t n)
+{
+    tee_exchange *x = tee_exchange_new(1024);
+    cr_assert_not_null(x);
+    x->seq = n;
+    return x;
+}
+
+Test(tee_queue, keeps_order_and_refuses_past_its_capacity)
+{
+    tee_queue *q = tee_queue_new(3, (size_t)1 << 30);
+    for (uint64_t i = 1; i <= 3; i++)
+        cr_assert_eq(tee_queue_push(q, numbered(i)), TEE_QUEUED);
+    tee_exchange *extra = numbered(4);
+    cr_assert_eq(tee_queue_push(q, extra), TEE_QUEUE_FULL);
+    cr_assert_eq(tee_queue_depth(q), 3);
+    for (uint64_t i = 1; i <= 3; i++) {
+        tee_exchange *x = tee_queue_pop(q);
+        cr_assert_not_null(x);
+        cr_assert_eq(x->seq, i);
+        tee_exchange_free(x);
+    }
+    cr_assert_null(tee_queue_pop(q));
+    cr_assert_eq(tee_queue_push(q, extra), TEE_QUEUED); /* room again */
+    tee_queue_close(q);
+    cr_assert_eq(tee_queue_push(q, numbered(5)) == TEE_QUEUE_CLOSED, true);
+    tee_queue_free(q); /* frees what it still holds (extra) */
+}
+
+Test(tee_queue, refuses_past_its_byte_budget)
+{
+    tee_exchange *probe = numbered(0);
+    size_t one = tee_exchange_bytes(probe);
+    tee_exchange_free(probe);
+    tee_queue *q = tee_queue_new(100, 2 * one + one / 2);
+    cr_assert_eq(tee_queue_push(q, numbered(1)), TEE_QUEUED);
+    cr_assert_eq(tee_queue_push(q, numbered(2)), TEE_QUEUED);
+    tee_exchange *third = numbered(3);
+    cr_assert_eq(tee_queue_push(q, third), TEE_QUEUE_MEMORY);
+    cr_assert_eq(tee_queue_bytes(q), 2 * one);
+    tee_exchange_free(tee_queue_pop(q));
+    cr_assert_eq(tee_queue_push(q, third), TEE_QUEUED);
+    tee_queue_free(q);
+}
+
+#define PRODUCERS 4
+#define PER_PRODUCER 20000
+
+typedef struct {
+    tee_queue *q;
+    int id;
+    uint64_t refused;
+} producer;
+
+static atomic_int producers_done;
+
+static void *produce(void *arg)
+{
+    producer *p = arg;
+    for (uint64_t i = 0; i < PER_PRODUCER; i++) {
+        tee_exchange *x = numbered((uint64_t)p->id * PER_PRODUCER + i);
+        if (tee_queue_push(p->q, x) != TEE_QUEUED) {
+            tee_exchange_free(x);
+            p->refused++;
+        }
+    }
+    atomic_fetch_add(&producers_done, 1);
+    return NULL;
+}
+
+Test(tee_queue, many_producers_lose_nothing_they_were_told_was_queued)
+{
+    tee_queue *q = tee_queue_new(64, (size_t)1 << 30);
+    producer ps[PRODUCERS];
+    pthread_t th[PRODUCERS];
+    for (int i = 0; i < PRODUCERS; i++) {
+        ps[i] = (producer){q, i, 0};
+        pthread_create(&th[i], NULL, produce, &ps[i]);
+    }
+    unsigned char *seen = calloc(PRODUCERS * PER_PRODUCER, 1);
+    uint64_t last[PRODUCERS];
+    memset(last, 0xff, sizeof last);
+    uint64_t popped = 0;
+    while (atomic_load(&producers_done) < PRODUCERS || tee_queue_depth(q) > 0) {
+        tee_exchange *x = tee_queue_pop(q);
+        if (!x)
+            continue; /* empty, or a push still writing its cell */
+        cr_assert_lt(x->seq, (uint64_t)PRODUCERS * PER_PRODUCER);
+        cr_assert_eq(seen[x->seq], 0, "copy %llu popped twice", (unsigned long long)x->seq);
+        seen[x->seq] = 1;
+        int producer_id = (int)(x->seq / PER_PRODUCER);
+        if (last[producer_id] != UINT64_MAX)
+            cr_assert_gt(x->seq, last[producer_id], "one producer's copies come out in its order");
+        last[producer_id] = x->seq;
+        popped++;
+        tee_exchange_free(x);
+    }
+    uint64_t refused = 0;
+    for (int i = 0; i < PRODUCERS; i++) {
+        pthread_join(th[i], NULL);
+        refused += ps[i].refused;
+    }
+    cr_assert_eq(popped + refused, (uint64_t)PRODUCERS * PER_PRODUCER);
+    cr_assert_eq(tee_queue_bytes(q), 0);
+    free(seen);
+    tee_queue_free(q);
+}
+
+Test(tee_headers, hop_by_hop_includes_what_connection_names)
+{
+    tee_headers h = {0};
+    tee_headers_add(&h, "Connection", 10, "keep-alive, X-Secret-Hop", 24);
+    tee_headers_add(&h, "X-Secret-Hop", 12, "1", 1);
+    tee_headers_add(&h, "X-End", 5, "2", 1);
+    cr_assert(tee_hop_by_hop(&h, "connection"));
+    cr_assert(tee_hop_by_hop(&h, "Transfer-Encoding"));
+    cr_assert(tee_hop_by_hop(&h, "x-secret-hop"));
+    cr_assert(!tee_hop_by_hop(&h, "X-End"));
+    cr_assert(!tee_hop_by_hop(&h, "X-Secret")); /* a prefix of a listed name is not listed */
+    cr_assert_str_eq(tee_headers_get(&h, "x-end"), "2");
+    tee_headers_free(&h);
+}
+
+Test(tee_exchange, record_is_a_capture_record_with_the_primary_answer)
+{
+    tee_exchange *x = tee_exchange_new(8);
+    x->ts_us = 1767225600000000LL; /* 2026-01-01T00:00:00Z */
+    x->connection = 7;
+    x->seq = 2;
+    x->id_prefix = "abcd0123";
+    x->mode = "proxy";
+    x->method = strdup("GET");
+    x->target = strdup("/v2/acme/app/tags/list");
+    x->version = strdup("HTTP/1.1");
+    tee_headers_add(&x->req_headers, "Set-Cookie", 10, "a=1", 3);
+    tee_headers_add(&x->req_headers, "Set-Cookie", 10, "b=2", 3);
+    x->cls.family = "REGISTRY_V2";
+    x->cls.capability = "V2_TAGS_LIST";
+    x->has_response = true;
+    x->status = 200;
+    pm_body_append(&x->resp_body, "0123456789abcdef", 16); /* cut at 8 */
+    x->resp_complete = true;
+    size_t len = 0;
+    char *text = tee_exchange_record(x, &len);
+    cr_assert_not_null(text);
+    json_t *r = json_loadb(text, len, 0, NULL);
+    cr_assert_not_null(r, "the record is JSON: %s", text);
+    cr_assert_eq(json_integer_value(json_object_get(r, "v")), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(r, "id")), "abcd0123-7-2");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "ts")), "2026-01-01T00:00:00.000000Z");
+    cr_assert_str_eq(json_string_value(json_object_get(r, "source")), "tee-proxy");
+    json_t *headers = json_object_get(json_object_get(r, "request"), "headers");
+    cr_assert_eq(json_array_size(headers), 2, "repeated headers kept");
+    json_t *resp = json_object_get(r, "response");
+    cr_assert_eq(json_integer_value(json_object_get(resp, "status")), 200);
+    cr_assert_str_eq(json_string_value(json_object_get(resp, "body")), "01234567");
+    cr_assert_eq(json_integer_value(json_object_get(resp, "body_len")), 16);
+    cr_assert(json_is_true(json_object_get(resp, "body_truncated")));
+    json_decref(r);
+    free(text);
+    tee_exchange_free(x);
+}
+
+static void observe(capture_tee_metrics *m, const char *family, const char *verdict, int64_t primary_us)
+{
+    const char *targets[] = {"primary", "shadow"};
+    int64_t latency[] = {primary_us, -1};
+    capture_tee_observation o = {family, "CAP", verdict, targets, latency, 2};
+    capture_tee_metrics_observe(m, &o);
+}
+
+Test(tee_metrics, counts_parity_wilson_and_histograms)
+{
+    capture_tee_metrics *m = capture_tee_metrics_new();
+    for (int i = 0; i < 9; i++)
+        observe(m, "REGISTRY_V2", "match", 700);      /* 0.7 ms */
+    observe(m, "REGISTRY_V2", "mismatch", 3000000);   /* 3 s */
+    observe(m, "REGISTRY_V2", "skipped", -1);
+    observe(m, "we\"ird\\fam", "error", 100);
+    char *text = capture_tee_metrics_text(m, NULL);
+    cr_assert_not_null(text);
+    cr_assert(strstr(text, "pmirror_tee_exchanges_total{family=\"REGISTRY_V2\",capability=\"CAP\",verdict=\"match\"} 9\n"));
+    cr_assert(strstr(text, "verdict=\"skipped\"} 1\n"));
+    cr_assert(strstr(text, "pmirror_tee_parity{family=\"REGISTRY_V2\"} 0.900000\n"));
+    /* Wilson 95% lower bound of 9 of 10 */
+    cr_assert(strstr(text, "pmirror_tee_parity_lower{family=\"REGISTRY_V2\"} 0.595"), "%s", text);
+    /* a family with only errors has no parity: 0 would read as a failed gate */
+    cr_assert_null(strstr(text, "pmirror_tee_parity{family=\"we"));
+    cr_assert(strstr(text, "family=\"we\\\"ird\\\\fam\""), "label values escaped: %s", text);
+    /* buckets are cumulative: the nine 0.7 ms answers from le=0.001 on, the 3 s one from le=5 */
+    cr_assert(strstr(text, "pmirror_tee_latency_seconds_bucket{target=\"primary\",family=\"REGISTRY_V2\",le=\"0.001\"} 9\n"));
+    cr_assert(strstr(text, "pmirror_tee_latency_seconds_bucket{target=\"primary\",family=\"REGISTRY_V2\",le=\"2.5\"} 9\n"));
+    cr_assert(strstr(text, "pmirror_tee_latency_seconds_bucket{target=\"primary\",family=\"REGISTRY_V2\",le=\"5\"} 10\n"));
+    cr_assert(strstr(text, "pmirror_tee_latency_seconds_count{target=\"primary\",family=\"REGISTRY_V2\"} 10\n"));
+    cr_assert_null(strstr(text, "target=\"shadow\""), "no latency where there was none");
+    cr_assert(strstr(text, "# TYPE pmirror_tee_latency_seconds histogram\n"));
+    free(text);
+    capture_tee_metrics_free(m);
+}
