@@ -12,7 +12,7 @@ start_server B; port_b=$port
 # mutating; and two records without the "mutating" key (it is not among DESIGN.md's
 # pinned capture keys, so a capture from elsewhere may lack it): a PUT and a DELETE are
 # mutating by their method alone. (A POST the profile's map declares `mutating: false`,
-# like /api/v1/signin, is the map's call and not tested here.)
+# like /api/v1/signin, is still held back by replay: runs 5-8, from a pcap.)
 python3 "$HERE/make_capture.py" "$WORK/mixed.jsonl" '[
   {"id": "get",      "method": "GET",     "target": "/ok/get"},
   {"id": "head",     "method": "HEAD",    "target": "/ok/head"},
@@ -154,5 +154,51 @@ for id in $FLAGGED; do
     result_ok r4 $id A && result_ok r4 $id B && ok || bad "run 4: $id: $(grep "^result $id " "$WORK/r4.check")"
 done
 method_decides r4 0
+
+# --- runs 5-8: from the wire, the capability map decides --------------------------------------------
+# A pcap through `pmirror capture`: GET /v2/auth asking for push is mutating by the map (a
+# token that may write), the pull one is not; POST /api/v1/signin the map calls safe, yet
+# replay holds every POST back (a record's word never makes a write method safe); a PUT.
+# Every combination of sandbox and --allow-writes: only the sandbox target of a run that
+# allows writes ever sees the three writes.
+python3 - "$SRC/tools" "$WORK/wire.pcap" <<'PY' || { echo "FAIL: making the pcap"; exit 1; }
+import sys
+sys.path.insert(0, sys.argv[1])
+import make_pcaps as mp
+cap = mp.Capture("replay_safety")
+host = [("Host", "quay.example.test")]
+for method, target, body in (("GET", "/v2/auth?service=quay&scope=repository%3Aacme%2Fapp%3Apush%2Cpull", b""),
+                             ("GET", "/v2/auth?service=quay&scope=repository%3Aacme%2Fapp%3Apull", b""),
+                             ("POST", "/api/v1/signin", b'{"username":"u"}'),  # no password: it would need credentials
+                             ("PUT", "/v2/acme/app/manifests/latest", b"{}")):
+    c = mp.Conn(cap)
+    c.handshake()
+    headers = host + ([("Content-Length", str(len(body)))] if body else [])
+    cap.exchange(c, mp.request(method, target, headers, body),
+                 lambda now: mp.response(200, "OK", [("Content-Length", "2")], b"{}"))
+    c.close()
+open(sys.argv[2], "wb").write(mp.pcap_bytes(cap.linktype, cap.frames()))
+PY
+run "$PMIRROR" capture -q -r "$WORK/wire.pcap" -o "$WORK/wire.jsonl"
+expect_rc 0 "capture of the wire pcap"
+n=$(grep -c '"mutating":true' "$WORK/wire.jsonl")
+[ "$n" -eq 2 ] && ok || bad "the map marks the push-scope /v2/auth and the PUT mutating: $n records say so"
+for allow in no yes; do
+    : >"$WORK/A.log"; : >"$WORK/B.log"
+    flag=(); [ $allow = yes ] && flag=(--allow-writes)
+    run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$WORK/wire.jsonl" -o "$WORK/wire-$allow.jsonl" --progress never "${flag[@]}"
+    expect_rc 0 "wire replay (--allow-writes: $allow)"
+    writes() { python3 -c '
+import json, sys
+for e in map(json.loads, open(sys.argv[1])):
+    if e["method"] != "GET" or "push" in e["path"]:
+        print(e["method"], e["path"])' "$1" | wc -l; }
+    a=$(writes "$WORK/A.log") b=$(writes "$WORK/B.log")
+    [ "$a" -eq 0 ] && ok || bad "wire, --allow-writes $allow: A (sandbox: false) saw $a writes"
+    want=$([ $allow = yes ] && echo 3 || echo 0)
+    [ "$b" -eq "$want" ] && ok || bad "wire, --allow-writes $allow: B (sandbox: true) saw $b writes, want $want"
+    n=$(grep -c '/v2/auth' "$WORK/A.log")
+    [ "$n" -eq 1 ] && ok || bad "wire, --allow-writes $allow: A saw $n /v2/auth requests, want the pull one"
+done
 
 finish
