@@ -10,9 +10,10 @@
  * gets the CPU first, and the shadow side falls behind — its queue fills and copies are
  * dropped and counted — rather than slowing what clients see.
  *
- * Diffs are taken on the unredacted result (a /v2/auth token is compared by its JWT
- * claims); what is written is redacted like a capture: the request's target, headers and
- * body, and every answer's headers and body.
+ * Diffs are taken on the unredacted result's text (diff_result_text: the fast path, no
+ * tree where none is needed; a /v2/auth token is compared by its JWT claims); what is
+ * written is redacted like a capture: the request's target, headers and body, and every
+ * answer's headers and body. Metrics are read off the diff record.
  */
 #include "tee_shadow.h"
 
@@ -119,23 +120,25 @@ static void redact_result(const pm_redactor *red, json_t *result)
         redact_message(red, answer);
 }
 
-static void observe(tee_shadow *s, const json_t *result, const char *verdict)
+/* The metrics of one result, read off its diff record (family, capability, verdict, each
+ * target's latency). */
+static void observe(tee_shadow *s, const json_t *diff, const char *family)
 {
     const pm_suite *suite = s->o.replay.suite;
     size_t n = suite->ntargets;
     const char *names[n ? n : 1];
     int64_t latency[n ? n : 1];
-    const json_t *responses = json_object_get(result, "responses");
+    const json_t *latencies = json_object_get(diff, "latency");
     for (size_t i = 0; i < n; i++) {
-        const json_t *answer = json_object_get(responses, suite->targets[i].name);
-        const json_t *l = json_object_get(answer, "latency_us");
+        const json_t *l = json_object_get(latencies, suite->targets[i].name);
         names[i] = suite->targets[i].name;
-        latency[i] = json_is_integer(l) && json_is_null(json_object_get(answer, "error")) ? json_integer_value(l) : -1;
+        latency[i] = json_is_integer(l) ? json_integer_value(l) : -1;
     }
+    const char *from_diff = json_string_value(json_object_get(diff, "family"));
     capture_tee_observation obs = {
-        .family = json_string_value(json_object_get(result, "family")),
-        .capability = json_string_value(json_object_get(result, "capability")),
-        .verdict = verdict,
+        .family = from_diff ? from_diff : family,
+        .capability = json_string_value(json_object_get(diff, "capability")),
+        .verdict = json_string_value(json_object_get(diff, "verdict")),
         .targets = names,
         .latency_us = latency,
         .ntargets = n,
@@ -161,20 +164,15 @@ static void count_verdict(tee_shadow *s, const char *verdict)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* The diff reads the result's text on its fast path (no tree for what needs none); only a
+ * --record with redaction parses the result, to redact it. */
 static int on_result(void *ctx, const replay_result *r, pm_err *err)
 {
     tee_shadow *s = ctx;
-    json_t *result = json_loadb(r->text, r->len, 0, NULL);
-    if (!result) {
-        pthread_mutex_lock(&s->lock);
-        s->stats.bad_records++;
-        pthread_mutex_unlock(&s->lock);
-        return 0;
-    }
     pm_err why;
-    json_t *d = diff_result(s->o.diff, result, &why);
+    json_t *d = diff_result_text(s->o.diff, r->text, r->len, &why);
     const char *verdict = d ? json_string_value(json_object_get(d, "verdict")) : NULL;
-    observe(s, result, verdict);
+    observe(s, d, r->family);
     if (d && s->o.report) {
         pthread_mutex_lock(s->o.report_lock);
         int added = reports_add(s->o.report, d, &why);
@@ -184,12 +182,19 @@ static int on_result(void *ctx, const replay_result *r, pm_err *err)
     }
     count_verdict(s, verdict);
     json_decref(d);
-    int rc = 0;
-    if (s->o.record) {
-        if (s->o.redactor)
-            redact_result(s->o.redactor, result);
-        rc = pm_jsonl_writer_write(s->o.record, result, err);
+    if (!s->o.record)
+        return 0;
+    if (!s->o.redactor)
+        return pm_jsonl_writer_write_line(s->o.record, r->text, r->len, err);
+    json_t *result = json_loadb(r->text, r->len, 0, NULL);
+    if (!result) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.bad_records++;
+        pthread_mutex_unlock(&s->lock);
+        return 0;
     }
+    redact_result(s->o.redactor, result);
+    int rc = pm_jsonl_writer_write(s->o.record, result, err);
     json_decref(result);
     return rc;
 }
