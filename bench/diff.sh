@@ -37,56 +37,15 @@ if ! [[ $RECORDS =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 # ---------------------------------------------------------------- set-up
+. bench/lib.sh
 echo "building pmirror in $BUILD/ ..."
-cmake -S . -B "$BUILD" -DPMIRROR_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j 2 --target pmirror >/dev/null
+bench_build "$BUILD" pmirror
 PMIRROR=$PWD/$BUILD/pmirror
-
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+bench_tmp
 
 # ---------------------------------------------------------------- helpers
-# measure OUT CMD...: runs CMD (stdout to OUT, stderr to $TMP/err) and sets SECS (wall
-# clock), CPU (user + system seconds) and RSS_KB (peak resident set size of the child).
-# Fails when CMD does.
-if /usr/bin/time -v true >/dev/null 2>&1; then
-    measure() {
-        local out=$1 t0 t1
-        shift
-        t0=$(date +%s%N)
-        /usr/bin/time -v -o "$TMP/time" "$@" >"$out" 2>"$TMP/err" ||
-            { echo "failed: $*" >&2; cat "$TMP/err" >&2; return 1; }
-        t1=$(date +%s%N)
-        SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-        RSS_KB=$(awk -F': *' '/Maximum resident set size/ { print $2 }' "$TMP/time")
-        CPU=$(awk -F': *' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$TMP/time")
-    }
-else
-    measure() {
-        # No GNU time (package `time`): the child's rusage (ru_maxrss: KiB on Linux) via python3.
-        python3 -c '
-import resource, subprocess, sys, time
-with open(sys.argv[1], "w") as out, open(sys.argv[2], "w") as err:
-    t0 = time.perf_counter()
-    rc = subprocess.call(sys.argv[4:], stdout=out, stderr=err)
-    secs = time.perf_counter() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(sys.argv[3], "w") as f:
-    f.write("%.3f %d %.2f\n" % (secs, ru.ru_maxrss, ru.ru_utime + ru.ru_stime))
-sys.exit(rc)' "$1" "$TMP/err" "$TMP/time" "${@:2}" ||
-            { echo "failed: ${*:2}" >&2; cat "$TMP/err" >&2; return 1; }
-        read -r SECS RSS_KB CPU <"$TMP/time"
-    }
-fi
-
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
-per_s() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1e6 }'; }
-human_kb() { awk -v k="$1" 'BEGIN { if (k >= 1048576) printf "%.2f GB", k / 1048576; else printf "%.1f MB", k / 1024 }'; }
-# verdict VALUE OP GOAL: PASS or MISS
-verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? v >= g : v <= g; print ok ? "PASS" : "MISS" }'; }
 
 # ---------------------------------------------------------------- the result files
 X1=$TMP/x1.jsonl X4=$TMP/x4.jsonl EXPECT=$TMP/expect.txt

@@ -36,89 +36,12 @@ if ! [[ $EXCHANGES =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 # ---------------------------------------------------------------- set-up
+. bench/lib.sh
 echo "building pmirror in $BUILD/ ..."
-cmake -S . -B "$BUILD" -DPMIRROR_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j 2 --target pmirror >/dev/null
+bench_build "$BUILD" pmirror
 PMIRROR=$PWD/$BUILD/pmirror
-
-missing=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing ${missing[*]} (apt-get) ..."
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO=sudo
-    $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-
-TMP=$(mktemp -d)
-chmod 755 "$TMP" # nginx's worker runs as nobody when started by root: it must read the docroot
-NGINX_PID=""
-cleanup() {
-    if [ -n "$NGINX_PID" ]; then
-        kill "$NGINX_PID" 2>/dev/null || true
-        wait "$NGINX_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# ---------------------------------------------------------------- helpers
-# measure CMD...: runs CMD (stdout to $TMP/out, stderr to $TMP/err) and sets SECS (wall
-# clock), CPU (user + system seconds) and RSS_KB (peak resident set size of the child).
-# Fails when CMD does.
-if /usr/bin/time -v true >/dev/null 2>&1; then
-    measure() {
-        local t0 t1
-        t0=$(date +%s%N)
-        /usr/bin/time -v -o "$TMP/time" "$@" >"$TMP/out" 2>"$TMP/err" ||
-            { echo "failed: $*" >&2; cat "$TMP/err" >&2; return 1; }
-        t1=$(date +%s%N)
-        SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-        RSS_KB=$(awk -F': *' '/Maximum resident set size/ { print $2 }' "$TMP/time")
-        CPU=$(awk -F': *' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$TMP/time")
-    }
-else
-    measure() {
-        # No GNU time (package `time`): the child's rusage (ru_maxrss: KiB on Linux) via python3.
-        python3 -c '
-import resource, subprocess, sys, time
-with open(sys.argv[1], "w") as out, open(sys.argv[2], "w") as err:
-    t0 = time.perf_counter()
-    rc = subprocess.call(sys.argv[4:], stdout=out, stderr=err)
-    secs = time.perf_counter() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(sys.argv[3], "w") as f:
-    f.write("%.3f %d %.2f\n" % (secs, ru.ru_maxrss, ru.ru_utime + ru.ru_stime))
-sys.exit(rc)' "$TMP/out" "$TMP/err" "$TMP/time" "$@" ||
-            { echo "failed: $*" >&2; cat "$TMP/err" >&2; return 1; }
-        read -r SECS RSS_KB CPU <"$TMP/time"
-    }
-fi
-
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
-per_s() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
-human_kb() { awk -v k="$1" 'BEGIN { if (k >= 1048576) printf "%.2f GB", k / 1048576; else printf "%.1f MB", k / 1024 }'; }
-# verdict VALUE OP GOAL: PASS or MISS
-verdict() { awk -v v="$1" -v g="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? v >= g : v <= g; print ok ? "PASS" : "MISS" }'; }
-free_ports() { # two free TCP ports on 127.0.0.1
-    python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))'
-}
-wait_port() { # PORT: until something accepts there (5 s at most)
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
+bench_need nginx wrk
+bench_tmp
 
 # ---------------------------------------------------------------- capture, docroot, server
 X1=$TMP/x1.jsonl X4=$TMP/x4.jsonl ROOT=$TMP/docroot URLS=$TMP/urls.txt
@@ -129,27 +52,12 @@ read -r _ SESSIONS1 SIZE1 <<<"$GEN1"
 read -r _ _ SIZE4 <<<"$GEN4"
 FILES=$(find "$ROOT" -type f | wc -l)
 
-read -r P1 P2 <<<"$(free_ports)"
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx.conf" <<EOF
+read -r P1 P2 <<<"$(free_ports 2)"
+nginx_start nginx "$(cat <<EOF
 worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
 events { worker_connections 1024; }
 http {
-    access_log off;
-    types {}
-    default_type application/json;
-    sendfile on;
-    tcp_nodelay on;
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
+    $(nginx_http_common "$TMP/nginx")
     server {
         listen 127.0.0.1:$P1;
         listen 127.0.0.1:$P2;
@@ -160,14 +68,13 @@ http {
     }
 }
 EOF
-"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx.conf" -e "$TMP/nginx/error.log" >"$TMP/nginx/out" 2>&1 &
-NGINX_PID=$!
+)"
 if ! wait_port "$P1" || ! wait_port "$P2"; then
     echo "nginx did not start:" >&2
-    cat "$TMP/nginx/out" "$TMP/nginx/error.log" >&2 2>/dev/null
+    nginx_logs nginx >&2
     exit 1
 fi
-NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
+NGINX_VERSION=$(nginx_version)
 
 cat >"$TMP/suite.yaml" <<EOF
 profile: $PWD/config/quay
@@ -178,28 +85,10 @@ EOF
 
 # wrk's requests: the capture's first targets, pre-formatted once per thread, in rotation
 # (each thread from its own start).
-cat >"$TMP/urls.lua" <<'EOF'
-local reqs, n, i, threads = {}, 0, 0, 0
-function setup(thread)
-    threads = threads + 1
-    thread:set("id", threads)
-end
-function init(args)
-    local headers = {["Host"] = "quay.example", ["Accept"] = "application/json"}
-    for path in io.lines(args[1]) do
-        n = n + 1
-        reqs[n] = wrk.format("GET", path, headers)
-    end
-    i = ((id or 1) * 4999) % n
-end
-function request()
-    i = i % n + 1
-    return reqs[i]
-end
-EOF
+wrk_rotation_lua "$TMP/urls.lua"
 
 run_replay() { # CAPTURE OUT → SECS, CPU, RSS_KB
-    measure "$PMIRROR" replay -c "$TMP/suite.yaml" -i "$1" -o "$2" --concurrency "$C" --progress never
+    measure "$TMP/out" "$PMIRROR" replay -c "$TMP/suite.yaml" -i "$1" -o "$2" --concurrency "$C" --progress never
 }
 run_wrk() { # → RPS, WRK_BAD (non-2xx responses + socket errors)
     wrk -t2 -c$((2 * C)) -d${WRK_SECS}s -s "$TMP/urls.lua" "http://127.0.0.1:$P1" -- "$URLS" >"$TMP/wrk.out" 2>&1 ||

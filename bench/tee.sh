@@ -28,52 +28,13 @@ for v in "$SECS" "$CONNS" "$RUNS"; do
 done
 
 # ---------------------------------------------------------------- set-up
+. bench/lib.sh
 echo "building pmirror in $BUILD/ ..."
-cmake -S . -B "$BUILD" -DPMIRROR_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j 2 --target pmirror >/dev/null
+bench_build "$BUILD" pmirror
 PMIRROR=$PWD/$BUILD/pmirror
-
-missing=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing ${missing[*]} (apt-get) ..."
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO=sudo
-    $SUDO apt-get update -qq
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/.*nginx\///')
-
-TMP=$(mktemp -d)
-chmod 755 "$TMP" # nginx's workers run as nobody when started by root: they read the docroot
-SERVERS=()
-cleanup() {
-    for p in "${SERVERS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${SERVERS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-free_ports() { # N free TCP ports on 127.0.0.1
-    python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))' "$1"
-}
-wait_port() { # PORT: until something accepts there (5 s at most)
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "nothing listens on port $1" >&2
-    return 1
-}
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+bench_need nginx wrk
+NGINX_VERSION=$(nginx_version)
+bench_tmp
 
 # ---------------------------------------------------------------- docroot and servers
 ROOT=$TMP/docroot URLS=$TMP/urls.txt
@@ -82,29 +43,12 @@ python3 bench/gen_capture.py "$TMP/capture.jsonl" 20000 --docroot "$ROOT" --urls
 FILES=$(find "$ROOT" -type f | wc -l)
 read -r PRIMARY SHADOW MIRROR TEE METRICS <<<"$(free_ports 5)"
 
-# start_nginx NAME CONFIG-BODY: one nginx process with its own prefix in $TMP/NAME
-start_nginx() {
-    local dir=$TMP/$1
-    mkdir -p "$dir"
-    cat >"$dir/nginx.conf" <<EOF
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-$2
-EOF
-    "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/out" 2>&1 &
-    SERVERS+=($!)
-}
-common_http="access_log off; types {} default_type application/json; sendfile on; tcp_nodelay on;
-    keepalive_requests 100000000; keepalive_timeout 300s;
-    client_body_temp_path TMPDIR/body; proxy_temp_path TMPDIR/proxy; fastcgi_temp_path TMPDIR/fastcgi;
-    uwsgi_temp_path TMPDIR/uwsgi; scgi_temp_path TMPDIR/scgi;"
 backend_conf() { # PORT NAME
     cat <<EOF
 worker_processes 1;
 events { worker_connections 4096; }
 http {
-    ${common_http//TMPDIR/$TMP/$2}
+    $(nginx_http_common "$TMP/$2")
     server {
         listen 127.0.0.1:$1;
         root $ROOT;
@@ -113,13 +57,13 @@ http {
 }
 EOF
 }
-start_nginx primary "$(backend_conf "$PRIMARY" primary)"
-start_nginx shadow "$(backend_conf "$SHADOW" shadow)"
-start_nginx mirror "$(cat <<EOF
+nginx_start primary "$(backend_conf "$PRIMARY" primary)"
+nginx_start shadow "$(backend_conf "$SHADOW" shadow)"
+nginx_start mirror "$(cat <<EOF
 worker_processes auto;
 events { worker_connections 4096; }
 http {
-    ${common_http//TMPDIR/$TMP/mirror}
+    $(nginx_http_common "$TMP/mirror")
     upstream primary { server 127.0.0.1:$PRIMARY; keepalive 256; }
     upstream shadow { server 127.0.0.1:$SHADOW; keepalive 256; }
     server {
@@ -142,32 +86,14 @@ EOF
 )"
 "$PMIRROR" tee --listen "127.0.0.1:$TEE" --primary "http://127.0.0.1:$PRIMARY" --shadow "http://127.0.0.1:$SHADOW" \
     --metrics "127.0.0.1:$METRICS" --progress never -q 2>"$TMP/tee.err" &
-SERVERS+=($!)
+bench_track $!
 for p in "$PRIMARY" "$SHADOW" "$MIRROR" "$TEE" "$METRICS"; do
-    wait_port "$p" || { cat "$TMP"/*/error.log "$TMP/tee.err" >&2 2>/dev/null; exit 1; }
+    wait_port "$p" || { echo "nothing listens on port $p" >&2; cat "$TMP"/*/error.log "$TMP/tee.err" >&2 2>/dev/null; exit 1; }
 done
 
 # wrk's requests: the capture's targets, pre-formatted once per thread, in rotation (each
 # thread from its own start)
-cat >"$TMP/urls.lua" <<'EOF'
-local reqs, n, i, threads = {}, 0, 0, 0
-function setup(thread)
-    threads = threads + 1
-    thread:set("id", threads)
-end
-function init(args)
-    local headers = {["Host"] = "quay.example", ["Accept"] = "application/json"}
-    for path in io.lines(args[1]) do
-        n = n + 1
-        reqs[n] = wrk.format("GET", path, headers)
-    end
-    i = ((id or 1) * 4999) % n
-end
-function request()
-    i = i % n + 1
-    return reqs[i]
-end
-EOF
+wrk_rotation_lua "$TMP/urls.lua"
 
 # run_wrk PORT → RPS, P50, P99 (ms), BAD (non-2xx + socket errors)
 run_wrk() {
