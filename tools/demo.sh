@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh — what `make demo` shows: the whole parity pipeline on bundled data.
 #
-#   1. capture   fixtures/demo/quay.pcap (ten seconds of Quay-shaped traffic over six
+#   1. capture   fixtures/demo/quay.pcap (six seconds of Quay-shaped traffic over six
 #                families, made by tools/make_demo.py) -> a capture file, secrets redacted
 #   2. serve     two recorded backends on free loopback ports: "python" answers what the
 #                recording answered, "go" answers fixtures/demo/go.jsonl.gz — the same
@@ -88,7 +88,7 @@ go=$port
 } >"$OUT/suite.yaml"
 
 step "3. run      pmirror run -c $OUT/suite.yaml -i $OUT/capture.jsonl.gz --out-dir $OUT --allow-writes"
-"$PMIRROR" run -c "$OUT/suite.yaml" -i "$OUT/capture.jsonl.gz" --out-dir "$OUT" --allow-writes \
+"$PMIRROR" run -c "$OUT/suite.yaml" -i "$OUT/capture.jsonl.gz" --out-dir "$OUT" --allow-writes --concurrency 128 \
     --progress never >"$OUT/run.md" 2>"$OUT/run.log"
 rc=$?
 [ "$rc" -le 1 ] || die "pmirror run failed (exit $rc): $(cat "$OUT/run.log")"
