@@ -116,7 +116,7 @@ cat <<EOF
    API_V1       Go omits an empty repository description (omitempty) and answers tags: null
                 for a repository without tags (a nil slice)
    REGISTRY_V1  Go answers 404 for /v1 tag names with a dot (its route pattern lacks '.')
-   OAUTH        Go's token endpoints: the slower half of the answers 1.6x slower (p95 budget)
+   OAUTH        Go's token endpoints: the slower half of the answers 2.5x slower (p95 budget)
    Absorbed by config/quay/rules.yaml on every family: Date, Server, cookies, X-Docker-Token,
    fresh JWTs and tokens, RFC 2822 times, next_page tokens, signed storage URLs, upload
    UUIDs, Go's JSON encoding and gzip.
