@@ -1,0 +1,169 @@
+# registry.sh — end to end against real software (ctest label e2e): two CNCF registries
+# (Debian's docker-registry) on loopback, skopeo pushing and pulling a real image through
+# `pmirror tee` in proxy mode while `pmirror capture -i lo` records the same traffic, then
+# `pmirror run`:
+#  1. the pull traffic replayed against two registries holding the same image: every
+#     family promotes (exit 0);
+#  2. the push traffic replayed with --allow-writes into two fresh sandbox registries:
+#     every upload completes on both (the final PUTs answer 201 on both sides);
+#  3. two registries seeded with different images under one tag: the gate fails (exit 1)
+#     and REGISTRY_V2's top difference is the manifest digest.
+# The tee shadows the push too (--sandbox --allow-writes: the shadow registry is a
+# sandbox), so both registries end up with the image; its record of the whole session is
+# diffable (every pull a match, every write sent) and its metrics count the exchanges.
+. "$(dirname "$0")/../integration/lib.sh"
+for tool in docker-registry skopeo python3 curl; do
+    command -v $tool >/dev/null || { echo "FAIL: $tool is not installed (make deps installs it)"; exit 1; }
+done
+export HOME=$WORK/home
+mkdir -p "$HOME"
+sk=(skopeo --insecure-policy)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+start_registry() { # start_registry NAME → prints its port
+    local port dir=$WORK/reg-$1
+    port=$(free_port)
+    mkdir -p "$dir"
+    printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}, maintenance: {uploadpurging: {enabled: false}}}\nhttp: {addr: "127.0.0.1:%s"}\n' \
+        "$dir/storage" "$port" >"$dir/config.yml"
+    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+    pids+=($!)
+    wait_port "$port" || { echo "FAIL: registry $1 did not start: $(cat "$dir/log")" >&2; exit 1; }
+    echo "$port"
+}
+
+# make_image DIR TEXT: a tiny OCI image layout whose one layer holds TEXT, tagged v1
+make_image() {
+    local img=$1 root=$WORK/rootfs-$RANDOM
+    mkdir -p "$root/app" "$img/blobs/sha256"
+    printf '%s\n' "$2" >"$root/app/hello.txt"
+    tar --sort=name --mtime='2026-11-01 00:00:00Z' --owner=0 --group=0 --numeric-owner -C "$root" -cf "$root.tar" app
+    gzip -n -9 <"$root.tar" >"$root.tar.gz"
+    blob() { local hex; hex=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$img/blobs/sha256/$hex"; echo "sha256:$hex $(stat -c %s "$1")"; }
+    local layer layer_size config config_size manifest manifest_size
+    read -r layer layer_size < <(blob "$root.tar.gz")
+    printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+        "$(sha256sum "$root.tar" | cut -d' ' -f1)" >"$root.config.json"
+    read -r config config_size < <(blob "$root.config.json")
+    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%s}]}' \
+        "$config" "$config_size" "$layer" "$layer_size" >"$root.manifest.json"
+    read -r manifest manifest_size < <(blob "$root.manifest.json")
+    printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
+        "$manifest" "$manifest_size" >"$img/index.json"
+    printf '{"imageLayoutVersion":"1.0.0"}' >"$img/oci-layout"
+}
+push() { "${sk[@]}" copy -q --dest-tls-verify=false "oci:$1:v1" "docker://127.0.0.1:$2/$3" || bad "skopeo push to $2/$3"; }
+suite() { # suite FILE BASE_PORT CAND_PORT [sandbox]
+    local sb=${4:-false}
+    printf 'targets:\n  - {name: python, url: "http://127.0.0.1:%s", role: baseline, sandbox: %s}\n  - {name: go, url: "http://127.0.0.1:%s", role: candidate, sandbox: %s}\n' \
+        "$2" "$sb" "$3" "$sb" >"$1"
+}
+# a gate for a handful of exchanges: the default asks for 200 samples per family
+printf 'defaults: {min_samples: 1, min_parity_lower: 0.2, max_error_rate: 0.5, min_capability_coverage: 0, max_p95_ratio: null}\n' \
+    >"$WORK/gate.yaml"
+
+make_image "$WORK/img-a" "hello from acme/app"
+make_image "$WORK/img-b" "hello from another build of acme/app"
+
+# --- skopeo through the tee, recorded by capture -------------------------------------------
+origin=$(start_registry origin)
+shadow=$(start_registry shadow)
+tee_port=$(free_port)
+metrics_port=$(free_port)
+"$PMIRROR" tee -q --listen "127.0.0.1:$tee_port" --primary "http://127.0.0.1:$origin" \
+    --shadow "http://127.0.0.1:$shadow" --sandbox --allow-writes --record "$WORK/tee.jsonl" --metrics "127.0.0.1:$metrics_port" \
+    --out-dir "$WORK/tee-report" 2>"$WORK/tee.err" &
+tee_pid=$!
+pids+=($tee_pid)
+wait_port "$tee_port" || { echo "FAIL: tee did not start: $(cat "$WORK/tee.err")"; exit 1; }
+"$PMIRROR" capture -q -i lo --port "$tee_port" -o "$WORK/push.jsonl" 2>"$WORK/cap-push.err" &
+cap=$!
+sleep 1
+push "$WORK/img-a" "$tee_port" acme/app:v1
+sleep 1
+kill -TERM $cap; wait $cap || bad "capture (push) exit $?: $(cat "$WORK/cap-push.err")"
+"$PMIRROR" capture -q -i lo --port "$tee_port" -o "$WORK/pull.jsonl" 2>"$WORK/cap-pull.err" &
+cap=$!
+sleep 1
+"${sk[@]}" copy -q --src-tls-verify=false "docker://127.0.0.1:$tee_port/acme/app:v1" "dir:$WORK/pulled" ||
+    bad "skopeo pull through the tee"
+sleep 1
+kill -TERM $cap; wait $cap || bad "capture (pull) exit $?: $(cat "$WORK/cap-pull.err")"
+[ -s "$WORK/pulled/manifest.json" ] && ok || bad "the pull through the tee brought no manifest"
+for m in POST PATCH PUT; do
+    grep -q "\"method\":\"$m\"" "$WORK/push.jsonl" && ok || bad "the push capture has no $m"
+done
+grep -q '"capability":"V2_MANIFEST_PULL"' "$WORK/pull.jsonl" && ok || bad "the pull capture has no manifest GET"
+metrics=$(curl -s --max-time 5 "http://127.0.0.1:$metrics_port/metrics")
+printf '%s' "$metrics" | grep -q 'family="REGISTRY_V2"' && ok || bad "tee metrics count no REGISTRY_V2 exchange"
+kill -TERM $tee_pid; wait $tee_pid; rc=$?
+[ "$rc" -eq 0 ] && ok || bad "tee SIGTERM: exit $rc: $(cat "$WORK/tee.err")"
+[ -s "$WORK/tee-report/report.json" ] && ok || bad "tee wrote no final report"
+run "$PMIRROR" diff -i "$WORK/tee.jsonl" -o "$WORK/tee-diffs.jsonl" --progress never
+expect_rc 0 "the tee's record diffs"
+python3 - "$WORK/tee-diffs.jsonl" >"$WORK/tee-check" <<'PY'
+import json, sys
+d = [json.loads(l) for l in open(sys.argv[1])]
+pulls = [r for r in d if r["capability"] in ("V2_MANIFEST_PULL", "V2_BLOB_PULL")]
+bad = [(r["id"], r["verdict"], r["differences"][:1], r.get("error")) for r in pulls if r["verdict"] != "match"]
+writes = [r for r in d if r["capability"] in ("V2_BLOB_UPLOAD", "V2_MANIFEST_PUSH")]
+unsent = [r["id"] for r in writes if r["verdict"] == "skipped"]
+print("ok" if pulls and writes and not bad and not unsent else
+      "pulls %d, not matching: %s; writes %d, skipped: %s" % (len(pulls), bad, len(writes), unsent))
+PY
+[ "$(cat "$WORK/tee-check")" = ok ] && ok || bad "tee record: $(cat "$WORK/tee-check")"
+
+# --- 1. pull traffic against two registries with the same image: every family promotes -----
+r1=$(start_registry same1)
+r2=$(start_registry same2)
+push "$WORK/img-a" "$r1" acme/app:v1
+push "$WORK/img-a" "$r2" acme/app:v1
+suite "$WORK/same.yaml" "$r1" "$r2"
+run "$PMIRROR" run -c "$WORK/same.yaml" -i "$WORK/pull.jsonl" --out-dir "$WORK/out-same" --gate "$WORK/gate.yaml" \
+    --progress never
+expect_rc 0 "run: the same image on both sides promotes"
+expect_out "ROUTE_OWNER_FAMILY_REGISTRY_V2: go" "the proposal moves REGISTRY_V2 to go"
+
+# --- 2. push traffic with --allow-writes into two fresh sandbox registries ------------------
+w1=$(start_registry write1)
+w2=$(start_registry write2)
+suite "$WORK/write.yaml" "$w1" "$w2" true
+run "$PMIRROR" run -c "$WORK/write.yaml" -i "$WORK/push.jsonl" --out-dir "$WORK/out-write" --gate "$WORK/gate.yaml" \
+    --allow-writes --keep-results --progress never
+[ "$rc" -le 1 ] && ok || bad "run (push): exit $rc: $err"
+python3 - "$WORK/out-write/results.jsonl.gz" >"$WORK/write-check" <<'PY'
+import gzip, json, sys
+rs = [json.loads(l) for l in gzip.open(sys.argv[1], "rt")]
+puts = [r for r in rs if r["request"]["method"] == "PUT"]
+bad = [(r["request"]["target"][:60], {n: (a.get("status"), a.get("error")) for n, a in r["responses"].items()})
+       for r in puts if any(a.get("status") != 201 for a in r["responses"].values())]
+print("ok" if puts and not bad else "PUTs %d, not 201 on both: %s" % (len(puts), bad))
+PY
+[ "$(cat "$WORK/write-check")" = ok ] && ok || bad "push replay: $(cat "$WORK/write-check")"
+for port in "$w1" "$w2"; do
+    "${sk[@]}" inspect --tls-verify=false "docker://127.0.0.1:$port/acme/app:v1" >/dev/null 2>&1 && ok ||
+        bad "the sandbox registry on $port does not serve the replayed push"
+done
+
+# --- 3. different images under one tag: the gate fails on the manifest digest ---------------
+d1=$(start_registry diff1)
+d2=$(start_registry diff2)
+push "$WORK/img-a" "$d1" acme/app:v1
+push "$WORK/img-b" "$d2" acme/app:v1
+push "$WORK/img-a" "$d2" acme/app:old # the recorded blobs exist on both: only the tag differs
+suite "$WORK/diff.yaml" "$d1" "$d2"
+run "$PMIRROR" run -c "$WORK/diff.yaml" -i "$WORK/pull.jsonl" --out-dir "$WORK/out-diff" --gate "$WORK/gate.yaml" \
+    --progress never
+expect_rc 1 "run: different images under one tag fail the gate"
+python3 - "$WORK/out-diff/report.json" >"$WORK/diff-check" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))["families"]["REGISTRY_V2"]
+top = f["top_differences"][0]
+paths = {d["path"].lower() for d in top["shape"]}
+ok = f["decision"] in ("hold", "rollback") and top["capability"] == "V2_MANIFEST_PULL" and \
+    "docker-content-digest" in paths
+print("ok" if ok else "decision %s, top %s" % (f["decision"], json.dumps(top)[:400]))
+PY
+[ "$(cat "$WORK/diff-check")" = ok ] && ok || bad "seeded difference: $(cat "$WORK/diff-check")"
+finish
