@@ -52,3 +52,22 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 # metrics_url NAME: the metrics URL on tee NAME's start line
 metrics_url() { sed -n 's/.*metrics \(http[^ ]*\).*/\1/p' "$WORK/$1.tee.err"; }
+# wait_until SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or the time is up (1)
+wait_until() {
+    local end=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -ge "$end" ] && return 1
+        sleep 0.1
+    done
+}
+# scrape URL NAME: one unlabelled sample of a tee's /metrics (0 when absent)
+scrape() { curl -s "$1" | awk -v n="$2" '$1 == n { v = $2 } END { printf "%d", v }'; }
+# all_diffed URL: every request has had its copy queued or dropped (or was not in scope),
+# and every queued copy has been diffed
+all_diffed() {
+    curl -s "$1" | awk '$1 == "pmirror_tee_requests_total" { r = $2 } $1 == "pmirror_tee_not_selected_total" { r -= $2 }
+        $1 == "pmirror_tee_primary_errors_total" { r -= $2 } $1 ~ /^pmirror_tee_shadow_dropped_total/ { d += $2 }
+        $1 == "pmirror_tee_shadow_queued_total" { q = $2 } $1 == "pmirror_tee_diffed_total" { n = $2 }
+        END { exit !(q + d >= r && n == q) }'
+}

@@ -26,8 +26,9 @@ backend primary
 P=$port
 backend shadow --variant go
 S=$port
+# (functional checks: the shadow side at normal priority, so a busy machine cannot starve it)
 start_tee main --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$S" --record "$WORK/results.jsonl" \
-    --metrics 127.0.0.1:0 --out-dir "$WORK/report" --shadow-timeout 5
+    --metrics 127.0.0.1:0 --out-dir "$WORK/report" --shadow-timeout 5 --shadow-nice 0
 T=$tport
 MURL=$(metrics_url main)
 [ -n "$MURL" ] && ok || bad "start line names the metrics URL: $(cat "$WORK/main.tee.err")"
@@ -59,13 +60,12 @@ done
 run curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
     -d '{"repository":"app","namespace":"acme"}' "http://127.0.0.1:$T/api/v1/repository"
 [ "$out" = 200 ] && ok || bad "POST through the tee: $out"
-sleep 0.5
 grep -q '"POST", "path": "/api/v1/repository"' "$WORK/primary.log" && ok || bad "the primary got the POST"
-grep -q '"POST"' "$WORK/shadow.log" && bad "a mutating request reached the shadow without --allow-writes" || ok
 
 # ---------------------------------------------------------------- shadows, record, metrics
 for i in $(seq 20); do curl -s -o /dev/null "http://127.0.0.1:$T/v2/acme/app/tags/list"; done
-sleep 1
+wait_until 30 all_diffed "$MURL" && ok || bad "shadows diffed: $(curl -s "$MURL" | grep -E 'queued|diffed')"
+grep -q '"POST"' "$WORK/shadow.log" && bad "a mutating request reached the shadow without --allow-writes" || ok
 grep -q '"/v2/acme/app/tags/list"' "$WORK/shadow.log" && ok || bad "the shadow got the GETs"
 run $CHECK metrics "$MURL"
 [ "$rc" -eq 0 ] && ok || bad "metrics parse: $out"
@@ -103,11 +103,11 @@ grep -q '"primary"' "$WORK/results.jsonl" && grep -q '"role":"candidate"' "$WORK
     bad "result records name primary (baseline) and shadow (candidate)"
 
 # ---------------------------------------------------------------- side effects: sandbox + --allow-writes
-start_tee writes --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$S" --sandbox --allow-writes
+start_tee writes --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$S" --sandbox --allow-writes \
+    --shadow-nice 0
 curl -s -o /dev/null -X POST -d '{"repository":"w"}' -H 'Content-Type: application/json' \
     "http://127.0.0.1:$tport/api/v1/repository"
-sleep 1
-grep -q '"POST", "path": "/api/v1/repository"' "$WORK/shadow.log" && ok ||
+wait_until 30 grep -q '"POST", "path": "/api/v1/repository"' "$WORK/shadow.log" && ok ||
     bad "with --sandbox --allow-writes the shadow gets the POST"
 kill -TERM "$writes_tee"
 wait "$writes_tee"

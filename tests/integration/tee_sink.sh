@@ -18,7 +18,7 @@ targets:
   - {name: go, url: "http://127.0.0.1:$GO", role: candidate, sandbox: true}
 EOF
 start_tee sink --sink -c "$WORK/suite.yaml" --record "$WORK/results.jsonl" --metrics 127.0.0.1:0 \
-    --out-dir "$WORK/report"
+    --out-dir "$WORK/report" --shadow-nice 0
 T=$tport
 grep -q "sink http://127.0.0.1:$T/ replays to python, go" "$WORK/sink.tee.err" && ok ||
     bad "start line: $(cat "$WORK/sink.tee.err")"
@@ -34,16 +34,12 @@ for i in $(seq 9); do
 done
 curl -s -o /dev/null -H 'X-Original-URI: /v2/' "http://127.0.0.1:$T/mirror"
 curl -s -o /dev/null -X POST -d '{"repository":"x"}' -H 'X-Original-URI: /api/v1/repository' "http://127.0.0.1:$T/m"
-for _ in $(seq 50); do
-    [ "$(grep -c '"path": "/v2/' "$WORK/python.log")" -ge 11 ] && break
-    sleep 0.1
-done
+wait_until 30 all_diffed "$(metrics_url sink)" && ok || bad "copies diffed: $(curl -s "$(metrics_url sink)" | grep -E 'queued|diffed')"
 n=$(grep -c '"path": "/v2/acme/app/tags/list"' "$WORK/python.log")
 m=$(grep -c '"path": "/v2/acme/app/tags/list"' "$WORK/go.log")
 [ "$n" -eq 10 ] && [ "$m" -eq 10 ] && ok || bad "both targets get each copy at its original URI: $n, $m"
 grep -qi 'x-original-uri' "$WORK/python.log" && bad "the original-URI header was forwarded" || ok
 grep -q '"POST"' "$WORK/go.log" && bad "a mutating copy was replayed without --allow-writes" || ok
-sleep 0.5
 $CHECK metrics "$(metrics_url sink)" >"$WORK/m.json" && ok || bad "metrics parse: $(cat "$WORK/m.json")"
 n=$(metric "$WORK/m.json" 'pmirror_tee_exchanges_total{family="REGISTRY_V2",capability="V2_TAGS_LIST",verdict="mismatch"}')
 [ "$n" -eq 10 ] && ok || bad "tags/list mismatches: $n, want 10"
@@ -73,7 +69,7 @@ if [ ! -x "$NGINX" ]; then
 fi
 backend primary
 PRIMARY=$port
-start_tee nsink --sink -c "$WORK/suite.yaml" --out-dir "$WORK/nreport" --metrics 127.0.0.1:0
+start_tee nsink --sink -c "$WORK/suite.yaml" --out-dir "$WORK/nreport" --metrics 127.0.0.1:0 --shadow-nice 0
 SINK=$tport
 NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/nginx/tmp"
@@ -118,7 +114,9 @@ load=$($CHECK load "$NPORT" 200 4 /v2/acme/app/tags/list)
 for path in /v2/ /api/v1/repository/acme/app /v2/acme/app/manifests/latest; do
     curl -s -o /dev/null "http://127.0.0.1:$NPORT$path"
 done
-sleep 1
+nm=$(metrics_url nsink)
+wait_until 30 eval '[ "$(scrape "$nm" pmirror_tee_requests_total)" -ge 203 ] && all_diffed "$nm"' ||
+    bad "the sink did not take and diff the copies: $(curl -s "$nm" | grep -E '^pmirror_tee_(requests|shadow|diffed)')"
 kill "$nginx_pid"
 wait "$nginx_pid" 2>/dev/null
 logged=$(grep -c . "$WORK/nginx/access.log")
