@@ -36,7 +36,9 @@ Test(tee_queue, keeps_order_and_refuses_past_its_capacity)
     cr_assert_null(tee_queue_pop(q));
     cr_assert_eq(tee_queue_push(q, extra), TEE_QUEUED); /* room again */
     tee_queue_close(q);
-    cr_assert_eq(tee_queue_push(q, numbered(5)) == TEE_QUEUE_CLOSED, true);
+    tee_exchange *late = numbered(5);
+    cr_assert_eq(tee_queue_push(q, late), TEE_QUEUE_CLOSED);
+    tee_exchange_free(late); /* refused: still the caller's */
     tee_queue_free(q); /* frees what it still holds (extra) */
 }
 
