@@ -217,6 +217,10 @@ static enum MHD_Result answer_error(capture_tee *t, tee_request *rq)
 static enum MHD_Result answer(capture_tee *t, tee_request *rq, const char *method)
 {
     tee_transfer *x = &rq->xfer;
+    if (x->head_done && x->status > 999) { /* no status a client could be given */
+        x->head_done = false;
+        x->error = "garbage";
+    }
     if (!x->head_done)
         return answer_error(t, rq);
     int status = x->status;

@@ -338,6 +338,8 @@ static int check_args(const tee_args *a)
         return cli_fail("tee", "--sink needs -c SUITE (the targets each mirrored copy is replayed to)");
     if (!a->sink && (!a->primary || !a->shadow))
         return cli_fail("tee", "proxy mode needs --primary URL and --shadow URL (or use --sink -c SUITE)");
+    if (a->shadow && strncmp(a->shadow, "http://", 7) != 0 && strncmp(a->shadow, "https://", 8) != 0)
+        return cli_fail("tee", "--shadow '%s': want an http:// or https:// URL", a->shadow);
     if (strcmp(a->progress, "never") && strcmp(a->progress, "always") && strcmp(a->progress, "auto"))
         return cli_fail("tee", "--progress '%s': never, always or auto", a->progress);
     if (a->queue < 0 || a->queue_bytes < 0 || a->max_body < 0 || a->concurrency < 0 || a->max_connections < 0 ||
