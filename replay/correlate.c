@@ -263,10 +263,12 @@ char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s
     free(used);
     for (size_t i = 0; i < c->issued.n; i++) {
         const char *r = c->issued.items[i].recorded;
+        if (!strstr(cur, r))
+            continue; /* the common case, decided without the pairs */
         bool mapped = false;
         for (size_t j = 0; j < t->n && !mapped; j++)
             mapped = strcmp(t->items[j].recorded, r) == 0 && t->items[j].value && strcmp(t->items[j].value, r) == 0;
-        if (!mapped && strstr(cur, r)) {
+        if (!mapped) {
             *missing = r;
             free(cur);
             return NULL;
