@@ -37,7 +37,7 @@ typedef struct tee_run {
     const pm_suite *targets;  /* the one the replay engine uses */
     pm_capmap *map;
     pm_selection *selection;
-    pm_redactor *redactor;
+    pm_redactor *redactor, *answer_redactor;
     pm_jsonl_writer *record;
     diff_engine *diff;
     reports_builder *report;
@@ -235,8 +235,11 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
             s->targets[i].timeout_s = t;
     }
     if (a->record) {
-        if (!a->no_redact && !(r->redactor = pm_redactor_new(a->key, a->record, NULL, err)))
+        if (!a->no_redact && (!(r->redactor = pm_redactor_new(a->key, a->record, NULL, err)) ||
+                              !(r->answer_redactor = pm_redactor_new(a->key, a->record, NULL, err))))
             return -1;
+        if (r->answer_redactor) /* as replay stores answers: a JWT keeps its claims */
+            pm_redactor_keep_jwt_claims(r->answer_redactor, true);
         if (!(r->record = pm_jsonl_writer_open(a->record, err)))
             return -1;
     }
@@ -262,8 +265,9 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
     }
     if (!(r->metrics = capture_tee_metrics_new()))
         return pm_err_set(err, "out of memory");
-    tee_shadow_options so = {.diff = r->diff, .metrics = r->metrics, .redactor = r->redactor, .record = r->record,
-                             .report = r->report, .report_lock = &r->report_lock, .nice = (int)a->nice};
+    tee_shadow_options so = {.diff = r->diff, .metrics = r->metrics, .redactor = r->redactor,
+                             .answer_redactor = r->answer_redactor, .record = r->record, .report = r->report,
+                             .report_lock = &r->report_lock, .nice = (int)a->nice};
     replay_options_init(&so.replay);
     so.replay.suite = r->targets;
     so.replay.allow_writes = a->allow_writes;
@@ -319,6 +323,7 @@ static void teardown(tee_run *r)
     reports_free(r->report);
     diff_free(r->diff);
     pm_redactor_free(r->redactor);
+    pm_redactor_free(r->answer_redactor);
     pm_selection_free(r->selection);
     pm_capmap_free(r->map);
     pm_suite_free(r->proxy);

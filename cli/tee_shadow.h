@@ -17,7 +17,8 @@ typedef struct tee_shadow_options {
     replay_options replay;          /* .suite: the targets (proxy mode: primary as `recorded` + shadow) */
     diff_engine *diff;              /* borrowed */
     capture_tee_metrics *metrics;   /* borrowed */
-    const pm_redactor *redactor;    /* redacts what is written; NULL = --no-redact */
+    const pm_redactor *redactor;    /* redacts requests in what is written; NULL = --no-redact */
+    const pm_redactor *answer_redactor; /* ... and answers (keep_jwt_claims); with redactor */
     pm_jsonl_writer *record;        /* borrowed; NULL = no --record */
     reports_builder *report;        /* borrowed; NULL = no --out-dir; used under report_lock */
     pthread_mutex_t *report_lock;

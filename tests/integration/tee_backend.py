@@ -8,6 +8,7 @@ stdout) and appends one JSON line per request to LOGFILE: {"t", "method", "path"
 Paths (HEAD answers every GET path with the same head and no body):
   /t/chunked        200, Transfer-Encoding: chunked, JSON in several chunks
   /t/gzip           200, Content-Encoding: gzip, Content-Length
+  /t/token-gzip     200, gzip JSON issuing a secret {"token": "issued-secret-123"}
   /t/large/<n>      200, n deterministic binary bytes, Content-Length
   /t/large-chunked/<n>  the same bytes, chunked
   /t/binary         200, bytes 0..255 four times, application/octet-stream
@@ -106,6 +107,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, [("Content-Type", "application/json")], chunks=[text[i:i + 37] for i in range(0, len(text), 37)])
         elif p == "/t/gzip":
             z = gzip.compress(json.dumps({"gzip": True, "repeat": "abc" * 200}).encode(), mtime=0)
+            self._send(200, [("Content-Type", "application/json"), ("Content-Encoding", "gzip")], z)
+        elif p == "/t/token-gzip":
+            z = gzip.compress(json.dumps({"token": "issued-secret-123", "expires_in": 300}).encode(), mtime=0)
             self._send(200, [("Content-Type", "application/json"), ("Content-Encoding", "gzip")], z)
         elif p.startswith("/t/large-chunked/"):
             data = large_bytes(int(p.rsplit("/", 1)[1]))

@@ -62,6 +62,11 @@ run curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application
 [ "$out" = 200 ] && ok || bad "POST through the tee: $out"
 grep -q '"POST", "path": "/api/v1/repository"' "$WORK/primary.log" && ok || bad "the primary got the POST"
 
+# secrets reach the primary and the shadow as sent (a sink or proxy needs real credentials)
+curl -s -o /dev/null -H 'Authorization: Bearer secret-token-xyz' "http://127.0.0.1:$T/v2/acme/app/tags/list?token=s3cret"
+curl -s -o /dev/null "http://127.0.0.1:$T/t/token-gzip"
+grep -q 'secret-token-xyz' "$WORK/primary.log" && ok || bad "the primary got the Authorization header"
+
 # ---------------------------------------------------------------- shadows, record, metrics
 for i in $(seq 20); do curl -s -o /dev/null "http://127.0.0.1:$T/v2/acme/app/tags/list"; done
 wait_until 30 all_diffed "$MURL" && ok || bad "shadows diffed: $(curl -s "$MURL" | grep -E 'queued|diffed')"
@@ -101,6 +106,23 @@ n=$(grep -c '"mismatch"' "$WORK/diffs.jsonl")
 [ "$n" -ge 21 ] && ok || bad "offline diff finds the tags/list mismatches: $n"
 grep -q '"primary"' "$WORK/results.jsonl" && grep -q '"role":"candidate"' "$WORK/results.jsonl" && ok ||
     bad "result records name primary (baseline) and shadow (candidate)"
+grep -q 'secret-token-xyz' "$WORK/shadow.log" && ok || bad "the shadow got the real Authorization header"
+# ... but nothing written holds them: headers, query, and a gzip body's issued token
+run python3 - "$WORK/results.jsonl" <<'PY'
+import base64, gzip, json, sys
+leaks = []
+for line in open(sys.argv[1]):
+    for s in ("secret-token-xyz", "s3cret", "issued-secret-123"):
+        if s in line:
+            leaks.append(s)
+    r = json.loads(line)
+    for m in [r.get("response", {})] + list(r.get("responses", {}).values()):
+        if "body_b64" in m and any(k.lower() == "content-encoding" for k, _ in m.get("headers", [])):
+            if b"issued-secret-123" in gzip.decompress(base64.b64decode(m["body_b64"])):
+                leaks.append("issued-secret-123 (gzip body)")
+print(" ".join(leaks) or "clean")
+PY
+[ "$out" = clean ] && ok || bad "secrets in the --record file: $out"
 
 # ---------------------------------------------------------------- side effects: sandbox + --allow-writes
 start_tee writes --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$S" --sandbox --allow-writes \
