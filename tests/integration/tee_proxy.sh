@@ -104,6 +104,9 @@ run "$PMIRROR" diff -i "$WORK/results.jsonl" -o "$WORK/diffs.jsonl"
 expect_rc 0 "pmirror diff on the --record file"
 n=$(grep -c '"mismatch"' "$WORK/diffs.jsonl")
 [ "$n" -ge 21 ] && ok || bad "offline diff finds the tags/list mismatches: $n"
+live=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print(t["match"], t["mismatch"], t["error"], t["skipped"])' "$WORK/report/report.json")
+offline=$(for v in match mismatch error skipped; do grep -c "\"verdict\":\"$v\"" "$WORK/diffs.jsonl"; done | paste -sd' ')
+[ "$live" = "$offline" ] && ok || bad "verdicts live ($live) and re-diffed from the redacted record ($offline) differ"
 grep -q '"primary"' "$WORK/results.jsonl" && grep -q '"role":"candidate"' "$WORK/results.jsonl" && ok ||
     bad "result records name primary (baseline) and shadow (candidate)"
 grep -q 'secret-token-xyz' "$WORK/shadow.log" && ok || bad "the shadow got the real Authorization header"
