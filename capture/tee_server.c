@@ -351,6 +351,14 @@ void tee_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 static int listen_all(capture_tee *t, int *fds, size_t n, pm_err *err)
 {
     struct sockaddr_storage bound;
+    if (n > 1) {
+        /* SO_REUSEPORT would let this tee share a port another process of ours listens
+         * on: a plain bind first, so a port in use is an error as it would be without */
+        int probe = tee_listen_socket(t->o.listen, false, &bound, err);
+        if (probe < 0)
+            return -1;
+        close(probe);
+    }
     fds[0] = tee_listen_socket(t->o.listen, n > 1, &bound, err);
     if (fds[0] < 0)
         return -1;
