@@ -2,9 +2,10 @@
  * cmd_run.c — `pmirror run -c SUITE -i CAPTURE --out-dir DIR`: replay, diff, report and
  * gate in one streaming process, the way a nightly job or a pre-cutover check runs them.
  *
- * Each exchange's result goes from the replay engine straight into the diff engine and
- * its diff record into the report builder; nothing is written between the stages unless
- * --keep-results asks for results.jsonl.gz and diffs.jsonl.gz in DIR. The numbers are
+ * Each exchange goes from the replay engine straight into the diff engine and its diff
+ * record into the report builder, the replay loop on one thread and the rest on another
+ * (run_stages.c): nothing is written between the stages unless --keep-results asks for
+ * results.jsonl.gz and diffs.jsonl.gz in DIR (in the order results come out). The numbers are
  * those of `replay`, `diff`, `report` and `gate` run one by one on the same inputs (one
  * difference, documented: with a secondary target, `run` judges noise exchange by
  * exchange, while `pmirror diff` on a file learns it over the whole file first).
@@ -19,13 +20,14 @@
 #include "cli.h"
 #include "diff/diff.h"
 #include "replay/replay.h"
+#include "run_stages.h"
 
 typedef struct run_state {
     diff_engine *diff;
     reports_builder *report;
     pm_jsonl_writer *results, *diffs; /* --keep-results, else NULL */
+    run_stages *stages;               /* while the replay runs */
     bool progress;
-    uint64_t match, mismatch, error, skipped;
 } run_state;
 
 static replay_session *running;
@@ -37,48 +39,26 @@ static void on_signal(int sig)
         replay_stop(running);
 }
 
-/* One exchange through diff and into the report (on the replay engine's thread). */
-static int take_result(void *ctx, const replay_result *r, pm_err *err)
+/* Each finished exchange to the stages' thread. */
+static int hand_over(void *ctx, replay_exchange *x, pm_err *err)
 {
     run_state *s = ctx;
-    if (s->results && pm_jsonl_writer_write_line(s->results, r->text, r->len, err) != 0)
-        return -1;
-    json_t *d = diff_result_text(s->diff, r->text, r->len, err);
-    if (!d)
-        return -1;
-    int rc = reports_add(s->report, d, err);
-    if (rc == 0 && s->diffs)
-        rc = pm_jsonl_writer_write(s->diffs, d, err);
-    const char *v = json_string_value(json_object_get(d, "verdict"));
-    if (v && strcmp(v, "match") == 0)
-        s->match++;
-    else if (v && strcmp(v, "mismatch") == 0)
-        s->mismatch++;
-    else if (v && strcmp(v, "error") == 0)
-        s->error++;
-    else
-        s->skipped++;
-    json_decref(d);
-    return rc;
+    return run_stages_push(s->stages, x, err);
 }
 
 static void show_progress(void *ctx, const replay_stats *st, double per_s)
 {
     run_state *s = ctx;
-    pm_err err;
-    if (s->results)
-        pm_jsonl_writer_tick(s->results, &err);
-    if (s->diffs)
-        pm_jsonl_writer_tick(s->diffs, &err);
     if (!s->progress)
         return;
+    run_stages_counts c = run_stages_get_counts(s->stages);
     fprintf(stderr, "\rpmirror run: %llu/%llu exchanges", (unsigned long long)st->done,
             (unsigned long long)st->in_scope);
     if (st->input_read >= 0)
         fprintf(stderr, " (%.0f%% of the input)", 100 * st->input_read);
     fprintf(stderr, ", %.0f/s: %llu match, %llu mismatch, %llu error, %llu skipped   ", per_s,
-            (unsigned long long)s->match, (unsigned long long)s->mismatch, (unsigned long long)s->error,
-            (unsigned long long)s->skipped);
+            (unsigned long long)c.match, (unsigned long long)c.mismatch, (unsigned long long)c.error,
+            (unsigned long long)c.skipped);
 }
 
 static pm_jsonl_writer *open_kept(const char *dir, const char *name, pm_err *err)
@@ -186,18 +166,27 @@ int cmd_run(int argc, char **argv)
         cli_fail("run", "%s", err.msg);
         goto done;
     }
+    run_stages_options so = {s.diff, s.report, s.results, s.diffs};
+    if (!(s.stages = run_stages_start(&so, &err))) {
+        cli_fail("run", "%s", err.msg);
+        goto done;
+    }
     running = session;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    int run_rc = replay_run(session, in, take_result, show_progress, &s, &err);
+    pm_err stages_err;
+    int run_rc = replay_run_handoff(session, in, hand_over, show_progress, &s, &err);
     running = NULL;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    run_stages_counts counts;
+    int stages_rc = run_stages_finish(s.stages, &counts, &stages_err);
+    s.stages = NULL;
     if (s.progress)
         fputc('\n', stderr);
-    if (run_rc != 0) {
-        cli_fail("run", "%s", err.msg);
+    if (run_rc != 0 || stages_rc != 0) {
+        cli_fail("run", "%s", run_rc != 0 ? err.msg : stages_err.msg);
         goto done;
     }
     if ((s.results && pm_jsonl_writer_close(s.results, &err) != 0) ||
@@ -242,8 +231,8 @@ int cmd_run(int argc, char **argv)
     const replay_stats *st = replay_get_stats(session);
     fprintf(stderr,
             "pmirror run: %llu exchanges: %llu match, %llu mismatch, %llu error, %llu skipped -> %s/report.html\n",
-            (unsigned long long)st->done, (unsigned long long)s.match, (unsigned long long)s.mismatch,
-            (unsigned long long)s.error, (unsigned long long)s.skipped, out_dir);
+            (unsigned long long)st->done, (unsigned long long)counts.match, (unsigned long long)counts.mismatch,
+            (unsigned long long)counts.error, (unsigned long long)counts.skipped, out_dir);
     rc = all_promote ? CLI_OK : CLI_GATE_FAILED;
 done:
     if (s.results)

@@ -110,6 +110,11 @@ typedef struct pm_jtext {
 void pm_jtext_reset(pm_jtext *t);
 void pm_jtext_free(pm_jtext *t);
 void pm_jtext_object_begin(pm_jtext *t);
+/* Resets t to an object already serialized (`object`: one JSON object's text), left open:
+ * keys written next add members to it, pm_jtext_object_end closes it. The replay engine
+ * extends each capture line this way instead of re-serializing it. Sets t->failed when
+ * `object` does not look like an object. */
+void pm_jtext_object_reopen(pm_jtext *t, const char *object, size_t len);
 void pm_jtext_object_end(pm_jtext *t);
 void pm_jtext_array_begin(pm_jtext *t);
 void pm_jtext_array_end(pm_jtext *t);
@@ -156,6 +161,10 @@ void pm_jtape_free(pm_jtape *t);
 long pm_jtape_find(const pm_jtape *t, size_t obj, const char *key);
 /* Whether a number token fits what jansson accepts: an integer in 64 bits, a finite real. */
 bool pm_jtape_number_ok(const pm_jtape *t, const pm_jtok *k);
+/* The value at token i as a jansson tree (new reference), as json_loadb(JSON_DECODE_ANY |
+ * JSON_ALLOW_NUL) would build it, faster; NULL for a number jansson refuses, a depth past
+ * its limit, or out of memory. The caller has checked the text's UTF-8 (json_tape_tree.c). */
+json_t *pm_jtape_json(const pm_jtape *t, size_t i);
 /* A JSON string's escaped content → UTF-8 bytes; out has room for len bytes (never
  * longer). 0, or -1 on a bad escape or a lone surrogate. */
 int pm_jstr_unescape(const char *s, size_t len, char *out, size_t *out_len);

@@ -85,6 +85,27 @@ static void close_container(pm_jtext *t, char c)
     t->depth--;
 }
 
+void pm_jtext_object_reopen(pm_jtext *t, const char *object, size_t len)
+{
+    pm_jtext_reset(t);
+    while (len > 0 && (*object == ' ' || *object == '\t'))
+        object++, len--;
+    while (len > 0 && object[len - 1] != '}') /* trailing blanks */
+        len--;
+    if (len > 0)
+        len--; /* the closing brace */
+    while (len > 0 && (object[len - 1] == ' ' || object[len - 1] == '\t' || object[len - 1] == '\r' ||
+                       object[len - 1] == '\n'))
+        len--;
+    if (len == 0 || object[0] != '{') {
+        t->failed = true;
+        return;
+    }
+    put(t, object, len);
+    t->depth = 1;
+    t->need_comma = 1 | (object[len - 1] != '{' ? 1ULL << 1 : 0); /* it has members: a comma first */
+}
+
 void pm_jtext_object_begin(pm_jtext *t) { open_container(t, '{'); }
 void pm_jtext_object_end(pm_jtext *t) { close_container(t, '}'); }
 void pm_jtext_array_begin(pm_jtext *t) { open_container(t, '['); }

@@ -36,6 +36,7 @@ struct replay_session {
     uint64_t next_order;
     replay_stats stats;
     pm_jtext text; /* the result being written, reused */
+    replay_handoff_fn handoff; /* replay_run_handoff: exchanges given away, not written */
     CURL **idle;   /* finished easy handles, reset and kept for the next transfers */
     size_t nidle;
     volatile sig_atomic_t stop;
@@ -364,22 +365,17 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
 
 /* The capture record's own text, its closing brace replaced by the replay's keys: the
  * recorded bodies are not parsed and escaped a second time. */
-static int result_text(const rp_exchange *x, const pm_suite *suite, const pm_redactor *r, pm_jtext *t)
+static int result_text(const rp_exchange *x, pm_jtext *t)
 {
-    size_t end = x->text_len;
-    while (end > 0 && x->text[end - 1] != '}')
-        end--;
-    if (end == 0)
-        return -1;
-    pm_jtext_reset(t);
-    pm_jtext_object_begin(t);
+    const pm_suite *suite = x->suite;
+    pm_jtext_object_reopen(t, x->text, x->text_len);
     pm_jtext_key(t, "responses");
     pm_jtext_object_begin(t);
     int64_t first_sent = INT64_MAX, last_sent = 0;
     for (size_t i = 0; i < suite->ntargets; i++) {
         const rp_call *call = &x->calls[i];
         pm_jtext_key(t, suite->targets[i].name);
-        write_response(t, x, call, &suite->targets[i], r);
+        write_response(t, x, call, &suite->targets[i], x->redactor);
         if (call->sent_us && call->sent_us < first_sent)
             first_sent = call->sent_us;
         if (call->sent_us > last_sent)
@@ -391,32 +387,17 @@ static int result_text(const rp_exchange *x, const pm_suite *suite, const pm_red
         pm_jtext_int(t, last_sent - first_sent);
     }
     pm_jtext_object_end(t);
-    if (t->failed)
-        return -1;
-    /* splice: record text up to (not including) its '}', then ",", then our members */
-    size_t ours = t->len - 1; /* our text without its leading '{' */
-    size_t total = (end - 1) + 1 + ours;
-    char *joined = malloc(total + 1);
-    if (!joined)
-        return -1;
-    memcpy(joined, x->text, end - 1);
-    size_t n = end - 1;
-    bool empty = n > 0 && joined[n - 1] == '{';
-    if (!empty)
-        joined[n++] = ',';
-    memcpy(joined + n, t->buf + 1, ours);
-    n += ours;
-    joined[n] = '\0';
-    free(t->buf);
-    t->buf = joined;
-    t->len = n;
-    t->cap = total + 1;
-    return 0;
+    return t->failed ? -1 : 0;
 }
 
-static void free_exchange(rp_exchange *x, size_t ntargets)
+int replay_exchange_text(const replay_exchange *x, pm_jtext *out)
 {
-    for (size_t i = 0; i < ntargets; i++) {
+    return result_text(x, out);
+}
+
+static void free_exchange(rp_exchange *x)
+{
+    for (size_t i = 0; i < x->suite->ntargets; i++) {
         rp_call *c = &x->calls[i];
         curl_slist_free_all(c->headers);
         free(c->url);
@@ -430,6 +411,14 @@ static void free_exchange(rp_exchange *x, size_t ntargets)
     free(x);
 }
 
+void replay_exchange_free(replay_exchange *x)
+{
+    if (x)
+        free_exchange(x);
+}
+
+/* Learns from a finished exchange, counts it, and gives it away (hand-off) or writes its
+ * result for fn and frees it: x is gone after the call. */
 static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn fn, void *ctx, pm_err *err)
 {
     rp_correlation_learn(s->corr, x);
@@ -440,8 +429,15 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
         else if (c->error && !c->skipped && strcmp(c->error, "correlation") != 0)
             s->stats.targets[i].errors++;
     }
-    if (result_text(x, s->suite, s->o.redactor, &s->text) != 0)
-        return pm_err_set(err, "record %s: cannot write its result", json_string_value(json_object_get(x->record, "id")));
+    if (s->handoff) {
+        s->stats.done++;
+        return s->handoff(ctx, x, err);
+    }
+    if (result_text(x, &s->text) != 0) {
+        pm_err_set(err, "record %s: cannot write its result", json_string_value(json_object_get(x->record, "id")));
+        free_exchange(x);
+        return -1;
+    }
     const char *errors[s->suite->ntargets ? s->suite->ntargets : 1];
     bool skipped[s->suite->ntargets ? s->suite->ntargets : 1];
     for (size_t i = 0; i < s->suite->ntargets; i++) {
@@ -452,6 +448,7 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
                        skipped};
     int rc = fn(ctx, &r, err);
     s->stats.done++;
+    free_exchange(x);
     return rc;
 }
 
@@ -562,6 +559,8 @@ static rp_exchange *new_exchange(replay_session *s, json_t *rec, char *text, siz
         free(text);
         return NULL;
     }
+    x->suite = s->suite;
+    x->redactor = s->o.redactor;
     x->record = rec;
     x->text = text;
     x->text_len = text_len;
@@ -678,9 +677,10 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
             *p = x->next;
             s->n_in_flight--;
             finished = true;
-            if (rc == 0 && finish_exchange(s, x, fn, ctx, err) != 0)
+            if (rc != 0)
+                free_exchange(x);
+            else if (finish_exchange(s, x, fn, ctx, err) != 0)
                 rc = -1;
-            free_exchange(x, s->suite->ntargets);
         }
         if (progress && now_us() - last_progress >= 200000) {
             last_progress = now_us();
@@ -706,7 +706,7 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
                 curl_multi_remove_handle(s->multi, x->calls[i].easy);
                 curl_easy_cleanup(x->calls[i].easy);
             }
-        free_exchange(x, s->suite->ntargets);
+        free_exchange(x);
     }
     s->n_in_flight = 0;
     if (progress) {
@@ -725,6 +725,15 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
         return pm_err_set(err, "out of memory");
     int rc = run_loop(s, &input, fn, progress, ctx, err);
     rp_window_free(input.window);
+    return rc;
+}
+
+int replay_run_handoff(replay_session *s, pm_jsonl_reader *in, replay_handoff_fn fn, replay_progress_fn progress,
+                       void *ctx, pm_err *err)
+{
+    s->handoff = fn;
+    int rc = replay_run(s, in, NULL, progress, ctx, err);
+    s->handoff = NULL;
     return rc;
 }
 

@@ -84,6 +84,20 @@ typedef struct replay_source {
 
 int replay_run_source(replay_session *s, const replay_source *src, replay_result_fn fn, replay_progress_fn progress,
                       void *ctx, pm_err *err);
+
+/* Hand-off: each finished exchange given away whole instead of as text, so another
+ * thread pays for writing its result (and whatever follows: `run` diffs and scores it
+ * there) while the replay loop goes on. The correlation tables and the stats have seen
+ * it already. fn owns it from the call on, also when fn fails (non-zero stops the
+ * replay); it lives at most as long as the session. */
+typedef struct replay_exchange replay_exchange;
+typedef int (*replay_handoff_fn)(void *ctx, replay_exchange *x, pm_err *err);
+int replay_run_handoff(replay_session *s, pm_jsonl_reader *in, replay_handoff_fn fn, replay_progress_fn progress,
+                       void *ctx, pm_err *err);
+/* Its result record's text, as replay_result.text would be, written into out (reset
+ * first; keep one per thread). Any thread; x is only read. 0, or -1 (out of memory). */
+int replay_exchange_text(const replay_exchange *x, pm_jtext *out);
+void replay_exchange_free(replay_exchange *x);
 /* Thread-safe: wakes replay_run_source from its wait (a record is ready). */
 void replay_wakeup(replay_session *s);
 /* Thread-safe: return as soon as possible, abandoning what is in flight (no results for

@@ -11,7 +11,7 @@
 
 /* ---- one exchange in flight, one call per target ------------------------------------ */
 
-typedef struct rp_exchange rp_exchange;
+typedef struct replay_exchange rp_exchange; /* public as replay_exchange (hand-off) */
 
 typedef struct rp_call {
     rp_exchange *x;
@@ -33,7 +33,9 @@ typedef struct rp_call {
     char curl_error[CURL_ERROR_SIZE];
 } rp_call;
 
-struct rp_exchange {
+struct replay_exchange {
+    const pm_suite *suite;  /* borrowed from the session, as the redactor */
+    const pm_redactor *redactor;
     json_t *record;         /* the capture record (owned) */
     char *text;             /* ... and its line as read (owned) */
     size_t text_len;
