@@ -58,6 +58,10 @@ typedef struct tee_exchange {
     pm_body resp_body;        /* cut at max_body, SHA-256 of the whole */
     bool resp_complete;
     int64_t latency_us, done_us;
+    int64_t handed_us;        /* wall time the answer's last byte went to libmicrohttpd (0: not yet):
+                               * done_us is taken from it, not from the completion notice, which
+                               * an event loop may deliver after the client's next request began
+                               * (replay's causal order needs end <= the next request's start) */
     const char *mode;         /* "proxy" | "sink" */
 } tee_exchange;
 

@@ -189,8 +189,11 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
         }
         return (ssize_t)n;
     }
-    if (rq->xfer.done) /* a primary that failed mid-body: the client sees the same cut */
+    if (rq->xfer.done) { /* a primary that failed mid-body: the client sees the same cut */
+        if (rq->x && !rq->x->handed_us)
+            rq->x->handed_us = tee_wall_us();
         return rq->xfer.result == CURLE_OK ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     tee_request_suspend(rq); /* woken by the next bytes or the end */
     return 0;
 }
@@ -233,7 +236,7 @@ static enum MHD_Result answer(capture_tee *t, tee_request *rq, const char *metho
     bool bodiless = strcmp(method, "HEAD") == 0 || status == 204 || status == 304 || status < 200;
     bool whole = x->done && x->result == CURLE_OK && !x->recv_paused;
     struct MHD_Response *r;
-    bool close_after = false;
+    bool close_after = false, r_is_buffer = false;
     if (status == 204 || status < 200) {
         r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT); /* no length at all */
     } else if (bodiless) {
@@ -247,6 +250,7 @@ static enum MHD_Result answer(capture_tee *t, tee_request *rq, const char *metho
         /* the body came with the head: one buffer, sent with the head in one write */
         const char *body = x->buf ? x->buf + x->buf_off : "";
         r = MHD_create_response_from_buffer((size_t)size, (void *)body, MHD_RESPMEM_MUST_COPY);
+        r_is_buffer = true;
         if (r && rq->x && pm_body_append(&rq->x->resp_body, body, (size_t)size) != 0) {
             tee_exchange_free(rq->x);
             rq->x = NULL;
@@ -273,6 +277,8 @@ static enum MHD_Result answer(capture_tee *t, tee_request *rq, const char *metho
         for (const char *name = tee_headers_next(h, NULL, &value); name; name = tee_headers_next(h, name, &value))
             tee_headers_add(&rq->x->resp_headers, name, strlen(name), value, strlen(value));
     }
+    if (rq->x && (status == 204 || status < 200 || r_is_buffer))
+        rq->x->handed_us = tee_wall_us(); /* the whole answer is with libmicrohttpd now */
     enum MHD_Result q = MHD_queue_response(rq->mhd, (unsigned)status, r);
     MHD_destroy_response(r);
     return q;
@@ -333,6 +339,6 @@ void tee_proxy_completed(tee_worker *w, tee_request *rq, enum MHD_RequestTermina
         return;
     }
     rq->x->resp_complete = true;
-    rq->x->done_us = tee_wall_us() - rq->x->ts_us;
+    rq->x->done_us = (rq->x->handed_us ? rq->x->handed_us : tee_wall_us()) - rq->x->ts_us;
     tee_copy_finish(t, rq);
 }
