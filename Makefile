@@ -4,7 +4,9 @@
 # Other targets: make deps (Debian packages; idempotent), make (build into build/),
 # make sanitize (build-asan/ with address,undefined sanitizers and run the tests there),
 # make clang (build-clang/, warnings as errors under clang, and the libFuzzer targets),
-# make fuzz FUZZ_SECONDS=N (every fuzz target for N seconds), make clean.
+# make fuzz FUZZ_SECONDS=N (every fuzz target for N seconds), make valgrind (build-valgrind/:
+# the integration tests with every pmirror run under memcheck; not part of make test: it
+# takes longer than all the rest together), make clean.
 
 BUILD      ?= build
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -14,11 +16,11 @@ CMAKE_ARGS ?=
 DEB_PACKAGES = cmake make gcc clang pkg-config \
   libpcap-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libcriterion-dev \
   libmicrohttpd-dev libyaml-dev libpcre2-dev libssl-dev node-llhttp \
-  docker-registry skopeo python3 chromium libxml2-utils nginx
+  docker-registry skopeo python3 chromium libxml2-utils nginx valgrind
 
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build deps test demo sanitize clang fuzz clean
+.PHONY: all build deps test demo sanitize clang fuzz valgrind clean
 
 all: build
 
@@ -58,6 +60,10 @@ sanitize: deps
 	$(MAKE) build BUILD=build-asan CMAKE_ARGS="-DPMIRROR_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -LE fuzz
 
+valgrind: deps
+	$(MAKE) build BUILD=build-valgrind CMAKE_ARGS="-DPMIRROR_VALGRIND=ON"
+	cd build-valgrind && ctest --output-on-failure -L valgrind  # one at a time: some tests time signals
+
 clang: deps
 	$(MAKE) build BUILD=build-clang CMAKE_ARGS="-DCMAKE_C_COMPILER=clang"
 
@@ -67,4 +73,4 @@ fuzz: clang
 	cmake -S . -B build-clang -DPMIRROR_FUZZ_SECONDS=10 >/dev/null
 
 clean:
-	rm -rf build build-asan build-clang
+	rm -rf build build-asan build-clang build-valgrind

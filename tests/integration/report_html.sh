@@ -12,7 +12,7 @@ if [ -z "$CHROMIUM" ]; then
     echo "SKIP: chromium is not installed (Debian package 'chromium'; 'make deps' installs it)"
     exit 0
 fi
-TEST_HTML=$(dirname "$PMIRROR")/tests/test_html
+TEST_HTML=$(dirname "$PMIRROR_BIN")/tests/test_html
 [ -x "$TEST_HTML" ] || { echo "FAIL: $TEST_HTML not built"; exit 1; }
 
 # chromium ARGS... URL: one bounded headless run with its own profile directory.
