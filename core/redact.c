@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define KEY_BYTES 32
@@ -157,8 +158,13 @@ pm_redactor *pm_redactor_new(const char *key_path, const char *output_path,
     if (key_path) {
         snprintf(path, sizeof path, "%s", key_path);
     } else {
+        /* beside the output file; for stdout or a device (-o /dev/null) in the working
+         * directory, not in /dev */
+        struct stat st;
+        bool beside = output_path && strcmp(output_path, "-") != 0 &&
+                      !(stat(output_path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
         char copy[4096];
-        snprintf(copy, sizeof copy, "%s", output_path && strcmp(output_path, "-") ? output_path : "./-");
+        snprintf(copy, sizeof copy, "%s", beside ? output_path : "./-");
         snprintf(path, sizeof path, "%s/.pmirror-key", dirname(copy));
     }
     char hex[2 * KEY_BYTES + 2];

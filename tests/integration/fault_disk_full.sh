@@ -95,11 +95,11 @@ done
 # results carry latencies, so runs differ: every record read back is one exchange, whole,
 # once, answered by both targets
 for ext in jsonl jsonl.gz; do
-    run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$WORK/capture.jsonl" -o /dev/full --progress never
+    run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$WORK/capture.jsonl" --key "$WORK/key" -o /dev/full --progress never
     wrote_error "replay to /dev/full" /dev/full
     [ -n "$MNT" ] || continue
     leave_free $([ "$ext" = jsonl ] && echo 128 || echo 8)
-    run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$WORK/capture.jsonl" -o "$MNT/results.$ext" --progress never
+    run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$WORK/capture.jsonl" --key "$WORK/key" -o "$MNT/results.$ext" --progress never
     wrote_error "replay to a full disk ($ext)" "$MNT/results.$ext"
     expect_one_err_line "replay to a full disk ($ext)"
     read_back "replay ($ext)" "$MNT/results.$ext"

@@ -194,10 +194,15 @@ n=$(gzip -dc "$ART/results.jsonl.gz" | grep -o "$(cat "$WORK/secrets.txt.claims"
 n=$(gzip -dc "$ART/diffs.jsonl.gz" | grep -c '"verdict":"match"')
 [ "$n" -eq 7 ] && ok || bad "diff: $n of 7 matches (equal answers, equally redacted; the two registry tokens by their claims)"
 
+# the key of a run writing to a device is made in the working directory, not in /dev
+mkdir -p "$WORK/cwd"
+(cd "$WORK/cwd" && "$PMIRROR" capture -q -r "$WORK/secrets.pcap" -o /dev/null) && [ -f "$WORK/cwd/.pmirror-key" ] \
+    && ok || bad "capture -o /dev/null: no redaction key in the working directory"
+
 # --- 0600 -------------------------------------------------------------------------------------------
 for f in "$ART/capture.jsonl.gz" "$ART/capture-plain.jsonl" "$ART/results.jsonl.gz" "$ART/diffs.jsonl.gz" \
     "$ART/report/report.json" "$ART/report/report.md" "$ART/report/report.html" "$ART/report/junit.xml" \
-    "$WORK/clear.jsonl" "$ART/.pmirror-key"; do
+    "$WORK/clear.jsonl" "$ART/.pmirror-key" "$WORK/cwd/.pmirror-key"; do
     mode=$(stat -c %a "$f" 2>/dev/null)
     [ "$mode" = 600 ] && ok || bad "$f: mode $mode, want 600"
 done
