@@ -65,6 +65,12 @@ int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err);
  * pm_jsonl_reader_line for its line number): 1 with *text borrowed until the next call,
  * 0 at the end, -1 on a read error. A last line cut short is a warning, as above. */
 int pm_jsonl_reader_next_text(pm_jsonl_reader *r, const char **text, size_t *len, pm_err *err);
+/* The next record's line checked as pm_jsonl_reader_next checks it (a JSON object with
+ * "v": 1, the same errors and warnings) and tokenized into *tape, without a tree: for hot
+ * paths that look at a few fields. The tape's offsets hold for a copy of the text too. */
+struct pm_jtape;
+int pm_jsonl_reader_next_tape(pm_jsonl_reader *r, struct pm_jtape *tape, const char **text, size_t *len,
+                              pm_err *err);
 /* Maps every line of `in` through fn on `workers` threads (worker i gets worker_ctx[i]),
  * calling emit with each output in input order, on the calling thread. fn writes one
  * output per line into out (reset for it); a non-zero return stops the run with err

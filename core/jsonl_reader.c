@@ -127,6 +127,22 @@ static int fill(pm_jsonl_reader *r, pm_err *err)
     return 0;
 }
 
+/* A line that is not a record: the end's damage (a warning), skipped (skip_bad), or the
+ * error naming file:line. 0 or -1. */
+static int bad_line(pm_jsonl_reader *r, bool last_unterminated, const char *problem, const char *detail,
+                    pm_err *err)
+{
+    if (last_unterminated) {
+        set_warning(r, "truncated last line");
+        return 0;
+    }
+    if (r->skip_bad) {
+        r->skipped++;
+        return 0;
+    }
+    return pm_err_set(err, "%s:%llu: %s%s", r->path, (unsigned long long)r->line, problem, detail);
+}
+
 /* Parses one line; 1 record, 0 skipped (blank or bad with skip_bad), -1 error. */
 /* Without a tree (record == NULL): the line is the caller's to check, except a last line
  * without its newline, which is a record only when it is whole JSON. */
@@ -147,7 +163,7 @@ static int take_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unter
     return 1;
 }
 
-static int next_line(pm_jsonl_reader *r, json_t **record, pm_err *err);
+static int next_line(pm_jsonl_reader *r, json_t **record, pm_jtape *tape, pm_err *err);
 
 /* A line's tree the fast way (pm_jtape_json: tokenized, then built; about twice
  * json_loadb's speed on capture lines, measured by bench/run.sh), or NULL when the line
@@ -160,8 +176,33 @@ static json_t *tree_of(pm_jsonl_reader *r, const char *line, size_t len)
     return pm_jtape_json(&r->tape, 0);
 }
 
+/* What is wrong with a line as a record, checked on its tape (NULL: nothing); detail gets
+ * the specifics. The same checks as the tree's below. */
+static const char *tape_problem(pm_jtape *t, const char *line, size_t len, char *detail, size_t size)
+{
+    if (!pm_utf8_valid((const unsigned char *)line, len)) {
+        snprintf(detail, size, " (invalid UTF-8)");
+        return "not JSON";
+    }
+    if (pm_jtape_parse(t, line, len, JSON_PARSER_MAX_DEPTH) != 0) {
+        snprintf(detail, size, " (%s at column %zu)", t->error, t->error_at + 1);
+        return "not JSON";
+    }
+    if (t->tok[0].type != PM_JOBJ)
+        return "not a JSON object";
+    long v = pm_jtape_find(t, 0, "v");
+    if (v < 0 || t->tok[v].type != PM_JNUM || !(t->tok[v].flags & PM_JTOK_INTEGER) || !pm_jtape_number_ok(t, &t->tok[v]))
+        return "record has no \"v\" version key";
+    const char *num = line + t->tok[v].start;
+    if (t->tok[v].end - t->tok[v].start != 1 || *num != '1') {
+        snprintf(detail, size, " (v=%.*s; this pmirror reads v=1)", (int)(t->tok[v].end - t->tok[v].start), num);
+        return "unsupported record version";
+    }
+    return NULL;
+}
+
 static int parse_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unterminated,
-                      json_t **record, pm_err *err)
+                      json_t **record, pm_jtape *tape, pm_err *err)
 {
     if (len > 0 && line[len - 1] == '\r')
         len--;
@@ -170,15 +211,24 @@ static int parse_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unte
         i++;
     if (i == len)
         return 0;
-    if (!record)
+    if (!record && !tape)
         return take_line(r, line, len, last_unterminated);
+    const char *problem = NULL;
+    char detail[256] = "";
+    if (tape) {
+        if (!(problem = tape_problem(tape, line, len, detail, sizeof detail))) {
+            r->records++;
+            r->text = line;
+            r->text_len = len;
+            return 1;
+        }
+        return bad_line(r, last_unterminated, problem, detail, err);
+    }
     json_error_t jerr;
     /* DECODE_ANY: a line holding `"x"` or `42` is JSON, just not a record object. */
     json_t *v = tree_of(r, line, len);
     if (!v)
         v = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr); /* bodies may hold NUL */
-    const char *problem = NULL;
-    char detail[256] = "";
     if (!v) {
         problem = "not JSON";
         snprintf(detail, sizeof detail, " (%s at column %d)", jerr.text, jerr.column);
@@ -202,32 +252,32 @@ static int parse_line(pm_jsonl_reader *r, char *line, size_t len, bool last_unte
         return 1;
     }
     json_decref(v);
-    if (last_unterminated) {
-        set_warning(r, "truncated last line");
-        return 0;
-    }
-    if (r->skip_bad) {
-        r->skipped++;
-        return 0;
-    }
-    return pm_err_set(err, "%s:%llu: %s%s", r->path, (unsigned long long)r->line, problem, detail);
+    return bad_line(r, last_unterminated, problem, detail, err);
 }
 
 int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err)
 {
     *record = NULL;
-    return next_line(r, record, err);
+    return next_line(r, record, NULL, err);
 }
 
-int pm_jsonl_reader_next_text(pm_jsonl_reader *r, const char **text, size_t *len, pm_err *err)
+int pm_jsonl_reader_next_tape(pm_jsonl_reader *r, pm_jtape *tape, const char **text, size_t *len, pm_err *err)
 {
-    int rc = next_line(r, NULL, err);
+    int rc = next_line(r, NULL, tape, err);
     *text = rc == 1 ? r->text : NULL;
     *len = rc == 1 ? r->text_len : 0;
     return rc;
 }
 
-static int next_line(pm_jsonl_reader *r, json_t **record, pm_err *err)
+int pm_jsonl_reader_next_text(pm_jsonl_reader *r, const char **text, size_t *len, pm_err *err)
+{
+    int rc = next_line(r, NULL, NULL, err);
+    *text = rc == 1 ? r->text : NULL;
+    *len = rc == 1 ? r->text_len : 0;
+    return rc;
+}
+
+static int next_line(pm_jsonl_reader *r, json_t **record, pm_jtape *tape, pm_err *err)
 {
     size_t scanned = 0; /* bytes after r->start already known to hold no newline */
     for (;;) {
@@ -239,7 +289,7 @@ static int next_line(pm_jsonl_reader *r, json_t **record, pm_err *err)
             r->start += len + 1;
             scanned = 0;
             r->line++;
-            int rc = parse_line(r, line, len, false, record, err);
+            int rc = parse_line(r, line, len, false, record, tape, err);
             if (rc != 0)
                 return rc;
             continue;
@@ -256,7 +306,7 @@ static int next_line(pm_jsonl_reader *r, json_t **record, pm_err *err)
             size_t len = r->end - r->start;
             r->start = r->end;
             r->line++;
-            rc = parse_line(r, line, len, true, record, err);
+            rc = parse_line(r, line, len, true, record, tape, err);
             return rc < 0 ? -1 : rc;
         }
     }

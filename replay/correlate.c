@@ -34,6 +34,7 @@ struct rp_correlation {
     pair_table issued;   /* recorded values (value unused), for failure detection */
     size_t ntargets;
     const json_t *rules; /* the profile's declared rules (borrowed), see below */
+    json_t *wanted;      /* the JSON body fields to learn: built-in and declared */
 };
 
 rp_correlation *rp_correlation_new(size_t ntargets, const json_t *rules)
@@ -43,9 +44,16 @@ rp_correlation *rp_correlation_new(size_t ntargets, const json_t *rules)
         return NULL;
     c->rules = rules;
     c->targets = calloc(ntargets ? ntargets : 1, sizeof *c->targets);
-    c->ntargets = ntargets;
-    if (!c->targets) {
-        free(c);
+    c->ntargets = c->targets ? ntargets : 0;
+    /* /v2/auth tokens (redacted in the capture: the same secret gives the same redacted
+     * value in later Authorization headers) and pagination tokens, and what the profile adds */
+    static const char *const builtin_fields[] = {"token", "access_token", "next_page", NULL};
+    c->wanted = json_array();
+    for (const char *const *f = builtin_fields; *f; f++)
+        json_array_append_new(c->wanted, json_string(*f));
+    json_array_extend(c->wanted, json_object_get(rules, "json_fields"));
+    if (!c->targets || !c->wanted) {
+        rp_correlation_free(c);
         return NULL;
     }
     return c;
@@ -68,6 +76,7 @@ void rp_correlation_free(rp_correlation *c)
         table_free(&c->targets[i]);
     table_free(&c->issued);
     free(c->targets);
+    json_decref(c->wanted);
     free(c);
 }
 
@@ -136,10 +145,18 @@ static void pair_up(rp_correlation *c, size_t target, const char *recorded, cons
         table_put(&c->targets[target], recorded, value);
 }
 
-/* The JSON object a body holds, or NULL (bodies that are not objects issue nothing). */
-static json_t *body_object(const char *text, size_t len)
+/* The JSON object a body holds, or NULL (bodies that are not objects issue nothing, nor
+ * do bodies that do not name a wanted field: those are not parsed at all). */
+static json_t *body_object(const char *text, size_t len, const json_t *wanted)
 {
     if (!text || len == 0 || !memchr(text, '{', len < 64 ? len : 64))
+        return NULL;
+    bool named = false;
+    size_t i;
+    const json_t *f;
+    json_array_foreach(wanted, i, f)
+        named |= json_is_string(f) && memmem(text, len, json_string_value(f), json_string_length(f)) != NULL;
+    if (!named)
         return NULL;
     json_t *doc = json_loadb(text, len, 0, NULL);
     if (doc && !json_is_object(doc)) {
@@ -151,20 +168,21 @@ static json_t *body_object(const char *text, size_t len)
 
 void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
 {
-    const json_t *recorded = json_object_get(x->record, "response");
-    if (!recorded)
+    const rp_record *rec = x->rec;
+    if (rec->response < 0)
         return;
-    const json_t *rec_headers = json_object_get(recorded, "headers");
-    /* JSON bodies: /v2/auth tokens (redacted in the capture: the same secret gives the same
-     * redacted value in later Authorization headers) and pagination tokens. The recorded
-     * body is parsed once; a target's only when the recorded one issued something. */
-    static const char *const builtin_fields[] = {"token", "access_token", "next_page", NULL};
-    json_t *wanted = json_array();
-    for (const char *const *f = builtin_fields; *f; f++)
-        json_array_append_new(wanted, json_string(*f));
-    json_array_extend(wanted, json_object_get(c->rules, "json_fields"));
-    const json_t *rec_body_text = json_object_get(recorded, "body");
-    json_t *rec_doc = body_object(json_string_value(rec_body_text), json_string_length(rec_body_text));
+    const rp_header *rec_headers = rec->resp_headers;
+    const size_t nrec = rec->n_resp_headers;
+    /* JSON bodies: the recorded body is parsed once; a target's only when the recorded one
+     * issued something. */
+    const json_t *wanted = c->wanted;
+    json_t *rec_doc = NULL;
+    if (rec->resp_body >= 0) {
+        size_t len = 0;
+        char *text = rp_record_string(rec, rec->resp_body, &len);
+        rec_doc = body_object(text, len, wanted);
+        free(text);
+    }
     bool rec_issued = false;
     size_t i;
     const json_t *f;
@@ -177,28 +195,30 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
             continue;
         static const char *const url_headers[] = {"location", "content-location", NULL};
         for (const char *const *h = url_headers; *h; h++) {
-            char *r = path_of(pm_headers_get(rec_headers, *h));
-            char *v = path_of(pm_headers_get(call->resp_headers, *h));
+            char *r = path_of(rp_headers_get(rec_headers, nrec, *h));
+            char *v = path_of(rp_call_header(call, *h));
             pair_up(c, t, r, v);
             free(r);
             free(v);
         }
-        pair_up(c, t, pm_headers_get(rec_headers, "docker-upload-uuid"),
-                pm_headers_get(call->resp_headers, "docker-upload-uuid"));
+        pair_up(c, t, rp_headers_get(rec_headers, nrec, "docker-upload-uuid"),
+                rp_call_header(call, "docker-upload-uuid"));
         /* declared in the profile: more response headers whose values come back */
         const json_t *h;
         json_array_foreach(json_object_get(c->rules, "headers"), i, h)
             if (json_is_string(h))
-                pair_up(c, t, pm_headers_get(rec_headers, json_string_value(h)),
-                        pm_headers_get(call->resp_headers, json_string_value(h)));
-        char *rl = link_target(pm_headers_get(rec_headers, "link"));
-        char *vl = link_target(pm_headers_get(call->resp_headers, "link"));
+                pair_up(c, t, rp_headers_get(rec_headers, nrec, json_string_value(h)),
+                        rp_call_header(call, json_string_value(h)));
+        char *rl = link_target(rp_headers_get(rec_headers, nrec, "link"));
+        char *vl = link_target(rp_call_header(call, "link"));
         pair_up(c, t, rl, vl);
         free(rl);
         free(vl);
         if (!rec_issued)
             continue;
-        json_t *doc = body_object((const char *)call->resp_body.data, call->resp_body.len);
+        size_t body_len;
+        const unsigned char *body = rp_call_body(call, &body_len);
+        json_t *doc = body_object((const char *)body, body_len, wanted);
         json_array_foreach(wanted, i, f) {
             const char *name = json_string_value(f);
             pair_up(c, t, json_string_value(json_object_get(rec_doc, name)),
@@ -207,7 +227,6 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         json_decref(doc);
     }
     json_decref(rec_doc);
-    json_decref(wanted);
 }
 
 static char *replace_all(const char *s, const char *from, const char *to)

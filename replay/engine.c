@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #define MAX_TRANSFER ((curl_off_t)1 << 30) /* an endless body is an error, not memory */
+#define PRESIZE_MAX ((size_t)1 << 20)       /* a Content-Length sizes the body buffer up to this */
 
 struct replay_session {
     replay_options o;
@@ -128,6 +129,52 @@ const replay_stats *replay_get_stats(const replay_session *s)
 
 /* ---- responses -------------------------------------------------------------------- */
 
+/* Room for `more` bytes in a growing buffer. */
+static bool reserve(void **buf, size_t len, size_t *cap, size_t more)
+{
+    if (len + more <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 1024;
+    while (c < len + more)
+        c *= 2;
+    void *p = realloc(*buf, c);
+    if (!p)
+        return false;
+    *buf = p;
+    *cap = c;
+    return true;
+}
+
+const char *rp_call_header(const rp_call *c, const char *name)
+{
+    for (size_t at = 0; at < c->hdr_len;) {
+        const char *n = c->hdr + at, *v = n + strlen(n) + 1;
+        if (strcasecmp(n, name) == 0)
+            return v;
+        at = (size_t)(v + strlen(v) + 1 - c->hdr);
+    }
+    return NULL;
+}
+
+const unsigned char *rp_call_body(const rp_call *c, size_t *len)
+{
+    *len = c->spilled ? c->resp_body.len : c->data_len;
+    return c->spilled ? c->resp_body.data : c->data;
+}
+
+/* One "name: value" header line kept as a "name\0value\0" pair (a NUL inside ends it). */
+static void add_header(rp_call *call, const char *name, size_t nlen, const char *v, size_t vlen)
+{
+    if (!reserve((void **)&call->hdr, call->hdr_len, &call->hdr_cap, nlen + vlen + 2))
+        return;
+    char *at = call->hdr + call->hdr_len;
+    memcpy(at, name, nlen);
+    at[nlen] = '\0';
+    memcpy(at + nlen + 1, v, vlen);
+    at[nlen + 1 + vlen] = '\0';
+    call->hdr_len += nlen + vlen + 2;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
     rp_call *call = ctx;
@@ -135,22 +182,26 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
     if (call->first_byte_us == 0)
         call->first_byte_us = now_us();
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) { /* a status line: a new response (1xx) */
-        json_decref(call->resp_headers);
-        call->resp_headers = json_array();
+        call->hdr_len = 0;
         return len;
     }
     const char *colon = memchr(data, ':', len);
-    if (!colon || !call->resp_headers)
+    if (!colon)
         return len;
-    size_t vlen = len - (size_t)(colon + 1 - data);
+    size_t nlen = (size_t)(colon - data), vlen = len - nlen - 1;
     const char *v = colon + 1;
     while (vlen > 0 && (*v == ' ' || *v == '\t'))
         v++, vlen--;
     while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
         vlen--;
-    json_t *pair = json_pack("[s#,s#]", data, (int)(colon - data), v, (int)vlen);
-    if (pair)
-        json_array_append_new(call->resp_headers, pair);
+    add_header(call, data, nlen, v, vlen);
+    if (nlen == 14 && strncasecmp(data, "content-length", 14) == 0 && !call->spilled) {
+        /* the body's room at once, not by doublings (a claim, so within reason: a HEAD
+         * or a 304 says a length and sends nothing) */
+        size_t want = (size_t)strtoull(v, NULL, 10);
+        if (want <= call->body_limit && want <= PRESIZE_MAX)
+            reserve((void **)&call->data, call->data_len, &call->data_cap, want);
+    }
     return len;
 }
 
@@ -158,9 +209,26 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
     rp_call *call = ctx;
     size_t len = size * n;
-    if ((curl_off_t)(call->resp_body.total + len) > MAX_TRANSFER) {
+    if ((curl_off_t)(call->body_total + len) > MAX_TRANSFER) {
         call->too_large = true;
         return 0; /* aborts the transfer */
+    }
+    call->body_total += len;
+    if (!call->spilled && call->data_len + len <= call->body_limit) {
+        if (!reserve((void **)&call->data, call->data_len, &call->data_cap, len))
+            return 0;
+        memcpy(call->data + call->data_len, data, len);
+        call->data_len += len;
+        return len;
+    }
+    if (!call->spilled) { /* past the cap: count and hash from here on */
+        call->spilled = true;
+        pm_body_init(&call->resp_body, call->body_limit);
+        if (pm_body_append(&call->resp_body, call->data, call->data_len) != 0)
+            return 0;
+        free(call->data);
+        call->data = NULL;
+        call->data_len = call->data_cap = 0;
     }
     return pm_body_append(&call->resp_body, data, len) == 0 ? len : 0;
 }
@@ -203,8 +271,7 @@ static const char *error_code(CURLcode rc, const rp_call *call)
 static int start_transfer(replay_session *s, rp_call *call)
 {
     const pm_target *t = &s->suite->targets[call->target];
-    const json_t *req = json_object_get(call->x->record, "request");
-    const char *method = json_string_value(json_object_get(req, "method"));
+    const char *method = call->x->rec->method;
     CURL *e = s->nidle > 0 ? s->idle[--s->nidle] : curl_easy_init();
     if (!e)
         return -1;
@@ -237,8 +304,7 @@ static int start_transfer(replay_session *s, rp_call *call)
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body ? (char *)call->body : "");
         }
     }
-    pm_body_init(&call->resp_body, s->o.max_body);
-    call->resp_headers = json_array();
+    call->body_limit = s->o.max_body;
     call->sent_us = now_us();
     s->stats.targets[call->target].sent++;
     return curl_multi_add_handle(s->multi, e) == CURLM_OK ? 0 : -1;
@@ -252,22 +318,24 @@ static bool target_may_write(const replay_session *s, const pm_target *t)
 /* Answers as the capture recorded them (the `recorded` pseudo-target). */
 static void answer_from_record(rp_call *call)
 {
-    const json_t *resp = json_object_get(call->x->record, "response");
+    const rp_record *rec = call->x->rec;
     call->done = true;
-    if (!resp) {
+    if (rec->response < 0) {
         call->error = "no_recording";
         return;
     }
-    call->status = (int)json_integer_value(json_object_get(resp, "status"));
-    call->resp_headers = json_deep_copy(json_object_get(resp, "headers"));
+    call->status = rec->resp_status;
+    for (size_t i = 0; i < rec->n_resp_headers; i++)
+        add_header(call, rec->resp_headers[i].name, strlen(rec->resp_headers[i].name), rec->resp_headers[i].value,
+                   strlen(rec->resp_headers[i].value));
 }
 
 static void start_exchange(replay_session *s, rp_exchange *x)
 {
     /* The record's flag (the capability map's GETs that write), and in any case every
      * method but GET/HEAD/OPTIONS: a hand-made or imported capture may lack the flag. */
-    const char *method = json_string_value(json_object_get(json_object_get(x->record, "request"), "method"));
-    const bool mutating = json_is_true(json_object_get(x->record, "mutating")) || !method ||
+    const char *method = x->rec->method;
+    const bool mutating = x->rec->mutating || !method ||
                           (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0);
     x->mutating = mutating;
     for (size_t i = 0; i < s->suite->ntargets; i++) {
@@ -311,8 +379,7 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
                            const pm_redactor *r)
 {
     if (target->recorded) { /* the capture's own response, with the target's keys added */
-        const json_t *resp = json_object_get(x->record, "response");
-        json_t *copy = resp ? json_deep_copy(resp) : json_object();
+        json_t *copy = x->rec->response >= 0 ? rp_record_json(x->rec, x->rec->response) : json_object();
         json_object_set_new(copy, "role", json_string(pm_role_name(target->role)));
         json_object_set_new(copy, "error", call->error ? json_string(call->error) : json_null());
         pm_jtext_json(t, copy);
@@ -331,22 +398,31 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
         pm_jtext_int(t, call->status);
         pm_jtext_key(t, "headers");
         pm_jtext_array_begin(t);
-        size_t i;
-        const json_t *pair;
-        json_array_foreach(call->resp_headers, i, pair) {
-            const json_t *n = json_array_get(pair, 0), *v = json_array_get(pair, 1);
-            char *red = r ? pm_redact_header_value(r, json_string_value(n), json_string_value(v)) : NULL;
+        json_t *headers = r ? json_array() : NULL; /* what redacting the body looks at */
+        for (size_t at = 0; at < call->hdr_len;) {
+            const char *n = call->hdr + at, *v = n + strlen(n) + 1;
+            at = (size_t)(v + strlen(v) + 1 - call->hdr);
+            char *red = r ? pm_redact_header_value(r, n, v) : NULL;
             pm_jtext_array_begin(t);
-            pm_jtext_string(t, json_string_value(n), json_string_length(n));
-            if (red)
-                pm_jtext_cstring(t, red);
-            else
-                pm_jtext_string(t, json_string_value(v), json_string_length(v));
+            pm_jtext_cstring(t, n);
+            pm_jtext_cstring(t, red ? red : v);
             pm_jtext_array_end(t);
             free(red);
+            if (headers)
+                json_array_append_new(headers, json_pack("[ss]", n, v));
         }
         pm_jtext_array_end(t);
-        pm_body_to_jtext_redacted(&call->resp_body, r, call->resp_headers, t);
+        if (call->spilled) {
+            pm_body_to_jtext_redacted(&call->resp_body, r, headers, t);
+        } else { /* hashed here, off the replay loop */
+            pm_body body;
+            pm_body_init(&body, call->body_limit);
+            if (call->data_len > 0 && pm_body_append(&body, call->data, call->data_len) != 0)
+                t->failed = true;
+            pm_body_to_jtext_redacted(&body, r, headers, t);
+            pm_body_free(&body);
+        }
+        json_decref(headers);
     }
     if (call->sent_us) {
         pm_jtext_key(t, "latency_us");
@@ -368,7 +444,7 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
 static int result_text(const rp_exchange *x, pm_jtext *t)
 {
     const pm_suite *suite = x->suite;
-    pm_jtext_object_reopen(t, x->text, x->text_len);
+    pm_jtext_object_reopen(t, x->rec->text, x->rec->text_len);
     pm_jtext_key(t, "responses");
     pm_jtext_object_begin(t);
     int64_t first_sent = INT64_MAX, last_sent = 0;
@@ -402,12 +478,12 @@ static void free_exchange(rp_exchange *x)
         curl_slist_free_all(c->headers);
         free(c->url);
         free(c->body);
-        json_decref(c->resp_headers);
+        free(c->hdr);
+        free(c->data);
         pm_body_free(&c->resp_body);
     }
     free(x->calls);
-    json_decref(x->record);
-    free(x->text);
+    rp_record_free(x->rec);
     free(x);
 }
 
@@ -434,7 +510,7 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
         return s->handoff(ctx, x, err);
     }
     if (result_text(x, &s->text) != 0) {
-        pm_err_set(err, "record %s: cannot write its result", json_string_value(json_object_get(x->record, "id")));
+        pm_err_set(err, "record %s: cannot write its result", x->rec->id ? x->rec->id : "?");
         free_exchange(x);
         return -1;
     }
@@ -444,7 +520,7 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
         errors[i] = x->calls[i].error;
         skipped[i] = x->calls[i].skipped;
     }
-    replay_result r = {s->text.buf, s->text.len, json_string_value(json_object_get(x->record, "family")), errors,
+    replay_result r = {s->text.buf, s->text.len, x->rec->family, errors,
                        skipped};
     int rc = fn(ctx, &r, err);
     s->stats.done++;
@@ -481,8 +557,7 @@ static void collect_transfers(replay_session *s)
         curl_multi_remove_handle(s->multi, m->easy_handle);
         if (rc == CURLE_COULDNT_CONNECT && call->retries == 0 && call->first_byte_us == 0) {
             call->retries++; /* nothing was sent: one more try is safe */
-            json_decref(call->resp_headers);
-            call->resp_headers = json_array();
+            call->hdr_len = 0;
             curl_multi_add_handle(s->multi, m->easy_handle);
             continue;
         }
@@ -534,13 +609,10 @@ static int64_t pacing_wait(replay_session *s, int64_t next_ts)
     return wait;
 }
 
-static bool in_scope(replay_session *s, const json_t *rec)
+static bool in_scope(replay_session *s, const rp_record *rec)
 {
-    const json_t *cohort = json_object_get(rec, "cohort");
-    pm_cohort c = {(char *)json_string_value(json_object_get(cohort, "org")),
-                   (char *)json_string_value(json_object_get(cohort, "repo")),
-                   (char *)json_string_value(json_object_get(cohort, "user"))};
-    const char *family = json_string_value(json_object_get(rec, "family"));
+    pm_cohort c = {(char *)rec->org, (char *)rec->repo, (char *)rec->user};
+    const char *family = rec->family;
     if (!pm_selection_matches(s->suite->selection, family ? family : "UNKNOWN", &c))
         return false;
     if (s->o.shard_n > 0 && rp_shard_of(rec, s->o.shard_n) != s->o.shard_k - 1)
@@ -548,26 +620,22 @@ static bool in_scope(replay_session *s, const json_t *rec)
     return true;
 }
 
-static rp_exchange *new_exchange(replay_session *s, json_t *rec, char *text, size_t text_len)
+static rp_exchange *new_exchange(replay_session *s, rp_record *rec)
 {
     rp_exchange *x = calloc(1, sizeof *x);
     if (x)
         x->calls = calloc(s->suite->ntargets, sizeof *x->calls);
     if (!x || !x->calls) {
         free(x);
-        json_decref(rec);
-        free(text);
+        rp_record_free(rec);
         return NULL;
     }
     x->suite = s->suite;
     x->redactor = s->o.redactor;
-    x->record = rec;
-    x->text = text;
-    x->text_len = text_len;
+    x->rec = rec;
     x->order = s->next_order++;
-    rp_parse_ts(json_string_value(json_object_get(rec, "ts")), &x->ts_us);
-    const json_t *done = json_object_get(json_object_get(rec, "response"), "done_us");
-    x->end_us = json_is_integer(done) ? x->ts_us + json_integer_value(done) : INT64_MAX;
+    x->ts_us = rec->has_ts ? rec->ts_us : 0;
+    x->end_us = rec->end_us;
     return x;
 }
 
@@ -578,19 +646,24 @@ typedef struct rp_input {
     const replay_source *source;
 } rp_input;
 
-static int input_next(replay_session *s, rp_input *in, json_t **record, char **text, size_t *len, pm_err *err)
+static int input_next(replay_session *s, rp_input *in, rp_record **record, pm_err *err)
 {
-    if (in->source)
-        return in->source->next(in->source->ctx, record, text, len, err);
-    return rp_window_next(in->window, record, text, len, &s->stats.out_of_order, err);
+    if (!in->source)
+        return rp_window_next(in->window, record, &s->stats.out_of_order, err);
+    json_t *tree = NULL; /* the source's tree: replay reads the text */
+    char *text = NULL;
+    size_t len = 0;
+    int got = in->source->next(in->source->ctx, &tree, &text, &len, err);
+    json_decref(tree);
+    if (got == 1 && !(*record = rp_record_new(text, len, NULL, err)))
+        return -1;
+    return got;
 }
 
 static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay_progress_fn progress, void *ctx,
                     pm_err *err)
 {
-    json_t *next = NULL; /* the next record in scope, not started yet */
-    char *next_text = NULL;
-    size_t next_len = 0;
+    rp_record *next = NULL; /* the next record in scope, not started yet */
     bool input_done = false, waiting = false;
     int rc = 0;
     int64_t last_progress = now_us(), started = now_us();
@@ -601,7 +674,7 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
         int64_t wait_us = 50000;
         while (!s->stop && (long)s->n_in_flight < s->o.concurrency) {
             if (!next && !input_done) {
-                int got = input_next(s, in, &next, &next_text, &next_len, err);
+                int got = input_next(s, in, &next, err);
                 waiting = got == REPLAY_SOURCE_WAIT;
                 if (got < 0) {
                     rc = -1;
@@ -615,10 +688,8 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
                 }
                 s->stats.read++;
                 if (!in_scope(s, next) || (s->o.limit > 0 && (long)s->stats.in_scope >= s->o.limit)) {
-                    json_decref(next);
-                    free(next_text);
+                    rp_record_free(next);
                     next = NULL;
-                    next_text = NULL;
                     if (s->o.limit > 0 && (long)s->stats.in_scope >= s->o.limit)
                         input_done = true;
                     continue;
@@ -627,8 +698,7 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
             }
             if (!next)
                 break;
-            int64_t ts = 0;
-            rp_parse_ts(json_string_value(json_object_get(next, "ts")), &ts);
+            int64_t ts = next->has_ts ? next->ts_us : 0;
             if (!s->first_ts_set) {
                 s->first_ts_us = ts;
                 s->started_wall_us = now_us();
@@ -643,9 +713,8 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
             }
             if (s->o.rate > 0)
                 s->rate_tokens -= 1;
-            rp_exchange *x = new_exchange(s, next, next_text, next_len);
+            rp_exchange *x = new_exchange(s, next);
             next = NULL;
-            next_text = NULL;
             if (!x) {
                 rc = pm_err_set(err, "out of memory");
                 break;
@@ -695,8 +764,7 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
         else if ((wait_us > 0 && next) || waiting)
             curl_multi_poll(s->multi, NULL, 0, (int)(wait_us / 1000) + 1, NULL);
     }
-    json_decref(next);
-    free(next_text);
+    rp_record_free(next);
     /* an error or a stop: what is still in flight is abandoned with its calls' state */
     while (s->in_flight) {
         rp_exchange *x = s->in_flight;

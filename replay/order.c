@@ -20,9 +20,7 @@
 #define MAX_WINDOW_BYTES ((size_t)256 << 20)
 
 typedef struct {
-    json_t *record;
-    char *text; /* the record's line as read: results extend it instead of re-dumping */
-    size_t text_len;
+    rp_record *record;
     int64_t ts;
     uint64_t arrival;
     size_t bytes;
@@ -30,6 +28,7 @@ typedef struct {
 
 struct rp_window {
     pm_jsonl_reader *in;
+    pm_jtape tape; /* each line's, reused (the record keeps a copy of its tokens) */
     entry *heap;
     size_t n, size;
     size_t bytes; /* body bytes held: the window also stops at MAX_WINDOW_BYTES */
@@ -114,51 +113,40 @@ rp_window *rp_window_new(pm_jsonl_reader *in, size_t size)
     return w;
 }
 
-static size_t body_bytes(const json_t *rec)
-{
-    size_t n = 0;
-    const char *parts[] = {"request", "response"};
-    for (int i = 0; i < 2; i++) {
-        const json_t *m = json_object_get(rec, parts[i]);
-        n += json_string_length(json_object_get(m, "body")) + json_string_length(json_object_get(m, "body_b64"));
-    }
-    return n;
-}
-
 /* Tops the heap up to `size` records (fewer when their bodies pass MAX_WINDOW_BYTES). */
 static int fill(rp_window *w, pm_err *err)
 {
     while (!w->eof && w->n < w->size && (w->n == 0 || w->bytes < MAX_WINDOW_BYTES)) {
-        json_t *rec;
-        int rc = pm_jsonl_reader_next(w->in, &rec, err);
+        const char *line;
+        size_t text_len;
+        int rc = pm_jsonl_reader_next_tape(w->in, &w->tape, &line, &text_len, err);
         if (rc < 0)
             return -1;
         if (rc == 0) {
             w->eof = true;
             break;
         }
-        int64_t ts = 0;
-        if (!rp_parse_ts(json_string_value(json_object_get(rec, "ts")), &ts)) {
-            json_decref(rec);
-            return pm_err_set(err, "record %llu: no valid \"ts\"", (unsigned long long)w->arrivals + 1);
-        }
-        size_t bytes = body_bytes(rec), text_len = 0;
-        const char *line = pm_jsonl_reader_text(w->in, &text_len);
         char *text = malloc(text_len + 1);
-        if (!text) {
-            json_decref(rec);
+        if (!text)
             return pm_err_set(err, "out of memory");
-        }
         memcpy(text, line, text_len);
         text[text_len] = '\0';
+        rp_record *rec = rp_record_new(text, text_len, &w->tape, err);
+        if (!rec)
+            return -1;
+        if (!rec->has_ts) {
+            rp_record_free(rec);
+            return pm_err_set(err, "record %llu: no valid \"ts\"", (unsigned long long)w->arrivals + 1);
+        }
+        size_t bytes = rp_record_body_bytes(rec);
         w->bytes += bytes + text_len;
-        w->heap[w->n] = (entry){rec, text, text_len, ts, w->arrivals++, bytes + text_len};
+        w->heap[w->n] = (entry){rec, rec->ts_us, w->arrivals++, bytes + text_len};
         sift_up(w, w->n++);
     }
     return 0;
 }
 
-int rp_window_next(rp_window *w, json_t **record, char **text, size_t *text_len, uint64_t *late, pm_err *err)
+int rp_window_next(rp_window *w, rp_record **record, uint64_t *late, pm_err *err)
 {
     if (fill(w, err) != 0)
         return -1;
@@ -173,8 +161,6 @@ int rp_window_next(rp_window *w, json_t **record, char **text, size_t *text_len,
     else
         w->last_ts_out = top.ts;
     *record = top.record;
-    *text = top.text;
-    *text_len = top.text_len;
     return 1;
 }
 
@@ -190,22 +176,20 @@ void rp_window_free(rp_window *w)
 {
     if (!w)
         return;
-    for (size_t i = 0; i < w->n; i++) {
-        json_decref(w->heap[i].record);
-        free(w->heap[i].text);
-    }
+    for (size_t i = 0; i < w->n; i++)
+        rp_record_free(w->heap[i].record);
+    pm_jtape_free(&w->tape);
     free(w->heap);
     free(w);
 }
 
-unsigned rp_shard_of(const json_t *record, unsigned n)
+unsigned rp_shard_of(const rp_record *record, unsigned n)
 {
-    const json_t *cohort = json_object_get(record, "cohort");
-    const char *key = json_string_value(json_object_get(cohort, "repo"));
+    const char *key = record->repo;
     if (!key)
-        key = json_string_value(json_object_get(cohort, "user"));
+        key = record->user;
     if (!key)
-        key = json_string_value(json_object_get(record, "session"));
+        key = record->session;
     if (!key || n == 0)
         return 0;
     unsigned char md[SHA256_DIGEST_LENGTH];

@@ -9,6 +9,52 @@
 
 #include "replay.h"
 
+/* ---- a capture record, read through a tape (record.c) ------------------------------- */
+
+typedef struct rp_header {
+    const char *name, *value;
+} rp_header;
+
+typedef struct rp_record {
+    char *text;                   /* the line as read (owned): results extend it */
+    size_t text_len;
+    pm_jtape tape;                /* its tokens (over text, in the record's block) */
+    /* decoded, NUL-terminated; NULL when absent or not a string */
+    const char *id, *session, *family, *org, *repo, *user;
+    const char *method, *target;  /* the request's */
+    const rp_header *req_headers, *resp_headers; /* [name, value] string pairs, in order */
+    size_t n_req_headers, n_resp_headers;
+    bool has_ts;                  /* "ts" parsed into ts_us */
+    int64_t ts_us;
+    int64_t end_us;               /* ts + response.done_us; INT64_MAX when unknown */
+    bool mutating;                /* "mutating": true */
+    long request, response;       /* tokens of the objects; response -1: none recorded */
+    long resp_headers_tok;        /* token of response.headers, -1 when absent */
+    long req_body;                /* token of request.body or .body_b64, -1: no body */
+    bool req_body_b64, req_body_redacted;
+    long resp_body;               /* token of response.body (text bodies), -1 otherwise */
+    int resp_status;              /* 0 when none */
+} rp_record;
+
+/* A record from its line. Takes text (malloc'd; ownership passes, also on failure);
+ * parsed: the line's tape when the reader has already checked and tokenized it, else
+ * NULL (the line is checked here). NULL with err when it is not a JSON object. */
+rp_record *rp_record_new(char *text, size_t len, const pm_jtape *parsed, pm_err *err);
+void rp_record_free(rp_record *r);
+/* A part of the record as a jansson tree (new reference), for the rare paths that need
+ * one; NULL when tok is -1. */
+json_t *rp_record_json(const rp_record *r, long tok);
+/* A string token decoded into a new buffer (NUL-terminated, *len without it); NULL when
+ * tok is not a string. */
+char *rp_record_string(const rp_record *r, long tok, size_t *len);
+/* The request body decoded (body, or body_b64 undone) into a new buffer, as
+ * pm_record_get_body; 0, or -1 (bad base64, out of memory). */
+int rp_record_request_body(const rp_record *r, unsigned char **data, size_t *len);
+/* Bytes of body text the record holds (for the reorder window's memory bound). */
+size_t rp_record_body_bytes(const rp_record *r);
+/* First value of a header (case-insensitive name), or NULL. */
+const char *rp_headers_get(const rp_header *h, size_t n, const char *name);
+
 /* ---- one exchange in flight, one call per target ------------------------------------ */
 
 typedef struct replay_exchange rp_exchange; /* public as replay_exchange (hand-off) */
@@ -22,8 +68,18 @@ typedef struct rp_call {
     unsigned char *body;    /* request body */
     size_t body_len;
     int status;
-    json_t *resp_headers;   /* [[name, value], ...] of the final response */
+    /* The final response as received, kept raw on the replay loop: hashing it, and making
+     * jansson values of its headers, is done by whoever writes the result (another thread
+     * in `run`). Headers: "name\0value\0" pairs in order (rp_call_header). Body: its first
+     * body_limit bytes in data; one longer than that goes to resp_body (spilled), which
+     * counts and hashes all of it as it arrives and keeps its first body_limit bytes. */
+    char *hdr;
+    size_t hdr_len, hdr_cap;
+    unsigned char *data;
+    size_t data_len, data_cap, body_limit;
+    uint64_t body_total;
     pm_body resp_body;
+    bool spilled;
     const char *error;      /* NULL, or a DESIGN.md error code */
     bool skipped;
     bool done;
@@ -36,9 +92,7 @@ typedef struct rp_call {
 struct replay_exchange {
     const pm_suite *suite;  /* borrowed from the session, as the redactor */
     const pm_redactor *redactor;
-    json_t *record;         /* the capture record (owned) */
-    char *text;             /* ... and its line as read (owned) */
-    size_t text_len;
+    rp_record *rec;         /* the capture record (owned) */
     int64_t ts_us;          /* recorded request start */
     int64_t end_us;         /* recorded response end; INT64_MAX when unknown */
     uint64_t order;         /* position in request order */
@@ -48,16 +102,20 @@ struct replay_exchange {
     rp_exchange *next;      /* in-flight list */
 };
 
+/* The first value of a response header (case-insensitive name), or NULL. */
+const char *rp_call_header(const rp_call *c, const char *name);
+/* The stored body (its first body_limit bytes) and its length. */
+const unsigned char *rp_call_body(const rp_call *c, size_t *len);
+
 /* ---- request order: a bounded window over the capture file ------------------------- */
 
 typedef struct rp_window rp_window;
 
-/* Reads records from `in` and gives them back in request order (by ts, then session and
- * seq) as long as no record arrives more than `size` records late. */
+/* Reads records from `in` and gives them back in request order (by ts, then arrival) as
+ * long as no record arrives more than `size` records late. */
 rp_window *rp_window_new(pm_jsonl_reader *in, size_t size);
-/* 1: *record (new reference) and *text, its line as read (owned by the caller); 0: end;
- * -1: error. */
-int rp_window_next(rp_window *w, json_t **record, char **text, size_t *text_len, uint64_t *late, pm_err *err);
+/* 1: *record (the caller's); 0: end; -1: error. */
+int rp_window_next(rp_window *w, rp_record **record, uint64_t *late, pm_err *err);
 /* The ts (µs) of the next record without taking it; false at the end. */
 bool rp_window_peek_ts(rp_window *w, int64_t *ts_us, pm_err *err);
 void rp_window_free(rp_window *w);
@@ -89,6 +147,6 @@ char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s
 int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation *corr);
 
 /* Stable shard of a record (repository, else user, else connection) among n. */
-unsigned rp_shard_of(const json_t *record, unsigned n);
+unsigned rp_shard_of(const rp_record *record, unsigned n);
 
 #endif

@@ -29,14 +29,12 @@ static bool is_dropped(const char *name)
 }
 
 /* Headers the recorded Connection header names are hop-by-hop too (RFC 9110, 7.6.1). */
-static bool named_by_connection(const json_t *headers, const char *name)
+static bool named_by_connection(const rp_header *headers, size_t nheaders, const char *name)
 {
-    size_t i, n = strlen(name);
-    const json_t *pair;
-    json_array_foreach(headers, i, pair) {
-        const char *h = json_string_value(json_array_get(pair, 0));
-        const char *v = json_string_value(json_array_get(pair, 1));
-        if (!h || !v || strcasecmp(h, "connection") != 0)
+    size_t n = strlen(name);
+    for (size_t i = 0; i < nheaders; i++) {
+        const char *h = headers[i].name, *v = headers[i].value;
+        if (strcasecmp(h, "connection") != 0)
             continue;
         for (const char *p = v; *p;) {
             while (*p == ' ' || *p == ',' || *p == '\t')
@@ -98,10 +96,11 @@ static int fail(rp_call *call, const char *code, bool skipped)
 int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation *corr)
 {
     const pm_target *t = &suite->targets[call->target];
-    const json_t *req = json_object_get(call->x->record, "request");
+    const rp_record *rec = call->x->rec;
     const char *missing = NULL;
-    char *path = rp_correlation_apply(corr, call->target, path_and_query(json_string_value(json_object_get(req, "target"))),
-                                      &missing);
+    if (!rec->target)
+        return fail(call, "bad_record", false);
+    char *path = rp_correlation_apply(corr, call->target, path_and_query(rec->target), &missing);
     if (!path)
         return fail(call, "correlation", false);
     if (strstr(path, "redacted:")) { /* a secret query parameter, redacted at capture */
@@ -126,13 +125,9 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
     free(path);
 
     bool has_accept = false;
-    size_t i;
-    const json_t *pair;
-    json_array_foreach(json_object_get(req, "headers"), i, pair) {
-        const char *name = json_string_value(json_array_get(pair, 0));
-        const char *value = json_string_value(json_array_get(pair, 1));
-        if (!name || !value || is_dropped(name) || target_sets(t, name) ||
-            named_by_connection(json_object_get(req, "headers"), name))
+    for (size_t h = 0; h < rec->n_req_headers; h++) {
+        const char *name = rec->req_headers[h].name, *value = rec->req_headers[h].value;
+        if (is_dropped(name) || target_sets(t, name) || named_by_connection(rec->req_headers, rec->n_req_headers, name))
             continue;
         has_accept |= strcasecmp(name, "accept") == 0;
         char *correlated = rp_correlation_apply(corr, call->target, value, &missing);
@@ -153,6 +148,8 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
         free(line);
         free(final);
     }
+    size_t i;
+    const json_t *pair;
     json_array_foreach(t->headers, i, pair) {
         const char *name = json_string_value(json_array_get(pair, 0));
         const char *value = json_string_value(json_array_get(pair, 1));
@@ -167,10 +164,9 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
     call->headers = curl_slist_append(call->headers, "Expect:");
     if (!has_accept)
         call->headers = curl_slist_append(call->headers, "Accept:");
-    pm_err err;
-    if (pm_record_get_body(req, &call->body, &call->body_len, &err) != 0)
+    if (rp_record_request_body(rec, &call->body, &call->body_len) != 0)
         return fail(call, "bad_record", false);
-    if (json_is_true(json_object_get(req, "body_redacted")) ||
+    if (rec->req_body_redacted ||
         (call->body_len > 9 && memmem(call->body, call->body_len, "redacted:", 9))) {
         /* a secret field was replaced at capture: only configured credentials can fill it */
         char *filled = apply_credentials(t, (const char *)call->body);
