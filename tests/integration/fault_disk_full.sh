@@ -117,6 +117,17 @@ sys.exit(0 if good else 1)
 PY
 done
 
+# --- run --keep-results -----------------------------------------------------------------------------
+# the kept files are written by run's second thread: its failure stops the replay and is the
+# one error line, naming the file and the cause
+if [ -n "$MNT" ]; then
+    leave_free 8
+    run "$PMIRROR" run -c "$WORK/suite.yaml" -i "$WORK/capture.jsonl" --out-dir "$MNT/run" --keep-results --progress never
+    expect_rc 2 "run --keep-results on a full disk"
+    expect_err "$MNT/run/[a-z.]*: .*$ENOSPC" "run on a full disk: the error names the file and the cause"
+    expect_one_err_line "run --keep-results on a full disk"
+fi
+
 # --- diff ------------------------------------------------------------------------------------------
 for ext in jsonl jsonl.gz; do
     run "$PMIRROR" diff -i "$WORK/results.jsonl" -o "$ROOMY/diffs.$ext" --progress never

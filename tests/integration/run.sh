@@ -99,6 +99,71 @@ n_sep=$(grep -c . "$WORK/diffs.jsonl")
 [ "$n_results" -eq "$n_sep" ] && [ "$n_diffs" -eq "$n_sep" ] && ok ||
     bad "kept files: $n_results results, $n_diffs diffs, want $n_sep"
 
+# --- more exchanges than the queue between run's two threads holds (256) -----------------
+# overlapping in the recording, so they run 32 at a time; "go" answers every 7th tag list
+# with another body. The same numbers as the stages; the kept results and diffs whole, once
+# each, and in the same order (the diffs follow the results).
+python3 - "$WORK/many.json" "$WORK/many_go.json" <<'PY'
+import json, sys
+def spec(go):
+    out = []
+    for i in range(1200):
+        tag = "t%d" % (i % 60)
+        body = {"name": "acme/app", "tags": [tag, "latest"]}
+        if go and i % 60 % 7 == 0:
+            body["tags"] = None
+        out.append({"id": "m%04d" % i, "target": "/v2/acme/app/tags/list?n=%d" % (i % 60), "at_us": i * 20,
+                    "done_us": 9000000, "family": "REGISTRY_V2", "capability": "V2_TAGS_LIST",
+                    "resp_headers": [["Content-Type", "application/json"]], "resp_body": json.dumps(body)})
+    return out
+json.dump(spec(False), open(sys.argv[1], "w"))
+json.dump(spec(True), open(sys.argv[2], "w"))
+PY
+python3 "$HERE/make_capture.py" "$WORK/many.jsonl" - <"$WORK/many.json"
+python3 "$HERE/make_capture.py" "$WORK/many_go.jsonl" - <"$WORK/many_go.json"
+serve many_py "$WORK/many.jsonl"; many_py=$port
+serve many_go "$WORK/many_go.jsonl"; many_go=$port
+cat >"$WORK/many_suite.yaml" <<YAML
+targets:
+  - {name: python, url: "http://127.0.0.1:$many_py", role: baseline}
+  - {name: go, url: "http://127.0.0.1:$many_go", role: candidate}
+YAML
+run "$PMIRROR" run -c "$WORK/many_suite.yaml" -i "$WORK/many.jsonl" --out-dir "$WORK/many_one" --gate "$WORK/gate.yaml" \
+    --keep-results --progress never
+many_rc=$rc
+[ "$rc" -le 1 ] && ok || bad "run on 1200 exchanges: exit $rc ($err)"
+run "$PMIRROR" replay -c "$WORK/many_suite.yaml" -i "$WORK/many.jsonl" -o "$WORK/many_results.jsonl" --progress never
+expect_rc 0 "replay of 1200 exchanges"
+run "$PMIRROR" diff -c "$WORK/many_suite.yaml" -i "$WORK/many_results.jsonl" -o "$WORK/many_diffs.jsonl" --progress never
+expect_rc 0 "diff of 1200 results"
+run "$PMIRROR" report -c "$WORK/many_suite.yaml" -i "$WORK/many_diffs.jsonl" --out-dir "$WORK/many_four" \
+    --gate "$WORK/gate.yaml" --progress never
+expect_rc 0 "report of 1200 diffs"
+run "$PMIRROR" gate "$WORK/many_four/report.json"
+[ "$rc" -eq "$many_rc" ] && ok || bad "run exits $many_rc, gate $rc"
+"$PMIRROR" cat "$WORK/many_one/results.jsonl.gz" >"$WORK/many_kept_results.jsonl"
+"$PMIRROR" cat "$WORK/many_one/diffs.jsonl.gz" >"$WORK/many_kept_diffs.jsonl"
+same=$(python3 - "$WORK/many_one/report.json" "$WORK/many_four/report.json" "$WORK/many_kept_results.jsonl" \
+    "$WORK/many_kept_diffs.jsonl" <<'PY'
+import json, sys
+a, b = (json.load(open(p))["families"] for p in sys.argv[1:3])
+keys = ["total", "match", "mismatch", "error", "skipped", "decision"]
+results = [json.loads(l)["id"] for l in open(sys.argv[3])]
+diffs = [json.loads(l)["id"] for l in open(sys.argv[4])]
+problems = []
+if {f: [a[f][k] for k in keys] for f in a} != {f: [b[f][k] for k in keys] for f in b}:
+    problems.append("reports: %s vs %s" % ({f: [a[f][k] for k in keys] for f in a}, {f: [b[f][k] for k in keys] for f in b}))
+if a.get("REGISTRY_V2", {}).get("mismatch") != 1200 // 60 * 9:
+    problems.append("mismatches: %s, want %d" % (a.get("REGISTRY_V2", {}).get("mismatch"), 1200 // 60 * 9))
+if len(results) != 1200 or len(set(results)) != 1200:
+    problems.append("%d kept results, %d distinct" % (len(results), len(set(results))))
+if results != diffs:
+    problems.append("kept diffs not in the kept results' order")
+print("; ".join(problems) or "same")
+PY
+)
+[ "$same" = same ] && ok || bad "run on 1200 exchanges: $same"
+
 # --- a seeded difference fails the gate ----------------------------------------------------
 run "$PMIRROR" run -c "$WORK/suite_bad.yaml" -i "$WORK/capture.jsonl" --out-dir "$WORK/bad" --gate "$WORK/gate.yaml" \
     --progress never
