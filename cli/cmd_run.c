@@ -189,13 +189,17 @@ int cmd_run(int argc, char **argv)
         cli_fail("run", "%s", run_rc != 0 ? err.msg : stages_err.msg);
         goto done;
     }
-    if ((s.results && pm_jsonl_writer_close(s.results, &err) != 0) ||
-        (s.diffs && pm_jsonl_writer_close(s.diffs, &err) != 0)) {
-        s.results = s.diffs = NULL;
+    pm_err diffs_err;
+    int closed = s.results ? pm_jsonl_writer_close(s.results, &err) : 0; /* both closed, the first error told */
+    if (s.diffs && pm_jsonl_writer_close(s.diffs, &diffs_err) != 0 && closed == 0) {
+        closed = -1;
+        err = diffs_err;
+    }
+    s.results = s.diffs = NULL;
+    if (closed != 0) {
         cli_fail("run", "%s", err.msg);
         goto done;
     }
-    s.results = s.diffs = NULL;
     if (!(report = reports_build(s.report, &err))) {
         cli_fail("run", "%s", err.msg);
         goto done;

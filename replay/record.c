@@ -145,7 +145,8 @@ rp_record *rp_record_new(char *text, size_t len, const pm_jtape *parsed, pm_err 
     size_t nstr = 0;
     for (size_t i = 0; i < t->n; i++)
         nstr += t->tok[i].type == PM_JSTR;
-    /* the block: struct, tokens, headers, strings (never longer than their escaped text) */
+    /* the block: struct, headers, tokens, strings (never longer than their escaped text):
+     * each part's alignment is no stricter than the one before's */
     size_t tok_bytes = t->n * sizeof *t->tok, head_bytes = nh * sizeof(rp_header);
     rp_record *r = malloc(sizeof *r + tok_bytes + head_bytes + len + nstr + 1);
     if (!r) {
@@ -157,15 +158,16 @@ rp_record *rp_record_new(char *text, size_t len, const pm_jtape *parsed, pm_err 
     memset(r, 0, sizeof *r);
     r->text = text;
     r->text_len = len;
-    r->tape.tok = (pm_jtok *)(r + 1);
+    rp_header *headers = (rp_header *)(r + 1);
+    r->tape.tok = (pm_jtok *)((char *)headers + head_bytes);
     memcpy(r->tape.tok, t->tok, tok_bytes);
     r->tape.n = r->tape.cap = t->n;
     r->tape.text = text;
     r->tape.len = len;
     pm_jtape_free(&local);
     t = &r->tape;
-    rp_header *headers = (rp_header *)((char *)r->tape.tok + tok_bytes);
-    strings out = {(char *)headers + head_bytes, (char *)headers + head_bytes + len + nstr + 1};
+    char *area = (char *)r->tape.tok + tok_bytes;
+    strings out = {area, area + len + nstr + 1};
 
     r->request = request;
     r->response = response;

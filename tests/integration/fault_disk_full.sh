@@ -126,6 +126,7 @@ if [ -n "$MNT" ]; then
     expect_rc 2 "run --keep-results on a full disk"
     expect_err "$MNT/run/[a-z.]*: .*$ENOSPC" "run on a full disk: the error names the file and the cause"
     expect_one_err_line "run --keep-results on a full disk"
+    rm -rf "$MNT/run"
 fi
 
 # --- diff ------------------------------------------------------------------------------------------
