@@ -56,8 +56,12 @@ demo: deps
 	$(MAKE) build
 	@bash tools/demo.sh $(BUILD)/pmirror
 
+# clang when there is one: gcc's UBSan (beside ASan) ignores log_path and reports on stderr,
+# which a test may swallow (tests/sanitized.sh reads the sanitizers' log files).
+SANITIZE_CC ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo gcc)
+
 sanitize: deps
-	$(MAKE) build BUILD=build-asan CMAKE_ARGS="-DPMIRROR_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
+	$(MAKE) build BUILD=build-asan CMAKE_ARGS="-DPMIRROR_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=$(SANITIZE_CC)"
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -LE fuzz
 
 valgrind: deps

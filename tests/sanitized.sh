@@ -8,7 +8,9 @@
 # there may never reach ctest. Every instrumented process of the test writes its reports to
 # LOGDIR/<tool>.<pid> instead (ASan, LSan and UBSan's log_path); after the test this
 # prints them and fails when there is one. Known leaks of third-party code are suppressed
-# in tests/lsan.supp (nothing of ours may be listed there).
+# in tests/lsan.supp (nothing of ours may be listed there). Build with clang (make sanitize
+# does): gcc's UBSan ignores log_path and reports on stderr, where only a test that checks
+# exit codes or stderr would notice.
 set -u
 logdir=$1
 shift
