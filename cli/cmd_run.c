@@ -71,7 +71,7 @@ static pm_jsonl_writer *open_kept(const char *dir, const char *name, pm_err *err
 int cmd_run(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_dir = NULL, *switches_path = NULL, *previous_path = NULL;
-    const char *gate_path = NULL, *profile = NULL, *shard = NULL, *rate = NULL, *progress = "auto";
+    const char *gate_path = NULL, *profile = NULL, *shard = NULL, *rate = NULL, *progress = "auto", *key = NULL;
     long concurrency = 0, limit = 0;
     bool allow_writes = false, keep = false;
     cli_list families = {0};
@@ -88,6 +88,7 @@ int cmd_run(int argc, char **argv)
         {0, "allow-writes", CLI_FLAG, &allow_writes, NULL, "send mutating requests to sandbox targets"},
         {0, "concurrency", CLI_INT, &concurrency, "N", "exchanges in flight at most (default 32)"},
         {0, "rate", CLI_STRING, &rate, "N", "start at most N exchanges per second"},
+        {0, "key", CLI_STRING, &key, "FILE", "redaction key for the answers' secrets (default: DIR/.pmirror-key)"},
         {0, "limit", CLI_INT, &limit, "N", "replay only the first N exchanges in scope"},
         {0, "shard", CLI_STRING, &shard, "K/N", "replay shard K of N (merge the shards with pmirror report)"},
         {0, "progress", CLI_STRING, &progress, "WHEN", "never, always, or auto (when stderr is a terminal)"},
@@ -116,8 +117,8 @@ int cmd_run(int argc, char **argv)
     rc = CLI_USAGE;
     if (!suite_path || !in_path || !out_dir)
         cli_fail("run", "-c SUITE, -i CAPTURE and --out-dir DIR are required");
-    else if (rate && (ro.rate = strtod(rate, NULL)) <= 0)
-        cli_fail("run", "--rate '%s': a positive number of exchanges per second", rate);
+    else if (rate && !((ro.rate = strtod(rate, NULL)) >= 0.001 && ro.rate <= 1e9)) /* NaN fails too */
+        cli_fail("run", "--rate '%s': a number of exchanges per second from 0.001 to 1e9", rate);
     else if (shard && (sscanf(shard, "%u/%u", &ro.shard_k, &ro.shard_n) != 2 || ro.shard_n == 0 ||
                        ro.shard_k == 0 || ro.shard_k > ro.shard_n))
         cli_fail("run", "--shard '%s': K/N with 1 <= K <= N", shard);
@@ -139,6 +140,7 @@ int cmd_run(int argc, char **argv)
                                (strcmp(progress, "auto") == 0 && isatty(STDERR_FILENO))};
     pm_jsonl_reader *in = NULL;
     replay_session *session = NULL;
+    pm_redactor *redactor = NULL;
     json_t *report = NULL;
     rc = CLI_USAGE;
     pm_suite *suite = pm_suite_load(suite_path, cli_profile_dir(profile, dir, sizeof dir), &err);
@@ -158,6 +160,16 @@ int cmd_run(int argc, char **argv)
         cli_fail("run", "%s: cannot create the output directory", out_dir);
         goto done;
     }
+    /* the targets' answers carry secrets too (Set-Cookie, issued tokens): redacted before
+     * they reach diff, the report or a kept file, as `replay` does (JWTs keep their claims) */
+    char key_home[4200];
+    snprintf(key_home, sizeof key_home, "%s/results.jsonl.gz", out_dir);
+    if (!(redactor = pm_redactor_new(key, key_home, NULL, &err))) {
+        cli_fail("run", "%s", err.msg);
+        goto done;
+    }
+    pm_redactor_keep_jwt_claims(redactor, true);
+    ro.redactor = redactor;
     if (!(s.diff = diff_new(&dopt, access(rules, R_OK) == 0 ? rules : NULL, &err)) ||
         !(s.report = reports_new(&setup.o, &err)) || !(in = pm_jsonl_reader_open(in_path, &err)) ||
         !(session = replay_new(&ro, &err)) ||
@@ -249,6 +261,7 @@ done:
     reports_free(s.report);
     diff_free(s.diff);
     cli_report_setup_close(&setup);
+    pm_redactor_free(redactor);
     pm_suite_free(suite);
     cli_list_free(&families);
     return rc;

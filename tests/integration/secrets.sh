@@ -183,6 +183,13 @@ printf '%s\n%s\n' "$out" "$err" >"$ART/report.output"
 ls "$ART/report/report.json" "$ART/report/report.md" "$ART/report/report.html" "$ART/report/junit.xml" >/dev/null \
     && ok || bad "report files: $(ls "$ART/report")"
 
+# the same in one process: run's kept files and reports are redacted like the stages'
+run "$PMIRROR" run -c "$WORK/suite.yaml" -i "$ART/capture.jsonl.gz" --out-dir "$ART/run" --keep-results \
+    --allow-writes --progress never
+[ "$rc" -le 1 ] && ok || bad "run: exit $rc: $err"
+printf '%s\n%s\n' "$out" "$err" >"$ART/run.output"
+[ -s "$ART/run/results.jsonl.gz" ] && [ -s "$ART/run/diffs.jsonl.gz" ] && ok || bad "run kept no results/diffs"
+
 # --- zero hits --------------------------------------------------------------------------------------
 hits=$(find_secrets $(find "$ART" -type f | sort))
 [ -z "$hits" ] && ok || bad "secrets left on disk (secret file): $(echo $hits)"
