@@ -10,8 +10,11 @@
 # exchanges that must be in the file. Fed steadily (200 KB/s), and fed then paused (the
 # writer of the pipe goes quiet, as `tcpdump -w -` on an idle link does: the capture must
 # still flush what it has). The replay's backend logs when each request arrived
-# (fault_server.py, /slow/150: the result is written 150 ms later).
+# (fault_server.py, /slow/150: the result is written 150 ms later). The tee (`pmirror tee
+# --record`, proxy mode) gets a steady stream of requests; its shadow (tee_backend.py) logs
+# when each copy arrived, and every copy answered more than 1.5 s before the kill is due.
 . "$(dirname "$0")/lib.sh"
+. "$HERE/tee_helpers.bash"
 
 now() { python3 -c 'import time; print(time.monotonic())'; }
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/key" && chmod 600 "$WORK/key"
@@ -151,6 +154,66 @@ PY
     grep -q '^missing 0$' "$WORK/check" && ok \
         || bad "replay ($ext): results older than the flush interval were lost: $(cat "$WORK/check")"
     grep -q '^wrong 0$' "$WORK/check" && ok || bad "replay ($ext): results read back are wrong: $(cat "$WORK/check")"
+done
+
+# --- tee --record --------------------------------------------------------------------------------
+backend primary
+P=$port
+backend shadow
+S=$port
+cat >"$WORK/load.py" <<'PY'
+import http.client, sys, time
+# one request after another (keep-alive), 50 a second, until the tee is gone
+port, log = int(sys.argv[1]), open(sys.argv[2], "w")
+conn, i = http.client.HTTPConnection("127.0.0.1", port, timeout=5), 0
+try:
+    while True:
+        conn.request("GET", "/k/%d" % i)
+        conn.getresponse().read()
+        log.write("%d\n" % i); log.flush()
+        i += 1
+        time.sleep(0.02)
+except Exception:
+    pass
+PY
+for ext in jsonl jsonl.gz; do
+    out_file=$WORK/killed-tee.$ext
+    rm -f "$out_file"
+    : >"$WORK/shadow.log"
+    start_tee killed --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$S" --record "$out_file" \
+        --key "$WORK/key" --shadow-nice 0
+    python3 "$WORK/load.py" "$tport" "$WORK/load.log" &
+    load=$!
+    pids+=($load)
+    wait_until 30 sh -c "[ \$(wc -l <'$WORK/shadow.log') -ge 100 ]" || bad "tee ($ext): the shadow got no load"
+    sleep 0.5
+    kill_at=$(now)
+    kill -9 "$killed_tee"
+    wait "$killed_tee" 2>/dev/null
+    wait "$load" 2>/dev/null
+    read_back "tee --record ($ext)" "$out_file" "$ext"
+    python3 - "$WORK/shadow.log" "$WORK/readback.jsonl" "$kill_at" <<'PY' >"$WORK/check" 2>&1
+import json, sys
+kill_at = float(sys.argv[3])
+log = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+sent = {e["path"] for e in log}
+# the shadow answers at once and the result is written when it has: due when the copy
+# reached the shadow more than 1 s + 0.5 s before the kill
+due = {e["path"] for e in log if e["t"] < kill_at - 1.5}
+got = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+targets = [r["request"]["target"] for r in got]
+print("due", len(due), "got", len(got), "of", len(sent))
+print("missing", len(due - set(targets)))
+ok = all(r["request"]["method"] == "GET" and r["responses"]["primary"].get("status") == 200 and
+         r["responses"]["shadow"].get("status") == 200 for r in got)
+print("wrong", int(not ok) + len([t for t in targets if t not in sent]) + len(targets) - len(set(targets)))
+PY
+    read -r _ n_due _ n_got _ n_sent < <(grep '^due' "$WORK/check")
+    echo "  tee --record ($ext): $n_sent copies shadowed before the kill: $n_got records read back, $n_due due"
+    [ "${n_due:-0}" -gt 0 ] && ok || bad "tee ($ext): the kill did not land mid-run: $(cat "$WORK/check")"
+    grep -q '^missing 0$' "$WORK/check" && ok \
+        || bad "tee ($ext): records older than the flush interval were lost: $(cat "$WORK/check")"
+    grep -q '^wrong 0$' "$WORK/check" && ok || bad "tee ($ext): records read back are wrong: $(cat "$WORK/check")"
 done
 
 finish
