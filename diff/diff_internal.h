@@ -149,7 +149,8 @@ const diff_answer *diff_view_answer(const diff_view *v, const char *role);
 void diff_view_clear(diff_view *v);
 void diff_view_free(diff_view *v);
 /* The value at tape index i as a jansson value (new reference), NULL when jansson would
- * not accept it (invalid UTF-8, a number out of range). */
+ * not accept it (a number out of range, a NUL in a key); the text's UTF-8 is checked by the
+ * caller, once for the whole text. */
 json_t *diff_tape_json(const pm_jtape *t, size_t i);
 
 /* The decoded body of an answer: its bytes (unescaped or base64-decoded), then

@@ -14,87 +14,9 @@
 
 #define RECORD_MAX_DEPTH 2048 /* as jansson's parser */
 
-static json_t *tape_json(const pm_jtape *t, size_t i, int depth);
-
-/* An object or array built from its tokens (as jansson would parse it: the last of
- * duplicate keys wins, a NUL in a key is refused). */
-static json_t *container_json(const pm_jtape *t, size_t i, int depth)
-{
-    const pm_jtok *k = &t->tok[i];
-    if (depth > JSON_PARSER_MAX_DEPTH)
-        return NULL;
-    json_t *out = k->type == PM_JOBJ ? json_object() : json_array();
-    size_t at = i + 1;
-    for (uint32_t m = 0; out && m < k->count; m++) {
-        if (k->type == PM_JARR) {
-            json_t *v = tape_json(t, at, depth + 1);
-            if (!v || json_array_append_new(out, v) != 0) {
-                json_decref(out);
-                return NULL;
-            }
-            at = t->tok[at].next;
-            continue;
-        }
-        json_t *key = tape_json(t, at, depth + 1);
-        json_t *v = key ? tape_json(t, at + 1, depth + 1) : NULL;
-        bool bad = !v || memchr(json_string_value(key), '\0', json_string_length(key));
-        if (bad)
-            json_decref(v);
-        /* setn_new takes v, also when it fails */
-        if (bad || json_object_setn_new(out, json_string_value(key), json_string_length(key), v) != 0) {
-            json_decref(key);
-            json_decref(out);
-            return NULL;
-        }
-        json_decref(key);
-        at = t->tok[at + 1].next;
-    }
-    return out;
-}
-
 json_t *diff_tape_json(const pm_jtape *t, size_t i)
 {
-    return tape_json(t, i, 0);
-}
-
-static json_t *tape_json(const pm_jtape *t, size_t i, int depth)
-{
-    const pm_jtok *k = &t->tok[i];
-    const char *s = t->text + k->start;
-    size_t n = k->end - k->start;
-    switch (k->type) {
-    case PM_JSTR: {
-        if (!(k->flags & PM_JTOK_ESCAPED))
-            return json_stringn(s, n); /* checks UTF-8 */
-        char *buf = malloc(n + 1);
-        size_t len;
-        json_t *v = buf && pm_jstr_unescape(s, n, buf, &len) == 0 ? json_stringn(buf, len) : NULL;
-        free(buf);
-        return v;
-    }
-    case PM_JNUM: {
-        /* as jansson reads numbers: integers exactly (NULL past 64 bits), else doubles */
-        if (!pm_jtape_number_ok(t, k))
-            return NULL;
-        char small[64], *buf = n < sizeof small ? small : malloc(n + 1);
-        if (!buf)
-            return NULL;
-        memcpy(buf, s, n);
-        buf[n] = '\0';
-        json_t *v = k->flags & PM_JTOK_INTEGER ? json_integer(strtoll(buf, NULL, 10)) : json_real(strtod(buf, NULL));
-        if (buf != small)
-            free(buf);
-        return v;
-    }
-    case PM_JTRUE:
-        return json_true();
-    case PM_JFALSE:
-        return json_false();
-    case PM_JNULL:
-        return json_null();
-    default:
-        return container_json(t, i, depth);
-    }
+    return pm_jtape_json(t, i); /* the text's UTF-8 was checked whole (diff_view_parse, body.c) */
 }
 
 void diff_view_clear(diff_view *v)
@@ -168,6 +90,8 @@ int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err)
 {
     diff_view_clear(v);
     pm_jtape *t = &v->tape;
+    if (!pm_utf8_valid((const unsigned char *)line, len))
+        return pm_err_set(err, "not UTF-8");
     if (pm_jtape_parse(t, line, len, RECORD_MAX_DEPTH) != 0)
         return pm_err_set(err, "not JSON (%s at column %zu)", t->error, t->error_at + 1);
     if (t->tok[0].type != PM_JOBJ)
