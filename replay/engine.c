@@ -398,7 +398,17 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
         pm_jtext_int(t, call->status);
         pm_jtext_key(t, "headers");
         pm_jtext_array_begin(t);
-        json_t *headers = r ? json_array() : NULL; /* what redacting the body looks at */
+        json_t *headers = NULL; /* what redacting the body looks at: its type and coding */
+        if (r) {
+            headers = json_array();
+            static const char *const wanted[] = {"content-type", "content-encoding"};
+            for (size_t i = 0; i < 2; i++) {
+                const char *v = rp_call_header(call, wanted[i]);
+                json_t *pair = v ? json_pack("[ss]", wanted[i], v) : NULL;
+                if (pair)
+                    json_array_append_new(headers, pair);
+            }
+        }
         for (size_t at = 0; at < call->hdr_len;) {
             const char *n = call->hdr + at, *v = n + strlen(n) + 1;
             at = (size_t)(v + strlen(v) + 1 - call->hdr);
@@ -408,8 +418,6 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
             pm_jtext_cstring(t, red ? red : v);
             pm_jtext_array_end(t);
             free(red);
-            if (headers)
-                json_array_append_new(headers, json_pack("[ss]", n, v));
         }
         pm_jtext_array_end(t);
         if (call->spilled) {
