@@ -21,7 +21,7 @@ sk=(skopeo --insecure-policy)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-start_registry() { # start_registry NAME → prints its port
+start_registry() { # start_registry NAME VAR: sets VAR to its port (no $(...): the pid must reach the exit trap)
     local port dir=$WORK/reg-$1
     port=$(free_port)
     mkdir -p "$dir"
@@ -30,7 +30,7 @@ start_registry() { # start_registry NAME → prints its port
     docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
     pids+=($!)
     wait_port "$port" || { echo "FAIL: registry $1 did not start: $(cat "$dir/log")" >&2; exit 1; }
-    echo "$port"
+    printf -v "$2" %s "$port"
 }
 
 # make_image DIR TEXT: a tiny OCI image layout whose one layer holds TEXT, tagged v1
@@ -67,8 +67,8 @@ make_image "$WORK/img-a" "hello from acme/app"
 make_image "$WORK/img-b" "hello from another build of acme/app"
 
 # --- skopeo through the tee, recorded by capture -------------------------------------------
-origin=$(start_registry origin)
-shadow=$(start_registry shadow)
+start_registry origin origin
+start_registry shadow shadow
 tee_port=$(free_port)
 metrics_port=$(free_port)
 "$PMIRROR" tee -q --listen "127.0.0.1:$tee_port" --primary "http://127.0.0.1:$origin" \
@@ -115,8 +115,8 @@ PY
 [ "$(cat "$WORK/tee-check")" = ok ] && ok || bad "tee record: $(cat "$WORK/tee-check")"
 
 # --- 1. pull traffic against two registries with the same image: every family promotes -----
-r1=$(start_registry same1)
-r2=$(start_registry same2)
+start_registry same1 r1
+start_registry same2 r2
 push "$WORK/img-a" "$r1" acme/app:v1
 push "$WORK/img-a" "$r2" acme/app:v1
 suite "$WORK/same.yaml" "$r1" "$r2"
@@ -126,8 +126,8 @@ expect_rc 0 "run: the same image on both sides promotes"
 expect_out "ROUTE_OWNER_FAMILY_REGISTRY_V2: go" "the proposal moves REGISTRY_V2 to go"
 
 # --- 2. push traffic with --allow-writes into two fresh sandbox registries ------------------
-w1=$(start_registry write1)
-w2=$(start_registry write2)
+start_registry write1 w1
+start_registry write2 w2
 suite "$WORK/write.yaml" "$w1" "$w2" true
 run "$PMIRROR" run -c "$WORK/write.yaml" -i "$WORK/push.jsonl" --out-dir "$WORK/out-write" --gate "$WORK/gate.yaml" \
     --allow-writes --keep-results --progress never
@@ -147,8 +147,8 @@ for port in "$w1" "$w2"; do
 done
 
 # --- 3. different images under one tag: the gate fails on the manifest digest ---------------
-d1=$(start_registry diff1)
-d2=$(start_registry diff2)
+start_registry diff1 d1
+start_registry diff2 d2
 push "$WORK/img-a" "$d1" acme/app:v1
 push "$WORK/img-b" "$d2" acme/app:v1
 push "$WORK/img-a" "$d2" acme/app:old # the recorded blobs exist on both: only the tag differs

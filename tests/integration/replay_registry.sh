@@ -13,7 +13,7 @@ export HOME=$WORK/home
 mkdir -p "$HOME"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-start_registry() { # start_registry NAME → prints its port
+start_registry() { # start_registry NAME VAR: sets VAR to its port (no $(...): the pid must reach the exit trap)
     local port dir=$WORK/reg-$1
     port=$(free_port)
     mkdir -p "$dir"
@@ -22,7 +22,7 @@ start_registry() { # start_registry NAME → prints its port
     docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-    echo "$port"
+    printf -v "$2" %s "$port"
 }
 capture_start() { # capture_start PORT OUT
     "$PMIRROR" capture -q -i lo --port "$1" -o "$2" 2>"$2.err" &
@@ -55,7 +55,7 @@ printf '{"imageLayoutVersion":"1.0.0"}' >"$img/oci-layout"
 sk=(skopeo --insecure-policy)
 
 # --- record a push and a pull ---------------------------------------------------------------
-src=$(start_registry src)
+start_registry src src
 capture_start "$src" "$WORK/push.jsonl"
 "${sk[@]}" copy -q --dest-tls-verify=false "oci:$img:v1" "docker://127.0.0.1:$src/acme/app:v1" || bad "skopeo push"
 capture_stop "$WORK/push.jsonl"
@@ -68,8 +68,8 @@ done
 grep -q '"capability":"V2_MANIFEST_PULL"' "$WORK/pull.jsonl" && ok || bad "the pull capture has no manifest GET"
 
 # --- push replay into two fresh sandbox registries --------------------------------------------
-r1=$(start_registry r1)
-r2=$(start_registry r2)
+start_registry r1 r1
+start_registry r2 r2
 printf 'targets:\n  - {name: python, url: "http://127.0.0.1:%s", role: baseline, sandbox: true}\n  - {name: go, url: "http://127.0.0.1:%s", role: candidate, sandbox: true}\n' \
     "$r1" "$r2" >"$WORK/suite.yaml"
 run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$WORK/push.jsonl" -o "$WORK/push-results.jsonl" --allow-writes
