@@ -4,10 +4,10 @@
  * Measured (bench/run.sh, perf): writing each result's text (hashing, redacting and
  * escaping both answers), diffing it and scoring it is ~40% of run's CPU; on one thread
  * that was time the replay loop did not spend driving the targets. So the loop hands each
- * finished exchange over whole (replay_run_handoff) and this thread writes the result
- * text, keeps it (--keep-results), diffs it, keeps the diff and adds it to the report
- * builder, on the machine's second core. A single consumer over a FIFO keeps the kept files in
- * the order results come out, as `pmirror replay` writes them.
+ * finished exchange over whole (replay_run_handoff) and this thread, on the second core,
+ * writes the result text, keeps it (--keep-results), diffs it, keeps the diff and adds it
+ * to the report builder. One consumer over a FIFO keeps the kept files in the order
+ * results come out, as `pmirror replay` writes them.
  *
  * The queue is bounded (QUEUE_CAP exchanges with their answers): a replay loop faster than
  * the stages waits for room, so memory does not grow with the input. Once the stages fail
