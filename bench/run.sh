@@ -123,6 +123,7 @@ run_one() { # → SECS, CPU, RSS_KB, RC of `pmirror run`
     MEASURE_MAX_RC=1 measure "$TMP/run.out" "$PMIRROR" run "${SUITE[@]}" -i "$CAP" --out-dir "$TMP/one" \
         --gate "$TMP/gate.yaml" --concurrency "$C" --progress never
 }
+# shellcheck disable=SC2034  # K_<stage> are read by name in record_stages
 run_stages() { # → S_<stage> (seconds), U_<stage> (cpu), K_<stage> (RSS), GATE_RC
     rm -rf "$TMP/four" "$TMP/results.jsonl" "$TMP/diffs.jsonl"
     measure "$TMP/replay.out" "$PMIRROR" replay "${SUITE[@]}" -i "$CAP" -o "$TMP/results.jsonl" --concurrency "$C" \
