@@ -146,7 +146,8 @@ static void pair_up(rp_correlation *c, size_t target, const char *recorded, cons
 }
 
 /* The JSON object a body holds, or NULL (bodies that are not objects issue nothing, nor
- * do bodies that do not name a wanted field: those are not parsed at all). */
+ * do bodies that do not name a wanted field: those are not parsed at all, unless a \u
+ * escape could be hiding the name). */
 static json_t *body_object(const char *text, size_t len, const json_t *wanted)
 {
     if (!text || len == 0 || !memchr(text, '{', len < 64 ? len : 64))
@@ -156,7 +157,7 @@ static json_t *body_object(const char *text, size_t len, const json_t *wanted)
     const json_t *f;
     json_array_foreach(wanted, i, f)
         named |= json_is_string(f) && memmem(text, len, json_string_value(f), json_string_length(f)) != NULL;
-    if (!named)
+    if (!named && !memmem(text, len, "\\u", 2)) /* a key may be written with \u escapes */
         return NULL;
     json_t *doc = json_loadb(text, len, 0, NULL);
     if (doc && !json_is_object(doc)) {

@@ -53,28 +53,48 @@ static bool target_sets(const pm_target *t, const char *name)
     return pm_headers_get(t->headers, name) != NULL;
 }
 
-/* Replaces each "redacted:<16 hex>" token found in `credentials` by its value. */
+/* Replaces each "redacted:<16 hex>" token found in `credentials` by its value, in the
+ * `len` bytes at `value` (a body may hold NUL bytes and need not end with one). The result
+ * is NUL-terminated; its length goes to *out_len when asked for. */
+static char *apply_credentials_n(const pm_target *t, const char *value, size_t len, size_t *out_len)
+{
+    char *cur = malloc(len + 1);
+    if (!cur)
+        return NULL;
+    memcpy(cur, value, len);
+    cur[len] = '\0';
+    if (t->credentials) {
+        const char *key;
+        const json_t *v;
+        json_object_foreach((json_t *)t->credentials, key, v) {
+            size_t klen = strlen(key);
+            char *hit = memmem(cur, len, key, klen);
+            if (!hit)
+                continue;
+            const char *with = json_string_value(v);
+            size_t wlen = strlen(with), at = (size_t)(hit - cur);
+            char *next = malloc(len - klen + wlen + 1);
+            if (!next) {
+                free(cur);
+                return NULL;
+            }
+            memcpy(next, cur, at);
+            memcpy(next + at, with, wlen);
+            memcpy(next + at + wlen, hit + klen, len - at - klen);
+            len = len - klen + wlen;
+            next[len] = '\0';
+            free(cur);
+            cur = next;
+        }
+    }
+    if (out_len)
+        *out_len = len;
+    return cur;
+}
+
 static char *apply_credentials(const pm_target *t, const char *value)
 {
-    char *cur = strdup(value);
-    if (!t->credentials || !cur)
-        return cur;
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)t->credentials, key, v) {
-        char *hit = strstr(cur, key);
-        if (!hit)
-            continue;
-        const char *with = json_string_value(v);
-        size_t n = strlen(cur) - strlen(key) + strlen(with) + 1;
-        char *next = malloc(n);
-        if (!next)
-            break;
-        snprintf(next, n, "%.*s%s%s", (int)(hit - cur), cur, with, hit + strlen(key));
-        free(cur);
-        cur = next;
-    }
-    return cur;
+    return apply_credentials_n(t, value, strlen(value), NULL);
 }
 
 static const char *path_and_query(const char *target)
@@ -169,14 +189,15 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
     if (rec->req_body_redacted ||
         (call->body_len > 9 && memmem(call->body, call->body_len, "redacted:", 9))) {
         /* a secret field was replaced at capture: only configured credentials can fill it */
-        char *filled = apply_credentials(t, (const char *)call->body);
-        if (!filled || strstr(filled, "redacted:")) {
+        size_t filled_len = 0;
+        char *filled = apply_credentials_n(t, (const char *)call->body, call->body_len, &filled_len);
+        if (!filled || memmem(filled, filled_len, "redacted:", 9)) {
             free(filled);
             return fail(call, "no_credentials", true);
         }
         free(call->body);
         call->body = (unsigned char *)filled;
-        call->body_len = strlen(filled);
+        call->body_len = filled_len;
     }
     return 0;
 }

@@ -267,8 +267,11 @@ static json_t *cap_switch_json(const reports_builder *b, const char *family, con
         rp_fmt_ratio(a, sizeof a, share, need);
         rp_fmt_ratio(c, sizeof c, need, share);
         bool enough = promoted > 0 && share >= need;
-        snprintf(buf, sizeof buf, "%zu of %zu capabilities promoted = %s %s %s", promoted, of, a, enough ? ">=" : "<",
-                 c);
+        if (promoted == 0) /* every capability is insufficient: comparing 0 with 0 would say nothing */
+            snprintf(buf, sizeof buf, "0 of %zu capabilities promoted: none has enough samples yet", of);
+        else
+            snprintf(buf, sizeof buf, "%zu of %zu capabilities promoted = %s %s %s", promoted, of, a,
+                     enough ? ">=" : "<", c);
         json_array_append_new(reasons, json_string(buf));
         decision = enough ? "promote" : "insufficient";
     }

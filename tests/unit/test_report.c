@@ -522,6 +522,20 @@ Test(report, capability_switch_needs_coverage_of_its_capabilities)
     reports_free(b);
 }
 
+Test(report, capability_switch_with_no_promoted_capability_says_why)
+{
+    reports_builder *b = builder(small_gate(), NULL, CAPABILITIES);
+    rec pull = {.family = "REGISTRY_V2", .capability = "V2_MANIFEST_PULL", .verdict = "match", .base_us = 100,
+                .cand_us = 100, .cap_switch = "ROUTE_OWNER_CAP_V2_PULL"};
+    add(b, &pull, 3); /* below min_samples */
+    json_t *r = build(b);
+    json_t *cs = json_object_get(json_object_get(family(r, "REGISTRY_V2"), "cap_switches"), "ROUTE_OWNER_CAP_V2_PULL");
+    cr_assert_str_eq(decision(cs), "insufficient");
+    assert_reason(cs, 0, "0 of 4 capabilities promoted: none has enough samples yet");
+    json_decref(r);
+    reports_free(b);
+}
+
 /* ---- trend ---------------------------------------------------------------------------- */
 
 Test(report, trend_and_regressions)
