@@ -236,11 +236,4 @@ bool tee_copy_body(capture_tee *t, tee_request *rq, const char *data, size_t len
 /* Hands the finished copy to the queue (or drops it, counted); takes rq->x. */
 void tee_copy_finish(capture_tee *t, tee_request *rq);
 
-
-/* Binds listen (loopback unless the address names another interface); with reuse_port
- * several sockets can share the port, and the kernel spreads connections over them. */
-int tee_listen_socket(const char *listen, bool reuse_port, struct sockaddr_storage *bound, pm_err *err);
-/* "127.0.0.1:8080" / "[::1]:8080" of a bound address into buf. */
-void tee_describe_address(const struct sockaddr_storage *ss, char *buf, size_t size, uint16_t *port);
-
 #endif

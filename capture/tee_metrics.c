@@ -384,12 +384,12 @@ static enum MHD_Result on_scrape(void *cls, struct MHD_Connection *c, const char
 int capture_tee_metrics_serve(capture_tee_metrics *m, const capture_tee *tee, const char *listen, pm_err *err)
 {
     struct sockaddr_storage bound;
-    int fd = tee_listen_socket(listen, false, &bound, err);
+    int fd = pm_listen_socket(listen, 128, false, &bound, err);
     if (fd < 0)
         return -1;
     char authority[80];
     uint16_t port;
-    tee_describe_address(&bound, authority, sizeof authority, &port);
+    pm_describe_address(&bound, authority, sizeof authority, &port);
     m->tee = tee;
     m->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_scrape, m,
                                  MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);

@@ -13,8 +13,6 @@
 #include "tee_internal.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,72 +44,6 @@ void capture_tee_options_init(capture_tee_options *o)
     o->primary_timeout_s = 300;
     o->primary_connect_timeout_s = 5;
     o->max_connections = 1024;
-}
-
-/* ===== the listening socket ========================================================== */
-
-int tee_listen_socket(const char *listen_addr, bool reuse_port, struct sockaddr_storage *bound, pm_err *err)
-{
-    char host[256] = "", port[16];
-    const char *colon = strrchr(listen_addr, ':');
-    if (listen_addr[0] == '[') {
-        const char *close_bracket = strchr(listen_addr, ']');
-        if (!close_bracket || close_bracket[1] != ':' || (size_t)(close_bracket - listen_addr - 1) >= sizeof host)
-            return pm_err_set(err, "--listen '%s': expected HOST:PORT, [IPv6]:PORT or :PORT", listen_addr);
-        memcpy(host, listen_addr + 1, (size_t)(close_bracket - listen_addr - 1));
-        colon = close_bracket + 1;
-    } else if (colon) {
-        if ((size_t)(colon - listen_addr) >= sizeof host)
-            return pm_err_set(err, "--listen '%s': host name too long", listen_addr);
-        memcpy(host, listen_addr, (size_t)(colon - listen_addr));
-    }
-    const char *port_text = colon ? colon + 1 : listen_addr;
-    char *end = NULL;
-    long port_number = strtol(port_text, &end, 10);
-    if (!*port_text || *end || port_number < 0 || port_number > 65535)
-        return pm_err_set(err, "--listen '%s': '%s' is not a TCP port (0-65535; 0 = any free one)", listen_addr,
-                          port_text);
-    snprintf(port, sizeof port, "%ld", port_number);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
-    int gai = getaddrinfo(host[0] ? host : "127.0.0.1", port, &hints, &ai);
-    if (gai != 0)
-        return pm_err_set(err, "--listen '%s': %s", listen_addr, gai_strerror(gai));
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (reuse_port)
-            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-        if (ai->ai_family == AF_INET6)
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    }
-    socklen_t len = sizeof *bound;
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0 ||
-        getsockname(fd, (struct sockaddr *)bound, &len) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(ai);
-        return pm_err_set(err, "cannot listen on %s: %s", listen_addr, strerror(e));
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
-
-void tee_describe_address(const struct sockaddr_storage *ss, char *buf, size_t size, uint16_t *port)
-{
-    char ip[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-        *port = ntohs(a->sin6_port);
-        snprintf(buf, size, "[%s]:%u", ip, (unsigned)*port);
-    } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-        *port = ntohs(a->sin_port);
-        snprintf(buf, size, "%s:%u", ip, (unsigned)*port);
-    }
 }
 
 /* ===== the shadow copy ================================================================ */
@@ -354,20 +286,20 @@ static int listen_all(capture_tee *t, int *fds, size_t n, pm_err *err)
     if (n > 1) {
         /* SO_REUSEPORT would let this tee share a port another process of ours listens
          * on: a plain bind first, so a port in use is an error as it would be without */
-        int probe = tee_listen_socket(t->o.listen, false, &bound, err);
+        int probe = pm_listen_socket(t->o.listen, 1024, false, &bound, err);
         if (probe < 0)
             return -1;
         close(probe);
     }
-    fds[0] = tee_listen_socket(t->o.listen, n > 1, &bound, err);
+    fds[0] = pm_listen_socket(t->o.listen, 1024, n > 1, &bound, err);
     if (fds[0] < 0)
         return -1;
     char authority[80];
-    tee_describe_address(&bound, authority, sizeof authority, &t->port);
+    pm_describe_address(&bound, authority, sizeof authority, &t->port);
     snprintf(t->url, sizeof t->url, "http://%s/", authority);
     for (size_t i = 1; i < n; i++) {
         struct sockaddr_storage again;
-        if ((fds[i] = tee_listen_socket(authority, true, &again, err)) < 0) {
+        if ((fds[i] = pm_listen_socket(authority, 1024, true, &again, err)) < 0) {
             while (i-- > 0)
                 close(fds[i]);
             return -1;

@@ -51,6 +51,10 @@ void cli_help(const cli_command *cmd, FILE *out);
 /* "pmirror NAME: message" on stderr; returns CLI_USAGE. */
 int cli_fail(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_list_free(cli_list *l);
+/* Writes the port to path through a temporary file renamed into place, so a script
+ * polling for the file never reads it half written. CLI_OK, or CLI_USAGE after one error
+ * line naming the file. (port_file.c) */
+int cli_write_port_file(const char *cmd, const char *path, unsigned port);
 
 /* The profile directory: --profile, else $PMIRROR_PROFILE, else config/quay next to the
  * binary's source tree, else the one compiled in. Writes into buf. */

@@ -16,28 +16,6 @@
 #include "cli.h"
 #include "replay/replay.h"
 
-/* Writes the port to path through a temporary file renamed into place, so a script
- * polling for the file never reads it half written. */
-static int write_port_file(const char *path, unsigned port)
-{
-    size_t size = strlen(path) + 8;
-    char *tmp = malloc(size);
-    if (!tmp)
-        return cli_fail("serve", "out of memory");
-    snprintf(tmp, size, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fprintf(f, "%u\n", port) > 0;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    if (ok && rename(tmp, path) != 0)
-        ok = 0;
-    int e = errno;
-    if (!ok)
-        remove(tmp);
-    free(tmp);
-    return ok ? CLI_OK : cli_fail("serve", "--port-file %s: cannot write: %s", path, strerror(e));
-}
-
 int cmd_serve(int argc, char **argv)
 {
     const char *fixture = NULL, *listen_addr = NULL, *target = NULL, *port_file = NULL;
@@ -90,7 +68,7 @@ int cmd_serve(int argc, char **argv)
         pthread_sigmask(SIG_SETMASK, &previous, NULL);
         return cli_fail("serve", "%s", err.msg);
     }
-    if (port_file && write_port_file(port_file, replay_serve_port(s)) != CLI_OK) {
+    if (port_file && cli_write_port_file("serve", port_file, replay_serve_port(s)) != CLI_OK) {
         replay_serve_stop(s);
         pthread_sigmask(SIG_SETMASK, &previous, NULL);
         return CLI_USAGE;

@@ -100,27 +100,6 @@ static bool any_sandbox(const pm_suite *s)
 
 /* ---- files ------------------------------------------------------------------------------------ */
 
-/* The bound port through a temporary file renamed into place (scripts poll for it). */
-static int write_port_file(const char *path, unsigned port)
-{
-    size_t size = strlen(path) + 8;
-    char *tmp = malloc(size);
-    if (!tmp)
-        return cli_fail("tee", "out of memory");
-    snprintf(tmp, size, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fprintf(f, "%u\n", port) > 0;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    if (ok && rename(tmp, path) != 0)
-        ok = 0;
-    int e = errno;
-    if (!ok)
-        remove(tmp);
-    free(tmp);
-    return ok ? CLI_OK : cli_fail("tee", "--port-file %s: cannot write: %s", path, strerror(e));
-}
-
 /* report.json & co. of what was diffed so far (SIGHUP), or in the end. */
 static int write_report(tee_run *r, const tee_args *a, const char *when, pm_err *err)
 {
@@ -440,7 +419,7 @@ int cmd_tee(int argc, char **argv)
         rc = cli_fail("tee", "%s", err.msg);
         goto done;
     }
-    if (a.port_file && (rc = write_port_file(a.port_file, capture_tee_port(r.tee))) != CLI_OK)
+    if (a.port_file && (rc = cli_write_port_file("tee", a.port_file, capture_tee_port(r.tee))) != CLI_OK)
         goto done;
     if (!a.quiet) {
         if (a.sink) {

@@ -14,11 +14,8 @@
  * --recorded-latency slow each answer without holding up the others; their waits end
  * early when the server stops, so stopping is never held up by a slow answer.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,69 +43,11 @@ struct replay_server {
     bool stopping;
 };
 
-/* ===== the listening socket ======================================================== */
-
-/* "127.0.0.1:8001", "[::1]:8001", ":8001" (loopback), "8001" → a bound, listening socket. */
-static int listen_on(const char *listen_addr, struct sockaddr_storage *bound, pm_err *err)
-{
-    char host[256] = "", port[16] = "";
-    const char *colon = strrchr(listen_addr, ':');
-    if (listen_addr[0] == '[') {
-        const char *close = strchr(listen_addr, ']');
-        if (!close || close[1] != ':' || (size_t)(close - listen_addr - 1) >= sizeof host)
-            return pm_err_set(err, "--listen '%s': expected HOST:PORT, [IPv6]:PORT or :PORT", listen_addr);
-        memcpy(host, listen_addr + 1, (size_t)(close - listen_addr - 1));
-        colon = close + 1;
-    } else if (colon) {
-        if ((size_t)(colon - listen_addr) >= sizeof host)
-            return pm_err_set(err, "--listen '%s': host name too long", listen_addr);
-        memcpy(host, listen_addr, (size_t)(colon - listen_addr));
-    }
-    const char *port_text = colon ? colon + 1 : listen_addr;
-    char *end = NULL;
-    long port_number = strtol(port_text, &end, 10);
-    if (!*port_text || *end || port_number < 0 || port_number > 65535)
-        return pm_err_set(err, "--listen '%s': '%s' is not a TCP port (0-65535; 0 = any free one)", listen_addr,
-                          port_text);
-    snprintf(port, sizeof port, "%ld", port_number);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
-    int gai = getaddrinfo(host[0] ? host : "127.0.0.1", port, &hints, &ai);
-    if (gai != 0)
-        return pm_err_set(err, "--listen '%s': %s", listen_addr, gai_strerror(gai));
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (ai->ai_family == AF_INET6)
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    }
-    socklen_t len = sizeof *bound;
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0 ||
-        getsockname(fd, (struct sockaddr *)bound, &len) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(ai);
-        return pm_err_set(err, "cannot listen on %s: %s", listen_addr, strerror(e));
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
-
 static void describe_address(replay_server *s, const struct sockaddr_storage *ss)
 {
-    char ip[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-        s->port = ntohs(a->sin6_port);
-        snprintf(s->authority, sizeof s->authority, "[%s]:%u", ip, (unsigned)s->port);
-    } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-        s->port = ntohs(a->sin_port);
-        snprintf(s->authority, sizeof s->authority, "%s:%u", ip, (unsigned)s->port);
-    }
+    uint16_t port = 0;
+    pm_describe_address(ss, s->authority, sizeof s->authority, &port);
+    s->port = port;
     snprintf(s->url, sizeof s->url, "http://%s/", s->authority);
 }
 
@@ -381,7 +320,7 @@ replay_server *replay_serve_start(const replay_serve_options *o, pm_err *err)
         return NULL;
     }
     struct sockaddr_storage bound;
-    int fd = listen_on(o->listen, &bound, err);
+    int fd = pm_listen_socket(o->listen, 128, false, &bound, err);
     if (fd < 0) {
         server_free(s);
         return NULL;
