@@ -93,34 +93,6 @@ static int next_copy(void *ctx, json_t **record, char **text, size_t *len, pm_er
 
 /* ---- out: verdicts, metrics, report, record ------------------------------------------------ */
 
-/* A message's headers and body: text by pm_redact_record_body, a gzip or deflate body
- * (stored as body_b64) decoded, redacted and encoded again, as capture does. */
-static void redact_message(const pm_redactor *red, json_t *message)
-{
-    if (!json_is_object(message))
-        return;
-    json_t *headers = json_object_get(message, "headers");
-    const char *coding = pm_headers_get(headers, "content-encoding");
-    const json_t *b64 = json_object_get(message, "body_b64");
-    if (coding && json_is_string(b64)) {
-        unsigned char *data = NULL;
-        size_t len = 0, n = 0;
-        if (pm_base64_decode(json_string_value(b64), json_string_length(b64), false, &data, &len) == 0) {
-            char *clean = pm_redact_coded_body(red, coding, pm_headers_get(headers, "content-type"), data, len, &n);
-            char *text = clean ? pm_base64_encode((const unsigned char *)clean, n) : NULL;
-            if (text) {
-                json_object_set_new(message, "body_b64", json_string(text));
-                json_object_set_new(message, "body_redacted", json_true());
-            }
-            free(text);
-            free(clean);
-        }
-        free(data);
-    }
-    pm_redact_headers(red, headers);
-    pm_redact_record_body(red, message);
-}
-
 /* In place: what a capture redacts in the request (whole tokens), and what replay redacts
  * in every answer (JWTs keep their header and claims, for diff's jwt rule, and lose the
  * signature), so the record re-diffs offline as it was diffed live. */
@@ -134,12 +106,12 @@ static void redact_result(const tee_shadow_options *o, json_t *result)
             json_object_set_new(req, "target", json_string(clean));
         free(clean);
     }
-    redact_message(o->redactor, req);
-    redact_message(o->answer_redactor, json_object_get(result, "response"));
+    pm_redact_message(o->redactor, req);
+    pm_redact_message(o->answer_redactor, json_object_get(result, "response"));
     const char *name;
     json_t *answer;
     json_object_foreach(json_object_get(result, "responses"), name, answer)
-        redact_message(o->answer_redactor, answer);
+        pm_redact_message(o->answer_redactor, answer);
 }
 
 /* The metrics of one result, read off its diff record (family, capability, verdict, each

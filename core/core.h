@@ -257,6 +257,10 @@ char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const 
  * decode to text, or it holds nothing to redact. */
 char *pm_redact_coded_body(const pm_redactor *r, const char *content_encoding, const char *content_type,
                            const unsigned char *data, size_t len, size_t *out_len);
+/* In place on a record's request or response object: its headers, its text body
+ * (pm_redact_record_body) and a gzip or deflate body stored as body_b64
+ * (pm_redact_coded_body; encoded again, body_redacted set). Not an object: nothing. */
+void pm_redact_message(const pm_redactor *r, json_t *message);
 /* From now on a JWT secret keeps its header and claims; only its signature (what makes
  * it a credential) becomes "redacted:…", as `HEADER.CLAIMS.redacted:<16 hex>` (the hex
  * of the whole token). For the answers replay stores: diff's `jwt` rule compares the

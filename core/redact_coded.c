@@ -132,3 +132,29 @@ char *pm_redact_coded_body(const pm_redactor *r, const char *content_encoding, c
     free(red);
     return (char *)coded;
 }
+
+void pm_redact_message(const pm_redactor *r, json_t *message)
+{
+    if (!json_is_object(message))
+        return;
+    json_t *headers = json_object_get(message, "headers");
+    const char *coding = pm_headers_get(headers, "content-encoding");
+    const json_t *b64 = json_object_get(message, "body_b64");
+    if (coding && json_is_string(b64)) {
+        unsigned char *data = NULL;
+        size_t len = 0, n = 0;
+        if (pm_base64_decode(json_string_value(b64), json_string_length(b64), false, &data, &len) == 0) {
+            char *clean = pm_redact_coded_body(r, coding, pm_headers_get(headers, "content-type"), data, len, &n);
+            char *text = clean ? pm_base64_encode((const unsigned char *)clean, n) : NULL;
+            if (text) {
+                json_object_set_new(message, "body_b64", json_string(text));
+                json_object_set_new(message, "body_redacted", json_true());
+            }
+            free(text);
+            free(clean);
+        }
+        free(data);
+    }
+    pm_redact_headers(r, headers);
+    pm_redact_record_body(r, message);
+}

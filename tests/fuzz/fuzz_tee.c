@@ -172,34 +172,8 @@ static void check_headers(const tee_headers *h)
     tee_headers_free(&fwd);
 }
 
-/* What cli/tee_shadow.c does to a message before --record: a gzip/deflate body decoded,
- * redacted and encoded again; headers and text body redacted. */
-static void redact_message(const pm_redactor *red, json_t *message)
-{
-    if (!json_is_object(message))
-        return;
-    json_t *headers = json_object_get(message, "headers");
-    const char *coding = pm_headers_get(headers, "content-encoding");
-    const json_t *b64 = json_object_get(message, "body_b64");
-    if (coding && json_is_string(b64)) {
-        unsigned char *bytes = NULL;
-        size_t len = 0, n = 0;
-        if (pm_base64_decode(json_string_value(b64), json_string_length(b64), false, &bytes, &len) == 0) {
-            char *clean = pm_redact_coded_body(red, coding, pm_headers_get(headers, "content-type"), bytes, len, &n);
-            char *text = clean ? pm_base64_encode((const unsigned char *)clean, n) : NULL;
-            if (text) {
-                json_object_set_new(message, "body_b64", json_string(text));
-                json_object_set_new(message, "body_redacted", json_true());
-            }
-            free(text);
-            free(clean);
-        }
-        free(bytes);
-    }
-    pm_redact_headers(red, headers);
-    pm_redact_record_body(red, message);
-}
-
+/* What cli/tee_shadow.c does to a result before --record (request whole, answers with JWT
+ * claims kept), through the same pm_redact_message. */
 static void redact_record(json_t *record)
 {
     json_t *req = json_object_get(record, "request");
@@ -210,8 +184,8 @@ static void redact_record(json_t *record)
             json_object_set_new(req, "target", json_string(clean));
         free(clean);
     }
-    redact_message(redactor(false), req);
-    redact_message(redactor(true), json_object_get(record, "response"));
+    pm_redact_message(redactor(false), req);
+    pm_redact_message(redactor(true), json_object_get(record, "response"));
 }
 
 static void check_record(const char *text, size_t len, const tee_exchange *x, const char *secret, const char *plain)
