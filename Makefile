@@ -4,9 +4,9 @@
 # Other targets: make deps (Debian packages; idempotent), make (build into build/),
 # make sanitize (build-asan/ with address,undefined sanitizers and run the tests there),
 # make clang (build-clang/, warnings as errors under clang, and the libFuzzer targets),
-# make fuzz FUZZ_SECONDS=N (every fuzz target for N seconds), make valgrind (build-valgrind/:
-# the integration tests with every pmirror run under memcheck; not part of make test: it
-# takes longer than all the rest together), make clean.
+# make fuzz FUZZ_SECONDS=N (every fuzz target for N seconds), make valgrind (the integration
+# tests again with every pmirror run under memcheck, in build/; also the last step of make
+# test), make clean.
 
 BUILD      ?= build
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -43,14 +43,16 @@ build: $(BUILD)/CMakeCache.txt
 
 # gcc build: unit + integration tests; the same tests again in the ASan + UBSan build
 # (leak checking on, any sanitizer report fails its test: tests/sanitized.sh); then, when
-# clang is there, the clang build (warnings as errors) and a short run of every fuzz target.
+# clang is there, the clang build (warnings as errors) and a short run of every fuzz target;
+# last the integration tests under valgrind's memcheck (label valgrind, same gcc build).
 test: deps
 	$(MAKE) build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE fuzz
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz|valgrind'
 	$(MAKE) sanitize
 	@if command -v clang >/dev/null 2>&1; then \
 	  $(MAKE) clang && cd build-clang && ctest --output-on-failure -L fuzz; \
 	else echo "make test: clang not found: skipping the clang build and the fuzz smoke run"; fi
+	$(MAKE) valgrind
 
 demo: deps
 	$(MAKE) build
@@ -64,9 +66,12 @@ sanitize: deps
 	$(MAKE) build BUILD=build-asan CMAKE_ARGS="-DPMIRROR_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=$(SANITIZE_CC)"
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -LE fuzz
 
+# The plain build registers the label when asked (tests/CMakeLists.txt); the tests that
+# time what they check run alone (RUN_SERIAL), the rest two at a time.
 valgrind: deps
-	$(MAKE) build BUILD=build-valgrind CMAKE_ARGS="-DPMIRROR_VALGRIND=ON"
-	cd build-valgrind && ctest --output-on-failure -L valgrind  # one at a time: some tests time signals
+	$(MAKE) build
+	cmake -S . -B $(BUILD) -DPMIRROR_VALGRIND=ON >/dev/null
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L valgrind
 
 clang: deps
 	$(MAKE) build BUILD=build-clang CMAKE_ARGS="-DCMAKE_C_COMPILER=clang"
