@@ -150,42 +150,8 @@ static void write_response(pm_jtext *t, const http_exchange *x, const capture_op
 int capture_exchange_record(const http_exchange *x, const capture_options *o, const char *session,
                             const char *id, pm_jtext *t)
 {
-    char ts[40];
-    pm_time_rfc3339(x->req.ts_first, ts, sizeof ts);
-    const pm_class *c = &x->cls;
     pm_jtext_reset(t);
-    pm_jtext_object_begin(t);
-    pm_jtext_key(t, "v");
-    pm_jtext_int(t, 1);
-    pm_jtext_key(t, "id");
-    pm_jtext_cstring(t, id);
-    pm_jtext_key(t, "ts");
-    pm_jtext_cstring(t, ts);
-    pm_jtext_key(t, "session");
-    pm_jtext_cstring(t, session);
-    pm_jtext_key(t, "seq");
-    pm_jtext_int(t, (int64_t)x->seq);
-    pm_jtext_key(t, "family");
-    pm_jtext_cstring(t, c->family ? c->family : "UNKNOWN");
-    pm_jtext_key(t, "capability");
-    pm_jtext_cstring(t, c->capability ? c->capability : "UNKNOWN");
-    pm_jtext_key(t, "switch");
-    pm_jtext_cstring(t, c->switch_name);
-    pm_jtext_key(t, "cap_switch");
-    pm_jtext_cstring(t, c->cap_switch);
-    pm_jtext_key(t, "route_id");
-    pm_jtext_cstring(t, c->route_id);
-    pm_jtext_key(t, "mutating");
-    pm_jtext_bool(t, c->mutating);
-    pm_jtext_key(t, "cohort");
-    pm_jtext_object_begin(t);
-    pm_jtext_key(t, "org");
-    pm_jtext_cstring(t, c->cohort.org);
-    pm_jtext_key(t, "repo");
-    pm_jtext_cstring(t, c->cohort.repo);
-    pm_jtext_key(t, "user");
-    pm_jtext_cstring(t, c->cohort.user);
-    pm_jtext_object_end(t);
+    pm_record_head(t, id, x->req.ts_first, session, x->seq, NULL, &x->cls);
     write_request(t, x, o);
     if (x->has_response)
         write_response(t, x, o);

@@ -940,42 +940,8 @@ static int identify(har_importer *im, const json_t *entry, const json_t *hint, c
 static void write_record(pm_jtext *t, const entry_parts *p, const char *id, const char *session, uint64_t seq,
                          const capture_har_options *o, capture_har_stats *st)
 {
-    char ts[40];
-    pm_time_rfc3339(p->ts, ts, sizeof ts);
-    const pm_class *c = &p->cls;
     pm_jtext_reset(t);
-    pm_jtext_object_begin(t);
-    pm_jtext_key(t, "v");
-    pm_jtext_int(t, 1);
-    pm_jtext_key(t, "id");
-    pm_jtext_cstring(t, id);
-    pm_jtext_key(t, "ts");
-    pm_jtext_cstring(t, ts);
-    pm_jtext_key(t, "session");
-    pm_jtext_cstring(t, session);
-    pm_jtext_key(t, "seq");
-    pm_jtext_int(t, (int64_t)seq);
-    pm_jtext_key(t, "family");
-    pm_jtext_cstring(t, c->family ? c->family : "UNKNOWN");
-    pm_jtext_key(t, "capability");
-    pm_jtext_cstring(t, c->capability ? c->capability : "UNKNOWN");
-    pm_jtext_key(t, "switch");
-    pm_jtext_cstring(t, c->switch_name);
-    pm_jtext_key(t, "cap_switch");
-    pm_jtext_cstring(t, c->cap_switch);
-    pm_jtext_key(t, "route_id");
-    pm_jtext_cstring(t, c->route_id);
-    pm_jtext_key(t, "mutating");
-    pm_jtext_bool(t, c->mutating);
-    pm_jtext_key(t, "cohort");
-    pm_jtext_object_begin(t);
-    pm_jtext_key(t, "org");
-    pm_jtext_cstring(t, c->cohort.org);
-    pm_jtext_key(t, "repo");
-    pm_jtext_cstring(t, c->cohort.repo);
-    pm_jtext_key(t, "user");
-    pm_jtext_cstring(t, c->cohort.user);
-    pm_jtext_object_end(t);
+    pm_record_head(t, id, p->ts, session, seq, NULL, &p->cls);
 
     pm_jtext_key(t, "request");
     pm_jtext_object_begin(t);

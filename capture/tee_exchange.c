@@ -186,48 +186,13 @@ static void write_response(pm_jtext *t, const tee_exchange *x)
 
 char *tee_exchange_record(const tee_exchange *x, size_t *len)
 {
-    char ts[40], id[64], session[32], source[16];
-    pm_time_rfc3339(x->ts_us, ts, sizeof ts);
+    char id[64], session[32], source[16];
     snprintf(id, sizeof id, "%s-%llu-%llu", x->id_prefix ? x->id_prefix : "tee", (unsigned long long)x->connection,
              (unsigned long long)x->seq);
     snprintf(session, sizeof session, "tee-%llu", (unsigned long long)x->connection);
     snprintf(source, sizeof source, "tee-%s", x->mode ? x->mode : "proxy");
-    const pm_class *c = &x->cls;
     pm_jtext t = {0};
-    pm_jtext_object_begin(&t);
-    pm_jtext_key(&t, "v");
-    pm_jtext_int(&t, 1);
-    pm_jtext_key(&t, "id");
-    pm_jtext_cstring(&t, id);
-    pm_jtext_key(&t, "ts");
-    pm_jtext_cstring(&t, ts);
-    pm_jtext_key(&t, "session");
-    pm_jtext_cstring(&t, session);
-    pm_jtext_key(&t, "seq");
-    pm_jtext_int(&t, (int64_t)x->seq);
-    pm_jtext_key(&t, "source");
-    pm_jtext_cstring(&t, source);
-    pm_jtext_key(&t, "family");
-    pm_jtext_cstring(&t, c->family ? c->family : "UNKNOWN");
-    pm_jtext_key(&t, "capability");
-    pm_jtext_cstring(&t, c->capability ? c->capability : "UNKNOWN");
-    pm_jtext_key(&t, "switch");
-    pm_jtext_cstring(&t, c->switch_name);
-    pm_jtext_key(&t, "cap_switch");
-    pm_jtext_cstring(&t, c->cap_switch);
-    pm_jtext_key(&t, "route_id");
-    pm_jtext_cstring(&t, c->route_id);
-    pm_jtext_key(&t, "mutating");
-    pm_jtext_bool(&t, c->mutating);
-    pm_jtext_key(&t, "cohort");
-    pm_jtext_object_begin(&t);
-    pm_jtext_key(&t, "org");
-    pm_jtext_cstring(&t, c->cohort.org);
-    pm_jtext_key(&t, "repo");
-    pm_jtext_cstring(&t, c->cohort.repo);
-    pm_jtext_key(&t, "user");
-    pm_jtext_cstring(&t, c->cohort.user);
-    pm_jtext_object_end(&t);
+    pm_record_head(&t, id, x->ts_us, session, x->seq, source, &x->cls);
     write_request(&t, x);
     if (x->has_response)
         write_response(&t, x);

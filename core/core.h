@@ -289,6 +289,13 @@ typedef struct pm_class {
     pm_cohort cohort; /* owned: pm_class_clear frees it */
 } pm_class;
 
+/* Opens a capture record in t (after pm_jtext_reset) and writes its head, as DESIGN.md
+ * orders it: v, id, ts (RFC 3339 of ts_us), session, seq, source (when not NULL),
+ * family, capability, switch, cap_switch, route_id, mutating, cohort. The caller adds
+ * request and response and closes the object. (core/record.c) */
+void pm_record_head(pm_jtext *t, const char *id, int64_t ts_us, const char *session, uint64_t seq,
+                    const char *source, const pm_class *c);
+
 /* Loads a capability map (e.g. config/quay/capabilities.yaml) and compiles every
  * pattern once. */
 pm_capmap *pm_capmap_load(const char *path, pm_err *err);

@@ -79,3 +79,46 @@ const char *pm_headers_get(const json_t *headers, const char *name)
     }
     return NULL;
 }
+
+void pm_record_head(pm_jtext *t, const char *id, int64_t ts_us, const char *session, uint64_t seq,
+                    const char *source, const pm_class *c)
+{
+    char ts[40];
+    pm_time_rfc3339(ts_us, ts, sizeof ts);
+    pm_jtext_object_begin(t);
+    pm_jtext_key(t, "v");
+    pm_jtext_int(t, 1);
+    pm_jtext_key(t, "id");
+    pm_jtext_cstring(t, id);
+    pm_jtext_key(t, "ts");
+    pm_jtext_cstring(t, ts);
+    pm_jtext_key(t, "session");
+    pm_jtext_cstring(t, session);
+    pm_jtext_key(t, "seq");
+    pm_jtext_int(t, (int64_t)seq);
+    if (source) {
+        pm_jtext_key(t, "source");
+        pm_jtext_cstring(t, source);
+    }
+    pm_jtext_key(t, "family");
+    pm_jtext_cstring(t, c->family ? c->family : "UNKNOWN");
+    pm_jtext_key(t, "capability");
+    pm_jtext_cstring(t, c->capability ? c->capability : "UNKNOWN");
+    pm_jtext_key(t, "switch");
+    pm_jtext_cstring(t, c->switch_name);
+    pm_jtext_key(t, "cap_switch");
+    pm_jtext_cstring(t, c->cap_switch);
+    pm_jtext_key(t, "route_id");
+    pm_jtext_cstring(t, c->route_id);
+    pm_jtext_key(t, "mutating");
+    pm_jtext_bool(t, c->mutating);
+    pm_jtext_key(t, "cohort");
+    pm_jtext_object_begin(t);
+    pm_jtext_key(t, "org");
+    pm_jtext_cstring(t, c->cohort.org);
+    pm_jtext_key(t, "repo");
+    pm_jtext_cstring(t, c->cohort.repo);
+    pm_jtext_key(t, "user");
+    pm_jtext_cstring(t, c->cohort.user);
+    pm_jtext_object_end(t);
+}
