@@ -59,6 +59,11 @@ int cli_write_port_file(const char *cmd, const char *path, unsigned port);
 /* The profile directory: --profile, else $PMIRROR_PROFILE, else config/quay next to the
  * binary's source tree, else the one compiled in. Writes into buf. */
 const char *cli_profile_dir(const char *given, char *buf, size_t size);
+/* The capability map: map_path (--map), else the profile's capabilities.yaml. */
+pm_capmap *cli_load_map(const char *map_path, const char *profile, pm_err *err);
+/* The selection of --family and --select values; *out NULL (everything) when there are
+ * none. 0, or -1 with err naming the bad value. */
+int cli_selection(const cli_list *families, const cli_list *selects, pm_selection **out, pm_err *err);
 
 /* ----- report_setup.c: what report, run and tee share around the report builder ----- */
 

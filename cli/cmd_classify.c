@@ -99,13 +99,8 @@ int cmd_classify(int argc, char **argv)
         cli_list_free(&args);
         return cli_fail("classify", "needs METHOD and TARGET (or --stdin); see pmirror classify --help");
     }
-    char dir[4096], path[4200];
-    if (!map_path) {
-        snprintf(path, sizeof path, "%s/capabilities.yaml", cli_profile_dir(profile, dir, sizeof dir));
-        map_path = path;
-    }
     pm_err err;
-    pm_capmap *map = pm_capmap_load(map_path, &err);
+    pm_capmap *map = cli_load_map(map_path, profile, &err);
     int bad;
     json_t *headers = headers_from_args(&hs, &bad);
     if (!map) {

@@ -96,25 +96,9 @@ int cmd_import(int argc, char **argv)
         rc = cli_fail("import", "say which format the input is: --har (the only one so far)");
     else if (!out)
         rc = cli_fail("import", "-o OUT is required");
-    if (rc == CLI_OK && (families.n || selects.n)) {
-        selection = pm_selection_new();
-        for (size_t i = 0; rc == CLI_OK && i < families.n; i++)
-            if (pm_selection_add_family(selection, families.items[i], &err) != 0)
-                rc = cli_fail("import", "%s", err.msg);
-        for (size_t i = 0; rc == CLI_OK && i < selects.n; i++)
-            if (pm_selection_parse(selection, selects.items[i], &err) != 0)
-                rc = cli_fail("import", "%s", err.msg);
-    }
-    if (rc == CLI_OK) {
-        char dir[4096], path[4200];
-        if (!map_path) {
-            snprintf(path, sizeof path, "%s/capabilities.yaml", cli_profile_dir(profile, dir, sizeof dir));
-            map_path = path;
-        }
-        map = pm_capmap_load(map_path, &err);
-        if (!map)
-            rc = cli_fail("import", "%s", err.msg);
-    }
+    if (rc == CLI_OK && (cli_selection(&families, &selects, &selection, &err) != 0 ||
+                         !(map = cli_load_map(map_path, profile, &err))))
+        rc = cli_fail("import", "%s", err.msg);
     if (rc == CLI_OK && !no_redact) {
         redactor = pm_redactor_new(key, out, NULL, &err);
         if (!redactor)

@@ -183,16 +183,9 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
     snprintf(path, sizeof path, "%s/capabilities.yaml", r->profile_dir);
     if (!(r->map = pm_capmap_load(path, err)))
         return -1;
-    if (a->families.n || a->selects.n) {
-        if (!(r->selection = pm_selection_new()))
-            return pm_err_set(err, "out of memory");
-        for (size_t i = 0; i < a->families.n; i++)
-            if (pm_selection_add_family(r->selection, a->families.items[i], err) != 0)
-                return -1;
-        for (size_t i = 0; i < a->selects.n; i++)
-            if (pm_selection_parse(r->selection, a->selects.items[i], err) != 0)
-                return -1;
-    } else if (r->given) { /* the suite's selection, applied once, at the front */
+    if (cli_selection(&a->families, &a->selects, &r->selection, err) != 0)
+        return -1;
+    if (!r->selection && r->given) { /* the suite's selection, applied once, at the front */
         r->selection = r->given->selection;
         r->given->selection = NULL;
     }

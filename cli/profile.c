@@ -1,7 +1,8 @@
 /*
  * profile.c — finds the profile directory (capability map, rules, gate thresholds) so
  * that `build/pmirror` works from a fresh clone without flags, and an installed or
- * relocated binary can be pointed elsewhere.
+ * relocated binary can be pointed elsewhere; and what commands load from it, with the
+ * --family/--select choice they apply.
  */
 #include "cli.h"
 
@@ -40,4 +41,35 @@ const char *cli_profile_dir(const char *given, char *buf, size_t size)
     }
     snprintf(buf, size, "%s", PMIRROR_DEFAULT_PROFILE);
     return buf;
+}
+
+pm_capmap *cli_load_map(const char *map_path, const char *profile, pm_err *err)
+{
+    char dir[4096], path[4200];
+    if (!map_path) {
+        snprintf(path, sizeof path, "%s/capabilities.yaml", cli_profile_dir(profile, dir, sizeof dir));
+        map_path = path;
+    }
+    return pm_capmap_load(map_path, err);
+}
+
+int cli_selection(const cli_list *families, const cli_list *selects, pm_selection **out, pm_err *err)
+{
+    *out = NULL;
+    if (!families->n && !selects->n)
+        return 0;
+    pm_selection *s = pm_selection_new();
+    if (!s)
+        return pm_err_set(err, "out of memory");
+    for (size_t i = 0; i < families->n; i++)
+        if (pm_selection_add_family(s, families->items[i], err) != 0)
+            goto fail;
+    for (size_t i = 0; i < selects->n; i++)
+        if (pm_selection_parse(s, selects->items[i], err) != 0)
+            goto fail;
+    *out = s;
+    return 0;
+fail:
+    pm_selection_free(s);
+    return -1;
 }
