@@ -19,14 +19,27 @@
 
 #define MAX_PAIRS 4096
 #define MIN_VALUE_LEN 8 /* shorter values are too likely to occur by chance */
+#define NBUCKETS 8192   /* a power of two, twice MAX_PAIRS */
 
+/* A table of recorded values (and what one target issued in their place), a ring of at
+ * most MAX_PAIRS: the oldest pair goes first. Every recorded value is at least
+ * MIN_VALUE_LEN bytes, so its last 8 bytes index it: finding which recorded values occur
+ * in a header is one bucket probe per byte of the header (Rabin-Karp over many patterns)
+ * instead of a search per pair, which with thousands of registry tokens was most of
+ * replay's time. The last bytes, not the first: tokens share their beginnings
+ * ("redacted:", "eyJhbGci", "/v2/org/") and differ at the end. A bucket chains the pairs
+ * whose last 8 bytes hash to it. */
 typedef struct {
     char *recorded, *value;
+    size_t len;      /* of recorded */
+    uint64_t tail;   /* its last 8 bytes */
+    int next;        /* next pair in the bucket, -1 */
 } pair;
 
 typedef struct {
     pair *items;
-    size_t n, head; /* ring: the oldest is at head once full */
+    size_t n, oldest; /* ring: the oldest is at `oldest` once full */
+    int *buckets;     /* NBUCKETS heads, -1 when empty */
 } pair_table;
 
 struct rp_correlation {
@@ -66,6 +79,7 @@ static void table_free(pair_table *t)
         free(t->items[i].value);
     }
     free(t->items);
+    free(t->buckets);
 }
 
 void rp_correlation_free(rp_correlation *c)
@@ -80,30 +94,98 @@ void rp_correlation_free(rp_correlation *c)
     free(c);
 }
 
+static uint64_t tail_of(const char *p, size_t len)
+{
+    p += len - 8;
+    uint64_t h;
+    memcpy(&h, p, sizeof h);
+    return h;
+}
+
+static size_t bucket_of(uint64_t tail)
+{
+    return (size_t)((tail * 0x9E3779B97F4A7C15ull) >> 51) & (NBUCKETS - 1);
+}
+
+/* The pair whose recorded value is `recorded` (len bytes), or -1. */
+static int table_find(const pair_table *t, const char *recorded, size_t len)
+{
+    if (!t->buckets || len < MIN_VALUE_LEN)
+        return -1;
+    uint64_t tail = tail_of(recorded, len);
+    for (int i = t->buckets[bucket_of(tail)]; i >= 0; i = t->items[i].next)
+        if (t->items[i].tail == tail && t->items[i].len == len && memcmp(t->items[i].recorded, recorded, len) == 0)
+            return i;
+    return -1;
+}
+
+static void unlink_pair(pair_table *t, int slot)
+{
+    int *link = &t->buckets[bucket_of(t->items[slot].tail)];
+    while (*link >= 0 && *link != slot)
+        link = &t->items[*link].next;
+    if (*link == slot)
+        *link = t->items[slot].next;
+}
+
 static void table_put(pair_table *t, const char *recorded, const char *value)
 {
-    for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->items[i].recorded, recorded) == 0) {
-            free(t->items[i].value);
-            t->items[i].value = value ? strdup(value) : NULL;
-            return;
-        }
+    size_t len = strlen(recorded);
+    int found = table_find(t, recorded, len);
+    if (found >= 0) {
+        free(t->items[found].value);
+        t->items[found].value = value ? strdup(value) : NULL;
+        return;
+    }
     if (!t->items) {
         t->items = calloc(MAX_PAIRS, sizeof *t->items);
-        if (!t->items)
+        t->buckets = malloc(NBUCKETS * sizeof *t->buckets);
+        if (!t->items || !t->buckets) {
+            free(t->items);
+            free(t->buckets);
+            t->items = NULL;
+            t->buckets = NULL;
             return;
+        }
+        for (size_t i = 0; i < NBUCKETS; i++)
+            t->buckets[i] = -1;
     }
-    pair *slot;
+    int slot;
     if (t->n < MAX_PAIRS) {
-        slot = &t->items[t->n++];
+        slot = (int)t->n++;
     } else {
-        slot = &t->items[t->head];
-        t->head = (t->head + 1) % MAX_PAIRS;
-        free(slot->recorded);
-        free(slot->value);
+        slot = (int)t->oldest;
+        t->oldest = (t->oldest + 1) % MAX_PAIRS;
+        unlink_pair(t, slot);
+        free(t->items[slot].recorded);
+        free(t->items[slot].value);
     }
-    slot->recorded = strdup(recorded);
-    slot->value = value ? strdup(value) : NULL;
+    pair *p = &t->items[slot];
+    p->recorded = strdup(recorded);
+    p->value = value ? strdup(value) : NULL;
+    p->len = len;
+    p->tail = tail_of(recorded, len);
+    size_t b = bucket_of(p->tail);
+    p->next = t->buckets[b];
+    t->buckets[b] = slot;
+}
+
+/* Calls found(slot) for each pair of t whose recorded value occurs in s (len bytes) and
+ * that `skip` does not mark; stops when found returns false. */
+static void table_scan(const pair_table *t, const char *s, size_t len, const bool *skip,
+                       bool (*found)(void *ctx, int slot), void *ctx)
+{
+    if (!t->buckets || len < MIN_VALUE_LEN)
+        return;
+    for (size_t end = 8; end <= len; end++) { /* each place a value could end */
+        uint64_t tail = tail_of(s, end);
+        for (int i = t->buckets[bucket_of(tail)]; i >= 0; i = t->items[i].next) {
+            const pair *p = &t->items[i];
+            if (p->tail == tail && p->len <= end && !(skip && skip[i]) &&
+                memcmp(s + end - p->len, p->recorded, p->len) == 0 && !found(ctx, i))
+                return;
+        }
+    }
 }
 
 /* "http://host:port/v2/x?y" → "/v2/x?y"; relative values unchanged. */
@@ -253,6 +335,34 @@ static char *replace_all(const char *s, const char *from, const char *to)
     return out;
 }
 
+typedef struct {
+    const pair_table *t;
+    int best;       /* the longest recorded value found with a value to put in, -1 */
+    const char *missing;
+    const pair_table *target;
+} scan_state;
+
+static bool longest(void *ctx, int slot)
+{
+    scan_state *st = ctx;
+    const pair *p = &st->t->items[slot];
+    if (p->value && (st->best < 0 || p->len > st->t->items[st->best].len))
+        st->best = slot;
+    return true;
+}
+
+/* A recorded value the target did not issue too (mapped to itself) is a failed correlation. */
+static bool unmapped(void *ctx, int slot)
+{
+    scan_state *st = ctx;
+    const pair *r = &st->t->items[slot];
+    int j = table_find(st->target, r->recorded, r->len);
+    if (j >= 0 && st->target->items[j].value && strcmp(st->target->items[j].value, r->recorded) == 0)
+        return true;
+    st->missing = r->recorded;
+    return false;
+}
+
 char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s, const char **missing)
 {
     *missing = NULL;
@@ -261,38 +371,28 @@ char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s
         return NULL;
     const pair_table *t = &c->targets[target];
     /* longest recorded values first: an upload URL before the UUID inside it */
-    bool *used = calloc(t->n + 1, sizeof *used);
+    bool *used = NULL;
     for (;;) {
-        size_t best = SIZE_MAX, best_len = 0;
-        for (size_t i = 0; i < t->n; i++) {
-            size_t len = strlen(t->items[i].recorded);
-            if (!used[i] && len > best_len && t->items[i].value && strstr(cur, t->items[i].recorded)) {
-                best = i;
-                best_len = len;
-            }
-        }
-        if (best == SIZE_MAX)
+        scan_state st = {.t = t, .best = -1};
+        table_scan(t, cur, strlen(cur), used, longest, &st);
+        if (st.best < 0)
             break;
-        used[best] = true;
-        char *next = replace_all(cur, t->items[best].recorded, t->items[best].value);
+        if (!used && !(used = calloc(MAX_PAIRS, sizeof *used)))
+            break;
+        used[st.best] = true;
+        char *next = replace_all(cur, t->items[st.best].recorded, t->items[st.best].value);
         if (next) {
             free(cur);
             cur = next;
         }
     }
     free(used);
-    for (size_t i = 0; i < c->issued.n; i++) {
-        const char *r = c->issued.items[i].recorded;
-        if (!strstr(cur, r))
-            continue; /* the common case, decided without the pairs */
-        bool mapped = false;
-        for (size_t j = 0; j < t->n && !mapped; j++)
-            mapped = strcmp(t->items[j].recorded, r) == 0 && t->items[j].value && strcmp(t->items[j].value, r) == 0;
-        if (!mapped) {
-            *missing = r;
-            free(cur);
-            return NULL;
-        }
+    scan_state st = {.t = &c->issued, .target = t};
+    table_scan(&c->issued, cur, strlen(cur), NULL, unmapped, &st);
+    if (st.missing) {
+        *missing = st.missing;
+        free(cur);
+        return NULL;
     }
     return cur;
 }

@@ -130,3 +130,84 @@ Test(correlation, learns_a_token_whose_key_is_escaped)
     rp_correlation_free(corr);
     rp_record_free(rec);
 }
+
+/* One exchange whose recorded answer and each target's carry the given headers. */
+static void learn_headers(rp_correlation *corr, const char *rec_headers, const char *const *target_hdr,
+                          const size_t *target_hdr_len, size_t ntargets)
+{
+    char line[1024];
+    snprintf(line, sizeof line,
+             "{\"v\":1,\"id\":\"u\",\"request\":{\"method\":\"POST\",\"target\":\"/v2/o/r/blobs/uploads/\","
+             "\"headers\":[]},\"response\":{\"status\":202,\"headers\":%s}}",
+             rec_headers);
+    rp_record *rec = record_of(line);
+    rp_exchange x = {.rec = rec};
+    rp_call calls[2] = {{.x = &x}, {.x = &x, .target = 1}};
+    for (size_t t = 0; t < ntargets; t++) {
+        calls[t].status = 202;
+        calls[t].hdr = malloc(target_hdr_len[t]);
+        memcpy(calls[t].hdr, target_hdr[t], target_hdr_len[t]);
+        calls[t].hdr_len = target_hdr_len[t];
+    }
+    x.calls = calls;
+    rp_correlation_learn(corr, &x);
+    for (size_t t = 0; t < ntargets; t++)
+        call_free(&calls[t]);
+    rp_record_free(rec);
+}
+
+Test(correlation, the_longest_recorded_value_is_replaced_first)
+{
+    rp_correlation *corr = rp_correlation_new(1, NULL);
+    static const char hdr[] = "Location\0/v2/o/r/blobs/uploads/target-uuid-0001\0Docker-Upload-UUID\0target-uuid-0001\0";
+    const char *const hdrs[] = {hdr};
+    const size_t lens[] = {sizeof hdr - 1};
+    learn_headers(corr,
+                  "[[\"Location\",\"http://quay.example/v2/o/r/blobs/uploads/rec-uuid-0001\"],"
+                  "[\"Docker-Upload-UUID\",\"rec-uuid-0001\"]]",
+                  hdrs, lens, 1);
+    const char *missing = NULL;
+    char *out = rp_correlation_apply(corr, 0, "/v2/o/r/blobs/uploads/rec-uuid-0001?digest=sha256:1", &missing);
+    cr_assert_not_null(out, "missing %s", missing ? missing : "-");
+    cr_expect_str_eq(out, "/v2/o/r/blobs/uploads/target-uuid-0001?digest=sha256:1");
+    free(out);
+    out = rp_correlation_apply(corr, 0, "uuid rec-uuid-0001 and again rec-uuid-0001", &missing);
+    cr_expect_str_eq(out, "uuid target-uuid-0001 and again target-uuid-0001", "every occurrence");
+    free(out);
+    out = rp_correlation_apply(corr, 0, "nothing issued here", &missing);
+    cr_expect_str_eq(out, "nothing issued here");
+    free(out);
+    rp_correlation_free(corr);
+}
+
+Test(correlation, thousands_of_tokens_sharing_a_prefix_stay_apart_and_the_oldest_go)
+{
+    /* registry tokens: all "redacted:" + hex, as a capture stores them */
+    rp_correlation *corr = rp_correlation_new(1, NULL);
+    const int n = 5000; /* more than the table holds (4096) */
+    for (int i = 0; i < n; i++) {
+        char rec_hdr[128], hdr[128];
+        snprintf(rec_hdr, sizeof rec_hdr, "[[\"Docker-Upload-UUID\",\"redacted:%016x\"]]", (unsigned)i * 2654435761u);
+        int len = snprintf(hdr, sizeof hdr, "Docker-Upload-UUID%cissued-%08d", '\0', i);
+        const char *const hdrs[] = {hdr};
+        const size_t lens[] = {(size_t)len + 1};
+        learn_headers(corr, rec_hdr, hdrs, lens, 1);
+    }
+    const char *missing = NULL;
+    for (int i = n - 4096; i < n; i += 97) {
+        char in[64], want[64];
+        snprintf(in, sizeof in, "Bearer redacted:%016x", (unsigned)i * 2654435761u);
+        snprintf(want, sizeof want, "Bearer issued-%08d", i);
+        char *out = rp_correlation_apply(corr, 0, in, &missing);
+        cr_assert_not_null(out, "token %d: missing %s", i, missing ? missing : "-");
+        cr_expect_str_eq(out, want);
+        free(out);
+    }
+    /* the oldest pairs went first: such a value is no longer known to be issued, and passes */
+    char old[64];
+    snprintf(old, sizeof old, "Bearer redacted:%016x", 0u);
+    char *out = rp_correlation_apply(corr, 0, old, &missing);
+    cr_expect_str_eq(out, old);
+    free(out);
+    rp_correlation_free(corr);
+}
