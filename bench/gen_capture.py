@@ -9,6 +9,13 @@ repository (/api/v1/repository/<org>/<repo>?includeTags=true): JSON of 1-8 KiB e
 built once with a fixed seed (the docroot is the same whatever EXCHANGES is). Traffic is
 60% manifests, 20% tag lists, 20% repositories.
 
+Each session begins as a registry client does: GET /v2/auth for its repository, whose
+recorded answer issued a token (`{"token": "redacted:<16 hex>"}`, redacted as capture
+stores it), and every later request of the session carries it (`Authorization: Bearer
+redacted:<16 hex>`). Replay correlates it: each session's recorded token becomes the one
+the target issued (the docroot's v2/auth), so the capture holds one recorded token per
+session, as a real one does (replay's correlation table fills).
+
 Timing is what makes the replay concurrent: request i starts at 10 µs * i and lasts
 1-3 ms (`done_us`), so about 200 exchanges overlap each one in the recording and causal
 order never makes replay wait for an answer it could do without. 400 sessions are open
@@ -42,6 +49,9 @@ DONE_US = (1000, 3000)        # exchange duration in the recording, uniform
 OPEN_SESSIONS = 400           # so a session's exchanges are 400 * STEP_US = 4 ms apart
 PER_SESSION = 50
 URLS = 10000
+AUTH_FILE = "v2/auth"         # the docroot's /v2/auth answer: the token the targets issue
+AUTH_BODY = json.dumps({"token": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9." + "x" * 300 + ".sig",
+                        "expires_in": 300}).encode()
 HEAD_BYTES = 64               # of the recorded body
 BASE = datetime.datetime(2026, 11, 1, 10, 0, 0, tzinfo=datetime.timezone.utc)
 PREFIX = "6a2f0c11"           # the capture-run prefix of session and record ids
@@ -106,6 +116,9 @@ def make_routes():
 
 
 def write_docroot(routes, root):
+    os.makedirs(os.path.join(root, os.path.dirname(AUTH_FILE)), exist_ok=True)
+    with open(os.path.join(root, AUTH_FILE), "wb") as f:
+        f.write(AUTH_BODY)
     for kind in KINDS:
         for _, path, body, _, _ in routes[kind]:
             full = os.path.join(root, path)
@@ -155,8 +168,20 @@ def exchanges(parts, count, rng):
         rec = {"v": 1, "id": "%s-%d" % (session, seq), "ts": rfc3339(at), "session": session, "seq": seq}
         rec.update(cls)
         rec["cohort"] = dict(cohort, user=None)
-        rec["request"] = {"method": "GET", "target": target, "version": "HTTP/1.1",
-                          "headers": [["Host", HOST], ["User-Agent", ua], ["Accept", "application/json"]],
+        headers = [["Host", HOST], ["User-Agent", ua], ["Accept", "application/json"]]
+        token = "redacted:" + hashlib.sha256(session.encode()).hexdigest()[:16]
+        if seq == 0:  # the session's token first
+            target = "/v2/auth?service=%s&scope=repository:%s:pull" % (HOST, cohort["repo"])
+            rec.update(family="REGISTRY_V2", capability="V2_AUTH", switch="ROUTE_OWNER_FAMILY_REGISTRY_V2",
+                       cap_switch=None, route_id="ROUTE-0337", mutating=False)
+            body = json.dumps({"token": token, "expires_in": 300})
+            response = {"status": 200, "reason": "OK", "version": "HTTP/1.1",
+                        "headers": [["Server", "nginx"], ["Content-Type", "application/json"],
+                                    ["Content-Length", str(len(body))]],
+                        "body": body, "body_len": len(body), "complete": True}
+        else:
+            headers.append(["Authorization", "Bearer " + token])
+        rec["request"] = {"method": "GET", "target": target, "version": "HTTP/1.1", "headers": headers,
                           "body_len": 0, "complete": True, "done_us": 0}
         rec["response"] = dict(response, latency_us=done // 2, done_us=done)
         yield at + done, target, json.dumps(rec, separators=(",", ":")) + "\n"

@@ -2,7 +2,8 @@
 # replay.sh — `pmirror replay` throughput and memory against wrk measured in the same run,
 # both driving the same fast server: one nginx (Debian's) on two loopback ports serving
 # Quay-shaped JSON of 1-8 KiB from a generated docroot (bench/gen_capture.py: manifests,
-# tag lists, /api/v1 repositories).
+# tag lists, /api/v1 repositories, and the /v2/auth token each session starts with and
+# carries after, which replay correlates per session).
 #   pmirror  replays a capture of EXCHANGES GET exchanges (bench/gen_capture.py: ~50 per
 #            session, overlapping in the recording so causal order holds nothing back) to
 #            two targets, `python` (baseline) and `go` (candidate), one per port, with
@@ -101,9 +102,10 @@ run_wrk() { # → RPS, WRK_BAD (non-2xx responses + socket errors)
 # ---------------------------------------------------------------- the result check (untimed)
 echo "checking one replay's results (1x, to a file) ..."
 run_replay "$X1" "$TMP/results.jsonl"
-CHECK=$(python3 - "$TMP/results.jsonl" "$EXCHANGES" <<'PY'
-import json, sys
+CHECK=$(python3 - "$TMP/results.jsonl" "$EXCHANGES" "$ROOT/v2/auth" <<'PY'
+import hashlib, json, sys
 want = int(sys.argv[2])
+auth = hashlib.sha256(open(sys.argv[3], "rb").read()).hexdigest()  # what /v2/auth answers
 ids, good, bad = set(), 0, []
 for line in open(sys.argv[1]):
     r = json.loads(line)
@@ -111,8 +113,8 @@ for line in open(sys.argv[1]):
     ok = True
     for t in ("python", "go"):
         got = r["responses"].get(t, {})
-        if got.get("status") != 200 or got.get("error") is not None \
-                or got.get("body_sha256") != r["response"]["body_sha256"]:
+        body = auth if r["request"]["target"].startswith("/v2/auth") else r["response"]["body_sha256"]
+        if got.get("status") != 200 or got.get("error") is not None or got.get("body_sha256") != body:
             ok = False
             if len(bad) < 3:
                 bad.append("%s %s: status %s error %s" % (r["id"], t, got.get("status"), got.get("error")))
