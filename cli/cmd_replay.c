@@ -1,7 +1,9 @@
 /*
  * cmd_replay.c — `pmirror replay -c SUITE -i CAPTURE -o RESULTS`: every captured exchange
  * to every target of the suite. Arguments, the progress line, signals and the summary;
- * the work is replay/'s.
+ * the work is replay/'s. The replay loop hands each finished exchange to a second thread
+ * that writes its result (run_stages.c, as `run` does): hashing, redacting and escaping
+ * the answers is about a third of the CPU, which the loop then spends driving the targets.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -10,9 +12,10 @@
 
 #include "cli.h"
 #include "replay/replay.h"
+#include "run_stages.h"
 
 typedef struct {
-    pm_jsonl_writer *out;
+    run_stages *writer; /* the results' thread */
     const pm_suite *suite;
     bool progress;
     json_t *families; /* FAMILY → {TARGET → {answered, errors, skipped}} */
@@ -27,9 +30,10 @@ static void on_signal(int sig)
         replay_stop(running);
 }
 
-static void count(json_t *families, const pm_suite *suite, const replay_result *r)
+static void count(json_t *families, const pm_suite *suite, const replay_exchange *x)
 {
-    const char *family = r->family ? r->family : "UNKNOWN";
+    const char *family = replay_exchange_family(x);
+    family = family ? family : "UNKNOWN";
     json_t *f = json_object_get(families, family);
     if (!f) {
         f = json_object();
@@ -42,23 +46,24 @@ static void count(json_t *families, const pm_suite *suite, const replay_result *
             t = json_pack("{s:i,s:i,s:i}", "answered", 0, "errors", 0, "skipped", 0);
             json_object_set_new(f, name, t);
         }
-        const char *key = r->skipped[i] ? "skipped" : r->errors[i] ? "errors" : "answered";
+        bool skipped;
+        const char *error = replay_exchange_error(x, i, &skipped);
+        const char *key = skipped ? "skipped" : error ? "errors" : "answered";
         json_object_set_new(t, key, json_integer(json_integer_value(json_object_get(t, key)) + 1));
     }
 }
 
-static int write_result(void *ctx, const replay_result *r, pm_err *err)
+/* On the replay loop: counted for the summary, then queued for the results' thread. */
+static int hand_over(void *ctx, replay_exchange *x, pm_err *err)
 {
     replay_output *o = ctx;
-    count(o->families, o->suite, r);
-    return pm_jsonl_writer_write_line(o->out, r->text, r->len, err);
+    count(o->families, o->suite, x);
+    return run_stages_push(o->writer, x, err);
 }
 
 static void show_progress(void *ctx, const replay_stats *st, double per_s)
 {
-    replay_output *o = ctx;
-    pm_err err;
-    pm_jsonl_writer_tick(o->out, &err);
+    replay_output *o = ctx; /* the results' thread flushes the file (TICK_MS) */
     if (!o->progress)
         return;
     fprintf(stderr, "\rpmirror replay: %llu/%llu done", (unsigned long long)st->done,
@@ -182,31 +187,43 @@ int cmd_replay(int argc, char **argv)
     replay_session *session = in ? replay_new(&ro, &err) : NULL;
     replay_output o = {.suite = suite, .families = json_object()};
     o.progress = strcmp(progress, "always") == 0 || (strcmp(progress, "auto") == 0 && isatty(STDERR_FILENO));
-    if (session)
-        o.out = pm_jsonl_writer_open(out_path, &err);
-    if (!in || !session || !o.out) {
+    pm_jsonl_writer *out = session ? pm_jsonl_writer_open(out_path, &err) : NULL;
+    run_stages_options wo = {.results = out};
+    if (out)
+        o.writer = run_stages_start(&wo, &err);
+    if (!in || !session || !out || !o.writer) {
         rc = cli_fail("replay", "%s", err.msg);
     } else {
         running = session;
         struct sigaction sa = {.sa_handler = on_signal};
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
-        int run_rc = replay_run(session, in, write_result, show_progress, &o, &err);
+        int run_rc = replay_run_handoff(session, in, hand_over, show_progress, &o, &err);
         running = NULL;
         if (o.progress)
             fputc('\n', stderr);
-        if (run_rc != 0)
+        run_stages_counts ignored;
+        pm_err werr;
+        int write_rc = run_stages_finish(o.writer, &ignored, &werr);
+        o.writer = NULL;
+        if (run_rc != 0) /* a failed write stops the replay with the writer's error */
             rc = cli_fail("replay", "%s", err.msg);
-        if (pm_jsonl_writer_close(o.out, &err) != 0 && rc == CLI_OK)
+        else if (write_rc != 0)
+            rc = cli_fail("replay", "%s", werr.msg);
+        if (pm_jsonl_writer_close(out, &err) != 0 && rc == CLI_OK)
             rc = cli_fail("replay", "%s", err.msg);
-        o.out = NULL;
+        out = NULL;
         if (pm_jsonl_reader_warning(in))
             fprintf(stderr, "pmirror replay: warning: %s\n", pm_jsonl_reader_warning(in));
         if (rc == CLI_OK) /* an error is one line; the summary is for runs that finished */
             print_summary(&o, replay_get_stats(session), out_path);
     }
-    if (o.out)
-        pm_jsonl_writer_close(o.out, NULL);
+    if (o.writer) {
+        run_stages_counts ignored;
+        run_stages_finish(o.writer, &ignored, &err);
+    }
+    if (out)
+        pm_jsonl_writer_close(out, NULL);
     json_decref(o.families);
     replay_free(session);
     pm_jsonl_reader_close(in);

@@ -1,5 +1,6 @@
 /*
- * run_stages.c — the diff and report half of `pmirror run` on a thread of its own.
+ * run_stages.c — the diff and report half of `pmirror run` on a thread of its own; and
+ * for `pmirror replay` (no diff engine given), the writing of its results.
  *
  * Measured (bench/run.sh, perf): writing each result's text (hashing, redacting and
  * escaping both answers), diffing it and scoring it is ~40% of run's CPU; on one thread
@@ -63,6 +64,8 @@ static int take(run_stages *st, const replay_exchange *x, pm_err *err)
         return pm_err_set(err, "out of memory writing a result");
     if (st->o.results && pm_jsonl_writer_write_line(st->o.results, st->text.buf, st->text.len, err) != 0)
         return -1;
+    if (!st->o.diff) /* `pmirror replay`: the result is all */
+        return 0;
     json_t *d = diff_result_text(st->o.diff, st->text.buf, st->text.len, err);
     if (!d)
         return -1;

@@ -13,7 +13,8 @@
 #include "reports/reports.h"
 
 typedef struct run_stages_options {
-    diff_engine *diff;          /* borrowed, used on the stages' thread only until finish */
+    diff_engine *diff;          /* borrowed, used on the stages' thread only until finish;
+                                 * NULL: results only (`pmirror replay`) */
     reports_builder *report;    /* the same */
     pm_jsonl_writer *results;   /* --keep-results, else NULL (borrowed, the same) */
     pm_jsonl_writer *diffs;

@@ -479,6 +479,17 @@ int replay_exchange_text(const replay_exchange *x, pm_jtext *out)
     return result_text(x, out);
 }
 
+const char *replay_exchange_family(const replay_exchange *x)
+{
+    return x->rec->family;
+}
+
+const char *replay_exchange_error(const replay_exchange *x, size_t target, bool *skipped)
+{
+    *skipped = x->calls[target].skipped;
+    return x->calls[target].error;
+}
+
 static void free_exchange(rp_exchange *x)
 {
     for (size_t i = 0; i < x->suite->ntargets; i++) {

@@ -97,6 +97,10 @@ int replay_run_handoff(replay_session *s, pm_jsonl_reader *in, replay_handoff_fn
 /* Its result record's text, as replay_result.text would be, written into out (reset
  * first; keep one per thread). Any thread; x is only read. 0, or -1 (out of memory). */
 int replay_exchange_text(const replay_exchange *x, pm_jtext *out);
+/* What replay_result gives of a handed-off exchange: its family, and per suite target its
+ * error code (NULL when answered) and whether it was skipped. Any thread; x only read. */
+const char *replay_exchange_family(const replay_exchange *x);
+const char *replay_exchange_error(const replay_exchange *x, size_t target, bool *skipped);
 void replay_exchange_free(replay_exchange *x);
 /* Thread-safe: wakes replay_run_source from its wait (a record is ready). */
 void replay_wakeup(replay_session *s);
