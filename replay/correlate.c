@@ -227,8 +227,24 @@ static void pair_up(rp_correlation *c, size_t target, const char *recorded, cons
         table_put(&c->targets[target], recorded, value);
 }
 
+/* True when text holds a \u escape of a letter, digit or '_' ("\u0074oken"): a field
+ * name could hide behind it. Servers do not write those (Python escapes non-ASCII, Go
+ * also <, > and &), so bodies with ordinary escapes still go unparsed. */
+static bool escapes_a_name_char(const char *text, size_t len)
+{
+    for (const char *p = text, *end = text + len; (p = memmem(p, (size_t)(end - p), "\\u00", 4)) && end - p >= 6;
+         p += 4) {
+        char hex[3] = {p[4], p[5], '\0'};
+        char *stop = NULL;
+        long c = strtol(hex, &stop, 16);
+        if (*stop == '\0' && (c == '_' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+            return true;
+    }
+    return false;
+}
+
 /* The JSON object a body holds, or NULL (bodies that are not objects issue nothing, nor
- * do bodies that do not name a wanted field: those are not parsed at all, unless a \u
+ * do bodies that do not name a wanted field: those are not parsed at all, unless an
  * escape could be hiding the name). */
 static json_t *body_object(const char *text, size_t len, const json_t *wanted)
 {
@@ -239,7 +255,7 @@ static json_t *body_object(const char *text, size_t len, const json_t *wanted)
     const json_t *f;
     json_array_foreach(wanted, i, f)
         named |= json_is_string(f) && memmem(text, len, json_string_value(f), json_string_length(f)) != NULL;
-    if (!named && !memmem(text, len, "\\u", 2)) /* a key may be written with \u escapes */
+    if (!named && !escapes_a_name_char(text, len))
         return NULL;
     json_t *doc = json_loadb(text, len, 0, NULL);
     if (doc && !json_is_object(doc)) {
