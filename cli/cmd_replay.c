@@ -218,10 +218,6 @@ int cmd_replay(int argc, char **argv)
         if (rc == CLI_OK) /* an error is one line; the summary is for runs that finished */
             print_summary(&o, replay_get_stats(session), out_path);
     }
-    if (o.writer) {
-        run_stages_counts ignored;
-        run_stages_finish(o.writer, &ignored, &err);
-    }
     if (out)
         pm_jsonl_writer_close(out, NULL);
     json_decref(o.families);
