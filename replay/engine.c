@@ -145,23 +145,6 @@ static bool reserve(void **buf, size_t len, size_t *cap, size_t more)
     return true;
 }
 
-const char *rp_call_header(const rp_call *c, const char *name)
-{
-    for (size_t at = 0; at < c->hdr_len;) {
-        const char *n = c->hdr + at, *v = n + strlen(n) + 1;
-        if (strcasecmp(n, name) == 0)
-            return v;
-        at = (size_t)(v + strlen(v) + 1 - c->hdr);
-    }
-    return NULL;
-}
-
-const unsigned char *rp_call_body(const rp_call *c, size_t *len)
-{
-    *len = c->spilled ? c->resp_body.len : c->data_len;
-    return c->spilled ? c->resp_body.data : c->data;
-}
-
 /* One "name: value" header line kept as a "name\0value\0" pair (a NUL inside ends it). */
 static void add_header(rp_call *call, const char *name, size_t nlen, const char *v, size_t vlen)
 {
