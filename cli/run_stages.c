@@ -10,6 +10,13 @@
  * to the report builder. One consumer over a FIFO keeps the kept files in the order
  * results come out, as `pmirror replay` writes them.
  *
+ * When the stages fall behind (the queue half full), the replay thread writes the result
+ * text itself before queueing, in time it would otherwise spend waiting for room, and the
+ * stages only diff and score: the two threads share the work as their pace asks.
+ * Measured, 100 000 exchanges against one nginx, 3 alternating runs each: run 9.51 s ->
+ * 8.61 s (medians); replay 8.13 s -> 7.52 s. The text is the same either way (the tests
+ * pass with it always written on the replay thread).
+ *
  * The queue is bounded (QUEUE_CAP exchanges with their answers): a replay loop faster than
  * the stages waits for room, so memory does not grow with the input. Once the stages fail
  * (a full disk, a result diff cannot read), the next push returns their error, which
@@ -30,16 +37,25 @@
 #define TICK_MS 200 /* ... or after this long: a slow replay's results still flow, and an
                      * idle queue still flushes the kept files on time */
 #define STAGES_NICE 5 /* see stages_main */
+#define BEHIND (QUEUE_CAP / 2) /* queued exchanges past which the replay thread writes results */
+
+/* An exchange in the queue, with its result text when the replay thread wrote it. */
+typedef struct stage_item {
+    replay_exchange *x;
+    char *text; /* NULL: the stages' thread writes it */
+    size_t len;
+} stage_item;
 
 struct run_stages {
     run_stages_options o;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t not_empty, not_full;
-    replay_exchange *queue[QUEUE_CAP];
+    stage_item queue[QUEUE_CAP];
     size_t head, n;
-    replay_exchange *spent[QUEUE_CAP]; /* taken, for the replay thread to free */
+    stage_item spent[QUEUE_CAP]; /* taken, for the replay thread to free */
     size_t nspent;
+    pm_jtext push_text; /* results the replay thread writes (run_stages_push) */
     bool closed; /* no more pushes: drain and stop */
     bool failed; /* under lock; err holds why */
     pm_err err;
@@ -58,15 +74,21 @@ static void count_verdict(run_stages *st, const char *v)
 }
 
 /* One exchange: its result, its diff, its place in the report. */
-static int take(run_stages *st, const replay_exchange *x, pm_err *err)
+static int take(run_stages *st, const stage_item *it, pm_err *err)
 {
-    if (replay_exchange_text(x, &st->text) != 0)
-        return pm_err_set(err, "out of memory writing a result");
-    if (st->o.results && pm_jsonl_writer_write_line(st->o.results, st->text.buf, st->text.len, err) != 0)
+    const char *text = it->text;
+    size_t len = it->len;
+    if (!text) {
+        if (replay_exchange_text(it->x, &st->text) != 0)
+            return pm_err_set(err, "out of memory writing a result");
+        text = st->text.buf;
+        len = st->text.len;
+    }
+    if (st->o.results && pm_jsonl_writer_write_line(st->o.results, text, len, err) != 0)
         return -1;
     if (!st->o.diff) /* `pmirror replay`: the result is all */
         return 0;
-    json_t *d = diff_result_text(st->o.diff, st->text.buf, st->text.len, err);
+    json_t *d = diff_result_text(st->o.diff, text, len, err);
     if (!d)
         return -1;
     int rc = reports_add(st->o.report, d, err);
@@ -115,19 +137,20 @@ static void *stages_main(void *arg)
         }
         if (st->n == 0)
             break; /* closed and drained */
-        replay_exchange *x = st->queue[st->head];
+        stage_item it = st->queue[st->head];
         st->head = (st->head + 1) % QUEUE_CAP;
         st->n--;
         pthread_cond_signal(&st->not_full);
         pthread_mutex_unlock(&st->lock);
         pm_err err;
-        int rc = failed ? 0 : take(st, x, &err);
+        int rc = failed ? 0 : take(st, &it, &err);
         pthread_mutex_lock(&st->lock);
         if (st->nspent < QUEUE_CAP) {
-            st->spent[st->nspent++] = x;
+            st->spent[st->nspent++] = it;
         } else {
             pthread_mutex_unlock(&st->lock);
-            replay_exchange_free(x);
+            replay_exchange_free(it.x);
+            free(it.text);
             pthread_mutex_lock(&st->lock);
         }
         if (rc != 0) {
@@ -167,7 +190,7 @@ run_stages *run_stages_start(const run_stages_options *o, pm_err *err)
  * through that thread's own cache, instead of the stages' thread contending for the
  * replay thread's arena lock and filling its fastbins (perf: ~8% of run's CPU went to
  * lock waits and malloc_consolidate when the stages' thread freed). */
-static size_t take_spent(run_stages *st, replay_exchange **spent)
+static size_t take_spent(run_stages *st, stage_item *spent)
 {
     size_t n = st->nspent;
     memcpy(spent, st->spent, n * sizeof *spent);
@@ -175,30 +198,43 @@ static size_t take_spent(run_stages *st, replay_exchange **spent)
     return n;
 }
 
-static void free_all(replay_exchange **xs, size_t n)
+static void free_all(stage_item *items, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        replay_exchange_free(xs[i]);
+    for (size_t i = 0; i < n; i++) {
+        replay_exchange_free(items[i].x);
+        free(items[i].text);
+    }
 }
 
 int run_stages_push(void *ctx, replay_exchange *x, pm_err *err)
 {
     run_stages *st = ctx;
-    replay_exchange *spent[QUEUE_CAP];
+    stage_item spent[QUEUE_CAP];
     size_t nspent = 0;
+    stage_item it = {x, NULL, 0};
     pthread_mutex_lock(&st->lock);
     if (st->nspent >= WAKE_AT)
         nspent = take_spent(st, spent);
+    if (st->n >= BEHIND && !st->failed) {
+        /* The stages are behind: write the result text here, in time the replay loop would
+         * otherwise spend waiting for room, and leave the stages the diff. */
+        pthread_mutex_unlock(&st->lock);
+        if (replay_exchange_text(x, &st->push_text) == 0 && (it.text = malloc(st->push_text.len + 1))) {
+            memcpy(it.text, st->push_text.buf, st->push_text.len + 1);
+            it.len = st->push_text.len;
+        }
+        pthread_mutex_lock(&st->lock);
+    }
     while (st->n == QUEUE_CAP && !st->failed)
         pthread_cond_wait(&st->not_full, &st->lock);
     if (st->failed) {
         *err = st->err;
         pthread_mutex_unlock(&st->lock);
         free_all(spent, nspent);
-        replay_exchange_free(x);
+        free_all(&it, 1);
         return -1;
     }
-    st->queue[(st->head + st->n) % QUEUE_CAP] = x;
+    st->queue[(st->head + st->n) % QUEUE_CAP] = it;
     if (++st->n == WAKE_AT)
         pthread_cond_signal(&st->not_empty);
     pthread_mutex_unlock(&st->lock);
@@ -235,6 +271,7 @@ int run_stages_finish(run_stages *st, run_stages_counts *counts, pm_err *err)
     pthread_cond_destroy(&st->not_empty);
     pthread_mutex_destroy(&st->lock);
     pm_jtext_free(&st->text);
+    pm_jtext_free(&st->push_text);
     free(st);
     return rc;
 }
