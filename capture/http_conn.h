@@ -52,8 +52,9 @@ typedef struct http_exchange {
 typedef struct http_env {
     const capture_options *opts;
     capture_stats *stats;
-    /* Takes a finished exchange (which the caller then frees). Non-zero: stop. */
-    int (*emit)(void *ctx, const http_exchange *x, uint64_t conn_id);
+    /* Takes a finished exchange. It may move x's contents out (leaving x zeroed); the
+     * caller then clears and frees what is left. Non-zero: stop. */
+    int (*emit)(void *ctx, http_exchange *x, uint64_t conn_id);
     void *ctx;
 } http_env;
 

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "flow.h"
+#include "record_thread.h"
 
 #define LIVE_TIMEOUT_MS 100
 #define LIVE_BUFFER_BYTES (64 << 20)
@@ -48,7 +50,9 @@ struct capture_session {
     int64_t now_us, last_expiry_us;
     char prefix[16];
     bool prefix_set;
-    pm_jtext text; /* the record being written, reused */
+    pm_jtext text; /* the record being written, reused (the record thread's) */
+    record_thread *writer; /* during capture_run */
+    pthread_mutex_t fn_lock; /* the caller's fn (record thread) and tick (loop) never overlap */
     bool truncated_file;
     char file_warning[PCAP_ERRBUF_SIZE + 64];
     int (*tick)(void *ctx, const capture_stats *stats); /* capture_run's, for pipe_read */
@@ -81,7 +85,23 @@ static void count_family(capture_stats *st, const char *family)
     st->families[st->nfamilies++] = (capture_family_count){family, 1};
 }
 
-static int emit_exchange(void *ctx, const http_exchange *x, uint64_t conn_id)
+/* On the record thread: the record's text, then the caller's fn. */
+static int write_exchange(void *ctx, const http_exchange *x, uint64_t conn_id, pm_err *err)
+{
+    capture_session *s = ctx;
+    char session[48], id[72];
+    snprintf(session, sizeof session, "%s-%llu", s->prefix, (unsigned long long)conn_id);
+    snprintf(id, sizeof id, "%s-%llu", session, (unsigned long long)x->seq);
+    if (capture_exchange_record(x, &s->opts, session, id, &s->text) != 0)
+        return pm_err_set(err, "out of memory building record %s", id);
+    pthread_mutex_lock(&s->fn_lock);
+    int rc = s->fn(s->fn_ctx, s->text.buf, s->text.len, err);
+    pthread_mutex_unlock(&s->fn_lock);
+    return rc;
+}
+
+/* On the packet loop: counted, then its contents moved to the record thread. */
+static int emit_exchange(void *ctx, http_exchange *x, uint64_t conn_id)
 {
     capture_session *s = ctx;
     if (!x->classified)
@@ -90,22 +110,33 @@ static int emit_exchange(void *ctx, const http_exchange *x, uint64_t conn_id)
         s->stats.not_selected++;
         return 0;
     }
-    char session[48], id[72];
-    snprintf(session, sizeof session, "%s-%llu", s->prefix, (unsigned long long)conn_id);
-    snprintf(id, sizeof id, "%s-%llu", session, (unsigned long long)x->seq);
-    if (capture_exchange_record(x, &s->opts, session, id, &s->text) != 0) {
-        s->cb_failed = true;
-        return pm_err_set(&s->cb_err, "out of memory building record %s", id);
-    }
     s->stats.exchanges++;
     count_family(&s->stats, x->cls.family ? x->cls.family : "UNKNOWN");
     if (!x->has_response)
         s->stats.without_response++;
     else if (!x->resp.complete)
         s->stats.incomplete_responses++;
-    int rc = s->fn(s->fn_ctx, s->text.buf, s->text.len, &s->cb_err);
-    if (rc != 0)
+    http_exchange *moved = malloc(sizeof *moved);
+    if (!moved) {
         s->cb_failed = true;
+        return pm_err_set(&s->cb_err, "out of memory queueing an exchange");
+    }
+    *moved = *x;
+    moved->next = NULL;
+    memset(x, 0, sizeof *x); /* its buffers are moved's now */
+    if (record_thread_push(s->writer, moved, conn_id) != 0) {
+        s->cb_failed = true; /* the thread's error is taken when it is finished */
+        return -1;
+    }
+    return 0;
+}
+
+/* The caller's tick, never while its fn runs on the record thread (both use its output). */
+static int locked_tick(capture_session *s, int (*tick)(void *ctx, const capture_stats *stats), void *ctx)
+{
+    pthread_mutex_lock(&s->fn_lock);
+    int rc = tick(ctx, &s->stats);
+    pthread_mutex_unlock(&s->fn_lock);
     return rc;
 }
 
@@ -190,7 +221,7 @@ static ssize_t pipe_read(void *cookie, char *buf, size_t size)
         if (s->tick && pm_now_ms() - pr->last_tick_ms >= LIVE_TIMEOUT_MS) {
             pr->last_tick_ms = pm_now_ms();
             copy_tcp_stats(s);
-            if (s->tick(s->tick_ctx, &s->stats) != 0) {
+            if (locked_tick(s, s->tick, s->tick_ctx) != 0) {
                 s->stop = 1;
                 return 0;
             }
@@ -263,6 +294,7 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
         pm_err_set(err, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&s->fn_lock, NULL);
     s->opts = *o;
     s->tcp.max_total = o->max_total_buffer;
     s->env = (http_env){.opts = &s->opts, .stats = &s->stats, .emit = emit_exchange, .ctx = s};
@@ -437,7 +469,7 @@ static int read_live(capture_session *s, int (*tick)(void *ctx, const capture_st
             flow_table_expire(s->flows, s->now_us);
         }
         copy_tcp_stats(s);
-        if (tick && tick(ctx, &s->stats) != 0)
+        if (tick && locked_tick(s, tick, ctx) != 0)
             break;
     }
     return 0;
@@ -452,6 +484,12 @@ int capture_run(capture_session *s, capture_record_fn fn, void *ctx,
     s->fn_ctx = ctx;
     s->tick = tick;
     s->tick_ctx = ctx;
+    pm_err werr;
+    if (!(s->writer = record_thread_start(write_exchange, s, &werr))) {
+        if (err)
+            *err = werr;
+        return -1;
+    }
     int rc = 0;
     if (s->live)
         rc = read_live(s, tick, ctx, err);
@@ -459,6 +497,12 @@ int capture_run(capture_session *s, capture_record_fn fn, void *ctx,
         read_file(s);
     flow_table_close_all(s->flows, s->live ? wall_clock_us() : s->now_us);
     copy_tcp_stats(s);
+    int wrc = record_thread_finish(s->writer, &werr); /* every queued record written */
+    s->writer = NULL;
+    if (wrc != 0) { /* the output's error is the cause of any later one */
+        s->cb_failed = true;
+        s->cb_err = werr;
+    }
     if (s->cb_failed) {
         if (err)
             *err = s->cb_err;
@@ -543,5 +587,6 @@ void capture_close(capture_session *s)
         pcap_close(s->pcap);
     free(s->stats.families);
     pm_jtext_free(&s->text);
+    pthread_mutex_destroy(&s->fn_lock);
     free(s);
 }

@@ -83,7 +83,7 @@ typedef struct {
     pm_jtext text;
 } stream_ctx;
 
-static int emit(void *ctx, const http_exchange *x, uint64_t conn_id)
+static int emit(void *ctx, http_exchange *x, uint64_t conn_id)
 {
     stream_ctx *c = ctx;
     (void)conn_id;
