@@ -4,7 +4,9 @@
  * Reads packets (a pcap/pcapng file, or a live interface with a 100 ms timeout so the
  * loop can notice a stop request, expire idle flows and call the caller's tick), decodes
  * them, feeds the flow table, and turns each finished exchange into a record for the
- * caller. Every packet or byte that does not become part of a record lands in a counter
+ * caller, which a second thread writes (record_thread.c: the loop moves the exchange there
+ * and reads on; the caller's record callback runs on that thread, never at the same time as
+ * its tick). Every packet or byte that does not become part of a record lands in a counter
  * of capture_stats. A file cut short is not an error: what it held is emitted and the
  * damage is reported in `truncated_file`.
  *
