@@ -82,7 +82,9 @@ capture_session *capture_open(const capture_options *o, pm_err *err);
 /* Reads until the file ends, capture_stop() is called, or the callback fails; then
  * drains every connection (what is still open is emitted with its flags). For live
  * captures, `tick` (may be NULL) is called about every 100 ms with the stats, and a
- * non-zero return ends the capture (duration, max exchanges, rotation are the caller's). */
+ * non-zero return ends the capture (duration, max exchanges, rotation are the caller's).
+ * fn runs on a second thread, in the order exchanges finished, never at the same time as
+ * tick; every record is through fn when capture_run returns. */
 int capture_run(capture_session *s, capture_record_fn fn, void *ctx,
                 int (*tick)(void *ctx, const capture_stats *stats), pm_err *err);
 /* Async-signal-safe: asks capture_run to finish. */
