@@ -135,6 +135,9 @@ typedef struct capture_tee_stats {
     uint64_t requests;             /* client requests received */
     uint64_t primary_errors;       /* proxy: answered 502/504 because the primary failed */
     uint64_t client_aborts;        /* the client went away before its answer was sent */
+    uint64_t rejected_target;      /* answered 400: a control byte or space in the target */
+    uint64_t rejected_field;       /* answered 400: a malformed or folded header field */
+    uint64_t rejected_framing;     /* answered 400/501: the body's framing is ambiguous */
     uint64_t not_selected;         /* outside --family / --select */
     uint64_t queued;               /* shadow copies put on the queue */
     uint64_t dropped_full;         /* ... dropped: the queue held `queue` copies */

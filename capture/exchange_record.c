@@ -103,10 +103,9 @@ static void write_request(pm_jtext *t, const http_exchange *x, const capture_opt
     pm_jtext_object_begin(t);
     pm_jtext_key(t, "method");
     pm_jtext_cstring(t, m->method ? m->method : "");
-    pm_jtext_key(t, "target");
     const char *target = m->target ? m->target : "";
     char *red = o->redactor && strchr(target, '?') ? pm_redact_target(o->redactor, target) : NULL;
-    pm_jtext_cstring(t, red ? red : target);
+    pm_jtext_target(t, red ? red : target);
     free(red);
     write_version(t, m);
     write_headers(t, "headers", m->headers, o);

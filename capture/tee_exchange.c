@@ -147,8 +147,7 @@ static void write_request(pm_jtext *t, const tee_exchange *x)
     pm_jtext_object_begin(t);
     pm_jtext_key(t, "method");
     pm_jtext_cstring(t, x->method);
-    pm_jtext_key(t, "target");
-    pm_jtext_cstring(t, x->target);
+    pm_jtext_target(t, x->target);
     pm_jtext_key(t, "version");
     pm_jtext_cstring(t, x->version ? x->version : "HTTP/1.1");
     write_headers(t, &x->req_headers);

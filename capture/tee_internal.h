@@ -3,7 +3,8 @@
  * one exchange, the bounded queue it travels on, the connection to the primary, and
  * the server state the MHD callbacks of proxy and sink mode work on.
  *
- * Files: tee_server.c (callbacks, copies, start and stop), tee_worker.c (the event loops),
+ * Files: tee_server.c (callbacks, copies, start and stop), tee_frame.c (the verdict on a
+ * request head: framing, fields, target), tee_worker.c (the event loops),
  * tee_proxy.c (proxy mode's MHD side), tee_upstream.c (transfers to the primary through
  * libcurl, streamed both ways), tee_sink.c (sink mode), tee_queue.c (the bounded queue),
  * tee_exchange.c (shadow copies and their capture records), tee_metrics.c (Prometheus
@@ -38,6 +39,19 @@ void tee_headers_free(tee_headers *h);
 /* Hop-by-hop (RFC 9110 7.6.1): Connection, Keep-Alive, Proxy-Connection, TE, Trailer,
  * Transfer-Encoding, Upgrade, and every name the message's Connection header lists. */
 bool tee_hop_by_hop(const tee_headers *h, const char *name);
+
+/* ---- a request head's framing (tee_frame.c) ------------------------------------------- */
+
+typedef struct tee_frame {
+    int64_t content_length;     /* -1: none */
+    bool chunked;
+} tee_frame;
+
+/* 0 when the request head may go on, its body's framing in *f; else the status to answer
+ * it with (400, or 501 for a transfer coding other than chunked) and *why the counter it
+ * goes to: "target", "field" or "framing". */
+unsigned tee_frame_check(struct MHD_Connection *c, const char *target, const char *version, tee_frame *f,
+                         const char **why);
 
 /* ---- the shadow copy of one exchange ------------------------------------------------- */
 
@@ -125,7 +139,8 @@ typedef struct tee_conn {
 typedef struct tee_transfer {
     CURL *easy;                 /* NULL when not attached to the worker's multi handle */
     struct curl_slist *headers;
-    char *url;
+    char *url;                  /* the primary's origin: scheme://authority/ */
+    char *request_target;       /* the client's target, sent verbatim (CURLOPT_REQUEST_TARGET) */
     bool begun, head_done, done;
     /* request body: bytes received from the client that curl has not taken yet */
     char *send_buf;
@@ -149,6 +164,8 @@ struct tee_request {
     struct MHD_Connection *mhd;
     char *target;               /* as sent, from MHD's URI log callback */
     bool started, answered, suspended, listed;
+    bool rejected;              /* answered by the front (tee_frame.c): nothing goes on */
+    tee_frame frame;
     tee_exchange *x;            /* the shadow copy, NULL when there is none */
     int64_t ts_us;
     tee_transfer xfer;
@@ -210,6 +227,7 @@ struct capture_tee {
     atomic_bool stopping, closing, stopped;
     atomic_uint_fast64_t next_connection;
     atomic_uint_fast64_t requests, primary_errors, client_aborts, not_selected, queued;
+    atomic_uint_fast64_t rejected_target, rejected_field, rejected_framing;
     atomic_uint_fast64_t dropped_full, dropped_memory, dropped_too_large, dropped_incomplete, dropped_stopping;
     atomic_uint_fast64_t in_flight;
     atomic_bool consumer_waiting;

@@ -246,6 +246,15 @@ static void front_metrics(text *t, const capture_tee *tee)
     emit(t, "pmirror_tee_primary_errors_total %llu\n", (unsigned long long)st.primary_errors);
     header(t, "pmirror_tee_client_aborts_total", "counter", "Clients that went away before their answer was sent.");
     emit(t, "pmirror_tee_client_aborts_total %llu\n", (unsigned long long)st.client_aborts);
+    header(t, "pmirror_tee_client_errors_total", "counter",
+           "Requests the front answered 400/501 itself, by reason (target, field, framing); never forwarded.");
+    const struct {
+        const char *reason;
+        uint64_t n;
+    } rejects[] = {{"target", st.rejected_target}, {"field", st.rejected_field}, {"framing", st.rejected_framing}};
+    for (size_t i = 0; i < sizeof rejects / sizeof *rejects; i++)
+        emit(t, "pmirror_tee_client_errors_total{reason=\"%s\"} %llu\n", rejects[i].reason,
+             (unsigned long long)rejects[i].n);
     header(t, "pmirror_tee_not_selected_total", "counter", "Requests outside --family/--select (not shadowed).");
     emit(t, "pmirror_tee_not_selected_total %llu\n", (unsigned long long)st.not_selected);
     header(t, "pmirror_tee_shadow_queued_total", "counter", "Shadow copies put on the queue.");

@@ -2,12 +2,14 @@
  * tee_proxy.c — proxy mode, libmicrohttpd's side: each client request to the primary
  * (tee_upstream.c) and the primary's answer back, as the primary sent it.
  *
- * Forwarded request: method, target as sent, headers in order and repeated as sent,
+ * Forwarded request: method, target as sent byte for byte (curl is given the target
+ * verbatim: it would remove dot segments and fragments), headers in order and repeated as sent,
  * except the hop-by-hop ones (RFC 9110 7.6.1: Connection and the names it lists,
  * Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade), Expect (this
  * side answered 100-continue) and Content-Length (curl frames the body again: the same
  * length, or chunked when the client sent it chunked); Host is kept; X-Forwarded-For gets
- * the client's address appended. The body streams through as it arrives.
+ * the client's address appended. The body streams through as it arrives. Only a request
+ * tee_frame.c found well framed gets here, and its body is framed as the front read it.
  *
  * Answer: the primary's status and headers in order (repeated ones kept), hop-by-hop
  * ones dropped; the body streams with the primary's Content-Length, or chunked when the
@@ -54,8 +56,6 @@ typedef struct header_walk {
     char xff[1024];              /* X-Forwarded-For so far (the client's fields, joined) */
     size_t xff_len;
     bool has_accept, failed;
-    int64_t content_length;
-    bool chunked;
 } header_walk;
 
 static void add_line(header_walk *w, const char *name, const char *value)
@@ -106,13 +106,7 @@ static enum MHD_Result forward_header(void *cls, enum MHD_ValueKind kind, const 
     header_walk *w = cls;
     if (!value)
         value = "";
-    if (strcasecmp(name, "content-length") == 0) {
-        w->content_length = strtoll(value, NULL, 10);
-        return MHD_YES;
-    }
-    if (strcasecmp(name, "transfer-encoding") == 0)
-        w->chunked = true;
-    if (hop_by_hop(name) || listed_in_connection(w->connection, name))
+    if (strcasecmp(name, "content-length") == 0 || hop_by_hop(name) || listed_in_connection(w->connection, name))
         return MHD_YES;
     if (strcasecmp(name, "x-forwarded-for") == 0) { /* sent last, with the client appended */
         size_t n = strlen(value);
@@ -151,24 +145,17 @@ static void forward_headers(header_walk *w, struct MHD_Connection *c)
 static int begin_transfer(tee_worker *w, tee_request *rq, const char *method)
 {
     capture_tee *t = w->tee;
-    header_walk hw = {.content_length = -1, .client_ip = rq->conn->client_ip};
+    header_walk hw = {.client_ip = rq->conn->client_ip};
     forward_headers(&hw, rq->mhd);
     rq->xfer.headers = hw.list;
-    if (hw.failed)
+    if (hw.failed || pm_request_for(t->primary, rq->target, &rq->xfer.url, &rq->xfer.request_target) != 0)
         return -1;
-    const char *path = rq->target;
-    if (strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0) {
-        const char *slash = strchr(strstr(path, "//") + 2, '/');
-        path = slash ? slash : "/";
-    }
-    size_t n = strlen(t->primary) + strlen(path) + 2;
-    if (!(rq->xfer.url = malloc(n)))
-        return -1;
-    snprintf(rq->xfer.url, n, "%s%s%s", t->primary, path[0] == '/' ? "" : "/", path);
+    /* the body is framed as the front read it (tee_frame.c decided how), never from a
+     * header field the client may have sent twice */
     tee_transfer_request tr = {
         .method = method,
-        .has_body = hw.chunked || hw.content_length >= 0,
-        .content_length = hw.chunked ? -1 : hw.content_length,
+        .has_body = rq->frame.chunked || rq->frame.content_length >= 0,
+        .content_length = rq->frame.chunked ? -1 : rq->frame.content_length,
         .timeout_s = t->o.primary_timeout_s,
         .connect_timeout_s = t->o.primary_connect_timeout_s,
     };

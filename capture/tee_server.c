@@ -52,6 +52,7 @@ typedef struct copy_walk {
     tee_exchange *x;
     const char *skip;          /* sink: the original-URI header is not the client's */
     bool failed;
+    bool overridden;           /* a method-override header names a mutating method */
 } copy_walk;
 
 static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
@@ -67,6 +68,7 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
         vlen -= 7; /* Envoy's mirror marks the authority; the client did not send that */
     if (tee_headers_add(&w->x->req_headers, name, strlen(name), value, vlen) != 0)
         w->failed = true;
+    w->overridden |= pm_header_overrides_to_mutating(name, value);
     return MHD_YES;
 }
 
@@ -87,8 +89,7 @@ static const char *connection_user(tee_conn *conn, const char *authorization)
 
 static bool is_mutating(const pm_class *cls, const char *method)
 {
-    return cls->mutating ||
-           (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0);
+    return cls->mutating || !pm_method_is_safe(method);
 }
 
 tee_exchange *tee_copy_begin(capture_tee *t, tee_conn *conn, struct MHD_Connection *c, const char *method,
@@ -134,6 +135,7 @@ tee_exchange *tee_copy_begin(capture_tee *t, tee_conn *conn, struct MHD_Connecti
     x->seq = conn->seq;
     x->id_prefix = t->id_prefix;
     x->mode = sink ? "sink" : "proxy";
+    x->cls.mutating |= w.overridden;
     x->req_body_kept = !is_mutating(&x->cls, method) || t->o.shadow_writes;
     return x;
 }
@@ -224,6 +226,28 @@ void *tee_on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
     return rq;
 }
 
+/* The front's own answer to a request it will not pass on, counted as the client's error;
+ * the connection closes after it (what follows the head cannot be framed). */
+static enum MHD_Result reject(capture_tee *t, tee_request *rq, unsigned status, const char *why)
+{
+    rq->rejected = rq->answered = true;
+    atomic_fetch_add(strcmp(why, "target") == 0  ? &t->rejected_target
+                     : strcmp(why, "field") == 0 ? &t->rejected_field
+                                                 : &t->rejected_framing,
+                     1);
+    char body[128];
+    int n = snprintf(body, sizeof body, "pmirror tee: %s (%s)\n",
+                     status == MHD_HTTP_NOT_IMPLEMENTED ? "transfer coding not implemented" : "bad request", why);
+    struct MHD_Response *r = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    MHD_add_response_header(r, "Connection", "close");
+    enum MHD_Result q = MHD_queue_response(rq->mhd, status, r);
+    MHD_destroy_response(r);
+    return q;
+}
+
 enum MHD_Result tee_on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -243,7 +267,15 @@ enum MHD_Result tee_on_access(void *cls, struct MHD_Connection *c, const char *u
         rq->conn->seq++;
         atomic_fetch_add(&t->requests, 1);
         atomic_fetch_add(&t->in_flight, 1);
+        const char *why = NULL;
+        unsigned status = tee_frame_check(c, rq->target, version, &rq->frame, &why);
+        if (status)
+            return reject(t, rq, status, why);
         rq->x = tee_copy_begin(t, rq->conn, c, method, rq->target, version, rq->ts_us);
+        return MHD_YES;
+    }
+    if (rq->rejected) { /* the body of a request the front refused: read, never passed on */
+        *upload_size = 0;
         return MHD_YES;
     }
     if (t->primary)
@@ -407,6 +439,9 @@ void capture_tee_get_stats(const capture_tee *t, capture_tee_stats *out)
     out->requests = atomic_load(&t->requests);
     out->primary_errors = atomic_load(&t->primary_errors);
     out->client_aborts = atomic_load(&t->client_aborts);
+    out->rejected_target = atomic_load(&t->rejected_target);
+    out->rejected_field = atomic_load(&t->rejected_field);
+    out->rejected_framing = atomic_load(&t->rejected_framing);
     out->not_selected = atomic_load(&t->not_selected);
     out->queued = atomic_load(&t->queued);
     out->dropped_full = atomic_load(&t->dropped_full);

@@ -163,6 +163,7 @@ int tee_transfer_begin(tee_worker *w, tee_request *rq, const tee_transfer_reques
     curl_easy_setopt(e, CURLOPT_READDATA, rq);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_error);
     curl_easy_setopt(e, CURLOPT_URL, x->url);
+    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, x->request_target);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(tr->connect_timeout_s * 1000));
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(tr->timeout_s > 1 ? tr->timeout_s : 1));
@@ -323,6 +324,7 @@ void tee_transfer_free(tee_request *rq)
     tee_transfer *x = &rq->xfer;
     curl_slist_free_all(x->headers);
     free(x->url);
+    free(x->request_target);
     free(x->send_buf);
     free(x->buf);
     tee_headers_free(&x->resp_headers);

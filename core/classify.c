@@ -8,8 +8,10 @@
  */
 #include "capmap_internal.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const pm_route *match_bucket_pair(const pm_capmap *map, const pm_bucket *literal,
                                          const pm_bucket *wildcard, const char *path,
@@ -68,12 +70,49 @@ static char *first_segment(const char *s)
     return s ? strndup(s, strcspn(s, "/")) : NULL;
 }
 
+bool pm_method_is_safe(const char *method)
+{
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 || strcmp(method, "OPTIONS") == 0;
+}
+
+/* Frameworks that honour one of these treat the request as the method it names (Rails,
+ * Laravel, Symfony, Express's method-override): a GET carrying DELETE deletes. */
+bool pm_header_overrides_to_mutating(const char *name, const char *value)
+{
+    static const char *const names[] = {"x-http-method-override", "x-http-method", "x-method-override"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        if (strcasecmp(name, names[i]) != 0)
+            continue;
+        while (*value == ' ' || *value == '\t')
+            value++;
+        size_t n = strcspn(value, " \t");
+        char method[16];
+        if (n == 0)
+            return false;
+        if (n >= sizeof method)
+            return true; /* no safe method is that long */
+        for (size_t k = 0; k < n; k++)
+            method[k] = (char)toupper((unsigned char)value[k]);
+        method[n] = '\0';
+        return !pm_method_is_safe(method);
+    }
+    return false;
+}
+
 void pm_classify(const pm_capmap *map, const char *method, const char *target,
                  const json_t *headers, pm_class *out)
 {
     char *user = pm_cohort_user_from_authorization(pm_headers_get(headers, "authorization"));
     pm_classify_user(map, method, target, user, out);
     free(user);
+    size_t i;
+    json_t *pair;
+    json_array_foreach(headers, i, pair) {
+        const char *name = json_string_value(json_array_get(pair, 0));
+        const char *value = json_string_value(json_array_get(pair, 1));
+        if (name && value && pm_header_overrides_to_mutating(name, value))
+            out->mutating = true;
+    }
 }
 
 void pm_classify_user(const pm_capmap *map, const char *method, const char *target, const char *user,
@@ -82,15 +121,10 @@ void pm_classify_user(const pm_capmap *map, const char *method, const char *targ
     memset(out, 0, sizeof *out);
     out->family = "UNKNOWN";
     out->capability = "UNKNOWN";
-    out->mutating = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
-                    strcmp(method, "OPTIONS") != 0;
+    out->mutating = !pm_method_is_safe(method);
 
     /* An absolute-form target (proxies) classifies by its path. */
-    const char *path = target;
-    if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0) {
-        const char *slash = strchr(strstr(path, "//") + 2, '/');
-        path = slash ? slash : "/";
-    }
+    const char *path = pm_target_origin_form(target);
     const char *query = strchr(path, '?');
     size_t len = query ? (size_t)(query - path) : strlen(path);
     if (query)

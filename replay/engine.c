@@ -260,6 +260,7 @@ static int start_transfer(replay_session *s, rp_call *call)
         return -1;
     call->easy = e;
     curl_easy_setopt(e, CURLOPT_URL, call->url);
+    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, call->request_target);
     curl_easy_setopt(e, CURLOPT_PRIVATE, call);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -316,10 +317,12 @@ static void answer_from_record(rp_call *call)
 static void start_exchange(replay_session *s, rp_exchange *x)
 {
     /* The record's flag (the capability map's GETs that write), and in any case every
-     * method but GET/HEAD/OPTIONS: a hand-made or imported capture may lack the flag. */
+     * method but GET/HEAD/OPTIONS and every request whose method-override header names
+     * another: a hand-made, imported or older capture may lack the flag. */
     const char *method = x->rec->method;
-    const bool mutating = x->rec->mutating || !method ||
-                          (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0);
+    bool mutating = x->rec->mutating || !method || !pm_method_is_safe(method);
+    for (size_t h = 0; h < x->rec->n_req_headers && !mutating; h++)
+        mutating = pm_header_overrides_to_mutating(x->rec->req_headers[h].name, x->rec->req_headers[h].value);
     x->mutating = mutating;
     for (size_t i = 0; i < s->suite->ntargets; i++) {
         rp_call *call = &x->calls[i];
@@ -479,6 +482,7 @@ static void free_exchange(rp_exchange *x)
         rp_call *c = &x->calls[i];
         curl_slist_free_all(c->headers);
         free(c->url);
+        free(c->request_target);
         free(c->body);
         free(c->hdr);
         free(c->data);

@@ -74,6 +74,25 @@ static const char *decode(const pm_jtape *t, long tok, strings *out)
     return dst;
 }
 
+/* A base64 string token decoded in place into the string area, as bytes ending in a
+ * NUL (the decoded bytes are shorter than the token's text); NULL when it is not base64
+ * or holds a NUL byte (a C string would end there: not the bytes that were sent). */
+static const char *decode_b64(const pm_jtape *t, long tok, strings *out)
+{
+    char *text = (char *)decode(t, tok, out);
+    unsigned char *raw = NULL;
+    size_t n = 0;
+    if (!text || pm_base64_decode(text, strlen(text), false, &raw, &n) != 0 || memchr(raw, 0, n)) {
+        free(raw);
+        return NULL;
+    }
+    memcpy(text, raw, n);
+    text[n] = '\0';
+    free(raw);
+    out->at = text + n + 1;
+    return text;
+}
+
 /* Counts the [name, value] string pairs of a headers array. */
 static size_t count_headers(const pm_jtape *t, long arr)
 {
@@ -181,7 +200,12 @@ rp_record *rp_record_new(char *text, size_t len, const pm_jtape *parsed, pm_err 
     r->repo = decode(t, member(t, cohort, "repo"), &out);
     r->user = decode(t, member(t, cohort, "user"), &out);
     r->method = decode(t, member(t, request, "method"), &out);
-    r->target = decode(t, member(t, request, "target"), &out);
+    /* target_b64: the target's bytes when they are not UTF-8 ("target" then shows them
+     * as Latin-1, which is not what was sent) */
+    long target_b64 = member_of_type(t, request, "target_b64", PM_JSTR);
+    r->target = target_b64 >= 0 ? decode_b64(t, target_b64, &out) : NULL;
+    if (!r->target)
+        r->target = decode(t, member(t, request, "target"), &out);
     r->req_headers = headers;
     r->n_req_headers = decode_headers(t, req_headers, headers, &out);
     r->resp_headers = headers + r->n_req_headers;

@@ -64,7 +64,8 @@ typedef struct rp_call {
     size_t target;          /* index into the suite's targets */
     CURL *easy;
     struct curl_slist *headers;
-    char *url;
+    char *url;              /* the target's origin: scheme://authority/ */
+    char *request_target;   /* sent verbatim (CURLOPT_REQUEST_TARGET): curl normalises no path */
     unsigned char *body;    /* request body */
     size_t body_len;
     int status;

@@ -97,15 +97,6 @@ static char *apply_credentials(const pm_target *t, const char *value)
     return apply_credentials_n(t, value, strlen(value), NULL);
 }
 
-static const char *path_and_query(const char *target)
-{
-    if (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0) {
-        const char *slash = strchr(strstr(target, "//") + 2, '/');
-        return slash ? slash : "/";
-    }
-    return target;
-}
-
 static int fail(rp_call *call, const char *code, bool skipped)
 {
     call->error = code;
@@ -120,7 +111,7 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
     const char *missing = NULL;
     if (!rec->target)
         return fail(call, "bad_record", false);
-    char *path = rp_correlation_apply(corr, call->target, path_and_query(rec->target), &missing);
+    char *path = rp_correlation_apply(corr, call->target, pm_target_origin_form(rec->target), &missing);
     if (!path)
         return fail(call, "correlation", false);
     if (strstr(path, "redacted:")) { /* a secret query parameter, redacted at capture */
@@ -132,16 +123,16 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
         }
         path = filled;
     }
-    size_t base_len = strlen(t->url);
-    while (base_len > 0 && t->url[base_len - 1] == '/')
-        base_len--;
-    size_t n = base_len + strlen(path) + 2;
-    call->url = malloc(n);
-    if (!call->url) {
+    /* the target as recorded, byte for byte: a control byte or space could end the
+     * request line early (a recorded attack would smuggle a request into the backend) */
+    if (!pm_target_is_clean(path)) {
+        free(path);
+        return fail(call, "bad_target", false);
+    }
+    if (pm_request_for(t->url, path, &call->url, &call->request_target) != 0) {
         free(path);
         return fail(call, "out_of_memory", false);
     }
-    snprintf(call->url, n, "%.*s%s%s", (int)base_len, t->url, path[0] == '/' ? "" : "/", path);
     free(path);
 
     bool has_accept = false;

@@ -201,4 +201,33 @@ for e in map(json.loads, open(sys.argv[1])):
     [ "$n" -eq 1 ] && ok || bad "wire, --allow-writes $allow: A saw $n /v2/auth requests, want the pull one"
 done
 
+# --- method overrides: a GET whose X-HTTP-Method-Override (X-HTTP-Method, X-Method-Override)
+# names DELETE deletes on frameworks that honour it: mutating for the policy, whatever the
+# record's flag says (a capture from before the rule has "mutating": false), in replay and run
+python3 "$HERE/make_capture.py" "$WORK/override.jsonl" '[
+  {"id": "o1", "method": "GET", "target": "/ok/o1", "mutating": false, "add_headers": [["X-HTTP-Method-Override", "DELETE"]]},
+  {"id": "o2", "method": "GET", "target": "/ok/o2", "mutating": false, "add_headers": [["x-http-method", "put"]]},
+  {"id": "o3", "method": "POST", "target": "/ok/o3", "mutating": false, "add_headers": [["X-Method-Override", "PATCH"]]},
+  {"id": "o4", "method": "GET", "target": "/ok/o4", "mutating": false, "add_headers": [["X-HTTP-Method-Override", "GET"]]}
+]' || { echo "FAIL: make_capture.py"; exit 1; }
+for cmd in replay run; do
+    : >"$WORK/A.log"; : >"$WORK/B.log"
+    if [ $cmd = replay ]; then
+        run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$WORK/override.jsonl" -o "$WORK/ov.jsonl" --progress never
+    else
+        run "$PMIRROR" run -c "$WORK/suite.yaml" -i "$WORK/override.jsonl" --out-dir "$WORK/ov-run" --progress never \
+            --keep-results
+        gzip -dc "$WORK/ov-run/results.jsonl.gz" >"$WORK/ov.jsonl"
+    fi
+    [ "$rc" -le 1 ] && ok || bad "override ($cmd): exit $rc: $err"
+    got=$(python3 -c '
+import json, sys
+for r in map(json.loads, open(sys.argv[1])):
+    print(r["id"], *(r["responses"][t].get("error") or "sent" for t in ("A", "B")))' "$WORK/ov.jsonl" | sort | tr '\n' ' ')
+    [ "$got" = "o1 skipped_unsafe skipped_unsafe o2 skipped_unsafe skipped_unsafe o3 skipped_unsafe skipped_unsafe o4 sent sent " ] &&
+        ok || bad "override ($cmd): a method override is not mutating for the policy: $got"
+    n=$(cat "$WORK/A.log" "$WORK/B.log" | grep -c '/ok/o[123]')
+    [ "$n" -eq 0 ] && ok || bad "override ($cmd): $n overridden requests reached a target"
+done
+
 finish

@@ -63,11 +63,13 @@ wait_until() {
 }
 # scrape URL NAME: one unlabelled sample of a tee's /metrics (0 when absent)
 scrape() { curl -s "$1" | awk -v n="$2" '$1 == n { v = $2 } END { printf "%d", v }'; }
-# all_diffed URL: every request has had its copy queued or dropped (or was not in scope),
+# all_diffed URL: every request has had its copy queued or dropped (or was not in scope, or
+# the front refused it),
 # and every queued copy has been diffed
 all_diffed() {
     curl -s "$1" | awk '$1 == "pmirror_tee_requests_total" { r = $2 } $1 == "pmirror_tee_not_selected_total" { r -= $2 }
-        $1 == "pmirror_tee_primary_errors_total" { r -= $2 } $1 ~ /^pmirror_tee_shadow_dropped_total/ { d += $2 }
+        $1 == "pmirror_tee_primary_errors_total" { r -= $2 } $1 ~ /^pmirror_tee_client_errors_total/ { r -= $2 }
+        $1 ~ /^pmirror_tee_shadow_dropped_total/ { d += $2 }
         $1 == "pmirror_tee_shadow_queued_total" { q = $2 } $1 == "pmirror_tee_diffed_total" { n = $2 }
         END { exit !(q + d >= r && n == q) }'
 }

@@ -38,6 +38,7 @@ static void call_free(rp_call *c)
 {
     curl_slist_free_all(c->headers);
     free(c->url);
+    free(c->request_target);
     free(c->body);
     free(c->hdr);
     free(c->data);
@@ -66,7 +67,8 @@ Test(request, credentials_fill_a_binary_body_with_nul_bytes)
     static const unsigned char want[] = "\0Ahunter2\0Z";
     cr_expect_eq(call.body_len, sizeof want - 1, "length %zu", call.body_len);
     cr_expect(memcmp(call.body, want, sizeof want - 1) == 0, "the secret is filled, the NUL bytes kept");
-    cr_expect_str_eq(call.url, "http://t/api/v1/robot");
+    cr_expect_str_eq(call.url, "http://t/");
+    cr_expect_str_eq(call.request_target, "/api/v1/robot");
     call_free(&call);
 
     /* no credential for it: the call is skipped, nothing is sent */
@@ -210,4 +212,66 @@ Test(correlation, thousands_of_tokens_sharing_a_prefix_stay_apart_and_the_oldest
     cr_expect_str_eq(out, old);
     free(out);
     rp_correlation_free(corr);
+}
+
+/* The request a target gets for a record's target: curl is given the origin only and the
+ * target verbatim, so dot segments, a fragment and bytes that are not UTF-8 reach the
+ * backend as recorded; a backend mounted under a path keeps its prefix; a target with a
+ * control byte or a space is refused (it could end the request line early). */
+static rp_call build_for(const char *base_url, const char *record_line, int want_rc)
+{
+    static pm_target target;
+    static pm_suite suite;
+    target = (pm_target){.name = "go", .url = base_url, .headers = json_array()};
+    suite = (pm_suite){.targets = &target, .ntargets = 1};
+    rp_exchange *x = calloc(1, sizeof *x);
+    x->rec = record_of(record_line);
+    rp_call call = {.x = x};
+    rp_correlation *corr = rp_correlation_new(1, NULL);
+    cr_assert_eq(rp_request_build(&call, &suite, corr), want_rc, "error %s", call.error ? call.error : "-");
+    rp_correlation_free(corr);
+    json_decref(target.headers);
+    return call;
+}
+
+static void built_free(rp_call *c)
+{
+    rp_record_free(c->x->rec);
+    free(c->x);
+    call_free(c);
+}
+
+Test(request, the_target_goes_verbatim)
+{
+    rp_call c = build_for("http://t:8001", "{\"v\":1,\"request\":{\"method\":\"GET\",\"target\":\"/v2/../api/v1/user#f\",\"headers\":[]}}", 0);
+    cr_expect_str_eq(c.url, "http://t:8001/");
+    cr_expect_str_eq(c.request_target, "/v2/../api/v1/user#f");
+    built_free(&c);
+    c = build_for("https://t/quay/", "{\"v\":1,\"request\":{\"method\":\"GET\",\"target\":\"http://h/v2/?n=1\",\"headers\":[]}}", 0);
+    cr_expect_str_eq(c.url, "https://t/");
+    cr_expect_str_eq(c.request_target, "/quay/v2/?n=1", "the base path, then the origin form");
+    built_free(&c);
+}
+
+Test(request, target_b64_is_the_target_sent)
+{
+    /* "/v2/\xff\xfe": target shows Latin-1, target_b64 holds the bytes */
+    rp_call c = build_for("http://t", "{\"v\":1,\"request\":{\"method\":\"GET\",\"target\":\"/v2/\\u00ff\\u00fe\","
+                                      "\"target_b64\":\"L3YyL//+\",\"headers\":[]}}", 0);
+    cr_expect_str_eq(c.request_target, "/v2/\xff\xfe");
+    built_free(&c);
+}
+
+Test(request, a_target_with_a_control_byte_or_space_is_refused)
+{
+    const char *lines[] = {
+        "{\"v\":1,\"request\":{\"method\":\"GET\",\"target\":\"/a\\r\\nX-Smuggled: 1\",\"headers\":[]}}",
+        "{\"v\":1,\"request\":{\"method\":\"GET\",\"target\":\"/a b\",\"headers\":[]}}",
+        "{\"v\":1,\"request\":{\"method\":\"GET\",\"target\":\"/a\\u0001\",\"headers\":[]}}",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        rp_call c = build_for("http://t", lines[i], -1);
+        cr_expect_str_eq(c.error, "bad_target", "line %zu", i);
+        built_free(&c);
+    }
 }

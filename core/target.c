@@ -1,0 +1,87 @@
+/*
+ * target.c — request targets as the wire carries them: the origin form of a target
+ * (proxies send absolute form), which bytes a request line may carry, and the request a
+ * client library should send to a base URL so that the server reads the target exactly
+ * as recorded.
+ *
+ * Why the last one: libcurl normalises the path of a URL (dot segments removed, the
+ * fragment dropped, bytes >= 0x80 percent-encoded), so a primary or a replay target would
+ * read another target than the one classified and recorded. The tee and replay therefore
+ * give curl only the base URL's origin and pass the target verbatim
+ * (CURLOPT_REQUEST_TARGET); nothing reaches that option unchecked (pm_target_is_clean).
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *pm_target_origin_form(const char *target)
+{
+    if (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0) {
+        const char *slash = strchr(strstr(target, "//") + 2, '/');
+        return slash ? slash : "/";
+    }
+    return target;
+}
+
+bool pm_target_is_clean(const char *target)
+{
+    if (!*target)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)target; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* Length of "scheme://authority" at the start of url (0 when url has no scheme). */
+static size_t origin_len(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return 0;
+    return (size_t)(sep + 3 - url) + strcspn(sep + 3, "/?#");
+}
+
+int pm_request_for(const char *base_url, const char *target, char **origin_url, char **request_target)
+{
+    *origin_url = *request_target = NULL;
+    size_t olen = origin_len(base_url);
+    if (olen == 0)
+        return -1;
+    /* the base URL's own path is a prefix (a backend mounted under /quay), without its
+     * trailing slashes, and never its query or fragment */
+    const char *base_path = base_url + olen;
+    size_t plen = strcspn(base_path, "?#");
+    while (plen > 0 && base_path[plen - 1] == '/')
+        plen--;
+    const char *path = pm_target_origin_form(target);
+    const char *slash = path[0] == '/' || (plen == 0 && strcmp(path, "*") == 0) ? "" : "/";
+    size_t n = plen + strlen(slash) + strlen(path) + 1;
+    *origin_url = malloc(olen + 2);
+    *request_target = malloc(n);
+    if (!*origin_url || !*request_target) {
+        free(*origin_url);
+        free(*request_target);
+        *origin_url = *request_target = NULL;
+        return -1;
+    }
+    snprintf(*origin_url, olen + 2, "%.*s/", (int)olen, base_url);
+    snprintf(*request_target, n, "%.*s%s%s", (int)plen, base_path, slash, path);
+    return 0;
+}
+
+void pm_jtext_target(pm_jtext *t, const char *target)
+{
+    size_t n = strlen(target);
+    pm_jtext_key(t, "target");
+    pm_jtext_string(t, target, n); /* bytes that are not UTF-8 read as Latin-1 here ... */
+    if (pm_utf8_valid((const unsigned char *)target, n))
+        return;
+    char *b64 = pm_base64_encode((const unsigned char *)target, n); /* ... and exactly here */
+    pm_jtext_key(t, "target_b64");
+    pm_jtext_cstring(t, b64 ? b64 : "");
+    free(b64);
+}
