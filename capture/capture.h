@@ -117,7 +117,15 @@ typedef struct capture_tee_options {
                                     * primary response body is stored cut to it (default 16 MiB) */
     double primary_timeout_s;      /* proxy: the primary may stay silent this long (default 300) */
     double primary_connect_timeout_s; /* proxy (default 5) */
-    unsigned max_connections;      /* client connections at once (default 1024) */
+    unsigned max_connections;      /* client connections at once (default 1024); proxy mode:
+                                    * past it a connection is refused at once, counted */
+    unsigned max_per_ip;           /* proxy: client connections from one address at once, over
+                                    * all workers; past it refused at once, counted (default 64;
+                                    * 0 = no limit: behind a front proxy, whose address is
+                                    * every client's) */
+    double header_timeout_s;       /* proxy: a request head must arrive whole this long after
+                                    * the connection opened or the previous answer ended, or
+                                    * the connection is closed, counted (default 10; 0 = none) */
     unsigned workers;              /* proxy: event-loop threads (default 0: one per CPU) */
     bool shadow_writes;            /* mutating requests will reach a shadow (sandbox and
                                     * --allow-writes): keep their bodies; else only count them */
@@ -147,6 +155,10 @@ typedef struct capture_tee_stats {
     uint64_t dropped_stopping;     /* ... dropped: arrived while the tee was stopping */
     uint64_t queue_depth, queue_capacity, queue_bytes;
     uint64_t in_flight;            /* client requests being answered now */
+    uint64_t connections;          /* proxy: client connections open now */
+    uint64_t head_timeouts;        /* proxy: connections closed for a head late past header_timeout_s */
+    uint64_t refused_per_ip;       /* proxy: connections refused over max_per_ip */
+    uint64_t refused_limit;        /* proxy: connections refused over max_connections */
 } capture_tee_stats;
 
 typedef struct capture_tee capture_tee;

@@ -7,8 +7,9 @@
  * request head: framing, fields, target), tee_worker.c (the event loops),
  * tee_proxy.c (proxy mode's MHD side), tee_upstream.c (transfers to the primary through
  * libcurl, streamed both ways), tee_sink.c (sink mode), tee_queue.c (the bounded queue),
- * tee_exchange.c (shadow copies and their capture records), tee_metrics.c (Prometheus
- * text and /metrics).
+ * tee_exchange.c (shadow copies and their capture records), tee_guard.c (proxy mode's
+ * defences against slowloris: connections per client address, the total limit, request
+ * head deadlines), tee_metrics.c (Prometheus text and /metrics).
  */
 #ifndef PM_TEE_INTERNAL_H
 #define PM_TEE_INTERNAL_H
@@ -108,6 +109,12 @@ void tee_queue_free(tee_queue *q);
 /* ---- the server: workers, connections, requests ------------------------------------- */
 
 typedef struct tee_request tee_request;
+typedef struct tee_conn tee_conn;
+
+/* A client address as a key: IPv4 in its IPv4-mapped IPv6 form. */
+typedef struct tee_addr {
+    uint8_t bytes[16];
+} tee_addr;
 
 /* One event loop (proxy mode: one per core): a libmicrohttpd daemon polled from outside
  * (epoll) and a libcurl multi handle for the primary, driven by the same thread, so a
@@ -125,14 +132,28 @@ typedef struct tee_worker {
     size_t nidle, cap_idle;
     tee_request *active;        /* requests whose transfer runs or that wait suspended */
     bool resumed;               /* a connection was resumed: run the daemon before waiting */
+    /* tee_guard.c (proxy mode; this thread only) */
+    bool guarded;
+    unsigned open, limit;       /* client connections admitted and not closed; at most */
+    bool pending, pending_counted; /* admitted by the accept policy, not STARTED yet */
+    tee_addr pending_addr;
+    tee_conn *waiting_head, *waiting_tail; /* connections whose head deadline runs, earliest first */
 } tee_worker;
 
-typedef struct tee_conn {
+struct tee_conn {
     uint64_t id, seq;
     char client_ip[INET6_ADDRSTRLEN];
     char *last_authorization;   /* the cohort user of the last Authorization seen */
     char *last_user;
-} tee_conn;
+    /* tee_guard.c */
+    struct MHD_Connection *mhd;
+    int fd;                     /* libmicrohttpd's: shut down at the deadline, never closed */
+    bool admitted, counted;     /* holds a slot of the worker's limit; of addr's --max-per-ip */
+    tee_addr addr;
+    bool waiting, cut;          /* in the worker's deadline list; shut down at its deadline */
+    int64_t head_deadline_us;   /* monotonic */
+    tee_conn *wait_prev, *wait_next;
+};
 
 /* Proxy mode: one request's transfer to the primary. Everything here is touched by the
  * worker's thread only (curl callbacks and MHD callbacks both run inside its loop). */
@@ -206,6 +227,29 @@ enum MHD_Result tee_proxy_handle(tee_worker *w, tee_request *rq, const char *met
 void tee_proxy_completed(tee_worker *w, tee_request *rq, enum MHD_RequestTerminationCode toe);
 enum MHD_Result tee_sink_handle(capture_tee *t, tee_request *rq, const char *upload, size_t *upload_size);
 
+/* ---- holding the front (tee_guard.c, proxy mode) -------------------------------------- */
+
+typedef struct tee_guard tee_guard; /* the per-address counts all workers share */
+
+tee_guard *tee_guard_new(unsigned max_per_ip, size_t max_connections);
+void tee_guard_free(tee_guard *g);
+/* One more connection from a, unless a has max_per_ip already (thread-safe); and one less. */
+bool tee_guard_reserve(tee_guard *g, const tee_addr *a);
+void tee_guard_release(tee_guard *g, const tee_addr *a);
+/* libmicrohttpd's accept policy (cls: the worker): MHD_NO, counted, over the worker's
+ * share of --max-connections or over --max-per-ip. */
+enum MHD_Result tee_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+/* NOTIFY_STARTED / NOTIFY_CLOSED of a connection; its head deadline starts. */
+void tee_guard_opened(tee_worker *w, tee_conn *conn, struct MHD_Connection *c);
+void tee_guard_closed(tee_worker *w, tee_conn *conn);
+/* A request of c ended: the deadline of its next head starts. */
+void tee_guard_request_done(tee_worker *w, struct MHD_Connection *c);
+/* Shuts down the connections whose head is late; milliseconds to the next deadline, -1
+ * when none runs. */
+int tee_guard_sweep(tee_worker *w);
+/* Raises the soft RLIMIT_NOFILE towards want (at most the hard limit). */
+void tee_guard_raise_fd_limit(size_t want);
+
 /* ---- workers (tee_worker.c) ----------------------------------------------------------- */
 
 int tee_workers_start(capture_tee *t, const int *listen_fds, size_t n, pm_err *err);
@@ -231,6 +275,8 @@ struct capture_tee {
     atomic_uint_fast64_t dropped_full, dropped_memory, dropped_too_large, dropped_incomplete, dropped_stopping;
     atomic_uint_fast64_t in_flight;
     atomic_bool consumer_waiting;
+    tee_guard *guard;
+    atomic_uint_fast64_t head_timeouts, refused_per_ip, refused_limit, connections;
 };
 
 /* The daemon callbacks both modes share (tee_server.c). */

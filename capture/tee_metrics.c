@@ -6,10 +6,11 @@
  * verdict; the parity of each family (match / (match + mismatch)) with its Wilson 95%
  * lower bound, the number the promotion gate reads; latency histograms per target and
  * family; and the front's health: requests, primary failures, shadow copies queued and
- * dropped (by reason), queue depth. Observations arrive from the thread that diffs the
- * shadow copies; scrapes come from the metrics server's thread; one mutex keeps them
- * apart. The client's path never touches it: the front's counters are atomics read at
- * scrape time.
+ * dropped (by reason), queue depth; in proxy mode, open connections, connections refused
+ * (per address, total) and heads that missed their deadline. Observations arrive from
+ * the thread that diffs the shadow copies; scrapes come from the metrics server's
+ * thread; one mutex keeps them apart. The client's path never touches it: the front's
+ * counters are atomics read at scrape time.
  */
 #include "tee_internal.h"
 
@@ -235,6 +236,21 @@ static double wilson_lower(uint64_t k, uint64_t n)
     return (centre - margin) / (1 + z * z / nn);
 }
 
+/* Proxy mode's defences (tee_guard.c). */
+static void guard_metrics(text *t, const capture_tee_stats *st)
+{
+    header(t, "pmirror_tee_connections", "gauge", "Client connections open now.");
+    emit(t, "pmirror_tee_connections %llu\n", (unsigned long long)st->connections);
+    header(t, "pmirror_tee_connections_refused_total", "counter",
+           "Client connections refused at once, by reason: per_ip (over --max-per-ip), limit (over "
+           "--max-connections).");
+    emit(t, "pmirror_tee_connections_refused_total{reason=\"per_ip\"} %llu\n", (unsigned long long)st->refused_per_ip);
+    emit(t, "pmirror_tee_connections_refused_total{reason=\"limit\"} %llu\n", (unsigned long long)st->refused_limit);
+    header(t, "pmirror_tee_head_timeouts_total", "counter",
+           "Client connections closed because a request head was not whole within --header-timeout.");
+    emit(t, "pmirror_tee_head_timeouts_total %llu\n", (unsigned long long)st->head_timeouts);
+}
+
 static void front_metrics(text *t, const capture_tee *tee)
 {
     capture_tee_stats st;
@@ -277,6 +293,8 @@ static void front_metrics(text *t, const capture_tee *tee)
     emit(t, "pmirror_tee_queue_bytes %llu\n", (unsigned long long)st.queue_bytes);
     header(t, "pmirror_tee_in_flight", "gauge", "Client requests being answered now.");
     emit(t, "pmirror_tee_in_flight %llu\n", (unsigned long long)st.in_flight);
+    if (!capture_tee_is_sink(tee))
+        guard_metrics(t, &st);
 }
 
 static void verdict_metrics(text *t, const capture_tee_metrics *m)

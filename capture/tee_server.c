@@ -44,6 +44,8 @@ void capture_tee_options_init(capture_tee_options *o)
     o->primary_timeout_s = 300;
     o->primary_connect_timeout_s = 5;
     o->max_connections = 1024;
+    o->max_per_ip = 64;
+    o->header_timeout_s = 10;
 }
 
 /* ===== the shadow copy ================================================================ */
@@ -199,11 +201,15 @@ void tee_on_connection(void *cls, struct MHD_Connection *c, void **socket_contex
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, conn->client_ip,
                       sizeof conn->client_ip);
         *socket_context = conn;
+        if (w->guarded)
+            tee_guard_opened(w, conn, c);
         return;
     }
     tee_conn *conn = *socket_context;
     if (!conn)
         return;
+    if (w->guarded)
+        tee_guard_closed(w, conn);
     free(conn->last_authorization);
     free(conn->last_user);
     free(conn);
@@ -285,10 +291,11 @@ enum MHD_Result tee_on_access(void *cls, struct MHD_Connection *c, const char *u
 
 void tee_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     tee_worker *w = cls;
     capture_tee *t = w->tee;
     tee_request *rq = *con_cls;
+    if (w->guarded) /* the next head's deadline starts now */
+        tee_guard_request_done(w, c);
     if (!rq)
         return;
     if (rq->started) {
@@ -367,7 +374,8 @@ capture_tee *capture_tee_start(const capture_tee_options *o, pm_err *err)
     t->uri_header = strdup(o->uri_header ? o->uri_header : "X-Original-URI");
     t->queue = tee_queue_new(o->queue ? o->queue : 1, o->queue_bytes);
     t->no_content = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-    if (!t->uri_header || !t->queue || !t->no_content) {
+    t->guard = tee_guard_new(t->primary ? o->max_per_ip : 0, o->max_connections ? o->max_connections : 1024);
+    if (!t->uri_header || !t->queue || !t->no_content || !t->guard) {
         pm_err_set(err, "out of memory");
         capture_tee_free(t);
         return NULL;
@@ -378,6 +386,8 @@ capture_tee *capture_tee_start(const capture_tee_options *o, pm_err *err)
     if (n > 64)
         n = 64;
     int fds[64];
+    /* a client connection and one to the primary each, plus the odd file and pipe */
+    tee_guard_raise_fd_limit(2 * (size_t)(o->max_connections ? o->max_connections : 1024) + 256);
     if (listen_all(t, fds, n, err) != 0) {
         capture_tee_free(t);
         return NULL;
@@ -453,6 +463,10 @@ void capture_tee_get_stats(const capture_tee *t, capture_tee_stats *out)
     out->queue_capacity = tee_queue_capacity(t->queue);
     out->queue_bytes = tee_queue_bytes(t->queue);
     out->in_flight = atomic_load(&t->in_flight);
+    out->connections = atomic_load(&t->connections);
+    out->head_timeouts = atomic_load(&t->head_timeouts);
+    out->refused_per_ip = atomic_load(&t->refused_per_ip);
+    out->refused_limit = atomic_load(&t->refused_limit);
 }
 
 void capture_tee_free(capture_tee *t)
@@ -475,6 +489,7 @@ void capture_tee_free(capture_tee *t)
     if (t->no_content)
         MHD_destroy_response(t->no_content);
     tee_queue_free(t->queue);
+    tee_guard_free(t->guard);
     free(t->primary);
     free(t->uri_header);
     free(t);

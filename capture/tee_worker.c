@@ -10,6 +10,9 @@
  * wake-up instead of paying two context switches per request (the thread-per-connection
  * design this replaced ran at half the speed; see bench/tee.sh).
  *
+ * Each wait is also bounded by the first request head deadline of the worker's
+ * connections (tee_guard.c), which the loop enforces before it waits.
+ *
  * Sink mode has a single pseudo-worker whose daemon runs its own small thread pool: its
  * requests never wait for anything.
  *
@@ -48,6 +51,9 @@ static void *worker_run(void *arg)
         curl_multi_timeout(w->multi, &curl_ms);
         if (curl_ms >= 0 && curl_ms < timeout_ms)
             timeout_ms = (int)curl_ms;
+        int guard_ms = tee_guard_sweep(w);
+        if (guard_ms >= 0 && guard_ms < timeout_ms)
+            timeout_ms = guard_ms;
         /* a resumed connection does not wake the daemon's epoll descriptor in this
          * mode: the daemon runs again at once instead */
         if (w->resumed)
@@ -99,7 +105,13 @@ int tee_workers_start(capture_tee *t, const int *listen_fds, size_t n, pm_err *e
     for (size_t i = 0; i < n; i++) {
         tee_worker *w = &t->workers[i];
         unsigned flags, pool = 0;
+        w->limit = limit / n > 0 ? limit / n : 1;
+        unsigned mhd_limit = w->limit;
         if (t->primary) {
+            /* tee_guard_accept refuses at w->limit, counted; the daemon's own limit (one
+             * above) would only stop accepting */
+            w->guarded = true;
+            mhd_limit = w->limit + 1;
             flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
             if (!(w->multi = curl_multi_init()))
                 return pm_err_set(err, "out of memory");
@@ -110,10 +122,10 @@ int tee_workers_start(capture_tee *t, const int *listen_fds, size_t n, pm_err *e
             pool = 2;
         }
         w->daemon = MHD_start_daemon(
-            flags, 0, NULL, NULL, tee_on_access, w, MHD_OPTION_LISTEN_SOCKET, w->listen_fd,
+            flags, 0, w->guarded ? tee_guard_accept : NULL, w, tee_on_access, w, MHD_OPTION_LISTEN_SOCKET, w->listen_fd,
             MHD_OPTION_URI_LOG_CALLBACK, tee_on_request_line, w, MHD_OPTION_NOTIFY_COMPLETED, tee_on_completed, w,
             MHD_OPTION_NOTIFY_CONNECTION, tee_on_connection, w, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)(limit / n > 0 ? limit / n : 1), MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+            mhd_limit, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 << 10, pool ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
             pool, MHD_OPTION_END);
         if (!w->daemon)

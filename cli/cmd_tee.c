@@ -24,9 +24,9 @@
 
 typedef struct tee_args {
     const char *listen, *primary, *shadow, *suite, *record, *metrics, *out_dir, *profile, *rules, *key;
-    const char *uri_header, *port_file, *progress, *primary_timeout, *shadow_timeout, *drain;
+    const char *uri_header, *port_file, *progress, *primary_timeout, *shadow_timeout, *drain, *header_timeout;
     cli_list families, selects;
-    long queue, queue_bytes, max_body, concurrency, max_connections, nice, workers;
+    long queue, queue_bytes, max_body, concurrency, max_connections, nice, workers, max_per_ip;
     bool sink, allow_writes, sandbox, no_redact, quiet;
 } tee_args;
 
@@ -159,6 +159,10 @@ static void print_summary(const tee_run *r, const tee_args *a, const char *why, 
     if (!a->sink)
         fprintf(stderr, "; %llu primary errors", (unsigned long long)st.primary_errors);
     fprintf(stderr, "; %llu client aborts\n", (unsigned long long)st.client_aborts);
+    if (!a->sink)
+        fprintf(stderr, "  connections: %llu refused over --max-per-ip, %llu over --max-connections; %llu heads late\n",
+                (unsigned long long)st.refused_per_ip, (unsigned long long)st.refused_limit,
+                (unsigned long long)st.head_timeouts);
     if (abandoned || st.queue_depth)
         fprintf(stderr, "  drain: %llu shadow exchanges abandoned after --drain-seconds\n",
                 (unsigned long long)(abandoned + st.queue_depth));
@@ -270,6 +274,10 @@ static int start(tee_run *r, const tee_args *a, pm_err *err)
         o.primary_timeout_s = strtod(a->primary_timeout, NULL);
     if (a->max_connections > 0)
         o.max_connections = (unsigned)a->max_connections;
+    if (a->max_per_ip >= 0)
+        o.max_per_ip = (unsigned)a->max_per_ip;
+    if (a->header_timeout)
+        o.header_timeout_s = strtod(a->header_timeout, NULL);
     o.workers = (unsigned)a->workers;
     o.shadow_writes = (a->allow_writes || r->targets->allow_writes) && any_sandbox(r->targets);
     o.map = r->map;
@@ -323,6 +331,11 @@ static int check_args(const tee_args *a)
         a->workers < 0 || a->workers > 64)
         return cli_fail("tee", "--queue, --queue-bytes, --max-body, --concurrency, --max-connections must be >= 0, "
                                "--workers 0 to 64");
+    if (a->max_per_ip < -1 || a->max_per_ip > 1000000)
+        return cli_fail("tee", "--max-per-ip %ld: want 0 (no limit) to 1000000", a->max_per_ip);
+    char *end = NULL;
+    if (a->header_timeout && (strtod(a->header_timeout, &end) < 0 || *end || end == a->header_timeout))
+        return cli_fail("tee", "--header-timeout '%s': a number of seconds, 0 for none", a->header_timeout);
     if (a->nice < 0 || a->nice > 19)
         return cli_fail("tee", "--shadow-nice %ld: want 0 to 19", a->nice);
     const char *const timeouts[][2] = {{"--primary-timeout", a->primary_timeout},
@@ -338,7 +351,7 @@ static int check_args(const tee_args *a)
 
 int cmd_tee(int argc, char **argv)
 {
-    tee_args a = {.progress = "auto", .nice = 19};
+    tee_args a = {.progress = "auto", .nice = 19, .max_per_ip = -1};
     const cli_opt opts[] = {
         {'l', "listen", CLI_STRING, &a.listen, "ADDR", "127.0.0.1:PORT, [::1]:PORT, :PORT (loopback), 0.0.0.0:PORT"},
         {0, "primary", CLI_STRING, &a.primary, "URL", "proxy mode: the primary (its answers go to the clients)"},
@@ -361,6 +374,10 @@ int cmd_tee(int argc, char **argv)
         {0, "shadow-timeout", CLI_STRING, &a.shadow_timeout, "S", "each shadow exchange's limit (suite's, else 30)"},
         {0, "uri-header", CLI_STRING, &a.uri_header, "NAME", "sink: header with the original target (X-Original-URI)"},
         {0, "max-connections", CLI_INT, &a.max_connections, "N", "client connections at once (1024)"},
+        {0, "max-per-ip", CLI_INT, &a.max_per_ip, "N",
+         "proxy: connections from one client address at once, more refused (64; 0: none)"},
+        {0, "header-timeout", CLI_STRING, &a.header_timeout, "S",
+         "proxy: close a connection whose next request head is not whole in S s (10; 0: none)"},
         {0, "workers", CLI_INT, &a.workers, "N", "proxy: event-loop threads (default: one per CPU)"},
         {0, "shadow-nice", CLI_INT, &a.nice, "N", "the shadow thread's niceness, 0-19 (19: clients first)"},
         {0, "profile", CLI_STRING, &a.profile, "DIR", "profile directory (default: the suite's, else config/quay)"},

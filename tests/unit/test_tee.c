@@ -1,9 +1,10 @@
 /*
  * test_tee.c — the tee's parts that need no network: the bounded shadow queue (limits,
  * order, many producers at once), the shadow copy's capture record, hop-by-hop header
- * names, and the metrics exposition (counts, parity and its Wilson bound, histogram
- * buckets, label escapes). tests/integration/tee_*.sh drive the whole thing over HTTP.
+ * names, the metrics exposition (counts, parity and its Wilson bound, histogram
+ * buckets, label escapes), and the slowloris guard's per-address table and accept policy. tests/integration/tee_*.sh drive the whole thing over HTTP.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -211,4 +212,61 @@ Test(tee_metrics, counts_parity_wilson_and_histograms)
     cr_assert(strstr(text, "# TYPE pmirror_tee_latency_seconds histogram\n"));
     free(text);
     capture_tee_metrics_free(m);
+}
+
+/* The per-address table against plain counts: 100 addresses colliding in a 256-slot
+ * table, counts up and down in random order (deleting from a probe run must leave every
+ * other address findable). */
+Test(tee_guard, per_address_counts_match_plain_counts)
+{
+    enum { NADDR = 100, LIMIT = 3 };
+    tee_guard *g = tee_guard_new(LIMIT, 64);
+    cr_assert_not_null(g);
+    unsigned model[NADDR] = {0};
+    srand(7);
+    for (int step = 0; step < 200000; step++) {
+        unsigned k = (unsigned)rand() % NADDR;
+        tee_addr a = {{0}};
+        a.bytes[15] = (uint8_t)k;
+        a.bytes[3] = (uint8_t)(k * 7);
+        if (rand() % 2) {
+            bool ok = tee_guard_reserve(g, &a);
+            cr_assert_eq(ok, model[k] < LIMIT, "step %d, address %u: %d with %u open", step, k, ok, model[k]);
+            model[k] += ok;
+        } else if (model[k]) {
+            tee_guard_release(g, &a);
+            model[k]--;
+        }
+    }
+    tee_guard_free(g);
+}
+
+static enum MHD_Result accept_from(tee_worker *w, const char *ip)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, ip, &sa.sin_addr);
+    return tee_guard_accept(w, (const struct sockaddr *)&sa, sizeof sa);
+}
+
+Test(tee_guard, accept_policy_counts_refusals_and_gives_back_what_never_started)
+{
+    capture_tee *t = calloc(1, sizeof *t);
+    cr_assert_not_null(t);
+    t->o.max_per_ip = 1;
+    t->guard = tee_guard_new(1, 64);
+    tee_worker w = {.tee = t, .limit = 2};
+    cr_assert_eq(accept_from(&w, "127.0.0.2"), MHD_YES);
+    /* libmicrohttpd failed before NOTIFY_STARTED: the next accept gives that slot back */
+    cr_assert_eq(accept_from(&w, "127.0.0.2"), MHD_YES);
+    cr_assert_eq(w.open, 1);
+    w.pending = false; /* as tee_guard_opened does: the connection holds its slot */
+    cr_assert_eq(accept_from(&w, "127.0.0.2"), MHD_NO);
+    cr_assert_eq(atomic_load(&t->refused_per_ip), 1);
+    cr_assert_eq(accept_from(&w, "127.0.0.3"), MHD_YES); /* another address */
+    w.pending = false;
+    cr_assert_eq(w.open, 2);
+    cr_assert_eq(accept_from(&w, "127.0.0.4"), MHD_NO); /* the worker's share of --max-connections */
+    cr_assert_eq(atomic_load(&t->refused_limit), 1);
+    tee_guard_free(t->guard);
+    free(t);
 }
