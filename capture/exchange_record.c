@@ -4,7 +4,9 @@
  *
  * Classification and cohort were taken from the request as it arrived (the cohort needs
  * the Authorization header's user before redaction); here secrets are redacted from the
- * target, the headers and both bodies as they are written. Timings: `ts` is the
+ * target, the headers and both bodies as they are written. A spreading redactor first
+ * learns every secret of the exchange (both messages), so that an echo of one anywhere
+ * in it (a response body repeating the request's token) is written redacted too. Timings: `ts` is the
  * request's first byte; `latency_us` runs from the request's last byte to the response's
  * first (the wait for the server, as the capture issue asks); `done_us` from `ts` to the
  * response's last byte; `request.done_us` from `ts` to the request's last byte.
@@ -104,7 +106,7 @@ static void write_request(pm_jtext *t, const http_exchange *x, const capture_opt
     pm_jtext_key(t, "method");
     pm_jtext_cstring(t, m->method ? m->method : "");
     const char *target = m->target ? m->target : "";
-    char *red = o->redactor && strchr(target, '?') ? pm_redact_target(o->redactor, target) : NULL;
+    char *red = o->redactor ? pm_redact_target(o->redactor, target) : NULL;
     pm_jtext_target(t, red ? red : target);
     free(red);
     write_version(t, m);
@@ -146,8 +148,16 @@ static void write_response(pm_jtext *t, const http_exchange *x, const capture_op
     pm_jtext_object_end(t);
 }
 
-int capture_exchange_record(const http_exchange *x, const capture_options *o, const char *session,
-                            const char *id, pm_jtext *t)
+static void learn_message(const pm_redactor *r, const http_message *m)
+{
+    pm_redact_learn_headers(r, m->headers);
+    if (m->trailers)
+        pm_redact_learn_headers(r, m->trailers);
+    pm_redact_learn_body(r, m->headers, m->body.data, m->body.len);
+}
+
+static void write_exchange(const http_exchange *x, const capture_options *o, const char *session,
+                           const char *id, pm_jtext *t)
 {
     pm_jtext_reset(t);
     pm_record_head(t, id, x->req.ts_first, session, x->seq, NULL, &x->cls);
@@ -155,5 +165,29 @@ int capture_exchange_record(const http_exchange *x, const capture_options *o, co
     if (x->has_response)
         write_response(t, x, o);
     pm_jtext_object_end(t);
+}
+
+int capture_exchange_record(const http_exchange *x, const capture_options *o, const char *session,
+                            const char *id, pm_jtext *t)
+{
+    if (!o->redactor) {
+        write_exchange(x, o, session, id, t);
+        return t->failed ? -1 : 0;
+    }
+    capture_options spreading = *o;
+    pm_secrets *secrets = pm_secrets_new();
+    pm_redactor *r = secrets ? pm_redactor_spreading(o->redactor, secrets, NULL) : NULL;
+    if (!r) {
+        pm_secrets_free(secrets);
+        return -1;
+    }
+    spreading.redactor = r;
+    pm_redact_learn_target(r, x->req.target);
+    learn_message(r, &x->req);
+    if (x->has_response)
+        learn_message(r, &x->resp);
+    write_exchange(x, &spreading, session, id, t);
+    pm_redactor_free(r);
+    pm_secrets_free(secrets);
     return t->failed ? -1 : 0;
 }

@@ -860,6 +860,8 @@ static int read_response(const json_t *entry, const json_t *hint, entry_parts *p
     if (rc <= 0)
         return rc;
     body_hints(&p->resp_body, rhint);
+    if (r) /* a Set-Cookie value echoed in a body about to be compressed */
+        pm_redact_learn_headers(r, p->resp_headers);
     if (match_coding(&p->resp_body, p->resp_headers, r, st) != 0)
         return -1;
     const char *removed = jstr(rhint, "content_encoding_removed");
@@ -948,7 +950,7 @@ static void write_record(pm_jtext *t, const entry_parts *p, const char *id, cons
     pm_jtext_key(t, "method");
     pm_jtext_cstring(t, p->method);
     pm_jtext_key(t, "target");
-    char *red = o->redactor && strchr(p->target, '?') ? pm_redact_target(o->redactor, p->target) : NULL;
+    char *red = o->redactor ? pm_redact_target(o->redactor, p->target) : NULL;
     pm_jtext_cstring(t, red ? red : p->target);
     free(red);
     pm_jtext_key(t, "version");
@@ -993,9 +995,20 @@ static void write_record(pm_jtext *t, const entry_parts *p, const char *id, cons
     pm_jtext_object_end(t);
 }
 
-int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, capture_har_stats *st, pm_err *why)
+/* What a spreading redactor learns of one part before the record is written. */
+static void learn_part(const pm_redactor *r, const json_t *headers, const har_body *b)
 {
-    why->msg[0] = '\0';
+    pm_redact_learn_headers(r, headers);
+    if (!b->unknown)
+        pm_redact_learn_body(r, headers, b->data, b->len);
+}
+
+/* One entry, its secrets redacted by r (a spreading redactor, or NULL): the request's are
+ * learned before the response is read (a compressed answer is redacted as it is read), the
+ * answer's before anything is written. */
+static int entry_to_record(har_importer *im, const json_t *entry, const pm_redactor *r, pm_jtext *t,
+                           capture_har_stats *st, pm_err *why)
+{
     if (!json_is_object(entry)) {
         st->skipped++;
         return pm_err_set(why, "not an object"), 0;
@@ -1006,8 +1019,16 @@ int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, capt
     entry_parts p;
     memset(&p, 0, sizeof p);
     int rc = read_request(entry, hint, &p, why);
+    if (rc > 0 && r) {
+        pm_redact_learn_target(r, p.target);
+        learn_part(r, p.req_headers, &p.req_body);
+    }
     if (rc > 0)
-        rc = read_response(entry, hint, &p, im->o.redactor, st, why);
+        rc = read_response(entry, hint, &p, r, st, why);
+    if (rc > 0 && r && p.has_response) {
+        learn_part(r, p.resp_headers, &p.resp_body);
+        pm_redact_learn_headers(r, p.trailers);
+    }
     if (rc <= 0) {
         if (rc == 0)
             st->skipped++;
@@ -1034,10 +1055,25 @@ int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, capt
     }
     if (!p.has_response)
         st->without_response++;
-    write_record(t, &p, id, session, seq, &im->o, st);
+    capture_har_options o = im->o;
+    o.redactor = r;
+    write_record(t, &p, id, session, seq, &o, st);
     im->last_family = p.cls.family ? p.cls.family : "UNKNOWN";
     parts_free(&p);
     return t->failed ? -1 : 1;
+}
+
+int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, capture_har_stats *st, pm_err *why)
+{
+    why->msg[0] = '\0';
+    if (!im->o.redactor)
+        return entry_to_record(im, entry, NULL, t, st, why);
+    pm_secrets *secrets = pm_secrets_new();
+    pm_redactor *r = secrets ? pm_redactor_spreading(im->o.redactor, secrets, why) : NULL;
+    int rc = r ? entry_to_record(im, entry, r, t, st, why) : -1;
+    pm_redactor_free(r);
+    pm_secrets_free(secrets);
+    return rc;
 }
 
 /* ---- the whole file ------------------------------------------------------------------------------------- */

@@ -61,6 +61,9 @@ int cli_write_port_file(const char *cmd, const char *path, unsigned port);
 const char *cli_profile_dir(const char *given, char *buf, size_t size);
 /* The capability map: map_path (--map), else the profile's capabilities.yaml. */
 pm_capmap *cli_load_map(const char *map_path, const char *profile, pm_err *err);
+/* A redactor with the profile's extra secret names (PROFILE/redact.yaml) added to the
+ * defaults; key and output as pm_redactor_new takes them. */
+pm_redactor *cli_redactor(const char *key, const char *output, const char *profile_dir, pm_err *err);
 /* The selection of --family and --select values; *out NULL (everything) when there are
  * none. 0, or -1 with err naming the bad value. */
 int cli_selection(const cli_list *families, const cli_list *selects, pm_selection **out, pm_err *err);

@@ -100,7 +100,8 @@ int cmd_import(int argc, char **argv)
                          !(map = cli_load_map(map_path, profile, &err))))
         rc = cli_fail("import", "%s", err.msg);
     if (rc == CLI_OK && !no_redact) {
-        redactor = pm_redactor_new(key, out, NULL, &err);
+        char dir[4096];
+        redactor = cli_redactor(key, out, cli_profile_dir(profile, dir, sizeof dir), &err);
         if (!redactor)
             rc = cli_fail("import", "%s", err.msg);
     }

@@ -176,7 +176,7 @@ int cmd_replay(int argc, char **argv)
     ro.suite = suite;
     /* the targets' answers carry secrets too (Set-Cookie, issued tokens): redacted at rest,
      * JWTs keeping their claims for diff's jwt rule */
-    pm_redactor *redactor = pm_redactor_new(key, out_path, NULL, &err);
+    pm_redactor *redactor = cli_redactor(key, out_path, suite->profile_dir, &err);
     if (!redactor) {
         pm_suite_free(suite);
         return cli_fail("replay", "%s", err.msg);

@@ -164,7 +164,7 @@ int cmd_run(int argc, char **argv)
      * they reach diff, the report or a kept file, as `replay` does (JWTs keep their claims) */
     char key_home[4200];
     snprintf(key_home, sizeof key_home, "%s/results.jsonl.gz", out_dir);
-    if (!(redactor = pm_redactor_new(key, key_home, NULL, &err))) {
+    if (!(redactor = cli_redactor(key, key_home, profile_dir, &err))) {
         cli_fail("run", "%s", err.msg);
         goto done;
     }

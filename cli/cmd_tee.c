@@ -211,8 +211,8 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
             s->targets[i].timeout_s = t;
     }
     if (a->record) {
-        if (!a->no_redact && (!(r->redactor = pm_redactor_new(a->key, a->record, NULL, err)) ||
-                              !(r->answer_redactor = pm_redactor_new(a->key, a->record, NULL, err))))
+        if (!a->no_redact && (!(r->redactor = cli_redactor(a->key, a->record, r->profile_dir, err)) ||
+                              !(r->answer_redactor = cli_redactor(a->key, a->record, r->profile_dir, err))))
             return -1;
         if (r->answer_redactor) /* as replay stores answers: a JWT keeps its claims */
             pm_redactor_keep_jwt_claims(r->answer_redactor, true);

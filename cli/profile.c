@@ -1,8 +1,8 @@
 /*
  * profile.c — finds the profile directory (capability map, rules, gate thresholds) so
  * that `build/pmirror` works from a fresh clone without flags, and an installed or
- * relocated binary can be pointed elsewhere; and what commands load from it, with the
- * --family/--select choice they apply.
+ * relocated binary can be pointed elsewhere; and what commands load from it (the map, the
+ * redaction names), with the --family/--select choice they apply.
  */
 #include "cli.h"
 
@@ -51,6 +51,16 @@ pm_capmap *cli_load_map(const char *map_path, const char *profile, pm_err *err)
         map_path = path;
     }
     return pm_capmap_load(map_path, err);
+}
+
+pm_redactor *cli_redactor(const char *key, const char *output, const char *profile_dir, pm_err *err)
+{
+    json_t *rules = NULL;
+    if (pm_redact_rules_load(profile_dir, &rules, err) != 0)
+        return NULL;
+    pm_redactor *r = pm_redactor_new(key, output, rules, err);
+    json_decref(rules);
+    return r;
 }
 
 int cli_selection(const cli_list *families, const cli_list *selects, pm_selection **out, pm_err *err)

@@ -13,7 +13,8 @@
  * Diffs are taken on the unredacted result's text (diff_result_text: the fast path, no
  * tree where none is needed; a /v2/auth token is compared by its JWT claims); what is
  * written is redacted like a capture: the request's target, headers and body, and every
- * answer's headers and body. Metrics are read off the diff record.
+ * answer's headers and body, each secret of the exchange (and each credential the suite
+ * sends) also wherever else it shows up in them. Metrics are read off the diff record.
  */
 #include "tee_shadow.h"
 
@@ -96,22 +97,47 @@ static int next_copy(void *ctx, json_t **record, char **text, size_t *len, pm_er
 /* In place: what a capture redacts in the request (whole tokens), and what replay redacts
  * in every answer (JWTs keep their header and claims, for diff's jwt rule, and lose the
  * signature), so the record re-diffs offline as it was diffed live. */
-static void redact_result(const tee_shadow_options *o, json_t *result)
+static void redact_messages(const pm_redactor *request, const pm_redactor *answers, json_t *result)
 {
     json_t *req = json_object_get(result, "request");
     const char *target = json_string_value(json_object_get(req, "target"));
-    if (target && strchr(target, '?')) {
-        char *clean = pm_redact_target(o->redactor, target);
+    if (target) {
+        char *clean = pm_redact_target(request, target);
         if (clean)
             json_object_set_new(req, "target", json_string(clean));
         free(clean);
     }
-    pm_redact_message(o->redactor, req);
-    pm_redact_message(o->answer_redactor, json_object_get(result, "response"));
+    pm_redact_message(request, req);
+    pm_redact_message(answers, json_object_get(result, "response"));
     const char *name;
     json_t *answer;
     json_object_foreach(json_object_get(result, "responses"), name, answer)
-        pm_redact_message(o->answer_redactor, answer);
+        pm_redact_message(answers, answer);
+}
+
+/* Every secret of the exchange is learned (both redactors share one set) before any part is
+ * redacted, so an echo is redacted wherever it comes. */
+static int redact_result(const tee_shadow_options *o, json_t *result)
+{
+    pm_secrets *secrets = pm_secrets_new();
+    pm_redactor *request = secrets ? pm_redactor_spreading(o->redactor, secrets, NULL) : NULL;
+    pm_redactor *answers = request ? pm_redactor_spreading(o->answer_redactor, secrets, NULL) : NULL;
+    int rc = answers && pm_secrets_add_suite(secrets, o->redactor, o->replay.suite) == 0 ? 0 : -1;
+    if (rc == 0) {
+        json_t *req = json_object_get(result, "request");
+        pm_redact_learn_target(request, json_string_value(json_object_get(req, "target")));
+        pm_redact_learn_message(request, req);
+        pm_redact_learn_message(answers, json_object_get(result, "response"));
+        const char *name;
+        json_t *answer;
+        json_object_foreach(json_object_get(result, "responses"), name, answer)
+            pm_redact_learn_message(answers, answer);
+        redact_messages(request, answers, result);
+    }
+    pm_redactor_free(answers);
+    pm_redactor_free(request);
+    pm_secrets_free(secrets);
+    return rc;
 }
 
 /* The metrics of one result, read off its diff record (family, capability, verdict, each
@@ -187,8 +213,8 @@ static int on_result(void *ctx, const replay_result *r, pm_err *err)
         pthread_mutex_unlock(&s->lock);
         return 0;
     }
-    redact_result(&s->o, result);
-    int rc = pm_jsonl_writer_write(s->o.record, result, err);
+    int rc = redact_result(&s->o, result) == 0 ? pm_jsonl_writer_write(s->o.record, result, err)
+                                               : pm_err_set(err, "out of memory");
     json_decref(result);
     return rc;
 }

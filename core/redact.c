@@ -8,6 +8,9 @@
  * data (the profile's `redaction` section); the defaults below cover Quay's traffic.
  * With keep_jwt_claims (the answers replay stores), a JWT keeps its header and claims and
  * only loses its signature: `HEADER.CLAIMS.redacted:<hex of the whole token>`.
+ * A spreading redactor (pm_redactor_spreading) is a view of another that also learns
+ * each secret it replaces into an exchange's pm_secrets and spreads the known values
+ * over everything it is given (redact_spread.c holds the set and the search).
  */
 #include "core/core.h"
 
@@ -28,15 +31,19 @@
 
 #define KEY_BYTES 32
 
+/* The defaults (README, "Redaction"); a profile's redact.yaml adds to them. Query names
+ * also apply to form-encoded bodies, field names to JSON bodies. */
 static const char *const default_headers[] = {
     "authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token",
-    "x-docker-token", "x-registry-auth", "x-amz-security-token", NULL};
+    "x-docker-token", "x-registry-auth", "x-amz-security-token", "x-api-key", "x-auth-token", NULL};
 static const char *const default_query[] = {
     "access_token", "token", "code", "client_secret", "password", "secret", "signature",
-    "x-amz-signature", "x-amz-credential", "x-amz-security-token", "sig", "refresh_token", NULL};
+    "x-amz-signature", "x-amz-credential", "x-amz-security-token", "sig", "refresh_token",
+    "api_key", "apikey", "passwd", "private_key", NULL};
 static const char *const default_fields[] = {
-    "password", "new_password", "token", "access_token", "refresh_token", "id_token",
-    "client_secret", "secret", "csrf_token", "_csrf_token", "auth", "private_key", NULL};
+    "password", "new_password", "passwd", "token", "access_token", "refresh_token", "id_token",
+    "client_secret", "secret", "csrf_token", "_csrf_token", "auth", "private_key", "api_key",
+    "apikey", NULL};
 
 typedef struct {
     char **items;
@@ -51,6 +58,7 @@ struct pm_redactor {
     EVP_MAC_CTX *mac; /* HMAC-SHA256 keyed once; each value works on a copy (the one-shot
                        * HMAC() looks the algorithm up on every call: 6% of a capture) */
     bool keep_jwt_claims;
+    pm_secrets *spread; /* a spreading view (borrows the lists and mac of its base) */
 };
 
 void pm_redactor_keep_jwt_claims(pm_redactor *r, bool keep)
@@ -66,28 +74,29 @@ static void list_free(name_list *l)
     free(l->lens);
 }
 
+/* The defaults, then the names rules[key] adds. */
 static int list_load(name_list *l, const json_t *rules, const char *key,
                      const char *const *defaults)
 {
     const json_t *arr = rules ? json_object_get(rules, key) : NULL;
-    size_t n = 0;
-    if (json_is_array(arr))
-        n = json_array_size(arr);
-    else
-        while (defaults[n])
-            n++;
+    size_t ndefaults = 0, n;
+    while (defaults[ndefaults])
+        ndefaults++;
+    n = ndefaults + (json_is_array(arr) ? json_array_size(arr) : 0);
     l->items = calloc(n + 1, sizeof *l->items);
     l->lens = calloc(n + 1, sizeof *l->lens);
     if (!l->items || !l->lens)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        const char *s = json_is_array(arr) ? json_string_value(json_array_get(arr, i)) : defaults[i];
+        const char *s = i < ndefaults ? defaults[i] : json_string_value(json_array_get(arr, i - ndefaults));
         if (!s)
             continue;
+        if (!(l->items[l->n] = strdup(s)))
+            return -1;
         l->lens[l->n] = strlen(s);
         if (l->lens[l->n] > l->longest)
             l->longest = l->lens[l->n];
-        l->items[l->n++] = strdup(s);
+        l->n++;
     }
     return 0;
 }
@@ -193,10 +202,26 @@ pm_redactor *pm_redactor_new(const char *key_path, const char *output_path,
     return r;
 }
 
+pm_redactor *pm_redactor_spreading(const pm_redactor *r, pm_secrets *s, pm_err *err)
+{
+    pm_redactor *v = malloc(sizeof *v);
+    if (!v) {
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    *v = *r;
+    v->spread = s;
+    return v;
+}
+
 void pm_redactor_free(pm_redactor *r)
 {
     if (!r)
         return;
+    if (r->spread) { /* a view: the lists and the mac are its base's */
+        free(r);
+        return;
+    }
     list_free(&r->headers);
     list_free(&r->query);
     list_free(&r->fields);
@@ -273,17 +298,42 @@ static bool sb_add(strbuf *b, const char *s, size_t n)
     return true;
 }
 
+/* The stored form of one secret: its token, after the JWT's header and claims when
+ * keep_jwt_claims. */
+static void sb_add_token(strbuf *b, const pm_redactor *r, const char *v, size_t n)
+{
+    if (r->keep_jwt_claims)
+        sb_add(b, v, jwt_claims_prefix(v, n));
+    char token[32];
+    pm_redact_value(r, v, n, token, sizeof token);
+    sb_add(b, token, strlen(token));
+}
+
+/* A spreading redactor looks the value up first (the learning pass already paid for its
+ * HMAC) and learns it otherwise. */
 static void sb_add_secret(strbuf *b, const pm_redactor *r, const char *v, size_t n)
 {
     if (already_redacted(v, n)) {
         sb_add(b, v, n);
         return;
     }
-    if (r->keep_jwt_claims)
-        sb_add(b, v, jwt_claims_prefix(v, n));
-    char token[32];
-    pm_redact_value(r, v, n, token, sizeof token);
-    sb_add(b, token, strlen(token));
+    size_t known_len = 0;
+    const char *known = r->spread ? pm_secrets_token(r->spread, v, n, &known_len) : NULL;
+    if (known) {
+        sb_add(b, known, known_len);
+        return;
+    }
+    size_t at = b->len;
+    sb_add_token(b, r, v, n);
+    if (r->spread && b->s)
+        pm_secrets_add(r->spread, r, v, n, b->s + at);
+}
+
+char *pm_redact_secret(const pm_redactor *r, const char *value, size_t len)
+{
+    strbuf b = {0};
+    sb_add_token(&b, r, value, len);
+    return b.s;
 }
 
 /* "a=1; b=2" (Cookie) or "a=1; Path=/; HttpOnly" (Set-Cookie: only the first pair). */
@@ -313,6 +363,20 @@ static char *redact_cookie(const pm_redactor *r, const char *value, bool set_coo
     return b.s;
 }
 
+/* Basic's credentials are base64 of "user:password": the password may show up alone (a
+ * sign-in form, an error message). */
+static void learn_basic_password(const pm_redactor *r, const char *b64)
+{
+    unsigned char *plain = NULL;
+    size_t len = 0;
+    if (pm_base64_decode(b64, strlen(b64), false, &plain, &len) != 0)
+        return;
+    const unsigned char *colon = memchr(plain, ':', len);
+    if (colon && pm_utf8_valid(colon + 1, len - (size_t)(colon + 1 - plain)))
+        pm_secrets_add(r->spread, r, (const char *)colon + 1, len - (size_t)(colon + 1 - plain), NULL);
+    free(plain);
+}
+
 static char *redact_header_value(const pm_redactor *r, const char *name, const char *value)
 {
     strbuf b = {0};
@@ -321,6 +385,8 @@ static char *redact_header_value(const pm_redactor *r, const char *name, const c
     if (strcasecmp(name, "authorization") == 0 || strcasecmp(name, "proxy-authorization") == 0) {
         const char *sp = strchr(value, ' ');
         if (sp && sp != value) {
+            if (r->spread && (size_t)(sp - value) == 5 && strncasecmp(value, "basic", 5) == 0)
+                learn_basic_password(r, sp + strspn(sp, " "));
             while (*sp == ' ')
                 sp++;
             sb_add(&b, value, (size_t)(sp - value));
@@ -332,6 +398,25 @@ static char *redact_header_value(const pm_redactor *r, const char *name, const c
     return b.s;
 }
 
+/* The known values of a spreading redactor spread over text: a new text, or NULL when
+ * none occurs (or r does not spread). */
+static char *spread(const pm_redactor *r, const char *text, size_t len, size_t *out_len)
+{
+    return r->spread ? pm_secrets_spread(r->spread, text, len, out_len) : NULL;
+}
+
+/* The same over red (owned, *len bytes), in its place. */
+static char *spread_over(const pm_redactor *r, char *red, size_t *len)
+{
+    size_t n = 0;
+    char *more = red ? spread(r, red, *len, &n) : NULL;
+    if (!more)
+        return red;
+    free(red);
+    *len = n;
+    return more;
+}
+
 void pm_redact_headers(const pm_redactor *r, json_t *headers)
 {
     size_t i;
@@ -339,9 +424,7 @@ void pm_redact_headers(const pm_redactor *r, json_t *headers)
     json_array_foreach(headers, i, pair) {
         const char *name = json_string_value(json_array_get(pair, 0));
         const char *value = json_string_value(json_array_get(pair, 1));
-        if (!name || !value || !list_has(&r->headers, name, strlen(name)))
-            continue;
-        char *red = redact_header_value(r, name, value);
+        char *red = name && value ? pm_redact_header_value(r, name, value) : NULL;
         if (red)
             json_array_set_new(pair, 1, json_string(red));
         free(red);
@@ -377,15 +460,17 @@ static char *redact_params(const pm_redactor *r, const char *params, size_t len)
 char *pm_redact_target(const pm_redactor *r, const char *target)
 {
     const char *q = strchr(target, '?');
-    if (!q)
-        return strdup(target);
     strbuf b = {0};
-    sb_add(&b, target, (size_t)(q - target) + 1);
-    char *params = redact_params(r, q + 1, strlen(q + 1));
-    if (params)
-        sb_add(&b, params, strlen(params));
-    free(params);
-    return b.s;
+    if (!q) {
+        sb_add(&b, target, strlen(target));
+    } else {
+        sb_add(&b, target, (size_t)(q - target) + 1);
+        char *params = redact_params(r, q + 1, strlen(q + 1));
+        if (params)
+            sb_add(&b, params, strlen(params));
+        free(params);
+    }
+    return spread_over(r, b.s, &b.len);
 }
 
 size_t pm_redact_json(const pm_redactor *r, json_t *value)
@@ -509,13 +594,18 @@ static text_result redact_json_text(const pm_redactor *r, const char *t, size_t 
 
 char *pm_redact_header_value(const pm_redactor *r, const char *name, const char *value)
 {
-    if (!list_has(&r->headers, name, strlen(name)))
-        return NULL;
-    return redact_header_value(r, name, value);
+    char *red = list_has(&r->headers, name, strlen(name)) ? redact_header_value(r, name, value) : NULL;
+    size_t n = 0;
+    char *more = spread(r, red ? red : value, strlen(red ? red : value), &n);
+    if (!more)
+        return red;
+    free(red);
+    return more;
 }
 
-char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const char *text, size_t len,
-                          size_t *out_len)
+/* A body's secret fields (JSON) or parameters (form) redacted; NULL when it has none. */
+static char *redact_body_fields(const pm_redactor *r, const char *content_type, const char *text, size_t len,
+                                size_t *out_len)
 {
     if (content_type && strncasecmp(content_type, "application/x-www-form-urlencoded", 33) == 0) {
         char *red = redact_params(r, text, len);
@@ -545,6 +635,15 @@ char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const 
     return out;
 }
 
+char *pm_redact_body_text(const pm_redactor *r, const char *content_type, const char *text, size_t len,
+                          size_t *out_len)
+{
+    char *out = redact_body_fields(r, content_type, text, len, out_len);
+    if (out)
+        return spread_over(r, out, out_len);
+    return spread(r, text, len, out_len);
+}
+
 void pm_redact_record_body(const pm_redactor *r, json_t *message)
 {
     const json_t *body = json_object_get(message, "body");
@@ -560,4 +659,58 @@ void pm_redact_record_body(const pm_redactor *r, json_t *message)
     if (!form)
         json_object_set_new(message, "body_redacted", json_true());
     free(red);
+}
+
+/* ---- the learning pass of a spreading redactor ------------------------------------ */
+
+void pm_redact_learn_header(const pm_redactor *r, const char *name, const char *value)
+{
+    if (r->spread && name && value && list_has(&r->headers, name, strlen(name)))
+        free(redact_header_value(r, name, value));
+}
+
+void pm_redact_learn_headers(const pm_redactor *r, const json_t *headers)
+{
+    size_t i;
+    const json_t *pair;
+    json_array_foreach(headers, i, pair)
+        pm_redact_learn_header(r, json_string_value(json_array_get(pair, 0)),
+                               json_string_value(json_array_get(pair, 1)));
+}
+
+void pm_redact_learn_target(const pm_redactor *r, const char *target)
+{
+    const char *q = r->spread && target ? strchr(target, '?') : NULL;
+    if (q)
+        free(redact_params(r, q + 1, strlen(q + 1)));
+}
+
+void pm_redact_learn_body(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len)
+{
+    if (!r->spread || len == 0)
+        return;
+    size_t n = 0;
+    const char *type = pm_headers_get(headers, "content-type");
+    if (pm_utf8_valid(data, len))
+        free(redact_body_fields(r, type, (const char *)data, len, &n));
+    else
+        free(pm_redact_coded_body(r, pm_headers_get(headers, "content-encoding"), type, data, len, &n));
+}
+
+void pm_redact_learn_message(const pm_redactor *r, const json_t *message)
+{
+    if (!r->spread || !json_is_object(message))
+        return;
+    const json_t *headers = json_object_get(message, "headers");
+    pm_redact_learn_headers(r, headers);
+    const json_t *body = json_object_get(message, "body"), *b64 = json_object_get(message, "body_b64");
+    if (json_is_string(body)) {
+        pm_redact_learn_body(r, headers, (const unsigned char *)json_string_value(body), json_string_length(body));
+    } else if (json_is_string(b64) && pm_headers_get(headers, "content-encoding")) {
+        unsigned char *data = NULL;
+        size_t len = 0;
+        if (pm_base64_decode(json_string_value(b64), json_string_length(b64), false, &data, &len) == 0)
+            pm_redact_learn_body(r, headers, data, len);
+        free(data);
+    }
 }

@@ -37,6 +37,7 @@ struct replay_session {
     uint64_t next_order;
     replay_stats stats;
     pm_jtext text; /* the result being written, reused */
+    pm_secrets *sent; /* what the suite's credentials and headers send (with a redactor) */
     replay_handoff_fn handoff; /* replay_run_handoff: exchanges given away, not written */
     CURL **idle;   /* finished easy handles, reset and kept for the next transfers */
     size_t nidle;
@@ -70,6 +71,12 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
     }
     s->o = *o;
     s->suite = o->suite;
+    if (o->redactor && (!(s->sent = pm_secrets_new()) || pm_secrets_add_suite(s->sent, o->redactor, o->suite) != 0)) {
+        pm_secrets_free(s->sent);
+        free(s);
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
     if (s->o.concurrency <= 0)
         s->o.concurrency = o->suite->concurrency > 0 ? o->suite->concurrency : 32;
     if (s->o.rate <= 0)
@@ -359,8 +366,42 @@ static void start_exchange(replay_session *s, rp_exchange *x)
 
 /* ---- results ------------------------------------------------------------------------- */
 
+/* An answer's Content-Type and Content-Encoding: what redacting its body looks at. */
+static json_t *body_headers(const rp_call *call)
+{
+    json_t *headers = json_array();
+    static const char *const wanted[] = {"content-type", "content-encoding"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = rp_call_header(call, wanted[i]);
+        json_t *pair = v ? json_pack("[ss]", wanted[i], v) : NULL;
+        if (pair)
+            json_array_append_new(headers, pair);
+    }
+    return headers;
+}
+
+/* What a spreading redactor learns of one answer before any is written: an issued token
+ * or a session cookie echoed in another answer's part is redacted there too. */
+static void learn_answer(const pm_redactor *r, const rp_call *call)
+{
+    if (!call->status)
+        return;
+    for (size_t at = 0; at < call->hdr_len;) {
+        const char *n = call->hdr + at, *v = n + strlen(n) + 1;
+        at = (size_t)(v + strlen(v) + 1 - call->hdr);
+        pm_redact_learn_header(r, n, v);
+    }
+    json_t *headers = body_headers(call);
+    if (call->spilled)
+        pm_redact_learn_body(r, headers, call->resp_body.data, call->resp_body.len);
+    else
+        pm_redact_learn_body(r, headers, call->data, call->data_len);
+    json_decref(headers);
+}
+
 /* One target's answer as a JSON object, written straight as text, its secrets (a session
- * cookie, a token the backend issued) redacted as a capture's are. */
+ * cookie, a token the backend issued, a credential the suite sent it and it echoed)
+ * redacted as a capture's are. */
 static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *call, const pm_target *target,
                            const pm_redactor *r)
 {
@@ -384,17 +425,7 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
         pm_jtext_int(t, call->status);
         pm_jtext_key(t, "headers");
         pm_jtext_array_begin(t);
-        json_t *headers = NULL; /* what redacting the body looks at: its type and coding */
-        if (r) {
-            headers = json_array();
-            static const char *const wanted[] = {"content-type", "content-encoding"};
-            for (size_t i = 0; i < 2; i++) {
-                const char *v = rp_call_header(call, wanted[i]);
-                json_t *pair = v ? json_pack("[ss]", wanted[i], v) : NULL;
-                if (pair)
-                    json_array_append_new(headers, pair);
-            }
-        }
+        json_t *headers = r ? body_headers(call) : NULL;
         for (size_t at = 0; at < call->hdr_len;) {
             const char *n = call->hdr + at, *v = n + strlen(n) + 1;
             at = (size_t)(v + strlen(v) + 1 - call->hdr);
@@ -438,6 +469,16 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
 static int result_text(const rp_exchange *x, pm_jtext *t)
 {
     const pm_suite *suite = x->suite;
+    pm_secrets *secrets = NULL;
+    pm_redactor *r = NULL;
+    if (x->redactor && (!(secrets = pm_secrets_new()) || pm_secrets_add_all(secrets, x->sent) != 0 ||
+                        !(r = pm_redactor_spreading(x->redactor, secrets, NULL)))) {
+        pm_secrets_free(secrets);
+        return -1;
+    }
+    for (size_t i = 0; r && i < suite->ntargets; i++)
+        if (!suite->targets[i].recorded)
+            learn_answer(r, &x->calls[i]);
     pm_jtext_object_reopen(t, x->rec->text, x->rec->text_len);
     pm_jtext_key(t, "responses");
     pm_jtext_object_begin(t);
@@ -445,7 +486,7 @@ static int result_text(const rp_exchange *x, pm_jtext *t)
     for (size_t i = 0; i < suite->ntargets; i++) {
         const rp_call *call = &x->calls[i];
         pm_jtext_key(t, suite->targets[i].name);
-        write_response(t, x, call, &suite->targets[i], x->redactor);
+        write_response(t, x, call, &suite->targets[i], r);
         if (call->sent_us && call->sent_us < first_sent)
             first_sent = call->sent_us;
         if (call->sent_us > last_sent)
@@ -457,6 +498,8 @@ static int result_text(const rp_exchange *x, pm_jtext *t)
         pm_jtext_int(t, last_sent - first_sent);
     }
     pm_jtext_object_end(t);
+    pm_redactor_free(r);
+    pm_secrets_free(secrets);
     return t->failed ? -1 : 0;
 }
 
@@ -638,6 +681,7 @@ static rp_exchange *new_exchange(replay_session *s, rp_record *rec)
     }
     x->suite = s->suite;
     x->redactor = s->o.redactor;
+    x->sent = s->sent;
     x->rec = rec;
     x->order = s->next_order++;
     x->ts_us = rec->has_ts ? rec->ts_us : 0;
@@ -822,6 +866,7 @@ void replay_free(replay_session *s)
 {
     if (!s)
         return;
+    pm_secrets_free(s->sent);
     for (size_t i = 0; i < s->nidle; i++)
         curl_easy_cleanup(s->idle[i]);
     free(s->idle);

@@ -7,7 +7,9 @@
  * pm_redact_json(parse(input)). For anything else: no crash, and no listed field's
  * plain string value left behind in a body that parses afterwards. Inputs whose first
  * byte is odd run with keep_jwt_claims (a JWT keeps header and claims), which must agree
- * the same way.
+ * the same way. Spreading (redact_spread.c): the body's own secrets, and a value cut from
+ * the input as if a header had carried it, are spread over the body; when the input was
+ * JSON the result must still be JSON, and spreading it again finds nothing left.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +28,38 @@ static pm_redactor *redactor(bool keep_jwt_claims)
         pm_redactor_keep_jwt_claims(r[keep_jwt_claims], keep_jwt_claims);
     }
     return r[keep_jwt_claims];
+}
+
+/* The body's secrets and one cut from its middle (a credential echoed in it) spread over
+ * it: JSON stays JSON, and nothing known is left outside tokens. */
+static void spread_check(const pm_redactor *base, const char *text, size_t size)
+{
+    pm_secrets *s = pm_secrets_new();
+    pm_redactor *r = s ? pm_redactor_spreading(base, s, NULL) : NULL;
+    if (!r) {
+        pm_secrets_free(s);
+        return;
+    }
+    if (size >= 2 * PM_SECRET_MIN_LEN)
+        pm_secrets_add(s, base, text + size / 2, size / 2 < 40 ? size / 2 : 40, NULL);
+    pm_redact_learn_body(r, NULL, (const unsigned char *)text, size);
+    size_t n = 0;
+    char *out = pm_redact_body_text(r, "application/json", text, size, &n);
+    if (out) {
+        json_t *before = json_loadb(text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        json_t *after = before ? json_loadb(out, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
+        if (before && !after)
+            abort(); /* spreading broke the JSON */
+        json_decref(before);
+        json_decref(after);
+        size_t m = 0;
+        char *again = pm_secrets_spread(s, out, n, &m);
+        if (again)
+            abort(); /* a known value survived outside tokens */
+        free(out);
+    }
+    pm_redactor_free(r);
+    pm_secrets_free(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -51,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(red);
     char *form = pm_redact_body_text(r, "application/x-www-form-urlencoded", text, size, &red_len);
     free(form);
+    spread_check(r, text, size);
     free(text);
     return 0;
 }

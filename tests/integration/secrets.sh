@@ -9,10 +9,22 @@
 # stderr — is searched for each secret, as text and inside decoded base64/gzip bodies:
 # zero hits. With --no-redact, the capture holds every one of them (so the search can
 # fail). Every file pmirror writes is mode 0600.
+# Issue 14: the newer default names (X-Api-Key, X-Auth-Token, api_key/apikey, passwd) and a
+# profile's own (redact.yaml: X-Acme-Key, acme_sig, acme_pin) are redacted by capture, HAR
+# import, tee --record, replay and run; a request's Bearer token echoed by the backend (a
+# header, the body) is redacted there too, in the capture, the results and the diff records.
 . "$(dirname "$0")/lib.sh"
 
 ART=$WORK/artifacts
 mkdir -p "$ART"
+PROFILE=$WORK/profile
+cp -r "$SRC/config/quay" "$PROFILE"
+cat >"$PROFILE/redact.yaml" <<'EOF2'
+redact:
+  headers: [X-Acme-Key]
+  query: [acme_sig]
+  json_fields: [acme_pin]
+EOF2
 
 # --- the traffic -----------------------------------------------------------------------------------
 python3 - "$SRC/tools" "$WORK/secrets.pcap" "$WORK/secrets.txt" <<'PY' || { echo "FAIL: making the pcap"; exit 1; }
@@ -25,6 +37,11 @@ S = {  # every value is unique and occurs nowhere else
     "session_req": "SessReq-5ecr3t-d4", "csrf": "Csrf-5ecr3t-e5", "session_resp": "SessResp-5ecr3t-f6",
     "robot_pw": "RobotPw-5ecr3t-g7", "robot_token": "RobotTok-5ecr3t-h8", "registry_sig": "RegSig-5ecr3t-i9",
     "gzip_token": "GzTok-5ecr3t-j0", "registry_sig_b": "RegSigB-5ecr3t-k2",
+    "api_key_header": "ApiKeyH-5ecr3t-l1", "auth_token_header": "AuthTokH-5ecr3t-l2",
+    "api_key_query": "ApiKeyQ-5ecr3t-l3", "apikey_query": "ApiKeyQ2-5ecr3t-l4", "passwd": "Passwd-5ecr3t-l5",
+    "secret_field": "SecretF-5ecr3t-l6", "private_key": "PrivKey-5ecr3t-l7",
+    "acme_header": "AcmeH-5ecr3t-p1", "acme_query": "AcmeQ-5ecr3t-p2", "acme_pin": "AcmePin-5ecr3t-p3",
+    "echo_token": "EchoTok-5ecr3t-m3",
 }
 basic = base64.b64encode(("alice:" + S["basic_pw"]).encode()).decode()
 jwt = ".".join([mp.b64url(b'{"alg":"RS256","typ":"JWT"}'),
@@ -68,6 +85,18 @@ exchange(mp.request("POST", "/api/v1/signin", host + [("Content-Type", "applicat
          [("Content-Type", "application/json")], js({"success": True}))
 exchange(mp.request("GET", "/api/v1/organization/acme/robots/bot", host + [("Authorization", "Bearer " + jwt)]), 200,
          [("Content-Type", "application/json")], js({"name": "acme+bot", "token": S["robot_token"]}))
+# the newer default names and the profile's own
+body = js({"username": "acme+bot", "passwd": S["passwd"], "acme_pin": S["acme_pin"]})
+exchange(mp.request("POST", "/api/v1/user/?api_key=%s&apikey=%s&acme_sig=%s" % (S["api_key_query"], S["apikey_query"],
+                                                                                S["acme_query"]),
+                    host + [("X-Api-Key", S["api_key_header"]), ("X-Auth-Token", S["auth_token_header"]),
+                            ("X-Acme-Key", S["acme_header"]), ("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))], body), 200,
+         [("Content-Type", "application/json")], js({"secret": S["secret_field"], "private_key": S["private_key"]}))
+# a backend echoing the request's credential: in a header nobody lists, and in the body
+exchange(mp.request("GET", "/api/v1/user/", host + [("Authorization", "Bearer " + S["echo_token"])]), 200,
+         [("Content-Type", "application/json"), ("X-Echo", S["echo_token"])],
+         js({"you_sent": "Bearer " + S["echo_token"], "note": "EchoMark"}))
 open(sys.argv[2], "wb").write(mp.pcap_bytes(cap.linktype, cap.frames()))
 open(sys.argv[3], "w").write("".join("%s %s\n" % kv for kv in S.items()))
 PY
@@ -124,18 +153,38 @@ expect_rc 0 "capture --no-redact"
 n=$(find_secrets "$WORK/clear.jsonl" | wc -l)
 [ "$n" -eq "$n_secrets" ] && ok || bad "--no-redact: $n of $n_secrets secrets found in the capture: $(find_secrets "$WORK/clear.jsonl")"
 n=$(grep -c '"v":1' "$WORK/clear.jsonl")
-[ "$n" -eq 7 ] && ok || bad "the pcap holds 7 exchanges, the capture $n"
+[ "$n" -eq 9 ] && ok || bad "the pcap holds 9 exchanges, the capture $n"
 
 # --- capture → replay → diff → report -----------------------------------------------------------------
-run "$PMIRROR" capture -r "$WORK/secrets.pcap" -o "$ART/capture.jsonl.gz"
+run "$PMIRROR" capture -r "$WORK/secrets.pcap" --profile "$PROFILE" -o "$ART/capture.jsonl.gz"
 expect_rc 0 "capture"
 printf '%s\n' "$err" >"$ART/capture.stderr"
-run "$PMIRROR" capture -q -r "$WORK/secrets.pcap" -o "$ART/capture-plain.jsonl"
+run "$PMIRROR" capture -q -r "$WORK/secrets.pcap" --profile "$PROFILE" -o "$ART/capture-plain.jsonl"
 expect_rc 0 "capture (plain)"
+# the echo is the request's own token, as the Authorization header stores it
+python3 - "$ART/capture-plain.jsonl" <<'PY' && ok || bad "capture: the echoed Bearer token is not the header's redacted value"
+import json, sys
+for r in map(json.loads, open(sys.argv[1])):
+    if r["request"]["target"] == "/api/v1/user/" and r["request"]["method"] == "GET":
+        auth = dict(r["request"]["headers"])["Authorization"]
+        echo = dict(r["response"]["headers"])["X-Echo"]
+        body = json.loads(r["response"]["body"])
+        sys.exit(not (auth.startswith("Bearer redacted:") and body["you_sent"] == auth and "Bearer " + echo == auth))
+sys.exit(1)
+PY
+# HAR import: the clear capture exported to HAR and imported again
+run "$PMIRROR" export --har "$WORK/clear.jsonl" -o "$WORK/clear.har"
+expect_rc 0 "export --har"
+run "$PMIRROR" import --har "$WORK/clear.har" --profile "$PROFILE" -o "$ART/import.jsonl"
+expect_rc 0 "import --har"
 
 # two recorded backends answering with the clear responses (the secrets real backends send);
 # b issues its own registry token: another signature over the same claims
-sed "s/RegSig-5ecr3t-i9/RegSigB-5ecr3t-k2/g" "$WORK/clear.jsonl" >"$WORK/clear-b.jsonl"
+# and b echoes something else than the credential it was sent: a difference whose baseline is
+# the (redacted) echo
+sed -e "s/RegSig-5ecr3t-i9/RegSigB-5ecr3t-k2/g" -e 's/\\"you_sent\\":\\"Bearer EchoTok-5ecr3t-m3\\"/\\"you_sent\\":\\"Bearer not-the-token\\"/' \
+    "$WORK/clear.jsonl" >"$WORK/clear-b.jsonl"
+grep -q 'not-the-token' "$WORK/clear-b.jsonl" && ok || bad "the b fixture's echo was not changed"
 cp "$WORK/clear.jsonl" "$WORK/clear-a.jsonl"
 for t in a b; do
     "$PMIRROR" serve --fixture "$WORK/clear-$t.jsonl" --listen 127.0.0.1:0 --port-file "$WORK/$t.port" \
@@ -145,7 +194,7 @@ done
 for _ in $(seq 100); do [ -s "$WORK/a.port" ] && [ -s "$WORK/b.port" ] && break; sleep 0.05; done
 # credentials: each redacted token of the capture → the clear value at the same place
 python3 - "$WORK/clear.jsonl" "$ART/capture-plain.jsonl" "$(cat "$WORK/a.port")" "$(cat "$WORK/b.port")" \
-    >"$WORK/suite.yaml" <<'PY'
+    "$PROFILE" >"$WORK/suite.yaml" <<'PY'
 import json, re, sys
 clear = {r["id"]: r for r in map(json.loads, open(sys.argv[1]))}
 creds = {}
@@ -162,6 +211,7 @@ for r in map(json.loads, open(sys.argv[2])):
     for (n, v), (_, cv) in zip(r["request"]["headers"], c["headers"]):
         align(v, cv)
     align(r["request"].get("body", ""), c.get("body", ""))
+print("profile: %s" % sys.argv[5])
 print("targets:")
 for name, role, port in (("a", "baseline", sys.argv[3]), ("b", "candidate", sys.argv[4])):
     print('  - {name: %s, url: "http://127.0.0.1:%s", role: %s, sandbox: true, credentials: %s}' % (name, port, role, json.dumps(creds)))
@@ -173,7 +223,7 @@ printf '%s\n' "$err" >"$ART/replay.stderr"
 n=$(gzip -dc "$ART/results.jsonl.gz" | python3 -c '
 import json, sys
 print(sum(1 for r in map(json.loads, sys.stdin) for t in ("a", "b") if r["responses"][t].get("status") == 200))')
-[ "$n" -eq 14 ] && ok || bad "replay: $n of 14 answers were the recorded 200s: $err"
+[ "$n" -eq 18 ] && ok || bad "replay: $n of 18 answers were the recorded 200s: $err"
 run "$PMIRROR" diff -i "$ART/results.jsonl.gz" -o "$ART/diffs.jsonl.gz" --progress never
 expect_rc 0 "diff"
 printf '%s\n' "$err" >"$ART/diff.stderr"
@@ -190,6 +240,31 @@ run "$PMIRROR" run -c "$WORK/suite.yaml" -i "$ART/capture.jsonl.gz" --out-dir "$
 printf '%s\n%s\n' "$out" "$err" >"$ART/run.output"
 [ -s "$ART/run/results.jsonl.gz" ] && [ -s "$ART/run/diffs.jsonl.gz" ] && ok || bad "run kept no results/diffs"
 
+# tee --record: a mirrored copy carrying the profile's names and the newer defaults
+. "$HERE/tee_helpers.bash"
+start_tee sink --sink -c "$WORK/suite.yaml" --record "$ART/tee.jsonl" --shadow-nice 0
+curl -s -o /dev/null -H "X-Original-URI: /api/v1/user/?acme_sig=$(awk '$1 == "acme_query" { print $2 }' "$WORK/secrets.txt")" \
+    -H "X-Acme-Key: $(awk '$1 == "acme_header" { print $2 }' "$WORK/secrets.txt")" \
+    -H "X-Api-Key: $(awk '$1 == "api_key_header" { print $2 }' "$WORK/secrets.txt")" \
+    -H "Authorization: Bearer $(awk '$1 == "echo_token" { print $2 }' "$WORK/secrets.txt")" \
+    "http://127.0.0.1:$tport/mirror"
+sleep 0.5
+kill -TERM "$sink_tee"
+wait "$sink_tee"
+[ -s "$ART/tee.jsonl" ] && ok || bad "tee --record wrote nothing: $(cat "$WORK/sink.tee.err")"
+
+# the diff record of the echo: the baseline holds the redacted echo, not the token
+gzip -dc "$ART/diffs.jsonl.gz" "$ART/run/diffs.jsonl.gz" | python3 -c '
+import json, sys
+seen = 0
+for r in map(json.loads, sys.stdin):
+    for d in r.get("differences", []):
+        if d.get("path", "").endswith("you_sent"):
+            seen += 1
+            if not str(d.get("baseline")).startswith("Bearer redacted:"):
+                sys.exit("baseline %r" % d.get("baseline"))
+sys.exit(0 if seen == 2 else "%d echo differences, want 2" % seen)' && ok || bad "diff records of the echo"
+
 # --- zero hits --------------------------------------------------------------------------------------
 hits=$(find_secrets $(find "$ART" -type f | sort))
 [ -z "$hits" ] && ok || bad "secrets left on disk (secret file): $(echo $hits)"
@@ -199,7 +274,7 @@ hits=$(find_secrets $(find "$ART" -type f | sort))
 n=$(gzip -dc "$ART/results.jsonl.gz" | grep -o "$(cat "$WORK/secrets.txt.claims")redacted:[0-9a-f]\{16\}" | wc -l)
 [ "$n" -ge 4 ] && ok || bad "results: the issued JWT lost its claims (or kept its signature): $n tokens with claims"
 n=$(gzip -dc "$ART/diffs.jsonl.gz" | grep -c '"verdict":"match"')
-[ "$n" -eq 7 ] && ok || bad "diff: $n of 7 matches (equal answers, equally redacted; the two registry tokens by their claims)"
+[ "$n" -eq 8 ] && ok || bad "diff: $n of 8 matches (equal answers, equally redacted; the two registry tokens by their claims)"
 
 # the key of a run writing to a device is made in the working directory, not in /dev
 mkdir -p "$WORK/cwd"

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/core.h"
 
@@ -362,28 +363,131 @@ Test(redact, missing_key_file_names_the_path)
     cr_assert_not_null(strstr(err.msg, path), "%s", err.msg);
 }
 
-Test(redact, rules_replace_the_defaults)
+Test(redact, rules_add_to_the_defaults)
 {
-    json_t *rules = json_pack("{s:[s], s:[s], s:[s]}", "headers", "X-Api-Key", "query", "apikey",
+    json_t *rules = json_pack("{s:[s], s:[s], s:[s]}", "headers", "X-Acme-Key", "query", "acme_sig",
                               "json_fields", "pin");
     pm_err err = {{0}};
     pm_redactor *r = pm_redactor_new_with_key(test_key, sizeof test_key - 1, rules, &err);
     cr_assert_not_null(r, "%s", err.msg);
-    json_t *h = json_pack("[[s,s],[s,s]]", "x-api-key", "k123", "Authorization", "Basic abc");
+    json_t *h = json_pack("[[s,s],[s,s]]", "x-acme-key", "k123", "Authorization", "Basic abc");
     pm_redact_headers(r, h);
     cr_assert(is_token(json_string_value(json_array_get(json_array_get(h, 0), 1))));
-    cr_assert_str_eq(json_string_value(json_array_get(json_array_get(h, 1), 1)), "Basic abc");
-    char *t = pm_redact_target(r, "/x?apikey=K&access_token=T");
-    cr_assert_null(strstr(t, "apikey=K"));
-    cr_assert_not_null(strstr(t, "access_token=T"));
+    cr_assert_str_neq(json_string_value(json_array_get(json_array_get(h, 1), 1)), "Basic abc",
+                      "a profile's names replaced the defaults instead of adding to them");
+    char *t = pm_redact_target(r, "/x?acme_sig=K&access_token=T");
+    cr_assert_null(strstr(t, "acme_sig=K"), "%s", t);
+    cr_assert_null(strstr(t, "access_token=T"), "%s", t);
     free(t);
     json_t *doc = json_pack("{s:s, s:s}", "pin", "1234", "password", "p");
-    cr_assert_eq(pm_redact_json(r, doc), 1);
-    cr_assert_str_eq(json_string_value(json_object_get(doc, "password")), "p");
+    cr_assert_eq(pm_redact_json(r, doc), 2);
     json_decref(doc);
     json_decref(h);
     json_decref(rules);
     pm_redactor_free(r);
+}
+
+/* Issue 14, item 9: API keys, auth tokens and the other secret names found in clear. */
+Test(redact, default_names_cover_api_keys_and_more)
+{
+    pm_redactor *r = redactor();
+    static const char *const headers[] = {"X-Api-Key", "X-Auth-Token", "x-api-key"};
+    for (size_t i = 0; i < 3; i++) {
+        char *v = redact_one(r, headers[i], "k3y-0123456789");
+        cr_assert(is_token(v), "%s kept in clear: %s", headers[i], v);
+        free(v);
+    }
+    char *t = pm_redact_target(r, "/api/v1/x?api_key=AK-0123456789&page=2&apikey=AK-9876543210");
+    cr_assert_null(strstr(t, "AK-"), "query parameters kept in clear: %s", t);
+    cr_assert_not_null(strstr(t, "&page=2&"), "%s", t);
+    free(t);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "passwd", "pw-01234567", "secret", "se-01234567",
+                            "private_key", "pk-01234567", "api_key", "ak-01234567", "apikey", "ak-76543210",
+                            "name", "keep");
+    cr_assert_eq(pm_redact_json(r, doc), 5);
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v)
+        if (strcmp(key, "name") != 0)
+            cr_assert(is_token(json_string_value(v)), "JSON field %s kept in clear", key);
+    json_decref(doc);
+    size_t n = 0;
+    const char *form = "user=a&passwd=pw-01234567&apikey=ak-01234567";
+    char *red = pm_redact_body_text(r, "application/x-www-form-urlencoded", form, strlen(form), &n);
+    cr_assert_not_null(red, "form fields kept in clear");
+    cr_assert_null(strstr(red, "-01234567"), "%s", red);
+    free(red);
+    pm_redactor_free(r);
+}
+
+/* A profile directory holding `redact.yaml`: its names reach the redactor. */
+static char *profile_with(const char *yaml)
+{
+    char *dir = strdup("/tmp/pm-redact-profile-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/redact.yaml", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(yaml, f);
+    fclose(f);
+    return dir;
+}
+
+Test(redact, profile_redact_yaml_adds_names)
+{
+    char *dir = profile_with("# extra names\nredact:\n  headers: [X-Acme-Key]\n  query:\n    - acme_sig\n"
+                             "  json_fields: [acme_pin]\n");
+    json_t *rules = NULL;
+    pm_err err = {{0}};
+    cr_assert_eq(pm_redact_rules_load(dir, &rules, &err), 0, "%s", err.msg);
+    pm_redactor *r = pm_redactor_new_with_key(test_key, sizeof test_key - 1, rules, &err);
+    cr_assert_not_null(r, "%s", err.msg);
+    char *v = redact_one(r, "X-Acme-Key", "acme-0123456789");
+    cr_assert(is_token(v), "%s", v);
+    free(v);
+    v = redact_one(r, "Authorization", "Bearer abc.def.ghi");
+    cr_assert(is_token(v + 7), "the defaults were lost: %s", v);
+    free(v);
+    char *t = pm_redact_target(r, "/x?acme_sig=S-0123456789");
+    cr_assert_null(strstr(t, "S-0123456789"), "%s", t);
+    free(t);
+    json_t *doc = json_pack("{s:s}", "acme_pin", "0000-1111");
+    cr_assert_eq(pm_redact_json(r, doc), 1);
+    json_decref(doc);
+    pm_redactor_free(r);
+    json_decref(rules);
+    remove_tree(dir);
+    free(dir);
+
+    /* no redact.yaml: no extras, no error */
+    dir = strdup("/tmp/pm-redact-profile-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    rules = json_true();
+    cr_assert_eq(pm_redact_rules_load(dir, &rules, &err), 0, "%s", err.msg);
+    cr_assert_null(rules);
+    remove_tree(dir);
+    free(dir);
+}
+
+Test(redact, profile_redact_yaml_errors_name_the_place)
+{
+    static const char *const bad[] = {
+        "redact:\n  headers: [X-A, 12]\n",       /* a name that is not a string */
+        "redact:\n  header: [X-A]\n",            /* an unknown list */
+        "redact:\n  query: acme_sig\n",          /* not a list */
+        "redaction:\n  headers: [X-A]\n",        /* no redact section */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *dir = profile_with(bad[i]);
+        json_t *rules = NULL;
+        pm_err err = {{0}};
+        cr_assert_eq(pm_redact_rules_load(dir, &rules, &err), -1, "accepted: %s", bad[i]);
+        cr_assert_null(rules);
+        cr_assert_not_null(strstr(err.msg, "redact.yaml:"), "%s", err.msg);
+        remove_tree(dir);
+        free(dir);
+    }
 }
 
 /* ---- the secret never survives ---------------------------------------------------- */
@@ -432,5 +536,221 @@ Test(redact, record_body_secret_behind_escapes)
         cr_expect(out && !strstr(out, "s3cret-A"), "body %zu leaked: %s", i, out ? out : "(null)");
         json_decref(msg);
     }
+    pm_redactor_free(r);
+}
+
+/* ---- a secret's value, wherever it shows up (issue 14, item 10) --------------------- */
+
+/* A spreading redactor over a fresh set, with r's key and lists. */
+static pm_redactor *spreading(const pm_redactor *r, pm_secrets **s)
+{
+    pm_err err = {{0}};
+    *s = pm_secrets_new();
+    cr_assert_not_null(*s);
+    pm_redactor *v = pm_redactor_spreading(r, *s, &err);
+    cr_assert_not_null(v, "%s", err.msg);
+    return v;
+}
+
+static char *body_of(const pm_redactor *r, const char *type, const char *text)
+{
+    size_t n = 0;
+    char *out = pm_redact_body_text(r, type, text, strlen(text), &n);
+    return out ? out : strdup(text);
+}
+
+Test(redact, spread_request_secrets_over_the_exchange)
+{
+    pm_redactor *r = redactor();
+    pm_secrets *s;
+    pm_redactor *v = spreading(r, &s);
+    const char *jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
+    char bearer[256], cookie[] = "session=Sess-0123456789abcdef; theme=dark";
+    snprintf(bearer, sizeof bearer, "Bearer %s", jwt);
+    json_t *req = json_pack("[[s,s],[s,s],[s,s]]", "Authorization", bearer, "Cookie", cookie, "X-Trace", "t-1");
+    pm_redact_learn_headers(v, req);
+    cr_assert_geq(pm_secrets_count(s), 2);
+
+    /* an echo in another header, the target, a JSON and a text body, as the header stores it */
+    char *stored_auth = pm_redact_header_value(r, "Authorization", bearer);
+    char tok[32];
+    pm_redact_value(r, "Sess-0123456789abcdef", 21, tok, sizeof tok);
+    char *echo = pm_redact_header_value(v, "X-Echo", bearer);
+    cr_assert_not_null(echo, "an echoed Authorization value in another header is kept in clear");
+    cr_assert_str_eq(echo, stored_auth);
+    cr_assert_null(pm_redact_header_value(v, "X-Trace", "t-1"), "a header holding no secret changed");
+    char *target = pm_redact_target(v, "/next?s=Sess-0123456789abcdef&page=2");
+    char want[128];
+    snprintf(want, sizeof want, "/next?s=%s&page=2", tok);
+    cr_assert_str_eq(target, want);
+    char text[512];
+    snprintf(text, sizeof text, "{\"headers\":{\"authorization\":\"%s\",\"cookie\":\"%s\"},\"jwt\":\"%s\"}", bearer,
+             cookie, jwt);
+    char *body = body_of(v, "application/json", text);
+    cr_assert_null(strstr(body, jwt), "%s", body);
+    cr_assert_null(strstr(body, "Sess-0123456789abcdef"), "%s", body);
+    cr_assert_not_null(strstr(body, stored_auth), "%s", body);
+    cr_assert_not_null(strstr(body, tok), "%s", body);
+    free(body);
+    body = body_of(v, "text/plain", jwt);
+    cr_assert_str_eq(body, stored_auth + 7, "a plain text echo");
+    free(body);
+    free(target);
+    free(echo);
+    free(stored_auth);
+    json_decref(req);
+    pm_redactor_free(v);
+    pm_secrets_free(s);
+    pm_redactor_free(r);
+}
+
+Test(redact, spread_basic_password_and_body_secrets)
+{
+    pm_redactor *r = redactor();
+    pm_secrets *s;
+    pm_redactor *v = spreading(r, &s);
+    /* "alice:Pw-0123456789" */
+    pm_redact_learn_header(v, "Authorization", "Basic YWxpY2U6UHctMDEyMzQ1Njc4OQ==");
+    const char *login = "{\"password\":\"Robot-0123456789\",\"user\":\"acme+bot\"}";
+    pm_redact_learn_body(v, NULL, (const unsigned char *)login, strlen(login));
+    char pw[32], robot[32];
+    pm_redact_value(r, "Pw-0123456789", 13, pw, sizeof pw);
+    pm_redact_value(r, "Robot-0123456789", 16, robot, sizeof robot);
+    char *body = body_of(v, "application/json",
+                         "{\"error\":\"bad password Pw-0123456789\",\"was\":\"Robot-0123456789\",\"n\":1}");
+    char want[256];
+    snprintf(want, sizeof want, "{\"error\":\"bad password %s\",\"was\":\"%s\",\"n\":1}", pw, robot);
+    cr_assert_str_eq(body, want);
+    free(body);
+    pm_redactor_free(v);
+    pm_secrets_free(s);
+    pm_redactor_free(r);
+}
+
+Test(redact, spread_minimum_length_and_tokens_left_alone)
+{
+    pm_redactor *r = redactor();
+    pm_secrets *s;
+    pm_redactor *v = spreading(r, &s);
+    /* a 7-byte password is redacted where it is named, not searched for elsewhere */
+    const char *login = "{\"password\":\"1234567\",\"secret\":\"redacted\",\"token\":\"deadbeef\"}";
+    char *red = body_of(v, "application/json", login);
+    cr_assert_null(strstr(red, "1234567"), "%s", red);
+    free(red);
+    cr_assert_eq(pm_secrets_count(s), 2, "only values of 8 bytes or more are spread");
+    red = body_of(v, "text/plain", "page 1234567 of 2");
+    cr_assert_str_eq(red, "page 1234567 of 2");
+    free(red);
+    /* known values inside existing redacted: tokens do not break them */
+    char tok[32], text[128];
+    pm_redact_value(r, "x", 1, tok, sizeof tok);
+    snprintf(text, sizeof text, "%s deadbeef redacted", tok);
+    red = body_of(v, "text/plain", text);
+    char dead[32], word[32], want[128];
+    pm_redact_value(r, "deadbeef", 8, dead, sizeof dead);
+    pm_redact_value(r, "redacted", 8, word, sizeof word);
+    snprintf(want, sizeof want, "%s %s %s", tok, dead, word);
+    cr_assert_str_eq(red, want);
+    free(red);
+    pm_redactor_free(v);
+    pm_secrets_free(s);
+    pm_redactor_free(r);
+}
+
+Test(redact, spread_longest_value_first_and_seeded_sets)
+{
+    pm_redactor *r = redactor();
+    pm_secrets *base = pm_secrets_new();
+    cr_assert_eq(pm_secrets_add(base, r, "abcdefgh", 8, NULL), 0);
+    cr_assert_eq(pm_secrets_add(base, r, "abcdefgh-ijklmnop", 17, "redacted:0123456789abcdef"), 0);
+    cr_assert_eq(pm_secrets_add(base, r, "short", 5, NULL), 0);
+    cr_assert_eq(pm_secrets_count(base), 2);
+    pm_secrets *s = pm_secrets_new();
+    cr_assert_eq(pm_secrets_add_all(s, base), 0);
+    size_t n = 0;
+    const char *text = "x abcdefgh-ijklmnop y abcdefgh";
+    char *out = pm_secrets_spread(s, text, strlen(text), &n);
+    char a[32], want[128];
+    pm_redact_value(r, "abcdefgh", 8, a, sizeof a);
+    snprintf(want, sizeof want, "x redacted:0123456789abcdef y %s", a);
+    cr_assert_not_null(out);
+    cr_assert_str_eq(out, want);
+    cr_assert_eq(n, strlen(want));
+    free(out);
+    cr_assert_null(pm_secrets_spread(s, "nothing", 7, &n));
+    pm_secrets_free(s);
+    pm_secrets_free(base);
+    pm_redactor_free(r);
+}
+
+Test(redact, spread_into_gzip_bodies_and_record_messages)
+{
+    pm_redactor *r = redactor();
+    pm_secrets *s;
+    pm_redactor *v = spreading(r, &s);
+    const char *secret = "Echo-0123456789abcdef";
+    cr_assert_eq(pm_secrets_add(s, r, secret, strlen(secret), NULL), 0);
+    char tok[32];
+    pm_redact_value(r, secret, strlen(secret), tok, sizeof tok);
+
+    /* tee --record redacts record trees: an answer echoing the secret */
+    json_t *msg = json_pack("{s:[[s,s],[s,s]], s:s}", "headers", "Content-Type", "text/plain", "X-Seen", secret,
+                            "body", "you sent Echo-0123456789abcdef");
+    pm_redact_message(v, msg);
+    char *dump = json_dumps(msg, JSON_COMPACT);
+    cr_assert_null(strstr(dump, secret), "%s", dump);
+    cr_assert_not_null(strstr(dump, tok), "%s", dump);
+    free(dump);
+    json_decref(msg);
+
+    /* a gzip body: decoded, spread, encoded again */
+    static const unsigned char gz[] = { /* gzip of "you sent Echo-0123456789abcdef" */
+        31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 171, 204, 47, 85, 40, 78, 205, 43, 81, 112, 77, 206, 200,
+        215, 53, 48, 52, 50, 54, 49, 53, 51, 183, 176, 76, 76, 74, 78, 73, 77, 3, 0, 216, 231, 23, 202, 30, 0, 0, 0};
+    size_t n = 0;
+    char *coded = pm_redact_coded_body(v, "gzip", "text/plain", gz, sizeof gz, &n);
+    cr_assert_not_null(coded, "a secret in a gzip body is kept");
+    unsigned char plain[128];
+    z_stream z = {0};
+    cr_assert_eq(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = (unsigned char *)coded;
+    z.avail_in = (uInt)n;
+    z.next_out = plain;
+    z.avail_out = sizeof plain - 1;
+    cr_assert_eq(inflate(&z, Z_FINISH), Z_STREAM_END);
+    plain[sizeof plain - 1 - z.avail_out] = '\0';
+    inflateEnd(&z);
+    char want[64];
+    snprintf(want, sizeof want, "you sent %s", tok);
+    cr_assert_str_eq((char *)plain, want);
+    pm_redactor_free(v);
+    pm_secrets_free(s);
+    pm_redactor_free(r);
+    free(coded);
+}
+
+/* Bodies are JSON text searched as bytes: a replacement never breaks the syntax. */
+Test(redact, spread_keeps_json_valid)
+{
+    pm_redactor *r = redactor();
+    pm_secrets *s = pm_secrets_new();
+    cr_assert_eq(pm_secrets_add(s, r, "12345678", 8, NULL), 0); /* could be a number */
+    cr_assert_eq(pm_secrets_add(s, r, "ab\"cd:efgh", 10, NULL), 0); /* a quote */
+    cr_assert_eq(pm_secrets_count(s), 0);
+    cr_assert_eq(pm_secrets_add(s, r, "00e9abcdefgh", 12, NULL), 0);
+    cr_assert_eq(pm_secrets_add(s, r, "nQ7-secret", 10, NULL), 0);
+    cr_assert_eq(pm_secrets_count(s), 2);
+    const char *text = "{\"n\":12345678,\"a\":\"\\u00e9abcdefgh\",\"b\":\"x\\nQ7-secret\",\"c\":\"nQ7-secret\"}";
+    size_t n = 0;
+    char *out = pm_secrets_spread(s, text, strlen(text), &n);
+    cr_assert_not_null(out);
+    json_t *doc = json_loadb(out, n, 0, NULL);
+    cr_assert_not_null(doc, "no longer JSON: %s", out);
+    cr_assert_eq(json_integer_value(json_object_get(doc, "n")), 12345678);
+    cr_assert_str_eq(json_string_value(json_object_get(doc, "b")), "x\nQ7-secret");
+    cr_assert_str_neq(json_string_value(json_object_get(doc, "c")), "nQ7-secret");
+    json_decref(doc);
+    free(out);
+    pm_secrets_free(s);
     pm_redactor_free(r);
 }
