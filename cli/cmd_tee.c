@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,15 +211,21 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
         for (size_t i = 0; i < s->ntargets; i++)
             s->targets[i].timeout_s = t;
     }
-    if (a->record) {
-        if (!a->no_redact && (!(r->redactor = cli_redactor(a->key, a->record, r->profile_dir, err)) ||
-                              !(r->answer_redactor = cli_redactor(a->key, a->record, r->profile_dir, err))))
+    /* whatever is written — the record, the reports' examples — holds no secret in clear;
+     * the key lives beside the record, else in the report directory */
+    if ((a->record || a->out_dir) && !a->no_redact) {
+        char home[4200];
+        snprintf(home, sizeof home, "%s/report.json", a->out_dir ? a->out_dir : ".");
+        const char *beside = a->record ? a->record : home;
+        if (!a->record && mkdir(a->out_dir, 0755) != 0 && errno != EEXIST)
+            return pm_err_set(err, "%s: cannot create the output directory: %s", a->out_dir, strerror(errno));
+        if (!(r->redactor = cli_redactor(a->key, beside, r->profile_dir, err)) ||
+            !(r->answer_redactor = cli_redactor(a->key, beside, r->profile_dir, err)))
             return -1;
-        if (r->answer_redactor) /* as replay stores answers: a JWT keeps its claims */
-            pm_redactor_keep_jwt_claims(r->answer_redactor, true);
-        if (!(r->record = pm_jsonl_writer_open(a->record, err)))
-            return -1;
+        pm_redactor_keep_jwt_claims(r->answer_redactor, true); /* as replay stores answers */
     }
+    if (a->record && !(r->record = pm_jsonl_writer_open(a->record, err)))
+        return -1;
     diff_options dopt;
     diff_options_init(&dopt);
     dopt.suite = r->targets;
@@ -382,8 +389,8 @@ int cmd_tee(int argc, char **argv)
         {0, "shadow-nice", CLI_INT, &a.nice, "N", "the shadow thread's niceness, 0-19 (19: clients first)"},
         {0, "profile", CLI_STRING, &a.profile, "DIR", "profile directory (default: the suite's, else config/quay)"},
         {0, "rules", CLI_STRING, &a.rules, "FILE", "normalization rules (default: PROFILE/rules.yaml)"},
-        {0, "key", CLI_STRING, &a.key, "FILE", "redaction key (default: .pmirror-key beside --record)"},
-        {0, "no-redact", CLI_FLAG, &a.no_redact, NULL, "write secrets into --record in the clear"},
+        {0, "key", CLI_STRING, &a.key, "FILE", "redaction key (default: .pmirror-key beside --record, else in --out-dir)"},
+        {0, "no-redact", CLI_FLAG, &a.no_redact, NULL, "write secrets into --record and the reports in the clear"},
         {0, "port-file", CLI_STRING, &a.port_file, "FILE", "write the bound port number to FILE"},
         {0, "progress", CLI_STRING, &a.progress, "WHEN", "never, always, or auto (a terminal: a live line)"},
         {'q', "quiet", CLI_FLAG, &a.quiet, NULL, "no start line"},

@@ -10,11 +10,12 @@
  * gets the CPU first, and the shadow side falls behind — its queue fills and copies are
  * dropped and counted — rather than slowing what clients see.
  *
- * Diffs are taken on the unredacted result's text (diff_result_text: the fast path, no
- * tree where none is needed; a /v2/auth token is compared by its JWT claims); what is
- * written is redacted like a capture: the request's target, headers and body, and every
- * answer's headers and body, each secret of the exchange (and each credential the suite
- * sends) also wherever else it shows up in them. Metrics are read off the diff record.
+ * Each result is redacted like a capture before anything reads it: the request's target,
+ * headers and body, and every answer's headers and body, each secret of the exchange (and
+ * each credential the suite sends) also wherever else it shows up in them; answers keep a
+ * JWT's claims, so a /v2/auth token is still compared by them. The diff, the report's
+ * examples and the record see only that. Without redaction (--no-redact, or nothing
+ * written) the diff reads replay's text as it is. Metrics are read off the diff record.
  */
 #include "tee_shadow.h"
 
@@ -184,13 +185,36 @@ static void count_verdict(tee_shadow *s, const char *verdict)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* The diff reads the result's text on its fast path (no tree for what needs none); only a
- * --record with redaction parses the result, to redact it. */
+/* The result as it may be kept: redacted (new text, *len set), or NULL when it does not
+ * parse or memory ran out. */
+static char *redacted_text(const tee_shadow_options *o, const replay_result *r, size_t *len)
+{
+    json_t *result = json_loadb(r->text, r->len, 0, NULL);
+    char *text = result && redact_result(o, result) == 0 ? json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                                                         : NULL;
+    json_decref(result);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+/* With redaction on (the default whenever a record or a report is written), the result is
+ * redacted first and everything after sees only that: the diff record's baseline and
+ * candidate values, the report's examples and the record never hold a secret in clear.
+ * Without it, the diff reads the result's text as replay made it (the fast path). */
 static int on_result(void *ctx, const replay_result *r, pm_err *err)
 {
     tee_shadow *s = ctx;
     pm_err why;
-    json_t *d = diff_result_text(s->o.diff, r->text, r->len, &why);
+    const char *text = r->text;
+    size_t len = r->len;
+    char *clean = NULL;
+    if (s->o.redactor && !(text = clean = redacted_text(&s->o, r, &len))) {
+        pthread_mutex_lock(&s->lock);
+        s->stats.bad_records++;
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
+    json_t *d = diff_result_text(s->o.diff, text, len, &why);
     const char *verdict = d ? json_string_value(json_object_get(d, "verdict")) : NULL;
     observe(s, d, r->family);
     if (d && s->o.report) {
@@ -202,20 +226,8 @@ static int on_result(void *ctx, const replay_result *r, pm_err *err)
     }
     count_verdict(s, verdict);
     json_decref(d);
-    if (!s->o.record)
-        return 0;
-    if (!s->o.redactor)
-        return pm_jsonl_writer_write_line(s->o.record, r->text, r->len, err);
-    json_t *result = json_loadb(r->text, r->len, 0, NULL);
-    if (!result) {
-        pthread_mutex_lock(&s->lock);
-        s->stats.bad_records++;
-        pthread_mutex_unlock(&s->lock);
-        return 0;
-    }
-    int rc = redact_result(&s->o, result) == 0 ? pm_jsonl_writer_write(s->o.record, result, err)
-                                               : pm_err_set(err, "out of memory");
-    json_decref(result);
+    int rc = s->o.record ? pm_jsonl_writer_write_line(s->o.record, text, len, err) : 0;
+    free(clean);
     return rc;
 }
 

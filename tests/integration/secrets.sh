@@ -282,6 +282,26 @@ mkdir -p "$WORK/cwd"
     && ok || bad "capture -o /dev/null: no redaction key in the working directory"
 
 # --- 0600 -------------------------------------------------------------------------------------------
+# tee proxy: the shadow answers with the client's credential in a value that differs from the
+# primary's, so the diff record, the report's examples and the record all hold it unless the
+# result is redacted before it is diffed
+backend tp
+TP=$port
+backend ts --variant go
+TS=$port
+start_tee proxy --primary "http://127.0.0.1:$TP" --shadow "http://127.0.0.1:$TS" --record "$ART/tee-proxy.jsonl" \
+    --out-dir "$ART/tee-report" --shadow-nice 0
+for i in 1 2; do
+    curl -s -o /dev/null -H "Authorization: Bearer TeeEcho-5ecr3t-$i" "http://127.0.0.1:$tport/t/whoami"
+done
+kill -TERM "$proxy_tee"
+wait "$proxy_tee"
+grep -q '"mismatch": *2' "$ART/tee-report/report.json" && ok || bad "tee proxy: want 2 mismatches: $(cat "$WORK/proxy.tee.err")"
+leaks=$(grep -l "TeeEcho-5ecr3t" "$ART/tee-proxy.jsonl" "$ART/tee-report/"*)
+[ -z "$leaks" ] && ok || bad "tee proxy: the echoed credential is in clear in: $(echo $leaks)"
+grep -q 'you_sent' "$ART/tee-report/report.md" && grep -q 'Bearer redacted:' "$ART/tee-report/report.md" && ok ||
+    bad "tee proxy: the report shows the difference, redacted: $(grep -A3 you_sent "$ART/tee-report/report.md" | head -5)"
+
 for f in "$ART/capture.jsonl.gz" "$ART/capture-plain.jsonl" "$ART/results.jsonl.gz" "$ART/diffs.jsonl.gz" \
     "$ART/report/report.json" "$ART/report/report.md" "$ART/report/report.html" "$ART/report/junit.xml" \
     "$WORK/clear.jsonl" "$ART/.pmirror-key" "$WORK/cwd/.pmirror-key"; do

@@ -17,6 +17,7 @@ Paths (HEAD answers every GET path with the same head and no body):
   /t/304            304 with ETag and no Content-Length
   /t/304cl          304 with ETag and Content-Length: 1234 (the representation's length)
   /t/echo           200 JSON of what was received (method, path, headers, body length/SHA-256)
+  /t/whoami         200 {"you_sent": the Authorization value} (--variant go: with " (go)" after it)
   /t/slow/<ms>      waits, then 200 JSON
   /t/stall          waits 60 s
   /t/hop            200 with hop-by-hop headers (Connection: X-Hop, X-Hop, Keep-Alive)
@@ -138,6 +139,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._json(200, {"method": self.command, "path": self.path,
                              "headers": [[k, v] for k, v in self.headers.items()],
                              "body_len": len(body), "body_sha256": hashlib.sha256(body).hexdigest()})
+        elif p == "/t/whoami":  # the credential echoed; the go variant adds to it (a diff that shows it)
+            sent = self.headers.get("Authorization", "")
+            self._json(200, {"you_sent": sent + (" (go)" if self.server.variant == "go" else "")})
         elif p.startswith("/t/slow/"):
             time.sleep(int(p.rsplit("/", 1)[1]) / 1000)
             self._json(200, {"slow": True})
