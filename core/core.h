@@ -227,8 +227,10 @@ void pm_sha256_hex(const void *data, size_t len, char hex[65]);
 typedef struct pm_redactor pm_redactor;
 
 /* key_path: an existing key file, or NULL to use/create "<dir of output>/.pmirror-key".
- * A created key is 32 random bytes, hex, mode 0600. Lists come from the profile's
- * redaction section (NULL: the built-in defaults). */
+ * A created key is 32 random bytes, hex, mode 0600. An existing key file is refused (NULL,
+ * err naming it) unless it is a regular file owned by the user, neither readable nor
+ * writable by group or others, and not a symbolic link (redact_key.c). Lists come from the
+ * profile's redaction section (NULL: the built-in defaults). */
 pm_redactor *pm_redactor_new(const char *key_path, const char *output_path,
                              const json_t *rules, pm_err *err);
 /* Tests and tools: a redactor from an explicit key. */
