@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ===== errors ===================================================================== */
 
@@ -28,10 +29,35 @@ typedef struct pm_err {
 /* Fills err (if not NULL) with a printf-style message; always returns -1. */
 int pm_err_set(pm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ===== output files (output_file.c) =============================================== */
+
+/* Opens PATH for writing (created or truncated, mode 0600 when a regular file) and returns
+ * the descriptor; a symbolic link at PATH is refused, never written through, with an error
+ * naming it ("PATH: is a symbolic link; ..."). -1 with err on failure. */
+int pm_output_open(const char *path, pm_err *err);
+
+/* A file a reader must see whole (a report, a port file): written to a temporary with an
+ * unpredictable name in PATH's directory (mkostemp: created exclusively, 0600, close-on-
+ * exec), then renamed over PATH, which replaces a link there instead of following it. */
+typedef struct pm_output_tmp {
+    char *path; /* the final name */
+    char *tmp;  /* the temporary's name, beside it */
+    FILE *file; /* write here between open and commit */
+} pm_output_tmp;
+
+/* 0, or -1 with err (o is then empty). */
+int pm_output_tmp_open(pm_output_tmp *o, const char *path, pm_err *err);
+/* Flushes, syncs and closes o->file and renames the temporary over the final name; on any
+ * failure the temporary is removed and err names the final path. o is empty afterwards. */
+int pm_output_tmp_commit(pm_output_tmp *o, pm_err *err);
+/* Closes and removes the temporary (a render failed); o is empty afterwards. */
+void pm_output_tmp_discard(pm_output_tmp *o);
+
 /* ===== JSON Lines files =========================================================== */
 
 /* Opens PATH for writing records: gzip when it ends in ".gz", stdout when "-".
- * Files are created 0600 (they may hold traffic). The gzip writer issues Z_SYNC_FLUSH
+ * Files are created 0600 (they may hold traffic); a symbolic link at PATH is refused
+ * (pm_output_open). The gzip writer issues Z_SYNC_FLUSH
  * at least every flush_ms milliseconds of writing, so a killed process loses at most
  * that interval; the plain writer writes whole lines only. */
 typedef struct pm_jsonl_writer pm_jsonl_writer;

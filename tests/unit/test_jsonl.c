@@ -274,6 +274,37 @@ Test(jsonl, files_are_created_0600)
     cr_assert_eq(st.st_mode & 0777, 0600);
 }
 
+/* -o LINK: a symbolic link where the output goes is refused, never written through (a
+ * planted link would otherwise have pmirror truncate, fill and chmod 0600 its target). */
+Test(jsonl, writer_refuses_a_symlink)
+{
+    const char *names[] = {"link.jsonl", "link.jsonl.gz"};
+    const char *victim = in_dir("victim.txt");
+    write_text(victim, "precious\n");
+    chmod(victim, 0644);
+    for (int i = 0; i < 2; i++) {
+        const char *link = in_dir(names[i]);
+        cr_assert_eq(symlink(victim, link), 0);
+        pm_err err = {{0}};
+        pm_jsonl_writer *w = pm_jsonl_writer_open(link, &err);
+        if (w) {
+            json_t *rec = make_record(1);
+            pm_jsonl_writer_write(w, rec, &err);
+            json_decref(rec);
+            pm_jsonl_writer_close(w, &err);
+        }
+        cr_expect_null(w, "%s: opened through a symbolic link", link);
+        cr_expect_not_null(strstr(err.msg, link), "error does not name %s: %s", link, err.msg);
+        cr_expect_not_null(strstr(err.msg, "symbolic link"), "error does not say why: %s", err.msg);
+        struct stat st;
+        cr_assert_eq(stat(victim, &st), 0);
+        cr_expect_eq(st.st_mode & 0777, 0644, "the link's target was chmodded to %o", st.st_mode & 0777);
+        cr_expect_eq(st.st_size, 9, "the link's target was written (%lld bytes)", (long long)st.st_size);
+        cr_assert_eq(lstat(link, &st), 0);
+        cr_expect(S_ISLNK(st.st_mode), "the link itself was replaced");
+    }
+}
+
 /* ---- damage at the end ------------------------------------------------------------ */
 
 Test(jsonl, truncated_last_line_is_a_warning)

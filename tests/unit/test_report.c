@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -882,6 +883,40 @@ Test(report, gate_proposal_snippet)
     fclose(f);
     free(buf);
     json_decref(not_report);
+    json_decref(r);
+}
+
+/* The temporaries a report is written to have unpredictable names and are created
+ * exclusively: links planted at any name derived from the pid (or a fixed name) are never
+ * written through, and the final names become regular files. */
+Test(report, write_dir_temporaries_cannot_be_planted)
+{
+    json_t *r = hostile_report();
+    char dir[200], victim[260];
+    snprintf(dir, sizeof dir, "%s/planted", tmpdir);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(victim, sizeof victim, "%s/victim.txt", tmpdir);
+    write_file("victim.txt", "precious\n");
+    const char *names[] = {"report.json", "report.md", "junit.xml", "report.html"};
+    for (size_t i = 0; i < 4; i++) {
+        char link[400];
+        snprintf(link, sizeof link, "%s/.%s.%ld.tmp", dir, names[i], (long)getpid());
+        cr_assert_eq(symlink(victim, link), 0);
+        snprintf(link, sizeof link, "%s/.%s.tmp", dir, names[i]);
+        cr_assert_eq(symlink(victim, link), 0);
+    }
+    pm_err err = {{0}};
+    cr_assert_eq(reports_write_dir(r, dir, &err), 0, "%s", err.msg);
+    struct stat st;
+    cr_assert_eq(stat(victim, &st), 0);
+    cr_expect_eq(st.st_size, 9, "a planted temporary name was written through (%lld bytes)", (long long)st.st_size);
+    for (size_t i = 0; i < 4; i++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        cr_assert_eq(lstat(path, &st), 0, "%s missing", names[i]);
+        cr_expect(S_ISREG(st.st_mode), "%s is not a regular file", names[i]);
+        cr_expect_eq(st.st_mode & 0777, 0600, "%s: mode %o", names[i], st.st_mode & 0777);
+    }
     json_decref(r);
 }
 
