@@ -208,6 +208,12 @@ int pm_jstr_unescape(const char *s, size_t len, char *out, size_t *out_len);
  * came from, so later checks can name file:line:column. */
 typedef struct pm_config pm_config;
 
+/* The deepest nesting of mappings and sequences a YAML config may have (the top level is
+ * 1): deeper is an error naming file:line:column, raised as soon as the parser gets there
+ * (libyaml's time grows with the square of the depth). Real configs nest a handful of
+ * levels. JSON configs have jansson's own cap, JSON_PARSER_MAX_DEPTH (2048). */
+#define PM_CONFIG_MAX_DEPTH 512
+
 pm_config *pm_config_load(const char *path, pm_err *err);
 /* Parses an in-memory document; name is used in messages. */
 pm_config *pm_config_parse(const char *name, const char *text, size_t len, pm_err *err);
