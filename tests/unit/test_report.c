@@ -820,6 +820,60 @@ Test(report, markdown_keeps_one_row_per_line)
     json_decref(r);
 }
 
+/* Every bidirectional control, as UTF-8, with the visible escape a writer must show. */
+static const struct {
+    const char *raw, *shown;
+} BIDI[] = {
+    {"\xD8\x9C", "\\u061C"},     {"\xE2\x80\x8E", "\\u200E"}, {"\xE2\x80\x8F", "\\u200F"},
+    {"\xE2\x80\xAA", "\\u202A"}, {"\xE2\x80\xAB", "\\u202B"}, {"\xE2\x80\xAC", "\\u202C"},
+    {"\xE2\x80\xAD", "\\u202D"}, {"\xE2\x80\xAE", "\\u202E"}, {"\xE2\x81\xA6", "\\u2066"},
+    {"\xE2\x81\xA7", "\\u2067"}, {"\xE2\x81\xA8", "\\u2068"}, {"\xE2\x81\xA9", "\\u2069"},
+};
+
+/* A report whose id, capability and difference path carry every bidi control (a path
+ * like "$.user" + RLO + "txt.exe" reads backwards in a viewer that obeys them). */
+static json_t *bidi_report(void)
+{
+    char text[256] = "$.a";
+    for (size_t i = 0; i < sizeof BIDI / sizeof *BIDI; i++) {
+        strcat(text, BIDI[i].raw);
+        strcat(text, "x");
+    }
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    add(b, &(rec){.id = text, .family = "API_V1", .capability = text, .verdict = "mismatch", .base_us = 1,
+                  .cand_us = 1, .signature = "ffffffffffffffff", .path = text},
+        20);
+    json_t *r = build(b);
+    reports_free(b);
+    return r;
+}
+
+static void expect_bidi_escaped(const char *what, const char *text)
+{
+    for (size_t i = 0; i < sizeof BIDI / sizeof *BIDI; i++) {
+        cr_expect_null(strstr(text, BIDI[i].raw), "%s passes %s raw", what, BIDI[i].shown);
+        cr_expect_not_null(strstr(text, BIDI[i].shown), "%s does not show %s", what, BIDI[i].shown);
+    }
+}
+
+Test(report, markdown_escapes_bidi_controls)
+{
+    json_t *r = bidi_report();
+    char *md = render(reports_write_markdown, r);
+    expect_bidi_escaped("report.md", md);
+    free(md);
+    json_decref(r);
+}
+
+Test(report, junit_escapes_bidi_controls)
+{
+    json_t *r = bidi_report();
+    char *xml = render(reports_write_junit, r);
+    expect_bidi_escaped("junit.xml", xml);
+    free(xml);
+    json_decref(r);
+}
+
 Test(report, junit_escapes_everything_and_stays_well_formed)
 {
     json_t *r = hostile_report();
