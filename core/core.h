@@ -83,8 +83,22 @@ uint64_t pm_jsonl_writer_count(const pm_jsonl_writer *w);
  * with skip_bad set it is skipped and counted instead. */
 typedef struct pm_jsonl_reader pm_jsonl_reader;
 
+/* The stored body cap every stage defaults to (capture, har import, the tee, replay;
+ * --max-body changes it per run). */
+#define PM_BODY_CAP_DEFAULT ((size_t)16 << 20)
+/* The longest line a JSON Lines reader accepts: 64 MiB plus the body cap. That holds a
+ * capture record's two capped bodies (binary, base64: 43 MiB) and a result record with up
+ * to three capped binary bodies (64 MiB); a result whose four answers (the recorded one,
+ * baseline, candidate, secondary) all hit the cap would not fit. A longer line is an error
+ * naming file:line (with skip_bad, a counted skip), found without holding more than the
+ * cap of it: a reader's memory stays bounded whatever the input. */
+#define PM_JSONL_LINE_MAX (((size_t)64 << 20) + PM_BODY_CAP_DEFAULT)
+
 pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err);
 void pm_jsonl_reader_set_skip_bad(pm_jsonl_reader *r, bool skip_bad);
+/* Changes the line cap (bytes, newline excluded; 0: PM_JSONL_LINE_MAX). For tests and
+ * tools; commands use the default. */
+void pm_jsonl_reader_set_max_line(pm_jsonl_reader *r, size_t max_line);
 /* 1: *record is a new reference; 0: end of input; -1: error. */
 int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err);
 /* The next record's line as text, not parsed (the caller validates it; see
