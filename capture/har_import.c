@@ -54,7 +54,7 @@ struct har_importer {
 void capture_har_options_init(capture_har_options *o)
 {
     memset(o, 0, sizeof *o);
-    o->max_body = 16u << 20;
+    o->max_body = PM_BODY_CAP_DEFAULT;
 }
 
 /* ---- small readers of a parsed entry ---------------------------------------------------- */
@@ -735,7 +735,7 @@ har_importer *har_importer_new(const capture_har_options *o)
     }
     im->o = *o;
     if (!im->o.max_body)
-        im->o.max_body = 16u << 20;
+        im->o.max_body = PM_BODY_CAP_DEFAULT;
     return im;
 }
 

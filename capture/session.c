@@ -64,7 +64,7 @@ struct capture_session {
 void capture_options_init(capture_options *o)
 {
     memset(o, 0, sizeof *o);
-    o->max_body = 16u << 20;
+    o->max_body = PM_BODY_CAP_DEFAULT;
     o->max_stream_buffer = 4u << 20;
     o->max_total_buffer = 256u << 20;
     o->max_header_bytes = 1u << 20;

@@ -59,9 +59,10 @@ static int learn_pass(diff_engine *e, const char *path, bool *learned, pm_err *e
 /* --learn-noise: the shapes judged noise, as rules a person can review and adopt. */
 static int write_learned(diff_engine *e, const char *out, const char *source, pm_err *err)
 {
-    FILE *f = fopen(out, "w");
-    if (!f)
-        return pm_err_set(err, "%s: cannot create: %s", out, strerror(errno));
+    pm_output_tmp file;
+    if (pm_output_tmp_open(&file, out, err) != 0)
+        return -1;
+    FILE *f = file.file;
     json_t *rows = diff_noise_report(e);
     fprintf(f, "# Learned by pmirror diff from %s: shapes where two Python backends differ about as\n"
                "# often as Python and Go. Review each before adopting it into the profile's rules.yaml.\n"
@@ -85,7 +86,7 @@ static int write_learned(diff_engine *e, const char *out, const char *source, pm
                 (long long)json_integer_value(json_object_get(row, "noise")));
     }
     json_decref(rows);
-    return fclose(f) == 0 ? 0 : pm_err_set(err, "%s: cannot write", out);
+    return pm_output_tmp_commit(&file, err);
 }
 
 #define MAX_JOBS 16

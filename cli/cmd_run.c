@@ -225,17 +225,13 @@ int cmd_run(int argc, char **argv)
     json_decref(warnings);
     char proposal_path[4200];
     snprintf(proposal_path, sizeof proposal_path, "%s/proposal.yaml", out_dir);
-    FILE *proposal = fopen(proposal_path, "w");
+    pm_output_tmp proposal = {0};
     bool all_promote = false;
-    if (reports_write_dir(report, out_dir, &err) != 0 || !proposal ||
-        reports_write_proposal(proposal, report, families.items, families.n, &all_promote, &err) != 0) {
-        if (proposal)
-            fclose(proposal);
-        cli_fail("run", "%s", proposal ? err.msg : "cannot write proposal.yaml");
-        goto done;
-    }
-    if (fclose(proposal) != 0) {
-        cli_fail("run", "%s: cannot write", proposal_path);
+    if (reports_write_dir(report, out_dir, &err) != 0 || pm_output_tmp_open(&proposal, proposal_path, &err) != 0 ||
+        reports_write_proposal(proposal.file, report, families.items, families.n, &all_promote, &err) != 0 ||
+        pm_output_tmp_commit(&proposal, &err) != 0) {
+        pm_output_tmp_discard(&proposal);
+        cli_fail("run", "%s", err.msg);
         goto done;
     }
     if (reports_write_markdown_table(stdout, report, &err) != 0 || fputc('\n', stdout) == EOF ||

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ===== errors ===================================================================== */
 
@@ -28,10 +29,35 @@ typedef struct pm_err {
 /* Fills err (if not NULL) with a printf-style message; always returns -1. */
 int pm_err_set(pm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ===== output files (output_file.c) =============================================== */
+
+/* Opens PATH for writing (created or truncated, mode 0600 when a regular file) and returns
+ * the descriptor; a symbolic link at PATH is refused, never written through, with an error
+ * naming it ("PATH: is a symbolic link; ..."). -1 with err on failure. */
+int pm_output_open(const char *path, pm_err *err);
+
+/* A file a reader must see whole (a report, a port file): written to a temporary with an
+ * unpredictable name in PATH's directory (mkostemp: created exclusively, 0600, close-on-
+ * exec), then renamed over PATH, which replaces a link there instead of following it. */
+typedef struct pm_output_tmp {
+    char *path; /* the final name */
+    char *tmp;  /* the temporary's name, beside it */
+    FILE *file; /* write here between open and commit */
+} pm_output_tmp;
+
+/* 0, or -1 with err (o is then empty). */
+int pm_output_tmp_open(pm_output_tmp *o, const char *path, pm_err *err);
+/* Flushes, syncs and closes o->file and renames the temporary over the final name; on any
+ * failure the temporary is removed and err names the final path. o is empty afterwards. */
+int pm_output_tmp_commit(pm_output_tmp *o, pm_err *err);
+/* Closes and removes the temporary (a render failed); o is empty afterwards. */
+void pm_output_tmp_discard(pm_output_tmp *o);
+
 /* ===== JSON Lines files =========================================================== */
 
 /* Opens PATH for writing records: gzip when it ends in ".gz", stdout when "-".
- * Files are created 0600 (they may hold traffic). The gzip writer issues Z_SYNC_FLUSH
+ * Files are created 0600 (they may hold traffic); a symbolic link at PATH is refused
+ * (pm_output_open). The gzip writer issues Z_SYNC_FLUSH
  * at least every flush_ms milliseconds of writing, so a killed process loses at most
  * that interval; the plain writer writes whole lines only. */
 typedef struct pm_jsonl_writer pm_jsonl_writer;
@@ -57,8 +83,22 @@ uint64_t pm_jsonl_writer_count(const pm_jsonl_writer *w);
  * with skip_bad set it is skipped and counted instead. */
 typedef struct pm_jsonl_reader pm_jsonl_reader;
 
+/* The stored body cap every stage defaults to (capture, har import, the tee, replay;
+ * --max-body changes it per run). */
+#define PM_BODY_CAP_DEFAULT ((size_t)16 << 20)
+/* The longest line a JSON Lines reader accepts: 64 MiB plus the body cap. That holds a
+ * capture record's two capped bodies (binary, base64: 43 MiB) and a result record with up
+ * to three capped binary bodies (64 MiB); a result whose four answers (the recorded one,
+ * baseline, candidate, secondary) all hit the cap would not fit. A longer line is an error
+ * naming file:line (with skip_bad, a counted skip), found without holding more than the
+ * cap of it: a reader's memory stays bounded whatever the input. */
+#define PM_JSONL_LINE_MAX (((size_t)64 << 20) + PM_BODY_CAP_DEFAULT)
+
 pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err);
 void pm_jsonl_reader_set_skip_bad(pm_jsonl_reader *r, bool skip_bad);
+/* Changes the line cap (bytes, newline excluded; 0: PM_JSONL_LINE_MAX). For tests and
+ * tools; commands use the default. */
+void pm_jsonl_reader_set_max_line(pm_jsonl_reader *r, size_t max_line);
 /* 1: *record is a new reference; 0: end of input; -1: error. */
 int pm_jsonl_reader_next(pm_jsonl_reader *r, json_t **record, pm_err *err);
 /* The next record's line as text, not parsed (the caller validates it; see
@@ -182,6 +222,12 @@ int pm_jstr_unescape(const char *s, size_t len, char *out, size_t *out_len);
  * came from, so later checks can name file:line:column. */
 typedef struct pm_config pm_config;
 
+/* The deepest nesting of mappings and sequences a YAML config may have (the top level is
+ * 1): deeper is an error naming file:line:column, raised as soon as the parser gets there
+ * (libyaml's time grows with the square of the depth). Real configs nest a handful of
+ * levels. JSON configs have jansson's own cap, JSON_PARSER_MAX_DEPTH (2048). */
+#define PM_CONFIG_MAX_DEPTH 512
+
 pm_config *pm_config_load(const char *path, pm_err *err);
 /* Parses an in-memory document; name is used in messages. */
 pm_config *pm_config_parse(const char *name, const char *text, size_t len, pm_err *err);
@@ -227,9 +273,11 @@ void pm_sha256_hex(const void *data, size_t len, char hex[65]);
 typedef struct pm_redactor pm_redactor;
 
 /* key_path: an existing key file, or NULL to use/create "<dir of output>/.pmirror-key".
- * A created key is 32 random bytes, hex, mode 0600. rules: {"headers": [...], "query":
- * [...], "json_fields": [...]}, names added to the built-in defaults (NULL: the defaults
- * alone); pm_redact_rules_load reads them from a profile. */
+ * A created key is 32 random bytes, hex, mode 0600. An existing key file is refused (NULL,
+ * err naming it) unless it is a regular file owned by the user, neither readable nor
+ * writable by group or others, and not a symbolic link (redact_key.c). rules: {"headers":
+ * [...], "query": [...], "json_fields": [...]}, names added to the built-in defaults (NULL:
+ * the defaults alone); pm_redact_rules_load reads them from a profile. */
 pm_redactor *pm_redactor_new(const char *key_path, const char *output_path,
                              const json_t *rules, pm_err *err);
 /* Tests and tools: a redactor from an explicit key. */

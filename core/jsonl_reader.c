@@ -5,7 +5,9 @@
  * bytes, not the name. Memory is one line at a time. The contract that matters most:
  * a file cut short — by a crash, a kill, a full disk — still yields every complete
  * record, and the damage is reported once, as a warning naming the record after which
- * it happened, instead of failing the whole file.
+ * it happened, instead of failing the whole file. A line longer than the line cap
+ * (PM_JSONL_LINE_MAX) is an error naming file:line as soon as the cap is passed, so one
+ * hostile line cannot make the reader hold (and jansson parse) hundreds of megabytes.
  */
 #include "core/core.h"
 
@@ -19,7 +21,6 @@
 #include <zlib.h>
 
 #define READ_CHUNK (64 * 1024)
-#define MAX_LINE ((size_t)1 << 30)
 
 struct pm_jsonl_reader {
     char *path;
@@ -28,6 +29,7 @@ struct pm_jsonl_reader {
     size_t start, end, cap; /* unread bytes are buf[start, end) */
     bool eof;
     bool skip_bad;
+    size_t max_line;  /* the line cap, newline excluded */
     uint64_t line, records, skipped;
     char *warning;
     const char *text; /* the last record's line, inside buf (valid until the next call) */
@@ -60,6 +62,7 @@ pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err)
     struct stat st;
     r->size = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? st.st_size : -1;
     r->path = strdup(path);
+    r->max_line = PM_JSONL_LINE_MAX;
     r->cap = READ_CHUNK * 2;
     r->buf = malloc(r->cap);
     return r;
@@ -68,6 +71,11 @@ pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err)
 void pm_jsonl_reader_set_skip_bad(pm_jsonl_reader *r, bool skip_bad)
 {
     r->skip_bad = skip_bad;
+}
+
+void pm_jsonl_reader_set_max_line(pm_jsonl_reader *r, size_t max_line)
+{
+    r->max_line = max_line ? max_line : PM_JSONL_LINE_MAX;
 }
 
 static void set_warning(pm_jsonl_reader *r, const char *what)
@@ -95,14 +103,16 @@ static int fill(pm_jsonl_reader *r, pm_err *err)
             r->start = 0;
         }
         if (r->cap - r->end < READ_CHUNK) {
-            if (r->cap >= MAX_LINE)
-                return pm_err_set(err, "%s:%llu: line longer than %zu bytes", r->path,
-                                  (unsigned long long)r->line + 1, MAX_LINE);
-            char *p = realloc(r->buf, r->cap * 2);
+            /* next_line calls with at most max_line unread bytes: the buffer never needs
+             * more than max_line + READ_CHUNK */
+            size_t cap = r->cap * 2, limit = r->max_line + READ_CHUNK;
+            if (cap > limit)
+                cap = limit > r->end + READ_CHUNK ? limit : r->end + READ_CHUNK;
+            char *p = realloc(r->buf, cap);
             if (!p)
                 return pm_err_set(err, "%s: out of memory", r->path);
             r->buf = p;
-            r->cap *= 2;
+            r->cap = cap;
         }
     }
     int n = gzread(r->gz, r->buf + r->end, READ_CHUNK);
@@ -277,6 +287,35 @@ int pm_jsonl_reader_next_text(pm_jsonl_reader *r, const char **text, size_t *len
     return rc;
 }
 
+/* Line r->line is longer than the cap: skipped and counted (skip_bad, 0) or the error
+ * naming file:line (-1). */
+static int line_too_long(pm_jsonl_reader *r, pm_err *err)
+{
+    if (r->skip_bad) {
+        r->skipped++;
+        return 0;
+    }
+    return pm_err_set(err, "%s:%llu: line longer than %zu bytes (the JSON Lines line cap)", r->path,
+                      (unsigned long long)r->line, r->max_line);
+}
+
+/* Drops the rest of an over-long line, up to and including its newline, reading on as
+ * needed but holding no more than a read's worth. 1: dropped; 0: the input ended; -1. */
+static int drop_rest_of_line(pm_jsonl_reader *r, pm_err *err)
+{
+    for (;;) {
+        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        if (nl) {
+            r->start = (size_t)(nl - r->buf) + 1;
+            return 1;
+        }
+        r->start = r->end;
+        int rc = fill(r, err);
+        if (rc <= 0)
+            return rc;
+    }
+}
+
 static int next_line(pm_jsonl_reader *r, json_t **record, pm_jtape *tape, pm_err *err)
 {
     size_t scanned = 0; /* bytes after r->start already known to hold no newline */
@@ -289,12 +328,22 @@ static int next_line(pm_jsonl_reader *r, json_t **record, pm_jtape *tape, pm_err
             r->start += len + 1;
             scanned = 0;
             r->line++;
-            int rc = parse_line(r, line, len, false, record, tape, err);
+            int rc = len > r->max_line ? line_too_long(r, err) : parse_line(r, line, len, false, record, tape, err);
             if (rc != 0)
                 return rc;
             continue;
         }
         scanned = r->end - r->start;
+        if (scanned > r->max_line) { /* no newline within the cap: stop holding this line */
+            r->line++;
+            if (line_too_long(r, err) != 0)
+                return -1;
+            int rc = drop_rest_of_line(r, err);
+            if (rc <= 0)
+                return rc;
+            scanned = 0;
+            continue;
+        }
         int rc = fill(r, err); /* may move the unread bytes to the front */
         if (rc < 0)
             return -1;

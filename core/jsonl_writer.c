@@ -7,7 +7,8 @@
  *  - gzip files get a Z_SYNC_FLUSH at the same interval, so everything written before
  *    the last flush decompresses even if the process is killed mid-stream (the reader
  *    then reports the truncated stream and yields every complete record).
- * A clean close leaves no partial line. Files are created 0600: they hold traffic.
+ * A clean close leaves no partial line. Files are created 0600 (they hold traffic) and
+ * never through a symbolic link (pm_output_open).
  * After a failed write (a full disk) every later call fails with that first message, so
  * whoever reports the error names the file and the cause, not "an earlier write failed".
  */
@@ -60,16 +61,12 @@ pm_jsonl_writer *pm_jsonl_writer_open(const char *path, pm_err *err)
         w->fd = STDOUT_FILENO;
         w->is_stdout = true;
     } else {
-        w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        w->fd = pm_output_open(path, err); /* 0600, never through a symbolic link */
         if (w->fd < 0) {
-            pm_err_set(err, "%s: cannot create: %s", path, strerror(errno));
             free(w->path);
             free(w);
             return NULL;
         }
-        struct stat st; /* an existing file keeps its mode through O_TRUNC; never touch a device */
-        if (fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode))
-            fchmod(w->fd, 0600);
     }
     if (!w->is_stdout && ends_with(path, ".gz")) {
         int fd2 = dup(w->fd);

@@ -7,7 +7,8 @@
  * token back to the credentials configured for each target. What counts as a secret is
  * data (the profile's `redaction` section); the defaults below cover Quay's traffic.
  * With keep_jwt_claims (the answers replay stores), a JWT keeps its header and claims and
- * only loses its signature: `HEADER.CLAIMS.redacted:<hex of the whole token>`.
+ * only loses its signature: `HEADER.CLAIMS.redacted:<hex of the whole token>`. Where the
+ * key comes from, and when a key file is trusted, is redact_key.c's.
  * A spreading redactor (pm_redactor_spreading) is a view of another that also learns
  * each secret it replaces into an exchange's pm_secrets and spreads the known values
  * over everything it is given (redact_spread.c holds the set and the search).
@@ -15,19 +16,13 @@
 #include "core/core.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define KEY_BYTES 32
 
@@ -139,66 +134,6 @@ pm_redactor *pm_redactor_new_with_key(const unsigned char *key, size_t key_len,
         pm_err_set(err, "out of memory");
         return NULL;
     }
-    return r;
-}
-
-/* Writes 32 random bytes as hex plus a newline, and leaves the hex text in hex: the key
- * material is always the file's text, whether it was just created or read back later. */
-static int write_new_key(const char *path, char hex[2 * KEY_BYTES + 2], pm_err *err)
-{
-    unsigned char key[KEY_BYTES];
-    if (RAND_bytes(key, KEY_BYTES) != 1)
-        return pm_err_set(err, "%s: no randomness for a redaction key", path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return pm_err_set(err, "%s: cannot create redaction key: %s", path, strerror(errno));
-    for (int i = 0; i < KEY_BYTES; i++)
-        snprintf(hex + 2 * i, 3, "%02x", key[i]);
-    hex[2 * KEY_BYTES] = '\n';
-    bool ok = write(fd, hex, 2 * KEY_BYTES + 1) == 2 * KEY_BYTES + 1;
-    ok = close(fd) == 0 && ok;
-    return ok ? 0 : pm_err_set(err, "%s: cannot write redaction key", path);
-}
-
-pm_redactor *pm_redactor_new(const char *key_path, const char *output_path,
-                             const json_t *rules, pm_err *err)
-{
-    char path[4096];
-    if (key_path) {
-        snprintf(path, sizeof path, "%s", key_path);
-    } else {
-        /* beside the output file; for stdout or a device (-o /dev/null) in the working
-         * directory, not in /dev */
-        struct stat st;
-        bool beside = output_path && strcmp(output_path, "-") != 0 &&
-                      !(stat(output_path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", beside ? output_path : "./-");
-        snprintf(path, sizeof path, "%s/.pmirror-key", dirname(copy));
-    }
-    char hex[2 * KEY_BYTES + 2];
-    size_t len = 0;
-    char *text = NULL;
-    if (access(path, F_OK) == 0) {
-        text = pm_read_file(path, &len, err);
-        if (!text)
-            return NULL;
-        while (len > 0 && isspace((unsigned char)text[len - 1]))
-            len--;
-        if (len == 0) {
-            free(text);
-            pm_err_set(err, "%s: redaction key file is empty", path);
-            return NULL;
-        }
-    } else if (key_path) {
-        pm_err_set(err, "%s: redaction key not found", path);
-        return NULL;
-    } else if (write_new_key(path, hex, err) != 0) {
-        return NULL;
-    }
-    pm_redactor *r = text ? pm_redactor_new_with_key((unsigned char *)text, len, rules, err)
-                          : pm_redactor_new_with_key((unsigned char *)hex, 2 * KEY_BYTES, rules, err);
-    free(text);
     return r;
 }
 

@@ -3,8 +3,11 @@
  * junit.xml and report.md. Both escapers walk UTF-8 by hand: a byte that does not start a
  * valid, shortest-form sequence becomes U+FFFD, so a renderer never passes on bytes a
  * reader would choke on, and nothing from traffic can close a tag, start a table cell or
- * hide itself with control characters.
+ * hide itself: controls, bidirectional overrides (a path that reads backwards), zero-width
+ * characters are shown as "\uXXXX". rp_is_hidden is the one list of such code points,
+ * report.html's escaper (html_escape.c) uses it too.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +45,40 @@ static long utf8_next(const unsigned char *s, size_t n, size_t *len)
 
 static const char REPLACEMENT[] = "\xEF\xBF\xBD";
 
+bool rp_is_hidden(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) /* C0, DEL, C1 */
+        || cp == 0xAD                              /* soft hyphen */
+        || cp == 0x61C                             /* Arabic letter mark (bidi) */
+        || (cp >= 0x200B && cp <= 0x200F)          /* zero-width, LRM, RLM */
+        || (cp >= 0x2028 && cp <= 0x202E)          /* separators, bidi embeddings and overrides */
+        || (cp >= 0x2060 && cp <= 0x206F)          /* word joiner, bidi isolates */
+        || cp == 0xFEFF                            /* BOM */
+        || (cp >= 0xFDD0 && cp <= 0xFDEF)          /* noncharacters */
+        || (cp & 0xFFFE) == 0xFFFE;                /* U+xFFFE, U+xFFFF */
+}
+
+void rp_hidden_escape(uint32_t cp, char *buf, size_t size)
+{
+    if (cp > 0xFFFF)
+        snprintf(buf, size, "\\U%08X", (unsigned)cp);
+    else
+        snprintf(buf, size, "\\u%04X", (unsigned)cp);
+}
+
+/* A hidden code point as its escape (rp_is_hidden), or a byte that is not UTF-8 (cp < 0)
+ * as U+FFFD. */
+static void write_hidden(FILE *out, long cp)
+{
+    char buf[16];
+    if (cp < 0) {
+        fputs(REPLACEMENT, out);
+        return;
+    }
+    rp_hidden_escape((uint32_t)cp, buf, sizeof buf);
+    fputs(buf, out);
+}
+
 void rp_xml_escape(FILE *out, const char *s, size_t len, bool attribute)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -74,8 +111,8 @@ void rp_xml_escape(FILE *out, const char *s, size_t len, bool attribute)
                 fputc((int)cp, out);
             break;
         default:
-            if (cp < 0x20 || cp == 0xFFFE || cp == 0xFFFF || (cp >= 0x7F && cp <= 0x9F))
-                fputs(REPLACEMENT, out); /* not allowed (or discouraged) in XML 1.0, or not UTF-8 */
+            if (cp < 0 || rp_is_hidden((uint32_t)cp)) /* not UTF-8, not XML 1.0, or hiding itself */
+                write_hidden(out, cp);
             else
                 fwrite(p + i, 1, n, out);
         }
@@ -111,8 +148,8 @@ void rp_md_escape(FILE *out, const char *s, size_t len, size_t max)
             fputs(next == ' ' ? "&" : "&amp;", out);
         else if (cp == '\n' || cp == '\r' || cp == '\t')
             fputc(' ', out);
-        else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029)
-            fputs(REPLACEMENT, out);
+        else if (cp < 0 || rp_is_hidden((uint32_t)cp))
+            write_hidden(out, cp);
         else
             fwrite(p + i, 1, n, out);
         i += n;

@@ -6,14 +6,16 @@
  * characters become entities in both contexts (so the same call is safe in element
  * content, in a double-quoted attribute and in SVG text), and the text is decoded as
  * UTF-8 on the way. What a reader could not see or that could change how the page
- * reads — controls, line separators, bidi overrides, zero-width characters, bytes that
- * are not UTF-8 — is shown as a visible escape instead of being passed through: a
- * difference hidden in an invisible byte is still a difference.
+ * reads — controls, line separators, bidi overrides, zero-width characters (rp_is_hidden,
+ * escape.c: the list report.md and junit.xml use too), bytes that are not UTF-8 — is shown
+ * as a visible escape instead of being passed through: a difference hidden in an
+ * invisible byte is still a difference.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "reports/html_internal.h"
+#include "reports/reports_internal.h"
 
 /* Length of the valid UTF-8 sequence at S (and its code point), or 0 when S does not
  * start one (overlong forms, surrogates and values past U+10FFFF are invalid). */
@@ -56,19 +58,6 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-/* Code points shown as an escape rather than as themselves. */
-static int is_hidden(uint32_t cp)
-{
-    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)          /* C0, DEL, C1 */
-        || cp == 0xAD                                       /* soft hyphen */
-        || (cp >= 0x200B && cp <= 0x200F)                   /* zero-width, LRM, RLM */
-        || (cp >= 0x2028 && cp <= 0x202E)                   /* separators, bidi embeds */
-        || (cp >= 0x2060 && cp <= 0x206F)                   /* word joiner, bidi isolates */
-        || cp == 0xFEFF                                     /* BOM */
-        || (cp >= 0xFDD0 && cp <= 0xFDEF)                   /* noncharacters */
-        || (cp & 0xFFFE) == 0xFFFE;                         /* U+xFFFE, U+xFFFF */
-}
-
 static void write_escape(FILE *out, const char *text, html_ctx ctx)
 {
     if (ctx == HTML_TEXT)
@@ -86,10 +75,7 @@ static void write_hidden(FILE *out, uint32_t cp, html_ctx ctx)
     case '\t': write_escape(out, "\\t", ctx); return;
     default: break;
     }
-    if (cp > 0xFFFF)
-        snprintf(buf, sizeof buf, "\\U%08X", (unsigned)cp);
-    else
-        snprintf(buf, sizeof buf, "\\u%04X", (unsigned)cp);
+    rp_hidden_escape(cp, buf, sizeof buf);
     write_escape(out, buf, ctx);
 }
 
@@ -124,7 +110,7 @@ void html_escape(FILE *out, const char *s, size_t len, html_ctx ctx, size_t max)
             default: break;
             }
         }
-        if (n > 0 && !entity && !is_hidden(cp)) {
+        if (n > 0 && !entity && !rp_is_hidden(cp)) {
             i += n; /* plain text: extend the run written in one go */
             continue;
         }

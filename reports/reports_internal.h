@@ -218,14 +218,23 @@ struct reports_builder {
 
 /* ===== write_*.c helpers ========================================================== */
 
+/* Code points every renderer shows as a visible escape instead of passing them on: what a
+ * reader could not see or that changes how the text around it reads — C0/C1 controls,
+ * line and paragraph separators, bidirectional controls (U+061C, U+200E/U+200F,
+ * U+202A–U+202E, U+2066–U+2069), zero-width characters, the soft hyphen, BOM and
+ * noncharacters. One list for report.md, junit.xml and report.html. */
+bool rp_is_hidden(uint32_t cp);
+/* The visible escape of such a code point: "\uXXXX" (or "\UXXXXXXXX"); size >= 12. */
+void rp_hidden_escape(uint32_t cp, char *buf, size_t size);
+
 /* Writes s (len bytes) as XML 1.0 character data or attribute text: & < > " ' as
- * entities, tab/newline/CR as character references in attributes, other characters XML
- * 1.0 forbids (controls, U+FFFE/U+FFFF) and bytes that are not UTF-8 as U+FFFD. */
+ * entities, tab/newline/CR as character references in attributes, hidden code points
+ * (rp_is_hidden) as "\uXXXX", bytes that are not UTF-8 as U+FFFD. */
 void rp_xml_escape(FILE *out, const char *s, size_t len, bool attribute);
 /* Writes s for a Markdown table cell or list item: \ ` * [ ] | ~ # backslash-escaped, _ at
  * a word's edge too, < and & as entities where they could start a tag or an entity, line
- * breaks as spaces, controls and bytes that are not UTF-8 as U+FFFD; at most max
- * characters (0: all), then "…". */
+ * breaks as spaces, hidden code points (rp_is_hidden) as "\uXXXX", bytes that are not
+ * UTF-8 as U+FFFD; at most max characters (0: all), then "…". */
 void rp_md_escape(FILE *out, const char *s, size_t len, size_t max);
 /* A value of a difference as compact JSON (NULL: "(absent)"): a new string of *len bytes. */
 char *rp_value_text(const json_t *v, size_t *len);

@@ -1,16 +1,14 @@
 /*
  * write_dir.c — reports_write_dir: every format of one report into a directory. Each
  * file is written under a temporary name in the same directory and renamed over the old
- * one, so a CI job or a browser never reads half a report; a failure leaves the previous
- * files as they were (and no temporary behind). Files are created 0600 like every pmirror
+ * one (pm_output_tmp: an unpredictable name, created exclusively, so nothing planted in a
+ * shared directory is written through), so a CI job or a browser never reads half a
+ * report; a failure leaves the previous files as they were (and no temporary behind). Files are created 0600 like every pmirror
  * output: exemplars carry values from traffic.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "reports/reports_internal.h"
 
@@ -40,31 +38,17 @@ static int make_dirs(const char *dir, pm_err *err)
 
 static int write_one(const char *dir, const char *name, renderer render, const json_t *report, pm_err *err)
 {
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.%s.%ld.tmp", dir, name, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return pm_err_set(err, "%s: cannot create: %s", tmp, strerror(errno));
-    FILE *out = fdopen(fd, "w");
-    if (!out) {
-        close(fd);
-        unlink(tmp);
-        return pm_err_set(err, "%s: %s", tmp, strerror(errno));
+    char path[4200];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return pm_err_set(err, "%s: path too long", dir);
+    pm_output_tmp out;
+    if (pm_output_tmp_open(&out, path, err) != 0)
+        return -1;
+    if (render(out.file, report, err) != 0) {
+        pm_output_tmp_discard(&out);
+        return -1;
     }
-    int rc = render(out, report, err);
-    if (fflush(out) != 0 || ferror(out)) {
-        if (rc == 0)
-            pm_err_set(err, "%s: cannot write: %s", path, strerror(errno));
-        rc = -1;
-    }
-    if (fclose(out) != 0 && rc == 0)
-        rc = pm_err_set(err, "%s: cannot write: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = pm_err_set(err, "%s: cannot rename into place: %s", path, strerror(errno));
-    if (rc != 0)
-        unlink(tmp);
-    return rc;
+    return pm_output_tmp_commit(&out, err);
 }
 
 int reports_write_dir(const json_t *report, const char *dir, pm_err *err)

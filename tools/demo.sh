@@ -38,7 +38,9 @@ trap stop_servers EXIT
 trap 'exit 130' INT TERM
 
 step "1. capture  $FX/quay.pcap"
-"$PMIRROR" capture -r "$FX/quay.pcap" -o "$OUT/capture.jsonl.gz" --key "$FX/demo.key" 2>"$OUT/capture.log" ||
+# pmirror uses a key file only when nobody else may read it; git checks demo.key out 0644
+install -m 600 "$FX/demo.key" "$OUT/demo.key"
+"$PMIRROR" capture -r "$FX/quay.pcap" -o "$OUT/capture.jsonl.gz" --key "$OUT/demo.key" 2>"$OUT/capture.log" ||
     die "capture failed: $(cat "$OUT/capture.log")"
 sed 's/^pmirror capture: /   /' "$OUT/capture.log"
 # The python backend stands in for a live Quay, which issues real tokens that replay then

@@ -1123,6 +1123,7 @@ def main():
     key = os.path.join(a.out, "demo.key")
     with open(key, "w") as f:
         f.write(DEMO_KEY + "\n")
+    os.chmod(key, 0o600)  # pmirror refuses a key file group or others may read
     creds = credentials(w)
     write_credentials(os.path.join(a.out, "credentials.yaml"), creds)
     with tempfile.TemporaryDirectory() as tmp:

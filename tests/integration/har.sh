@@ -6,7 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 
 HAR=$SRC/fixtures/har/devtools.har
-KEY=$SRC/fixtures/har/test.key
+# a key file is used only when nobody else may read it (git checks it out 0644): a private copy
+KEY=$WORK/test.key
+cp "$SRC/fixtures/har/test.key" "$KEY" && chmod 600 "$KEY"
 CHECK=$HERE/har_check.py
 EXPECT=$HERE/har_expect.py
 command -v python3 >/dev/null || { echo "FAIL: python3 is not installed"; exit 1; }

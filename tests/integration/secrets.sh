@@ -281,6 +281,29 @@ mkdir -p "$WORK/cwd"
 (cd "$WORK/cwd" && "$PMIRROR" capture -q -r "$WORK/secrets.pcap" -o /dev/null) && [ -f "$WORK/cwd/.pmirror-key" ] \
     && ok || bad "capture -o /dev/null: no redaction key in the working directory"
 
+# --- a key file someone else could read, write or swap is refused ----------------------------------
+# A planted world-readable .pmirror-key beside the output would let anyone recompute the tokens;
+# a group-writable --key file or a symlink could be swapped. Each: exit 2, one line naming it.
+mkdir -p "$WORK/planted" "$WORK/linked"
+printf '0123456789abcdef0123456789abcdef\n' >"$WORK/planted/.pmirror-key"
+chmod 644 "$WORK/planted/.pmirror-key"
+run "$PMIRROR" capture -q -r "$WORK/secrets.pcap" -o "$WORK/planted/capture.jsonl"
+expect_rc 2 "planted world-readable key beside the output"
+expect_err "planted/.pmirror-key: redaction key file is readable or writable by group or others" "planted key named"
+expect_one_err_line "planted key"
+[ ! -e "$WORK/planted/capture.jsonl" ] && ok || bad "capture wrote with a planted key"
+cp "$WORK/planted/.pmirror-key" "$WORK/group-writable.key" && chmod 620 "$WORK/group-writable.key"
+run "$PMIRROR" capture -q -r "$WORK/secrets.pcap" --key "$WORK/group-writable.key" -o "$WORK/planted/out.jsonl"
+expect_rc 2 "group-writable --key"
+expect_err "group-writable.key: redaction key file is readable or writable" "group-writable key named"
+expect_one_err_line "group-writable --key"
+cp "$WORK/planted/.pmirror-key" "$WORK/linked/real.key" && chmod 600 "$WORK/linked/real.key"
+ln -s real.key "$WORK/linked/.pmirror-key"
+run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$ART/capture.jsonl.gz" -o "$WORK/linked/results.jsonl"
+expect_rc 2 "symlinked key beside the results"
+expect_err "linked/.pmirror-key: redaction key file is a symbolic link" "symlinked key named"
+expect_one_err_line "symlinked key"
+
 # --- 0600 -------------------------------------------------------------------------------------------
 # tee proxy: the shadow answers with the client's credential in a value that differs from the
 # primary's, so the diff record, the report's examples and the record all hold it unless the

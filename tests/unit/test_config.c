@@ -32,7 +32,7 @@ static void parse_fails(const char *name, const char *text, const char *prefix)
 /* True when msg is "NAME:LINE:COL: ..." with these line and column. */
 static bool has_position(const char *msg, const char *name, unsigned line, unsigned col)
 {
-    char want[256];
+    char want[400];
     snprintf(want, sizeof want, "%s:%u:%u: ", name, line, col);
     return strncmp(msg, want, strlen(want)) == 0;
 }
@@ -336,4 +336,100 @@ Test(config, load_from_file)
     pm_config_free(cfg);
     unlink(path);
     rmdir(dir);
+}
+
+/* ---- nesting depth ---------------------------------------------------------------- */
+
+#define DEEP_HEAD "name: deep\nnote: generated\nvalue:"
+
+/* head + open x depth + middle + close x depth: a new string. */
+static char *nested_text(const char *head, const char *open, const char *middle, const char *close, size_t depth)
+{
+    size_t size = strlen(head) + depth * (strlen(open) + strlen(close)) + strlen(middle) + 2;
+    char *text = malloc(size), *p = text;
+    cr_assert_not_null(text);
+    p += sprintf(p, "%s", head);
+    for (size_t i = 0; i < depth; i++)
+        p += sprintf(p, "%s", open);
+    p += sprintf(p, "%s", middle);
+    for (size_t i = 0; i < depth; i++)
+        p += sprintf(p, "%s", close);
+    sprintf(p, "\n");
+    return text;
+}
+
+/* Loads text from a file named name in a fresh directory; NULL with err filled, or the config. */
+static pm_config *load_text(const char *name, const char *text, char *path, size_t size, pm_err *err)
+{
+    char dir[] = "/tmp/pm-config-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, size, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    pm_config *cfg = pm_config_load(path, err);
+    unlink(path);
+    rmdir(dir);
+    return cfg;
+}
+
+/* A 100 000-deep YAML file (flow sequences, flow mappings, compact block sequences) is
+ * rejected at the first level past PM_CONFIG_MAX_DEPTH, naming file:line:column, without
+ * reading on (it once took 32 s; the time is bench material, not asserted here). */
+Test(config, yaml_nested_100000_deep_is_rejected_at_the_depth_cap)
+{
+    static const struct {
+        const char *head, *open, *middle, *close;
+        unsigned line, column; /* of the container that is one level too deep */
+    } shapes[] = {
+        {DEEP_HEAD " ", "[", "", "]", 3, 7 + PM_CONFIG_MAX_DEPTH},
+        {DEEP_HEAD " ", "{a: ", "1", "}", 3, 7 + 4 * (PM_CONFIG_MAX_DEPTH - 1) + 1},
+        {DEEP_HEAD "\n", "- ", "x", "", 4, 1 + 2 * (PM_CONFIG_MAX_DEPTH - 1)},
+    };
+    cr_assert_eq(PM_CONFIG_MAX_DEPTH, 512);
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        char *text = nested_text(shapes[i].head, shapes[i].open, shapes[i].middle, shapes[i].close, 100000);
+        char path[300];
+        pm_err err = {{0}};
+        pm_config *cfg = load_text("deep.yaml", text, path, sizeof path, &err);
+        free(text);
+        pm_config_free(cfg);
+        cr_assert_null(cfg, "shape %zu: a 100 000-deep file was accepted", i);
+        cr_expect(has_position(err.msg, path, shapes[i].line, shapes[i].column), "shape %zu: want %s:%u:%u: ..., got %s",
+                  i, path, shapes[i].line, shapes[i].column, err.msg);
+        cr_expect_not_null(strstr(err.msg, "nested deeper than 512 levels"), "shape %zu: %s", i, err.msg);
+    }
+}
+
+Test(config, yaml_nested_to_the_depth_cap_is_accepted)
+{
+    /* the root mapping is level 1: 511 more levels reach the cap exactly */
+    char *text = nested_text(DEEP_HEAD " ", "[", "", "]", PM_CONFIG_MAX_DEPTH - 1);
+    pm_config *cfg = parse_ok("cap.yaml", text);
+    pm_config_free(cfg);
+    free(text);
+    text = nested_text(DEEP_HEAD " ", "[", "", "]", PM_CONFIG_MAX_DEPTH);
+    parse_fails("cap.yaml", text, "cap.yaml:3:519: ");
+    free(text);
+}
+
+/* JSON has jansson's own cap (JSON_PARSER_MAX_DEPTH, 2048): a deep file is an error naming
+ * file:line:column, not a stack overflow. */
+Test(config, json_nested_100000_deep_is_rejected)
+{
+    char *text = malloc(200001);
+    cr_assert_not_null(text);
+    memset(text, '[', 100000);
+    memset(text + 100000, ']', 100000);
+    text[200000] = '\0';
+    char path[300];
+    pm_err err = {{0}};
+    pm_config *cfg = load_text("deep.json", text, path, sizeof path, &err);
+    free(text);
+    cr_assert_null(cfg);
+    char prefix[320];
+    snprintf(prefix, sizeof prefix, "%s:1:", path);
+    cr_expect_eq(strncmp(err.msg, prefix, strlen(prefix)), 0, "%s", err.msg);
+    cr_expect_not_null(strstr(err.msg, "maximum parsing depth"), "%s", err.msg);
 }

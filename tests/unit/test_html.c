@@ -225,6 +225,7 @@ Test(html, escape_controls_visible)
     expect_esc("\xE2\x80\xA9", 3, HTML_ATTR, "\\u2029");
     expect_esc("\xE2\x80\xAE" "abc", 6, HTML_ATTR, "\\u202Eabc");   /* right-to-left override */
     expect_esc("\xE2\x81\xA6", 3, HTML_ATTR, "\\u2066");            /* bidi isolate */
+    expect_esc("a\xD8\x9C" "b", 4, HTML_ATTR, "a\\u061Cb");         /* Arabic letter mark (bidi) */
     expect_esc("a\xE2\x80\x8B" "b", 5, HTML_ATTR, "a\\u200Bb");     /* zero-width space */
     expect_esc("\xEF\xBB\xBF", 3, HTML_ATTR, "\\uFEFF");
     expect_esc("\xEF\xBF\xBF", 3, HTML_ATTR, "\\uFFFF");

@@ -274,6 +274,37 @@ Test(jsonl, files_are_created_0600)
     cr_assert_eq(st.st_mode & 0777, 0600);
 }
 
+/* -o LINK: a symbolic link where the output goes is refused, never written through (a
+ * planted link would otherwise have pmirror truncate, fill and chmod 0600 its target). */
+Test(jsonl, writer_refuses_a_symlink)
+{
+    const char *names[] = {"link.jsonl", "link.jsonl.gz"};
+    const char *victim = in_dir("victim.txt");
+    write_text(victim, "precious\n");
+    chmod(victim, 0644);
+    for (int i = 0; i < 2; i++) {
+        const char *link = in_dir(names[i]);
+        cr_assert_eq(symlink(victim, link), 0);
+        pm_err err = {{0}};
+        pm_jsonl_writer *w = pm_jsonl_writer_open(link, &err);
+        if (w) {
+            json_t *rec = make_record(1);
+            pm_jsonl_writer_write(w, rec, &err);
+            json_decref(rec);
+            pm_jsonl_writer_close(w, &err);
+        }
+        cr_expect_null(w, "%s: opened through a symbolic link", link);
+        cr_expect_not_null(strstr(err.msg, link), "error does not name %s: %s", link, err.msg);
+        cr_expect_not_null(strstr(err.msg, "symbolic link"), "error does not say why: %s", err.msg);
+        struct stat st;
+        cr_assert_eq(stat(victim, &st), 0);
+        cr_expect_eq(st.st_mode & 0777, 0644, "the link's target was chmodded to %o", st.st_mode & 0777);
+        cr_expect_eq(st.st_size, 9, "the link's target was written (%lld bytes)", (long long)st.st_size);
+        cr_assert_eq(lstat(link, &st), 0);
+        cr_expect(S_ISLNK(st.st_mode), "the link itself was replaced");
+    }
+}
+
 /* ---- damage at the end ------------------------------------------------------------ */
 
 Test(jsonl, truncated_last_line_is_a_warning)
@@ -488,6 +519,125 @@ Test(jsonl, skip_bad_counts_and_continues)
     cr_assert_eq(pm_jsonl_reader_records(r), 2);
     cr_assert_null(pm_jsonl_reader_warning(r));
     pm_jsonl_reader_close(r);
+}
+
+/* ---- the line cap ----------------------------------------------------------------- */
+
+/* A file whose line 2 is a record of exactly `size` bytes (before the newline), between
+ * two small records; gzip when the name ends in .gz. */
+static const char *file_with_line_of(const char *name, size_t size)
+{
+    const char *path = in_dir(name);
+    const char *head = "{\"v\":1,\"id\":\"big\",\"pad\":\"";
+    cr_assert_gt(size, strlen(head) + 2);
+    char *line = malloc(size + 1);
+    cr_assert_not_null(line);
+    size_t pad = size - strlen(head) - 2;
+    memcpy(line, head, strlen(head));
+    memset(line + strlen(head), 'a', pad);
+    memcpy(line + strlen(head) + pad, "\"}", 3);
+    const char *first = "{\"v\":1,\"id\":\"a\"}\n", *last = "\n{\"v\":1,\"id\":\"c\"}\n";
+    size_t n = strlen(name);
+    if (n > 3 && strcmp(name + n - 3, ".gz") == 0) {
+        gzFile gz = gzopen(path, "wb");
+        cr_assert_not_null(gz);
+        gzputs(gz, first);
+        gzwrite(gz, line, (unsigned)size);
+        gzputs(gz, last);
+        gzclose(gz);
+    } else {
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        fputs(first, f);
+        fwrite(line, 1, size, f);
+        fputs(last, f);
+        fclose(f);
+    }
+    free(line);
+    return path;
+}
+
+/* Reads path with the line cap set to cap: the records' ids joined by ',' into ids, the
+ * last return code, and err. */
+static int read_with_cap(const char *path, size_t cap, bool skip_bad, bool as_text, char *ids, size_t size,
+                         pm_err *err, uint64_t *skipped)
+{
+    pm_jsonl_reader *r = pm_jsonl_reader_open(path, err);
+    cr_assert_not_null(r, "%s", err->msg);
+    pm_jsonl_reader_set_max_line(r, cap);
+    pm_jsonl_reader_set_skip_bad(r, skip_bad);
+    ids[0] = '\0';
+    int rc;
+    for (;;) {
+        json_t *rec = NULL;
+        const char *text;
+        size_t len;
+        rc = as_text ? pm_jsonl_reader_next_text(r, &text, &len, err) : pm_jsonl_reader_next(r, &rec, err);
+        if (rc != 1)
+            break;
+        if (as_text)
+            rec = json_loadb(text, len, 0, NULL);
+        snprintf(ids + strlen(ids), size - strlen(ids), "%s%s", ids[0] ? "," : "",
+                 json_string_value(json_object_get(rec, "id")));
+        json_decref(rec);
+    }
+    *skipped = pm_jsonl_reader_skipped(r);
+    pm_jsonl_reader_close(r);
+    return rc;
+}
+
+Test(jsonl, line_over_the_cap_is_an_error_naming_file_and_line)
+{
+    const char *names[] = {"long.jsonl", "long.jsonl.gz"};
+    for (int i = 0; i < 2; i++) {
+        for (int as_text = 0; as_text < 2; as_text++) {
+            /* well past the cap (several read chunks), and one byte past it */
+            const size_t sizes[] = {300000, 100001};
+            for (int k = 0; k < 2; k++) {
+                const char *path = file_with_line_of(names[i], sizes[k]);
+                pm_err err = {{0}};
+                char ids[64];
+                uint64_t skipped;
+                int rc = read_with_cap(path, 100000, false, as_text, ids, sizeof ids, &err, &skipped);
+                cr_expect_eq(rc, -1, "%s (%zu bytes, text %d): a line over the cap was read (records %s)", path,
+                             sizes[k], as_text, ids);
+                char want[400];
+                snprintf(want, sizeof want, "%s:2: line longer than 100000 bytes", path);
+                cr_expect_eq(strncmp(err.msg, want, strlen(want)), 0, "want \"%s...\", got \"%s\"", want, err.msg);
+                cr_expect_str_eq(ids, "a", "records before the long line");
+            }
+        }
+    }
+}
+
+Test(jsonl, line_at_the_cap_is_read)
+{
+    const char *path = file_with_line_of("at-cap.jsonl", 100000);
+    pm_err err = {{0}};
+    char ids[64];
+    uint64_t skipped;
+    cr_assert_eq(read_with_cap(path, 100000, false, false, ids, sizeof ids, &err, &skipped), 0, "%s", err.msg);
+    cr_assert_str_eq(ids, "a,big,c");
+}
+
+Test(jsonl, line_over_the_cap_is_skipped_with_skip_bad)
+{
+    const char *names[] = {"skip-long.jsonl", "skip-long.jsonl.gz"};
+    for (int i = 0; i < 2; i++) {
+        const char *path = file_with_line_of(names[i], 1000000);
+        pm_err err = {{0}};
+        char ids[64];
+        uint64_t skipped;
+        cr_assert_eq(read_with_cap(path, 100000, true, false, ids, sizeof ids, &err, &skipped), 0, "%s", err.msg);
+        cr_expect_str_eq(ids, "a,c", "%s", path);
+        cr_expect_eq(skipped, 1);
+    }
+}
+
+Test(jsonl, default_line_cap_is_64_mib_plus_the_body_cap)
+{
+    cr_assert_eq(PM_JSONL_LINE_MAX, (size_t)(64 + 16) << 20);
+    cr_assert_eq(PM_BODY_CAP_DEFAULT, (size_t)16 << 20);
 }
 
 static void expect_line_error(const char *name, const char *text, int line, const char *what)

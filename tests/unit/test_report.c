@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -819,6 +820,60 @@ Test(report, markdown_keeps_one_row_per_line)
     json_decref(r);
 }
 
+/* Every bidirectional control, as UTF-8, with the visible escape a writer must show. */
+static const struct {
+    const char *raw, *shown;
+} BIDI[] = {
+    {"\xD8\x9C", "\\u061C"},     {"\xE2\x80\x8E", "\\u200E"}, {"\xE2\x80\x8F", "\\u200F"},
+    {"\xE2\x80\xAA", "\\u202A"}, {"\xE2\x80\xAB", "\\u202B"}, {"\xE2\x80\xAC", "\\u202C"},
+    {"\xE2\x80\xAD", "\\u202D"}, {"\xE2\x80\xAE", "\\u202E"}, {"\xE2\x81\xA6", "\\u2066"},
+    {"\xE2\x81\xA7", "\\u2067"}, {"\xE2\x81\xA8", "\\u2068"}, {"\xE2\x81\xA9", "\\u2069"},
+};
+
+/* A report whose id, capability and difference path carry every bidi control (a path
+ * like "$.user" + RLO + "txt.exe" reads backwards in a viewer that obeys them). */
+static json_t *bidi_report(void)
+{
+    char text[256] = "$.a";
+    for (size_t i = 0; i < sizeof BIDI / sizeof *BIDI; i++) {
+        strcat(text, BIDI[i].raw);
+        strcat(text, "x");
+    }
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    add(b, &(rec){.id = text, .family = "API_V1", .capability = text, .verdict = "mismatch", .base_us = 1,
+                  .cand_us = 1, .signature = "ffffffffffffffff", .path = text},
+        20);
+    json_t *r = build(b);
+    reports_free(b);
+    return r;
+}
+
+static void expect_bidi_escaped(const char *what, const char *text)
+{
+    for (size_t i = 0; i < sizeof BIDI / sizeof *BIDI; i++) {
+        cr_expect_null(strstr(text, BIDI[i].raw), "%s passes %s raw", what, BIDI[i].shown);
+        cr_expect_not_null(strstr(text, BIDI[i].shown), "%s does not show %s", what, BIDI[i].shown);
+    }
+}
+
+Test(report, markdown_escapes_bidi_controls)
+{
+    json_t *r = bidi_report();
+    char *md = render(reports_write_markdown, r);
+    expect_bidi_escaped("report.md", md);
+    free(md);
+    json_decref(r);
+}
+
+Test(report, junit_escapes_bidi_controls)
+{
+    json_t *r = bidi_report();
+    char *xml = render(reports_write_junit, r);
+    expect_bidi_escaped("junit.xml", xml);
+    free(xml);
+    json_decref(r);
+}
+
 Test(report, junit_escapes_everything_and_stays_well_formed)
 {
     json_t *r = hostile_report();
@@ -882,6 +937,40 @@ Test(report, gate_proposal_snippet)
     fclose(f);
     free(buf);
     json_decref(not_report);
+    json_decref(r);
+}
+
+/* The temporaries a report is written to have unpredictable names and are created
+ * exclusively: links planted at any name derived from the pid (or a fixed name) are never
+ * written through, and the final names become regular files. */
+Test(report, write_dir_temporaries_cannot_be_planted)
+{
+    json_t *r = hostile_report();
+    char dir[200], victim[260];
+    snprintf(dir, sizeof dir, "%s/planted", tmpdir);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(victim, sizeof victim, "%s/victim.txt", tmpdir);
+    write_file("victim.txt", "precious\n");
+    const char *names[] = {"report.json", "report.md", "junit.xml", "report.html"};
+    for (size_t i = 0; i < 4; i++) {
+        char link[400];
+        snprintf(link, sizeof link, "%s/.%s.%ld.tmp", dir, names[i], (long)getpid());
+        cr_assert_eq(symlink(victim, link), 0);
+        snprintf(link, sizeof link, "%s/.%s.tmp", dir, names[i]);
+        cr_assert_eq(symlink(victim, link), 0);
+    }
+    pm_err err = {{0}};
+    cr_assert_eq(reports_write_dir(r, dir, &err), 0, "%s", err.msg);
+    struct stat st;
+    cr_assert_eq(stat(victim, &st), 0);
+    cr_expect_eq(st.st_size, 9, "a planted temporary name was written through (%lld bytes)", (long long)st.st_size);
+    for (size_t i = 0; i < 4; i++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        cr_assert_eq(lstat(path, &st), 0, "%s missing", names[i]);
+        cr_expect(S_ISREG(st.st_mode), "%s is not a regular file", names[i]);
+        cr_expect_eq(st.st_mode & 0777, 0600, "%s: mode %o", names[i], st.st_mode & 0777);
+    }
     json_decref(r);
 }
 
