@@ -86,13 +86,14 @@ typedef struct pm_jsonl_reader pm_jsonl_reader;
 /* The stored body cap every stage defaults to (capture, har import, the tee, replay;
  * --max-body changes it per run). */
 #define PM_BODY_CAP_DEFAULT ((size_t)16 << 20)
-/* The longest line a JSON Lines reader accepts: 64 MiB plus the body cap. That holds a
- * capture record's two capped bodies (binary, base64: 43 MiB) and a result record with up
- * to three capped binary bodies (64 MiB); a result whose four answers (the recorded one,
- * baseline, candidate, secondary) all hit the cap would not fit. A longer line is an error
- * naming file:line (with skip_bad, a counted skip), found without holding more than the
- * cap of it: a reader's memory stays bounded whatever the input. */
-#define PM_JSONL_LINE_MAX (((size_t)64 << 20) + PM_BODY_CAP_DEFAULT)
+/* The longest line a JSON Lines reader accepts: 64 MiB plus eight body caps (192 MiB).
+ * A result record holds the request's body and up to five answers' (the recorded one,
+ * baseline, candidate, secondaries), each cut at the body cap; base64 makes a binary one
+ * 4/3 as long, so six capped binary bodies take 128 MiB, and the rest of a record is
+ * small: pmirror never refuses a line it wrote with the default caps. A longer line is an
+ * error naming file:line (with skip_bad, a counted skip), found without holding more than
+ * the cap of it: a reader's memory stays bounded whatever the input. */
+#define PM_JSONL_LINE_MAX (((size_t)64 << 20) + 8 * PM_BODY_CAP_DEFAULT)
 
 pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err);
 void pm_jsonl_reader_set_skip_bad(pm_jsonl_reader *r, bool skip_bad);

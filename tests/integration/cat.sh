@@ -63,27 +63,26 @@ expect_one_err_line "missing file"
 run "$PMIRROR" cat
 expect_rc 2 "cat without files"
 
-# a line past the line cap (PM_JSONL_LINE_MAX: 64 MiB + the 16 MiB body cap): exit 2, one
-# line naming file:line, found without reading the line whole (plain and gzip)
-cap=$(((64 + 16) * 1024 * 1024))
+# a line past the line cap (PM_JSONL_LINE_MAX: 64 MiB + 8 x the 16 MiB body cap): exit 2, one
+# line naming file:line, found without reading the line whole (plain and gzip). Not under
+# valgrind: memcheck reads 192 MiB 20-50x slower; test_jsonl.c checks the same with a small cap.
+[ -z "${PMIRROR_WRAPPER:-}" ] && {
+cap=$(((64 + 8 * 16) * 1024 * 1024))
 { printf '{"v":1,"id":"a"}\n{"v":1,"id":"big","pad":"'; head -c $((cap + 1024)) /dev/zero | tr '\0' a
   printf '"}\n{"v":1,"id":"c"}\n'; } >"$WORK/long.jsonl"
 gzip -1 -c "$WORK/long.jsonl" >"$WORK/long.jsonl.gz"
 for f in long.jsonl long.jsonl.gz; do
-    start=$(date +%s%N)
     run sh -c "\"$PMIRROR\" cat \"$WORK/$f\" >\"$WORK/long.out\""
-    ms=$((($(date +%s%N) - start) / 1000000))
     expect_rc 2 "cat $f: a line over the cap"
     expect_err "$f:2: line longer than $cap bytes" "cat $f: the long line named by file:line"
     expect_one_err_line "cat $f: long line"
     [ "$(cat "$WORK/long.out")" = '{"v":1,"id":"a"}' ] && ok || bad "cat $f: records before the long line"
-    # (not timed under valgrind: memcheck reads 80 MiB 20-50x slower)
-    [ -n "${PMIRROR_WRAPPER:-}" ] || [ "$ms" -lt 10000 ] && ok || bad "cat $f: took $ms ms to reject the long line"
 done
 run sh -c "\"$PMIRROR\" cat --skip-bad \"$WORK/long.jsonl\" >\"$WORK/long.out\""
 expect_rc 0 "cat --skip-bad past a long line"
 expect_err "skipped 1 malformed" "--skip-bad counts the long line"
 [ "$(grep -c '"v":1' "$WORK/long.out")" -eq 2 ] && ok || bad "cat --skip-bad: want the two short records"
 rm -f "$WORK/long.jsonl" "$WORK/long.jsonl.gz" "$WORK/long.out"
+}
 
 finish

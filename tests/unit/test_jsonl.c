@@ -634,10 +634,13 @@ Test(jsonl, line_over_the_cap_is_skipped_with_skip_bad)
     }
 }
 
-Test(jsonl, default_line_cap_is_64_mib_plus_the_body_cap)
+/* The cap holds any record pmirror writes with the default caps: the request's body and
+ * five answers cut at the body cap, binary (base64: 4/3 as long), with room to spare. */
+Test(jsonl, default_line_cap_holds_a_result_with_six_capped_binary_bodies)
 {
-    cr_assert_eq(PM_JSONL_LINE_MAX, (size_t)(64 + 16) << 20);
     cr_assert_eq(PM_BODY_CAP_DEFAULT, (size_t)16 << 20);
+    cr_assert_eq(PM_JSONL_LINE_MAX, (size_t)(64 + 8 * 16) << 20);
+    cr_assert_gt(PM_JSONL_LINE_MAX, 6 * (PM_BODY_CAP_DEFAULT / 3 * 4 + 4) + ((size_t)1 << 20));
 }
 
 static void expect_line_error(const char *name, const char *text, int line, const char *what)
