@@ -11,6 +11,9 @@
  * another value than the one the front read, or send a Transfer-Encoding the front never
  * applied. So every field is checked against the grammar here, and the body's framing
  * the transfer uses is the one decided here, which is the one libmicrohttpd read by.
+ *
+ * Pure: the fields come one by one (tee_server.c walks libmicrohttpd's; fuzz_frame.c its
+ * own), so the judgement is fuzzed against a model without a socket.
  */
 #include "tee_internal.h"
 
@@ -101,57 +104,56 @@ static bool is_chunked(const char *s)
     return *s == '\0';
 }
 
-typedef struct frame_walk {
-    tee_frame *f;
-    unsigned lengths, encodings;
-    bool length_ok, encoding_ok, field_ok;
-} frame_walk;
-
-static enum MHD_Result check_field(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+void tee_frame_begin(tee_frame_walk *w)
 {
-    (void)kind;
-    frame_walk *w = cls;
+    memset(w, 0, sizeof *w);
+    w->frame.content_length = -1;
+    w->field_ok = true;
+}
+
+bool tee_frame_field(tee_frame_walk *w, const char *name, const char *value)
+{
     if (!value)
         value = "";
     if (!is_token(name) || !is_field_value(value) || was_folded(name, value)) {
         w->field_ok = false;
-        return MHD_NO;
+        return false;
     }
     if (strcasecmp(name, "content-length") == 0) {
         w->lengths++;
-        w->length_ok = w->lengths == 1 && parse_length(value, &w->f->content_length);
+        w->length_ok = w->lengths == 1 && parse_length(value, &w->frame.content_length);
     } else if (strcasecmp(name, "transfer-encoding") == 0) {
         w->encodings++;
         w->encoding_ok = w->encodings == 1 && is_chunked(value);
     }
-    return MHD_YES;
+    return true;
 }
 
-unsigned tee_frame_check(struct MHD_Connection *c, const char *target, const char *version, tee_frame *f,
-                         const char **why)
+unsigned tee_frame_end(tee_frame_walk *w, const char *target, const char *version, tee_frame *f,
+                       const char **why)
 {
     f->content_length = -1;
     f->chunked = false;
-    if (!target || !pm_target_is_clean(target)) {
-        *why = "target";
+    *why = "target";
+    if (!target || !pm_target_is_clean(target))
         return MHD_HTTP_BAD_REQUEST;
-    }
-    frame_walk w = {.f = f, .field_ok = true};
-    MHD_get_connection_values(c, MHD_HEADER_KIND, check_field, &w);
     *why = "field";
-    if (!w.field_ok)
+    if (!w->field_ok)
         return MHD_HTTP_BAD_REQUEST;
     *why = "framing";
-    if (w.lengths > 0 && (!w.length_ok || w.encodings > 0))
+    if (w->lengths > 0 && (!w->length_ok || w->encodings > 0))
         return MHD_HTTP_BAD_REQUEST; /* several lengths, a bad one, or a length beside a coding */
-    if (w.encodings > 0) {
+    if (w->encodings > 0) {
         /* HTTP/1.0 has no chunked framing (RFC 9112 6.1): the body's end is unknowable */
-        if (w.encodings > 1 || (version && strcmp(version, "HTTP/1.0") == 0))
+        if (w->encodings > 1 || (version && strcmp(version, "HTTP/1.0") == 0))
             return MHD_HTTP_BAD_REQUEST;
-        if (!w.encoding_ok)
+        if (!w->encoding_ok)
             return MHD_HTTP_NOT_IMPLEMENTED;
         f->chunked = true;
+    } else {
+        f->content_length = w->lengths > 0 ? w->frame.content_length : -1;
     }
     *why = NULL;
     return 0;
 }
+

@@ -48,11 +48,22 @@ typedef struct tee_frame {
     bool chunked;
 } tee_frame;
 
-/* 0 when the request head may go on, its body's framing in *f; else the status to answer
- * it with (400, or 501 for a transfer coding other than chunked) and *why the counter it
- * goes to: "target", "field" or "framing". */
-unsigned tee_frame_check(struct MHD_Connection *c, const char *target, const char *version, tee_frame *f,
-                         const char **why);
+/* The verdict on a request head, its fields given one by one (tee_server.c walks
+ * libmicrohttpd's). A field's value must sit where libmicrohttpd leaves an unfolded one:
+ * after the name's NUL and blanks, in the same buffer. tee_frame_end: 0 when the request
+ * may go on, its body's framing in *f; else the status to answer it with (400, or 501 for
+ * a transfer coding other than chunked) and *why the counter it goes to: "target",
+ * "field" or "framing". */
+typedef struct tee_frame_walk {
+    tee_frame frame;
+    unsigned lengths, encodings;
+    bool length_ok, encoding_ok, field_ok;
+} tee_frame_walk;
+void tee_frame_begin(tee_frame_walk *w);
+/* false: the field is malformed (the rest need not be looked at) */
+bool tee_frame_field(tee_frame_walk *w, const char *name, const char *value);
+unsigned tee_frame_end(tee_frame_walk *w, const char *target, const char *version, tee_frame *f,
+                       const char **why);
 
 /* ---- the shadow copy of one exchange ------------------------------------------------- */
 

@@ -232,6 +232,22 @@ void *tee_on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
     return rq;
 }
 
+static enum MHD_Result frame_field(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+{
+    (void)kind;
+    return tee_frame_field(cls, name, value) ? MHD_YES : MHD_NO;
+}
+
+/* tee_frame.c's verdict on the request head libmicrohttpd parsed. */
+static unsigned frame_check(struct MHD_Connection *c, const char *target, const char *version, tee_frame *f,
+                            const char **why)
+{
+    tee_frame_walk w;
+    tee_frame_begin(&w);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, frame_field, &w);
+    return tee_frame_end(&w, target, version, f, why);
+}
+
 /* The front's own answer to a request it will not pass on, counted as the client's error;
  * the connection closes after it (what follows the head cannot be framed). */
 static enum MHD_Result reject(capture_tee *t, tee_request *rq, unsigned status, const char *why)
@@ -274,7 +290,7 @@ enum MHD_Result tee_on_access(void *cls, struct MHD_Connection *c, const char *u
         atomic_fetch_add(&t->requests, 1);
         atomic_fetch_add(&t->in_flight, 1);
         const char *why = NULL;
-        unsigned status = tee_frame_check(c, rq->target, version, &rq->frame, &why);
+        unsigned status = frame_check(c, rq->target, version, &rq->frame, &why);
         if (status)
             return reject(t, rq, status, why);
         rq->x = tee_copy_begin(t, rq->conn, c, method, rq->target, version, rq->ts_us);

@@ -83,7 +83,7 @@ CASE="two Content-Length (4, then 100000)"
 n=$(primary_lines)
 send "POST /v2/acme/app/blobs/uploads/ HTTP/1.1\r\nHost: q\r\nX-Client-Tag: attacker\r\nContent-Length: 4\r\nContent-Length: 100000\r\n\r\nabcd"
 rejected 400
-python3 -c 'import sys; sys.exit(float(sys.argv[1]) > 2)' "$(j elapsed_s)" && ok || bad "$CASE: the answer took $(j elapsed_s) s"
+python3 -c 'import sys; sys.exit(float(sys.argv[1]) > 4)' "$(j elapsed_s)" && ok || bad "$CASE: the answer took $(j elapsed_s) s"
 legit after-cl-3
 primary_saw "$n" after-cl-3
 
