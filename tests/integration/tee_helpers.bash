@@ -3,13 +3,14 @@
 # exit with lib.sh's other servers, and readers for tee_check.py's JSON.
 CHECK="python3 $HERE/tee_check.py"
 
-# backend NAME ARGS...: a tee_backend.py on a free port; sets $port and NAME_pid
-backend() {
+# serve NAME CMD...: a server that prints "PORT n" once it listens, logging to $WORK/NAME.log
+# (CMD's business); sets $port and NAME_pid
+serve() {
     local name=$1
     shift
     : >"$WORK/$name.log"
     : >"$WORK/$name.port"
-    python3 "$HERE/tee_backend.py" 0 "$WORK/$name.log" "$@" >"$WORK/$name.port" 2>"$WORK/$name.err" &
+    "$@" >"$WORK/$name.port" 2>"$WORK/$name.err" &
     pids+=($!)
     eval "${name}_pid=$!"
     port=
@@ -18,8 +19,14 @@ backend() {
         [ -n "$port" ] && return 0
         sleep 0.05
     done
-    echo "FAIL: backend $name did not start: $(cat "$WORK/$name.err")"
+    echo "FAIL: server $name did not start: $(cat "$WORK/$name.err")"
     exit 1
+}
+# backend NAME ARGS...: a tee_backend.py on a free port; sets $port and NAME_pid
+backend() {
+    local name=$1
+    shift
+    serve "$name" python3 "$HERE/tee_backend.py" 0 "$WORK/$name.log" "$@"
 }
 
 # start_tee NAME ARGS...: pmirror tee on a free port; sets $tport and NAME_tee (its pid)

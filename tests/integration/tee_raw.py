@@ -29,33 +29,29 @@ def log_line(log, lock, obj):
         log.flush()
 
 
-def read_head(conn, buf):
-    while b"\r\n\r\n" not in buf:
+def fill(conn, buf, ready):
+    """Reads until ready(buf); None when the peer closed first."""
+    while not ready(buf):
         chunk = conn.recv(65536)
         if not chunk:
-            return None, buf
+            return None
         buf += chunk
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    return head, rest
+    return buf
+
+
+def read_head(conn, buf):
+    full = fill(conn, buf, lambda b: b"\r\n\r\n" in b)
+    return (None, buf) if full is None else tuple(full.split(b"\r\n\r\n", 1))
 
 
 def read_exact(conn, buf, n):
-    while len(buf) < n:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None, buf
-        buf += chunk
-    return buf[:n], buf[n:]
+    full = fill(conn, buf, lambda b: len(b) >= n)
+    return (None, buf) if full is None else (full[:n], full[n:])
 
 
 def read_line(conn, buf):
-    while b"\r\n" not in buf:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return None, buf
-        buf += chunk
-    line, rest = buf.split(b"\r\n", 1)
-    return line, rest
+    full = fill(conn, buf, lambda b: b"\r\n" in b)
+    return (None, buf) if full is None else tuple(full.split(b"\r\n", 1))
 
 
 def read_chunked(conn, buf):

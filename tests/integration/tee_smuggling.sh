@@ -9,22 +9,9 @@ source "$(dirname "$0")/lib.sh"
 source "$HERE/tee_helpers.bash"
 RAW="python3 $HERE/tee_raw.py"
 
-raw_server() { # raw_server NAME: a tee_raw.py primary on a free port; sets $port
-    : >"$WORK/$1.log"
-    $RAW primary "$WORK/$1.log" >"$WORK/$1.port" 2>"$WORK/$1.err" &
-    pids+=($!)
-    port=
-    for _ in $(seq 100); do
-        port=$(sed -n 's/^PORT //p' "$WORK/$1.port")
-        [ -n "$port" ] && return 0
-        sleep 0.05
-    done
-    echo "FAIL: raw server $1 did not start: $(cat "$WORK/$1.err")"
-    exit 1
-}
-raw_server primary
+serve primary $RAW primary "$WORK/primary.log"
 P=$port
-raw_server shadow
+serve shadow $RAW primary "$WORK/shadow.log"
 S=$port
 start_tee main --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$S" --record "$WORK/record.jsonl" \
     --metrics 127.0.0.1:0 --shadow-nice 0 --no-redact
