@@ -176,4 +176,33 @@ for line in sys.stdin:
     if "target_b64" in r and base64.b64decode(r["target_b64"]) == want:
         sys.exit(0)
 sys.exit(1)' "$want" && ok || bad "$CASE: no record holds the target as sent: $out"
+# ---------------------------------------------------------------- 3 and 14 in replay
+# replay sends recorded targets as recorded too: dot segments, a fragment, bytes that are
+# not UTF-8 (target_b64); one with a CR in it is refused (bad_target), never sent
+CASE="replay sends targets as recorded"
+python3 "$HERE/make_capture.py" "$WORK/targets.jsonl" '[
+  {"id": "dots", "target": "/v2/../api/v1/user", "add_headers": [["X-Client-Tag", "r-dots"]]},
+  {"id": "frag", "target": "/v2/x#frag", "add_headers": [["X-Client-Tag", "r-frag"]]},
+  {"id": "latin", "target": "/v2/\u00ff", "extra": {}, "add_headers": [["X-Client-Tag", "r-latin"]]},
+  {"id": "cr", "target": "/v2/a\rX: 1", "add_headers": [["X-Client-Tag", "r-cr"]]}
+]' || bad "make_capture.py"
+python3 - "$WORK/targets.jsonl" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+for r in recs:
+    if r["id"] == "latin":
+        r["request"]["target_b64"] = "L3YyL/8="  # /v2/ then the byte 0xff
+open(sys.argv[1], "w").write("".join(json.dumps(r) + "\n" for r in recs))
+PY
+printf 'targets:\n  - {name: raw, url: "http://127.0.0.1:%s", role: baseline}\n' "$P" >"$WORK/raw-suite.yaml"
+run "$PMIRROR" replay -c "$WORK/raw-suite.yaml" -i "$WORK/targets.jsonl" -o "$WORK/replayed.jsonl" --progress never
+expect_rc 0 "$CASE"
+got=$(python3 -c '
+import json, sys
+seen = {r["tag"]: r["target"] for r in map(json.loads, open(sys.argv[1])) if "tag" in r and r["tag"].startswith("r-")}
+print(" ".join("%s=%s" % (t, seen.get(t, "-")) for t in ("r-dots", "r-frag", "r-latin", "r-cr")))' "$WORK/primary.log")
+want="r-dots=$(hex /v2/../api/v1/user) r-frag=$(hex '/v2/x#frag') r-latin=$(hex '/v2/\xff') r-cr=-"
+[ "$got" = "$want" ] && ok || bad "$CASE: the primary saw $got, want $want"
+grep -q '"bad_target"' "$WORK/replayed.jsonl" && ok || bad "$CASE: the target with a CR is not refused as bad_target"
+
 finish
