@@ -1040,6 +1040,7 @@ static int entry_to_record(har_importer *im, const json_t *entry, const pm_redac
     if (!user && jstr(hint, "user"))
         user = strdup(jstr(hint, "user"));
     pm_classify_user(im->o.map, p.method, p.target, user, &p.cls);
+    pm_classify_overrides(&p.cls, p.req_headers);
     free(user);
     /* numbered before selection, as capture numbers every exchange of a connection */
     char session[160], id[200];

@@ -318,6 +318,7 @@ static int on_headers_complete(llhttp_t *p)
         }
         pm_classify_user(c->env->opts->map, m->method, m->target ? m->target : "/", auth ? c->auth_user : NULL,
                          &x->cls);
+        pm_classify_overrides(&x->cls, m->headers);
         x->classified = true;
         x->selected = pm_selection_matches(c->env->opts->selection, x->cls.family, &x->cls.cohort);
         return 0;

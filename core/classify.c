@@ -105,6 +105,11 @@ void pm_classify(const pm_capmap *map, const char *method, const char *target,
     char *user = pm_cohort_user_from_authorization(pm_headers_get(headers, "authorization"));
     pm_classify_user(map, method, target, user, out);
     free(user);
+    pm_classify_overrides(out, headers);
+}
+
+void pm_classify_overrides(pm_class *out, const json_t *headers)
+{
     size_t i;
     json_t *pair;
     json_array_foreach(headers, i, pair) {

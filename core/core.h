@@ -412,6 +412,9 @@ void pm_classify(const pm_capmap *map, const char *method, const char *target,
                  const json_t *headers, pm_class *out);
 /* The same with the caller's user (NULL: none) instead of the Authorization header's:
  * for callers that cache it per connection (decoding a JWT per request is costly). */
+/* Marks out mutating when one of headers ([[name, value], ...]) is a method override to
+ * a mutating method (pm_header_overrides_to_mutating); pm_classify does this itself. */
+void pm_classify_overrides(pm_class *out, const json_t *headers);
 void pm_classify_user(const pm_capmap *map, const char *method, const char *target, const char *user,
                       pm_class *out);
 void pm_class_clear(pm_class *c);
