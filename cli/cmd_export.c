@@ -1,12 +1,12 @@
 /*
  * cmd_export.c — `pmirror export --har CAPTURE -o FILE.har`: capture (or result) files
  * into one HAR 1.2 document that browser devtools and HAR viewers open. Argument
- * handling and the reading loop; the mapping is capture/'s (capture_har_writer).
+ * handling and the reading loop; the mapping is capture/'s (har_writer).
  */
 #include <string.h>
 #include <unistd.h>
 
-#include "capture/capture.h"
+#include "har/har.h"
 #include "cli.h"
 
 #ifndef PMIRROR_VERSION
@@ -38,12 +38,12 @@ int cmd_export(int argc, char **argv)
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
     pm_err err;
-    capture_har_writer *w = NULL;
+    har_writer *w = NULL;
     if (!har)
         rc = cli_fail("export", "say which format to write: --har (the only one so far)");
     else if (!out)
         rc = cli_fail("export", "-o FILE.har is required");
-    else if (!(w = capture_har_writer_open(out, PMIRROR_VERSION, target, &err)))
+    else if (!(w = har_writer_open(out, PMIRROR_VERSION, target, &err)))
         rc = cli_fail("export", "%s", err.msg);
     for (size_t i = 0; rc == CLI_OK && i < args.n; i++) {
         pm_jsonl_reader *in = pm_jsonl_reader_open(args.items[i], &err);
@@ -54,7 +54,7 @@ int cmd_export(int argc, char **argv)
         json_t *rec;
         int got;
         while ((got = pm_jsonl_reader_next(in, &rec, &err)) == 1) {
-            int arc = capture_har_writer_add(w, rec, &err);
+            int arc = har_writer_add(w, rec, &err);
             json_decref(rec);
             if (arc != 0) {
                 rc = cli_fail("export", "%s:%llu: %s", args.items[i],
@@ -69,8 +69,8 @@ int cmd_export(int argc, char **argv)
         pm_jsonl_reader_close(in);
     }
     if (w) {
-        uint64_t n = capture_har_writer_count(w);
-        if (capture_har_writer_close(w, &err) != 0 && rc == CLI_OK)
+        uint64_t n = har_writer_count(w);
+        if (har_writer_close(w, &err) != 0 && rc == CLI_OK)
             rc = cli_fail("export", "%s", err.msg);
         else if (rc == CLI_OK && !quiet)
             fprintf(stderr, "pmirror export: %llu records -> %s\n", (unsigned long long)n, out);

@@ -2,12 +2,12 @@
  * cmd_import.c — `pmirror import --har FILE.har -o CAPTURE`: a HAR recording (browser
  * devtools, Charles, mitmproxy, Postman) into a capture file, classified, selected and
  * redacted as `pmirror capture` does. Argument handling, the output file, warnings and
- * the summary; the conversion is capture/'s (capture_har_import).
+ * the summary; the conversion is capture/'s (har_import).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/capture.h"
+#include "har/har.h"
 #include "cli.h"
 
 /* The output is opened with the first record (or at the end of a whole HAR without
@@ -31,7 +31,7 @@ static void warn(void *ctx, const char *message)
     fprintf(stderr, "pmirror import: warning: %s\n", message);
 }
 
-static void print_summary(const capture_har_stats *st, const char *in, const char *out)
+static void print_summary(const har_stats *st, const char *in, const char *out)
 {
     fprintf(stderr, "pmirror import: %s: %llu entries, %llu records", in, (unsigned long long)st->entries,
             (unsigned long long)st->records);
@@ -89,7 +89,7 @@ int cmd_import(int argc, char **argv)
     pm_redactor *redactor = NULL;
     pm_selection *selection = NULL;
     import_output output = {.path = out};
-    capture_har_stats stats;
+    har_stats stats;
     memset(&stats, 0, sizeof stats);
 
     if (!har)
@@ -108,14 +108,14 @@ int cmd_import(int argc, char **argv)
     if (rc == CLI_OK) {
         if (no_redact)
             fprintf(stderr, "pmirror import: warning: --no-redact: secrets are written to %s in the clear\n", out);
-        capture_har_options o;
-        capture_har_options_init(&o);
+        har_options o;
+        har_options_init(&o);
         o.path = in;
         o.map = map;
         o.redactor = redactor;
         o.selection = selection;
         o.warn = warn;
-        int run_rc = capture_har_import(&o, write_record, &output, &stats, &err);
+        int run_rc = har_import(&o, write_record, &output, &stats, &err);
         pm_err close_err;
         if (run_rc == 0 && !output.writer && !(output.writer = pm_jsonl_writer_open(out, &err)))
             run_rc = -1;
@@ -133,7 +133,7 @@ int cmd_import(int argc, char **argv)
     }
     if (output.writer)
         pm_jsonl_writer_close(output.writer, NULL);
-    capture_har_stats_clear(&stats);
+    har_stats_clear(&stats);
     pm_selection_free(selection);
     pm_redactor_free(redactor);
     pm_capmap_free(map);

@@ -44,9 +44,9 @@ typedef struct tee_run {
     reports_builder *report;
     pm_config *gate_cfg;
     pthread_mutex_t report_lock;
-    capture_tee_metrics *metrics;
+    tee_metrics *metrics;
     tee_shadow *shadow;
-    capture_tee *tee;
+    tee_front *tee;
     char profile_dir[4096];
 } tee_run;
 
@@ -112,7 +112,7 @@ static int write_report(tee_run *r, const tee_args *a, const char *when, pm_err 
     json_t *run = json_object_get(report, "run");
     if (json_is_object(run)) {
         char input[160];
-        snprintf(input, sizeof input, "tee:%s", r->tee ? capture_tee_url(r->tee) : a->listen);
+        snprintf(input, sizeof input, "tee:%s", r->tee ? tee_url(r->tee) : a->listen);
         json_object_set_new(run, "inputs", json_pack("[s]", input));
         json_object_set_new(run, "profile", json_string(r->profile_dir));
         json_object_set_new(run, "mode", json_string(a->sink ? "tee-sink" : "tee-proxy"));
@@ -127,9 +127,9 @@ static int write_report(tee_run *r, const tee_args *a, const char *when, pm_err 
 
 static void print_status(const tee_run *r, FILE *out, const char *prefix, const char *end)
 {
-    capture_tee_stats st;
+    tee_stats st;
     tee_shadow_stats sh;
-    capture_tee_get_stats(r->tee, &st);
+    tee_get_stats(r->tee, &st);
     tee_shadow_get_stats(r->shadow, &sh);
     uint64_t dropped = st.dropped_full + st.dropped_memory + st.dropped_too_large + st.dropped_incomplete +
                        st.dropped_stopping;
@@ -144,9 +144,9 @@ static void print_status(const tee_run *r, FILE *out, const char *prefix, const 
 
 static void print_summary(const tee_run *r, const tee_args *a, const char *why, uint64_t abandoned)
 {
-    capture_tee_stats st;
+    tee_stats st;
     tee_shadow_stats sh;
-    capture_tee_get_stats(r->tee, &st);
+    tee_get_stats(r->tee, &st);
     tee_shadow_get_stats(r->shadow, &sh);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "pmirror tee: stopped by %s: ", why);
@@ -246,7 +246,7 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
         if (!(r->report = reports_new(&ro, err)))
             return -1;
     }
-    if (!(r->metrics = capture_tee_metrics_new()))
+    if (!(r->metrics = tee_metrics_new()))
         return pm_err_set(err, "out of memory");
     tee_shadow_options so = {.diff = r->diff, .metrics = r->metrics, .redactor = r->redactor,
                              .answer_redactor = r->answer_redactor, .record = r->record, .report = r->report,
@@ -265,8 +265,8 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
 
 static int start(tee_run *r, const tee_args *a, pm_err *err)
 {
-    capture_tee_options o;
-    capture_tee_options_init(&o);
+    tee_options o;
+    tee_options_init(&o);
     o.listen = a->listen;
     o.primary = a->sink ? NULL : a->primary;
     if (a->uri_header)
@@ -291,9 +291,9 @@ static int start(tee_run *r, const tee_args *a, pm_err *err)
     o.selection = r->selection;
     o.on_queued = tee_shadow_wakeup;
     o.ctx = r->shadow;
-    if (!(r->tee = capture_tee_start(&o, err)))
+    if (!(r->tee = tee_start(&o, err)))
         return -1;
-    if (a->metrics && capture_tee_metrics_serve(r->metrics, r->tee, a->metrics, err) != 0)
+    if (a->metrics && tee_metrics_serve(r->metrics, r->tee, a->metrics, err) != 0)
         return -1;
     return tee_shadow_start(r->shadow, r->tee, err);
 }
@@ -301,10 +301,10 @@ static int start(tee_run *r, const tee_args *a, pm_err *err)
 static void teardown(tee_run *r)
 {
     if (r->tee)
-        capture_tee_stop(r->tee, 0);
+        tee_stop(r->tee, 0);
     tee_shadow_free(r->shadow);          /* the thread that observes into the metrics */
-    capture_tee_metrics_free(r->metrics); /* the server that reads the tee's counters */
-    capture_tee_free(r->tee);
+    tee_metrics_free(r->metrics); /* the server that reads the tee's counters */
+    tee_free(r->tee);
     if (r->record)
         pm_jsonl_writer_close(r->record, NULL);
     reports_free(r->report);
@@ -436,19 +436,19 @@ int cmd_tee(int argc, char **argv)
         rc = cli_fail("tee", "%s", err.msg);
         goto done;
     }
-    if (a.port_file && (rc = cli_write_port_file("tee", a.port_file, capture_tee_port(r.tee))) != CLI_OK)
+    if (a.port_file && (rc = cli_write_port_file("tee", a.port_file, tee_port(r.tee))) != CLI_OK)
         goto done;
     if (!a.quiet) {
         if (a.sink) {
-            fprintf(stderr, "pmirror tee: sink %s replays to", capture_tee_url(r.tee));
+            fprintf(stderr, "pmirror tee: sink %s replays to", tee_url(r.tee));
             for (size_t i = 0; i < r.targets->ntargets; i++)
                 fprintf(stderr, "%s %s", i ? "," : "", r.targets->targets[i].name);
         } else {
-            fprintf(stderr, "pmirror tee: proxy %s -> primary %s, shadow %s", capture_tee_url(r.tee), a.primary,
+            fprintf(stderr, "pmirror tee: proxy %s -> primary %s, shadow %s", tee_url(r.tee), a.primary,
                     a.shadow);
         }
-        if (capture_tee_metrics_url(r.metrics))
-            fprintf(stderr, "; metrics %s", capture_tee_metrics_url(r.metrics));
+        if (tee_metrics_url(r.metrics))
+            fprintf(stderr, "; metrics %s", tee_metrics_url(r.metrics));
         fputc('\n', stderr);
     }
     bool tty = isatty(STDERR_FILENO);
@@ -483,7 +483,7 @@ int cmd_tee(int argc, char **argv)
         fputc('\n', stderr);
     /* the drain: the front first (answers in progress finish), then the shadows */
     uint64_t started = pm_now_ms();
-    capture_tee_stop(r.tee, drain);
+    tee_stop(r.tee, drain);
     double left = drain - (double)(pm_now_ms() - started) / 1000;
     uint64_t abandoned = 0;
     if (tee_shadow_join(r.shadow, left > 0 ? left : 0, &abandoned, &err) != 0)

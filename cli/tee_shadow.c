@@ -29,7 +29,7 @@
 struct tee_shadow {
     tee_shadow_options o;
     replay_session *session;
-    capture_tee *tee;
+    tee_front *tee;
     pthread_t thread;
     bool started;
     pthread_mutex_t lock; /* stats, and the end of the thread */
@@ -74,7 +74,7 @@ static int next_copy(void *ctx, json_t **record, char **text, size_t *len, pm_er
     for (;;) {
         char *t = NULL;
         size_t n = 0;
-        int got = capture_tee_next(s->tee, &t, &n);
+        int got = tee_next(s->tee, &t, &n);
         if (got != 1)
             return got == 0 ? 0 : REPLAY_SOURCE_WAIT;
         json_t *r = json_loadb(t, n, 0, NULL);
@@ -156,7 +156,7 @@ static void observe(tee_shadow *s, const json_t *diff, const char *family)
         latency[i] = json_is_integer(l) ? json_integer_value(l) : -1;
     }
     const char *from_diff = json_string_value(json_object_get(diff, "family"));
-    capture_tee_observation obs = {
+    tee_observation obs = {
         .family = from_diff ? from_diff : family,
         .capability = json_string_value(json_object_get(diff, "capability")),
         .verdict = json_string_value(json_object_get(diff, "verdict")),
@@ -165,7 +165,7 @@ static void observe(tee_shadow *s, const json_t *diff, const char *family)
         .ntargets = n,
     };
     if (s->o.metrics)
-        capture_tee_metrics_observe(s->o.metrics, &obs);
+        tee_metrics_observe(s->o.metrics, &obs);
 }
 
 static void count_verdict(tee_shadow *s, const char *verdict)
@@ -261,7 +261,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-int tee_shadow_start(tee_shadow *s, capture_tee *tee, pm_err *err)
+int tee_shadow_start(tee_shadow *s, tee_front *tee, pm_err *err)
 {
     s->tee = tee;
     if (pthread_create(&s->thread, NULL, run, s) != 0)

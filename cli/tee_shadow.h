@@ -8,7 +8,7 @@
 
 #include <pthread.h>
 
-#include "capture/capture.h"
+#include "tee/tee.h"
 #include "diff/diff.h"
 #include "replay/replay.h"
 #include "reports/reports.h"
@@ -16,7 +16,7 @@
 typedef struct tee_shadow_options {
     replay_options replay;          /* .suite: the targets (proxy mode: primary as `recorded` + shadow) */
     diff_engine *diff;              /* borrowed */
-    capture_tee_metrics *metrics;   /* borrowed */
+    tee_metrics *metrics;   /* borrowed */
     const pm_redactor *redactor;    /* redacts requests in what is written; NULL = --no-redact */
     const pm_redactor *answer_redactor; /* ... and answers (keep_jwt_claims); with redactor */
     pm_jsonl_writer *record;        /* borrowed; NULL = no --record */
@@ -34,10 +34,10 @@ typedef struct tee_shadow_stats {
 typedef struct tee_shadow tee_shadow;
 
 tee_shadow *tee_shadow_new(const tee_shadow_options *o, pm_err *err);
-/* For capture_tee_options.on_queued (ctx = the tee_shadow): wakes the shadow thread. */
+/* For tee_options.on_queued (ctx = the tee_shadow): wakes the shadow thread. */
 void tee_shadow_wakeup(void *ctx);
 /* Starts the thread, reading from tee until it stops and its queue is empty. */
-int tee_shadow_start(tee_shadow *s, capture_tee *tee, pm_err *err);
+int tee_shadow_start(tee_shadow *s, tee_front *tee, pm_err *err);
 /* Waits at most timeout_s for the thread to finish what it holds, then abandons what is
  * left (counted in *abandoned). Returns 0, or -1 with err when the thread failed. */
 int tee_shadow_join(tee_shadow *s, double timeout_s, uint64_t *abandoned, pm_err *err);

@@ -246,6 +246,18 @@ void pm_config_free(pm_config *cfg);
 
 /* ===== records ==================================================================== */
 
+/* Receives each record as one line of compact JSON text, without its newline (borrowed:
+ * valid during the call). Returning non-zero stops the producer (capture, HAR import)
+ * with that error. Records are text, not json_t, because building trees was capture's
+ * cost. */
+typedef int (*pm_record_fn)(void *ctx, const char *record, size_t len, pm_err *err);
+
+/* Records per family, as a producer's stats count them. */
+typedef struct pm_family_count {
+    const char *family; /* borrowed from the capability map, or "UNKNOWN" */
+    uint64_t exchanges;
+} pm_family_count;
+
 /* A new record object whose first key is "v": 1. */
 json_t *pm_record_new(void);
 /* Sets "body" (valid UTF-8) or "body_b64" (anything else) on obj, plus "body_len" (the

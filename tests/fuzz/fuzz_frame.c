@@ -1,6 +1,6 @@
 /*
  * fuzz_frame.c — libFuzzer target for the tee's verdict on a request head
- * (capture/tee_frame.c) against a model written from RFC 9110/9112 directly.
+ * (tee/tee_frame.c) against a model written from RFC 9110/9112 directly.
  *
  * Input: a flags byte (bit 0: the request is HTTP/1.0), the target up to the first '\n',
  * then header lines separated by '\n'. Each line is laid out as libmicrohttpd 0.9.75
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "capture/tee_internal.h"
+#include "tee/tee_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_har.c — libFuzzer target for HAR import (capture/har_stream.c, har_import.c) and,
+ * fuzz_har.c — libFuzzer target for HAR import (har/har_stream.c, har_import.c) and,
  * on what import accepts, export (har_export.c).
  *
  * Any input: no crash, no leak, no hang; import either finishes or fails with a message.
@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/har_internal.h"
+#include "har/har_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct {
-    capture_har_options o;
+    har_options o;
 } fuzz_ctx;
 
 static const pm_capmap *map(void)
@@ -46,7 +46,7 @@ static const pm_redactor *redactor(void)
 }
 
 /* The record again, through export and a second import. */
-static void round_trip(const capture_har_options *o, const json_t *record)
+static void round_trip(const har_options *o, const json_t *record)
 {
     pm_err err;
     json_t *entry = har_entry_from_record(record, NULL, &err);
@@ -55,7 +55,7 @@ static void round_trip(const capture_har_options *o, const json_t *record)
         abort();
     }
     har_importer *im = har_importer_new(o);
-    capture_har_stats st;
+    har_stats st;
     memset(&st, 0, sizeof st);
     pm_jtext t;
     memset(&t, 0, sizeof t);
@@ -73,7 +73,7 @@ static void round_trip(const capture_har_options *o, const json_t *record)
     json_decref(again);
     pm_jtext_free(&t);
     har_importer_free(im);
-    capture_har_stats_clear(&st);
+    har_stats_clear(&st);
     json_decref(entry);
 }
 
@@ -95,16 +95,16 @@ static int on_record(void *ctx, const char *text, size_t len, pm_err *err)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_ctx f;
-    capture_har_options_init(&f.o);
+    har_options_init(&f.o);
     f.o.path = "fuzz.har";
     f.o.data = data;
     f.o.len = size;
     f.o.map = map();
     f.o.redactor = redactor();
     f.o.max_body = 64; /* small, so cut bodies are common */
-    capture_har_stats st;
+    har_stats st;
     pm_err err;
-    capture_har_import(&f.o, on_record, &f, &st, &err);
-    capture_har_stats_clear(&st);
+    har_import(&f.o, on_record, &f, &st, &err);
+    har_stats_clear(&st);
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * fuzz_tee.c — libFuzzer target for the tee's request handling without sockets: the
- * header lists and hop-by-hop rule (capture/tee_exchange.c: tee_headers_*,
+ * header lists and hop-by-hop rule (tee/tee_exchange.c: tee_headers_*,
  * tee_hop_by_hop) and the shadow copy → capture record builder (tee_exchange_record),
  * with the classification tee_copy_begin does and the redaction `pmirror tee --record`
  * applies before writing (cli/tee_shadow.c's redact_result, rebuilt here from core's
@@ -25,7 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "capture/tee_internal.h"
+#include "tee/tee_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "capture/har_internal.h"
+#include "har/har_internal.h"
 
 static pm_capmap *map;
 
@@ -54,16 +54,16 @@ static int import_text(const char *text, collected *c, pm_err *err)
 {
     c->records = json_array();
     c->warnings[0] = '\0';
-    capture_har_options o;
-    capture_har_options_init(&o);
+    har_options o;
+    har_options_init(&o);
     o.path = "t.har";
     o.data = text;
     o.len = strlen(text);
     o.map = map;
     o.warn = warn;
-    capture_har_stats st;
-    int rc = capture_har_import(&o, collect, c, &st, err);
-    capture_har_stats_clear(&st);
+    har_stats st;
+    int rc = har_import(&o, collect, c, &st, err);
+    har_stats_clear(&st);
     return rc;
 }
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/tee_internal.h"
+#include "tee/tee_internal.h"
 
 static tee_exchange *numbered(uint64_t n)
 {
@@ -177,23 +177,23 @@ Test(tee_exchange, record_is_a_capture_record_with_the_primary_answer)
     tee_exchange_free(x);
 }
 
-static void observe(capture_tee_metrics *m, const char *family, const char *verdict, int64_t primary_us)
+static void observe(tee_metrics *m, const char *family, const char *verdict, int64_t primary_us)
 {
     const char *targets[] = {"primary", "shadow"};
     int64_t latency[] = {primary_us, -1};
-    capture_tee_observation o = {family, "CAP", verdict, targets, latency, 2};
-    capture_tee_metrics_observe(m, &o);
+    tee_observation o = {family, "CAP", verdict, targets, latency, 2};
+    tee_metrics_observe(m, &o);
 }
 
 Test(tee_metrics, counts_parity_wilson_and_histograms)
 {
-    capture_tee_metrics *m = capture_tee_metrics_new();
+    tee_metrics *m = tee_metrics_new();
     for (int i = 0; i < 9; i++)
         observe(m, "REGISTRY_V2", "match", 700);      /* 0.7 ms */
     observe(m, "REGISTRY_V2", "mismatch", 3000000);   /* 3 s */
     observe(m, "REGISTRY_V2", "skipped", -1);
     observe(m, "we\"ird\\fam", "error", 100);
-    char *text = capture_tee_metrics_text(m, NULL);
+    char *text = tee_metrics_text(m, NULL);
     cr_assert_not_null(text);
     cr_assert(strstr(text, "pmirror_tee_exchanges_total{family=\"REGISTRY_V2\",capability=\"CAP\",verdict=\"match\"} 9\n"));
     cr_assert(strstr(text, "verdict=\"skipped\"} 1\n"));
@@ -211,7 +211,7 @@ Test(tee_metrics, counts_parity_wilson_and_histograms)
     cr_assert_null(strstr(text, "target=\"shadow\""), "no latency where there was none");
     cr_assert(strstr(text, "# TYPE pmirror_tee_latency_seconds histogram\n"));
     free(text);
-    capture_tee_metrics_free(m);
+    tee_metrics_free(m);
 }
 
 /* The per-address table against plain counts: 100 addresses colliding in a 256-slot
@@ -250,7 +250,7 @@ static enum MHD_Result accept_from(tee_worker *w, const char *ip)
 
 Test(tee_guard, accept_policy_counts_refusals_and_gives_back_what_never_started)
 {
-    capture_tee *t = calloc(1, sizeof *t);
+    tee_front *t = calloc(1, sizeof *t);
     cr_assert_not_null(t);
     t->o.max_per_ip = 1;
     t->guard = tee_guard_new(1, 64);

@@ -31,7 +31,7 @@
 static void *worker_run(void *arg)
 {
     tee_worker *w = arg;
-    capture_tee *t = w->tee;
+    tee_front *t = w->tee;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     struct curl_waitfd daemon_fd = {.fd = info ? info->epoll_fd : -1, .events = CURL_WAIT_POLLIN};
     bool quiesced = false;
@@ -80,14 +80,14 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
-static void wake_all(capture_tee *t)
+static void wake_all(tee_front *t)
 {
     for (size_t i = 0; i < t->nworkers; i++)
         if (t->workers[i].multi)
             curl_multi_wakeup(t->workers[i].multi);
 }
 
-int tee_workers_start(capture_tee *t, const int *listen_fds, size_t n, pm_err *err)
+int tee_workers_start(tee_front *t, const int *listen_fds, size_t n, pm_err *err)
 {
     t->workers = calloc(n, sizeof *t->workers);
     if (!t->workers) {
@@ -140,7 +140,7 @@ int tee_workers_start(capture_tee *t, const int *listen_fds, size_t n, pm_err *e
     return 0;
 }
 
-void tee_workers_stop(capture_tee *t, int64_t deadline_us)
+void tee_workers_stop(tee_front *t, int64_t deadline_us)
 {
     atomic_store(&t->stopping, true);
     if (!t->primary) /* the sink's daemon has its own threads */

@@ -364,17 +364,17 @@ json_t *har_entry_from_record(const json_t *rec, const char *target, pm_err *err
 
 /* ---- the document -------------------------------------------------------------------------- */
 
-struct capture_har_writer {
+struct har_writer {
     pm_jsonl_writer *out;
     char *target;
     char *pending; /* the last entry's line: it gets its comma when another follows */
     uint64_t count;
 };
 
-capture_har_writer *capture_har_writer_open(const char *path, const char *creator_version, const char *target,
+har_writer *har_writer_open(const char *path, const char *creator_version, const char *target,
                                             pm_err *err)
 {
-    capture_har_writer *w = calloc(1, sizeof *w);
+    har_writer *w = calloc(1, sizeof *w);
     if (!w || (target && !(w->target = strdup(target)))) {
         free(w);
         pm_err_set(err, "out of memory");
@@ -402,7 +402,7 @@ capture_har_writer *capture_har_writer_open(const char *path, const char *creato
     return w;
 }
 
-static int flush_pending(capture_har_writer *w, bool more, pm_err *err)
+static int flush_pending(har_writer *w, bool more, pm_err *err)
 {
     if (!w->pending)
         return 0;
@@ -415,7 +415,7 @@ static int flush_pending(capture_har_writer *w, bool more, pm_err *err)
     return rc;
 }
 
-int capture_har_writer_add(capture_har_writer *w, const json_t *record, pm_err *err)
+int har_writer_add(har_writer *w, const json_t *record, pm_err *err)
 {
     json_t *entry = har_entry_from_record(record, w->target, err);
     if (!entry)
@@ -436,12 +436,12 @@ int capture_har_writer_add(capture_har_writer *w, const json_t *record, pm_err *
     return 0;
 }
 
-uint64_t capture_har_writer_count(const capture_har_writer *w)
+uint64_t har_writer_count(const har_writer *w)
 {
     return w->count;
 }
 
-int capture_har_writer_close(capture_har_writer *w, pm_err *err)
+int har_writer_close(har_writer *w, pm_err *err)
 {
     if (!w)
         return 0;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum MHD_Result tee_sink_handle(capture_tee *t, tee_request *rq, const char *upload, size_t *upload_size)
+enum MHD_Result tee_sink_handle(tee_front *t, tee_request *rq, const char *upload, size_t *upload_size)
 {
     if (*upload_size > 0) {
         if (rq->x)

@@ -42,7 +42,7 @@ typedef struct conn_slot {
 } conn_slot;
 
 struct har_importer {
-    capture_har_options o;
+    har_options o;
     char prefix[16];
     bool prefix_set;
     uint64_t next_session;
@@ -51,7 +51,7 @@ struct har_importer {
     const char *last_family; /* of the record last written (borrowed from the map) */
 };
 
-void capture_har_options_init(capture_har_options *o)
+void har_options_init(har_options *o)
 {
     memset(o, 0, sizeof *o);
     o->max_body = PM_BODY_CAP_DEFAULT;
@@ -561,7 +561,7 @@ static int zlib_encode(const char *coding, const unsigned char *in, size_t len, 
 
 /* Devtools keep response content decoded while the headers still name the coding. Puts
  * the body back in the coding the headers name, or the headers in line with the body. */
-static int match_coding(har_body *b, json_t *headers, const pm_redactor *r, capture_har_stats *st)
+static int match_coding(har_body *b, json_t *headers, const pm_redactor *r, har_stats *st)
 {
     const char *ce = pm_headers_get(headers, "content-encoding");
     if (!ce || is_identity(ce) || b->unknown || b->len == 0)
@@ -623,8 +623,8 @@ static void write_headers(pm_jtext *t, const char *key, const json_t *headers, c
 }
 
 /* body | body_b64, body_len, body_truncated + body_sha256, as capture writes them. */
-static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, const capture_har_options *o,
-                       capture_har_stats *st)
+static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, const har_options *o,
+                       har_stats *st)
 {
     if (b->unknown) {
         pm_jtext_key(t, "body_len");
@@ -726,7 +726,7 @@ static conn_slot *conn_lookup(har_importer *im, const char *key)
     return c;
 }
 
-har_importer *har_importer_new(const capture_har_options *o)
+har_importer *har_importer_new(const har_options *o)
 {
     har_importer *im = calloc(1, sizeof *im);
     if (!im || !(im->conns = calloc(CONN_SLOTS, sizeof *im->conns))) {
@@ -824,7 +824,7 @@ static int read_request(const json_t *entry, const json_t *hint, entry_parts *p,
 }
 
 static int read_response(const json_t *entry, const json_t *hint, entry_parts *p, const pm_redactor *r,
-                         capture_har_stats *st, pm_err *why)
+                         har_stats *st, pm_err *why)
 {
     const json_t *resp = json_object_get(entry, "response");
     const json_t *rhint = json_object_get(hint, "response");
@@ -940,7 +940,7 @@ static int identify(har_importer *im, const json_t *entry, const json_t *hint, c
 }
 
 static void write_record(pm_jtext *t, const entry_parts *p, const char *id, const char *session, uint64_t seq,
-                         const capture_har_options *o, capture_har_stats *st)
+                         const har_options *o, har_stats *st)
 {
     pm_jtext_reset(t);
     pm_record_head(t, id, p->ts, session, seq, NULL, &p->cls);
@@ -1007,7 +1007,7 @@ static void learn_part(const pm_redactor *r, const json_t *headers, const har_bo
  * learned before the response is read (a compressed answer is redacted as it is read), the
  * answer's before anything is written. */
 static int entry_to_record(har_importer *im, const json_t *entry, const pm_redactor *r, pm_jtext *t,
-                           capture_har_stats *st, pm_err *why)
+                           har_stats *st, pm_err *why)
 {
     if (!json_is_object(entry)) {
         st->skipped++;
@@ -1056,7 +1056,7 @@ static int entry_to_record(har_importer *im, const json_t *entry, const pm_redac
     }
     if (!p.has_response)
         st->without_response++;
-    capture_har_options o = im->o;
+    har_options o = im->o;
     o.redactor = r;
     write_record(t, &p, id, session, seq, &o, st);
     im->last_family = p.cls.family ? p.cls.family : "UNKNOWN";
@@ -1064,7 +1064,7 @@ static int entry_to_record(har_importer *im, const json_t *entry, const pm_redac
     return t->failed ? -1 : 1;
 }
 
-int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, capture_har_stats *st, pm_err *why)
+int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, har_stats *st, pm_err *why)
 {
     why->msg[0] = '\0';
     if (!im->o.redactor)
@@ -1079,21 +1079,21 @@ int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, capt
 
 /* ---- the whole file ------------------------------------------------------------------------------------- */
 
-static void count_family(capture_har_stats *st, const char *family)
+static void count_family(har_stats *st, const char *family)
 {
     for (size_t i = 0; i < st->nfamilies; i++)
         if (strcmp(st->families[i].family, family) == 0) {
             st->families[i].exchanges++;
             return;
         }
-    capture_family_count *p = realloc(st->families, (st->nfamilies + 1) * sizeof *p);
+    pm_family_count *p = realloc(st->families, (st->nfamilies + 1) * sizeof *p);
     if (!p)
         return;
     st->families = p;
-    st->families[st->nfamilies++] = (capture_family_count){family, 1};
+    st->families[st->nfamilies++] = (pm_family_count){family, 1};
 }
 
-int capture_har_import(const capture_har_options *o, capture_record_fn fn, void *ctx, capture_har_stats *st,
+int har_import(const har_options *o, pm_record_fn fn, void *ctx, har_stats *st,
                        pm_err *err)
 {
     memset(st, 0, sizeof *st);
@@ -1139,7 +1139,7 @@ int capture_har_import(const capture_har_options *o, capture_record_fn fn, void 
     return rc;
 }
 
-void capture_har_stats_clear(capture_har_stats *st)
+void har_stats_clear(har_stats *st)
 {
     free(st->families);
     st->families = NULL;

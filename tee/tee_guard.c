@@ -155,7 +155,7 @@ static void drop_pending(tee_worker *w)
 enum MHD_Result tee_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
     tee_worker *w = cls;
-    capture_tee *t = w->tee;
+    tee_front *t = w->tee;
     drop_pending(w);
     if (w->open >= w->limit) {
         atomic_fetch_add(&t->refused_limit, 1);

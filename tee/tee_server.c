@@ -34,7 +34,7 @@ int64_t tee_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void capture_tee_options_init(capture_tee_options *o)
+void tee_options_init(tee_options *o)
 {
     memset(o, 0, sizeof *o);
     o->uri_header = "X-Original-URI";
@@ -94,7 +94,7 @@ static bool is_mutating(const pm_class *cls, const char *method)
     return cls->mutating || !pm_method_is_safe(method);
 }
 
-tee_exchange *tee_copy_begin(capture_tee *t, tee_conn *conn, struct MHD_Connection *c, const char *method,
+tee_exchange *tee_copy_begin(tee_front *t, tee_conn *conn, struct MHD_Connection *c, const char *method,
                              const char *target, const char *version, int64_t ts_us)
 {
     bool sink = !t->primary;
@@ -142,7 +142,7 @@ tee_exchange *tee_copy_begin(capture_tee *t, tee_conn *conn, struct MHD_Connecti
     return x;
 }
 
-bool tee_copy_body(capture_tee *t, tee_request *rq, const char *data, size_t len)
+bool tee_copy_body(tee_front *t, tee_request *rq, const char *data, size_t len)
 {
     tee_exchange *x = rq->x;
     x->req_body_total += len;
@@ -158,7 +158,7 @@ bool tee_copy_body(capture_tee *t, tee_request *rq, const char *data, size_t len
     return true;
 }
 
-void tee_copy_finish(capture_tee *t, tee_request *rq)
+void tee_copy_finish(tee_front *t, tee_request *rq)
 {
     tee_exchange *x = rq->x;
     rq->x = NULL;
@@ -250,7 +250,7 @@ static unsigned frame_check(struct MHD_Connection *c, const char *target, const 
 
 /* The front's own answer to a request it will not pass on, counted as the client's error;
  * the connection closes after it (what follows the head cannot be framed). */
-static enum MHD_Result reject(capture_tee *t, tee_request *rq, unsigned status, const char *why)
+static enum MHD_Result reject(tee_front *t, tee_request *rq, unsigned status, const char *why)
 {
     rq->rejected = rq->answered = true;
     atomic_fetch_add(strcmp(why, "target") == 0  ? &t->rejected_target
@@ -275,7 +275,7 @@ enum MHD_Result tee_on_access(void *cls, struct MHD_Connection *c, const char *u
 {
     (void)url;
     tee_worker *w = cls;
-    capture_tee *t = w->tee;
+    tee_front *t = w->tee;
     tee_request *rq = *con_cls;
     if (!rq)
         return MHD_NO; /* out of memory at the request line */
@@ -308,7 +308,7 @@ enum MHD_Result tee_on_access(void *cls, struct MHD_Connection *c, const char *u
 void tee_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     tee_worker *w = cls;
-    capture_tee *t = w->tee;
+    tee_front *t = w->tee;
     tee_request *rq = *con_cls;
     if (w->guarded) /* the next head's deadline starts now */
         tee_guard_request_done(w, c);
@@ -335,7 +335,7 @@ void tee_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 
 /* n sockets on one address: the first as asked (port 0 picks one), the others on the
  * port it got, all SO_REUSEPORT. */
-static int listen_all(capture_tee *t, int *fds, size_t n, pm_err *err)
+static int listen_all(tee_front *t, int *fds, size_t n, pm_err *err)
 {
     struct sockaddr_storage bound;
     if (n > 1) {
@@ -363,13 +363,13 @@ static int listen_all(capture_tee *t, int *fds, size_t n, pm_err *err)
     return 0;
 }
 
-capture_tee *capture_tee_start(const capture_tee_options *o, pm_err *err)
+tee_front *tee_start(const tee_options *o, pm_err *err)
 {
     if (!o->map) {
         pm_err_set(err, "tee: no capability map");
         return NULL;
     }
-    capture_tee *t = calloc(1, sizeof *t);
+    tee_front *t = calloc(1, sizeof *t);
     if (!t) {
         pm_err_set(err, "out of memory");
         return NULL;
@@ -383,7 +383,7 @@ capture_tee *capture_tee_start(const capture_tee_options *o, pm_err *err)
         if (!t->primary ||
             (strncasecmp(t->primary, "http://", 7) != 0 && strncasecmp(t->primary, "https://", 8) != 0)) {
             pm_err_set(err, "--primary '%s': want an http:// or https:// URL", o->primary);
-            capture_tee_free(t);
+            tee_free(t);
             return NULL;
         }
     }
@@ -393,7 +393,7 @@ capture_tee *capture_tee_start(const capture_tee_options *o, pm_err *err)
     t->guard = tee_guard_new(t->primary ? o->max_per_ip : 0, o->max_connections ? o->max_connections : 1024);
     if (!t->uri_header || !t->queue || !t->no_content || !t->guard) {
         pm_err_set(err, "out of memory");
-        capture_tee_free(t);
+        tee_free(t);
         return NULL;
     }
     snprintf(t->id_prefix, sizeof t->id_prefix, "%08x", (unsigned)(tee_wall_us() & 0xffffffffu));
@@ -405,32 +405,32 @@ capture_tee *capture_tee_start(const capture_tee_options *o, pm_err *err)
     /* a client connection and one to the primary each, plus the odd file and pipe */
     tee_guard_raise_fd_limit(2 * (size_t)(o->max_connections ? o->max_connections : 1024) + 256);
     if (listen_all(t, fds, n, err) != 0) {
-        capture_tee_free(t);
+        tee_free(t);
         return NULL;
     }
     if (tee_workers_start(t, fds, n, err) != 0) {
-        capture_tee_free(t);
+        tee_free(t);
         return NULL;
     }
     return t;
 }
 
-uint16_t capture_tee_port(const capture_tee *t)
+uint16_t tee_port(const tee_front *t)
 {
     return t->port;
 }
 
-const char *capture_tee_url(const capture_tee *t)
+const char *tee_url(const tee_front *t)
 {
     return t->url;
 }
 
-bool capture_tee_is_sink(const capture_tee *t)
+bool tee_is_sink(const tee_front *t)
 {
     return t->primary == NULL;
 }
 
-int capture_tee_next(capture_tee *t, char **text, size_t *len)
+int tee_next(tee_front *t, char **text, size_t *len)
 {
     for (;;) {
         tee_exchange *x = tee_queue_pop(t->queue);
@@ -439,7 +439,7 @@ int capture_tee_next(capture_tee *t, char **text, size_t *len)
             atomic_store(&t->consumer_waiting, true);
             x = tee_queue_pop(t->queue);
             if (!x)
-                return tee_queue_closed(t->queue) && tee_queue_depth(t->queue) == 0 ? 0 : CAPTURE_TEE_WAIT;
+                return tee_queue_closed(t->queue) && tee_queue_depth(t->queue) == 0 ? 0 : TEE_WAIT;
             atomic_store(&t->consumer_waiting, false);
         }
         *text = tee_exchange_record(x, len);
@@ -449,7 +449,7 @@ int capture_tee_next(capture_tee *t, char **text, size_t *len)
     }
 }
 
-void capture_tee_stop(capture_tee *t, double timeout_s)
+void tee_stop(tee_front *t, double timeout_s)
 {
     if (atomic_exchange(&t->stopped, true))
         return;
@@ -459,7 +459,7 @@ void capture_tee_stop(capture_tee *t, double timeout_s)
         t->o.on_queued(t->o.ctx);
 }
 
-void capture_tee_get_stats(const capture_tee *t, capture_tee_stats *out)
+void tee_get_stats(const tee_front *t, tee_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->requests = atomic_load(&t->requests);
@@ -485,12 +485,12 @@ void capture_tee_get_stats(const capture_tee *t, capture_tee_stats *out)
     out->refused_limit = atomic_load(&t->refused_limit);
 }
 
-void capture_tee_free(capture_tee *t)
+void tee_free(tee_front *t)
 {
     if (!t)
         return;
     if (t->nworkers > 0)
-        capture_tee_stop(t, 0);
+        tee_stop(t, 0);
     for (size_t i = 0; i < t->nworkers; i++) {
         tee_worker *w = &t->workers[i];
         if (w->owns_fd)

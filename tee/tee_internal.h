@@ -21,7 +21,7 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
-#include "capture.h"
+#include "tee.h"
 
 /* ---- header lists: (name, value) pairs in one buffer, "name\0value\0..." ------------- */
 
@@ -132,7 +132,7 @@ typedef struct tee_addr {
  * request and its transfer never cross threads. Sink mode has one pseudo-worker whose
  * daemon runs its own thread pool (no transfers). */
 typedef struct tee_worker {
-    capture_tee *tee;
+    tee_front *tee;
     pthread_t thread;
     bool running;
     struct MHD_Daemon *daemon;
@@ -236,7 +236,7 @@ void tee_request_suspend(tee_request *rq);
 enum MHD_Result tee_proxy_handle(tee_worker *w, tee_request *rq, const char *method, const char *upload,
                                  size_t *upload_size);
 void tee_proxy_completed(tee_worker *w, tee_request *rq, enum MHD_RequestTerminationCode toe);
-enum MHD_Result tee_sink_handle(capture_tee *t, tee_request *rq, const char *upload, size_t *upload_size);
+enum MHD_Result tee_sink_handle(tee_front *t, tee_request *rq, const char *upload, size_t *upload_size);
 
 /* ---- holding the front (tee_guard.c, proxy mode) -------------------------------------- */
 
@@ -263,13 +263,13 @@ void tee_guard_raise_fd_limit(size_t want);
 
 /* ---- workers (tee_worker.c) ----------------------------------------------------------- */
 
-int tee_workers_start(capture_tee *t, const int *listen_fds, size_t n, pm_err *err);
+int tee_workers_start(tee_front *t, const int *listen_fds, size_t n, pm_err *err);
 /* Stops taking connections, lets requests in flight finish until the deadline (µs,
  * monotonic), then closes everything and joins the threads. */
-void tee_workers_stop(capture_tee *t, int64_t deadline_us);
+void tee_workers_stop(tee_front *t, int64_t deadline_us);
 
-struct capture_tee {
-    capture_tee_options o;
+struct tee_front {
+    tee_options o;
     char *primary;              /* base URL without a trailing slash */
     char *uri_header;
     tee_worker *workers;
@@ -303,12 +303,12 @@ int64_t tee_mono_us(void);
 
 /* Both modes: the request's classification, and its shadow copy when it is in scope
  * (NULL and counted when not). */
-tee_exchange *tee_copy_begin(capture_tee *t, tee_conn *conn, struct MHD_Connection *c, const char *method,
+tee_exchange *tee_copy_begin(tee_front *t, tee_conn *conn, struct MHD_Connection *c, const char *method,
                              const char *target, const char *version, int64_t ts_us);
 /* Adds request body bytes to the copy; false when the body outgrew max_body (the copy
  * is dropped and counted). */
-bool tee_copy_body(capture_tee *t, tee_request *rq, const char *data, size_t len);
+bool tee_copy_body(tee_front *t, tee_request *rq, const char *data, size_t len);
 /* Hands the finished copy to the queue (or drops it, counted); takes rq->x. */
-void tee_copy_finish(capture_tee *t, tee_request *rq);
+void tee_copy_finish(tee_front *t, tee_request *rq);
 
 #endif

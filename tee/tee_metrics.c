@@ -41,7 +41,7 @@ typedef struct latency_row {
     double sum;
 } latency_row;
 
-struct capture_tee_metrics {
+struct tee_metrics {
     pthread_mutex_t lock;
     capability_row *caps;
     size_t ncaps, cap_caps;
@@ -49,19 +49,19 @@ struct capture_tee_metrics {
     size_t nlats, cap_lats;
     uint64_t observed;
     struct MHD_Daemon *daemon;
-    const capture_tee *tee;
+    const tee_front *tee;
     char url[112];
 };
 
-capture_tee_metrics *capture_tee_metrics_new(void)
+tee_metrics *tee_metrics_new(void)
 {
-    capture_tee_metrics *m = calloc(1, sizeof *m);
+    tee_metrics *m = calloc(1, sizeof *m);
     if (m)
         pthread_mutex_init(&m->lock, NULL);
     return m;
 }
 
-void capture_tee_metrics_free(capture_tee_metrics *m)
+void tee_metrics_free(tee_metrics *m)
 {
     if (!m)
         return;
@@ -83,7 +83,7 @@ void capture_tee_metrics_free(capture_tee_metrics *m)
 
 /* ---- observations ------------------------------------------------------------------------ */
 
-static capability_row *capability_of(capture_tee_metrics *m, const char *family, const char *capability)
+static capability_row *capability_of(tee_metrics *m, const char *family, const char *capability)
 {
     for (size_t i = 0; i < m->ncaps; i++)
         if (strcmp(m->caps[i].family, family) == 0 && strcmp(m->caps[i].capability, capability) == 0)
@@ -109,7 +109,7 @@ static capability_row *capability_of(capture_tee_metrics *m, const char *family,
     return r;
 }
 
-static latency_row *latency_of(capture_tee_metrics *m, const char *target, const char *family)
+static latency_row *latency_of(tee_metrics *m, const char *target, const char *family)
 {
     for (size_t i = 0; i < m->nlats; i++)
         if (strcmp(m->lats[i].target, target) == 0 && strcmp(m->lats[i].family, family) == 0)
@@ -135,7 +135,7 @@ static latency_row *latency_of(capture_tee_metrics *m, const char *target, const
     return r;
 }
 
-void capture_tee_metrics_observe(capture_tee_metrics *m, const capture_tee_observation *obs)
+void tee_metrics_observe(tee_metrics *m, const tee_observation *obs)
 {
     const char *family = obs->family ? obs->family : "UNKNOWN";
     const char *capability = obs->capability ? obs->capability : "UNKNOWN";
@@ -237,7 +237,7 @@ static double wilson_lower(uint64_t k, uint64_t n)
 }
 
 /* Proxy mode's defences (tee_guard.c). */
-static void guard_metrics(text *t, const capture_tee_stats *st)
+static void guard_metrics(text *t, const tee_stats *st)
 {
     header(t, "pmirror_tee_connections", "gauge", "Client connections open now.");
     emit(t, "pmirror_tee_connections %llu\n", (unsigned long long)st->connections);
@@ -251,10 +251,10 @@ static void guard_metrics(text *t, const capture_tee_stats *st)
     emit(t, "pmirror_tee_head_timeouts_total %llu\n", (unsigned long long)st->head_timeouts);
 }
 
-static void front_metrics(text *t, const capture_tee *tee)
+static void front_metrics(text *t, const tee_front *tee)
 {
-    capture_tee_stats st;
-    capture_tee_get_stats(tee, &st);
+    tee_stats st;
+    tee_get_stats(tee, &st);
     header(t, "pmirror_tee_requests_total", "counter", "Client requests the tee received.");
     emit(t, "pmirror_tee_requests_total %llu\n", (unsigned long long)st.requests);
     header(t, "pmirror_tee_primary_errors_total", "counter",
@@ -293,11 +293,11 @@ static void front_metrics(text *t, const capture_tee *tee)
     emit(t, "pmirror_tee_queue_bytes %llu\n", (unsigned long long)st.queue_bytes);
     header(t, "pmirror_tee_in_flight", "gauge", "Client requests being answered now.");
     emit(t, "pmirror_tee_in_flight %llu\n", (unsigned long long)st.in_flight);
-    if (!capture_tee_is_sink(tee))
+    if (!tee_is_sink(tee))
         guard_metrics(t, &st);
 }
 
-static void verdict_metrics(text *t, const capture_tee_metrics *m)
+static void verdict_metrics(text *t, const tee_metrics *m)
 {
     char l1[256], l2[256], l3[256];
     header(t, "pmirror_tee_exchanges_total", "counter",
@@ -355,7 +355,7 @@ static void verdict_metrics(text *t, const capture_tee_metrics *m)
     emit(t, "pmirror_tee_diffed_total %llu\n", (unsigned long long)m->observed);
 }
 
-char *capture_tee_metrics_text(capture_tee_metrics *m, const capture_tee *tee)
+char *tee_metrics_text(tee_metrics *m, const tee_front *tee)
 {
     text t = {0};
     if (tee)
@@ -377,7 +377,7 @@ static enum MHD_Result on_scrape(void *cls, struct MHD_Connection *c, const char
 {
     (void)version;
     (void)upload;
-    capture_tee_metrics *m = cls;
+    tee_metrics *m = cls;
     if (!*con_cls) { /* first call: the head only */
         *con_cls = m;
         return MHD_YES;
@@ -394,7 +394,7 @@ static enum MHD_Result on_scrape(void *cls, struct MHD_Connection *c, const char
         MHD_destroy_response(r);
         return q;
     }
-    char *body = capture_tee_metrics_text(m, m->tee);
+    char *body = tee_metrics_text(m, m->tee);
     if (!body)
         return MHD_NO;
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -408,7 +408,7 @@ static enum MHD_Result on_scrape(void *cls, struct MHD_Connection *c, const char
     return q;
 }
 
-int capture_tee_metrics_serve(capture_tee_metrics *m, const capture_tee *tee, const char *listen, pm_err *err)
+int tee_metrics_serve(tee_metrics *m, const tee_front *tee, const char *listen, pm_err *err)
 {
     struct sockaddr_storage bound;
     int fd = pm_listen_socket(listen, 128, false, &bound, err);
@@ -428,7 +428,7 @@ int capture_tee_metrics_serve(capture_tee_metrics *m, const capture_tee *tee, co
     return 0;
 }
 
-const char *capture_tee_metrics_url(const capture_tee_metrics *m)
+const char *tee_metrics_url(const tee_metrics *m)
 {
     return m->daemon ? m->url : NULL;
 }

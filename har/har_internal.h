@@ -2,12 +2,12 @@
  * har_internal.h — HAR 1.2 import and export, private to capture/ (and its tests and
  * fuzz target): the streaming reader of a HAR document (har_stream.c), the conversion of
  * one entry into a capture record (har_import.c) and of one record into an entry
- * (har_export.c). The public face is the capture_har_* block of capture.h.
+ * (har_export.c). The public face is the har_* block of capture.h.
  */
 #ifndef PM_CAPTURE_HAR_INTERNAL_H
 #define PM_CAPTURE_HAR_INTERNAL_H
 
-#include "capture.h"
+#include "har.h"
 
 /* ---- har_stream.c: log.entries[] one at a time -------------------------------------- */
 
@@ -29,12 +29,12 @@ void har_stream_close(har_stream *s);
 
 typedef struct har_importer har_importer;
 
-har_importer *har_importer_new(const capture_har_options *o);
+har_importer *har_importer_new(const har_options *o);
 void har_importer_free(har_importer *im);
 /* Writes the capture record of one entry into t (reset first). 1: written; 0: not
  * taken — not selected (stats->not_selected, why empty), or not convertible (why says
  * why, without file or index; stats->skipped); -1: out of memory. */
-int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, capture_har_stats *stats, pm_err *why);
+int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, har_stats *stats, pm_err *why);
 
 /* ---- har_export.c: one record → one entry -------------------------------------------- */
 

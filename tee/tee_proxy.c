@@ -144,7 +144,7 @@ static void forward_headers(header_walk *w, struct MHD_Connection *c)
 
 static int begin_transfer(tee_worker *w, tee_request *rq, const char *method)
 {
-    capture_tee *t = w->tee;
+    tee_front *t = w->tee;
     header_walk hw = {.client_ip = rq->conn->client_ip};
     forward_headers(&hw, rq->mhd);
     rq->xfer.headers = hw.list;
@@ -185,7 +185,7 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
     return 0;
 }
 
-static enum MHD_Result answer_error(capture_tee *t, tee_request *rq)
+static enum MHD_Result answer_error(tee_front *t, tee_request *rq)
 {
     const char *code = rq->xfer.error;
     atomic_fetch_add(&t->primary_errors, 1);
@@ -204,7 +204,7 @@ static enum MHD_Result answer_error(capture_tee *t, tee_request *rq)
     return q;
 }
 
-static enum MHD_Result answer(capture_tee *t, tee_request *rq, const char *method)
+static enum MHD_Result answer(tee_front *t, tee_request *rq, const char *method)
 {
     tee_transfer *x = &rq->xfer;
     if (x->head_done && x->status > 999) { /* no status a client could be given */
@@ -274,7 +274,7 @@ static enum MHD_Result answer(capture_tee *t, tee_request *rq, const char *metho
 enum MHD_Result tee_proxy_handle(tee_worker *w, tee_request *rq, const char *method, const char *upload,
                                  size_t *upload_size)
 {
-    capture_tee *t = w->tee;
+    tee_front *t = w->tee;
     if (rq->answered)
         return MHD_YES;
     if (!rq->xfer.begun && begin_transfer(w, rq, method) != 0) {
@@ -310,7 +310,7 @@ enum MHD_Result tee_proxy_handle(tee_worker *w, tee_request *rq, const char *met
 
 void tee_proxy_completed(tee_worker *w, tee_request *rq, enum MHD_RequestTerminationCode toe)
 {
-    capture_tee *t = w->tee;
+    tee_front *t = w->tee;
     /* COMPLETED_OK: libmicrohttpd sent the whole answer (a primary that failed mid-body
      * made the reader end with an error, which closes the connection instead) */
     bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->answered;
