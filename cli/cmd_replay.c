@@ -2,7 +2,7 @@
  * cmd_replay.c — `pmirror replay -c SUITE -i CAPTURE -o RESULTS`: every captured exchange
  * to every target of the suite. Arguments, the progress line, signals and the summary;
  * the work is replay/'s. The replay loop hands each finished exchange to a second thread
- * that writes its result (run_stages.c, as `run` does): hashing, redacting and escaping
+ * that writes its result (pipeline_stages.c, as `run` does): hashing, redacting and escaping
  * the answers is about a third of the CPU, which the loop then spends driving the targets.
  */
 #include <signal.h>
@@ -12,10 +12,10 @@
 
 #include "cli.h"
 #include "replay/replay.h"
-#include "run_stages.h"
+#include "pipeline/pipeline.h"
 
 typedef struct {
-    run_stages *writer; /* the results' thread */
+    pipeline_stages *writer; /* the results' thread */
     const pm_suite *suite;
     bool progress;
     json_t *families; /* FAMILY → {TARGET → {answered, errors, skipped}} */
@@ -58,7 +58,7 @@ static int hand_over(void *ctx, replay_exchange *x, pm_err *err)
 {
     replay_output *o = ctx;
     count(o->families, o->suite, x);
-    return run_stages_push(o->writer, x, err);
+    return pipeline_stages_push(o->writer, x, err);
 }
 
 static void show_progress(void *ctx, const replay_stats *st, double per_s)
@@ -188,9 +188,9 @@ int cmd_replay(int argc, char **argv)
     replay_output o = {.suite = suite, .families = json_object()};
     o.progress = strcmp(progress, "always") == 0 || (strcmp(progress, "auto") == 0 && isatty(STDERR_FILENO));
     pm_jsonl_writer *out = session ? pm_jsonl_writer_open(out_path, &err) : NULL;
-    run_stages_options wo = {.results = out};
+    pipeline_sink_options wo = {.results = out};
     if (out)
-        o.writer = run_stages_start(&wo, &err);
+        o.writer = pipeline_stages_start(&wo, &err);
     if (!in || !session || !out || !o.writer) {
         rc = cli_fail("replay", "%s", err.msg);
     } else {
@@ -202,9 +202,9 @@ int cmd_replay(int argc, char **argv)
         running = NULL;
         if (o.progress)
             fputc('\n', stderr);
-        run_stages_counts ignored;
+        pipeline_counts ignored;
         pm_err werr;
-        int write_rc = run_stages_finish(o.writer, &ignored, &werr);
+        int write_rc = pipeline_stages_finish(o.writer, &ignored, &werr);
         o.writer = NULL;
         if (run_rc != 0) /* a failed write stops the replay with the writer's error */
             rc = cli_fail("replay", "%s", err.msg);

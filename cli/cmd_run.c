@@ -4,7 +4,7 @@
  *
  * Each exchange goes from the replay engine straight into the diff engine and its diff
  * record into the report builder, the replay loop on one thread and the rest on another
- * (run_stages.c): nothing is written between the stages unless --keep-results asks for
+ * (pipeline_stages.c): nothing is written between the stages unless --keep-results asks for
  * results.jsonl.gz and diffs.jsonl.gz in DIR (in the order results come out). The numbers are
  * those of `replay`, `diff`, `report` and `gate` run one by one on the same inputs (one
  * difference, documented: with a secondary target, `run` judges noise exchange by
@@ -20,13 +20,13 @@
 #include "cli.h"
 #include "diff/diff.h"
 #include "replay/replay.h"
-#include "run_stages.h"
+#include "pipeline/pipeline.h"
 
 typedef struct run_state {
     diff_engine *diff;
     reports_builder *report;
     pm_jsonl_writer *results, *diffs; /* --keep-results, else NULL */
-    run_stages *stages;               /* while the replay runs */
+    pipeline_stages *stages;               /* while the replay runs */
     bool progress;
 } run_state;
 
@@ -43,7 +43,7 @@ static void on_signal(int sig)
 static int hand_over(void *ctx, replay_exchange *x, pm_err *err)
 {
     run_state *s = ctx;
-    return run_stages_push(s->stages, x, err);
+    return pipeline_stages_push(s->stages, x, err);
 }
 
 static void show_progress(void *ctx, const replay_stats *st, double per_s)
@@ -51,7 +51,7 @@ static void show_progress(void *ctx, const replay_stats *st, double per_s)
     run_state *s = ctx;
     if (!s->progress)
         return;
-    run_stages_counts c = run_stages_get_counts(s->stages);
+    pipeline_counts c = pipeline_stages_counts(s->stages);
     fprintf(stderr, "\rpmirror run: %llu/%llu exchanges", (unsigned long long)st->done,
             (unsigned long long)st->in_scope);
     if (st->input_read >= 0)
@@ -178,8 +178,8 @@ int cmd_run(int argc, char **argv)
         cli_fail("run", "%s", err.msg);
         goto done;
     }
-    run_stages_options so = {s.diff, s.report, s.results, s.diffs};
-    if (!(s.stages = run_stages_start(&so, &err))) {
+    pipeline_sink_options so = {.results = s.results, .diff = s.diff, .diffs = s.diffs, .report = s.report};
+    if (!(s.stages = pipeline_stages_start(&so, &err))) {
         cli_fail("run", "%s", err.msg);
         goto done;
     }
@@ -192,8 +192,8 @@ int cmd_run(int argc, char **argv)
     running = NULL;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    run_stages_counts counts;
-    int stages_rc = run_stages_finish(s.stages, &counts, &stages_err);
+    pipeline_counts counts;
+    int stages_rc = pipeline_stages_finish(s.stages, &counts, &stages_err);
     s.stages = NULL;
     if (s.progress)
         fputc('\n', stderr);

@@ -1,7 +1,7 @@
 /*
  * cmd_tee.c — `pmirror tee --listen ADDR (--primary URL --shadow URL | --sink -c SUITE)`:
  * live shadow traffic. The front (capture/tee*.c) proxies to the primary or sinks
- * mirrored copies and queues shadow copies; tee_shadow.c replays, diffs and records them
+ * mirrored copies and queues shadow copies; pipeline_shadow.c replays, diffs and records them
  * on its own thread; this file holds the arguments, the targets of each mode, the
  * metrics server, the signals (SIGHUP: report snapshot; SIGTERM/SIGINT: drain, final
  * report, exit 0), the progress line and the summary.
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "tee_shadow.h"
+#include "pipeline/pipeline.h"
 
 typedef struct tee_args {
     const char *listen, *primary, *shadow, *suite, *record, *metrics, *out_dir, *profile, *rules, *key;
@@ -45,7 +45,7 @@ typedef struct tee_run {
     pm_config *gate_cfg;
     pthread_mutex_t report_lock;
     tee_metrics *metrics;
-    tee_shadow *shadow;
+    pipeline_shadow *shadow;
     tee_front *tee;
     char profile_dir[4096];
 } tee_run;
@@ -128,26 +128,26 @@ static int write_report(tee_run *r, const tee_args *a, const char *when, pm_err 
 static void print_status(const tee_run *r, FILE *out, const char *prefix, const char *end)
 {
     tee_stats st;
-    tee_shadow_stats sh;
+    pipeline_shadow_stats sh;
     tee_get_stats(r->tee, &st);
-    tee_shadow_get_stats(r->shadow, &sh);
+    pipeline_shadow_get_stats(r->shadow, &sh);
     uint64_t dropped = st.dropped_full + st.dropped_memory + st.dropped_too_large + st.dropped_incomplete +
                        st.dropped_stopping;
     fprintf(out,
             "%s%llu requests, %llu shadowed (%llu dropped, queue %llu/%llu): %llu match, %llu mismatch, "
             "%llu error, %llu skipped%s",
             prefix, (unsigned long long)st.requests, (unsigned long long)st.queued, (unsigned long long)dropped,
-            (unsigned long long)st.queue_depth, (unsigned long long)st.queue_capacity, (unsigned long long)sh.match,
-            (unsigned long long)sh.mismatch, (unsigned long long)sh.error, (unsigned long long)sh.skipped, end);
+            (unsigned long long)st.queue_depth, (unsigned long long)st.queue_capacity, (unsigned long long)sh.counts.match,
+            (unsigned long long)sh.counts.mismatch, (unsigned long long)sh.counts.error, (unsigned long long)sh.counts.skipped, end);
     fflush(out);
 }
 
 static void print_summary(const tee_run *r, const tee_args *a, const char *why, uint64_t abandoned)
 {
     tee_stats st;
-    tee_shadow_stats sh;
+    pipeline_shadow_stats sh;
     tee_get_stats(r->tee, &st);
-    tee_shadow_get_stats(r->shadow, &sh);
+    pipeline_shadow_get_stats(r->shadow, &sh);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "pmirror tee: stopped by %s: ", why);
     print_status(r, stderr, prefix, "\n");
@@ -167,9 +167,9 @@ static void print_summary(const tee_run *r, const tee_args *a, const char *why, 
     if (abandoned || st.queue_depth)
         fprintf(stderr, "  drain: %llu shadow exchanges abandoned after --drain-seconds\n",
                 (unsigned long long)(abandoned + st.queue_depth));
-    if (sh.diff_failures || sh.bad_records)
+    if (sh.counts.diff_failures || sh.bad_records)
         fprintf(stderr, "  %llu results could not be diffed, %llu records did not parse\n",
-                (unsigned long long)sh.diff_failures, (unsigned long long)sh.bad_records);
+                (unsigned long long)sh.counts.diff_failures, (unsigned long long)sh.bad_records);
     if (a->record)
         fprintf(stderr, "  results -> %s\n", a->record);
     if (a->out_dir)
@@ -248,7 +248,7 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
     }
     if (!(r->metrics = tee_metrics_new()))
         return pm_err_set(err, "out of memory");
-    tee_shadow_options so = {.diff = r->diff, .metrics = r->metrics, .redactor = r->redactor,
+    pipeline_shadow_options so = {.diff = r->diff, .metrics = r->metrics, .redactor = r->redactor,
                              .answer_redactor = r->answer_redactor, .record = r->record, .report = r->report,
                              .report_lock = &r->report_lock, .nice = (int)a->nice};
     replay_options_init(&so.replay);
@@ -258,7 +258,7 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
     so.replay.order_writes_only = true;
     if (a->max_body > 0)
         so.replay.max_body = (size_t)a->max_body;
-    if (!(r->shadow = tee_shadow_new(&so, err)))
+    if (!(r->shadow = pipeline_shadow_new(&so, err)))
         return -1;
     return 0;
 }
@@ -289,20 +289,20 @@ static int start(tee_run *r, const tee_args *a, pm_err *err)
     o.shadow_writes = (a->allow_writes || r->targets->allow_writes) && any_sandbox(r->targets);
     o.map = r->map;
     o.selection = r->selection;
-    o.on_queued = tee_shadow_wakeup;
+    o.on_queued = pipeline_shadow_wakeup;
     o.ctx = r->shadow;
     if (!(r->tee = tee_start(&o, err)))
         return -1;
     if (a->metrics && tee_metrics_serve(r->metrics, r->tee, a->metrics, err) != 0)
         return -1;
-    return tee_shadow_start(r->shadow, r->tee, err);
+    return pipeline_shadow_start(r->shadow, r->tee, err);
 }
 
 static void teardown(tee_run *r)
 {
     if (r->tee)
         tee_stop(r->tee, 0);
-    tee_shadow_free(r->shadow);          /* the thread that observes into the metrics */
+    pipeline_shadow_free(r->shadow);          /* the thread that observes into the metrics */
     tee_metrics_free(r->metrics); /* the server that reads the tee's counters */
     tee_free(r->tee);
     if (r->record)
@@ -461,7 +461,7 @@ int cmd_tee(int argc, char **argv)
         sig = sigtimedwait(&signals, NULL, &second);
         if (sig == SIGINT || sig == SIGTERM)
             break;
-        if (!told && tee_shadow_failed(r.shadow, &err)) { /* clients are still served */
+        if (!told && pipeline_shadow_failed(r.shadow, &err)) { /* clients are still served */
             fprintf(stderr, "%spmirror tee: the shadow side stopped: %s\n", progress && tty ? "\n" : "", err.msg);
             told = true;
         }
@@ -486,7 +486,7 @@ int cmd_tee(int argc, char **argv)
     tee_stop(r.tee, drain);
     double left = drain - (double)(pm_now_ms() - started) / 1000;
     uint64_t abandoned = 0;
-    if (tee_shadow_join(r.shadow, left > 0 ? left : 0, &abandoned, &err) != 0)
+    if (pipeline_shadow_join(r.shadow, left > 0 ? left : 0, &abandoned, &err) != 0)
         rc = cli_fail("tee", "shadow side: %s", err.msg);
     if (r.record && pm_jsonl_writer_close(r.record, &err) != 0 && rc == CLI_OK)
         rc = cli_fail("tee", "%s", err.msg);

@@ -1,11 +1,8 @@
 /*
- * tee_shadow.c — `pmirror tee`'s shadow side: one thread that drains the tee's queue
- * into the replay engine (replay_run_source), and for each finished exchange diffs the
- * result inline, updates the live metrics, feeds the report builder and appends the
- * result, redacted, to the --record file.
- *
- * This is where capture, replay, diff and reports meet, so it lives in cli/ (DESIGN.md:
- * live pipelines are assembled here; no stage calls a later one). The thread runs at a
+ * shadow.c — `pmirror tee`'s shadow side (pipeline.h): one thread that drains the tee's
+ * queue into the replay engine (replay_run_source), and gives each finished exchange's
+ * result to the result sink (sink.c: diffed inline, the --record file, the report
+ * builder), live, with the metrics watching each diff. The thread runs at a
  * lower priority (nice) than the front's threads: on a busy machine the client's path
  * gets the CPU first, and the shadow side falls behind — its queue fills and copies are
  * dropped and counted — rather than slowing what clients see.
@@ -17,7 +14,7 @@
  * examples and the record see only that. Without redaction (--no-redact, or nothing
  * written) the diff reads replay's text as it is. Metrics are read off the diff record.
  */
-#include "tee_shadow.h"
+#include "pipeline.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -26,8 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-struct tee_shadow {
-    tee_shadow_options o;
+struct pipeline_shadow {
+    pipeline_shadow_options o;
+    pipeline_sink *sink;
     replay_session *session;
     tee_front *tee;
     pthread_t thread;
@@ -37,13 +35,15 @@ struct tee_shadow {
     bool ended;
     int rc;
     pm_err err;
-    tee_shadow_stats stats;
+    uint64_t bad_records;     /* under lock */
     uint64_t taken; /* copies handed to the replay engine */
 };
 
-tee_shadow *tee_shadow_new(const tee_shadow_options *o, pm_err *err)
+static void observe(void *ctx, const json_t *diff, const char *family);
+
+pipeline_shadow *pipeline_shadow_new(const pipeline_shadow_options *o, pm_err *err)
 {
-    tee_shadow *s = calloc(1, sizeof *s);
+    pipeline_shadow *s = calloc(1, sizeof *s);
     if (!s) {
         pm_err_set(err, "out of memory");
         return NULL;
@@ -51,17 +51,19 @@ tee_shadow *tee_shadow_new(const tee_shadow_options *o, pm_err *err)
     s->o = *o;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->ended_cond, NULL);
+    pipeline_sink_options so = {.results = o->record, .diff = o->diff, .report = o->report,
+                                .report_lock = o->report_lock, .live = true, .on_diff = observe, .ctx = s};
     s->session = replay_new(&s->o.replay, err);
-    if (!s->session) {
-        tee_shadow_free(s);
+    if (!s->session || !(s->sink = pipeline_sink_new(&so, err))) {
+        pipeline_shadow_free(s);
         return NULL;
     }
     return s;
 }
 
-void tee_shadow_wakeup(void *ctx)
+void pipeline_shadow_wakeup(void *ctx)
 {
-    tee_shadow *s = ctx;
+    pipeline_shadow *s = ctx;
     replay_wakeup(s->session);
 }
 
@@ -70,7 +72,7 @@ void tee_shadow_wakeup(void *ctx)
 static int next_copy(void *ctx, json_t **record, char **text, size_t *len, pm_err *err)
 {
     (void)err;
-    tee_shadow *s = ctx;
+    pipeline_shadow *s = ctx;
     for (;;) {
         char *t = NULL;
         size_t n = 0;
@@ -81,7 +83,7 @@ static int next_copy(void *ctx, json_t **record, char **text, size_t *len, pm_er
         if (!r) {
             free(t);
             pthread_mutex_lock(&s->lock);
-            s->stats.bad_records++;
+            s->bad_records++;
             pthread_mutex_unlock(&s->lock);
             continue;
         }
@@ -118,7 +120,7 @@ static void redact_messages(const pm_redactor *request, const pm_redactor *answe
 
 /* Every secret of the exchange is learned (both redactors share one set) before any part is
  * redacted, so an echo is redacted wherever it comes. */
-static int redact_result(const tee_shadow_options *o, json_t *result)
+static int redact_result(const pipeline_shadow_options *o, json_t *result)
 {
     pm_secrets *secrets = pm_secrets_new();
     pm_redactor *request = secrets ? pm_redactor_spreading(o->redactor, secrets, NULL) : NULL;
@@ -142,9 +144,10 @@ static int redact_result(const tee_shadow_options *o, json_t *result)
 }
 
 /* The metrics of one result, read off its diff record (family, capability, verdict, each
- * target's latency). */
-static void observe(tee_shadow *s, const json_t *diff, const char *family)
+ * target's latency); the sink's on_diff. */
+static void observe(void *ctx, const json_t *diff, const char *family)
 {
+    pipeline_shadow *s = ctx;
     const pm_suite *suite = s->o.replay.suite;
     size_t n = suite->ntargets;
     const char *names[n ? n : 1];
@@ -168,26 +171,9 @@ static void observe(tee_shadow *s, const json_t *diff, const char *family)
         tee_metrics_observe(s->o.metrics, &obs);
 }
 
-static void count_verdict(tee_shadow *s, const char *verdict)
-{
-    pthread_mutex_lock(&s->lock);
-    s->stats.results++;
-    if (!verdict)
-        s->stats.diff_failures++;
-    else if (strcmp(verdict, "match") == 0)
-        s->stats.match++;
-    else if (strcmp(verdict, "mismatch") == 0)
-        s->stats.mismatch++;
-    else if (strcmp(verdict, "error") == 0)
-        s->stats.error++;
-    else
-        s->stats.skipped++;
-    pthread_mutex_unlock(&s->lock);
-}
-
 /* The result as it may be kept: redacted (new text, *len set), or NULL when it does not
  * parse or memory ran out. */
-static char *redacted_text(const tee_shadow_options *o, const replay_result *r, size_t *len)
+static char *redacted_text(const pipeline_shadow_options *o, const replay_result *r, size_t *len)
 {
     json_t *result = json_loadb(r->text, r->len, 0, NULL);
     char *text = result && redact_result(o, result) == 0 ? json_dumps(result, JSON_COMPACT | JSON_PRESERVE_ORDER)
@@ -203,30 +189,17 @@ static char *redacted_text(const tee_shadow_options *o, const replay_result *r, 
  * Without it, the diff reads the result's text as replay made it (the fast path). */
 static int on_result(void *ctx, const replay_result *r, pm_err *err)
 {
-    tee_shadow *s = ctx;
-    pm_err why;
+    pipeline_shadow *s = ctx;
     const char *text = r->text;
     size_t len = r->len;
     char *clean = NULL;
     if (s->o.redactor && !(text = clean = redacted_text(&s->o, r, &len))) {
         pthread_mutex_lock(&s->lock);
-        s->stats.bad_records++;
+        s->bad_records++;
         pthread_mutex_unlock(&s->lock);
         return 0;
     }
-    json_t *d = diff_result_text(s->o.diff, text, len, &why);
-    const char *verdict = d ? json_string_value(json_object_get(d, "verdict")) : NULL;
-    observe(s, d, r->family);
-    if (d && s->o.report) {
-        pthread_mutex_lock(s->o.report_lock);
-        int added = reports_add(s->o.report, d, &why);
-        pthread_mutex_unlock(s->o.report_lock);
-        if (added != 0)
-            verdict = NULL; /* counted as a diff failure: the report could not take it */
-    }
-    count_verdict(s, verdict);
-    json_decref(d);
-    int rc = s->o.record ? pm_jsonl_writer_write_line(s->o.record, text, len, err) : 0;
+    int rc = pipeline_sink_add(s->sink, text, len, r->family, err);
     free(clean);
     return rc;
 }
@@ -235,17 +208,15 @@ static void on_progress(void *ctx, const replay_stats *st, double per_s)
 {
     (void)st;
     (void)per_s;
-    tee_shadow *s = ctx;
-    pm_err err;
-    if (s->o.record)
-        pm_jsonl_writer_tick(s->o.record, &err); /* a gzip record is flushed every second */
+    pipeline_shadow *s = ctx;
+    pipeline_sink_tick(s->sink); /* a gzip record is flushed every second */
 }
 
 /* ---- the thread ------------------------------------------------------------------------------ */
 
 static void *run(void *arg)
 {
-    tee_shadow *s = arg;
+    pipeline_shadow *s = arg;
     if (s->o.nice > 0)
         setpriority(PRIO_PROCESS, (id_t)gettid(), s->o.nice); /* best effort */
     replay_source src = {next_copy, s};
@@ -261,7 +232,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-int tee_shadow_start(tee_shadow *s, tee_front *tee, pm_err *err)
+int pipeline_shadow_start(pipeline_shadow *s, tee_front *tee, pm_err *err)
 {
     s->tee = tee;
     if (pthread_create(&s->thread, NULL, run, s) != 0)
@@ -270,7 +241,7 @@ int tee_shadow_start(tee_shadow *s, tee_front *tee, pm_err *err)
     return 0;
 }
 
-int tee_shadow_join(tee_shadow *s, double timeout_s, uint64_t *abandoned, pm_err *err)
+int pipeline_shadow_join(pipeline_shadow *s, double timeout_s, uint64_t *abandoned, pm_err *err)
 {
     *abandoned = 0;
     if (!s->started)
@@ -293,7 +264,7 @@ int tee_shadow_join(tee_shadow *s, double timeout_s, uint64_t *abandoned, pm_err
     pthread_join(s->thread, NULL);
     s->started = false;
     pthread_mutex_lock(&s->lock);
-    uint64_t judged = s->stats.results;
+    uint64_t judged = pipeline_sink_counts(s->sink).results;
     int rc = s->rc;
     if (rc != 0)
         *err = s->err;
@@ -302,14 +273,15 @@ int tee_shadow_join(tee_shadow *s, double timeout_s, uint64_t *abandoned, pm_err
     return rc;
 }
 
-void tee_shadow_get_stats(tee_shadow *s, tee_shadow_stats *out)
+void pipeline_shadow_get_stats(pipeline_shadow *s, pipeline_shadow_stats *out)
 {
+    out->counts = pipeline_sink_counts(s->sink);
     pthread_mutex_lock(&s->lock);
-    *out = s->stats;
+    out->bad_records = s->bad_records;
     pthread_mutex_unlock(&s->lock);
 }
 
-bool tee_shadow_failed(tee_shadow *s, pm_err *err)
+bool pipeline_shadow_failed(pipeline_shadow *s, pm_err *err)
 {
     pthread_mutex_lock(&s->lock);
     bool failed = s->ended && s->rc != 0;
@@ -319,16 +291,17 @@ bool tee_shadow_failed(tee_shadow *s, pm_err *err)
     return failed;
 }
 
-void tee_shadow_free(tee_shadow *s)
+void pipeline_shadow_free(pipeline_shadow *s)
 {
     if (!s)
         return;
     if (s->started) {
         uint64_t abandoned;
         pm_err err;
-        tee_shadow_join(s, 0, &abandoned, &err);
+        pipeline_shadow_join(s, 0, &abandoned, &err);
     }
     replay_free(s->session);
+    pipeline_sink_free(s->sink);
     pthread_cond_destroy(&s->ended_cond);
     pthread_mutex_destroy(&s->lock);
     free(s);

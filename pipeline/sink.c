@@ -1,0 +1,110 @@
+/*
+ * sink.c — the one result sink (pipeline.h): what happens to each result record after
+ * replay, whoever drives it. The result's text is kept as it is (the results file, the
+ * tee's --record), diffed on diff's fast path (no tree for what needs none), the diff
+ * record kept and added to the report builder, the verdict counted, and the diff shown to
+ * whoever watches (the tee's metrics).
+ *
+ * `run` stops on the first result it cannot judge (a bad input is an error to report);
+ * the tee, live (`live`), counts it and goes on: a shadow must never stop the front.
+ */
+#include "pipeline.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pipeline_sink {
+    pipeline_sink_options o;
+    _Atomic uint64_t results, match, mismatch, error, skipped, diff_failures;
+};
+
+pipeline_sink *pipeline_sink_new(const pipeline_sink_options *o, pm_err *err)
+{
+    pipeline_sink *s = calloc(1, sizeof *s);
+    if (!s) {
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    s->o = *o;
+    return s;
+}
+
+static void count(_Atomic uint64_t *n)
+{
+    atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
+}
+
+static void count_verdict(pipeline_sink *s, const char *v)
+{
+    count(!v                           ? &s->skipped
+          : strcmp(v, "match") == 0    ? &s->match
+          : strcmp(v, "mismatch") == 0 ? &s->mismatch
+          : strcmp(v, "error") == 0    ? &s->error
+                                       : &s->skipped);
+}
+
+static int report(pipeline_sink *s, const json_t *d, pm_err *err)
+{
+    if (!s->o.report)
+        return 0;
+    if (s->o.report_lock)
+        pthread_mutex_lock(s->o.report_lock);
+    int rc = reports_add(s->o.report, d, err);
+    if (s->o.report_lock)
+        pthread_mutex_unlock(s->o.report_lock);
+    return rc;
+}
+
+int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const char *family, pm_err *err)
+{
+    if (s->o.results && pm_jsonl_writer_write_line(s->o.results, text, len, err) != 0)
+        return -1;
+    if (!s->o.diff) /* `pmirror replay`: the result is all */
+        return 0;
+    count(&s->results);
+    pm_err why;
+    json_t *d = diff_result_text(s->o.diff, text, len, &why);
+    if (s->o.on_diff)
+        s->o.on_diff(s->o.ctx, d, family);
+    if (!d || report(s, d, &why) != 0) {
+        json_decref(d);
+        if (!s->o.live) {
+            *err = why;
+            return -1;
+        }
+        count(&s->diff_failures);
+        return 0;
+    }
+    count_verdict(s, json_string_value(json_object_get(d, "verdict")));
+    int rc = s->o.diffs ? pm_jsonl_writer_write(s->o.diffs, d, err) : 0;
+    json_decref(d);
+    return rc;
+}
+
+pipeline_counts pipeline_sink_counts(const pipeline_sink *s)
+{
+    pipeline_counts c = {
+        .results = atomic_load_explicit(&s->results, memory_order_relaxed),
+        .match = atomic_load_explicit(&s->match, memory_order_relaxed),
+        .mismatch = atomic_load_explicit(&s->mismatch, memory_order_relaxed),
+        .error = atomic_load_explicit(&s->error, memory_order_relaxed),
+        .skipped = atomic_load_explicit(&s->skipped, memory_order_relaxed),
+        .diff_failures = atomic_load_explicit(&s->diff_failures, memory_order_relaxed),
+    };
+    return c;
+}
+
+void pipeline_sink_tick(pipeline_sink *s)
+{
+    pm_err ignored;
+    if (s->o.results)
+        pm_jsonl_writer_tick(s->o.results, &ignored);
+    if (s->o.diffs)
+        pm_jsonl_writer_tick(s->o.diffs, &ignored);
+}
+
+void pipeline_sink_free(pipeline_sink *s)
+{
+    free(s);
+}
