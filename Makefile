@@ -1,6 +1,8 @@
 # pmirror — a thin front over CMake. The README's set-up is two commands:
 #   make demo    install dependencies, build, show pmirror working
 #   make test    install dependencies, build, run every test suite (ctest)
+# The loop after each change: make check (build, then the unit and integration tests; no deps,
+# no sanitizers, no fuzzing, no valgrind, no e2e). make test runs it first.
 # Other targets: make deps (Debian packages; idempotent), make (build into build/),
 # make sanitize (build-asan/ with address,undefined sanitizers and run the tests there),
 # make clang (build-clang/, warnings as errors under clang, and the libFuzzer targets),
@@ -20,7 +22,7 @@ DEB_PACKAGES = cmake make gcc clang pkg-config \
 
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build deps test demo sanitize clang fuzz valgrind clean
+.PHONY: all build deps check test demo sanitize clang fuzz valgrind clean
 
 all: build
 
@@ -41,13 +43,19 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# gcc build: unit + integration tests; the same tests again in the ASan + UBSan build
-# (leak checking on, any sanitizer report fails its test: tests/sanitized.sh); then, when
-# clang is there, the clang build (warnings as errors) and a short run of every fuzz target;
-# last the integration tests under valgrind's memcheck (label valgrind, same gcc build).
+# The contributor's loop: the gcc build, its unit and integration tests (ctest labels; the
+# e2e, fuzz and valgrind labels are make test's). One test: ctest --test-dir build -R NAME.
+check: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L '^(unit|integration)$$'
+
+# make check; the e2e tests (real registries, skopeo); the unit and integration tests again
+# in the ASan + UBSan build (leak checking on, any sanitizer report fails its test:
+# tests/sanitized.sh); then, when clang is there, the clang build (warnings as errors) and a
+# short run of every fuzz target; last the integration tests under valgrind's memcheck
+# (label valgrind, same gcc build).
 test: deps
-	$(MAKE) build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'fuzz|valgrind'
+	$(MAKE) check
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L '^e2e$$'
 	$(MAKE) sanitize
 	@if command -v clang >/dev/null 2>&1; then \
 	  $(MAKE) clang && cd build-clang && ctest --output-on-failure -L fuzz; \

@@ -23,16 +23,67 @@ typedef struct {
     size_t n;
 } cli_list;
 
-typedef enum { CLI_FLAG, CLI_STRING, CLI_LIST, CLI_INT } cli_opt_kind;
+/* What an option takes. The typed kinds parse and check their value in the parser, and
+ * --help names the kind and its bounds from the same entry, so a command never checks a
+ * number, a size or a word by hand. */
+typedef enum {
+    CLI_FLAG,   /* bool */
+    CLI_STRING, /* const char *, pointing into argv */
+    CLI_LIST,   /* cli_list: a repeatable CLI_STRING */
+    CLI_INT,    /* long: a whole number from min to max */
+    CLI_INTS,   /* cli_ints: a repeatable CLI_INT */
+    CLI_NUMBER, /* double: a decimal number from min to max (NaN and inf refused) */
+    CLI_SIZE,   /* uint64_t: bytes, or with a K, M or G suffix (powers of 1024), min to max */
+    CLI_ENUM,   /* const char *: one of values, pointing at the table's own word */
+    CLI_SHARD,  /* cli_shard: K/N with 1 <= K <= N */
+} cli_opt_kind;
+
+typedef struct {
+    long *items;
+    size_t n;
+} cli_ints;
+
+typedef struct {
+    unsigned k, n; /* n 0: not given */
+} cli_shard;
+
+#define CLI_NO_MAX 1e300 /* a bound no value reaches: "min or more" */
 
 typedef struct {
     char short_name; /* 0 when none */
     const char *long_name;
     cli_opt_kind kind;
-    void *dest; /* bool *, const char **, cli_list *, long * */
-    const char *arg;
+    void *dest; /* as the kind says */
+    const char *arg; /* CLI_STRING, CLI_LIST: the value's name in --help (typed kinds name theirs) */
     const char *help;
+    double min, max;           /* CLI_INT, CLI_INTS, CLI_NUMBER, CLI_SIZE: inclusive bounds */
+    const char *const *values; /* CLI_ENUM: the words, NULL-terminated */
 } cli_opt;
+
+/* One entry of a command's table (git's OPT_* macros): S is the short name or 0, L the
+ * long name, V the destination. A table ends with CLI_OPT_END. */
+#define CLI_OPT_FLAG(S, L, V, HELP) \
+    {.short_name = (S), .long_name = (L), .kind = CLI_FLAG, .dest = (V), .help = (HELP)}
+#define CLI_OPT_STRING(S, L, V, ARG, HELP) \
+    {.short_name = (S), .long_name = (L), .kind = CLI_STRING, .dest = (V), .arg = (ARG), .help = (HELP)}
+#define CLI_OPT_LIST(S, L, V, ARG, HELP) \
+    {.short_name = (S), .long_name = (L), .kind = CLI_LIST, .dest = (V), .arg = (ARG), .help = (HELP)}
+#define CLI_OPT_INT(S, L, V, MIN, MAX, HELP) \
+    {.short_name = (S), .long_name = (L), .kind = CLI_INT, .dest = (V), .help = (HELP), .min = (MIN), .max = (MAX)}
+#define CLI_OPT_INTS(S, L, V, MIN, MAX, HELP) \
+    {.short_name = (S), .long_name = (L), .kind = CLI_INTS, .dest = (V), .help = (HELP), .min = (MIN), .max = (MAX)}
+#define CLI_OPT_NUMBER(S, L, V, MIN, MAX, HELP) \
+    {.short_name = (S), .long_name = (L), .kind = CLI_NUMBER, .dest = (V), .help = (HELP), .min = (MIN), .max = (MAX)}
+#define CLI_OPT_SIZE(S, L, V, MIN, MAX, HELP) \
+    {.short_name = (S), .long_name = (L), .kind = CLI_SIZE, .dest = (V), .help = (HELP), .min = (MIN), .max = (MAX)}
+#define CLI_OPT_ENUM(S, L, V, VALUES, HELP) \
+    {.short_name = (S), .long_name = (L), .kind = CLI_ENUM, .dest = (V), .help = (HELP), .values = (VALUES)}
+#define CLI_OPT_SHARD(S, L, V, HELP) \
+    {.short_name = (S), .long_name = (L), .kind = CLI_SHARD, .dest = (V), .help = (HELP)}
+#define CLI_OPT_END {.long_name = NULL}
+
+/* The words of every --progress: never, always, or auto (when stderr is a terminal). */
+extern const char *const cli_when_values[];
 
 typedef struct {
     const char *name;
@@ -51,6 +102,10 @@ void cli_help(const cli_command *cmd, FILE *out);
 /* "pmirror NAME: message" on stderr; returns CLI_USAGE. */
 int cli_fail(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_list_free(cli_list *l);
+void cli_ints_free(cli_ints *l);
+/* "16M", "64k", "1G", "16MiB", "65536" -> bytes (K, M, G are powers of 1024); -1 when not
+ * a size or past what 64 bits hold. */
+long long cli_parse_size(const char *s);
 /* Writes the port to path through a temporary file renamed into place, so a script
  * polling for the file never reads it half written. CLI_OK, or CLI_USAGE after one error
  * line naming the file. (port_file.c) */
@@ -68,7 +123,7 @@ pm_redactor *cli_redactor(const char *key, const char *output, const char *profi
  * none. 0, or -1 with err naming the bad value. */
 int cli_selection(const cli_list *families, const cli_list *selects, pm_selection **out, pm_err *err);
 
-/* ----- report_setup.c: what report, run and tee share around the report builder ----- */
+/* ----- report_setup.c: what report and run share around the report builder ----- */
 
 typedef struct cli_report_setup {
     const char *profile_dir, *gate_path, *switches_path, *previous_path;

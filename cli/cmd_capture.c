@@ -150,70 +150,38 @@ static void print_summary(const capture_stats *st, const char *out)
                 (unsigned long long)st->kernel_drops);
 }
 
-/* "16M", "64k", "1G", "1000" → bytes; -1 when not a size. */
-static long long parse_size(const char *s)
-{
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v < 0)
-        return -1;
-    long long mult = 1;
-    if (*end == 'k' || *end == 'K')
-        mult = 1024, end++;
-    else if (*end == 'm' || *end == 'M')
-        mult = 1024 * 1024, end++;
-    else if (*end == 'g' || *end == 'G')
-        mult = 1024LL * 1024 * 1024, end++;
-    if (*end == 'i' || *end == 'B')
-        end++;
-    if (*end == 'B')
-        end++;
-    return *end ? -1 : v * mult;
-}
-
-static int parse_ports(const cli_list *in, int **out)
-{
-    *out = calloc(in->n + 1, sizeof **out);
-    for (size_t i = 0; i < in->n; i++) {
-        char *end = NULL;
-        long p = strtol(in->items[i], &end, 10);
-        if (!end || *end || p < 1 || p > 65535)
-            return cli_fail("capture", "--port '%s': not a TCP port (1-65535)", in->items[i]);
-        (*out)[i] = (int)p;
-    }
-    return CLI_OK;
-}
-
 int cmd_capture(int argc, char **argv)
 {
-    const char *file = NULL, *iface = NULL, *bpf = NULL, *out = NULL, *max_body = NULL, *key = NULL;
-    const char *stats_path = NULL, *profile = NULL, *map_path = NULL, *rotate_size = NULL;
-    cli_list ports = {0}, families = {0}, selects = {0};
+    const char *file = NULL, *iface = NULL, *bpf = NULL, *out = NULL, *key = NULL;
+    const char *stats_path = NULL, *profile = NULL, *map_path = NULL;
+    cli_list families = {0}, selects = {0};
+    cli_ints ports = {0};
     bool no_redact = false, quiet = false;
     long max_exchanges = 0, rotate_seconds = 0, idle_seconds = 120;
-    const char *duration = NULL;
+    uint64_t max_body = 0, rotate_size = 0;
+    double duration = 0;
     const cli_opt opts[] = {
-        {'r', "read", CLI_STRING, &file, "FILE", "read a pcap or pcapng file"},
-        {'i', "interface", CLI_STRING, &iface, "IFACE", "capture live from an interface (\"any\": all)"},
-        {'f', "filter", CLI_STRING, &bpf, "BPF", "extra BPF filter, ANDed with the --port filter"},
-        {0, "port", CLI_LIST, &ports, "N", "server port to watch (default: every TCP stream that speaks HTTP)"},
-        {'o', "output", CLI_STRING, &out, "OUT", "capture file to write (.gz: gzip; -: stdout)"},
-        {0, "max-body", CLI_STRING, &max_body, "SIZE", "cap on each stored body, e.g. 16M (default 16M)"},
-        {0, "no-redact", CLI_FLAG, &no_redact, NULL, "keep secrets in the capture file (prints a warning)"},
-        {0, "key", CLI_STRING, &key, "FILE", "redaction key (default: .pmirror-key beside OUT, created 0600)"},
-        {0, "family", CLI_LIST, &families, "FAMILY", "keep only this family (REGISTRY_V2, API_V1, ...)"},
-        {0, "select", CLI_LIST, &selects, "SPEC", "keep only a cohort: org=A,repo=A/B,user=U,percent=N,salt=S"},
-        {0, "duration", CLI_STRING, &duration, "SECONDS", "live: stop after this long"},
-        {0, "max-exchanges", CLI_INT, &max_exchanges, "N", "stop after writing N exchanges"},
-        {0, "rotate-size", CLI_STRING, &rotate_size, "SIZE", "start a new numbered file after about SIZE"},
-        {0, "rotate-seconds", CLI_INT, &rotate_seconds, "N", "start a new numbered file every N seconds"},
-        {0, "idle-timeout", CLI_INT, &idle_seconds, "SECONDS", "close streams idle this long (default 120)"},
-        {0, "stats", CLI_STRING, &stats_path, "FILE.json", "write the capture statistics as JSON"},
-        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: config/quay)"},
-        {0, "map", CLI_STRING, &map_path, "FILE", "capability map (default: PROFILE/capabilities.yaml)"},
-        {'q', "quiet", CLI_FLAG, &quiet, NULL, "no progress line"},
-        {0},
+        CLI_OPT_STRING('r', "read", &file, "FILE", "read a pcap or pcapng file"),
+        CLI_OPT_STRING('i', "interface", &iface, "IFACE", "capture live from an interface (\"any\": all)"),
+        CLI_OPT_STRING('f', "filter", &bpf, "BPF", "extra BPF filter, ANDed with the --port filter"),
+        CLI_OPT_INTS(0, "port", &ports, 1, 65535, "server port to watch (default: every TCP stream that speaks HTTP)"),
+        CLI_OPT_STRING('o', "output", &out, "OUT", "capture file to write (.gz: gzip; -: stdout)"),
+        CLI_OPT_SIZE(0, "max-body", &max_body, 1, CLI_NO_MAX, "cap on each stored body (default 16M)"),
+        CLI_OPT_FLAG(0, "no-redact", &no_redact, "keep secrets in the capture file (prints a warning)"),
+        CLI_OPT_STRING(0, "key", &key, "FILE", "redaction key (default: .pmirror-key beside OUT, created 0600)"),
+        CLI_OPT_LIST(0, "family", &families, "FAMILY", "keep only this family (REGISTRY_V2, API_V1, ...)"),
+        CLI_OPT_LIST(0, "select", &selects, "SPEC", "keep only a cohort: org=A,repo=A/B,user=U,percent=N,salt=S"),
+        CLI_OPT_NUMBER(0, "duration", &duration, 0.001, 1e9, "live: stop after X seconds"),
+        CLI_OPT_INT(0, "max-exchanges", &max_exchanges, 0, CLI_NO_MAX, "stop after writing N exchanges (0: no limit)"),
+        CLI_OPT_SIZE(0, "rotate-size", &rotate_size, 1, CLI_NO_MAX, "start a new numbered file after about SIZE"),
+        CLI_OPT_INT(0, "rotate-seconds", &rotate_seconds, 0, 1e9,
+                    "start a new numbered file every N seconds (0: never)"),
+        CLI_OPT_INT(0, "idle-timeout", &idle_seconds, 1, 1e6, "close streams idle N seconds (default 120)"),
+        CLI_OPT_STRING(0, "stats", &stats_path, "FILE.json", "write the capture statistics as JSON"),
+        CLI_OPT_STRING(0, "profile", &profile, "DIR", "profile directory (default: config/quay)"),
+        CLI_OPT_STRING(0, "map", &map_path, "FILE", "capability map (default: PROFILE/capabilities.yaml)"),
+        CLI_OPT_FLAG('q', "quiet", &quiet, "no progress line"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {
         "capture", "(-r FILE.pcap[ng] | -i IFACE) [-f BPF] [--port N]... -o OUT",
@@ -226,7 +194,7 @@ int cmd_capture(int argc, char **argv)
     cli_list args;
     int rc = cli_parse(&cmd, argc, argv, &args);
     if (rc != CLI_OK) {
-        cli_list_free(&ports);
+        cli_ints_free(&ports);
         cli_list_free(&families);
         cli_list_free(&selects);
         return rc < 0 ? CLI_OK : rc;
@@ -241,35 +209,22 @@ int cmd_capture(int argc, char **argv)
     pm_redactor *redactor = NULL;
     pm_selection *selection = NULL;
     capture_session *session = NULL;
-    capture_output output = {.out = out, .max_exchanges = max_exchanges, .rotate_seconds = rotate_seconds};
+    capture_output output = {.out = out, .max_exchanges = max_exchanges, .rotate_seconds = rotate_seconds,
+                             .rotate_bytes = rotate_size, .duration_s = duration};
     output.files = json_array();
 
     if (!file == !iface)
         rc = cli_fail("capture", "give exactly one of -r FILE and -i IFACE");
     else if (!out)
         rc = cli_fail("capture", "-o OUT is required");
-    else if (parse_ports(&ports, &port_numbers) != CLI_OK)
-        rc = CLI_USAGE;
-    if (rc == CLI_OK && max_body) {
-        long long v = parse_size(max_body);
-        if (v <= 0)
-            rc = cli_fail("capture", "--max-body '%s': not a size (e.g. 65536, 64K, 16M)", max_body);
-        copts.max_body = (size_t)v;
+    if (max_body)
+        copts.max_body = (size_t)max_body;
+    if (rc == CLI_OK && ports.n) {
+        if (!(port_numbers = calloc(ports.n, sizeof *port_numbers)))
+            rc = cli_fail("capture", "out of memory");
+        for (size_t i = 0; port_numbers && i < ports.n; i++)
+            port_numbers[i] = (int)ports.items[i];
     }
-    if (rc == CLI_OK && rotate_size) {
-        long long v = parse_size(rotate_size);
-        if (v <= 0)
-            rc = cli_fail("capture", "--rotate-size '%s': not a size", rotate_size);
-        output.rotate_bytes = (uint64_t)v;
-    }
-    if (rc == CLI_OK && duration) {
-        char *end = NULL;
-        output.duration_s = strtod(duration, &end);
-        if (!end || *end || output.duration_s <= 0)
-            rc = cli_fail("capture", "--duration '%s': not a number of seconds", duration);
-    }
-    if (rc == CLI_OK && (idle_seconds <= 0 || rotate_seconds < 0 || max_exchanges < 0))
-        rc = cli_fail("capture", "--idle-timeout, --rotate-seconds and --max-exchanges must be positive");
     if (rc == CLI_OK && (cli_selection(&families, &selects, &selection, &err) != 0 ||
                          !(map = cli_load_map(map_path, profile, &err))))
         rc = cli_fail("capture", "%s", err.msg);
@@ -341,7 +296,7 @@ int cmd_capture(int argc, char **argv)
     pm_redactor_free(redactor);
     pm_capmap_free(map);
     free(port_numbers);
-    cli_list_free(&ports);
+    cli_ints_free(&ports);
     cli_list_free(&families);
     cli_list_free(&selects);
     return rc;

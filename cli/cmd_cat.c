@@ -12,8 +12,8 @@ int cmd_cat(int argc, char **argv)
 {
     bool skip_bad = false;
     const cli_opt opts[] = {
-        {0, "skip-bad", CLI_FLAG, &skip_bad, NULL, "skip malformed lines (counted on stderr) instead of failing"},
-        {0},
+        CLI_OPT_FLAG(0, "skip-bad", &skip_bad, "skip malformed lines (counted on stderr) instead of failing"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {"cat", "FILE...",
                              "Prints pmirror files (capture, results, diffs; .gz or plain; - for stdin)\n"

@@ -74,12 +74,12 @@ int cmd_classify(int argc, char **argv)
     const char *map_path = NULL, *profile = NULL;
     bool from_stdin = false, compact = false;
     const cli_opt opts[] = {
-        {'H', "header", CLI_LIST, &hs, "'NAME: VALUE'", "a request header (Authorization gives the user)"},
-        {0, "map", CLI_STRING, &map_path, "FILE", "capability map (default: PROFILE/capabilities.yaml)"},
-        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: config/quay)"},
-        {0, "stdin", CLI_FLAG, &from_stdin, NULL, "classify 'METHOD TARGET' lines from stdin, JSONL out"},
-        {0, "compact", CLI_FLAG, &compact, NULL, "one line of JSON (the default when not a terminal)"},
-        {0},
+        CLI_OPT_LIST('H', "header", &hs, "'NAME: VALUE'", "a request header (Authorization gives the user)"),
+        CLI_OPT_STRING(0, "map", &map_path, "FILE", "capability map (default: PROFILE/capabilities.yaml)"),
+        CLI_OPT_STRING(0, "profile", &profile, "DIR", "profile directory (default: config/quay)"),
+        CLI_OPT_FLAG(0, "stdin", &from_stdin, "classify 'METHOD TARGET' lines from stdin, JSONL out"),
+        CLI_OPT_FLAG(0, "compact", &compact, "one line of JSON (the default when not a terminal)"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {
         "classify", "METHOD TARGET [-H 'Name: value']...  |  --stdin",

@@ -157,23 +157,28 @@ static void add_stats(diff_stats *total, const diff_engine *e)
 int cmd_diff(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_path = NULL, *rules_path = NULL, *profile = NULL;
-    const char *today = NULL, *learn_out = NULL, *relative = NULL, *absolute = NULL;
-    long max_decoded = 0, jobs = 0;
+    const char *today = NULL, *learn_out = NULL;
+    double relative = -1, absolute = -1; /* -1: the engine's defaults */
+    uint64_t max_decoded = 0;
+    long jobs = 0;
     const char *progress = "auto";
     const cli_opt opts[] = {
-        {'c', "suite", CLI_STRING, &suite_path, "SUITE", "suite file (targets' URLs for host normalization, profile)"},
-        {'i', "input", CLI_STRING, &in_path, "RESULTS", "result file (.gz or plain, - = stdin)"},
-        {'o', "output", CLI_STRING, &out_path, "DIFFS", "diff file to write (.gz: gzip; - = stdout)"},
-        {0, "rules", CLI_STRING, &rules_path, "FILE", "normalization rules (default: PROFILE/rules.yaml)"},
-        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: the suite's, else config/quay)"},
-        {0, "max-decoded", CLI_INT, &max_decoded, "BYTES", "cap on a decoded body (default 64 MiB): past it, too_large"},
-        {0, "today", CLI_STRING, &today, "YYYY-MM-DD", "the date rule expiry is judged by (default: today)"},
-        {0, "learn-noise", CLI_STRING, &learn_out, "OUT.yaml", "write the shapes judged noise as reviewable rules"},
-        {0, "noise-relative", CLI_STRING, &relative, "R", "noise when |raw-noise|/(raw+noise) <= R (default 0.2)"},
-        {0, "noise-absolute", CLI_STRING, &absolute, "A", "... or |raw-noise|/exchanges <= A (default 0.0003)"},
-        {'j', "jobs", CLI_INT, &jobs, "N", "worker threads (default: the CPUs, at most 8; 1 when noise is learned)"},
-        {0, "progress", CLI_STRING, &progress, "WHEN", "never, always, or auto (when stderr is a terminal)"},
-        {0},
+        CLI_OPT_STRING('c', "suite", &suite_path, "SUITE",
+                       "suite file (targets' URLs for host normalization, profile)"),
+        CLI_OPT_STRING('i', "input", &in_path, "RESULTS", "result file (.gz or plain, - = stdin)"),
+        CLI_OPT_STRING('o', "output", &out_path, "DIFFS", "diff file to write (.gz: gzip; - = stdout)"),
+        CLI_OPT_STRING(0, "rules", &rules_path, "FILE", "normalization rules (default: PROFILE/rules.yaml)"),
+        CLI_OPT_STRING(0, "profile", &profile, "DIR", "profile directory (default: the suite's, else config/quay)"),
+        CLI_OPT_SIZE(0, "max-decoded", &max_decoded, 1, CLI_NO_MAX,
+                     "cap on a decoded body (default 64M): past it, too_large"),
+        CLI_OPT_STRING(0, "today", &today, "YYYY-MM-DD", "the date rule expiry is judged by (default: today)"),
+        CLI_OPT_STRING(0, "learn-noise", &learn_out, "OUT.yaml", "write the shapes judged noise as reviewable rules"),
+        CLI_OPT_NUMBER(0, "noise-relative", &relative, 0, 1, "noise when |raw-noise|/(raw+noise) <= X (default 0.2)"),
+        CLI_OPT_NUMBER(0, "noise-absolute", &absolute, 0, 1, "... or |raw-noise|/exchanges <= X (default 0.0003)"),
+        CLI_OPT_INT('j', "jobs", &jobs, 1, MAX_JOBS,
+                    "worker threads (default: the CPUs, at most 8; 1 when noise is learned)"),
+        CLI_OPT_ENUM(0, "progress", &progress, cli_when_values, "a progress line (auto: when stderr is a terminal)"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {"diff", "[-c SUITE] -i RESULTS -o DIFFS",
                              "Turns each result record into a verdict (match, mismatch, error, skipped)\n"
@@ -206,14 +211,10 @@ int cmd_diff(int argc, char **argv)
     o.today = today;
     if (max_decoded > 0)
         o.max_decoded = (size_t)max_decoded;
-    if (jobs < 0 || jobs > MAX_JOBS)
-        return cli_fail("diff", "--jobs %ld: from 1 to %d", jobs, MAX_JOBS);
-    if (strcmp(progress, "never") && strcmp(progress, "always") && strcmp(progress, "auto"))
-        return cli_fail("diff", "--progress '%s': never, always or auto", progress);
-    if (relative && ((o.noise_relative = strtod(relative, NULL)) < 0 || o.noise_relative > 1))
-        return cli_fail("diff", "--noise-relative '%s': a number from 0 to 1", relative);
-    if (absolute && ((o.noise_absolute = strtod(absolute, NULL)) < 0 || o.noise_absolute > 1))
-        return cli_fail("diff", "--noise-absolute '%s': a number from 0 to 1", absolute);
+    if (relative >= 0)
+        o.noise_relative = relative;
+    if (absolute >= 0)
+        o.noise_absolute = absolute;
     diff_engine *e = diff_new(&o, rules_path, &err);
     bool learned = false;
     diff_stats total = {0};

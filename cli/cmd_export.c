@@ -18,12 +18,12 @@ int cmd_export(int argc, char **argv)
     const char *out = NULL, *target = NULL;
     bool har = false, quiet = false;
     const cli_opt opts[] = {
-        {0, "har", CLI_FLAG, &har, NULL, "write a HAR 1.2 file"},
-        {'o', "output", CLI_STRING, &out, "FILE.har", "the HAR to write (.gz: gzip; -: stdout)"},
-        {0, "target", CLI_STRING, &target, "NAME",
-         "result files: export responses[NAME] instead of the captured response"},
-        {'q', "quiet", CLI_FLAG, &quiet, NULL, "no summary"},
-        {0},
+        CLI_OPT_FLAG(0, "har", &har, "write a HAR 1.2 file"),
+        CLI_OPT_STRING('o', "output", &out, "FILE.har", "the HAR to write (.gz: gzip; -: stdout)"),
+        CLI_OPT_STRING(0, "target", &target, "NAME",
+         "result files: export responses[NAME] instead of the captured response"),
+        CLI_OPT_FLAG('q', "quiet", &quiet, "no summary"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {
         "export", "--har CAPTURE... -o FILE.har",

@@ -14,10 +14,10 @@ int cmd_gate(int argc, char **argv)
     const char *suite_path = NULL, *profile = NULL;
     cli_list families = {0};
     const cli_opt opts[] = {
-        {'c', "suite", CLI_STRING, &suite_path, "SUITE", "suite file (checked; the decisions are the report's)"},
-        {0, "family", CLI_LIST, &families, "F", "judge only this family (default: every family with a switch)"},
-        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (with -c)"},
-        {0},
+        CLI_OPT_STRING('c', "suite", &suite_path, "SUITE", "suite file (checked; the decisions are the report's)"),
+        CLI_OPT_LIST(0, "family", &families, "F", "judge only this family (default: every family with a switch)"),
+        CLI_OPT_STRING(0, "profile", &profile, "DIR", "profile directory (with -c)"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {
         "gate", "[-c SUITE] REPORT.json [--family F]...",

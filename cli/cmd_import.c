@@ -56,16 +56,16 @@ int cmd_import(int argc, char **argv)
     cli_list families = {0}, selects = {0};
     bool har = false, no_redact = false, quiet = false;
     const cli_opt opts[] = {
-        {0, "har", CLI_FLAG, &har, NULL, "the input is a HAR 1.2 file (.har or .har.gz; - for stdin)"},
-        {'o', "output", CLI_STRING, &out, "OUT", "capture file to write (.gz: gzip; -: stdout)"},
-        {0, "no-redact", CLI_FLAG, &no_redact, NULL, "keep secrets in the capture file (prints a warning)"},
-        {0, "key", CLI_STRING, &key, "FILE", "redaction key (default: .pmirror-key beside OUT, created 0600)"},
-        {0, "family", CLI_LIST, &families, "FAMILY", "keep only this family (REGISTRY_V2, API_V1, ...)"},
-        {0, "select", CLI_LIST, &selects, "SPEC", "keep only a cohort: org=A,repo=A/B,user=U,percent=N,salt=S"},
-        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: config/quay)"},
-        {0, "map", CLI_STRING, &map_path, "FILE", "capability map (default: PROFILE/capabilities.yaml)"},
-        {'q', "quiet", CLI_FLAG, &quiet, NULL, "no summary"},
-        {0},
+        CLI_OPT_FLAG(0, "har", &har, "the input is a HAR 1.2 file (.har or .har.gz; - for stdin)"),
+        CLI_OPT_STRING('o', "output", &out, "OUT", "capture file to write (.gz: gzip; -: stdout)"),
+        CLI_OPT_FLAG(0, "no-redact", &no_redact, "keep secrets in the capture file (prints a warning)"),
+        CLI_OPT_STRING(0, "key", &key, "FILE", "redaction key (default: .pmirror-key beside OUT, created 0600)"),
+        CLI_OPT_LIST(0, "family", &families, "FAMILY", "keep only this family (REGISTRY_V2, API_V1, ...)"),
+        CLI_OPT_LIST(0, "select", &selects, "SPEC", "keep only a cohort: org=A,repo=A/B,user=U,percent=N,salt=S"),
+        CLI_OPT_STRING(0, "profile", &profile, "DIR", "profile directory (default: config/quay)"),
+        CLI_OPT_STRING(0, "map", &map_path, "FILE", "capability map (default: PROFILE/capabilities.yaml)"),
+        CLI_OPT_FLAG('q', "quiet", &quiet, "no summary"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {
         "import", "--har FILE.har -o CAPTURE",

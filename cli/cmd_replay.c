@@ -114,24 +114,27 @@ static void print_summary(const replay_output *o, const replay_stats *st, const 
 
 int cmd_replay(int argc, char **argv)
 {
-    const char *suite_path = NULL, *in_path = NULL, *out_path = NULL, *shard = NULL, *progress = "auto";
-    const char *rate = NULL, *speed = NULL, *key = NULL;
-    long concurrency = 0, limit = 0, max_body = 0;
+    const char *suite_path = NULL, *in_path = NULL, *out_path = NULL, *progress = "auto", *key = NULL;
+    double rate = 0, speed = 0;
+    long concurrency = 0, limit = 0;
+    uint64_t max_body = 0;
+    cli_shard shard = {0};
     bool allow_writes = false;
     const cli_opt opts[] = {
-        {'c', "suite", CLI_STRING, &suite_path, "SUITE", "suite file: targets, pacing, selection (README)"},
-        {'i', "input", CLI_STRING, &in_path, "CAPTURE", "capture file to replay (.gz or plain, - = stdin)"},
-        {'o', "output", CLI_STRING, &out_path, "RESULTS", "result file to write (.gz: gzip; - = stdout)"},
-        {0, "concurrency", CLI_INT, &concurrency, "N", "exchanges in flight at most (default 32)"},
-        {0, "rate", CLI_STRING, &rate, "N", "start at most N exchanges per second"},
-        {0, "speed", CLI_STRING, &speed, "X", "follow the recording's timing, X times faster"},
-        {0, "limit", CLI_INT, &limit, "N", "replay only the first N exchanges in scope"},
-        {0, "shard", CLI_STRING, &shard, "K/N", "replay shard K of N (by repository, else user, else connection)"},
-        {0, "allow-writes", CLI_FLAG, &allow_writes, NULL, "send mutating requests to sandbox targets"},
-        {0, "max-body", CLI_INT, &max_body, "BYTES", "stored response body cap (default 16 MiB)"},
-        {0, "key", CLI_STRING, &key, "FILE", "redaction key for the answers' secrets (default: .pmirror-key beside RESULTS)"},
-        {0, "progress", CLI_STRING, &progress, "WHEN", "never, always, or auto (when stderr is a terminal)"},
-        {0},
+        CLI_OPT_STRING('c', "suite", &suite_path, "SUITE", "suite file: targets, pacing, selection (README)"),
+        CLI_OPT_STRING('i', "input", &in_path, "CAPTURE", "capture file to replay (.gz or plain, - = stdin)"),
+        CLI_OPT_STRING('o', "output", &out_path, "RESULTS", "result file to write (.gz: gzip; - = stdout)"),
+        CLI_OPT_INT(0, "concurrency", &concurrency, 1, 100000, "exchanges in flight at most (default 32)"),
+        CLI_OPT_NUMBER(0, "rate", &rate, 0.001, 1e9, "start at most X exchanges per second"),
+        CLI_OPT_NUMBER(0, "speed", &speed, 0.001, 1e9, "follow the recording's timing, X times faster"),
+        CLI_OPT_INT(0, "limit", &limit, 1, CLI_NO_MAX, "replay only the first N exchanges in scope"),
+        CLI_OPT_SHARD(0, "shard", &shard, "replay shard K of N (by repository, else user, else connection)"),
+        CLI_OPT_FLAG(0, "allow-writes", &allow_writes, "send mutating requests to sandbox targets"),
+        CLI_OPT_SIZE(0, "max-body", &max_body, 1, CLI_NO_MAX, "stored response body cap (default 16M)"),
+        CLI_OPT_STRING(0, "key", &key, "FILE",
+                       "redaction key for the answers' secrets (default: .pmirror-key beside RESULTS)"),
+        CLI_OPT_ENUM(0, "progress", &progress, cli_when_values, "a progress line (auto: when stderr is a terminal)"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {
         "replay", "-c SUITE -i CAPTURE -o RESULTS",
@@ -155,18 +158,10 @@ int cmd_replay(int argc, char **argv)
     ro.allow_writes = allow_writes;
     if (max_body > 0)
         ro.max_body = (size_t)max_body;
-    /* bounded (NaN fails too): replay turns them into int64 microsecond delays */
-    if (rate && !((ro.rate = strtod(rate, NULL)) >= 0.001 && ro.rate <= 1e9))
-        return cli_fail("replay", "--rate '%s': a number of exchanges per second from 0.001 to 1e9", rate);
-    if (speed && !((ro.speed = strtod(speed, NULL)) >= 0.001 && ro.speed <= 1e9))
-        return cli_fail("replay", "--speed '%s': a factor from 0.001 to 1e9", speed);
-    if (shard && (sscanf(shard, "%u/%u", &ro.shard_k, &ro.shard_n) != 2 || ro.shard_n == 0 || ro.shard_k == 0 ||
-                  ro.shard_k > ro.shard_n))
-        return cli_fail("replay", "--shard '%s': K/N with 1 <= K <= N", shard);
-    if (strcmp(progress, "never") && strcmp(progress, "always") && strcmp(progress, "auto"))
-        return cli_fail("replay", "--progress '%s': never, always or auto", progress);
-    if (concurrency < 0 || limit < 0)
-        return cli_fail("replay", "--concurrency and --limit must be positive");
+    ro.rate = rate; /* bounded by the table: replay turns them into int64 microsecond delays */
+    ro.speed = speed;
+    ro.shard_k = shard.k;
+    ro.shard_n = shard.n;
 
     char dir[4096];
     pm_err err;

@@ -72,17 +72,19 @@ int cmd_report(int argc, char **argv)
     cli_list inputs = {0};
     long top_cohorts = 10, top_differences = 10;
     const cli_opt opts[] = {
-        {'c', "suite", CLI_STRING, &suite_path, "SUITE", "suite file (its profile: gate.yaml, capabilities.yaml)"},
-        {'i', "input", CLI_LIST, &inputs, "DIFFS", "diff file (.gz or plain, - = stdin); shards add up"},
-        {0, "out-dir", CLI_STRING, &out_dir, "DIR", "where report.json, report.md, junit.xml, report.html go"},
-        {0, "previous", CLI_STRING, &previous_path, "REPORT.json", "an earlier report: trend and regressions"},
-        {0, "switches", CLI_STRING, &switches_path, "SNAPSHOT", "Quay switch snapshot (YAML): go-owned failures roll back"},
-        {0, "gate", CLI_STRING, &gate_path, "FILE", "gate thresholds (default: PROFILE/gate.yaml)"},
-        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: the suite's, else config/quay)"},
-        {0, "top-cohorts", CLI_INT, &top_cohorts, "N", "cohorts listed per kind (org, repo, user), default 10"},
-        {0, "top-differences", CLI_INT, &top_differences, "N", "difference signatures listed per family, default 10"},
-        {0, "progress", CLI_STRING, &progress, "WHEN", "never, always, or auto (when stderr is a terminal)"},
-        {0},
+        CLI_OPT_STRING('c', "suite", &suite_path, "SUITE", "suite file (its profile: gate.yaml, capabilities.yaml)"),
+        CLI_OPT_LIST('i', "input", &inputs, "DIFFS", "diff file (.gz or plain, - = stdin); shards add up"),
+        CLI_OPT_STRING(0, "out-dir", &out_dir, "DIR", "where report.json, report.md, junit.xml, report.html go"),
+        CLI_OPT_STRING(0, "previous", &previous_path, "REPORT.json", "an earlier report: trend and regressions"),
+        CLI_OPT_STRING(0, "switches", &switches_path, "SNAPSHOT",
+                       "Quay switch snapshot (YAML): go-owned failures roll back"),
+        CLI_OPT_STRING(0, "gate", &gate_path, "FILE", "gate thresholds (default: PROFILE/gate.yaml)"),
+        CLI_OPT_STRING(0, "profile", &profile, "DIR", "profile directory (default: the suite's, else config/quay)"),
+        CLI_OPT_INT(0, "top-cohorts", &top_cohorts, 0, 1e6, "cohorts listed per kind (org, repo, user), default 10"),
+        CLI_OPT_INT(0, "top-differences", &top_differences, 0, 1e6,
+                    "difference signatures listed per family, default 10"),
+        CLI_OPT_ENUM(0, "progress", &progress, cli_when_values, "a progress line (auto: when stderr is a terminal)"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {
         "report", "[-c SUITE] -i DIFFS [-i DIFFS]... --out-dir DIR [--previous REPORT.json] [--switches SNAPSHOT]",
@@ -102,14 +104,6 @@ int cmd_report(int argc, char **argv)
     if (inputs.n == 0 || !out_dir) {
         cli_list_free(&inputs);
         return cli_fail("report", "-i DIFFS and --out-dir DIR are required");
-    }
-    if (strcmp(progress, "never") && strcmp(progress, "always") && strcmp(progress, "auto")) {
-        cli_list_free(&inputs);
-        return cli_fail("report", "--progress '%s': never, always or auto", progress);
-    }
-    if (top_cohorts < 0 || top_differences < 0) {
-        cli_list_free(&inputs);
-        return cli_fail("report", "--top-cohorts and --top-differences must be >= 0");
     }
 
     pm_err err;

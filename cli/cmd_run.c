@@ -71,28 +71,31 @@ static pm_jsonl_writer *open_kept(const char *dir, const char *name, pm_err *err
 int cmd_run(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_dir = NULL, *switches_path = NULL, *previous_path = NULL;
-    const char *gate_path = NULL, *profile = NULL, *shard = NULL, *rate = NULL, *progress = "auto", *key = NULL;
+    const char *gate_path = NULL, *profile = NULL, *progress = "auto", *key = NULL;
+    double rate = 0;
     long concurrency = 0, limit = 0;
+    cli_shard shard = {0};
     bool allow_writes = false, keep = false;
     cli_list families = {0};
     const cli_opt opts[] = {
-        {'c', "suite", CLI_STRING, &suite_path, "SUITE", "suite file: targets, profile (README)"},
-        {'i', "input", CLI_STRING, &in_path, "CAPTURE", "capture file to replay (.gz or plain, - = stdin)"},
-        {0, "out-dir", CLI_STRING, &out_dir, "DIR", "report.json, report.md, junit.xml, report.html (and kept files)"},
-        {0, "switches", CLI_STRING, &switches_path, "SNAPSHOT", "Quay switch snapshot: go-owned failures roll back"},
-        {0, "previous", CLI_STRING, &previous_path, "REPORT.json", "an earlier report: trend and regressions"},
-        {0, "gate", CLI_STRING, &gate_path, "FILE", "gate thresholds (default: PROFILE/gate.yaml)"},
-        {0, "profile", CLI_STRING, &profile, "DIR", "profile directory (default: the suite's, else config/quay)"},
-        {0, "family", CLI_LIST, &families, "FAMILY", "gate only these families (default: every family seen)"},
-        {0, "keep-results", CLI_FLAG, &keep, NULL, "also write results.jsonl.gz and diffs.jsonl.gz into DIR"},
-        {0, "allow-writes", CLI_FLAG, &allow_writes, NULL, "send mutating requests to sandbox targets"},
-        {0, "concurrency", CLI_INT, &concurrency, "N", "exchanges in flight at most (default 32)"},
-        {0, "rate", CLI_STRING, &rate, "N", "start at most N exchanges per second"},
-        {0, "key", CLI_STRING, &key, "FILE", "redaction key for the answers' secrets (default: DIR/.pmirror-key)"},
-        {0, "limit", CLI_INT, &limit, "N", "replay only the first N exchanges in scope"},
-        {0, "shard", CLI_STRING, &shard, "K/N", "replay shard K of N (merge the shards with pmirror report)"},
-        {0, "progress", CLI_STRING, &progress, "WHEN", "never, always, or auto (when stderr is a terminal)"},
-        {0},
+        CLI_OPT_STRING('c', "suite", &suite_path, "SUITE", "suite file: targets, profile (README)"),
+        CLI_OPT_STRING('i', "input", &in_path, "CAPTURE", "capture file to replay (.gz or plain, - = stdin)"),
+        CLI_OPT_STRING(0, "out-dir", &out_dir, "DIR",
+                       "report.json, report.md, junit.xml, report.html (and kept files)"),
+        CLI_OPT_STRING(0, "switches", &switches_path, "SNAPSHOT", "Quay switch snapshot: go-owned failures roll back"),
+        CLI_OPT_STRING(0, "previous", &previous_path, "REPORT.json", "an earlier report: trend and regressions"),
+        CLI_OPT_STRING(0, "gate", &gate_path, "FILE", "gate thresholds (default: PROFILE/gate.yaml)"),
+        CLI_OPT_STRING(0, "profile", &profile, "DIR", "profile directory (default: the suite's, else config/quay)"),
+        CLI_OPT_LIST(0, "family", &families, "FAMILY", "gate only these families (default: every family seen)"),
+        CLI_OPT_FLAG(0, "keep-results", &keep, "also write results.jsonl.gz and diffs.jsonl.gz into DIR"),
+        CLI_OPT_FLAG(0, "allow-writes", &allow_writes, "send mutating requests to sandbox targets"),
+        CLI_OPT_INT(0, "concurrency", &concurrency, 1, 100000, "exchanges in flight at most (default 32)"),
+        CLI_OPT_NUMBER(0, "rate", &rate, 0.001, 1e9, "start at most X exchanges per second"),
+        CLI_OPT_STRING(0, "key", &key, "FILE", "redaction key for the answers' secrets (default: DIR/.pmirror-key)"),
+        CLI_OPT_INT(0, "limit", &limit, 1, CLI_NO_MAX, "replay only the first N exchanges in scope"),
+        CLI_OPT_SHARD(0, "shard", &shard, "replay shard K of N (merge the shards with pmirror report)"),
+        CLI_OPT_ENUM(0, "progress", &progress, cli_when_values, "a progress line (auto: when stderr is a terminal)"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {
         "run", "-c SUITE -i CAPTURE --out-dir DIR [--switches SNAPSHOT] [--keep-results]",
@@ -114,18 +117,12 @@ int cmd_run(int argc, char **argv)
     ro.concurrency = concurrency;
     ro.limit = limit;
     ro.allow_writes = allow_writes;
+    ro.rate = rate;
+    ro.shard_k = shard.k;
+    ro.shard_n = shard.n;
     rc = CLI_USAGE;
     if (!suite_path || !in_path || !out_dir)
         cli_fail("run", "-c SUITE, -i CAPTURE and --out-dir DIR are required");
-    else if (rate && !((ro.rate = strtod(rate, NULL)) >= 0.001 && ro.rate <= 1e9)) /* NaN fails too */
-        cli_fail("run", "--rate '%s': a number of exchanges per second from 0.001 to 1e9", rate);
-    else if (shard && (sscanf(shard, "%u/%u", &ro.shard_k, &ro.shard_n) != 2 || ro.shard_n == 0 ||
-                       ro.shard_k == 0 || ro.shard_k > ro.shard_n))
-        cli_fail("run", "--shard '%s': K/N with 1 <= K <= N", shard);
-    else if (strcmp(progress, "never") && strcmp(progress, "always") && strcmp(progress, "auto"))
-        cli_fail("run", "--progress '%s': never, always or auto", progress);
-    else if (concurrency < 0 || limit < 0)
-        cli_fail("run", "--concurrency and --limit must be positive");
     else
         rc = CLI_OK;
     if (rc != CLI_OK) {

@@ -22,15 +22,15 @@ int cmd_serve(int argc, char **argv)
     long delay_ms = 0;
     bool recorded_latency = false, quiet = false;
     const cli_opt opts[] = {
-        {'f', "fixture", CLI_STRING, &fixture, "FILE", "capture or result file to answer from (.gz or plain)"},
-        {'l', "listen", CLI_STRING, &listen_addr, "ADDR",
-         "127.0.0.1:PORT, [::1]:PORT or :PORT (loopback); port 0 = any free port"},
-        {0, "target", CLI_STRING, &target, "NAME", "result files: serve this target's responses"},
-        {0, "delay-ms", CLI_INT, &delay_ms, "N", "wait N ms before every answer (a slow backend)"},
-        {0, "recorded-latency", CLI_FLAG, &recorded_latency, NULL, "wait each exchange's recorded latency_us"},
-        {0, "port-file", CLI_STRING, &port_file, "FILE", "write the bound port number to FILE"},
-        {'q', "quiet", CLI_FLAG, &quiet, NULL, "no start and end lines"},
-        {0},
+        CLI_OPT_STRING('f', "fixture", &fixture, "FILE", "capture or result file to answer from (.gz or plain)"),
+        CLI_OPT_STRING('l', "listen", &listen_addr, "ADDR",
+         "127.0.0.1:PORT, [::1]:PORT or :PORT (loopback); port 0 = any free port"),
+        CLI_OPT_STRING(0, "target", &target, "NAME", "result files: serve this target's responses"),
+        CLI_OPT_INT(0, "delay-ms", &delay_ms, 0, 3600 * 1000, "wait N ms before every answer (a slow backend)"),
+        CLI_OPT_FLAG(0, "recorded-latency", &recorded_latency, "wait each exchange's recorded latency_us"),
+        CLI_OPT_STRING(0, "port-file", &port_file, "FILE", "write the bound port number to FILE"),
+        CLI_OPT_FLAG('q', "quiet", &quiet, "no start and end lines"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {
         "serve", "--fixture FILE --listen ADDR [--target NAME] [--delay-ms N] [--port-file FILE]",
@@ -52,8 +52,6 @@ int cmd_serve(int argc, char **argv)
         return cli_fail("serve", "--fixture FILE is required");
     if (!listen_addr)
         return cli_fail("serve", "--listen ADDR is required (e.g. 127.0.0.1:8001, or :0 for any free port)");
-    if (delay_ms < 0 || delay_ms > 3600 * 1000)
-        return cli_fail("serve", "--delay-ms %ld: want 0 to 3600000", delay_ms);
 
     sigset_t stop_signals, previous;
     sigemptyset(&stop_signals);

@@ -25,9 +25,11 @@
 
 typedef struct tee_args {
     const char *listen, *primary, *shadow, *suite, *record, *metrics, *out_dir, *profile, *rules, *key;
-    const char *uri_header, *port_file, *progress, *primary_timeout, *shadow_timeout, *drain, *header_timeout;
+    const char *uri_header, *port_file, *progress;
+    double primary_timeout, shadow_timeout, drain, header_timeout; /* seconds; 0 (header: -1) not given */
     cli_list families, selects;
-    long queue, queue_bytes, max_body, concurrency, max_connections, nice, workers, max_per_ip;
+    uint64_t queue_bytes, max_body; /* 0: not given */
+    long queue, concurrency, max_connections, nice, workers, max_per_ip;
     bool sink, allow_writes, sandbox, no_redact, quiet;
 } tee_args;
 
@@ -205,8 +207,8 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
             return pm_err_set(err, "out of memory");
         r->targets = r->proxy;
     }
-    if (a->shadow_timeout) {
-        double t = strtod(a->shadow_timeout, NULL);
+    if (a->shadow_timeout > 0) {
+        double t = a->shadow_timeout;
         pm_suite *s = (pm_suite *)r->targets;
         for (size_t i = 0; i < s->ntargets; i++)
             s->targets[i].timeout_s = t;
@@ -277,14 +279,14 @@ static int start(tee_run *r, const tee_args *a, pm_err *err)
         o.queue_bytes = (size_t)a->queue_bytes;
     if (a->max_body > 0)
         o.max_body = (size_t)a->max_body;
-    if (a->primary_timeout)
-        o.primary_timeout_s = strtod(a->primary_timeout, NULL);
+    if (a->primary_timeout > 0)
+        o.primary_timeout_s = a->primary_timeout;
     if (a->max_connections > 0)
         o.max_connections = (unsigned)a->max_connections;
     if (a->max_per_ip >= 0)
         o.max_per_ip = (unsigned)a->max_per_ip;
-    if (a->header_timeout)
-        o.header_timeout_s = strtod(a->header_timeout, NULL);
+    if (a->header_timeout >= 0)
+        o.header_timeout_s = a->header_timeout;
     o.workers = (unsigned)a->workers;
     o.shadow_writes = (a->allow_writes || r->targets->allow_writes) && any_sandbox(r->targets);
     o.map = r->map;
@@ -332,69 +334,54 @@ static int check_args(const tee_args *a)
         return cli_fail("tee", "proxy mode needs --primary URL and --shadow URL (or use --sink -c SUITE)");
     if (a->shadow && strncmp(a->shadow, "http://", 7) != 0 && strncmp(a->shadow, "https://", 8) != 0)
         return cli_fail("tee", "--shadow '%s': want an http:// or https:// URL", a->shadow);
-    if (strcmp(a->progress, "never") && strcmp(a->progress, "always") && strcmp(a->progress, "auto"))
-        return cli_fail("tee", "--progress '%s': never, always or auto", a->progress);
-    if (a->queue < 0 || a->queue_bytes < 0 || a->max_body < 0 || a->concurrency < 0 || a->max_connections < 0 ||
-        a->workers < 0 || a->workers > 64)
-        return cli_fail("tee", "--queue, --queue-bytes, --max-body, --concurrency, --max-connections must be >= 0, "
-                               "--workers 0 to 64");
-    if (a->max_per_ip < -1 || a->max_per_ip > 1000000)
-        return cli_fail("tee", "--max-per-ip %ld: want 0 (no limit) to 1000000", a->max_per_ip);
-    char *end = NULL;
-    if (a->header_timeout && (strtod(a->header_timeout, &end) < 0 || *end || end == a->header_timeout))
-        return cli_fail("tee", "--header-timeout '%s': a number of seconds, 0 for none", a->header_timeout);
-    if (a->nice < 0 || a->nice > 19)
-        return cli_fail("tee", "--shadow-nice %ld: want 0 to 19", a->nice);
-    const char *const timeouts[][2] = {{"--primary-timeout", a->primary_timeout},
-                                       {"--shadow-timeout", a->shadow_timeout},
-                                       {"--drain-seconds", a->drain}};
-    for (size_t i = 0; i < 3; i++) {
-        char *end = NULL;
-        if (timeouts[i][1] && (strtod(timeouts[i][1], &end) <= 0 || *end))
-            return cli_fail("tee", "%s '%s': a positive number of seconds", timeouts[i][0], timeouts[i][1]);
-    }
     return CLI_OK;
 }
 
 int cmd_tee(int argc, char **argv)
 {
-    tee_args a = {.progress = "auto", .nice = 19, .max_per_ip = -1};
+    tee_args a = {.progress = "auto", .nice = 19, .max_per_ip = -1, .header_timeout = -1, .drain = 10};
     const cli_opt opts[] = {
-        {'l', "listen", CLI_STRING, &a.listen, "ADDR", "127.0.0.1:PORT, [::1]:PORT, :PORT (loopback), 0.0.0.0:PORT"},
-        {0, "primary", CLI_STRING, &a.primary, "URL", "proxy mode: the primary (its answers go to the clients)"},
-        {0, "shadow", CLI_STRING, &a.shadow, "URL", "proxy mode: the shadow (its answers are diffed, never sent)"},
-        {0, "sink", CLI_FLAG, &a.sink, NULL, "sink mode: take mirrored copies, answer 204, replay to the suite"},
-        {'c', "suite", CLI_STRING, &a.suite, "SUITE", "suite file: targets, credentials, timeouts, selection"},
-        {0, "record", CLI_STRING, &a.record, "FILE", "append every result record, redacted (.gz: gzip)"},
-        {0, "metrics", CLI_STRING, &a.metrics, "ADDR", "serve Prometheus metrics on http://ADDR/metrics"},
-        {0, "out-dir", CLI_STRING, &a.out_dir, "DIR", "reports: a snapshot on SIGHUP, the final one on SIGTERM"},
-        {0, "drain-seconds", CLI_STRING, &a.drain, "S", "on SIGTERM, finish shadows for at most S seconds (10)"},
-        {0, "family", CLI_LIST, &a.families, "F", "shadow only this family"},
-        {0, "select", CLI_LIST, &a.selects, "SPEC", "shadow only this cohort: org=A,repo=A/B,user=U,percent=N"},
-        {0, "allow-writes", CLI_FLAG, &a.allow_writes, NULL, "shadow mutating requests to sandbox targets"},
-        {0, "sandbox", CLI_FLAG, &a.sandbox, NULL, "proxy mode: the shadow is a sandbox (may take writes)"},
-        {0, "queue", CLI_INT, &a.queue, "N", "shadow copies waiting at most; past it they drop (1024)"},
-        {0, "queue-bytes", CLI_INT, &a.queue_bytes, "BYTES", "... and the memory they hold at most (256 MiB)"},
-        {0, "max-body", CLI_INT, &a.max_body, "BYTES", "a bigger request body is not shadowed (16 MiB)"},
-        {0, "concurrency", CLI_INT, &a.concurrency, "N", "shadow exchanges in flight at most (suite's, else 32)"},
-        {0, "primary-timeout", CLI_STRING, &a.primary_timeout, "S", "the primary may stay silent S seconds (300)"},
-        {0, "shadow-timeout", CLI_STRING, &a.shadow_timeout, "S", "each shadow exchange's limit (suite's, else 30)"},
-        {0, "uri-header", CLI_STRING, &a.uri_header, "NAME", "sink: header with the original target (X-Original-URI)"},
-        {0, "max-connections", CLI_INT, &a.max_connections, "N", "client connections at once (1024)"},
-        {0, "max-per-ip", CLI_INT, &a.max_per_ip, "N",
-         "proxy: connections from one client address at once, more refused (64; 0: none)"},
-        {0, "header-timeout", CLI_STRING, &a.header_timeout, "S",
-         "proxy: close a connection whose next request head is not whole in S s (10; 0: none)"},
-        {0, "workers", CLI_INT, &a.workers, "N", "proxy: event-loop threads (default: one per CPU)"},
-        {0, "shadow-nice", CLI_INT, &a.nice, "N", "the shadow thread's niceness, 0-19 (19: clients first)"},
-        {0, "profile", CLI_STRING, &a.profile, "DIR", "profile directory (default: the suite's, else config/quay)"},
-        {0, "rules", CLI_STRING, &a.rules, "FILE", "normalization rules (default: PROFILE/rules.yaml)"},
-        {0, "key", CLI_STRING, &a.key, "FILE", "redaction key (default: .pmirror-key beside --record, else in --out-dir)"},
-        {0, "no-redact", CLI_FLAG, &a.no_redact, NULL, "write secrets into --record and the reports in the clear"},
-        {0, "port-file", CLI_STRING, &a.port_file, "FILE", "write the bound port number to FILE"},
-        {0, "progress", CLI_STRING, &a.progress, "WHEN", "never, always, or auto (a terminal: a live line)"},
-        {'q', "quiet", CLI_FLAG, &a.quiet, NULL, "no start line"},
-        {0},
+        CLI_OPT_STRING('l', "listen", &a.listen, "ADDR", "127.0.0.1:PORT, [::1]:PORT, :PORT (loopback), 0.0.0.0:PORT"),
+        CLI_OPT_STRING(0, "primary", &a.primary, "URL", "proxy mode: the primary (its answers go to the clients)"),
+        CLI_OPT_STRING(0, "shadow", &a.shadow, "URL", "proxy mode: the shadow (its answers are diffed, never sent)"),
+        CLI_OPT_FLAG(0, "sink", &a.sink, "sink mode: take mirrored copies, answer 204, replay to the suite"),
+        CLI_OPT_STRING('c', "suite", &a.suite, "SUITE", "suite file: targets, credentials, timeouts, selection"),
+        CLI_OPT_STRING(0, "record", &a.record, "FILE", "append every result record, redacted (.gz: gzip)"),
+        CLI_OPT_STRING(0, "metrics", &a.metrics, "ADDR", "serve Prometheus metrics on http://ADDR/metrics"),
+        CLI_OPT_STRING(0, "out-dir", &a.out_dir, "DIR", "reports: a snapshot on SIGHUP, the final one on SIGTERM"),
+        CLI_OPT_NUMBER(0, "drain-seconds", &a.drain, 0.001, 86400,
+                       "on SIGTERM, finish shadows for at most X seconds (10)"),
+        CLI_OPT_LIST(0, "family", &a.families, "F", "shadow only this family"),
+        CLI_OPT_LIST(0, "select", &a.selects, "SPEC", "shadow only this cohort: org=A,repo=A/B,user=U,percent=N"),
+        CLI_OPT_FLAG(0, "allow-writes", &a.allow_writes, "shadow mutating requests to sandbox targets"),
+        CLI_OPT_FLAG(0, "sandbox", &a.sandbox, "proxy mode: the shadow is a sandbox (may take writes)"),
+        CLI_OPT_INT(0, "queue", &a.queue, 1, 1e7, "shadow copies waiting at most; past it they drop (1024)"),
+        CLI_OPT_SIZE(0, "queue-bytes", &a.queue_bytes, 1, CLI_NO_MAX, "... and the memory they hold at most (256M)"),
+        CLI_OPT_SIZE(0, "max-body", &a.max_body, 1, CLI_NO_MAX, "a bigger request body is not shadowed (16M)"),
+        CLI_OPT_INT(0, "concurrency", &a.concurrency, 1, 100000,
+                    "shadow exchanges in flight at most (suite's, else 32)"),
+        CLI_OPT_NUMBER(0, "primary-timeout", &a.primary_timeout, 0.001, 86400,
+                       "the primary may stay silent X seconds (300)"),
+        CLI_OPT_NUMBER(0, "shadow-timeout", &a.shadow_timeout, 0.001, 86400,
+                       "each shadow exchange's limit in seconds (suite's, else 30)"),
+        CLI_OPT_STRING(0, "uri-header", &a.uri_header, "NAME",
+                       "sink: header with the original target (X-Original-URI)"),
+        CLI_OPT_INT(0, "max-connections", &a.max_connections, 1, 1e6, "client connections at once (1024)"),
+        CLI_OPT_INT(0, "max-per-ip", &a.max_per_ip, 0, 1e6,
+                    "proxy: connections from one client address at once, more refused (64; 0: no limit)"),
+        CLI_OPT_NUMBER(0, "header-timeout", &a.header_timeout, 0, 86400,
+                       "proxy: close a connection whose next request head is not whole in X s (10; 0: none)"),
+        CLI_OPT_INT(0, "workers", &a.workers, 1, 64, "proxy: event-loop threads (default: one per CPU)"),
+        CLI_OPT_INT(0, "shadow-nice", &a.nice, 0, 19, "the shadow thread's niceness (19: clients first)"),
+        CLI_OPT_STRING(0, "profile", &a.profile, "DIR", "profile directory (default: the suite's, else config/quay)"),
+        CLI_OPT_STRING(0, "rules", &a.rules, "FILE", "normalization rules (default: PROFILE/rules.yaml)"),
+        CLI_OPT_STRING(0, "key", &a.key, "FILE",
+                       "redaction key (default: .pmirror-key beside --record, else in --out-dir)"),
+        CLI_OPT_FLAG(0, "no-redact", &a.no_redact, "write secrets into --record and the reports in the clear"),
+        CLI_OPT_STRING(0, "port-file", &a.port_file, "FILE", "write the bound port number to FILE"),
+        CLI_OPT_ENUM(0, "progress", &a.progress, cli_when_values, "a progress line (auto: a live line on a terminal)"),
+        CLI_OPT_FLAG('q', "quiet", &a.quiet, "no start line"),
+        CLI_OPT_END,
     };
     const cli_command cmd = {
         "tee", "--listen ADDR (--primary URL --shadow URL | --sink -c SUITE) [--record OUT] [--metrics ADDR]",
@@ -421,7 +408,7 @@ int cmd_tee(int argc, char **argv)
         cli_list_free(&a.selects);
         return rc < 0 ? CLI_OK : rc;
     }
-    double drain = a.drain ? strtod(a.drain, NULL) : 10;
+    double drain = a.drain;
 
     sigset_t signals, previous;
     sigemptyset(&signals);

@@ -1,7 +1,9 @@
 /*
- * report_setup.c — what `report`, `run` and `tee` share before and after scoring: the
+ * report_setup.c — what `report` and `run` share before and after scoring: the
  * profile's gate.yaml and capabilities.yaml found, the switch snapshot and the previous
- * report loaded and checked, and the `run` keys of a built report filled in.
+ * report loaded and checked, and the `run` keys of a built report filled in. (`tee`
+ * finds gate.yaml and capabilities.yaml itself, in cmd_tee.c's setup(): it takes no
+ * snapshot or previous report.)
  */
 #include <stdio.h>
 #include <string.h>

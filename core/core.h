@@ -143,7 +143,8 @@ int pm_jsonl_writer_write_line(pm_jsonl_writer *w, const char *line, size_t len,
 /* A growing buffer of compact JSON text. The capture stage writes each record straight
  * into one instead of building a jansson tree and dumping it: bench/capture.sh showed
  * jansson's allocation and dumping taking most of capture's time. Output is always valid
- * JSON (tests/fuzz/fuzz_jtext.c parses it back with jansson): strings are escaped, and
+ * JSON (tests/fuzz/fuzz_capture.c parses every record written with it back with jansson,
+ * and fuzz_har.c round-trips imported records): strings are escaped, and
  * bytes that are not UTF-8 are written as \u00XX (read as Latin-1). Commas between
  * members and elements are inserted automatically. */
 typedef struct pm_jtext {

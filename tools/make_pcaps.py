@@ -45,8 +45,9 @@ requests in order within a connection. Keys per exchange:
                              capture record's latency_us and done_us
 Bodies go as text when they are valid UTF-8, as base64 (`*_b64`) otherwise.
 
-Run:  python3 tools/make_pcaps.py      (stdlib only; deterministic: byte-identical
-output on every run; each case has its own seeded random generator)
+Run:  python3 tools/make_pcaps.py [OUT_DIR]   (stdlib only; deterministic: byte-identical
+output on every run; each case has its own seeded random generator). OUT_DIR defaults to
+fixtures/capture; tests/integration/capture.sh writes into a temporary one and compares.
 """
 import base64
 import calendar
@@ -1229,6 +1230,9 @@ def case_many_headers():
 # ---------------------------------------------------------------- main
 
 def main():
+    global OUT
+    if len(sys.argv) > 1:
+        OUT = sys.argv[1]
     os.makedirs(OUT, exist_ok=True)
     made = []
     cases = [case_basic_keepalive, case_pipelined, case_out_of_order, case_retransmission,

@@ -1,8 +1,22 @@
 # capture.sh — `pmirror capture` as a user runs it: redaction by default (no secret of
 # an Authorization or Cookie header in the file), --no-redact, gzip output, selection,
-# rotation, statistics, and bad input (one clear error line, exit 2).
+# rotation, statistics, and bad input (one clear error line, exit 2). First, the crafted
+# pcaps are what tools/make_pcaps.py writes.
 . "$(dirname "$0")/lib.sh"
 FX="$SRC/fixtures/capture"
+command -v python3 >/dev/null || { echo "FAIL: python3 is not installed"; exit 1; }
+
+# --- the fixtures are what the generator writes (edit the script, not the files) --------------
+python3 "$SRC/tools/make_pcaps.py" "$WORK/fx" >/dev/null 2>"$WORK/gen.err" \
+    && ok || bad "make_pcaps.py failed: $(cat "$WORK/gen.err")"
+made=0
+for f in "$FX"/*.pcap "$FX"/*.pcapng "$FX"/*.expect.jsonl; do
+    made=$((made + 1))
+    cmp -s "$WORK/fx/${f##*/}" "$f" && ok \
+        || bad "fixtures/capture/${f##*/} is not what tools/make_pcaps.py writes: re-run it"
+done
+[ "$(ls "$WORK/fx" | wc -l)" -eq "$made" ] && ok \
+    || bad "make_pcaps.py writes files fixtures/capture lacks: $(ls "$WORK/fx" | tr '\n' ' ')"
 
 # --- redaction -------------------------------------------------------------------------
 run "$PMIRROR" capture -q -r "$FX/basic_keepalive.pcap" --no-redact -o "$WORK/clear.jsonl"
