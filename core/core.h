@@ -29,6 +29,11 @@ typedef struct pm_err {
 /* Fills err (if not NULL) with a printf-style message; always returns -1. */
 int pm_err_set(pm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The error code of a libcurl transfer result (a CURLcode, as an int: core links no
+ * libcurl): NULL for CURLE_OK, else `refused`, `timeout`, `reset`, `truncated` (closed
+ * before the announced length), `garbage`, `tls` or `other`. (core/curl_error.c) */
+const char *pm_curl_error_code(int curl_result);
+
 /* ===== output files (output_file.c) =============================================== */
 
 /* Opens PATH for writing (created or truncated, mode 0600 when a regular file) and returns
