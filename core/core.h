@@ -552,6 +552,11 @@ bool pm_header_overrides_to_mutating(const char *name, const char *value);
 
 /* ===== small shared helpers ======================================================= */
 
+/* The Wilson score 95% lower bound of successes out of n (z = 1.959964), clamped to
+ * 0..1; NAN when n == 0 (no sample, no bound: report.json writes null, the tee's metrics
+ * leave the family out). (core/wilson.c) */
+double pm_wilson_lower(uint64_t successes, uint64_t n);
+
 /* Base64 (standard, or URL-safe when url is true; padding optional) into a new buffer. */
 int pm_base64_decode(const char *in, size_t in_len, bool url, unsigned char **out,
                      size_t *out_len);
