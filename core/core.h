@@ -276,8 +276,15 @@ int pm_record_get_body(const json_t *obj, unsigned char **data, size_t *len, pm_
 /* First header value with this name (case-insensitive) in a [[name, value], ...] array;
  * borrowed, NULL when absent. */
 const char *pm_headers_get(const json_t *headers, const char *name);
-/* Formats microseconds since the epoch as RFC 3339 UTC with microseconds into buf (≥ 32). */
+/* Formats microseconds since the epoch as RFC 3339 UTC with microseconds into buf (≥ 32).
+ * (core/rfc3339.c) */
 void pm_time_rfc3339(int64_t epoch_us, char *buf, size_t size);
+/* Reads an RFC 3339 time into microseconds since the epoch: "2026-11-01T10:00:00.000886Z",
+ * any number of fraction digits (cut to µs), 'Z' or an offset ±hh:mm (also ±hhmm, ±hh)
+ * applied; HAR's variants too (seconds optional, 't' or ' ' for 'T', ',' for '.', no
+ * offset = UTC). False for anything else: trailing text, a field out of range, a time
+ * before 1970. */
+bool pm_time_parse(const char *s, int64_t *us);
 bool pm_utf8_valid(const unsigned char *s, size_t len);
 /* Lower-case hex SHA-256 of data into hex (65 bytes). */
 void pm_sha256_hex(const void *data, size_t len, char hex[65]);

@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <zlib.h>
 
 #define CONN_SLOTS 8192 /* connections remembered at once; then forgotten (new sessions) */
@@ -86,73 +85,6 @@ static int64_t ms_to_us(double ms, double cap_ms)
 
 #define PART_CAP_MS 1e11 /* one timing (about three years) */
 #define TIME_CAP_MS 1e12
-
-/* ---- time --------------------------------------------------------------------------------- */
-
-static bool digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return false;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-/* ISO 8601 as HAR tools write it ("2024-03-01T12:34:56.789Z", "+01:00" offsets, any
- * number of fraction digits, seconds optional) → µs since the epoch. */
-static bool parse_time(const char *s, int64_t *out)
-{
-    int y, mo, d, h, mi, sec = 0;
-    const char *p = s;
-    if (!p || !digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' || !digits(&p, 2, &d))
-        return false;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return false;
-    p++;
-    if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
-        return false;
-    if (*p == ':' && (p++, !digits(&p, 2, &sec)))
-        return false;
-    int64_t frac = 0;
-    if (*p == '.' || *p == ',') {
-        p++;
-        int n = 0;
-        if (!isdigit((unsigned char)*p))
-            return false;
-        for (; isdigit((unsigned char)*p); p++, n++)
-            if (n < 6)
-                frac = frac * 10 + (*p - '0');
-        for (; n < 6; n++)
-            frac *= 10;
-    }
-    int64_t offset_s = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
-        if (!digits(&p, 2, &oh))
-            return false;
-        if (*p == ':')
-            p++;
-        if (isdigit((unsigned char)*p) && !digits(&p, 2, &om))
-            return false;
-        if (oh > 23 || om > 59)
-            return false;
-        offset_s = sign * (oh * 3600 + om * 60);
-    }
-    if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || sec > 60)
-        return false;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return false;
-    *out = ((int64_t)t - offset_s) * 1000000 + frac;
-    return *out >= 0;
-}
 
 /* ---- request line ------------------------------------------------------------------------ */
 
@@ -781,7 +713,7 @@ static int read_request(const json_t *entry, const json_t *hint, entry_parts *p,
     const json_t *req = json_object_get(entry, "request");
     if (!json_is_object(req))
         return pm_err_set(why, "no request object"), 0;
-    if (!parse_time(jstr(entry, "startedDateTime"), &p->ts))
+    if (!pm_time_parse(jstr(entry, "startedDateTime"), &p->ts))
         return pm_err_set(why, "startedDateTime '%.40s' is not an ISO 8601 time",
                           jstr(entry, "startedDateTime") ? jstr(entry, "startedDateTime") : "(missing)"),
                0;

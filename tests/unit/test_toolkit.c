@@ -1,0 +1,87 @@
+/*
+ * test_toolkit.c — core's shared toolkit, each piece the one copy every stage uses: the
+ * RFC 3339 reader, the libcurl error codes, the hop-by-hop set, UTF-8 stepping, zlib.
+ */
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <string.h>
+
+#include "core/core.h"
+
+/* ---- RFC 3339 ------------------------------------------------------------------------ */
+
+static int64_t ts_of(const char *s)
+{
+    int64_t us = -1;
+    cr_assert(pm_time_parse(s, &us), "%s not read", s);
+    return us;
+}
+
+Test(time, reads_what_pmirror_writes)
+{
+    char buf[40];
+    int64_t us = 1793527200000886; /* 2026-11-01T10:00:00.000886Z */
+    pm_time_rfc3339(us, buf, sizeof buf);
+    cr_assert_str_eq(buf, "2026-11-01T10:00:00.000886Z");
+    cr_assert_eq(ts_of(buf), us);
+    cr_assert_eq(ts_of("1970-01-01T00:00:00Z"), 0);
+    cr_assert_eq(ts_of("2000-02-29T23:59:59.999999Z"), 951868799999999);
+}
+
+Test(time, offsets_are_applied)
+{
+    int64_t utc = ts_of("2026-11-20T09:15:02Z");
+    cr_assert_eq(ts_of("2026-11-20T10:15:02+01:00"), utc);
+    cr_assert_eq(ts_of("2026-11-20T04:15:02-05:00"), utc);
+    cr_assert_eq(ts_of("2026-11-20T04:15:02-0500"), utc);
+    cr_assert_eq(ts_of("2026-11-20T14:45:02+05:30"), utc);
+    cr_assert_eq(ts_of("2026-11-21T00:15:02+15"), utc);
+    cr_assert_eq(ts_of("2026-11-19T23:15:02-10:00"), utc, "an offset crosses the day");
+    cr_assert_eq(ts_of("2026-11-20t09:15:02z"), utc);
+    cr_assert_eq(ts_of("2026-11-20T09:15:02"), utc, "no offset: UTC");
+}
+
+Test(time, fractions_of_any_length)
+{
+    int64_t utc = ts_of("2026-11-20T09:15:02Z");
+    cr_assert_eq(ts_of("2026-11-20T09:15:02.5Z"), utc + 500000);
+    cr_assert_eq(ts_of("2026-11-20T09:15:02.123Z"), utc + 123000);
+    cr_assert_eq(ts_of("2026-11-20T09:15:02.000250Z"), utc + 250);
+    cr_assert_eq(ts_of("2026-11-20T09:15:02.1234567Z"), utc + 123456, "cut to µs, not rounded");
+    cr_assert_eq(ts_of("2026-11-20T09:15:02.123456789+00:00"), utc + 123456);
+    cr_assert_eq(ts_of("2026-11-20T09:15:02,25Z"), utc + 250000);
+    cr_assert_eq(ts_of("2026-11-20 09:15"), utc - 2000000, "HAR's: seconds optional, a space for T");
+}
+
+Test(time, anything_else_is_not_a_time)
+{
+    static const char *const bad[] = {
+        "", "yesterday", "2026-11-20", "2026-11-20T09", "2026-1-20T09:15:02Z", "2026-11-20X09:15:02Z",
+        "2026-11-20T09:15:02.Z", "2026-11-20T09:15:02Z junk", " 2026-11-20T09:15:02Z", "2026-13-20T09:15:02Z",
+        "2026-11-32T09:15:02Z", "2026-11-20T09:60:02Z", "2026-11-20T09:15:61Z", "2026-11-20T09:15:02+24:00",
+        "2026-11-20T09:15:02+01:60", "1969-12-31T23:59:59Z", "1970-01-01T00:30:00+01:00",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int64_t us = 42;
+        cr_expect_not(pm_time_parse(bad[i], &us), "'%s' was read", bad[i]);
+        cr_expect_eq(us, 42, "'%s': the output was written", bad[i]);
+    }
+    int64_t us;
+    cr_expect_not(pm_time_parse(NULL, &us));
+}
+
+/* ---- libcurl error codes -------------------------------------------------------------- */
+
+Test(curl_error, one_name_per_failure)
+{
+    cr_assert_null(pm_curl_error_code(CURLE_OK));
+    cr_assert_str_eq(pm_curl_error_code(CURLE_COULDNT_CONNECT), "refused");
+    cr_assert_str_eq(pm_curl_error_code(CURLE_OPERATION_TIMEDOUT), "timeout");
+    cr_assert_str_eq(pm_curl_error_code(CURLE_RECV_ERROR), "reset");
+    cr_assert_str_eq(pm_curl_error_code(CURLE_GOT_NOTHING), "reset");
+    cr_assert_str_eq(pm_curl_error_code(CURLE_PARTIAL_FILE), "truncated");
+    cr_assert_str_eq(pm_curl_error_code(CURLE_WEIRD_SERVER_REPLY), "garbage");
+    cr_assert_str_eq(pm_curl_error_code(CURLE_PEER_FAILED_VERIFICATION), "tls");
+    cr_assert_str_eq(pm_curl_error_code(CURLE_SSL_CONNECT_ERROR), "tls");
+    cr_assert_str_eq(pm_curl_error_code(CURLE_OUT_OF_MEMORY), "other");
+}
