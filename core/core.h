@@ -421,6 +421,10 @@ typedef struct pm_class {
  * request and response and closes the object. (core/record.c) */
 void pm_record_head(pm_jtext *t, const char *id, int64_t ts_us, const char *session, uint64_t seq,
                     const char *source, const pm_class *c);
+/* Writes "key": headers ([[name, value], ...]) into an open object, each value with its
+ * secrets redacted by r (NULL: as they are), as capture and HAR import write a message's
+ * headers. (core/record.c) */
+void pm_record_headers(pm_jtext *t, const char *key, const json_t *headers, const pm_redactor *r);
 
 /* Loads a capability map (e.g. config/quay/capabilities.yaml) and compiles every
  * pattern once. */
@@ -556,6 +560,15 @@ bool pm_method_is_safe(const char *method);
  * method: X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override (any case) whose value
  * is not a safe method. Such a GET is mutating for the side-effect policy. */
 bool pm_header_overrides_to_mutating(const char *name, const char *value);
+
+/* ===== hop-by-hop headers (core/hop_by_hop.c) ====================================== */
+
+/* Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade (any
+ * case): RFC 9110 7.6.1's fixed hop-by-hop set. */
+bool pm_header_is_hop_by_hop(const char *name);
+/* Whether a Connection header's value (a comma list; NULL: none) names `name` (any case):
+ * such a header is hop-by-hop too. */
+bool pm_connection_lists(const char *connection, const char *name);
 
 /* ===== small shared helpers ======================================================= */
 

@@ -85,3 +85,22 @@ Test(curl_error, one_name_per_failure)
     cr_assert_str_eq(pm_curl_error_code(CURLE_SSL_CONNECT_ERROR), "tls");
     cr_assert_str_eq(pm_curl_error_code(CURLE_OUT_OF_MEMORY), "other");
 }
+
+/* ---- hop-by-hop headers --------------------------------------------------------------- */
+
+Test(hop_by_hop, the_fixed_set_and_what_connection_lists)
+{
+    static const char *const hop[] = {"Connection", "keep-alive", "PROXY-CONNECTION", "TE", "Trailer",
+                                      "Transfer-Encoding", "Upgrade"};
+    for (size_t i = 0; i < sizeof hop / sizeof *hop; i++)
+        cr_expect(pm_header_is_hop_by_hop(hop[i]), "%s", hop[i]);
+    static const char *const end_to_end[] = {"Host", "Content-Length", "Trailers", "Keep", "X-Upgrade", ""};
+    for (size_t i = 0; i < sizeof end_to_end / sizeof *end_to_end; i++)
+        cr_expect_not(pm_header_is_hop_by_hop(end_to_end[i]), "%s", end_to_end[i]);
+    cr_expect(pm_connection_lists("close, X-Trace", "x-trace"));
+    cr_expect(pm_connection_lists(" ,\tX-A,X-B", "X-B"));
+    cr_expect_not(pm_connection_lists("X-Traced", "X-Trace"));
+    cr_expect_not(pm_connection_lists("X-Trace", "X-Traced"));
+    cr_expect_not(pm_connection_lists("", "X-Trace"));
+    cr_expect_not(pm_connection_lists(NULL, "X-Trace"));
+}
