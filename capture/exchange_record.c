@@ -17,29 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void write_headers(pm_jtext *t, const char *key, const json_t *headers, const capture_options *o)
-{
-    pm_jtext_key(t, key);
-    pm_jtext_array_begin(t);
-    size_t i;
-    const json_t *pair;
-    json_array_foreach(headers, i, pair) {
-        const json_t *name = json_array_get(pair, 0), *value = json_array_get(pair, 1);
-        char *red = o->redactor ? pm_redact_header_value(o->redactor, json_string_value(name),
-                                                         json_string_value(value))
-                                : NULL;
-        pm_jtext_array_begin(t);
-        pm_jtext_string(t, json_string_value(name), json_string_length(name));
-        if (red)
-            pm_jtext_cstring(t, red);
-        else
-            pm_jtext_string(t, json_string_value(value), json_string_length(value));
-        pm_jtext_array_end(t);
-        free(red);
-    }
-    pm_jtext_array_end(t);
-}
-
 /* body | body_b64, body_len, and body_truncated + body_sha256 when cut; redacted when
  * it is text holding a secret field, or gzip/deflate-encoded text holding one. */
 static void write_body(pm_jtext *t, const http_message *m, const capture_options *o)
@@ -110,7 +87,7 @@ static void write_request(pm_jtext *t, const http_exchange *x, const capture_opt
     pm_jtext_target(t, red ? red : target);
     free(red);
     write_version(t, m);
-    write_headers(t, "headers", m->headers, o);
+    pm_record_headers(t, "headers", m->headers, o->redactor);
     write_body(t, m, o);
     pm_jtext_key(t, "complete");
     pm_jtext_bool(t, m->complete);
@@ -131,9 +108,9 @@ static void write_response(pm_jtext *t, const http_exchange *x, const capture_op
     pm_jtext_key(t, "reason");
     pm_jtext_cstring(t, m->reason ? m->reason : "");
     write_version(t, m);
-    write_headers(t, "headers", m->headers, o);
+    pm_record_headers(t, "headers", m->headers, o->redactor);
     if (m->trailers)
-        write_headers(t, "trailers", m->trailers, o);
+        pm_record_headers(t, "trailers", m->trailers, o->redactor);
     write_body(t, m, o);
     pm_jtext_key(t, "complete");
     pm_jtext_bool(t, m->complete);

@@ -533,27 +533,6 @@ static int match_coding(har_body *b, json_t *headers, const pm_redactor *r, har_
 
 /* ---- the record ---------------------------------------------------------------------------------- */
 
-static void write_headers(pm_jtext *t, const char *key, const json_t *headers, const pm_redactor *r)
-{
-    pm_jtext_key(t, key);
-    pm_jtext_array_begin(t);
-    size_t i;
-    const json_t *pair;
-    json_array_foreach(headers, i, pair) {
-        const json_t *name = json_array_get(pair, 0), *value = json_array_get(pair, 1);
-        char *red = r ? pm_redact_header_value(r, json_string_value(name), json_string_value(value)) : NULL;
-        pm_jtext_array_begin(t);
-        pm_jtext_string(t, json_string_value(name), json_string_length(name));
-        if (red)
-            pm_jtext_cstring(t, red);
-        else
-            pm_jtext_string(t, json_string_value(value), json_string_length(value));
-        pm_jtext_array_end(t);
-        free(red);
-    }
-    pm_jtext_array_end(t);
-}
-
 /* body | body_b64, body_len, body_truncated + body_sha256, as capture writes them. */
 static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, const har_options *o,
                        har_stats *st)
@@ -887,7 +866,7 @@ static void write_record(pm_jtext *t, const entry_parts *p, const char *id, cons
     free(red);
     pm_jtext_key(t, "version");
     pm_jtext_cstring(t, p->version);
-    write_headers(t, "headers", p->req_headers, o->redactor);
+    pm_record_headers(t, "headers", p->req_headers, o->redactor);
     write_body(t, &p->req_body, p->req_headers, o, st);
     pm_jtext_key(t, "complete");
     pm_jtext_bool(t, p->req_complete);
@@ -906,9 +885,9 @@ static void write_record(pm_jtext *t, const entry_parts *p, const char *id, cons
         pm_jtext_cstring(t, p->reason);
         pm_jtext_key(t, "version");
         pm_jtext_cstring(t, p->resp_version);
-        write_headers(t, "headers", p->resp_headers, o->redactor);
+        pm_record_headers(t, "headers", p->resp_headers, o->redactor);
         if (p->trailers)
-            write_headers(t, "trailers", p->trailers, o->redactor);
+            pm_record_headers(t, "trailers", p->trailers, o->redactor);
         write_body(t, &p->resp_body, p->resp_headers, o, st);
         if (p->resp_body.removed_coding) {
             pm_jtext_key(t, "content_encoding_removed");
