@@ -262,6 +262,10 @@ typedef struct pm_family_count {
     const char *family; /* borrowed from the capability map, or "UNKNOWN" */
     uint64_t exchanges;
 } pm_family_count;
+/* Counts one record of `family` (borrowed: it must outlive the array) in *families (n
+ * rows, first-seen order), adding a row the first time. Out of memory: not counted.
+ * (core/record.c) */
+void pm_family_count_add(pm_family_count **families, size_t *n, const char *family);
 
 /* A new record object whose first key is "v": 1. */
 json_t *pm_record_new(void);
@@ -285,7 +289,14 @@ void pm_time_rfc3339(int64_t epoch_us, char *buf, size_t size);
  * offset = UTC). False for anything else: trailing text, a field out of range, a time
  * before 1970. */
 bool pm_time_parse(const char *s, int64_t *us);
+/* Whether s is valid UTF-8 (RFC 3629). (core/utf8.c) */
 bool pm_utf8_valid(const unsigned char *s, size_t len);
+/* The length (1-4) of the valid UTF-8 sequence at s (n > 0 bytes left) with its code point
+ * in *cp, or 0 when s does not start one (overlong, surrogate, past U+10FFFF, cut short). */
+size_t pm_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+/* n, or less so that cutting s (longer than n) before s[n] splits no character: back over
+ * at most 3 continuation bytes. */
+size_t pm_utf8_cut(const char *s, size_t n);
 /* Lower-case hex SHA-256 of data into hex (65 bytes). */
 void pm_sha256_hex(const void *data, size_t len, char hex[65]);
 

@@ -143,3 +143,17 @@ void pm_record_headers(pm_jtext *t, const char *key, const json_t *headers, cons
     }
     pm_jtext_array_end(t);
 }
+
+void pm_family_count_add(pm_family_count **families, size_t *n, const char *family)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*families)[i].family, family) == 0) {
+            (*families)[i].exchanges++;
+            return;
+        }
+    pm_family_count *p = realloc(*families, (*n + 1) * sizeof *p);
+    if (!p)
+        return;
+    *families = p;
+    p[(*n)++] = (pm_family_count){family, 1};
+}

@@ -990,20 +990,6 @@ int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, har_
 
 /* ---- the whole file ------------------------------------------------------------------------------------- */
 
-static void count_family(har_stats *st, const char *family)
-{
-    for (size_t i = 0; i < st->nfamilies; i++)
-        if (strcmp(st->families[i].family, family) == 0) {
-            st->families[i].exchanges++;
-            return;
-        }
-    pm_family_count *p = realloc(st->families, (st->nfamilies + 1) * sizeof *p);
-    if (!p)
-        return;
-    st->families = p;
-    st->families[st->nfamilies++] = (pm_family_count){family, 1};
-}
-
 int har_import(const har_options *o, pm_record_fn fn, void *ctx, har_stats *st,
                        pm_err *err)
 {
@@ -1039,7 +1025,7 @@ int har_import(const har_options *o, pm_record_fn fn, void *ctx, har_stats *st,
             o->warn(ctx, msg);
         } else if (conv == 1) {
             st->records++;
-            count_family(st, im->last_family);
+            pm_family_count_add(&st->families, &st->nfamilies, im->last_family);
             if (fn(ctx, t.buf, t.len, err) != 0)
                 rc = -1;
         }
