@@ -104,3 +104,34 @@ Test(hop_by_hop, the_fixed_set_and_what_connection_lists)
     cr_expect_not(pm_connection_lists("", "X-Trace"));
     cr_expect_not(pm_connection_lists(NULL, "X-Trace"));
 }
+
+/* ---- UTF-8 ------------------------------------------------------------------------------ */
+
+Test(utf8, steps_over_valid_sequences_only)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+        uint32_t cp;
+    } cases[] = {
+        {"A", 1, 'A'},         {"\xC3\xA9", 2, 0xE9},        {"\xE2\x80\xAE", 3, 0x202E},
+        {"\xF0\x9F\x98\x80", 4, 0x1F600}, {"\xF4\x8F\xBF\xBF", 4, 0x10FFFF},
+        {"\xC0\x80", 0, 0},    {"\xE0\x80\xAF", 0, 0},       {"\xED\xA0\x80", 0, 0}, /* overlong, surrogate */
+        {"\xF4\x90\x80\x80", 0, 0}, {"\x80", 0, 0},           {"\xFF", 0, 0},         {"\xE2\x80", 0, 0},
+        {"\xE2\x41\xAE", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const unsigned char *s = (const unsigned char *)cases[i].s;
+        size_t n = strlen(cases[i].s);
+        uint32_t cp = 0;
+        cr_expect_eq(pm_utf8_next(s, n, &cp), cases[i].len, "case %zu", i);
+        if (cases[i].len)
+            cr_expect_eq(cp, cases[i].cp, "case %zu", i);
+        cr_expect_eq(pm_utf8_valid(s, n), cases[i].len == n, "case %zu", i);
+    }
+    cr_expect(pm_utf8_valid((const unsigned char *)"plain ascii, long enough for words \xC3\xA9", 37));
+    cr_expect_not(pm_utf8_valid((const unsigned char *)"plain ascii, long enough for words \xC3", 36));
+    cr_expect_eq(pm_utf8_cut("ab\xE2\x80\xAE", 3), 2, "not inside a character");
+    cr_expect_eq(pm_utf8_cut("ab\xE2\x80\xAE", 2), 2);
+    cr_expect_eq(pm_utf8_cut("abcd", 2), 2);
+}
