@@ -462,35 +462,6 @@ static bool is_identity(const char *ce)
     return !*ce || strncasecmp(ce, "identity", 8) == 0;
 }
 
-/* Compresses in as coding (gzip: RFC 1952, deflate: RFC 1950) with zlib's defaults:
- * the same input always gives the same bytes. */
-static int zlib_encode(const char *coding, const unsigned char *in, size_t len, unsigned char **out, size_t *out_len)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, strcmp(coding, "gzip") == 0 ? 31 : 15, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    uLong cap = deflateBound(&z, (uLong)len);
-    unsigned char *buf = malloc(cap ? cap : 1);
-    int rc = -1;
-    if (buf) {
-        z.next_in = (Bytef *)in;
-        z.avail_in = (uInt)len;
-        z.next_out = buf;
-        z.avail_out = (uInt)cap;
-        if (deflate(&z, Z_FINISH) == Z_STREAM_END) {
-            *out = buf;
-            *out_len = z.total_out;
-            buf = NULL;
-            rc = 0;
-        }
-    }
-    free(buf);
-    deflateEnd(&z);
-    return rc;
-}
-
 /* Devtools keep response content decoded while the headers still name the coding. Puts
  * the body back in the coding the headers name, or the headers in line with the body. */
 static int match_coding(har_body *b, json_t *headers, const pm_redactor *r, har_stats *st)
@@ -510,7 +481,8 @@ static int match_coding(har_body *b, json_t *headers, const pm_redactor *r, har_
                                       &red_len);
         unsigned char *enc = NULL;
         size_t enc_len = 0;
-        int rc = zlib_encode(coding, red ? (unsigned char *)red : b->data, red ? red_len : b->len, &enc, &enc_len);
+        int rc = pm_zlib_deflate(red ? (unsigned char *)red : b->data, red ? red_len : b->len,
+                                 strcmp(coding, "gzip") == 0 ? 31 : 15, &enc, &enc_len);
         if (rc == 0) {
             b->redacted = b->redacted || red;
             free(b->data);

@@ -135,3 +135,60 @@ Test(utf8, steps_over_valid_sequences_only)
     cr_expect_eq(pm_utf8_cut("ab\xE2\x80\xAE", 2), 2);
     cr_expect_eq(pm_utf8_cut("abcd", 2), 2);
 }
+
+/* ---- zlib ------------------------------------------------------------------------------- */
+
+Test(zlib, round_trips_and_says_how_a_stream_ended)
+{
+    const char *text = "{\"token\":\"abc\",\"n\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}";
+    size_t len = strlen(text);
+    static const int wbits[] = {31, 15, -15};
+    for (size_t w = 0; w < 3; w++) {
+        unsigned char *z = NULL, *back = NULL;
+        size_t zlen = 0, blen = 0, rest = 99;
+        cr_assert_eq(pm_zlib_deflate((const unsigned char *)text, len, wbits[w], &z, &zlen), 0);
+        int in = wbits[w] < 0 ? -15 : 15 + 32;
+        cr_assert_eq(pm_zlib_inflate(z, zlen, in, 1 << 20, false, &back, &blen, &rest), PM_INFLATE_END);
+        cr_assert_eq(blen, len);
+        cr_assert_eq(memcmp(back, text, len), 0);
+        cr_assert_eq(rest, 0);
+        free(back);
+        cr_assert_eq(pm_zlib_inflate(z, zlen, in, len - 1, false, &back, &blen, NULL), PM_INFLATE_TOO_LARGE);
+        cr_assert_null(back);
+        cr_assert_eq(pm_zlib_inflate(z, zlen, in, len, false, &back, &blen, NULL), PM_INFLATE_END, "exactly max");
+        free(back);
+        if (wbits[w] > 0) {
+            cr_assert_eq(pm_zlib_inflate(z, zlen - 6, in, 1 << 20, false, &back, &blen, NULL), PM_INFLATE_CUT);
+            cr_assert_leq(blen, len);
+            free(back);
+        }
+        free(z);
+    }
+    unsigned char *back = NULL;
+    size_t blen = 0;
+    cr_assert_eq(pm_zlib_inflate((const unsigned char *)"plain text", 10, 15 + 32, 1 << 20, false, &back, &blen, NULL),
+                 PM_INFLATE_BAD);
+    cr_assert_null(back);
+}
+
+Test(zlib, gzip_members_one_after_the_other)
+{
+    unsigned char *a = NULL, *b = NULL, *back = NULL;
+    size_t alen, blen, n, rest;
+    cr_assert_eq(pm_zlib_deflate((const unsigned char *)"first ", 6, 31, &a, &alen), 0);
+    cr_assert_eq(pm_zlib_deflate((const unsigned char *)"second", 6, 31, &b, &blen), 0);
+    unsigned char *both = malloc(alen + blen);
+    memcpy(both, a, alen);
+    memcpy(both + alen, b, blen);
+    cr_assert_eq(pm_zlib_inflate(both, alen + blen, 31, 1 << 20, true, &back, &n, &rest), PM_INFLATE_END);
+    cr_assert_eq(n, 12);
+    cr_assert_eq(memcmp(back, "first second", 12), 0);
+    free(back);
+    cr_assert_eq(pm_zlib_inflate(both, alen + blen, 31, 1 << 20, false, &back, &n, &rest), PM_INFLATE_END);
+    cr_assert_eq(n, 6, "one member only");
+    cr_assert_eq(rest, blen, "the second is what is left");
+    free(back);
+    free(both);
+    free(a);
+    free(b);
+}
