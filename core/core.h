@@ -472,17 +472,23 @@ typedef struct pm_selection pm_selection;
 /* ===== bodies with a cap ============================================================= */
 
 /* A body as pmirror stores it: the first `limit` bytes kept, the whole length counted,
- * and the SHA-256 of the whole body always computed. */
+ * and the SHA-256 of the whole body computed — always, or (capture's hot path) only once
+ * the cap cuts it, the kept bytes saying the rest exactly. */
 typedef struct pm_body {
     unsigned char *data;
     size_t len, cap, limit;
     uint64_t total;
     void *sha; /* EVP_MD_CTX */
+    bool sha_always; /* pm_body_init's; else (a zeroed body too) body_sha256 only when cut */
 } pm_body;
 
 void pm_body_init(pm_body *b, size_t limit);
+/* The same, hashing only once the cap cuts (a capture's bodies): body_sha256 is then
+ * written only for a cut body. A zeroed pm_body is one of these with limit 0. */
+void pm_body_init_sha_when_cut(pm_body *b, size_t limit);
 int pm_body_append(pm_body *b, const void *data, size_t n);
-/* Sets body | body_b64, body_len, body_sha256, and body_truncated when cut, on obj. */
+/* Sets body | body_b64, body_len, body_sha256, and body_truncated when cut, on obj (for
+ * pm_body_init's bodies). */
 int pm_body_to_json(const pm_body *b, json_t *obj);
 /* The same keys written as JSON text into an open object. */
 typedef struct pm_jtext pm_jtext;
