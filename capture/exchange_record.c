@@ -17,79 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void write_headers(pm_jtext *t, const char *key, const json_t *headers, const capture_options *o)
-{
-    pm_jtext_key(t, key);
-    pm_jtext_array_begin(t);
-    size_t i;
-    const json_t *pair;
-    json_array_foreach(headers, i, pair) {
-        const json_t *name = json_array_get(pair, 0), *value = json_array_get(pair, 1);
-        char *red = o->redactor ? pm_redact_header_value(o->redactor, json_string_value(name),
-                                                         json_string_value(value))
-                                : NULL;
-        pm_jtext_array_begin(t);
-        pm_jtext_string(t, json_string_value(name), json_string_length(name));
-        if (red)
-            pm_jtext_cstring(t, red);
-        else
-            pm_jtext_string(t, json_string_value(value), json_string_length(value));
-        pm_jtext_array_end(t);
-        free(red);
-    }
-    pm_jtext_array_end(t);
-}
-
-/* body | body_b64, body_len, and body_truncated + body_sha256 when cut; redacted when
- * it is text holding a secret field, or gzip/deflate-encoded text holding one. */
-static void write_body(pm_jtext *t, const http_message *m, const capture_options *o)
-{
-    const http_body *b = &m->body;
-    if (b->len > 0 && pm_utf8_valid(b->data, b->len)) {
-        char *red = NULL;
-        size_t red_len = 0;
-        if (o->redactor)
-            red = pm_redact_body_text(o->redactor, pm_headers_get(m->headers, "content-type"),
-                                      (const char *)b->data, b->len, &red_len);
-        pm_jtext_key(t, "body");
-        if (red) {
-            pm_jtext_string(t, red, red_len);
-            pm_jtext_key(t, "body_redacted");
-            pm_jtext_bool(t, true);
-            free(red);
-        } else {
-            pm_jtext_string_utf8(t, (const char *)b->data, b->len);
-        }
-    } else if (b->len > 0) {
-        /* a gzip/deflate body: its text redacted, then encoded again */
-        size_t red_len = 0;
-        char *red = o->redactor ? pm_redact_coded_body(o->redactor, pm_headers_get(m->headers, "content-encoding"),
-                                                       pm_headers_get(m->headers, "content-type"), b->data,
-                                                       b->len, &red_len)
-                                : NULL;
-        char *b64 = red ? pm_base64_encode((unsigned char *)red, red_len) : pm_base64_encode(b->data, b->len);
-        pm_jtext_key(t, "body_b64");
-        pm_jtext_cstring(t, b64);
-        free(b64);
-        if (red) {
-            pm_jtext_key(t, "body_redacted");
-            pm_jtext_bool(t, true);
-        }
-        free(red);
-    }
-    pm_jtext_key(t, "body_len");
-    pm_jtext_int(t, (int64_t)b->total);
-    if (b->truncated) {
-        char hex[65];
-        pm_jtext_key(t, "body_truncated");
-        pm_jtext_bool(t, true);
-        if (http_body_sha256_hex(b, hex) == 0) {
-            pm_jtext_key(t, "body_sha256");
-            pm_jtext_cstring(t, hex);
-        }
-    }
-}
-
 static void write_version(pm_jtext *t, const http_message *m)
 {
     char v[16];
@@ -110,8 +37,8 @@ static void write_request(pm_jtext *t, const http_exchange *x, const capture_opt
     pm_jtext_target(t, red ? red : target);
     free(red);
     write_version(t, m);
-    write_headers(t, "headers", m->headers, o);
-    write_body(t, m, o);
+    pm_record_headers(t, "headers", m->headers, o->redactor);
+    pm_body_to_jtext_redacted(&m->body, o->redactor, m->headers, t);
     pm_jtext_key(t, "complete");
     pm_jtext_bool(t, m->complete);
     if (m->complete && m->ts_last >= m->ts_first) {
@@ -131,10 +58,10 @@ static void write_response(pm_jtext *t, const http_exchange *x, const capture_op
     pm_jtext_key(t, "reason");
     pm_jtext_cstring(t, m->reason ? m->reason : "");
     write_version(t, m);
-    write_headers(t, "headers", m->headers, o);
+    pm_record_headers(t, "headers", m->headers, o->redactor);
     if (m->trailers)
-        write_headers(t, "trailers", m->trailers, o);
-    write_body(t, m, o);
+        pm_record_headers(t, "trailers", m->trailers, o->redactor);
+    pm_body_to_jtext_redacted(&m->body, o->redactor, m->headers, t);
     pm_jtext_key(t, "complete");
     pm_jtext_bool(t, m->complete);
     int64_t request_end = x->req.complete ? x->req.ts_last : x->req.ts_first;

@@ -124,7 +124,7 @@ void http_exchange_clear(http_exchange *x)
         free(msgs[i]->reason);
         json_decref(msgs[i]->headers);
         json_decref(msgs[i]->trailers);
-        http_body_clear(&msgs[i]->body);
+        pm_body_free(&msgs[i]->body);
         memset(msgs[i], 0, sizeof *msgs[i]);
     }
     pm_class_clear(&x->cls);
@@ -137,7 +137,7 @@ static void message_reset(http_message *m)
     free(m->reason);
     json_decref(m->headers);
     json_decref(m->trailers);
-    http_body_clear(&m->body);
+    pm_body_free(&m->body);
     memset(m, 0, sizeof *m);
 }
 
@@ -343,10 +343,12 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
     http_message *m = message_of(s);
     if (!m)
         return -1;
-    bool was_truncated = m->body.truncated;
-    if (http_body_append(&m->body, (const uint8_t *)at, n, c->env->opts->max_body) != 0)
+    if (m->body.total == 0 && !m->body.data)
+        pm_body_init_sha_when_cut(&m->body, c->env->opts->max_body);
+    bool was_truncated = m->body.len < m->body.total;
+    if (pm_body_append(&m->body, at, n) != 0)
         return -1;
-    if (!was_truncated && m->body.truncated)
+    if (!was_truncated && m->body.len < m->body.total)
         c->env->stats->truncated_bodies++;
     return 0;
 }

@@ -8,23 +8,7 @@
 #ifndef PM_CAPTURE_HTTP_CONN_H
 #define PM_CAPTURE_HTTP_CONN_H
 
-#include <openssl/evp.h>
-
 #include "capture.h"
-
-typedef struct http_body {
-    unsigned char *data; /* stored bytes, at most the body cap */
-    size_t len, cap;
-    uint64_t total;      /* the whole body's length */
-    EVP_MD_CTX *sha;     /* started once the cap is reached: SHA-256 of the whole body */
-    bool truncated;
-} http_body;
-
-/* Appends body bytes, keeping at most cap_limit; -1 on allocation failure. */
-int http_body_append(http_body *b, const uint8_t *data, size_t n, size_t cap_limit);
-/* SHA-256 of the whole body (stored bytes when not truncated). */
-int http_body_sha256_hex(const http_body *b, char hex[65]);
-void http_body_clear(http_body *b);
 
 typedef struct http_message {
     char *method;  /* requests */
@@ -34,7 +18,7 @@ typedef struct http_message {
     int major, minor;
     json_t *headers;  /* [[name, value], ...] */
     json_t *trailers; /* chunked trailers, NULL when none */
-    http_body body;
+    pm_body body; /* hashed only when cut; its limit set at its first bytes (core/body.c) */
     int64_t ts_first, ts_last; /* capture times of the first and last byte */
     bool complete;
 } http_message;

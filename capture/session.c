@@ -73,20 +73,6 @@ void capture_options_init(capture_options *o)
 
 /* ---- records ------------------------------------------------------------------------ */
 
-static void count_family(capture_stats *st, const char *family)
-{
-    for (size_t i = 0; i < st->nfamilies; i++)
-        if (strcmp(st->families[i].family, family) == 0) {
-            st->families[i].exchanges++;
-            return;
-        }
-    capture_family_count *p = realloc(st->families, (st->nfamilies + 1) * sizeof *p);
-    if (!p)
-        return;
-    st->families = p;
-    st->families[st->nfamilies++] = (capture_family_count){family, 1};
-}
-
 /* On the record thread: the record's text, then the caller's fn. */
 static int write_exchange(void *ctx, const http_exchange *x, uint64_t conn_id, pm_err *err)
 {
@@ -113,7 +99,7 @@ static int emit_exchange(void *ctx, http_exchange *x, uint64_t conn_id)
         return 0;
     }
     s->stats.exchanges++;
-    count_family(&s->stats, x->cls.family ? x->cls.family : "UNKNOWN");
+    pm_family_count_add(&s->stats.families, &s->stats.nfamilies, x->cls.family ? x->cls.family : "UNKNOWN");
     if (!x->has_response)
         s->stats.without_response++;
     else if (!x->resp.complete)

@@ -1,8 +1,11 @@
 /*
- * body.c — a stored body with a cap (pm_body): the first `limit` bytes kept, the whole
- * length counted, the SHA-256 of the whole body always computed, so a record says
- * exactly what a body was even when it had to cut it. Replay and tee store every
- * answer this way, with its secrets redacted as a capture's (pm_body_to_jtext_redacted).
+ * body.c — a stored body with a cap (pm_body), the one capped body writer: the first
+ * `limit` bytes kept, the whole length counted, the SHA-256 of the whole body computed, so
+ * a record says exactly what a body was even when it had to cut it. Replay and tee hash
+ * every answer and write body_sha256 always; capture, whose hot path this is, hashes only
+ * once the cap cuts a body (the kept bytes say an uncut one exactly) and writes
+ * body_sha256 only then. All write the body with its secrets redacted the same way
+ * (pm_body_to_jtext_redacted).
  */
 #include "core/core.h"
 
@@ -14,36 +17,53 @@ void pm_body_init(pm_body *b, size_t limit)
 {
     memset(b, 0, sizeof *b);
     b->limit = limit;
+    b->sha_always = true;
+}
+
+void pm_body_init_sha_when_cut(pm_body *b, size_t limit)
+{
+    memset(b, 0, sizeof *b);
+    b->limit = limit;
+}
+
+static int sha_start(pm_body *b)
+{
+    b->sha = EVP_MD_CTX_new();
+    return b->sha && EVP_DigestInit_ex(b->sha, EVP_sha256(), NULL) == 1 ? 0 : -1;
 }
 
 int pm_body_append(pm_body *b, const void *data, size_t n)
 {
-    if (!b->sha) {
-        b->sha = EVP_MD_CTX_new();
-        if (!b->sha || EVP_DigestInit_ex(b->sha, EVP_sha256(), NULL) != 1)
-            return -1;
-    }
-    if (EVP_DigestUpdate(b->sha, data, n) != 1)
+    if (!b->sha && b->sha_always && sha_start(b) != 0)
         return -1;
     b->total += n;
     size_t keep = b->len < b->limit ? b->limit - b->len : 0;
     if (keep > n)
         keep = n;
-    if (keep == 0)
-        return 0;
-    if (b->len + keep > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
+    if (keep > 0 && b->len + keep > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
         while (cap < b->len + keep)
             cap *= 2;
+        if (cap > b->limit)
+            cap = b->limit;
         unsigned char *p = realloc(b->data, cap);
         if (!p)
             return -1;
         b->data = p;
         b->cap = cap;
     }
-    memcpy(b->data + b->len, data, keep);
+    if (keep > 0)
+        memcpy(b->data + b->len, data, keep);
     b->len += keep;
-    return 0;
+    if (!b->sha_always && !b->sha) {
+        if (keep == n)
+            return 0;
+        /* cut here: the hash starts with what was kept */
+        if (sha_start(b) != 0 || EVP_DigestUpdate(b->sha, b->data, b->len) != 1)
+            return -1;
+        return EVP_DigestUpdate(b->sha, (const unsigned char *)data + keep, n - keep) == 1 ? 0 : -1;
+    }
+    return EVP_DigestUpdate(b->sha, data, n) == 1 ? 0 : -1;
 }
 
 /* SHA-256 of the whole body so far, in hex. */
@@ -78,7 +98,8 @@ int pm_body_to_jtext(const pm_body *b, pm_jtext *t)
 int pm_body_to_jtext_redacted(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_jtext *t)
 {
     char hex[65];
-    if (body_sha256_hex(b, hex) != 0)
+    bool cut = b->len < b->total, with_sha = cut || b->sha_always;
+    if (with_sha && body_sha256_hex(b, hex) != 0)
         return -1;
     bool text = b->len > 0 && pm_utf8_valid(b->data, b->len);
     size_t red_len = 0;
@@ -112,12 +133,14 @@ int pm_body_to_jtext_redacted(const pm_body *b, const pm_redactor *r, const json
     free(red);
     pm_jtext_key(t, "body_len");
     pm_jtext_int(t, (int64_t)b->total);
-    if (b->len < b->total) {
+    if (cut) {
         pm_jtext_key(t, "body_truncated");
         pm_jtext_bool(t, true);
     }
-    pm_jtext_key(t, "body_sha256");
-    pm_jtext_cstring(t, hex);
+    if (with_sha) {
+        pm_jtext_key(t, "body_sha256");
+        pm_jtext_cstring(t, hex);
+    }
     return 0;
 }
 

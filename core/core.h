@@ -29,6 +29,11 @@ typedef struct pm_err {
 /* Fills err (if not NULL) with a printf-style message; always returns -1. */
 int pm_err_set(pm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The error code of a libcurl transfer result (a CURLcode, as an int: core links no
+ * libcurl): NULL for CURLE_OK, else `refused`, `timeout`, `reset`, `truncated` (closed
+ * before the announced length), `garbage`, `tls` or `other`. (core/curl_error.c) */
+const char *pm_curl_error_code(int curl_result);
+
 /* ===== output files (output_file.c) =============================================== */
 
 /* Opens PATH for writing (created or truncated, mode 0600 when a regular file) and returns
@@ -258,6 +263,10 @@ typedef struct pm_family_count {
     const char *family; /* borrowed from the capability map, or "UNKNOWN" */
     uint64_t exchanges;
 } pm_family_count;
+/* Counts one record of `family` (borrowed: it must outlive the array) in *families (n
+ * rows, first-seen order), adding a row the first time. Out of memory: not counted.
+ * (core/record.c) */
+void pm_family_count_add(pm_family_count **families, size_t *n, const char *family);
 
 /* A new record object whose first key is "v": 1. */
 json_t *pm_record_new(void);
@@ -272,9 +281,23 @@ int pm_record_get_body(const json_t *obj, unsigned char **data, size_t *len, pm_
 /* First header value with this name (case-insensitive) in a [[name, value], ...] array;
  * borrowed, NULL when absent. */
 const char *pm_headers_get(const json_t *headers, const char *name);
-/* Formats microseconds since the epoch as RFC 3339 UTC with microseconds into buf (≥ 32). */
+/* Formats microseconds since the epoch as RFC 3339 UTC with microseconds into buf (≥ 32).
+ * (core/rfc3339.c) */
 void pm_time_rfc3339(int64_t epoch_us, char *buf, size_t size);
+/* Reads an RFC 3339 time into microseconds since the epoch: "2026-11-01T10:00:00.000886Z",
+ * any number of fraction digits (cut to µs), 'Z' or an offset ±hh:mm (also ±hhmm, ±hh)
+ * applied; HAR's variants too (seconds optional, 't' or ' ' for 'T', ',' for '.', no
+ * offset = UTC). False for anything else: trailing text, a field out of range, a time
+ * before 1970. */
+bool pm_time_parse(const char *s, int64_t *us);
+/* Whether s is valid UTF-8 (RFC 3629). (core/utf8.c) */
 bool pm_utf8_valid(const unsigned char *s, size_t len);
+/* The length (1-4) of the valid UTF-8 sequence at s (n > 0 bytes left) with its code point
+ * in *cp, or 0 when s does not start one (overlong, surrogate, past U+10FFFF, cut short). */
+size_t pm_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+/* n, or less so that cutting s (longer than n) before s[n] splits no character: back over
+ * at most 3 continuation bytes. */
+size_t pm_utf8_cut(const char *s, size_t n);
 /* Lower-case hex SHA-256 of data into hex (65 bytes). */
 void pm_sha256_hex(const void *data, size_t len, char hex[65]);
 
@@ -410,6 +433,10 @@ typedef struct pm_class {
  * request and response and closes the object. (core/record.c) */
 void pm_record_head(pm_jtext *t, const char *id, int64_t ts_us, const char *session, uint64_t seq,
                     const char *source, const pm_class *c);
+/* Writes "key": headers ([[name, value], ...]) into an open object, each value with its
+ * secrets redacted by r (NULL: as they are), as capture and HAR import write a message's
+ * headers. (core/record.c) */
+void pm_record_headers(pm_jtext *t, const char *key, const json_t *headers, const pm_redactor *r);
 
 /* Loads a capability map (e.g. config/quay/capabilities.yaml) and compiles every
  * pattern once. */
@@ -446,17 +473,23 @@ typedef struct pm_selection pm_selection;
 /* ===== bodies with a cap ============================================================= */
 
 /* A body as pmirror stores it: the first `limit` bytes kept, the whole length counted,
- * and the SHA-256 of the whole body always computed. */
+ * and the SHA-256 of the whole body computed — always, or (capture's hot path) only once
+ * the cap cuts it, the kept bytes saying the rest exactly. */
 typedef struct pm_body {
     unsigned char *data;
     size_t len, cap, limit;
     uint64_t total;
     void *sha; /* EVP_MD_CTX */
+    bool sha_always; /* pm_body_init's; else (a zeroed body too) body_sha256 only when cut */
 } pm_body;
 
 void pm_body_init(pm_body *b, size_t limit);
+/* The same, hashing only once the cap cuts (a capture's bodies): body_sha256 is then
+ * written only for a cut body. A zeroed pm_body is one of these with limit 0. */
+void pm_body_init_sha_when_cut(pm_body *b, size_t limit);
 int pm_body_append(pm_body *b, const void *data, size_t n);
-/* Sets body | body_b64, body_len, body_sha256, and body_truncated when cut, on obj. */
+/* Sets body | body_b64, body_len, body_sha256, and body_truncated when cut, on obj (for
+ * pm_body_init's bodies). */
 int pm_body_to_json(const pm_body *b, json_t *obj);
 /* The same keys written as JSON text into an open object. */
 typedef struct pm_jtext pm_jtext;
@@ -577,7 +610,38 @@ bool pm_handoff_failed(pm_handoff *h);
 /* The consumer takes what is queued, then stops; frees h: 0, or -1 with its first error. */
 int pm_handoff_finish(pm_handoff *h, pm_err *err);
 
+/* ===== hop-by-hop headers (core/hop_by_hop.c) ====================================== */
+
+/* Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade (any
+ * case): RFC 9110 7.6.1's fixed hop-by-hop set. */
+bool pm_header_is_hop_by_hop(const char *name);
+/* Whether a Connection header's value (a comma list; NULL: none) names `name` (any case):
+ * such a header is hop-by-hop too. */
+bool pm_connection_lists(const char *connection, const char *name);
+
+/* ===== zlib: whole buffers (core/zlib.c) =========================================== */
+
+/* How an inflate ended. END: the stream ended (bytes after it are *rest); CUT: the input
+ * ended first (what decoded is kept); TOO_LARGE: more than max bytes would come out; BAD:
+ * not a stream of this kind (or out of memory). */
+typedef enum { PM_INFLATE_END, PM_INFLATE_CUT, PM_INFLATE_TOO_LARGE, PM_INFLATE_BAD } pm_inflate_status;
+/* Inflates len bytes with zlib window bits wbits (15 + 32: gzip or zlib; 15 + 16: gzip;
+ * 15: zlib; -15: raw deflate) into a new buffer (*out, *out_len; set for END and CUT
+ * only, NULL otherwise). members: a gzip stream may be several members one after the
+ * other. rest may be NULL. */
+pm_inflate_status pm_zlib_inflate(const unsigned char *in, size_t len, int wbits, size_t max, bool members,
+                                  unsigned char **out, size_t *out_len, size_t *rest);
+/* Deflates with zlib's defaults (level 6, the same input always gives the same bytes) and
+ * window bits wbits (31: gzip, RFC 1952; 15: zlib, RFC 1950; -15: raw) into a new buffer.
+ * 0, or -1. */
+int pm_zlib_deflate(const unsigned char *in, size_t len, int wbits, unsigned char **out, size_t *out_len);
+
 /* ===== small shared helpers ======================================================= */
+
+/* The Wilson score 95% lower bound of successes out of n (z = 1.959964), clamped to
+ * 0..1; NAN when n == 0 (no sample, no bound: report.json writes null, the tee's metrics
+ * leave the family out). (core/wilson.c) */
+double pm_wilson_lower(uint64_t successes, uint64_t n);
 
 /* Base64 (standard, or URL-safe when url is true; padding optional) into a new buffer. */
 int pm_base64_decode(const char *in, size_t in_len, bool url, unsigned char **out,

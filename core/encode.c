@@ -1,7 +1,6 @@
 /*
  * encode.c — byte encodings every stage needs the same way: base64 (standard and
- * URL-safe, as JWTs use), UTF-8 validation (to choose "body" or "body_b64") and SHA-256
- * in hex (OpenSSL does the hashing).
+ * URL-safe, as JWTs use) and SHA-256 in hex (OpenSSL does the hashing). UTF-8 is utf8.c's.
  */
 #include "core/core.h"
 
@@ -83,50 +82,6 @@ char *pm_base64_encode(const unsigned char *in, size_t len)
     }
     EVP_EncodeBlock((unsigned char *)out, in, (int)len);
     return out;
-}
-
-bool pm_utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            /* ASCII runs, the common case, eight bytes at a time */
-            uint64_t word;
-            while (i + 8 <= len && (memcpy(&word, s + i, 8), (word & 0x8080808080808080ULL) == 0))
-                i += 8;
-            if (i < len && s[i] < 0x80)
-                i++;
-            continue;
-        }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + need >= len)
-            return false;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        /* overlong forms, surrogates, beyond U+10FFFF */
-        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += need + 1;
-    }
-    return true;
 }
 
 void pm_sha256_hex(const void *data, size_t len, char hex[65])

@@ -122,3 +122,38 @@ void pm_record_head(pm_jtext *t, const char *id, int64_t ts_us, const char *sess
     pm_jtext_cstring(t, c->cohort.user);
     pm_jtext_object_end(t);
 }
+
+void pm_record_headers(pm_jtext *t, const char *key, const json_t *headers, const pm_redactor *r)
+{
+    pm_jtext_key(t, key);
+    pm_jtext_array_begin(t);
+    size_t i;
+    const json_t *pair;
+    json_array_foreach(headers, i, pair) {
+        const json_t *name = json_array_get(pair, 0), *value = json_array_get(pair, 1);
+        char *red = r ? pm_redact_header_value(r, json_string_value(name), json_string_value(value)) : NULL;
+        pm_jtext_array_begin(t);
+        pm_jtext_string(t, json_string_value(name), json_string_length(name));
+        if (red)
+            pm_jtext_cstring(t, red);
+        else
+            pm_jtext_string(t, json_string_value(value), json_string_length(value));
+        pm_jtext_array_end(t);
+        free(red);
+    }
+    pm_jtext_array_end(t);
+}
+
+void pm_family_count_add(pm_family_count **families, size_t *n, const char *family)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*families)[i].family, family) == 0) {
+            (*families)[i].exchanges++;
+            return;
+        }
+    pm_family_count *p = realloc(*families, (*n + 1) * sizeof *p);
+    if (!p)
+        return;
+    *families = p;
+    p[(*n)++] = (pm_family_count){family, 1};
+}

@@ -38,73 +38,17 @@ static coding coding_of(const char *content_encoding)
     return CODING_NONE; /* identity, br, zstd, or a list of codings: left as sent */
 }
 
-/* Inflates with window bits wbits into a new buffer; NULL when nothing decodes or the
- * text would pass MAX_DECODED. */
+/* Inflates with window bits wbits (gzip members one after the other too) into a new
+ * buffer; NULL when nothing decodes or the text would pass MAX_DECODED. A stream cut
+ * short gives what decoded. */
 static unsigned char *inflate_all(const unsigned char *data, size_t len, int wbits, size_t *out_len)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, wbits) != Z_OK)
-        return NULL;
-    size_t cap = len * 4 + 1024 < MAX_DECODED ? len * 4 + 1024 : MAX_DECODED, n = 0;
-    unsigned char *buf = malloc(cap);
-    z.next_in = (unsigned char *)data;
-    z.avail_in = (uInt)len;
-    int rc = Z_OK;
-    while (buf && rc == Z_OK) {
-        if (n == cap) {
-            if (cap >= MAX_DECODED) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            size_t next = cap * 2 < MAX_DECODED ? cap * 2 : MAX_DECODED;
-            unsigned char *p = realloc(buf, next);
-            if (!p) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = p;
-            cap = next;
-        }
-        z.next_out = buf + n;
-        z.avail_out = (uInt)(cap - n);
-        rc = inflate(&z, Z_NO_FLUSH);
-        n = cap - z.avail_out;
-        if (rc == Z_BUF_ERROR && z.avail_in == 0)
-            rc = Z_STREAM_END; /* cut short: what decoded */
-        else if (rc == Z_STREAM_END && z.avail_in > 0 && wbits == 15 + 16 && inflateReset(&z) == Z_OK)
-            rc = Z_OK; /* another gzip member follows (anything else fails the next inflate) */
-    }
-    inflateEnd(&z);
-    if (buf && (rc != Z_STREAM_END || n == 0)) {
-        free(buf);
-        buf = NULL;
-    }
-    *out_len = n;
-    return buf;
-}
-
-static unsigned char *deflate_all(const unsigned char *data, size_t len, int wbits, size_t *out_len)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return NULL;
-    size_t cap = deflateBound(&z, (uLong)len);
-    unsigned char *buf = malloc(cap);
-    z.next_in = (unsigned char *)data;
-    z.avail_in = (uInt)len;
-    z.next_out = buf;
-    z.avail_out = (uInt)cap;
-    if (buf && deflate(&z, Z_FINISH) != Z_STREAM_END) {
-        free(buf);
-        buf = NULL;
-    }
-    *out_len = cap - z.avail_out;
-    deflateEnd(&z);
-    return buf;
+    unsigned char *buf;
+    pm_inflate_status st = pm_zlib_inflate(data, len, wbits, MAX_DECODED, wbits == 15 + 16, &buf, out_len, NULL);
+    if ((st == PM_INFLATE_END || st == PM_INFLATE_CUT) && *out_len > 0)
+        return buf;
+    free(buf);
+    return NULL;
 }
 
 char *pm_redact_coded_body(const pm_redactor *r, const char *content_encoding, const char *content_type,
@@ -128,7 +72,9 @@ char *pm_redact_coded_body(const pm_redactor *r, const char *content_encoding, c
     free(text);
     if (!red)
         return NULL;
-    unsigned char *coded = deflate_all((const unsigned char *)red, red_len, wbits, out_len);
+    unsigned char *coded = NULL;
+    if (pm_zlib_deflate((const unsigned char *)red, red_len, wbits, &coded, out_len) != 0)
+        coded = NULL;
     free(red);
     return (char *)coded;
 }

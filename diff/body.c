@@ -15,56 +15,22 @@
 
 #include "diff_internal.h"
 
-/* wbits: 15 + 32 (a gzip or zlib header) or -15 (raw deflate). */
+/* wbits: 15 + 32 (a gzip or zlib header) or -15 (raw deflate). A stream cut short counts
+ * (what decoded is taken), but not a guess at raw deflate: plain text often inflates to a
+ * few bytes of garbage before running out. */
 static int inflate_all(const unsigned char *in, size_t len, int wbits, size_t max, diff_body *out,
                        const char **error)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, wbits) != Z_OK) {
-        *error = "decode";
-        return -1;
-    }
-    size_t cap = len * 4 + 1024, n = 0;
-    if (cap > max + 1)
-        cap = max + 1;
-    unsigned char *buf = malloc(cap);
-    int rc = Z_OK;
-    z.next_in = (unsigned char *)in;
-    z.avail_in = (uInt)len;
-    while (buf && rc == Z_OK) {
-        if (n == cap) {
-            if (cap > max) {
-                free(buf);
-                inflateEnd(&z);
-                *error = "too_large";
-                return -1;
-            }
-            size_t next = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            unsigned char *p = realloc(buf, next);
-            if (!p)
-                break;
-            buf = p;
-            cap = next;
-        }
-        z.next_out = buf + n;
-        z.avail_out = (uInt)(cap - n);
-        rc = inflate(&z, Z_NO_FLUSH);
-        n = cap - z.avail_out;
-        if (rc == Z_BUF_ERROR && z.avail_in == 0)
-            break; /* input ended early: take what decoded */
-    }
-    inflateEnd(&z);
-    /* a guess at raw deflate counts only when the stream ends properly: plain text often
-     * inflates to a few bytes of garbage before running out */
-    if (!buf || (rc != Z_STREAM_END && (wbits < 0 || (rc != Z_OK && rc != Z_BUF_ERROR)))) {
-        free(buf);
-        *error = "decode";
-        return -1;
-    }
-    if (n > max) {
-        free(buf);
+    unsigned char *buf;
+    size_t n;
+    pm_inflate_status st = pm_zlib_inflate(in, len, wbits, max, false, &buf, &n, NULL);
+    if (st == PM_INFLATE_TOO_LARGE) {
         *error = "too_large";
+        return -1;
+    }
+    if (st == PM_INFLATE_BAD || (st == PM_INFLATE_CUT && wbits < 0)) {
+        free(buf);
+        *error = "decode";
         return -1;
     }
     out->data = buf;

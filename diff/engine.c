@@ -93,21 +93,13 @@ void diff_free(diff_engine *e)
     free(e);
 }
 
-/* n, or less so that a cut of s (longer than n) before s[n] keeps whole UTF-8 characters. */
-static size_t utf8_cut(const char *s, size_t n)
-{
-    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-        n--;
-    return n;
-}
-
 /* A value for a difference, cut to max_value characters. */
 static json_t *shown(const diff_ctx *c, const json_t *v)
 {
     if (!v)
         return json_null();
     if (json_is_string(v) && json_string_length(v) > c->o->max_value) {
-        char *cut = strndup(json_string_value(v), utf8_cut(json_string_value(v), c->o->max_value));
+        char *cut = strndup(json_string_value(v), pm_utf8_cut(json_string_value(v), c->o->max_value));
         json_t *s = json_sprintf("%s…", cut);
         free(cut);
         return s ? s : json_string("…");
@@ -115,7 +107,7 @@ static json_t *shown(const diff_ctx *c, const json_t *v)
     if (json_is_object(v) || json_is_array(v)) {
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         if (text && strlen(text) > c->o->max_value) {
-            text[utf8_cut(text, c->o->max_value)] = '\0';
+            text[pm_utf8_cut(text, c->o->max_value)] = '\0';
             json_t *s = json_sprintf("%s…", text);
             free(text);
             return s ? s : json_string("…");

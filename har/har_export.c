@@ -27,44 +27,14 @@
  * HAR_MAX_DECODED is a failure: the body is then exported as it is). */
 static int zlib_decode(const unsigned char *in, size_t len, unsigned char **out, size_t *out_len)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (len > HAR_MAX_DECODED || inflateInit2(&z, 15 + 32) != Z_OK)
+    if (len > HAR_MAX_DECODED)
         return -1;
-    size_t cap = 0, n = 0;
-    unsigned char *buf = NULL;
-    int rc = Z_OK;
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)len;
-    for (;;) {
-        if (n == cap) { /* grow, up to the cap */
-            if (cap == HAR_MAX_DECODED)
-                break;
-            size_t next = cap ? cap * 2 : len * 4 + 1024;
-            unsigned char *p = realloc(buf, next < HAR_MAX_DECODED ? next : HAR_MAX_DECODED);
-            if (!p)
-                break;
-            buf = p;
-            cap = next < HAR_MAX_DECODED ? next : HAR_MAX_DECODED;
-        }
-        z.next_out = buf + n;
-        z.avail_out = (uInt)(cap - n);
-        rc = inflate(&z, Z_NO_FLUSH);
-        n = cap - z.avail_out;
-        if (rc != Z_OK && rc != Z_BUF_ERROR)
-            break;
-        if (z.avail_in == 0 && z.avail_out > 0)
-            break; /* the input ended before the stream did */
-    }
-    bool whole = rc == Z_STREAM_END && z.avail_in == 0;
-    inflateEnd(&z);
-    if (!whole) {
-        free(buf);
-        return -1;
-    }
-    *out = buf;
-    *out_len = n;
-    return 0;
+    size_t rest = 0;
+    if (pm_zlib_inflate(in, len, 15 + 32, HAR_MAX_DECODED, false, out, out_len, &rest) == PM_INFLATE_END && rest == 0)
+        return 0;
+    free(*out);
+    *out = NULL;
+    return -1;
 }
 
 /* Sets text (or text + encoding "base64") on obj for data. */

@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <zlib.h>
 
 #define CONN_SLOTS 8192 /* connections remembered at once; then forgotten (new sessions) */
@@ -86,73 +85,6 @@ static int64_t ms_to_us(double ms, double cap_ms)
 
 #define PART_CAP_MS 1e11 /* one timing (about three years) */
 #define TIME_CAP_MS 1e12
-
-/* ---- time --------------------------------------------------------------------------------- */
-
-static bool digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return false;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-/* ISO 8601 as HAR tools write it ("2024-03-01T12:34:56.789Z", "+01:00" offsets, any
- * number of fraction digits, seconds optional) → µs since the epoch. */
-static bool parse_time(const char *s, int64_t *out)
-{
-    int y, mo, d, h, mi, sec = 0;
-    const char *p = s;
-    if (!p || !digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' || !digits(&p, 2, &d))
-        return false;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return false;
-    p++;
-    if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
-        return false;
-    if (*p == ':' && (p++, !digits(&p, 2, &sec)))
-        return false;
-    int64_t frac = 0;
-    if (*p == '.' || *p == ',') {
-        p++;
-        int n = 0;
-        if (!isdigit((unsigned char)*p))
-            return false;
-        for (; isdigit((unsigned char)*p); p++, n++)
-            if (n < 6)
-                frac = frac * 10 + (*p - '0');
-        for (; n < 6; n++)
-            frac *= 10;
-    }
-    int64_t offset_s = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
-        if (!digits(&p, 2, &oh))
-            return false;
-        if (*p == ':')
-            p++;
-        if (isdigit((unsigned char)*p) && !digits(&p, 2, &om))
-            return false;
-        if (oh > 23 || om > 59)
-            return false;
-        offset_s = sign * (oh * 3600 + om * 60);
-    }
-    if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || sec > 60)
-        return false;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return false;
-    *out = ((int64_t)t - offset_s) * 1000000 + frac;
-    return *out >= 0;
-}
 
 /* ---- request line ------------------------------------------------------------------------ */
 
@@ -530,35 +462,6 @@ static bool is_identity(const char *ce)
     return !*ce || strncasecmp(ce, "identity", 8) == 0;
 }
 
-/* Compresses in as coding (gzip: RFC 1952, deflate: RFC 1950) with zlib's defaults:
- * the same input always gives the same bytes. */
-static int zlib_encode(const char *coding, const unsigned char *in, size_t len, unsigned char **out, size_t *out_len)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, strcmp(coding, "gzip") == 0 ? 31 : 15, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    uLong cap = deflateBound(&z, (uLong)len);
-    unsigned char *buf = malloc(cap ? cap : 1);
-    int rc = -1;
-    if (buf) {
-        z.next_in = (Bytef *)in;
-        z.avail_in = (uInt)len;
-        z.next_out = buf;
-        z.avail_out = (uInt)cap;
-        if (deflate(&z, Z_FINISH) == Z_STREAM_END) {
-            *out = buf;
-            *out_len = z.total_out;
-            buf = NULL;
-            rc = 0;
-        }
-    }
-    free(buf);
-    deflateEnd(&z);
-    return rc;
-}
-
 /* Devtools keep response content decoded while the headers still name the coding. Puts
  * the body back in the coding the headers name, or the headers in line with the body. */
 static int match_coding(har_body *b, json_t *headers, const pm_redactor *r, har_stats *st)
@@ -578,7 +481,8 @@ static int match_coding(har_body *b, json_t *headers, const pm_redactor *r, har_
                                       &red_len);
         unsigned char *enc = NULL;
         size_t enc_len = 0;
-        int rc = zlib_encode(coding, red ? (unsigned char *)red : b->data, red ? red_len : b->len, &enc, &enc_len);
+        int rc = pm_zlib_deflate(red ? (unsigned char *)red : b->data, red ? red_len : b->len,
+                                 strcmp(coding, "gzip") == 0 ? 31 : 15, &enc, &enc_len);
         if (rc == 0) {
             b->redacted = b->redacted || red;
             free(b->data);
@@ -600,27 +504,6 @@ static int match_coding(har_body *b, json_t *headers, const pm_redactor *r, har_
 }
 
 /* ---- the record ---------------------------------------------------------------------------------- */
-
-static void write_headers(pm_jtext *t, const char *key, const json_t *headers, const pm_redactor *r)
-{
-    pm_jtext_key(t, key);
-    pm_jtext_array_begin(t);
-    size_t i;
-    const json_t *pair;
-    json_array_foreach(headers, i, pair) {
-        const json_t *name = json_array_get(pair, 0), *value = json_array_get(pair, 1);
-        char *red = r ? pm_redact_header_value(r, json_string_value(name), json_string_value(value)) : NULL;
-        pm_jtext_array_begin(t);
-        pm_jtext_string(t, json_string_value(name), json_string_length(name));
-        if (red)
-            pm_jtext_cstring(t, red);
-        else
-            pm_jtext_string(t, json_string_value(value), json_string_length(value));
-        pm_jtext_array_end(t);
-        free(red);
-    }
-    pm_jtext_array_end(t);
-}
 
 /* body | body_b64, body_len, body_truncated + body_sha256, as capture writes them. */
 static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, const har_options *o,
@@ -781,7 +664,7 @@ static int read_request(const json_t *entry, const json_t *hint, entry_parts *p,
     const json_t *req = json_object_get(entry, "request");
     if (!json_is_object(req))
         return pm_err_set(why, "no request object"), 0;
-    if (!parse_time(jstr(entry, "startedDateTime"), &p->ts))
+    if (!pm_time_parse(jstr(entry, "startedDateTime"), &p->ts))
         return pm_err_set(why, "startedDateTime '%.40s' is not an ISO 8601 time",
                           jstr(entry, "startedDateTime") ? jstr(entry, "startedDateTime") : "(missing)"),
                0;
@@ -955,7 +838,7 @@ static void write_record(pm_jtext *t, const entry_parts *p, const char *id, cons
     free(red);
     pm_jtext_key(t, "version");
     pm_jtext_cstring(t, p->version);
-    write_headers(t, "headers", p->req_headers, o->redactor);
+    pm_record_headers(t, "headers", p->req_headers, o->redactor);
     write_body(t, &p->req_body, p->req_headers, o, st);
     pm_jtext_key(t, "complete");
     pm_jtext_bool(t, p->req_complete);
@@ -974,9 +857,9 @@ static void write_record(pm_jtext *t, const entry_parts *p, const char *id, cons
         pm_jtext_cstring(t, p->reason);
         pm_jtext_key(t, "version");
         pm_jtext_cstring(t, p->resp_version);
-        write_headers(t, "headers", p->resp_headers, o->redactor);
+        pm_record_headers(t, "headers", p->resp_headers, o->redactor);
         if (p->trailers)
-            write_headers(t, "trailers", p->trailers, o->redactor);
+            pm_record_headers(t, "trailers", p->trailers, o->redactor);
         write_body(t, &p->resp_body, p->resp_headers, o, st);
         if (p->resp_body.removed_coding) {
             pm_jtext_key(t, "content_encoding_removed");
@@ -1079,20 +962,6 @@ int har_entry_to_record(har_importer *im, const json_t *entry, pm_jtext *t, har_
 
 /* ---- the whole file ------------------------------------------------------------------------------------- */
 
-static void count_family(har_stats *st, const char *family)
-{
-    for (size_t i = 0; i < st->nfamilies; i++)
-        if (strcmp(st->families[i].family, family) == 0) {
-            st->families[i].exchanges++;
-            return;
-        }
-    pm_family_count *p = realloc(st->families, (st->nfamilies + 1) * sizeof *p);
-    if (!p)
-        return;
-    st->families = p;
-    st->families[st->nfamilies++] = (pm_family_count){family, 1};
-}
-
 int har_import(const har_options *o, pm_record_fn fn, void *ctx, har_stats *st,
                        pm_err *err)
 {
@@ -1128,7 +997,7 @@ int har_import(const har_options *o, pm_record_fn fn, void *ctx, har_stats *st,
             o->warn(ctx, msg);
         } else if (conv == 1) {
             st->records++;
-            count_family(st, im->last_family);
+            pm_family_count_add(&st->families, &st->nfamilies, im->last_family);
             if (fn(ctx, t.buf, t.len, err) != 0)
                 rc = -1;
         }

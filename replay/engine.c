@@ -225,35 +225,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 
 static const char *error_code(CURLcode rc, const rp_call *call)
 {
-    if (call->too_large)
-        return "too_large";
-    switch (rc) {
-    case CURLE_OK:
-        return NULL;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return "refused";
-    case CURLE_OPERATION_TIMEDOUT:
-        return "timeout";
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-        return "reset";
-    case CURLE_PARTIAL_FILE:
-        return "truncated";
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_BAD_CONTENT_ENCODING:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        return "garbage";
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-        return "tls";
-    default:
-        return "other";
-    }
+    return call->too_large ? "too_large" : pm_curl_error_code((int)rc);
 }
 
 /* ---- requests ------------------------------------------------------------------------ */

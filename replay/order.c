@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_WINDOW_BYTES ((size_t)256 << 20)
 
@@ -36,29 +35,6 @@ struct rp_window {
     int64_t last_ts_out;
     bool eof;
 };
-
-bool rp_parse_ts(const char *s, int64_t *us)
-{
-    struct tm tm = {0};
-    int frac_len = 0;
-    long frac = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                     &tm.tm_sec) != 6)
-        return false;
-    const char *dot = strchr(s, '.');
-    if (dot) {
-        for (const char *p = dot + 1; *p >= '0' && *p <= '9'; p++, frac_len++)
-            if (frac_len < 6)
-                frac = frac * 10 + (*p - '0');
-        for (int i = frac_len; i < 6; i++)
-            frac *= 10;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    *us = (int64_t)t * 1000000 + frac;
-    return true;
-}
 
 static bool before(const entry *a, const entry *b)
 {

@@ -193,7 +193,7 @@ rp_record *rp_record_new(char *text, size_t len, const pm_jtape *parsed, pm_err 
     r->id = decode(t, member(t, 0, "id"), &out);
     r->session = decode(t, member(t, 0, "session"), &out);
     r->family = decode(t, member(t, 0, "family"), &out);
-    r->has_ts = rp_parse_ts(decode(t, member(t, 0, "ts"), &out), &r->ts_us);
+    r->has_ts = pm_time_parse(decode(t, member(t, 0, "ts"), &out), &r->ts_us);
     r->mutating = member_of_type(t, 0, "mutating", PM_JTRUE) >= 0;
     long cohort = member_of_type(t, 0, "cohort", PM_JOBJ);
     r->org = decode(t, member(t, cohort, "org"), &out);

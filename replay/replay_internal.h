@@ -122,9 +122,6 @@ int rp_window_next(rp_window *w, rp_record **record, uint64_t *late, pm_err *err
 bool rp_window_peek_ts(rp_window *w, int64_t *ts_us, pm_err *err);
 void rp_window_free(rp_window *w);
 
-/* Parses an RFC 3339 timestamp (as capture writes it) into µs since the epoch. */
-bool rp_parse_ts(const char *s, int64_t *us);
-
 /* ---- correlation ---------------------------------------------------------------------- */
 
 typedef struct rp_correlation rp_correlation;

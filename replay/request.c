@@ -16,35 +16,23 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const dropped[] = {"host", "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-                                      "te", "trailer", "transfer-encoding", "upgrade", "content-length",
-                                      "expect", NULL};
-
+/* Hop-by-hop headers, and those curl or the target's URL set again: Host, Content-Length,
+ * Expect (curl's own), Proxy-Authenticate (for a proxy, not the next server). */
 static bool is_dropped(const char *name)
 {
-    for (const char *const *d = dropped; *d; d++)
-        if (strcasecmp(name, *d) == 0)
+    static const char *const framing[] = {"host", "content-length", "expect", "proxy-authenticate"};
+    for (size_t i = 0; i < sizeof framing / sizeof *framing; i++)
+        if (strcasecmp(name, framing[i]) == 0)
             return true;
-    return false;
+    return pm_header_is_hop_by_hop(name);
 }
 
 /* Headers the recorded Connection header names are hop-by-hop too (RFC 9110, 7.6.1). */
 static bool named_by_connection(const rp_header *headers, size_t nheaders, const char *name)
 {
-    size_t n = strlen(name);
-    for (size_t i = 0; i < nheaders; i++) {
-        const char *h = headers[i].name, *v = headers[i].value;
-        if (strcasecmp(h, "connection") != 0)
-            continue;
-        for (const char *p = v; *p;) {
-            while (*p == ' ' || *p == ',' || *p == '\t')
-                p++;
-            size_t k = strcspn(p, " ,\t");
-            if (k == n && strncasecmp(p, name, n) == 0)
-                return true;
-            p += k;
-        }
-    }
+    for (size_t i = 0; i < nheaders; i++)
+        if (strcasecmp(headers[i].name, "connection") == 0 && pm_connection_lists(headers[i].value, name))
+            return true;
     return false;
 }
 

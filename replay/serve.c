@@ -116,14 +116,12 @@ static void wait_before_answer(replay_server *s, int64_t delay_us)
 
 /* ===== the answer ================================================================== */
 
+/* Hop-by-hop headers, Content-Length (ours is set by the length we answer with) and any
+ * Proxy-* header are not replayed. */
 static bool is_hop_by_hop(const char *name)
 {
-    static const char *const names[] = {"Connection", "Keep-Alive", "Transfer-Encoding", "TE",
-                                        "Trailer", "Upgrade", "Content-Length"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (strcasecmp(name, names[i]) == 0)
-            return true;
-    return strncasecmp(name, "Proxy-", 6) == 0;
+    return pm_header_is_hop_by_hop(name) || strcasecmp(name, "Content-Length") == 0 ||
+           strncasecmp(name, "Proxy-", 6) == 0;
 }
 
 /* RFC 7231 IMF-fixdate of now, whatever the locale. */

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "serve_internal.h"
 
@@ -94,32 +93,6 @@ typedef struct loaded {
     int64_t seq;
     size_t file_order;
 } loaded;
-
-/* RFC 3339 ("2026-11-01T10:00:00.000886Z", any fraction, Z or ±hh:mm) → µs. */
-static bool parse_ts(const char *s, int64_t *us)
-{
-    struct tm tm = {0};
-    int n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                     &tm.tm_min, &tm.tm_sec, &n) != 6)
-        return false;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    int64_t frac = 0, scale = 1000000;
-    const char *p = s + n;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            if (scale > 1) {
-                scale /= 10;
-                frac += (*p - '0') * scale;
-            }
-    int64_t offset = 0;
-    int oh, om;
-    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2)
-        offset = (*p == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
-    *us = ((int64_t)timegm(&tm) - offset) * 1000000 + frac;
-    return true;
-}
 
 static int compare_loaded(const void *a, const void *b)
 {
@@ -200,7 +173,7 @@ static int load_record(const json_t *rec, const char *target_name, loaded *out, 
     x->headers = headers ? json_incref((json_t *)headers) : json_array();
     const json_t *latency = json_object_get(resp, "latency_us");
     x->latency_us = json_is_integer(latency) ? json_integer_value(latency) : -1;
-    if (!parse_ts(json_string_value(json_object_get(rec, "ts")), &out->ts_us))
+    if (!pm_time_parse(json_string_value(json_object_get(rec, "ts")), &out->ts_us))
         out->ts_us = INT64_MIN;
     const char *session = json_string_value(json_object_get(rec, "session"));
     out->session = session ? strdup(session) : NULL;

@@ -61,7 +61,7 @@ static void set_counts(json_t *o, uint64_t total, uint64_t match, uint64_t misma
     json_object_set_new(o, "skipped", json_integer((json_int_t)skipped));
     json_object_set_new(o, "samples", json_integer((json_int_t)(match + mismatch + error)));
     json_object_set_new(o, "parity", rp_ratio_json(rp_div(match, match + mismatch)));
-    json_object_set_new(o, "parity_lower", rp_ratio_json(reports_wilson_lower(match, match + mismatch)));
+    json_object_set_new(o, "parity_lower", rp_ratio_json(pm_wilson_lower(match, match + mismatch)));
     json_object_set_new(o, "error_rate", rp_ratio_json(rp_div(error, match + mismatch + error)));
 }
 

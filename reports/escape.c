@@ -1,8 +1,8 @@
 /*
  * escape.c — text from traffic (paths, values, ids, cohort names) on its way into
- * junit.xml and report.md. Both escapers walk UTF-8 by hand: a byte that does not start a
- * valid, shortest-form sequence becomes U+FFFD, so a renderer never passes on bytes a
- * reader would choke on, and nothing from traffic can close a tag, start a table cell or
+ * junit.xml and report.md. Both escapers step through UTF-8 with core's pm_utf8_next: a
+ * byte that does not start a valid, shortest-form sequence becomes U+FFFD, so a renderer
+ * never passes on bytes a reader would choke on, and nothing from traffic can close a tag, start a table cell or
  * hide itself: controls, bidirectional overrides (a path that reads backwards), zero-width
  * characters are shown as "\uXXXX". rp_is_hidden is the one list of such code points,
  * report.html's escaper (html_escape.c) uses it too.
@@ -16,31 +16,13 @@
 /* The code point at s (n bytes left) and its length, or -1 (length 1) when not UTF-8. */
 static long utf8_next(const unsigned char *s, size_t n, size_t *len)
 {
-    *len = 1;
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return c;
-    size_t need;
-    long cp, min;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 1, cp = c & 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        need = 2, cp = c & 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        need = 3, cp = c & 0x07, min = 0x10000;
-    else
+    uint32_t cp;
+    *len = pm_utf8_next(s, n, &cp);
+    if (*len == 0) {
+        *len = 1;
         return -1;
-    if (n < need + 1)
-        return -1;
-    for (size_t i = 1; i <= need; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return -1;
-        cp = (cp << 6) | (s[i] & 0x3F);
     }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return -1;
-    *len = need + 1;
-    return cp;
+    return (long)cp;
 }
 
 static const char REPLACEMENT[] = "\xEF\xBF\xBD";

@@ -17,47 +17,6 @@
 #include "reports/html_internal.h"
 #include "reports/reports_internal.h"
 
-/* Length of the valid UTF-8 sequence at S (and its code point), or 0 when S does not
- * start one (overlong forms, surrogates and values past U+10FFFF are invalid). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char b = s[0];
-    if (b < 0x80) {
-        *cp = b;
-        return 1;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) {
-        len = 2;
-        *cp = b & 0x1F;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        len = 3;
-        *cp = b & 0x0F;
-        if (b == 0xE0)
-            lo = 0xA0;
-        else if (b == 0xED)
-            hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        len = 4;
-        *cp = b & 0x07;
-        if (b == 0xF0)
-            lo = 0x90;
-        else if (b == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if (i > 1 && (s[i] & 0xC0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3F);
-    }
-    return len;
-}
-
 static void write_escape(FILE *out, const char *text, html_ctx ctx)
 {
     if (ctx == HTML_TEXT)
@@ -82,12 +41,7 @@ static void write_hidden(FILE *out, uint32_t cp, html_ctx ctx)
 /* Where to cut S so that at most MAX bytes are shown, on a character boundary. */
 static size_t cut_point(const char *s, size_t len, size_t max)
 {
-    if (max == 0 || len <= max)
-        return len;
-    size_t cut = max;
-    while (cut > 0 && max - cut < 4 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-        cut--;
-    return cut;
+    return max == 0 || len <= max ? len : pm_utf8_cut(s, max);
 }
 
 void html_escape(FILE *out, const char *s, size_t len, html_ctx ctx, size_t max)
@@ -98,7 +52,7 @@ void html_escape(FILE *out, const char *s, size_t len, html_ctx ctx, size_t max)
     size_t end = cut_point(s, len, max), run = 0, i = 0;
     while (i < end) {
         uint32_t cp;
-        size_t n = utf8_decode(p + i, end - i, &cp);
+        size_t n = pm_utf8_next(p + i, end - i, &cp);
         const char *entity = NULL;
         if (n == 1) {
             switch (cp) {

@@ -64,9 +64,6 @@ int reports_check(const json_t *report, pm_err *err);
 int reports_write_proposal(FILE *out, const json_t *report, const char *const *families, size_t n,
                            bool *all_promote, pm_err *err);
 
-/* Wilson score 95% lower bound of successes out of n (z = 1.959964); NAN when n == 0. */
-double reports_wilson_lower(uint64_t successes, uint64_t n);
-
 /* A latency histogram with fixed log buckets: exact below 128, then buckets 2% wide, so a
  * quantile is within 1% of the true value, and two histograms merge exactly (shards). */
 typedef struct reports_histogram reports_histogram;

@@ -1,29 +1,12 @@
 /*
- * score.c — the statistics of a parity score. parity = match / (match + mismatch); its
- * Wilson score interval's lower bound at 95% (z = 1.959964) is what the gate compares to
- * its threshold: unlike the plain ratio it is honest about small samples (95 of 100 is
- * 0.95, but only 0.888 with 95% confidence), and unlike the normal approximation it stays
- * within 0..1 at 0 and n. Ratios are stored rounded to 6 decimals so that the JSON a
- * reader sees is exactly what the gate decided on.
+ * score.c — the numbers of a parity score as report.json stores them. parity = match /
+ * (match + mismatch), its lower bound is core's pm_wilson_lower (what the gate compares
+ * to its threshold). Ratios are stored rounded to 6 decimals so that the JSON a reader
+ * sees is exactly what the gate decided on.
  */
 #include <math.h>
 
 #include "reports/reports_internal.h"
-
-#define Z95 1.959963984540054
-
-double reports_wilson_lower(uint64_t successes, uint64_t n)
-{
-    if (n == 0)
-        return NAN;
-    if (successes > n)
-        successes = n;
-    double nn = (double)n, p = (double)successes / nn, z2 = Z95 * Z95;
-    double center = p + z2 / (2 * nn);
-    double margin = Z95 * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
-    double lower = (center - margin) / (1 + z2 / nn);
-    return lower < 0 ? 0 : lower;
-}
 
 double rp_div(uint64_t a, uint64_t b)
 {

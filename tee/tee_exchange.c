@@ -69,25 +69,12 @@ void tee_headers_free(tee_headers *h)
 
 bool tee_hop_by_hop(const tee_headers *h, const char *name)
 {
-    static const char *const fixed[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
-                                        "transfer-encoding", "upgrade"};
-    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-        if (strcasecmp(name, fixed[i]) == 0)
-            return true;
-    size_t n = strlen(name);
+    if (pm_header_is_hop_by_hop(name))
+        return true;
     const char *value = NULL;
-    for (const char *h_name = tee_headers_next(h, NULL, &value); h_name; h_name = tee_headers_next(h, h_name, &value)) {
-        if (strcasecmp(h_name, "connection") != 0)
-            continue;
-        for (const char *p = value; *p;) {
-            while (*p == ' ' || *p == ',' || *p == '\t')
-                p++;
-            size_t k = strcspn(p, " ,\t");
-            if (k == n && strncasecmp(p, name, n) == 0)
-                return true;
-            p += k;
-        }
-    }
+    for (const char *h_name = tee_headers_next(h, NULL, &value); h_name; h_name = tee_headers_next(h, h_name, &value))
+        if (strcasecmp(h_name, "connection") == 0 && pm_connection_lists(value, name))
+            return true;
     return false;
 }
 

@@ -14,7 +14,6 @@
  */
 #include "tee_internal.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -224,18 +223,6 @@ static void header(text *t, const char *name, const char *type, const char *help
     emit(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Wilson score interval's lower end at 95% for k successes of n. */
-static double wilson_lower(uint64_t k, uint64_t n)
-{
-    if (n == 0)
-        return 0;
-    const double z = 1.959963984540054;
-    double p = (double)k / (double)n, nn = (double)n;
-    double centre = p + z * z / (2 * nn);
-    double margin = z * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn));
-    return (centre - margin) / (1 + z * z / nn);
-}
-
 /* Proxy mode's defences (tee_guard.c). */
 static void guard_metrics(text *t, const tee_stats *st)
 {
@@ -327,7 +314,7 @@ static void verdict_metrics(text *t, const tee_metrics *m)
             continue; /* no sample: no parity (0 would read as a failure) */
         label(m->caps[i].family, l1, sizeof l1);
         emit(t, "pmirror_tee_parity{family=\"%s\"} %.6f\n", l1, (double)match / (double)(match + mismatch));
-        emit(&lower, "pmirror_tee_parity_lower{family=\"%s\"} %.6f\n", l1, wilson_lower(match, match + mismatch));
+        emit(&lower, "pmirror_tee_parity_lower{family=\"%s\"} %.6f\n", l1, pm_wilson_lower(match, match + mismatch));
     }
     if (lower.buf)
         emit(t, "%s", lower.buf);

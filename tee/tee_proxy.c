@@ -76,37 +76,14 @@ static void add_line(header_walk *w, const char *name, const char *value)
         free(line);
 }
 
-static bool listed_in_connection(const char *connection, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = connection; p && *p;) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        size_t k = strcspn(p, " ,\t");
-        if (k == n && strncasecmp(p, name, n) == 0)
-            return true;
-        p += k;
-    }
-    return false;
-}
-
-static bool hop_by_hop(const char *name)
-{
-    static const char *const fixed[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
-                                        "transfer-encoding", "upgrade", "expect"};
-    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-        if (strcasecmp(name, fixed[i]) == 0)
-            return true;
-    return false;
-}
-
 static enum MHD_Result forward_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
 {
     (void)kind;
     header_walk *w = cls;
     if (!value)
         value = "";
-    if (strcasecmp(name, "content-length") == 0 || hop_by_hop(name) || listed_in_connection(w->connection, name))
+    if (strcasecmp(name, "content-length") == 0 || strcasecmp(name, "expect") == 0 || pm_header_is_hop_by_hop(name) ||
+        pm_connection_lists(w->connection, name))
         return MHD_YES;
     if (strcasecmp(name, "x-forwarded-for") == 0) { /* sent last, with the client appended */
         size_t n = strlen(value);

@@ -274,29 +274,6 @@ void tee_transfer_release(tee_worker *w, tee_request *rq)
     x->easy = NULL;
 }
 
-static const char *error_code(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_OK:
-        return NULL;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return "refused";
-    case CURLE_OPERATION_TIMEDOUT:
-        return "timeout";
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-        return "reset";
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        return "garbage";
-    default:
-        return "other";
-    }
-}
-
 void tee_transfer_collect(tee_worker *w)
 {
     int left;
@@ -311,7 +288,7 @@ void tee_transfer_collect(tee_worker *w)
         tee_transfer *x = &rq->xfer;
         x->done = true;
         x->result = m->data.result;
-        x->error = error_code(x->result);
+        x->error = pm_curl_error_code((int)x->result);
         if (!x->head_done && !x->error)
             x->error = "garbage"; /* over without a head */
         tee_transfer_release(w, rq); /* the connection goes back to the cache now */

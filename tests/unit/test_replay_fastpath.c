@@ -189,7 +189,7 @@ Test(rp_record, decodes_the_fields_replay_uses)
     cr_expect_str_eq(r->session, "c1");
     cr_expect(r->has_ts);
     int64_t ts;
-    cr_assert(rp_parse_ts("2026-11-01T10:00:00.000250Z", &ts));
+    cr_assert(pm_time_parse("2026-11-01T10:00:00.000250Z", &ts));
     cr_expect_eq(r->ts_us, ts);
     cr_expect_eq(r->end_us, ts + 1500);
     cr_expect(r->mutating);

@@ -186,16 +186,16 @@ static char *render(int (*writer)(FILE *, const json_t *, pm_err *), const json_
 
 Test(report, wilson_known_values)
 {
-    cr_assert_float_eq(reports_wilson_lower(95, 100), 0.8882, 0.00005);
-    cr_assert_float_eq(reports_wilson_lower(50, 100), 0.4038, 0.00005);
-    cr_assert_float_eq(reports_wilson_lower(10, 10), 0.7225, 0.00005);
-    cr_assert_float_eq(reports_wilson_lower(999, 1000), 0.99436, 0.00001);
-    cr_assert_eq(reports_wilson_lower(0, 10), 0.0);
-    cr_assert(isnan(reports_wilson_lower(0, 0)));
+    cr_assert_float_eq(pm_wilson_lower(95, 100), 0.8882, 0.00005);
+    cr_assert_float_eq(pm_wilson_lower(50, 100), 0.4038, 0.00005);
+    cr_assert_float_eq(pm_wilson_lower(10, 10), 0.7225, 0.00005);
+    cr_assert_float_eq(pm_wilson_lower(999, 1000), 0.99436, 0.00001);
+    cr_assert_eq(pm_wilson_lower(0, 10), 0.0);
+    cr_assert(isnan(pm_wilson_lower(0, 0)));
     /* monotone in successes, and below the plain ratio */
     for (uint64_t k = 1; k <= 100; k++) {
-        cr_assert_gt(reports_wilson_lower(k, 100), reports_wilson_lower(k - 1, 100));
-        cr_assert_lt(reports_wilson_lower(k, 100), (double)k / 100);
+        cr_assert_gt(pm_wilson_lower(k, 100), pm_wilson_lower(k - 1, 100));
+        cr_assert_lt(pm_wilson_lower(k, 100), (double)k / 100);
     }
 }
 
