@@ -3,7 +3,7 @@
  * header lists and hop-by-hop rule (tee/tee_exchange.c: tee_headers_*,
  * tee_hop_by_hop) and the shadow copy → capture record builder (tee_exchange_record),
  * with the classification tee_copy_begin does and the redaction `pmirror tee --record`
- * applies before writing (cli/tee_shadow.c's redact_result, rebuilt here from core's
+ * applies before writing (pipeline/shadow.c's redact_result, rebuilt here from core's
  * redactor: a cli/ file is not linked into a fuzzer).
  *
  * Input: flags byte, then method, target, request headers, request body, response
@@ -172,7 +172,7 @@ static void check_headers(const tee_headers *h)
     tee_headers_free(&fwd);
 }
 
-/* What cli/tee_shadow.c does to a result before --record (request whole, answers with JWT
+/* What pipeline/shadow.c does to a result before --record (request whole, answers with JWT
  * claims kept), through the same pm_redact_message. */
 static void redact_record(json_t *record)
 {
