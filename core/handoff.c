@@ -128,6 +128,17 @@ static void *consumer_main(void *arg)
     return NULL;
 }
 
+/* What start set up, taken down again (the thread is not running). */
+static void destroy(pm_handoff *h)
+{
+    pthread_cond_destroy(&h->not_full);
+    pthread_cond_destroy(&h->not_empty);
+    pthread_mutex_destroy(&h->lock);
+    free(h->ring);
+    free(h->spent);
+    free(h);
+}
+
 pm_handoff *pm_handoff_start(const pm_handoff_ops *ops, void *ctx, pm_err *err)
 {
     if (ops->item_size == 0 || ops->item_size > PM_HANDOFF_ITEM_MAX) {
@@ -157,12 +168,7 @@ pm_handoff *pm_handoff_start(const pm_handoff_ops *ops, void *ctx, pm_err *err)
     pthread_cond_init(&h->not_empty, NULL);
     pthread_cond_init(&h->not_full, NULL);
     if (pthread_create(&h->thread, NULL, consumer_main, h) != 0) {
-        pthread_cond_destroy(&h->not_full);
-        pthread_cond_destroy(&h->not_empty);
-        pthread_mutex_destroy(&h->lock);
-        free(h->ring);
-        free(h->spent);
-        free(h);
+        destroy(h);
         pm_err_set(err, "cannot start a thread");
         return NULL;
     }
@@ -230,11 +236,6 @@ int pm_handoff_finish(pm_handoff *h, pm_err *err)
             *err = h->err;
         rc = -1;
     }
-    pthread_cond_destroy(&h->not_full);
-    pthread_cond_destroy(&h->not_empty);
-    pthread_mutex_destroy(&h->lock);
-    free(h->ring);
-    free(h->spent);
-    free(h);
+    destroy(h);
     return rc;
 }
