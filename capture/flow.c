@@ -45,21 +45,13 @@ struct flow_table {
 
 /* ---- hashing ------------------------------------------------------------------------ */
 
-static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 /* Symmetric: both directions of a connection hash alike. */
 static uint64_t hash_endpoints(const capture_segment *s)
 {
-    uint64_t a = hash_bytes(0xcbf29ce484222325ULL, s->src, 16);
-    a = hash_bytes(a, &s->sport, 2);
-    uint64_t b = hash_bytes(0xcbf29ce484222325ULL, s->dst, 16);
-    b = hash_bytes(b, &s->dport, 2);
+    uint64_t a = pm_fnv1a(PM_FNV1A_INIT, s->src, 16);
+    a = pm_fnv1a(a, &s->sport, 2);
+    uint64_t b = pm_fnv1a(PM_FNV1A_INIT, s->dst, 16);
+    b = pm_fnv1a(b, &s->dport, 2);
     return (a ^ b) + (a & b) * 31 + s->ip_version;
 }
 

@@ -18,7 +18,7 @@
  * the global bound makes the half give up on its first hole first: the hole is reported
  * as a gap and the data behind it delivered, until the segment fits or can be delivered.
  */
-#include "capture/tcp_reasm.h"
+#include "tcp_reasm.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -36,19 +36,3 @@ add_library(pm_llhttp STATIC ${PM_LLHTTP_DIR}/llhttp.c ${PM_LLHTTP_DIR}/api.c ${
 target_include_directories(pm_llhttp SYSTEM PUBLIC ${PM_LLHTTP_INCLUDE})
 # Generated third-party code: our warning policy is for our code.
 target_compile_options(pm_llhttp PRIVATE -w)
-
-# pm_add_stage(<folder>): a stage's static library from every .c in its folder; an
-# interface library while the stage has no code yet, so dependents link the same way.
-function(pm_add_stage stage)
-  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.c)
-  if(sources)
-    add_library(pm_${stage} STATIC ${sources})
-    target_include_directories(pm_${stage} PUBLIC ${PROJECT_SOURCE_DIR})
-    set(scope PUBLIC)
-  else()
-    add_library(pm_${stage} INTERFACE)
-    target_include_directories(pm_${stage} INTERFACE ${PROJECT_SOURCE_DIR})
-    set(scope INTERFACE)
-  endif()
-  set(PM_STAGE_SCOPE ${scope} PARENT_SCOPE)
-endfunction()

@@ -7,7 +7,7 @@
  * body_sha256 only then. All write the body with its secrets redacted the same way
  * (pm_body_to_jtext_redacted).
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "core/core.h"
+#include "core.h"
 
 enum { MUTATING_WHEN_NEVER, MUTATING_WHEN_PUSH_SCOPE };
 

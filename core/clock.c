@@ -2,7 +2,7 @@
  * clock.c — a monotonic millisecond clock for intervals (timestamps as text are
  * rfc3339.c's).
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <time.h>
 

@@ -3,7 +3,7 @@
  * Bearer JWT read without verifying it, as Quay's tokens carry it) and the repository a
  * /v2/auth scope names. The canary router selects cohorts by these same values.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <ctype.h>
 #include <stdlib.h>

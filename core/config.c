@@ -10,7 +10,7 @@
  * libyaml's time grows with the square of the depth (a 200 KB file 100 000 levels deep
  * took 32 s), so the parse ends at the first level past the cap.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <errno.h>
 #include <math.h>

@@ -4,7 +4,7 @@
  * Replay's calls and the tee's transfers to the primary both read it, so a failure has
  * one name whoever met it. core does not link libcurl: curl.h is here for the constants.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <curl/curl.h>
 

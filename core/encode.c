@@ -2,7 +2,7 @@
  * encode.c — byte encodings every stage needs the same way: base64 (standard and
  * URL-safe, as JWTs use) and SHA-256 in hex (OpenSSL does the hashing). UTF-8 is utf8.c's.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>

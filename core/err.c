@@ -2,7 +2,7 @@
  * err.c — the error value. Every fallible function in pmirror fills a pm_err and
  * returns -1; only cli/ decides what to print and which exit code follows.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * must not pass them on; each caller adds what its own framing redoes (Content-Length,
  * Host, Expect).
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <string.h>
 #include <strings.h>

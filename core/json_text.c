@@ -6,7 +6,7 @@
  * table lookup per byte and copied in runs; the only state is a comma bit per depth.
  * jansson stays the reader of everything and the writer of everything that is not hot.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <stdio.h>
 #include <stdlib.h>

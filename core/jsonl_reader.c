@@ -9,7 +9,7 @@
  * (PM_JSONL_LINE_MAX) is an error naming file:line as soon as the cap is passed, so one
  * hostile line cannot make the reader hold (and jansson parse) hundreds of megabytes.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <errno.h>
 #include <fcntl.h>

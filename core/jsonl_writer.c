@@ -12,7 +12,7 @@
  * After a failed write (a full disk) every later call fails with that first message, so
  * whoever reports the error names the file and the cause, not "an earlier write failed".
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <errno.h>
 #include <fcntl.h>

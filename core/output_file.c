@@ -11,7 +11,7 @@
  * the output's directory (a random name, created exclusively) and renamed over the final
  * name: rename replaces whatever is at that name, a link included; it never writes through.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <errno.h>
 #include <fcntl.h>

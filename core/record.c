@@ -4,7 +4,7 @@
  * "body_len", and "body_truncated" + "body_sha256" when a size cap cut them; headers are
  * [[name, value], ...] in wire order with duplicates kept.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>

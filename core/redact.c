@@ -13,7 +13,7 @@
  * each secret it replaces into an exchange's pm_secrets and spreads the known values
  * over everything it is given (redact_spread.c holds the set and the search).
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>

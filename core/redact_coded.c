@@ -10,7 +10,7 @@
  * most its body cap of compressed bytes anyway, and nothing here may use more memory than
  * the cap); a stream cut short (a body cut by --max-body) is redacted as far as it goes.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>

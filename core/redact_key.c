@@ -10,7 +10,7 @@
  * The checks are made on the open descriptor (O_NOFOLLOW, then fstat), so nothing can be
  * swapped between the check and the read.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <ctype.h>
 #include <errno.h>

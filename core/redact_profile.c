@@ -13,7 +13,7 @@
  *     query: [acme_sig]
  *     json_fields: [acme_pin]
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -24,7 +24,7 @@
  * match that starts inside an escape sequence (`\n`, `\u00e9`) is skipped. Such values
  * stay redacted where they are named.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <ctype.h>
 #include <stdlib.h>

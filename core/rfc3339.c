@@ -7,7 +7,7 @@
  * offset reads as UTC. Anything after the time, a field out of range or a time before
  * 1970 is not a timestamp.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <stdio.h>
 #include <time.h>

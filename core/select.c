@@ -6,7 +6,7 @@
  * percent bucket is below the percentage. The bucket is SHA-256(salt ":" key) so that the
  * mirror can pick exactly the cohort the control plane routes to Go, given the same salt.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <errno.h>
 #include <openssl/sha.h>

@@ -7,7 +7,7 @@
  * everywhere), a target without a URL, a duplicate name, two baselines... all stop the
  * run before a single request leaves.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <libgen.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * character boundary. Valid means RFC 3629: shortest form, no surrogates, at most
  * U+10FFFF.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
  * but only 0.888 with 95% confidence), and unlike the normal approximation it stays within
  * 0..1 at 0 and n. report.json and the tee's live metrics both read it from here.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <math.h>
 

@@ -6,7 +6,7 @@
  * (a compression bomb is too large, never memory exhaustion) that says how the stream
  * ended; each caller decides what it accepts.
  */
-#include "core/core.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -574,10 +574,7 @@ static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, co
 
 static uint64_t hash_str(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    return pm_fnv1a(PM_FNV1A_INIT, s, strlen(s));
 }
 
 static void conns_clear(har_importer *im)

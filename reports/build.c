@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 /* ----- sorting helpers ---------------------------------------------------------------- */
 
@@ -39,13 +39,13 @@ static int by_order_then_name(const void *a, const void *b)
 }
 
 /* The table's entries as sort items (weight and order filled by the caller). */
-static sort_item *items_of(const rp_table *t, size_t *n)
+static sort_item *items_of(const pm_table *t, size_t *n)
 {
-    *n = rp_table_size(t);
+    *n = pm_table_size(t);
     sort_item *items = calloc(*n ? *n : 1, sizeof *items);
     for (size_t i = 0; items && i < *n; i++) {
-        items[i].name = rp_table_key(t, i);
-        items[i].value = rp_table_value(t, i);
+        items[i].name = pm_table_key(t, i);
+        items[i].value = pm_table_value(t, i);
     }
     return items;
 }
@@ -60,9 +60,9 @@ static void set_counts(json_t *o, uint64_t total, uint64_t match, uint64_t misma
     json_object_set_new(o, "error", json_integer((json_int_t)error));
     json_object_set_new(o, "skipped", json_integer((json_int_t)skipped));
     json_object_set_new(o, "samples", json_integer((json_int_t)(match + mismatch + error)));
-    json_object_set_new(o, "parity", rp_ratio_json(rp_div(match, match + mismatch)));
-    json_object_set_new(o, "parity_lower", rp_ratio_json(pm_wilson_lower(match, match + mismatch)));
-    json_object_set_new(o, "error_rate", rp_ratio_json(rp_div(error, match + mismatch + error)));
+    json_object_set_new(o, "parity", rpt_ratio_json(rpt_div(match, match + mismatch)));
+    json_object_set_new(o, "parity_lower", rpt_ratio_json(pm_wilson_lower(match, match + mismatch)));
+    json_object_set_new(o, "error_rate", rpt_ratio_json(rpt_div(error, match + mismatch + error)));
 }
 
 static json_t *quantile_json(const reports_histogram *h, double q)
@@ -73,18 +73,18 @@ static json_t *quantile_json(const reports_histogram *h, double q)
 
 static int by_name(const void *a, const void *b)
 {
-    return strcmp((*(const rp_latency *const *)a)->name, (*(const rp_latency *const *)b)->name);
+    return strcmp((*(const rpt_latency *const *)a)->name, (*(const rpt_latency *const *)b)->name);
 }
 
-static json_t *latency_json(const rp_scope *s)
+static json_t *latency_json(const rpt_scope *s)
 {
-    const rp_latency *sorted[RP_MAX_TARGETS];
+    const rpt_latency *sorted[RPT_MAX_TARGETS];
     for (size_t i = 0; i < s->nlatency; i++)
         sorted[i] = &s->latency[i];
     qsort(sorted, s->nlatency, sizeof *sorted, by_name);
     json_t *o = json_object();
     for (size_t i = 0; i < s->nlatency; i++) {
-        const rp_latency *l = sorted[i];
+        const rpt_latency *l = sorted[i];
         json_object_set_new(o, l->name,
                             json_pack("{s:s?, s:I, s:o, s:o, s:o}", "role", l->role, "count",
                                       (json_int_t)reports_histogram_count(l->h), "p50", quantile_json(l->h, 0.50),
@@ -93,7 +93,7 @@ static json_t *latency_json(const rp_scope *s)
     return o;
 }
 
-static json_t *errors_json(const rp_scope *s)
+static json_t *errors_json(const rpt_scope *s)
 {
     size_t n;
     sort_item *items = items_of(s->errors, &n);
@@ -111,14 +111,14 @@ static json_t *errors_json(const rp_scope *s)
 }
 
 /* The numbers of a family or capability, before its decision. */
-static json_t *scope_json(const rp_scope *s)
+static json_t *scope_json(const rpt_scope *s)
 {
     json_t *o = json_object();
     set_counts(o, s->total, s->match, s->mismatch, s->error, s->skipped);
     uint64_t samples = s->match + s->mismatch + s->error;
     json_object_set_new(o, "error_rate_by_role",
-                        json_pack("{s:o, s:o}", "baseline", rp_ratio_json(rp_div(s->baseline_errors, samples)),
-                                  "candidate", rp_ratio_json(rp_div(s->candidate_errors, samples))));
+                        json_pack("{s:o, s:o}", "baseline", rpt_ratio_json(rpt_div(s->baseline_errors, samples)),
+                                  "candidate", rpt_ratio_json(rpt_div(s->candidate_errors, samples))));
     json_object_set_new(o, "errors", errors_json(s));
     json_object_set_new(o, "latency", latency_json(s));
     return o;
@@ -126,7 +126,7 @@ static json_t *scope_json(const rp_scope *s)
 
 /* ----- top differences and cohorts ---------------------------------------------------- */
 
-static json_t *signature_json(const char *signature, const rp_signature *s)
+static json_t *signature_json(const char *signature, const rpt_signature *s)
 {
     return json_pack("{s:s, s:I, s:s, s:O, s:{s:s, s:O}}", "signature", signature, "count", (json_int_t)s->count,
                      "capability", s->capability, "shape", s->shape, "exemplar", "id", s->exemplar_id,
@@ -134,7 +134,7 @@ static json_t *signature_json(const char *signature, const rp_signature *s)
 }
 
 /* The top n signatures of the family; only those of `capability` when not NULL. */
-static json_t *top_differences(const rp_family *f, const char *capability, size_t top)
+static json_t *top_differences(const rpt_family *f, const char *capability, size_t top)
 {
     size_t n;
     sort_item *items = items_of(f->signatures, &n);
@@ -143,7 +143,7 @@ static json_t *top_differences(const rp_family *f, const char *capability, size_
         return list;
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        const rp_signature *s = items[i].value;
+        const rpt_signature *s = items[i].value;
         if (capability && strcmp(s->capability, capability) != 0)
             continue;
         items[kept] = items[i];
@@ -156,20 +156,20 @@ static json_t *top_differences(const rp_family *f, const char *capability, size_
     return list;
 }
 
-static json_t *cohorts_json(const rp_family *f, size_t top)
+static json_t *cohorts_json(const rpt_family *f, size_t top)
 {
-    static const char *const kinds[RP_COHORT_KINDS] = {"org", "repo", "user"};
+    static const char *const kinds[RPT_COHORT_KINDS] = {"org", "repo", "user"};
     json_t *o = json_object();
-    for (int k = 0; k < RP_COHORT_KINDS; k++) {
+    for (int k = 0; k < RPT_COHORT_KINDS; k++) {
         size_t n;
         sort_item *items = items_of(f->cohorts[k], &n);
         json_t *list = json_array();
         for (size_t i = 0; items && i < n; i++)
-            items[i].weight = ((const rp_cohort *)items[i].value)->total;
+            items[i].weight = ((const rpt_cohort *)items[i].value)->total;
         if (items)
             qsort(items, n, sizeof *items, by_weight_then_name);
         for (size_t i = 0; items && i < n && i < top; i++) {
-            const rp_cohort *c = items[i].value;
+            const rpt_cohort *c = items[i].value;
             json_t *one = json_pack("{s:s}", "name", items[i].name);
             set_counts(one, c->total, c->match, c->mismatch, c->error, c->skipped);
             json_array_append_new(list, one);
@@ -182,31 +182,31 @@ static json_t *cohorts_json(const rp_family *f, size_t top)
 
 /* ----- families ----------------------------------------------------------------------- */
 
-static void decide(json_t *scope, const rp_thresholds *t, const char *owner, const char *switch_name, bool family)
+static void decide(json_t *scope, const rpt_thresholds *t, const char *owner, const char *switch_name, bool family)
 {
     json_t *reasons = json_array();
-    const char *decision = rp_decide(t, scope, owner, switch_name, reasons);
-    json_object_set_new(scope, "thresholds", rp_thresholds_json(t, family));
+    const char *decision = rpt_decide(t, scope, owner, switch_name, reasons);
+    json_object_set_new(scope, "thresholds", rpt_thresholds_json(t, family));
     json_object_set_new(scope, "decision", json_string(decision));
     json_object_set_new(scope, "reasons", reasons);
 }
 
-static json_t *coverage_json(const reports_builder *b, const char *family, const rp_family *f)
+static json_t *coverage_json(const reports_builder *b, const char *family, const rpt_family *f)
 {
-    long reads = rp_catalog_read_count(b->catalog, family);
+    long reads = rpt_catalog_read_count(b->catalog, family);
     if (reads <= 0)
         return json_null();
     long seen = 0;
-    for (size_t i = 0; i < rp_table_size(f->capabilities); i++) {
-        const rp_capability *c = rp_table_value(f->capabilities, i);
-        seen += rp_catalog_is_read(b->catalog, family, rp_table_key(f->capabilities, i)) &&
+    for (size_t i = 0; i < pm_table_size(f->capabilities); i++) {
+        const rpt_capability *c = pm_table_value(f->capabilities, i);
+        seen += rpt_catalog_is_read(b->catalog, family, pm_table_key(f->capabilities, i)) &&
                 c->s.match + c->s.mismatch + c->s.error > 0;
     }
     return json_pack("{s:I, s:I, s:o}", "seen", (json_int_t)seen, "read_capabilities", (json_int_t)reads, "share",
-                     rp_ratio_json((double)seen / (double)reads));
+                     rpt_ratio_json((double)seen / (double)reads));
 }
 
-static json_t *capabilities_json(const reports_builder *b, const char *family, const rp_family *f,
+static json_t *capabilities_json(const reports_builder *b, const char *family, const rpt_family *f,
                                  const json_t *owners)
 {
     size_t n;
@@ -215,14 +215,14 @@ static json_t *capabilities_json(const reports_builder *b, const char *family, c
     if (items)
         qsort(items, n, sizeof *items, by_order_then_name);
     for (size_t i = 0; items && i < n; i++) {
-        const rp_capability *c = items[i].value;
+        const rpt_capability *c = items[i].value;
         json_t *cap = json_pack("{s:s?, s:s?}", "switch", c->cap_switch, "owner",
-                                rp_owner_effective(owners, c->cap_switch, f->switch_name));
+                                rpt_owner_effective(owners, c->cap_switch, f->switch_name));
         json_t *numbers = scope_json(&c->s);
         json_object_update(cap, numbers);
         json_decref(numbers);
-        rp_thresholds t;
-        rp_gate_capability(b->gate, family, items[i].name, &t);
+        rpt_thresholds t;
+        rpt_gate_capability(b->gate, family, items[i].name, &t);
         decide(cap, &t, json_string_value(json_object_get(cap, "owner")), c->cap_switch ? c->cap_switch : f->switch_name,
                false);
         json_object_set_new(cap, "top_differences", top_differences(f, items[i].name, b->o.top_differences));
@@ -236,7 +236,7 @@ static json_t *capabilities_json(const reports_builder *b, const char *family, c
  * promote when enough of the capabilities the map gives it are promoted (the family's
  * min_capability_coverage), none failing; insufficient otherwise. */
 static json_t *cap_switch_json(const reports_builder *b, const char *family, const char *name, const json_t *capabilities,
-                               const json_t *owners, const rp_thresholds *t)
+                               const json_t *owners, const rpt_thresholds *t)
 {
     json_t *caps = json_array(), *reasons = json_array();
     size_t promoted = 0;
@@ -258,14 +258,14 @@ static json_t *cap_switch_json(const reports_builder *b, const char *family, con
             json_array_append_new(reasons, json_string(buf));
         }
     }
-    long in_map = rp_catalog_switch_count(b->catalog, family, name);
+    long in_map = rpt_catalog_switch_count(b->catalog, family, name);
     size_t of = in_map > 0 ? (size_t)in_map : json_array_size(caps);
     double share = of ? (double)promoted / (double)of : 0;
     if (!decision) {
         double need = isnan(t->min_capability_coverage) ? 0 : t->min_capability_coverage;
         char a[32], c[32], buf[256];
-        rp_fmt_ratio(a, sizeof a, share, need);
-        rp_fmt_ratio(c, sizeof c, need, share);
+        rpt_fmt_ratio(a, sizeof a, share, need);
+        rpt_fmt_ratio(c, sizeof c, need, share);
         bool enough = promoted > 0 && share >= need;
         if (promoted == 0) /* every capability is insufficient: comparing 0 with 0 would say nothing */
             snprintf(buf, sizeof buf, "0 of %zu capabilities promoted: none has enough samples yet", of);
@@ -275,12 +275,12 @@ static json_t *cap_switch_json(const reports_builder *b, const char *family, con
         json_array_append_new(reasons, json_string(buf));
         decision = enough ? "promote" : "insufficient";
     }
-    return json_pack("{s:s?, s:o, s:I, s:o, s:s, s:o}", "owner", rp_owner_of(owners, name), "capabilities", caps,
-                     "in_map", (json_int_t)of, "share", rp_ratio_json(share), "decision", decision, "reasons", reasons);
+    return json_pack("{s:s?, s:o, s:I, s:o, s:s, s:o}", "owner", rpt_owner_of(owners, name), "capabilities", caps,
+                     "in_map", (json_int_t)of, "share", rpt_ratio_json(share), "decision", decision, "reasons", reasons);
 }
 
 static json_t *cap_switches_json(const reports_builder *b, const char *family, const json_t *capabilities,
-                                 const json_t *owners, const rp_thresholds *t)
+                                 const json_t *owners, const rpt_thresholds *t)
 {
     json_t *o = json_object();
     const char *cname;
@@ -293,23 +293,23 @@ static json_t *cap_switches_json(const reports_builder *b, const char *family, c
     return o;
 }
 
-static json_t *family_json(const reports_builder *b, const char *name, const rp_family *f, const json_t *owners)
+static json_t *family_json(const reports_builder *b, const char *name, const rpt_family *f, const json_t *owners)
 {
-    json_t *fam = json_pack("{s:s?, s:s?}", "switch", f->switch_name, "owner", rp_owner_of(owners, f->switch_name));
+    json_t *fam = json_pack("{s:s?, s:s?}", "switch", f->switch_name, "owner", rpt_owner_of(owners, f->switch_name));
     json_t *numbers = scope_json(&f->s);
     json_object_update(fam, numbers);
     json_decref(numbers);
     json_object_set_new(fam, "coverage", coverage_json(b, name, f));
     json_t *caps = capabilities_json(b, name, f, owners);
     json_object_set_new(fam, "capabilities", caps);
-    rp_thresholds t;
-    rp_gate_family(b->gate, name, &t);
+    rpt_thresholds t;
+    rpt_gate_family(b->gate, name, &t);
     decide(fam, &t, json_string_value(json_object_get(fam, "owner")), f->switch_name, true);
     json_object_set_new(fam, "cap_switches", cap_switches_json(b, name, caps, owners, &t));
     json_object_set_new(fam, "cohorts", cohorts_json(f, b->o.top_cohorts));
     json_t *dropped = json_object();
-    static const char *const kinds[RP_COHORT_KINDS] = {"org", "repo", "user"};
-    for (int k = 0; k < RP_COHORT_KINDS; k++)
+    static const char *const kinds[RPT_COHORT_KINDS] = {"org", "repo", "user"};
+    for (int k = 0; k < RPT_COHORT_KINDS; k++)
         if (f->cohorts_dropped[k])
             json_object_set_new(dropped, kinds[k], json_integer((json_int_t)f->cohorts_dropped[k]));
     if (json_object_size(dropped))
@@ -317,7 +317,7 @@ static json_t *family_json(const reports_builder *b, const char *name, const rp_
     else
         json_decref(dropped);
     json_object_set_new(fam, "top_differences", top_differences(f, NULL, b->o.top_differences));
-    json_object_set_new(fam, "signatures", json_integer((json_int_t)rp_table_size(f->signatures)));
+    json_object_set_new(fam, "signatures", json_integer((json_int_t)pm_table_size(f->signatures)));
     if (f->signatures_dropped)
         json_object_set_new(fam, "signatures_uncounted", json_integer((json_int_t)f->signatures_dropped));
     return fam;
@@ -331,11 +331,11 @@ static json_t *noise_json(const reports_builder *b)
     sort_item *items = items_of(b->noise, &n);
     json_t *list = json_array();
     for (size_t i = 0; items && i < n; i++)
-        items[i].weight = ((const rp_noise *)items[i].value)->count;
+        items[i].weight = ((const rpt_noise *)items[i].value)->count;
     if (items)
         qsort(items, n, sizeof *items, by_weight_then_name);
     for (size_t i = 0; items && i < n && i < 100; i++) {
-        const rp_noise *x = items[i].value;
+        const rpt_noise *x = items[i].value;
         json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "capability", x->capability, "shape", x->shape,
                                               "count", (json_int_t)x->count));
     }
@@ -349,11 +349,11 @@ static json_t *expired_json(const reports_builder *b)
     sort_item *items = items_of(b->expired, &n);
     json_t *list = json_array();
     for (size_t i = 0; items && i < n; i++)
-        items[i].weight = ((const rp_expired *)items[i].value)->hits;
+        items[i].weight = ((const rpt_expired *)items[i].value)->hits;
     if (items)
         qsort(items, n, sizeof *items, by_weight_then_name);
     for (size_t i = 0; items && i < n; i++) {
-        const rp_expired *x = items[i].value;
+        const rpt_expired *x = items[i].value;
         json_t *one = json_deep_copy(x->rule);
         json_object_set_new(one, "hits", json_integer((json_int_t)x->hits));
         json_array_append_new(list, one);
@@ -378,7 +378,7 @@ static json_t *totals_json(const json_t *families)
 
 json_t *reports_build(const reports_builder *b, pm_err *err)
 {
-    const json_t *owners = rp_owner_map(b->switches);
+    const json_t *owners = rpt_owner_map(b->switches);
     size_t n;
     sort_item *items = items_of(b->families, &n);
     if (!items) {
@@ -386,7 +386,7 @@ json_t *reports_build(const reports_builder *b, pm_err *err)
         return NULL;
     }
     for (size_t i = 0; i < n; i++)
-        items[i].order = rp_family_order(items[i].name);
+        items[i].order = rpt_family_order(items[i].name);
     qsort(items, n, sizeof *items, by_order_then_name);
     json_t *families = json_object();
     for (size_t i = 0; i < n; i++)
@@ -404,12 +404,12 @@ json_t *reports_build(const reports_builder *b, pm_err *err)
                                   (json_int_t)0));
     json_object_set_new(report, "totals", totals_json(families));
     json_object_set_new(report, "families", families);
-    json_t *regressions = b->previous ? rp_trend_apply(report, b->previous, rp_gate_trend(b->gate)) : json_array();
+    json_t *regressions = b->previous ? rpt_trend_apply(report, b->previous, rpt_gate_trend(b->gate)) : json_array();
     json_object_set_new(report, "regressions", regressions);
     json_object_set_new(report, "expired_rules", expired_json(b));
     json_object_set_new(report, "noise", noise_json(b));
     if (b->noise_dropped)
         json_object_set_new(report, "noise_uncounted", json_integer((json_int_t)b->noise_dropped));
-    json_object_set_new(report, "proposal", rp_proposal(families));
+    json_object_set_new(report, "proposal", rpt_proposal(families));
     return report;
 }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 void reports_options_init(reports_options *o)
 {
@@ -22,9 +22,9 @@ void reports_options_init(reports_options *o)
 
 /* ----- freeing ------------------------------------------------------------------------ */
 
-static void scope_clear(rp_scope *s)
+static void scope_clear(rpt_scope *s)
 {
-    rp_table_free(s->errors);
+    pm_table_free(s->errors);
     for (size_t i = 0; i < s->nlatency; i++) {
         free(s->latency[i].name);
         free(s->latency[i].role);
@@ -34,7 +34,7 @@ static void scope_clear(rp_scope *s)
 
 static void free_capability(void *p)
 {
-    rp_capability *c = p;
+    rpt_capability *c = p;
     if (!c)
         return;
     free(c->cap_switch);
@@ -44,7 +44,7 @@ static void free_capability(void *p)
 
 static void free_signature(void *p)
 {
-    rp_signature *s = p;
+    rpt_signature *s = p;
     if (!s)
         return;
     free(s->capability);
@@ -56,21 +56,21 @@ static void free_signature(void *p)
 
 static void free_family(void *p)
 {
-    rp_family *f = p;
+    rpt_family *f = p;
     if (!f)
         return;
     free(f->switch_name);
     scope_clear(&f->s);
-    rp_table_free(f->capabilities);
-    for (int k = 0; k < RP_COHORT_KINDS; k++)
-        rp_table_free(f->cohorts[k]);
-    rp_table_free(f->signatures);
+    pm_table_free(f->capabilities);
+    for (int k = 0; k < RPT_COHORT_KINDS; k++)
+        pm_table_free(f->cohorts[k]);
+    pm_table_free(f->signatures);
     free(f);
 }
 
 static void free_noise(void *p)
 {
-    rp_noise *n = p;
+    rpt_noise *n = p;
     if (!n)
         return;
     free(n->capability);
@@ -80,7 +80,7 @@ static void free_noise(void *p)
 
 static void free_expired(void *p)
 {
-    rp_expired *e = p;
+    rpt_expired *e = p;
     if (!e)
         return;
     json_decref(e->rule);
@@ -91,13 +91,13 @@ void reports_free(reports_builder *b)
 {
     if (!b)
         return;
-    rp_gate_free(b->gate);
-    rp_catalog_free(b->catalog);
+    rpt_gate_free(b->gate);
+    rpt_catalog_free(b->catalog);
     json_decref(b->switches);
     json_decref(b->previous);
-    rp_table_free(b->families);
-    rp_table_free(b->noise);
-    rp_table_free(b->expired);
+    pm_table_free(b->families);
+    pm_table_free(b->noise);
+    pm_table_free(b->expired);
     free(b);
 }
 
@@ -115,12 +115,12 @@ reports_builder *reports_new(const reports_options *o, pm_err *err)
     /* Not kept: only what they load or copy (the caller may free them after this call). */
     b->o.gate_path = b->o.capabilities_path = NULL;
     b->o.switches = b->o.previous = NULL;
-    if (!(b->gate = rp_gate_load(o ? o->gate_path : NULL, err)))
+    if (!(b->gate = rpt_gate_load(o ? o->gate_path : NULL, err)))
         goto fail;
-    if (o && o->capabilities_path && !(b->catalog = rp_catalog_load(o->capabilities_path, err)))
+    if (o && o->capabilities_path && !(b->catalog = rpt_catalog_load(o->capabilities_path, err)))
         goto fail;
     if (o && o->switches) {
-        if (!rp_owner_map(o->switches)) {
+        if (!rpt_owner_map(o->switches)) {
             pm_err_set(err, "the switch snapshot is not a mapping of SWITCH: owner");
             goto fail;
         }
@@ -128,9 +128,9 @@ reports_builder *reports_new(const reports_options *o, pm_err *err)
     }
     if (o && o->previous)
         b->previous = json_deep_copy(o->previous);
-    b->families = rp_table_new(free_family);
-    b->noise = rp_table_new(free_noise);
-    b->expired = rp_table_new(free_expired);
+    b->families = pm_table_new(free_family);
+    b->noise = pm_table_new(free_noise);
+    b->expired = pm_table_new(free_expired);
     if (!b->families || !b->noise || !b->expired) {
         pm_err_set(err, "out of memory");
         goto fail;
@@ -218,8 +218,8 @@ static int view_record(const json_t *r, record_view *rv, pm_err *err)
     json_object_foreach((json_t *)rv->latency, target, us)
         if (!json_is_integer(us) || json_integer_value(us) < 0)
             return pm_err_set(err, "latency.%.64s must be a whole number of microseconds", target);
-    if (json_object_size(rv->latency) > RP_MAX_TARGETS)
-        return pm_err_set(err, "latency of more than %d targets", RP_MAX_TARGETS);
+    if (json_object_size(rv->latency) > RPT_MAX_TARGETS)
+        return pm_err_set(err, "latency of more than %d targets", RPT_MAX_TARGETS);
     json_object_foreach((json_t *)rv->error, target, code) {
         const char *role = role_of(rv->roles, target);
         if (strcmp(target, "baseline") == 0 || (role && strcmp(role, "baseline") == 0))
@@ -250,7 +250,7 @@ static void count_verdict(uint64_t *total, uint64_t *match, uint64_t *mismatch, 
     }
 }
 
-static rp_latency *latency_slot(rp_scope *s, const char *target, const char *role)
+static rpt_latency *latency_slot(rpt_scope *s, const char *target, const char *role)
 {
     for (size_t i = 0; i < s->nlatency; i++)
         if (strcmp(s->latency[i].name, target) == 0) {
@@ -258,9 +258,9 @@ static rp_latency *latency_slot(rp_scope *s, const char *target, const char *rol
                 s->latency[i].role = strdup(role);
             return &s->latency[i];
         }
-    if (s->nlatency == RP_MAX_TARGETS)
+    if (s->nlatency == RPT_MAX_TARGETS)
         return NULL;
-    rp_latency *l = &s->latency[s->nlatency];
+    rpt_latency *l = &s->latency[s->nlatency];
     l->name = strdup(target);
     l->role = role ? strdup(role) : NULL;
     l->h = reports_histogram_new();
@@ -275,24 +275,24 @@ static rp_latency *latency_slot(rp_scope *s, const char *target, const char *rol
     return l;
 }
 
-static int count_scope(rp_scope *s, const record_view *rv, pm_err *err)
+static int count_scope(rpt_scope *s, const record_view *rv, pm_err *err)
 {
     count_verdict(&s->total, &s->match, &s->mismatch, &s->error, &s->skipped, rv->v);
     s->baseline_errors += rv->v == V_ERROR && rv->baseline_failed;
     s->candidate_errors += rv->v == V_ERROR && rv->candidate_failed;
-    if (!s->errors && !(s->errors = rp_table_new(free)))
+    if (!s->errors && !(s->errors = pm_table_new(free)))
         return pm_err_set(err, "out of memory");
     const char *target;
     const json_t *v;
     json_object_foreach((json_t *)rv->error, target, v) {
         const char *code = json_is_string(v) ? json_string_value(v) : "other";
-        uint64_t *n = rp_table_get(s->errors, code);
-        if (!n && rp_table_size(s->errors) >= RP_MAX_ERROR_CODES) {
+        uint64_t *n = pm_table_get(s->errors, code);
+        if (!n && pm_table_size(s->errors) >= RPT_MAX_ERROR_CODES) {
             s->errors_dropped++;
             continue;
         }
         if (!n) {
-            if (!(n = calloc(1, sizeof *n)) || rp_table_put(s->errors, code, n) != 0) {
+            if (!(n = calloc(1, sizeof *n)) || pm_table_put(s->errors, code, n) != 0) {
                 free(n);
                 return pm_err_set(err, "out of memory");
             }
@@ -302,27 +302,27 @@ static int count_scope(rp_scope *s, const record_view *rv, pm_err *err)
     json_object_foreach((json_t *)rv->latency, target, v) {
         if (json_object_get(rv->error, target))
             continue; /* a failed target's time says nothing about its speed */
-        rp_latency *l = latency_slot(s, target, role_of(rv->roles, target));
-        if (!l) /* out of memory, or a scope that has seen RP_MAX_TARGETS names already */
+        rpt_latency *l = latency_slot(s, target, role_of(rv->roles, target));
+        if (!l) /* out of memory, or a scope that has seen RPT_MAX_TARGETS names already */
             continue;
         reports_histogram_add(l->h, (uint64_t)json_integer_value(v));
     }
     return 0;
 }
 
-static rp_family *family_of(reports_builder *b, const record_view *rv, pm_err *err)
+static rpt_family *family_of(reports_builder *b, const record_view *rv, pm_err *err)
 {
-    rp_family *f = rp_table_get(b->families, rv->family);
+    rpt_family *f = pm_table_get(b->families, rv->family);
     if (!f) {
-        if (rp_table_size(b->families) >= RP_MAX_FAMILIES) {
-            pm_err_set(err, "more than %d families (is it a pmirror diff file?)", RP_MAX_FAMILIES);
+        if (pm_table_size(b->families) >= RPT_MAX_FAMILIES) {
+            pm_err_set(err, "more than %d families (is it a pmirror diff file?)", RPT_MAX_FAMILIES);
             return NULL;
         }
         f = calloc(1, sizeof *f);
-        bool ok = f && (f->capabilities = rp_table_new(free_capability)) && (f->signatures = rp_table_new(free_signature));
-        for (int k = 0; ok && k < RP_COHORT_KINDS; k++)
-            ok = (f->cohorts[k] = rp_table_new(free)) != NULL;
-        if (!ok || rp_table_put(b->families, rv->family, f) != 0) {
+        bool ok = f && (f->capabilities = pm_table_new(free_capability)) && (f->signatures = pm_table_new(free_signature));
+        for (int k = 0; ok && k < RPT_COHORT_KINDS; k++)
+            ok = (f->cohorts[k] = pm_table_new(free)) != NULL;
+        if (!ok || pm_table_put(b->families, rv->family, f) != 0) {
             free_family(f);
             pm_err_set(err, "out of memory");
             return NULL;
@@ -335,15 +335,15 @@ static rp_family *family_of(reports_builder *b, const record_view *rv, pm_err *e
     return f;
 }
 
-static rp_capability *capability_of(rp_family *f, const record_view *rv, pm_err *err)
+static rpt_capability *capability_of(rpt_family *f, const record_view *rv, pm_err *err)
 {
-    rp_capability *c = rp_table_get(f->capabilities, rv->capability);
+    rpt_capability *c = pm_table_get(f->capabilities, rv->capability);
     if (!c) {
-        if (rp_table_size(f->capabilities) >= RP_MAX_CAPABILITIES) {
-            pm_err_set(err, "family %s: more than %d capabilities", rv->family, RP_MAX_CAPABILITIES);
+        if (pm_table_size(f->capabilities) >= RPT_MAX_CAPABILITIES) {
+            pm_err_set(err, "family %s: more than %d capabilities", rv->family, RPT_MAX_CAPABILITIES);
             return NULL;
         }
-        if (!(c = calloc(1, sizeof *c)) || rp_table_put(f->capabilities, rv->capability, c) != 0) {
+        if (!(c = calloc(1, sizeof *c)) || pm_table_put(f->capabilities, rv->capability, c) != 0) {
             free(c);
             pm_err_set(err, "out of memory");
             return NULL;
@@ -356,19 +356,19 @@ static rp_capability *capability_of(rp_family *f, const record_view *rv, pm_err 
     return c;
 }
 
-static int count_cohorts(rp_family *f, const record_view *rv, pm_err *err)
+static int count_cohorts(rpt_family *f, const record_view *rv, pm_err *err)
 {
-    static const char *const kinds[RP_COHORT_KINDS] = {"org", "repo", "user"};
-    for (int k = 0; k < RP_COHORT_KINDS; k++) {
+    static const char *const kinds[RPT_COHORT_KINDS] = {"org", "repo", "user"};
+    for (int k = 0; k < RPT_COHORT_KINDS; k++) {
         const char *name = json_string_value(json_object_get(rv->cohort, kinds[k]));
         if (!name)
             continue;
-        rp_cohort *c = rp_table_get(f->cohorts[k], name);
-        if (!c && rp_table_size(f->cohorts[k]) >= RP_MAX_COHORTS) {
+        rpt_cohort *c = pm_table_get(f->cohorts[k], name);
+        if (!c && pm_table_size(f->cohorts[k]) >= RPT_MAX_COHORTS) {
             f->cohorts_dropped[k]++;
             continue;
         }
-        if (!c && (!(c = calloc(1, sizeof *c)) || rp_table_put(f->cohorts[k], name, c) != 0)) {
+        if (!c && (!(c = calloc(1, sizeof *c)) || pm_table_put(f->cohorts[k], name, c) != 0)) {
             free(c);
             return pm_err_set(err, "out of memory");
         }
@@ -429,7 +429,7 @@ static json_t *shape_of(const json_t *differences)
     return shape;
 }
 
-static int set_exemplar(rp_signature *s, const record_view *rv, pm_err *err)
+static int set_exemplar(rpt_signature *s, const record_view *rv, pm_err *err)
 {
     char *id = strdup(rv->id ? rv->id : "");
     json_t *differences = json_array();
@@ -441,7 +441,7 @@ static int set_exemplar(rp_signature *s, const record_view *rv, pm_err *err)
     size_t i;
     const json_t *d;
     json_array_foreach(rv->differences, i, d) {
-        if (i >= RP_EXEMPLAR_DIFFERENCES)
+        if (i >= RPT_EXEMPLAR_DIFFERENCES)
             break;
         json_array_append_new(differences, json_deep_copy(d));
     }
@@ -454,18 +454,18 @@ static int set_exemplar(rp_signature *s, const record_view *rv, pm_err *err)
     return 0;
 }
 
-static int count_signature(rp_family *f, const record_view *rv, pm_err *err)
+static int count_signature(rpt_family *f, const record_view *rv, pm_err *err)
 {
     if (rv->v != V_MISMATCH || !rv->signature)
         return 0;
-    rp_signature *s = rp_table_get(f->signatures, rv->signature);
+    rpt_signature *s = pm_table_get(f->signatures, rv->signature);
     if (!s) {
-        if (rp_table_size(f->signatures) >= RP_MAX_SIGNATURES) {
+        if (pm_table_size(f->signatures) >= RPT_MAX_SIGNATURES) {
             f->signatures_dropped++;
             return 0;
         }
         if (!(s = calloc(1, sizeof *s)) || !(s->capability = strdup(rv->capability)) ||
-            rp_table_put(f->signatures, rv->signature, s) != 0) {
+            pm_table_put(f->signatures, rv->signature, s) != 0) {
             free_signature(s);
             return pm_err_set(err, "out of memory");
         }
@@ -498,8 +498,8 @@ static int count_noise(reports_builder *b, const record_view *rv, pm_err *err)
         snprintf(key + cap_len, size - (size_t)cap_len, "%s|%s|%s", where ? where : "?", p, kind ? kind : "?");
         shape = key + cap_len;
         free(p);
-        rp_noise *n = rp_table_get(b->noise, key);
-        if (!n && rp_table_size(b->noise) >= RP_MAX_NOISE) {
+        rpt_noise *n = pm_table_get(b->noise, key);
+        if (!n && pm_table_size(b->noise) >= RPT_MAX_NOISE) {
             b->noise_dropped++;
             free(key);
             continue;
@@ -507,7 +507,7 @@ static int count_noise(reports_builder *b, const record_view *rv, pm_err *err)
         if (!n) {
             n = calloc(1, sizeof *n);
             if (!n || !(n->capability = strdup(rv->capability)) || !(n->shape = strdup(shape)) ||
-                rp_table_put(b->noise, key, n) != 0) {
+                pm_table_put(b->noise, key, n) != 0) {
                 free_noise(n);
                 free(key);
                 return pm_err_set(err, "out of memory");
@@ -530,15 +530,15 @@ static int count_expired(reports_builder *b, const record_view *rv, pm_err *err)
             continue;
         char key[1024];
         snprintf(key, sizeof key, "%s\x1f%s", rule, expires ? expires : "");
-        rp_expired *x = rp_table_get(b->expired, key);
-        if (!x && rp_table_size(b->expired) >= RP_MAX_EXPIRED)
+        rpt_expired *x = pm_table_get(b->expired, key);
+        if (!x && pm_table_size(b->expired) >= RPT_MAX_EXPIRED)
             continue;
         if (!x) {
             x = calloc(1, sizeof *x);
             if (!x || !(x->rule = json_pack("{s:s, s:O?, s:O?, s:s?}", "rule", rule, "reason",
                                              json_object_get(e, "reason"), "owner", json_object_get(e, "owner"),
                                              "expires", expires)) ||
-                rp_table_put(b->expired, key, x) != 0) {
+                pm_table_put(b->expired, key, x) != 0) {
                 free_expired(x);
                 return pm_err_set(err, "out of memory");
             }
@@ -554,8 +554,8 @@ int reports_add(reports_builder *b, const json_t *diff_record, pm_err *err)
     record_view rv;
     if (view_record(diff_record, &rv, err) != 0)
         return -1;
-    rp_family *f = family_of(b, &rv, err);
-    rp_capability *c = f ? capability_of(f, &rv, err) : NULL;
+    rpt_family *f = family_of(b, &rv, err);
+    rpt_capability *c = f ? capability_of(f, &rv, err) : NULL;
     if (!c)
         return -1;
     if (count_scope(&f->s, &rv, err) != 0 || count_scope(&c->s, &rv, err) != 0 || count_cohorts(f, &rv, err) != 0 ||

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 typedef struct {
     bool read;
@@ -21,12 +21,12 @@ typedef struct {
 } cat_capability;
 
 typedef struct {
-    rp_table *capabilities;
+    pm_table *capabilities;
     long reads;
 } cat_family;
 
-struct rp_catalog {
-    rp_table *families;
+struct rpt_catalog {
+    pm_table *families;
 };
 
 static void free_capability(void *p)
@@ -41,15 +41,15 @@ static void free_family(void *p)
 {
     cat_family *f = p;
     if (f)
-        rp_table_free(f->capabilities);
+        pm_table_free(f->capabilities);
     free(f);
 }
 
-void rp_catalog_free(rp_catalog *c)
+void rpt_catalog_free(rpt_catalog *c)
 {
     if (!c)
         return;
-    rp_table_free(c->families);
+    pm_table_free(c->families);
     free(c);
 }
 
@@ -71,7 +71,7 @@ static int load_family(const pm_config *cfg, const json_t *fam, cat_family *f, p
     const json_t *cap;
     json_object_foreach((json_t *)caps, name, cap) {
         cat_capability *c = calloc(1, sizeof *c);
-        if (!c || rp_table_put(f->capabilities, name, c) != 0) {
+        if (!c || pm_table_put(f->capabilities, name, c) != 0) {
             free(c);
             return pm_err_set(err, "out of memory");
         }
@@ -91,13 +91,13 @@ static int load_family(const pm_config *cfg, const json_t *fam, cat_family *f, p
     return 0;
 }
 
-rp_catalog *rp_catalog_load(const char *path, pm_err *err)
+rpt_catalog *rpt_catalog_load(const char *path, pm_err *err)
 {
     pm_config *cfg = pm_config_load(path, err);
     if (!cfg)
         return NULL;
-    rp_catalog *c = calloc(1, sizeof *c);
-    if (!c || !(c->families = rp_table_new(free_family))) {
+    rpt_catalog *c = calloc(1, sizeof *c);
+    if (!c || !(c->families = pm_table_new(free_family))) {
         pm_err_set(err, "out of memory");
         goto fail;
     }
@@ -110,7 +110,7 @@ rp_catalog *rp_catalog_load(const char *path, pm_err *err)
     const json_t *fam;
     json_object_foreach((json_t *)families, name, fam) {
         cat_family *f = calloc(1, sizeof *f);
-        if (!f || !(f->capabilities = rp_table_new(free_capability)) || rp_table_put(c->families, name, f) != 0) {
+        if (!f || !(f->capabilities = pm_table_new(free_capability)) || pm_table_put(c->families, name, f) != 0) {
             free_family(f);
             pm_err_set(err, "out of memory");
             goto fail;
@@ -121,38 +121,38 @@ rp_catalog *rp_catalog_load(const char *path, pm_err *err)
     pm_config_free(cfg);
     return c;
 fail:
-    rp_catalog_free(c);
+    rpt_catalog_free(c);
     pm_config_free(cfg);
     return NULL;
 }
 
-long rp_catalog_read_count(const rp_catalog *c, const char *family)
+long rpt_catalog_read_count(const rpt_catalog *c, const char *family)
 {
-    const cat_family *f = c ? rp_table_get(c->families, family) : NULL;
+    const cat_family *f = c ? pm_table_get(c->families, family) : NULL;
     return f ? f->reads : -1;
 }
 
-bool rp_catalog_is_read(const rp_catalog *c, const char *family, const char *capability)
+bool rpt_catalog_is_read(const rpt_catalog *c, const char *family, const char *capability)
 {
-    const cat_family *f = c ? rp_table_get(c->families, family) : NULL;
-    const cat_capability *cap = f ? rp_table_get(f->capabilities, capability) : NULL;
+    const cat_family *f = c ? pm_table_get(c->families, family) : NULL;
+    const cat_capability *cap = f ? pm_table_get(f->capabilities, capability) : NULL;
     return cap && cap->read;
 }
 
-long rp_catalog_switch_count(const rp_catalog *c, const char *family, const char *cap_switch)
+long rpt_catalog_switch_count(const rpt_catalog *c, const char *family, const char *cap_switch)
 {
-    const cat_family *f = c ? rp_table_get(c->families, family) : NULL;
+    const cat_family *f = c ? pm_table_get(c->families, family) : NULL;
     if (!f)
         return -1;
     long n = 0;
-    for (size_t i = 0; i < rp_table_size(f->capabilities); i++) {
-        const cat_capability *cap = rp_table_value(f->capabilities, i);
+    for (size_t i = 0; i < pm_table_size(f->capabilities); i++) {
+        const cat_capability *cap = pm_table_value(f->capabilities, i);
         n += cap->cap_switch && strcmp(cap->cap_switch, cap_switch) == 0;
     }
     return n;
 }
 
-int rp_family_order(const char *family)
+int rpt_family_order(const char *family)
 {
     /* quay-facts.md: v2, v1, oauth2, oauth1, api-v1, webhooks, keys, secscan, realtime,
      * well-known, web, other. */

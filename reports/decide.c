@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 static void say(json_t *list, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(json_t *list, const char *fmt, ...)
@@ -50,18 +50,18 @@ static const json_t *latency_of(const json_t *scope, const char *role)
     return NULL;
 }
 
-static void check_latency(const rp_thresholds *t, const json_t *scope, const char *q, double ratio, json_t *fail,
+static void check_latency(const rpt_thresholds *t, const json_t *scope, const char *q, double ratio, json_t *fail,
                           json_t *pass)
 {
     const json_t *base = latency_of(scope, "baseline"), *cand = latency_of(scope, "candidate");
-    double b = rp_number(json_object_get(base, q)), c = rp_number(json_object_get(cand, q));
+    double b = rpt_number(json_object_get(base, q)), c = rpt_number(json_object_get(cand, q));
     if (isnan(ratio) || isnan(b) || isnan(c))
         return;
     char cs[32], bs[32], ls[32], rs[16];
     double limit = b * ratio;
-    rp_fmt_ms(cs, sizeof cs, c, limit);
-    rp_fmt_ms(bs, sizeof bs, b, NAN);
-    rp_fmt_ms(ls, sizeof ls, limit, c);
+    rpt_fmt_ms(cs, sizeof cs, c, limit);
+    rpt_fmt_ms(bs, sizeof bs, b, NAN);
+    rpt_fmt_ms(ls, sizeof ls, limit, c);
     snprintf(rs, sizeof rs, "%.2f", ratio);
     char tail[64] = "";
     if (t->budget)
@@ -72,41 +72,41 @@ static void check_latency(const rp_thresholds *t, const json_t *scope, const cha
         say(pass, "candidate %s %s <= baseline %s %s x %s (= %s%s)", q, cs, q, bs, rs, ls, tail);
 }
 
-static void check_errors(const rp_thresholds *t, const json_t *scope, json_int_t samples, json_t *fail, json_t *pass)
+static void check_errors(const rpt_thresholds *t, const json_t *scope, json_int_t samples, json_t *fail, json_t *pass)
 {
-    double rate = rp_number(json_object_get(scope, "error_rate"));
+    double rate = rpt_number(json_object_get(scope, "error_rate"));
     char a[32], b[32], c[32];
     if (!isnan(t->max_error_rate) && !isnan(rate)) {
-        rp_fmt_ratio(a, sizeof a, rate, t->max_error_rate);
-        rp_fmt_ratio(b, sizeof b, t->max_error_rate, rate);
+        rpt_fmt_ratio(a, sizeof a, rate, t->max_error_rate);
+        rpt_fmt_ratio(b, sizeof b, t->max_error_rate, rate);
         say(rate > t->max_error_rate ? fail : pass, "error rate %s %s %s (%lld of %lld)", a,
             rate > t->max_error_rate ? ">" : "<=", b, (long long)count(scope, "error"), (long long)samples);
     }
     const json_t *by_role = json_object_get(scope, "error_rate_by_role");
-    double base = rp_number(json_object_get(by_role, "baseline")), cand = rp_number(json_object_get(by_role, "candidate"));
+    double base = rpt_number(json_object_get(by_role, "baseline")), cand = rpt_number(json_object_get(by_role, "candidate"));
     if (!isnan(t->max_error_rate_increase) && !isnan(base) && !isnan(cand)) {
         double limit = base + t->max_error_rate_increase;
         bool bad = cand > limit + 1e-12;
-        rp_fmt_ratio(a, sizeof a, cand, limit);
-        rp_fmt_ratio(b, sizeof b, base, NAN);
-        rp_fmt_ratio(c, sizeof c, t->max_error_rate_increase, NAN);
+        rpt_fmt_ratio(a, sizeof a, cand, limit);
+        rpt_fmt_ratio(b, sizeof b, base, NAN);
+        rpt_fmt_ratio(c, sizeof c, t->max_error_rate_increase, NAN);
         say(bad ? fail : pass, "candidate error rate %s %s baseline %s + %s%s%s", a, bad ? ">" : "<=", b, c,
             t->budget ? ", " : "", t->budget ? t->budget : "");
     }
 }
 
-static void check_parity(const rp_thresholds *t, const json_t *scope, json_int_t samples, json_t *fail, json_t *pass)
+static void check_parity(const rpt_thresholds *t, const json_t *scope, json_int_t samples, json_t *fail, json_t *pass)
 {
     if (isnan(t->min_parity_lower))
         return;
-    double lower = rp_number(json_object_get(scope, "parity_lower"));
+    double lower = rpt_number(json_object_get(scope, "parity_lower"));
     if (isnan(lower)) {
         say(fail, "no comparable answers (0 match + mismatch): parity unknown");
         return;
     }
     char a[32], b[32];
-    rp_fmt_ratio(a, sizeof a, lower, t->min_parity_lower);
-    rp_fmt_ratio(b, sizeof b, t->min_parity_lower, lower);
+    rpt_fmt_ratio(a, sizeof a, lower, t->min_parity_lower);
+    rpt_fmt_ratio(b, sizeof b, t->min_parity_lower, lower);
     if (lower < t->min_parity_lower)
         say(fail, "parity lower bound %s < %s", a, b);
     else
@@ -126,8 +126,8 @@ static void check_capabilities(const json_t *scope, json_t *fail)
     }
 }
 
-const char *rp_decide(const rp_thresholds *t, const json_t *scope, const char *owner, const char *switch_name,
-                      json_t *reasons)
+const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char *owner, const char *switch_name,
+                       json_t *reasons)
 {
     json_t *short_of = json_array(), *fail = json_array(), *pass = json_array();
     json_int_t samples = count(scope, "match") + count(scope, "mismatch") + count(scope, "error");
@@ -135,11 +135,11 @@ const char *rp_decide(const rp_thresholds *t, const json_t *scope, const char *o
         say(short_of, "%lld sample%s < min_samples %ld", (long long)samples, samples == 1 ? "" : "s", t->min_samples);
     check_parity(t, scope, samples, fail, pass);
     const json_t *coverage = json_object_get(scope, "coverage");
-    double share = rp_number(json_object_get(coverage, "share"));
+    double share = rpt_number(json_object_get(coverage, "share"));
     if (!isnan(share) && !isnan(t->min_capability_coverage)) {
         char a[32], b[32];
-        rp_fmt_ratio(a, sizeof a, share, t->min_capability_coverage);
-        rp_fmt_ratio(b, sizeof b, t->min_capability_coverage, share);
+        rpt_fmt_ratio(a, sizeof a, share, t->min_capability_coverage);
+        rpt_fmt_ratio(b, sizeof b, t->min_capability_coverage, share);
         say(share < t->min_capability_coverage ? short_of : pass,
             "capability coverage %lld of %lld read capabilities = %s %s %s", (long long)count(coverage, "seen"),
             (long long)count(coverage, "read_capabilities"), a, share < t->min_capability_coverage ? "<" : ">=", b);

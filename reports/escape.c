@@ -4,14 +4,14 @@
  * byte that does not start a valid, shortest-form sequence becomes U+FFFD, so a renderer
  * never passes on bytes a reader would choke on, and nothing from traffic can close a tag, start a table cell or
  * hide itself: controls, bidirectional overrides (a path that reads backwards), zero-width
- * characters are shown as "\uXXXX". rp_is_hidden is the one list of such code points,
+ * characters are shown as "\uXXXX". rpt_is_hidden is the one list of such code points,
  * report.html's escaper (html_escape.c) uses it too.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 /* The code point at s (n bytes left) and its length, or -1 (length 1) when not UTF-8. */
 static long utf8_next(const unsigned char *s, size_t n, size_t *len)
@@ -27,7 +27,7 @@ static long utf8_next(const unsigned char *s, size_t n, size_t *len)
 
 static const char REPLACEMENT[] = "\xEF\xBF\xBD";
 
-bool rp_is_hidden(uint32_t cp)
+bool rpt_is_hidden(uint32_t cp)
 {
     return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) /* C0, DEL, C1 */
         || cp == 0xAD                              /* soft hyphen */
@@ -40,7 +40,7 @@ bool rp_is_hidden(uint32_t cp)
         || (cp & 0xFFFE) == 0xFFFE;                /* U+xFFFE, U+xFFFF */
 }
 
-void rp_hidden_escape(uint32_t cp, char *buf, size_t size)
+void rpt_hidden_escape(uint32_t cp, char *buf, size_t size)
 {
     if (cp > 0xFFFF)
         snprintf(buf, size, "\\U%08X", (unsigned)cp);
@@ -48,7 +48,7 @@ void rp_hidden_escape(uint32_t cp, char *buf, size_t size)
         snprintf(buf, size, "\\u%04X", (unsigned)cp);
 }
 
-/* A hidden code point as its escape (rp_is_hidden), or a byte that is not UTF-8 (cp < 0)
+/* A hidden code point as its escape (rpt_is_hidden), or a byte that is not UTF-8 (cp < 0)
  * as U+FFFD. */
 static void write_hidden(FILE *out, long cp)
 {
@@ -57,11 +57,11 @@ static void write_hidden(FILE *out, long cp)
         fputs(REPLACEMENT, out);
         return;
     }
-    rp_hidden_escape((uint32_t)cp, buf, sizeof buf);
+    rpt_hidden_escape((uint32_t)cp, buf, sizeof buf);
     fputs(buf, out);
 }
 
-void rp_xml_escape(FILE *out, const char *s, size_t len, bool attribute)
+void rpt_xml_escape(FILE *out, const char *s, size_t len, bool attribute)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -93,7 +93,7 @@ void rp_xml_escape(FILE *out, const char *s, size_t len, bool attribute)
                 fputc((int)cp, out);
             break;
         default:
-            if (cp < 0 || rp_is_hidden((uint32_t)cp)) /* not UTF-8, not XML 1.0, or hiding itself */
+            if (cp < 0 || rpt_is_hidden((uint32_t)cp)) /* not UTF-8, not XML 1.0, or hiding itself */
                 write_hidden(out, cp);
             else
                 fwrite(p + i, 1, n, out);
@@ -107,7 +107,7 @@ static bool word_char(unsigned char c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
-void rp_md_escape(FILE *out, const char *s, size_t len, size_t max)
+void rpt_md_escape(FILE *out, const char *s, size_t len, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, chars = 0;
@@ -130,7 +130,7 @@ void rp_md_escape(FILE *out, const char *s, size_t len, size_t max)
             fputs(next == ' ' ? "&" : "&amp;", out);
         else if (cp == '\n' || cp == '\r' || cp == '\t')
             fputc(' ', out);
-        else if (cp < 0 || rp_is_hidden((uint32_t)cp))
+        else if (cp < 0 || rpt_is_hidden((uint32_t)cp))
             write_hidden(out, cp);
         else
             fwrite(p + i, 1, n, out);
@@ -139,7 +139,7 @@ void rp_md_escape(FILE *out, const char *s, size_t len, size_t max)
     }
 }
 
-char *rp_value_text(const json_t *v, size_t *len)
+char *rpt_value_text(const json_t *v, size_t *len)
 {
     /* JSON for every value, strings quoted: a type difference (1024 vs "1024") must show */
     char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("(absent)");

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 static void fmt_distinct(char *buf, size_t size, double x, double other, int decimals, const char *unit)
 {
@@ -27,12 +27,12 @@ static void fmt_distinct(char *buf, size_t size, double x, double other, int dec
     }
 }
 
-void rp_fmt_ratio(char *buf, size_t size, double x, double other)
+void rpt_fmt_ratio(char *buf, size_t size, double x, double other)
 {
     fmt_distinct(buf, size, x, other, 3, "");
 }
 
-void rp_fmt_ms(char *buf, size_t size, double us, double other)
+void rpt_fmt_ms(char *buf, size_t size, double us, double other)
 {
     double ms = us / 1000, other_ms = other / 1000;
     int decimals = isnan(ms) || fabs(ms) >= 1 ? 1 : fabs(ms) >= 0.1 ? 2 : 3;

@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
-struct rp_gate {
+struct rpt_gate {
     pm_config *cfg; /* NULL: built-in defaults */
-    rp_thresholds defaults;
+    rpt_thresholds defaults;
     const json_t *families; /* borrowed from cfg; validated */
-    rp_trend_limits trend;
+    rpt_trend_limits trend;
 };
 
 typedef enum { K_LABEL, K_COUNT, K_SHARE, K_FACTOR } key_kind;
@@ -39,9 +39,9 @@ static const gate_key keys[] = {
     {"min_capability_coverage", K_SHARE, true},
 };
 
-static void builtin_defaults(rp_thresholds *t)
+static void builtin_defaults(rpt_thresholds *t)
 {
-    *t = (rp_thresholds){.budget = NULL,
+    *t = (rpt_thresholds){.budget = NULL,
                          .min_samples = 200,
                          .min_parity_lower = 0.99,
                          .max_error_rate = 0.01,
@@ -61,7 +61,7 @@ static const gate_key *find_key(const char *name)
 }
 
 /* Sets one validated key on t. */
-static void set_key(rp_thresholds *t, const char *name, const json_t *v)
+static void set_key(rpt_thresholds *t, const char *name, const json_t *v)
 {
     bool null = json_is_null(v);
     double d = null ? NAN : json_number_value(v);
@@ -86,7 +86,7 @@ static void set_key(rp_thresholds *t, const char *name, const json_t *v)
         t->min_capability_coverage = d;
 }
 
-static void apply(rp_thresholds *t, const json_t *mapping)
+static void apply(rpt_thresholds *t, const json_t *mapping)
 {
     const char *name;
     const json_t *v;
@@ -166,7 +166,7 @@ static int check_families(const pm_config *cfg, const json_t *families, pm_err *
     return 0;
 }
 
-static int load_trend(const pm_config *cfg, const json_t *trend, rp_trend_limits *out, pm_err *err)
+static int load_trend(const pm_config *cfg, const json_t *trend, rpt_trend_limits *out, pm_err *err)
 {
     if (!json_is_object(trend))
         return pm_config_error_at(cfg, trend, err, "trend: a mapping (max_parity_drop, max_p95_increase)");
@@ -189,15 +189,15 @@ static int load_trend(const pm_config *cfg, const json_t *trend, rp_trend_limits
     return 0;
 }
 
-rp_gate *rp_gate_load(const char *path, pm_err *err)
+rpt_gate *rpt_gate_load(const char *path, pm_err *err)
 {
-    rp_gate *g = calloc(1, sizeof *g);
+    rpt_gate *g = calloc(1, sizeof *g);
     if (!g) {
         pm_err_set(err, "out of memory");
         return NULL;
     }
     builtin_defaults(&g->defaults);
-    g->trend = (rp_trend_limits){.max_parity_drop = 0.005, .max_p95_increase = 0.10};
+    g->trend = (rpt_trend_limits){.max_parity_drop = 0.005, .max_p95_increase = 0.10};
     if (!path)
         return g;
     if (!(g->cfg = pm_config_load(path, err)))
@@ -229,11 +229,11 @@ rp_gate *rp_gate_load(const char *path, pm_err *err)
     }
     return g;
 fail:
-    rp_gate_free(g);
+    rpt_gate_free(g);
     return NULL;
 }
 
-void rp_gate_free(rp_gate *g)
+void rpt_gate_free(rpt_gate *g)
 {
     if (!g)
         return;
@@ -241,7 +241,7 @@ void rp_gate_free(rp_gate *g)
     free(g);
 }
 
-void rp_gate_family(const rp_gate *g, const char *family, rp_thresholds *out)
+void rpt_gate_family(const rpt_gate *g, const char *family, rpt_thresholds *out)
 {
     *out = g->defaults;
     const json_t *fam = g->families ? json_object_get(g->families, family) : NULL;
@@ -249,16 +249,16 @@ void rp_gate_family(const rp_gate *g, const char *family, rp_thresholds *out)
         apply(out, fam);
 }
 
-void rp_gate_capability(const rp_gate *g, const char *family, const char *capability, rp_thresholds *out)
+void rpt_gate_capability(const rpt_gate *g, const char *family, const char *capability, rpt_thresholds *out)
 {
-    rp_gate_family(g, family, out);
+    rpt_gate_family(g, family, out);
     const json_t *fam = g->families ? json_object_get(g->families, family) : NULL;
     const json_t *cap = json_object_get(json_object_get(fam, "capabilities"), capability);
     if (cap)
         apply(out, cap);
 }
 
-const rp_trend_limits *rp_gate_trend(const rp_gate *g)
+const rpt_trend_limits *rpt_gate_trend(const rpt_gate *g)
 {
     return &g->trend;
 }
@@ -268,7 +268,7 @@ static json_t *number_or_null(double x)
     return isnan(x) ? json_null() : json_real(x);
 }
 
-json_t *rp_thresholds_json(const rp_thresholds *t, bool family)
+json_t *rpt_thresholds_json(const rpt_thresholds *t, bool family)
 {
     json_t *o = json_object();
     json_object_set_new(o, "budget", t->budget ? json_string(t->budget) : json_null());

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 #define LINEAR 128
 #define GAMMA 1.02

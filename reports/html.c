@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/html_internal.h"
-#include "reports/reports.h"
+#include "html_internal.h"
+#include "reports.h"
 
 #define DASH "\xE2\x80\x94"
 

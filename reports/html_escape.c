@@ -6,7 +6,7 @@
  * characters become entities in both contexts (so the same call is safe in element
  * content, in a double-quoted attribute and in SVG text), and the text is decoded as
  * UTF-8 on the way. What a reader could not see or that could change how the page
- * reads — controls, line separators, bidi overrides, zero-width characters (rp_is_hidden,
+ * reads — controls, line separators, bidi overrides, zero-width characters (rpt_is_hidden,
  * escape.c: the list report.md and junit.xml use too), bytes that are not UTF-8 — is shown
  * as a visible escape instead of being passed through: a difference hidden in an
  * invisible byte is still a difference.
@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "reports/html_internal.h"
-#include "reports/reports_internal.h"
+#include "html_internal.h"
+#include "reports_internal.h"
 
 static void write_escape(FILE *out, const char *text, html_ctx ctx)
 {
@@ -34,7 +34,7 @@ static void write_hidden(FILE *out, uint32_t cp, html_ctx ctx)
     case '\t': write_escape(out, "\\t", ctx); return;
     default: break;
     }
-    rp_hidden_escape(cp, buf, sizeof buf);
+    rpt_hidden_escape(cp, buf, sizeof buf);
     write_escape(out, buf, ctx);
 }
 
@@ -64,7 +64,7 @@ void html_escape(FILE *out, const char *s, size_t len, html_ctx ctx, size_t max)
             default: break;
             }
         }
-        if (n > 0 && !entity && !rp_is_hidden(cp)) {
+        if (n > 0 && !entity && !rpt_is_hidden(cp)) {
             i += n; /* plain text: extend the run written in one go */
             continue;
         }

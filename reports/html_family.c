@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/html_internal.h"
+#include "html_internal.h"
 
 #define EXEMPLAR_DIFFS_MAX 50 /* differences shown per exemplar */
 

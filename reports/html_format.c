@@ -6,7 +6,7 @@
  */
 #include <math.h>
 
-#include "reports/html_internal.h"
+#include "html_internal.h"
 
 #define DASH "\xE2\x80\x94"   /* — */
 #define MINUS "\xE2\x88\x92"  /* − */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/html_internal.h"
+#include "html_internal.h"
 
 double html_num(const json_t *obj, const char *key)
 {

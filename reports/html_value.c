@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/html_internal.h"
+#include "html_internal.h"
 
 #define DEPTH_MAX 32
 

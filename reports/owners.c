@@ -8,9 +8,9 @@
  */
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
-const json_t *rp_owner_map(const json_t *snapshot)
+const json_t *rpt_owner_map(const json_t *snapshot)
 {
     if (!json_is_object(snapshot))
         return NULL;
@@ -20,7 +20,7 @@ const json_t *rp_owner_map(const json_t *snapshot)
     return json_is_object(nested) ? nested : snapshot;
 }
 
-const char *rp_owner_of(const json_t *map, const char *switch_name)
+const char *rpt_owner_of(const json_t *map, const char *switch_name)
 {
     if (!map)
         return NULL;
@@ -28,11 +28,11 @@ const char *rp_owner_of(const json_t *map, const char *switch_name)
     return v && strcmp(v, "go") == 0 ? "go" : "python";
 }
 
-const char *rp_owner_effective(const json_t *map, const char *cap_switch, const char *family_switch)
+const char *rpt_owner_effective(const json_t *map, const char *cap_switch, const char *family_switch)
 {
     if (!map)
         return NULL;
     if (cap_switch && json_object_get(map, cap_switch))
-        return rp_owner_of(map, cap_switch);
-    return rp_owner_of(map, family_switch);
+        return rpt_owner_of(map, cap_switch);
+    return rpt_owner_of(map, family_switch);
 }

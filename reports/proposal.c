@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 static void propose(json_t *proposal, const char *switch_name, const char *decision)
 {
@@ -19,7 +19,7 @@ static void propose(json_t *proposal, const char *switch_name, const char *decis
         json_object_set_new(proposal, switch_name, json_string("python"));
 }
 
-json_t *rp_proposal(const json_t *families)
+json_t *rpt_proposal(const json_t *families)
 {
     json_t *proposal = json_object();
     const char *name, *sw;

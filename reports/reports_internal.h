@@ -15,7 +15,7 @@
  *   format.c      numbers in words (ratios, milliseconds) for reasons and renderers
  *   write_*.c     the renderers of report.json, report.md, junit.xml, and the directory
  *
- * Internal names start with rp_. Every function that can fail returns 0 / -1 with pm_err.
+ * Internal names start with rpt_. Every function that can fail returns 0 / -1 with pm_err.
  */
 #ifndef PM_REPORTS_INTERNAL_H
 #define PM_REPORTS_INTERNAL_H
@@ -24,59 +24,44 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "reports/reports.h"
-
-/* ===== table.c ==================================================================== */
-
-/* Keys are copied; values are the caller's, freed with free_value (may be NULL) by
- * rp_table_free. Entries keep insertion order: rp_table_key/value(t, i), i < size. */
-typedef struct rp_table rp_table;
-
-rp_table *rp_table_new(void (*free_value)(void *));
-void rp_table_free(rp_table *t);
-size_t rp_table_size(const rp_table *t);
-void *rp_table_get(const rp_table *t, const char *key);
-/* Adds key → value (key must be absent). -1 on allocation failure. */
-int rp_table_put(rp_table *t, const char *key, void *value);
-const char *rp_table_key(const rp_table *t, size_t i);
-void *rp_table_value(const rp_table *t, size_t i);
+#include "reports.h"
 
 /* ===== score.c ==================================================================== */
 
 /* A ratio as the report stores it: rounded to 6 decimals; NAN → JSON null. */
-json_t *rp_ratio_json(double x);
+json_t *rpt_ratio_json(double x);
 /* a / b, NAN when b == 0. */
-double rp_div(uint64_t a, uint64_t b);
+double rpt_div(uint64_t a, uint64_t b);
 /* A number from the report tree: NAN for null or missing. */
-double rp_number(const json_t *v);
+double rpt_number(const json_t *v);
 
 /* ===== format.c =================================================================== */
 
 /* "0.962", with more decimals when needed to tell x from other (pass NAN for none). */
-void rp_fmt_ratio(char *buf, size_t size, double x, double other);
+void rpt_fmt_ratio(char *buf, size_t size, double x, double other);
 /* "3.4 ms" from microseconds (more decimals below 1 ms, and when needed to tell x from other). */
-void rp_fmt_ms(char *buf, size_t size, double us, double other);
+void rpt_fmt_ms(char *buf, size_t size, double us, double other);
 
 /* ===== catalog.c ================================================================== */
 
-typedef struct rp_catalog rp_catalog;
+typedef struct rpt_catalog rpt_catalog;
 
 /* Reads families, switches and capabilities from a capability map file. */
-rp_catalog *rp_catalog_load(const char *path, pm_err *err);
-void rp_catalog_free(rp_catalog *c);
+rpt_catalog *rpt_catalog_load(const char *path, pm_err *err);
+void rpt_catalog_free(rpt_catalog *c);
 /* The family's read (non-mutating) capabilities: count, and whether cap is one. -1 when
  * the family is not in the map. */
-long rp_catalog_read_count(const rp_catalog *c, const char *family);
-bool rp_catalog_is_read(const rp_catalog *c, const char *family, const char *capability);
+long rpt_catalog_read_count(const rpt_catalog *c, const char *family);
+bool rpt_catalog_is_read(const rpt_catalog *c, const char *family, const char *capability);
 /* The capabilities the map assigns to a capability switch within a family. */
-long rp_catalog_switch_count(const rp_catalog *c, const char *family, const char *cap_switch);
+long rpt_catalog_switch_count(const rpt_catalog *c, const char *family, const char *cap_switch);
 /* Family position in Quay's cutover order (for sorting), large for unknown ones. */
-int rp_family_order(const char *family);
+int rpt_family_order(const char *family);
 
 /* ===== gate.c ===================================================================== */
 
 /* Thresholds of one family or capability. NAN (or -1 for the integers) = not checked. */
-typedef struct rp_thresholds {
+typedef struct rpt_thresholds {
     const char *budget;             /* Quay's performance budget name, or NULL (borrowed) */
     long min_samples;               /* match + mismatch + error */
     double min_parity_lower;        /* Wilson 95% lower bound of match / (match + mismatch) */
@@ -86,23 +71,23 @@ typedef struct rp_thresholds {
     double max_p99_ratio;
     long max_mismatches;            /* e.g. 0: "no digest mismatch" (PB-REG-PUSH) */
     double min_capability_coverage; /* families only */
-} rp_thresholds;
+} rpt_thresholds;
 
-typedef struct rp_trend_limits {
+typedef struct rpt_trend_limits {
     double max_parity_drop;  /* parity previous - current beyond this is a regression */
     double max_p95_increase; /* p95 current / previous - 1 beyond this is a regression */
-} rp_trend_limits;
+} rpt_trend_limits;
 
-typedef struct rp_gate rp_gate;
+typedef struct rpt_gate rpt_gate;
 
 /* path NULL: the built-in defaults (those of config/quay/gate.yaml's `defaults`). */
-rp_gate *rp_gate_load(const char *path, pm_err *err);
-void rp_gate_free(rp_gate *g);
-void rp_gate_family(const rp_gate *g, const char *family, rp_thresholds *out);
-void rp_gate_capability(const rp_gate *g, const char *family, const char *capability, rp_thresholds *out);
-const rp_trend_limits *rp_gate_trend(const rp_gate *g);
+rpt_gate *rpt_gate_load(const char *path, pm_err *err);
+void rpt_gate_free(rpt_gate *g);
+void rpt_gate_family(const rpt_gate *g, const char *family, rpt_thresholds *out);
+void rpt_gate_capability(const rpt_gate *g, const char *family, const char *capability, rpt_thresholds *out);
+const rpt_trend_limits *rpt_gate_trend(const rpt_gate *g);
 /* The thresholds as the report shows them (null for unchecked). */
-json_t *rp_thresholds_json(const rp_thresholds *t, bool family);
+json_t *rpt_thresholds_json(const rpt_thresholds *t, bool family);
 
 /* ===== decide.c =================================================================== */
 
@@ -111,108 +96,108 @@ json_t *rp_thresholds_json(const rp_thresholds *t, bool family);
  * capabilities already decided). owner: the switch's owner ("go" / "python") or NULL;
  * switch_name for the rollback reason. Appends the reasons (strings) to reasons and
  * returns "promote", "hold", "insufficient" or "rollback". */
-const char *rp_decide(const rp_thresholds *t, const json_t *scope, const char *owner, const char *switch_name,
-                      json_t *reasons);
+const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char *owner, const char *switch_name,
+                       json_t *reasons);
 
 /* ===== owners.c =================================================================== */
 
 /* The owner map of a switch snapshot: a flat mapping, or one nested under `switches:` or
  * `owners:`. NULL when the snapshot has no mapping. Borrowed from snapshot. */
-const json_t *rp_owner_map(const json_t *snapshot);
+const json_t *rpt_owner_map(const json_t *snapshot);
 /* "go" or "python" for a switch (absent or unknown values: python, as Quay reads them);
  * NULL when map is NULL (no snapshot given). */
-const char *rp_owner_of(const json_t *map, const char *switch_name);
+const char *rpt_owner_of(const json_t *map, const char *switch_name);
 /* The most specific of a capability switch and its family switch (quay-facts.md: route,
  * then capability, then family, then python). */
-const char *rp_owner_effective(const json_t *map, const char *cap_switch, const char *family_switch);
+const char *rpt_owner_effective(const json_t *map, const char *cap_switch, const char *family_switch);
 
 /* ===== trend.c ==================================================================== */
 
 /* Adds `previous` and `trend` to each family of report and returns the regressions list
  * (new reference). */
-json_t *rp_trend_apply(json_t *report, const json_t *previous, const rp_trend_limits *limits);
+json_t *rpt_trend_apply(json_t *report, const json_t *previous, const rpt_trend_limits *limits);
 
 /* ===== proposal.c ================================================================= */
 
 /* The `proposal` object of a report whose families are decided (new reference). */
-json_t *rp_proposal(const json_t *families);
+json_t *rpt_proposal(const json_t *families);
 
 /* ===== builder.c / build.c: the aggregates ======================================== */
 
-#define RP_MAX_TARGETS 8          /* targets per scope (baseline, candidate, secondary, ...) */
-#define RP_MAX_FAMILIES 256
-#define RP_MAX_CAPABILITIES 2048  /* per family */
-#define RP_MAX_COHORTS 10000      /* names per cohort kind per family */
-#define RP_MAX_SIGNATURES 1024    /* per family */
-#define RP_MAX_ERROR_CODES 64     /* per scope */
-#define RP_MAX_NOISE 4096
-#define RP_MAX_EXPIRED 1024
-#define RP_EXEMPLAR_DIFFERENCES 20
+#define RPT_MAX_TARGETS 8          /* targets per scope (baseline, candidate, secondary, ...) */
+#define RPT_MAX_FAMILIES 256
+#define RPT_MAX_CAPABILITIES 2048  /* per family */
+#define RPT_MAX_COHORTS 10000      /* names per cohort kind per family */
+#define RPT_MAX_SIGNATURES 1024    /* per family */
+#define RPT_MAX_ERROR_CODES 64     /* per scope */
+#define RPT_MAX_NOISE 4096
+#define RPT_MAX_EXPIRED 1024
+#define RPT_EXEMPLAR_DIFFERENCES 20
 
-typedef struct rp_latency {
+typedef struct rpt_latency {
     char *name, *role; /* role NULL when the records never said */
     reports_histogram *h;
-} rp_latency;
+} rpt_latency;
 
 /* Counts of a family or a capability. */
-typedef struct rp_scope {
+typedef struct rpt_scope {
     uint64_t total, match, mismatch, error, skipped;
     uint64_t baseline_errors, candidate_errors; /* error verdicts by the side that failed */
-    rp_table *errors;                           /* code -> uint64_t * */
+    pm_table *errors;                           /* code -> uint64_t * */
     uint64_t errors_dropped;
-    rp_latency latency[RP_MAX_TARGETS];
+    rpt_latency latency[RPT_MAX_TARGETS];
     size_t nlatency;
-} rp_scope;
+} rpt_scope;
 
-typedef struct rp_capability {
+typedef struct rpt_capability {
     char *cap_switch;
-    rp_scope s;
-} rp_capability;
+    rpt_scope s;
+} rpt_capability;
 
-typedef struct rp_cohort {
+typedef struct rpt_cohort {
     uint64_t total, match, mismatch, error, skipped;
-} rp_cohort;
+} rpt_cohort;
 
 /* One difference signature: its count and one exemplar, the record with the smallest id
  * (so the exemplar does not depend on the order shards are read in). */
-typedef struct rp_signature {
+typedef struct rpt_signature {
     char *capability;
     uint64_t count;
     char *exemplar_id;
     json_t *shape;       /* [{where, path, kind}] with array indexes as [*] */
-    json_t *differences; /* the exemplar's first RP_EXEMPLAR_DIFFERENCES */
-} rp_signature;
+    json_t *differences; /* the exemplar's first RPT_EXEMPLAR_DIFFERENCES */
+} rpt_signature;
 
-enum { RP_COHORT_ORG, RP_COHORT_REPO, RP_COHORT_USER, RP_COHORT_KINDS };
+enum { RPT_COHORT_ORG, RPT_COHORT_REPO, RPT_COHORT_USER, RPT_COHORT_KINDS };
 
-typedef struct rp_family {
+typedef struct rpt_family {
     char *switch_name;
-    rp_scope s;
-    rp_table *capabilities; /* name -> rp_capability */
-    rp_table *cohorts[RP_COHORT_KINDS];
-    uint64_t cohorts_dropped[RP_COHORT_KINDS]; /* records whose name came past the cap */
-    rp_table *signatures;                      /* signature -> rp_signature */
+    rpt_scope s;
+    pm_table *capabilities; /* name -> rpt_capability */
+    pm_table *cohorts[RPT_COHORT_KINDS];
+    uint64_t cohorts_dropped[RPT_COHORT_KINDS]; /* records whose name came past the cap */
+    pm_table *signatures;                      /* signature -> rpt_signature */
     uint64_t signatures_dropped;
-} rp_family;
+} rpt_family;
 
-typedef struct rp_noise {
+typedef struct rpt_noise {
     char *capability, *shape;
     uint64_t count;
-} rp_noise;
+} rpt_noise;
 
-typedef struct rp_expired {
+typedef struct rpt_expired {
     json_t *rule; /* {rule, reason, owner, expires} */
     uint64_t hits;
-} rp_expired;
+} rpt_expired;
 
 struct reports_builder {
     reports_options o;
-    rp_gate *gate;
-    rp_catalog *catalog; /* NULL without capabilities_path */
+    rpt_gate *gate;
+    rpt_catalog *catalog; /* NULL without capabilities_path */
     json_t *switches, *previous;
-    rp_table *families; /* name -> rp_family */
-    rp_table *noise;    /* capability \x1f shape -> rp_noise */
-    rp_table *expired;  /* rule \x1f expires -> rp_expired */
+    pm_table *families; /* name -> rpt_family */
+    pm_table *noise;    /* capability \x1f shape -> rpt_noise */
+    pm_table *expired;  /* rule \x1f expires -> rpt_expired */
     uint64_t records, noise_dropped;
 };
 
@@ -223,20 +208,20 @@ struct reports_builder {
  * line and paragraph separators, bidirectional controls (U+061C, U+200E/U+200F,
  * U+202A–U+202E, U+2066–U+2069), zero-width characters, the soft hyphen, BOM and
  * noncharacters. One list for report.md, junit.xml and report.html. */
-bool rp_is_hidden(uint32_t cp);
+bool rpt_is_hidden(uint32_t cp);
 /* The visible escape of such a code point: "\uXXXX" (or "\UXXXXXXXX"); size >= 12. */
-void rp_hidden_escape(uint32_t cp, char *buf, size_t size);
+void rpt_hidden_escape(uint32_t cp, char *buf, size_t size);
 
 /* Writes s (len bytes) as XML 1.0 character data or attribute text: & < > " ' as
  * entities, tab/newline/CR as character references in attributes, hidden code points
- * (rp_is_hidden) as "\uXXXX", bytes that are not UTF-8 as U+FFFD. */
-void rp_xml_escape(FILE *out, const char *s, size_t len, bool attribute);
+ * (rpt_is_hidden) as "\uXXXX", bytes that are not UTF-8 as U+FFFD. */
+void rpt_xml_escape(FILE *out, const char *s, size_t len, bool attribute);
 /* Writes s for a Markdown table cell or list item: \ ` * [ ] | ~ # backslash-escaped, _ at
  * a word's edge too, < and & as entities where they could start a tag or an entity, line
- * breaks as spaces, hidden code points (rp_is_hidden) as "\uXXXX", bytes that are not
+ * breaks as spaces, hidden code points (rpt_is_hidden) as "\uXXXX", bytes that are not
  * UTF-8 as U+FFFD; at most max characters (0: all), then "…". */
-void rp_md_escape(FILE *out, const char *s, size_t len, size_t max);
+void rpt_md_escape(FILE *out, const char *s, size_t len, size_t max);
 /* A value of a difference as compact JSON (NULL: "(absent)"): a new string of *len bytes. */
-char *rp_value_text(const json_t *v, size_t *len);
+char *rpt_value_text(const json_t *v, size_t *len);
 
 #endif

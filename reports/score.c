@@ -6,21 +6,21 @@
  */
 #include <math.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
-double rp_div(uint64_t a, uint64_t b)
+double rpt_div(uint64_t a, uint64_t b)
 {
     return b == 0 ? NAN : (double)a / (double)b;
 }
 
-json_t *rp_ratio_json(double x)
+json_t *rpt_ratio_json(double x)
 {
     if (isnan(x) || isinf(x))
         return json_null();
     return json_real(round(x * 1e6) / 1e6);
 }
 
-double rp_number(const json_t *v)
+double rpt_number(const json_t *v)
 {
     return json_is_number(v) ? json_number_value(v) : NAN;
 }

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "reports/html_internal.h"
+#include "html_internal.h"
 
 #define WIDTH 860
 #define LABEL_W 180   /* family names, right-aligned before the plot */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/html_internal.h"
+#include "html_internal.h"
 
 #define W 300
 #define H 172

@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 static json_t *p95_by_target(const json_t *family)
 {
@@ -26,12 +26,12 @@ static json_t *regression(const char *family, const char *metric, const char *ta
 {
     bool p95 = strcmp(metric, "p95") == 0; /* microseconds */
     return json_pack("{s:s, s:s, s:s?, s:o, s:o, s:o}", "family", family, "metric", metric, "target", target,
-                     "previous", p95 ? json_integer((json_int_t)llround(previous)) : rp_ratio_json(previous),
-                     "current", p95 ? json_integer((json_int_t)llround(current)) : rp_ratio_json(current),
+                     "previous", p95 ? json_integer((json_int_t)llround(previous)) : rpt_ratio_json(previous),
+                     "current", p95 ? json_integer((json_int_t)llround(current)) : rpt_ratio_json(current),
                      "threshold", json_real(threshold));
 }
 
-json_t *rp_trend_apply(json_t *report, const json_t *previous, const rp_trend_limits *limits)
+json_t *rpt_trend_apply(json_t *report, const json_t *previous, const rpt_trend_limits *limits)
 {
     json_t *regressions = json_array();
     const json_t *old_families = json_object_get(previous, "families");
@@ -46,9 +46,9 @@ json_t *rp_trend_apply(json_t *report, const json_t *previous, const rp_trend_li
                             json_pack("{s:O?, s:O?, s:O?, s:o}", "parity", json_object_get(old, "parity"),
                                       "parity_lower", json_object_get(old, "parity_lower"), "decision",
                                       json_object_get(old, "decision"), "p95", json_incref(old_p95)));
-        double cur = rp_number(json_object_get(fam, "parity")), prev = rp_number(json_object_get(old, "parity"));
+        double cur = rpt_number(json_object_get(fam, "parity")), prev = rpt_number(json_object_get(old, "parity"));
         json_t *trend = json_object();
-        json_object_set_new(trend, "parity_delta", rp_ratio_json(cur - prev));
+        json_object_set_new(trend, "parity_delta", rpt_ratio_json(cur - prev));
         if (!isnan(cur) && !isnan(prev) && !isnan(limits->max_parity_drop) &&
             prev - cur > limits->max_parity_drop + 1e-12)
             json_array_append_new(regressions,
@@ -57,11 +57,11 @@ json_t *rp_trend_apply(json_t *report, const json_t *previous, const rp_trend_li
         const char *target;
         const json_t *l;
         json_object_foreach(json_object_get(fam, "latency"), target, l) {
-            double c = rp_number(json_object_get(l, "p95")), p = rp_number(json_object_get(old_p95, target));
+            double c = rpt_number(json_object_get(l, "p95")), p = rpt_number(json_object_get(old_p95, target));
             if (isnan(c) || isnan(p) || p <= 0)
                 continue;
             double delta = c / p - 1;
-            json_object_set_new(p95_delta, target, rp_ratio_json(delta));
+            json_object_set_new(p95_delta, target, rpt_ratio_json(delta));
             const char *role = json_string_value(json_object_get(l, "role"));
             if (role && strcmp(role, "candidate") == 0 && !isnan(limits->max_p95_increase) &&
                 delta > limits->max_p95_increase + 1e-12)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 typedef int (*renderer)(FILE *out, const json_t *report, pm_err *err);
 

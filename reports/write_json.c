@@ -3,7 +3,7 @@
  * Ratios in the tree are already rounded to 6 decimals (score.c), so %.15g prints them
  * short and exactly.
  */
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 int reports_write_json(FILE *out, const json_t *report, pm_err *err)
 {

@@ -7,12 +7,12 @@
  * testsuite > properties, testcase > skipped | failure); the tests / failures / errors /
  * skipped attributes are counted from what is written (that schema has no `skipped` on
  * <testsuites>: the skips are counted per <testsuite>). All text goes through
- * rp_xml_escape.
+ * rpt_xml_escape.
  */
 #include <math.h>
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 #define TOP_DIFFERENCES 3 /* shown in a failure's text */
 
@@ -20,22 +20,22 @@ static void attr(FILE *out, const char *name, const char *value)
 {
     fprintf(out, " %s=\"", name);
     if (value)
-        rp_xml_escape(out, value, strlen(value), true);
+        rpt_xml_escape(out, value, strlen(value), true);
     fputc('"', out);
 }
 
 static void text(FILE *out, const char *s)
 {
     if (s)
-        rp_xml_escape(out, s, strlen(s), false);
+        rpt_xml_escape(out, s, strlen(s), false);
 }
 
 static void text_json(FILE *out, const json_t *v)
 {
     size_t len;
-    char *s = rp_value_text(v, &len);
+    char *s = rpt_value_text(v, &len);
     if (s)
-        rp_xml_escape(out, s, len, false);
+        rpt_xml_escape(out, s, len, false);
     free(s);
 }
 
@@ -134,7 +134,7 @@ static void property(FILE *out, const char *name, const char *value)
 static void property_ratio(FILE *out, const char *name, const json_t *v)
 {
     char buf[32];
-    double x = rp_number(v);
+    double x = rpt_number(v);
     if (isnan(x))
         snprintf(buf, sizeof buf, "n/a");
     else

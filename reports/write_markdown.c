@@ -3,21 +3,21 @@
  * One table (family, switch, samples, parity, lower bound, p95 baseline → candidate,
  * decision), the proposal, regressions, then for every family that is not promoted its
  * reasons and top differences (with the exemplar's first difference, both sides). Every
- * string that came from the report goes through rp_md_escape: a `|` or a newline in a
+ * string that came from the report goes through rpt_md_escape: a `|` or a newline in a
  * path or value cannot break the table.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "reports_internal.h"
 
 #define VALUE_CHARS 60 /* characters of a baseline / candidate value shown */
 
 static void md(FILE *out, const char *s)
 {
     if (s)
-        rp_md_escape(out, s, strlen(s), 0);
+        rpt_md_escape(out, s, strlen(s), 0);
     else
         fputs("–", out);
 }
@@ -39,7 +39,7 @@ static void md_name(FILE *out, const char *s)
 static void md_json_string(FILE *out, const json_t *v, size_t max)
 {
     if (json_is_string(v))
-        rp_md_escape(out, json_string_value(v), json_string_length(v), max);
+        rpt_md_escape(out, json_string_value(v), json_string_length(v), max);
     else
         fputs("–", out);
 }
@@ -47,17 +47,17 @@ static void md_json_string(FILE *out, const json_t *v, size_t max)
 static void md_value(FILE *out, const json_t *v)
 {
     size_t len;
-    char *s = rp_value_text(v, &len);
+    char *s = rpt_value_text(v, &len);
     if (s)
-        rp_md_escape(out, s, len, VALUE_CHARS);
+        rpt_md_escape(out, s, len, VALUE_CHARS);
     free(s);
 }
 
 static void ratio_cell(FILE *out, const json_t *v)
 {
-    double x = rp_number(v);
+    double x = rpt_number(v);
     char buf[32];
-    rp_fmt_ratio(buf, sizeof buf, x, NAN);
+    rpt_fmt_ratio(buf, sizeof buf, x, NAN);
     fputs(isnan(x) ? "–" : buf, out);
 }
 
@@ -75,9 +75,9 @@ static const json_t *latency_of(const json_t *scope, const char *role)
 
 static void ms_cell(FILE *out, const json_t *l)
 {
-    double us = rp_number(json_object_get(l, "p95"));
+    double us = rpt_number(json_object_get(l, "p95"));
     char buf[32];
-    rp_fmt_ms(buf, sizeof buf, us, NAN);
+    rpt_fmt_ms(buf, sizeof buf, us, NAN);
     fputs(isnan(us) ? "–" : buf, out);
 }
 
@@ -141,14 +141,14 @@ static void write_regressions(FILE *out, const json_t *report)
     json_array_foreach(list, i, r) {
         const char *metric = json_string_value(json_object_get(r, "metric"));
         bool p95 = metric && strcmp(metric, "p95") == 0;
-        double prev = rp_number(json_object_get(r, "previous")), cur = rp_number(json_object_get(r, "current"));
+        double prev = rpt_number(json_object_get(r, "previous")), cur = rpt_number(json_object_get(r, "current"));
         char a[32], b[32];
         if (p95) {
-            rp_fmt_ms(a, sizeof a, prev, cur);
-            rp_fmt_ms(b, sizeof b, cur, prev);
+            rpt_fmt_ms(a, sizeof a, prev, cur);
+            rpt_fmt_ms(b, sizeof b, cur, prev);
         } else {
-            rp_fmt_ratio(a, sizeof a, prev, cur);
-            rp_fmt_ratio(b, sizeof b, cur, prev);
+            rpt_fmt_ratio(a, sizeof a, prev, cur);
+            rpt_fmt_ratio(b, sizeof b, cur, prev);
         }
         fputs("- ", out);
         md_name(out, json_string_value(json_object_get(r, "family")));

@@ -84,9 +84,7 @@ void tee_guard_free(tee_guard *g)
 
 static size_t addr_hash(const tee_addr *a)
 {
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (size_t i = 0; i < sizeof a->bytes; i++)
-        h = (h ^ a->bytes[i]) * 1099511628211u;
+    uint64_t h = pm_fnv1a(PM_FNV1A_INIT, a->bytes, sizeof a->bytes);
     return (size_t)(h ^ (h >> 29));
 }
 

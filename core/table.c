@@ -1,6 +1,6 @@
 /*
- * table.c — the string-keyed hash table the report builder counts in (families,
- * capabilities, cohorts, signatures, error codes). Entries live in one array in insertion
+ * table.c — the string-keyed hash table (core/table.h); the report builder counts in it
+ * (families, capabilities, cohorts, signatures, error codes). Entries live in one array in insertion
  * order (so iteration is simple and deterministic); an open-addressing index of FNV-1a
  * hashes finds them. Sizes are bounded by the callers (they stop adding at a cap), which
  * is what keeps the builder's memory independent of the number of records.
@@ -8,16 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reports/reports_internal.h"
+#include "table.h"
 
 typedef struct {
     char *key;
     void *value;
     uint64_t hash;
-} rp_slot_entry;
+} pm_table_entry;
 
-struct rp_table {
-    rp_slot_entry *entries;
+struct pm_table {
+    pm_table_entry *entries;
     size_t n, cap;
     int32_t *index; /* entry number + 1; 0 = empty */
     size_t index_size;  /* power of two */
@@ -26,23 +26,18 @@ struct rp_table {
 
 static uint64_t hash_key(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return pm_fnv1a(PM_FNV1A_INIT, s, strlen(s));
 }
 
-rp_table *rp_table_new(void (*free_value)(void *))
+pm_table *pm_table_new(void (*free_value)(void *))
 {
-    rp_table *t = calloc(1, sizeof *t);
+    pm_table *t = calloc(1, sizeof *t);
     if (t)
         t->free_value = free_value;
     return t;
 }
 
-void rp_table_free(rp_table *t)
+void pm_table_free(pm_table *t)
 {
     if (!t)
         return;
@@ -56,12 +51,12 @@ void rp_table_free(rp_table *t)
     free(t);
 }
 
-size_t rp_table_size(const rp_table *t)
+size_t pm_table_size(const pm_table *t)
 {
     return t ? t->n : 0;
 }
 
-static long find(const rp_table *t, const char *key, uint64_t h)
+static long find(const pm_table *t, const char *key, uint64_t h)
 {
     if (!t->index_size)
         return -1;
@@ -70,13 +65,13 @@ static long find(const rp_table *t, const char *key, uint64_t h)
         int32_t e = t->index[i];
         if (e == 0)
             return -1;
-        const rp_slot_entry *en = &t->entries[e - 1];
+        const pm_table_entry *en = &t->entries[e - 1];
         if (en->hash == h && strcmp(en->key, key) == 0)
             return e - 1;
     }
 }
 
-void *rp_table_get(const rp_table *t, const char *key)
+void *pm_table_get(const pm_table *t, const char *key)
 {
     long i = t ? find(t, key, hash_key(key)) : -1;
     return i < 0 ? NULL : t->entries[i].value;
@@ -91,11 +86,11 @@ static void index_insert(int32_t *index, size_t size, uint64_t h, int32_t entry)
     index[i] = entry;
 }
 
-static int grow(rp_table *t)
+static int grow(pm_table *t)
 {
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 16;
-        rp_slot_entry *e = realloc(t->entries, cap * sizeof *e);
+        pm_table_entry *e = realloc(t->entries, cap * sizeof *e);
         if (!e)
             return -1;
         t->entries = e;
@@ -115,7 +110,7 @@ static int grow(rp_table *t)
     return 0;
 }
 
-int rp_table_put(rp_table *t, const char *key, void *value)
+int pm_table_put(pm_table *t, const char *key, void *value)
 {
     if (t->n >= INT32_MAX - 1 || grow(t) != 0)
         return -1;
@@ -123,18 +118,18 @@ int rp_table_put(rp_table *t, const char *key, void *value)
     if (!k)
         return -1;
     uint64_t h = hash_key(key);
-    t->entries[t->n] = (rp_slot_entry){k, value, h};
+    t->entries[t->n] = (pm_table_entry){k, value, h};
     t->n++;
     index_insert(t->index, t->index_size, h, (int32_t)t->n);
     return 0;
 }
 
-const char *rp_table_key(const rp_table *t, size_t i)
+const char *pm_table_key(const pm_table *t, size_t i)
 {
     return t->entries[i].key;
 }
 
-void *rp_table_value(const rp_table *t, size_t i)
+void *pm_table_value(const pm_table *t, size_t i)
 {
     return t->entries[i].value;
 }

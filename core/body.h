@@ -1,0 +1,44 @@
+/*
+ * core/body.h — bodies with a cap: the first bytes kept, the whole length counted and hashed
+ * (body.c). One part of core's public interface; core/core.h includes every part.
+ */
+#ifndef PM_CORE_BODY_H
+#define PM_CORE_BODY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json_text.h"
+#include "redact.h"
+
+/* A body as pmirror stores it: the first `limit` bytes kept, the whole length counted,
+ * and the SHA-256 of the whole body computed — always, or (capture's hot path) only once
+ * the cap cuts it, the kept bytes saying the rest exactly. */
+typedef struct pm_body {
+    unsigned char *data;
+    size_t len, cap, limit;
+    uint64_t total;
+    void *sha; /* EVP_MD_CTX */
+    bool sha_always; /* pm_body_init's; else (a zeroed body too) body_sha256 only when cut */
+} pm_body;
+
+void pm_body_init(pm_body *b, size_t limit);
+/* The same, hashing only once the cap cuts (a capture's bodies): body_sha256 is then
+ * written only for a cut body. A zeroed pm_body is one of these with limit 0. */
+void pm_body_init_sha_when_cut(pm_body *b, size_t limit);
+int pm_body_append(pm_body *b, const void *data, size_t n);
+/* Sets body | body_b64, body_len, body_sha256, and body_truncated when cut, on obj (for
+ * pm_body_init's bodies). */
+int pm_body_to_json(const pm_body *b, json_t *obj);
+/* The same keys written as JSON text into an open object. */
+int pm_body_to_jtext(const pm_body *b, pm_jtext *t);
+/* The same with secrets redacted (r may be NULL: none), as a capture writes bodies: text
+ * by pm_redact_body_text, gzip/deflate by pm_redact_coded_body (headers: the message's
+ * [[name, value], ...], for Content-Type and Content-Encoding); "body_redacted": true
+ * when something was. body_len and body_sha256 stay those of the body as received. */
+int pm_body_to_jtext_redacted(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_jtext *t);
+void pm_body_free(pm_body *b);
+
+#endif

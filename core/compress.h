@@ -1,0 +1,26 @@
+/*
+ * core/compress.h — zlib on whole buffers: inflate with a cap and deflate (zlib.c). One part of
+ * core's public interface; core/core.h includes every part.
+ */
+#ifndef PM_CORE_COMPRESS_H
+#define PM_CORE_COMPRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* How an inflate ended. END: the stream ended (bytes after it are *rest); CUT: the input
+ * ended first (what decoded is kept); TOO_LARGE: more than max bytes would come out; BAD:
+ * not a stream of this kind (or out of memory). */
+typedef enum { PM_INFLATE_END, PM_INFLATE_CUT, PM_INFLATE_TOO_LARGE, PM_INFLATE_BAD } pm_inflate_status;
+/* Inflates len bytes with zlib window bits wbits (15 + 32: gzip or zlib; 15 + 16: gzip;
+ * 15: zlib; -15: raw deflate) into a new buffer (*out, *out_len; set for END and CUT
+ * only, NULL otherwise). members: a gzip stream may be several members one after the
+ * other. rest may be NULL. */
+pm_inflate_status pm_zlib_inflate(const unsigned char *in, size_t len, int wbits, size_t max, bool members,
+                                  unsigned char **out, size_t *out_len, size_t *rest);
+/* Deflates with zlib's defaults (level 6, the same input always gives the same bytes) and
+ * window bits wbits (31: gzip, RFC 1952; 15: zlib, RFC 1950; -15: raw) into a new buffer.
+ * 0, or -1. */
+int pm_zlib_deflate(const unsigned char *in, size_t len, int wbits, unsigned char **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * core/json_text.h — JSON text: the growing buffer hot paths serialize records into without
+ * building trees (json_text.c). One part of core's public interface; core/core.h includes every
+ * part.
+ */
+#ifndef PM_CORE_JSON_TEXT_H
+#define PM_CORE_JSON_TEXT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growing buffer of compact JSON text. The capture stage writes each record straight
+ * into one instead of building a jansson tree and dumping it: bench/capture.sh showed
+ * jansson's allocation and dumping taking most of capture's time. Output is always valid
+ * JSON (tests/fuzz/fuzz_capture.c parses every record written with it back with jansson,
+ * and fuzz_har.c round-trips imported records): strings are escaped, and
+ * bytes that are not UTF-8 are written as \u00XX (read as Latin-1). Commas between
+ * members and elements are inserted automatically. */
+typedef struct pm_jtext {
+    char *buf;
+    size_t len, cap;
+    int depth;
+    uint64_t need_comma; /* bit d: the container at depth d already has a member */
+    bool failed;         /* an allocation failed: the text is incomplete */
+} pm_jtext;
+
+void pm_jtext_reset(pm_jtext *t);
+void pm_jtext_free(pm_jtext *t);
+void pm_jtext_object_begin(pm_jtext *t);
+/* Resets t to an object already serialized (`object`: one JSON object's text), left open:
+ * keys written next add members to it, pm_jtext_object_end closes it. The replay engine
+ * extends each capture line this way instead of re-serializing it. Sets t->failed when
+ * `object` does not look like an object. */
+void pm_jtext_object_reopen(pm_jtext *t, const char *object, size_t len);
+void pm_jtext_object_end(pm_jtext *t);
+void pm_jtext_array_begin(pm_jtext *t);
+void pm_jtext_array_end(pm_jtext *t);
+/* An object member's key (then exactly one value call). */
+void pm_jtext_key(pm_jtext *t, const char *key);
+void pm_jtext_string(pm_jtext *t, const char *s, size_t len);
+/* The same for text the caller has already checked with pm_utf8_valid. */
+void pm_jtext_string_utf8(pm_jtext *t, const char *s, size_t len);
+void pm_jtext_cstring(pm_jtext *t, const char *s); /* NULL writes null */
+void pm_jtext_int(pm_jtext *t, int64_t v);
+void pm_jtext_bool(pm_jtext *t, bool v);
+void pm_jtext_null(pm_jtext *t);
+/* A value already serialized as JSON by jansson (for rare, complex values). */
+void pm_jtext_json(pm_jtext *t, const json_t *value);
+
+#endif

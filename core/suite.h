@@ -1,0 +1,48 @@
+/*
+ * core/suite.h — suites: the targets a replay sends to, their roles, and the pacing and policy
+ * keys (suite.c). One part of core's public interface; core/core.h includes every part.
+ */
+#ifndef PM_CORE_SUITE_H
+#define PM_CORE_SUITE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "err.h"
+#include "select.h"
+
+typedef enum { PM_ROLE_BASELINE, PM_ROLE_CANDIDATE, PM_ROLE_SECONDARY } pm_role;
+
+typedef struct pm_target {
+    const char *name;     /* borrowed from the suite's config tree */
+    const char *url;      /* base URL without a trailing slash; NULL for `recorded` */
+    pm_role role;
+    bool sandbox;         /* mutating requests may go here (with --allow-writes) */
+    bool insecure;        /* TLS without verification */
+    bool recorded;        /* the pseudo-target that answers with the capture's response */
+    json_t *headers;      /* [[name, value], ...] set on every request (owned) */
+    json_t *credentials;  /* {"redacted:<hex>": "real value"} (borrowed) */
+    double timeout_s, connect_timeout_s;
+} pm_target;
+
+typedef struct pm_suite {
+    pm_config *cfg;
+    char *profile_dir;    /* resolved */
+    pm_target *targets;
+    size_t ntargets;
+    long concurrency;     /* pacing: defaults 32, 0, 0, 0 (0 = unset) */
+    double rate, speed;
+    long limit;
+    pm_selection *selection; /* NULL: everything */
+    bool allow_writes;
+} pm_suite;
+
+/* Loads and checks a suite file (DESIGN.md "The suite file"; every key in the README).
+ * A relative `profile` is taken from the working directory when it exists there, else
+ * from the suite file's directory; default_profile when the suite names none. */
+pm_suite *pm_suite_load(const char *path, const char *default_profile, pm_err *err);
+void pm_suite_free(pm_suite *s);
+const char *pm_role_name(pm_role role);
+
+#endif
