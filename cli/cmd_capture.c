@@ -205,6 +205,7 @@ int cmd_capture(int argc, char **argv)
     capture_options_init(&copts);
     pm_err err;
     int *port_numbers = NULL;
+    pm_profile *prof = NULL;
     pm_capmap *map = NULL;
     pm_redactor *redactor = NULL;
     pm_selection *selection = NULL;
@@ -226,11 +227,11 @@ int cmd_capture(int argc, char **argv)
             port_numbers[i] = (int)ports.items[i];
     }
     if (rc == CLI_OK && (cli_selection(&families, &selects, &selection, &err) != 0 ||
-                         !(map = cli_load_map(map_path, profile, &err))))
+                         !(prof = pm_profile_find(profile, &err)) ||
+                         !(map = pm_capmap_load(map_path ? map_path : prof->capabilities.where, &err))))
         rc = cli_fail("capture", "%s", err.msg);
     if (rc == CLI_OK && !no_redact) {
-        char dir[4096];
-        redactor = cli_redactor(key, out, cli_profile_dir(profile, dir, sizeof dir), &err);
+        redactor = pm_profile_redactor(prof, key, out, &err);
         if (!redactor)
             rc = cli_fail("capture", "%s", err.msg);
     }
@@ -295,6 +296,7 @@ int cmd_capture(int argc, char **argv)
     pm_selection_free(selection);
     pm_redactor_free(redactor);
     pm_capmap_free(map);
+    pm_profile_free(prof);
     free(port_numbers);
     cli_ints_free(&ports);
     cli_list_free(&families);

@@ -193,18 +193,12 @@ int cmd_diff(int argc, char **argv)
     if (!in_path || !out_path)
         return cli_fail("diff", "-i RESULTS and -o DIFFS are required");
     pm_err err;
-    char dir[4096], path[4200];
-    pm_suite *suite = NULL;
-    if (suite_path) {
-        suite = pm_suite_load(suite_path, cli_profile_dir(profile, dir, sizeof dir), &err);
-        if (!suite)
-            return cli_fail("diff", "%s", err.msg);
-    }
-    if (!rules_path) {
-        snprintf(path, sizeof path, "%s/rules.yaml",
-                 suite && !profile ? suite->profile_dir : cli_profile_dir(profile, dir, sizeof dir));
-        rules_path = path;
-    }
+    pm_suite *suite;
+    pm_profile *prof = pm_profile_open(profile, suite_path, &suite, &err);
+    if (!prof)
+        return cli_fail("diff", "%s", err.msg);
+    if (!rules_path) /* required here: `pmirror diff` without rules is an error naming the file */
+        rules_path = prof->rules.where;
     diff_options o;
     diff_options_init(&o);
     o.suite = suite;
@@ -221,11 +215,13 @@ int cmd_diff(int argc, char **argv)
     if (e && learn_pass(e, in_path, &learned, &err) != 0) {
         diff_free(e);
         pm_suite_free(suite);
+        pm_profile_free(prof);
         return cli_fail("diff", "%s", err.msg);
     }
     if (e && learn_out && write_learned(e, learn_out, in_path, &err) != 0) {
         diff_free(e);
         pm_suite_free(suite);
+        pm_profile_free(prof);
         return cli_fail("diff", "%s", err.msg);
     }
     pm_jsonl_reader *in = e ? pm_jsonl_reader_open(in_path, &err) : NULL;
@@ -272,5 +268,6 @@ int cmd_diff(int argc, char **argv)
     pm_jsonl_reader_close(in);
     diff_free(e);
     pm_suite_free(suite);
+    pm_profile_free(prof);
     return rc;
 }

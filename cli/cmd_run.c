@@ -131,8 +131,7 @@ int cmd_run(int argc, char **argv)
     }
 
     pm_err err;
-    char dir[4096], rules[4200];
-    cli_report_setup setup = {0};
+    reports_setup setup = {0};
     run_state s = {.progress = strcmp(progress, "always") == 0 ||
                                (strcmp(progress, "auto") == 0 && isatty(STDERR_FILENO))};
     pm_jsonl_reader *in = NULL;
@@ -140,19 +139,17 @@ int cmd_run(int argc, char **argv)
     pm_redactor *redactor = NULL;
     json_t *report = NULL;
     rc = CLI_USAGE;
-    pm_suite *suite = pm_suite_load(suite_path, cli_profile_dir(profile, dir, sizeof dir), &err);
-    if (!suite) {
+    pm_suite *suite;
+    pm_profile *prof = pm_profile_open(profile, suite_path, &suite, &err);
+    if (!prof || reports_setup_open(&setup, prof, gate_path, switches_path, previous_path, &err) != 0) {
         cli_fail("run", "%s", err.msg);
         goto done;
     }
     ro.suite = suite;
-    const char *profile_dir = profile ? cli_profile_dir(profile, dir, sizeof dir) : suite->profile_dir;
-    if (cli_report_setup_open(&setup, "run", profile_dir, gate_path, switches_path, previous_path) != CLI_OK)
-        goto done;
+    ro.correlation_path = prof->correlation.path;
     diff_options dopt;
     diff_options_init(&dopt);
     dopt.suite = suite;
-    snprintf(rules, sizeof rules, "%s/rules.yaml", profile_dir);
     if (mkdir(out_dir, 0755) != 0 && access(out_dir, W_OK) != 0) {
         cli_fail("run", "%s: cannot create the output directory", out_dir);
         goto done;
@@ -161,13 +158,13 @@ int cmd_run(int argc, char **argv)
      * they reach diff, the report or a kept file, as `replay` does (JWTs keep their claims) */
     char key_home[4200];
     snprintf(key_home, sizeof key_home, "%s/results.jsonl.gz", out_dir);
-    if (!(redactor = cli_redactor(key, key_home, profile_dir, &err))) {
+    if (!(redactor = pm_profile_redactor(prof, key, key_home, &err))) {
         cli_fail("run", "%s", err.msg);
         goto done;
     }
     pm_redactor_keep_jwt_claims(redactor, true);
     ro.redactor = redactor;
-    if (!(s.diff = diff_new(&dopt, access(rules, R_OK) == 0 ? rules : NULL, &err)) ||
+    if (!(s.diff = diff_new(&dopt, prof->rules.path, &err)) ||
         !(s.report = reports_new(&setup.o, &err)) || !(in = pm_jsonl_reader_open(in_path, &err)) ||
         !(session = replay_new(&ro, &err)) ||
         (keep && (!(s.results = open_kept(out_dir, "results.jsonl.gz", &err)) ||
@@ -218,7 +215,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "pmirror run: warning: %s\n", pm_jsonl_reader_warning(in));
         json_array_append_new(warnings, json_string(pm_jsonl_reader_warning(in)));
     }
-    cli_report_setup_run_keys(&setup, report, json_pack("[s]", in_path), warnings);
+    reports_setup_run_keys(&setup, report, json_pack("[s]", in_path), warnings);
     json_decref(warnings);
     char proposal_path[4200];
     snprintf(proposal_path, sizeof proposal_path, "%s/proposal.yaml", out_dir);
@@ -253,9 +250,10 @@ done:
     pm_jsonl_reader_close(in);
     reports_free(s.report);
     diff_free(s.diff);
-    cli_report_setup_close(&setup);
+    reports_setup_close(&setup);
     pm_redactor_free(redactor);
     pm_suite_free(suite);
+    pm_profile_free(prof);
     cli_list_free(&families);
     return rc;
 }

@@ -49,7 +49,7 @@ typedef struct tee_run {
     tee_metrics *metrics;
     pipeline_shadow *shadow;
     tee_front *tee;
-    char profile_dir[4096];
+    pm_profile *profile;
 } tee_run;
 
 /* ---- targets ------------------------------------------------------------------------------- */
@@ -116,7 +116,7 @@ static int write_report(tee_run *r, const tee_args *a, const char *when, pm_err 
         char input[160];
         snprintf(input, sizeof input, "tee:%s", r->tee ? tee_url(r->tee) : a->listen);
         json_object_set_new(run, "inputs", json_pack("[s]", input));
-        json_object_set_new(run, "profile", json_string(r->profile_dir));
+        json_object_set_new(run, "profile", json_string(r->profile->dir));
         json_object_set_new(run, "mode", json_string(a->sink ? "tee-sink" : "tee-proxy"));
         json_object_set_new(run, "snapshot", json_string(when));
     }
@@ -182,13 +182,9 @@ static void print_summary(const tee_run *r, const tee_args *a, const char *why, 
 
 static int setup(tee_run *r, const tee_args *a, pm_err *err)
 {
-    char dir[4096], path[4200];
-    if (a->suite && !(r->given = pm_suite_load(a->suite, cli_profile_dir(a->profile, dir, sizeof dir), err)))
+    if (!(r->profile = pm_profile_open(a->profile, a->suite, &r->given, err)))
         return -1;
-    snprintf(r->profile_dir, sizeof r->profile_dir, "%s",
-             r->given && !a->profile ? r->given->profile_dir : cli_profile_dir(a->profile, dir, sizeof dir));
-    snprintf(path, sizeof path, "%s/capabilities.yaml", r->profile_dir);
-    if (!(r->map = pm_capmap_load(path, err)))
+    if (!(r->map = pm_capmap_load(r->profile->capabilities.where, err)))
         return -1;
     if (cli_selection(&a->families, &a->selects, &r->selection, err) != 0)
         return -1;
@@ -203,7 +199,7 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
                                        "has: its primary)", a->suite, r->given->targets[i].name);
         r->targets = r->given;
     } else {
-        if (!(r->proxy = proxy_suite(r->given, a, r->profile_dir)))
+        if (!(r->proxy = proxy_suite(r->given, a, r->profile->dir)))
             return pm_err_set(err, "out of memory");
         r->targets = r->proxy;
     }
@@ -221,8 +217,8 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
         const char *beside = a->record ? a->record : home;
         if (!a->record && mkdir(a->out_dir, 0755) != 0 && errno != EEXIST)
             return pm_err_set(err, "%s: cannot create the output directory: %s", a->out_dir, strerror(errno));
-        if (!(r->redactor = cli_redactor(a->key, beside, r->profile_dir, err)) ||
-            !(r->answer_redactor = cli_redactor(a->key, beside, r->profile_dir, err)))
+        if (!(r->redactor = pm_profile_redactor(r->profile, a->key, beside, err)) ||
+            !(r->answer_redactor = pm_profile_redactor(r->profile, a->key, beside, err)))
             return -1;
         pm_redactor_keep_jwt_claims(r->answer_redactor, true); /* as replay stores answers */
     }
@@ -231,21 +227,11 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
     diff_options dopt;
     diff_options_init(&dopt);
     dopt.suite = r->targets;
-    if (a->rules)
-        snprintf(path, sizeof path, "%s", a->rules);
-    else
-        snprintf(path, sizeof path, "%s/rules.yaml", r->profile_dir);
-    if (!(r->diff = diff_new(&dopt, access(path, R_OK) == 0 || a->rules ? path : NULL, err)))
+    if (!(r->diff = diff_new(&dopt, a->rules ? a->rules : r->profile->rules.path, err)))
         return -1;
     if (a->out_dir) {
-        reports_options ro;
-        reports_options_init(&ro);
-        char gate[4200], caps[4200];
-        snprintf(gate, sizeof gate, "%s/gate.yaml", r->profile_dir);
-        snprintf(caps, sizeof caps, "%s/capabilities.yaml", r->profile_dir);
-        ro.gate_path = access(gate, R_OK) == 0 ? gate : NULL;
-        ro.capabilities_path = caps;
-        if (!(r->report = reports_new(&ro, err)))
+        reports_setup rs; /* no snapshot, no previous report: nothing to close */
+        if (reports_setup_open(&rs, r->profile, NULL, NULL, NULL, err) != 0 || !(r->report = reports_new(&rs.o, err)))
             return -1;
     }
     if (!(r->metrics = tee_metrics_new()))
@@ -255,6 +241,7 @@ static int setup(tee_run *r, const tee_args *a, pm_err *err)
                              .report_lock = &r->report_lock, .nice = (int)a->nice};
     replay_options_init(&so.replay);
     so.replay.suite = r->targets;
+    so.replay.correlation_path = r->profile->correlation.path;
     so.replay.allow_writes = a->allow_writes;
     so.replay.concurrency = a->concurrency;
     so.replay.order_writes_only = true;
@@ -317,6 +304,7 @@ static void teardown(tee_run *r)
     pm_capmap_free(r->map);
     pm_suite_free(r->proxy);
     pm_suite_free(r->given);
+    pm_profile_free(r->profile);
     pthread_mutex_destroy(&r->report_lock);
 }
 

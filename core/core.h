@@ -352,11 +352,11 @@ void pm_redact_message(const pm_redactor *r, json_t *message);
  * of the whole token). For the answers replay stores: diff's `jwt` rule compares the
  * claims of tokens two backends issued. Off by default (captures redact whole tokens). */
 void pm_redactor_keep_jwt_claims(pm_redactor *r, bool keep);
-/* The profile's extra secret names: PROFILE_DIR/redact.yaml, a `redact:` section with
- * optional `headers:`, `query:` and `json_fields:` lists of names, as *rules for
- * pm_redactor_new (a new reference), or *rules NULL when the profile has no redact.yaml.
- * A malformed file is an error naming file:line:column. (redact_profile.c) */
-int pm_redact_rules_load(const char *profile_dir, json_t **rules, pm_err *err);
+/* A profile's extra secret names: path (its redact.yaml: pm_profile.redact.path), a
+ * `redact:` section with optional `headers:`, `query:` and `json_fields:` lists of names,
+ * as *rules for pm_redactor_new (a new reference); path NULL (the profile has none): 0 with
+ * *rules NULL. A malformed file is an error naming file:line:column. (redact_profile.c) */
+int pm_redact_rules_load(const char *path, json_t **rules, pm_err *err);
 
 /* ---- a secret's value, wherever it shows up (redact_spread.c) ----------------------
  * The secret values one exchange is known to hold (the Authorization credential, a
@@ -519,7 +519,8 @@ typedef struct pm_target {
 
 typedef struct pm_suite {
     pm_config *cfg;
-    char *profile_dir;    /* resolved */
+    char *profile_dir;    /* resolved: the suite's own `profile`, else default_profile */
+    bool profile_named;   /* the suite file names its profile */
     pm_target *targets;
     size_t ntargets;
     long concurrency;     /* pacing: defaults 32, 0, 0, 0 (0 = unset) */
@@ -535,6 +536,58 @@ typedef struct pm_suite {
 pm_suite *pm_suite_load(const char *path, const char *default_profile, pm_err *err);
 void pm_suite_free(pm_suite *s);
 const char *pm_role_name(pm_role role);
+
+/* ===== profiles (core/profile.c) ===================================================== */
+
+/* A profile is a directory (config/quay/ ships one): the capability map, the
+ * normalization rules, the gate thresholds, replay's correlation rules and the extra
+ * secret names. A command finds it once and takes every file's path from it. */
+
+/* One file of a profile. */
+typedef struct pm_profile_file {
+    char *where;      /* DIR/NAME, always: where it is looked for (named by a command that
+                       * cannot do without it, e.g. the map for capture) */
+    const char *path; /* where, when the file is there; NULL when absent (a command that can
+                       * do without it goes on without it) */
+} pm_profile_file;
+
+typedef struct pm_profile {
+    char *dir;          /* as found (report.json's run.profile) */
+    const char *source; /* how: "flag" (--profile), "suite" (the suite file's `profile`),
+                         * "env" ($PMIRROR_PROFILE), "exe" (beside the binary), "default" */
+    /* Absent means: not readable for these three (as commands have always judged them)... */
+    pm_profile_file capabilities; /* capabilities.yaml: the map; the report's coverage */
+    pm_profile_file rules;        /* rules.yaml: diff's normalization rules */
+    pm_profile_file gate;         /* gate.yaml: the gate's thresholds */
+    /* ... and not there at all for these two: one that is there but cannot be read is an
+     * error when it is loaded, never skipped in silence. */
+    pm_profile_file correlation;  /* correlation.yaml: replay's correlation rules */
+    pm_profile_file redact;       /* redact.yaml: extra secret names (pm_redact_rules_load) */
+} pm_profile;
+
+/* Where a lookup looks, in this order (pm_profile_find fills it from the process). */
+typedef struct pm_profile_lookup {
+    const char *given;    /* --profile; NULL: not given */
+    const char *env;      /* $PMIRROR_PROFILE; NULL or "": not set */
+    const char *exe;      /* the running binary's path: a profile beside it (../config/quay)
+                           * counts when its capabilities.yaml is readable; NULL: unknown */
+    const char *fallback; /* the directory compiled in */
+} pm_profile_lookup;
+
+pm_profile *pm_profile_find_in(const pm_profile_lookup *l, pm_err *err);
+/* given (--profile), else $PMIRROR_PROFILE, else ../config/quay beside /proc/self/exe,
+ * else the directory compiled in (PMIRROR_DEFAULT_PROFILE). NULL only when out of memory. */
+pm_profile *pm_profile_find(const char *given, pm_err *err);
+/* The profile at dir, found by `source` (a string that outlives it). */
+pm_profile *pm_profile_at(const char *dir, const char *source, pm_err *err);
+/* A command's profile and suite together: the profile found (pm_profile_find), the suite
+ * loaded with it as its default (when suite_path; else *suite is NULL), and the suite's
+ * profile taken unless given. NULL with err (the suite's error) on failure. */
+pm_profile *pm_profile_open(const char *given, const char *suite_path, pm_suite **suite, pm_err *err);
+void pm_profile_free(pm_profile *p);
+/* A redactor with the profile's extra secret names (redact.yaml) added to the defaults;
+ * key and output as pm_redactor_new takes them. (core/redact_profile.c) */
+pm_redactor *pm_profile_redactor(const pm_profile *p, const char *key, const char *output, pm_err *err);
 
 /* ===== selection (capture --select, tee --select) ================================== */
 
