@@ -111,10 +111,6 @@ long long cli_parse_size(const char *s);
  * line naming the file. (port_file.c) */
 int cli_write_port_file(const char *cmd, const char *path, unsigned port);
 
-/* The selection of --family and --select values; *out NULL (everything) when there are
- * none. 0, or -1 with err naming the bad value. (selection.c) */
-int cli_selection(const cli_list *families, const cli_list *selects, pm_selection **out, pm_err *err);
-
 int cmd_capture(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);

@@ -226,7 +226,7 @@ int cmd_capture(int argc, char **argv)
         for (size_t i = 0; port_numbers && i < ports.n; i++)
             port_numbers[i] = (int)ports.items[i];
     }
-    if (rc == CLI_OK && (cli_selection(&families, &selects, &selection, &err) != 0 ||
+    if (rc == CLI_OK && (pm_selection_from(families.items, families.n, selects.items, selects.n, &selection, &err) != 0 ||
                          !(prof = pm_profile_find(profile, &err)) ||
                          !(map = pm_capmap_load(map_path ? map_path : prof->capabilities.where, &err))))
         rc = cli_fail("capture", "%s", err.msg);

@@ -97,7 +97,7 @@ int cmd_import(int argc, char **argv)
         rc = cli_fail("import", "say which format the input is: --har (the only one so far)");
     else if (!out)
         rc = cli_fail("import", "-o OUT is required");
-    if (rc == CLI_OK && (cli_selection(&families, &selects, &selection, &err) != 0 ||
+    if (rc == CLI_OK && (pm_selection_from(families.items, families.n, selects.items, selects.n, &selection, &err) != 0 ||
                          !(prof = pm_profile_find(profile, &err)) ||
                          !(map = pm_capmap_load(map_path ? map_path : prof->capabilities.where, &err))))
         rc = cli_fail("import", "%s", err.msg);

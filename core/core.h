@@ -603,6 +603,10 @@ int pm_selection_add_family(pm_selection *s, const char *family, pm_err *err);
 int pm_selection_parse(pm_selection *s, const char *spec, pm_err *err);
 bool pm_selection_matches(const pm_selection *s, const char *family, const pm_cohort *cohort);
 void pm_selection_free(pm_selection *s);
+/* The selection of a command's --family and --select values; *out NULL (everything)
+ * when there are none. 0, or -1 with err naming the first bad value. */
+int pm_selection_from(const char *const *families, size_t nfamilies, const char *const *selects, size_t nselects,
+                      pm_selection **out, pm_err *err);
 /* The stable percent bucket (0..99) of a cohort: the first 4 bytes, big-endian, of
  * SHA-256(salt ":" key) modulo 100, key = repo, else user, else org. -1 when the cohort
  * has none of them. */
