@@ -2,7 +2,7 @@
  * cmd_replay.c — `pmirror replay -c SUITE -i CAPTURE -o RESULTS`: every captured exchange
  * to every target of the suite. Arguments, the progress line, signals and the summary;
  * the work is replay/'s. The replay loop hands each finished exchange to a second thread
- * that writes its result (pipeline_stages.c, as `run` does): hashing, redacting and escaping
+ * that writes its result (pipeline/stages.c, as `run` does): hashing, redacting and escaping
  * the answers is about a third of the CPU, which the loop then spends driving the targets.
  */
 #include <signal.h>

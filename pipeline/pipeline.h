@@ -149,8 +149,10 @@ typedef struct pipeline_run_result {
 } pipeline_run_result;
 
 /* Replays o->input against the suite's targets, diffs and scores each exchange, writes
- * report.json, report.md, junit.xml, report.html and proposal.yaml into o->out_dir. 0, or
- * -1 with err (res holds what was made before the failure). Free res either way. */
+ * report.json, report.md, junit.xml, report.html and proposal.yaml into o->out_dir. While
+ * the replay runs, SIGINT and SIGTERM start nothing new and let what is in flight finish
+ * (its handlers are installed for that time, then the previous ones restored). 0, or -1
+ * with err (res holds what was made before the failure). Free res either way. */
 int pipeline_run(const pipeline_run_options *o, pipeline_run_result *res, pm_err *err);
 void pipeline_run_result_free(pipeline_run_result *res);
 
