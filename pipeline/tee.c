@@ -48,10 +48,10 @@ static const pm_target *target_with_role(const pm_suite *s, pm_role role)
 }
 
 /* Proxy mode: [primary (recorded, baseline), shadow (candidate)]. */
-static pm_suite *proxy_suite(const pm_suite *given, const pipeline_tee_options *o, const char *profile_dir)
+static pm_suite *proxy_suite(const pm_suite *given, const pipeline_tee_options *o)
 {
     pm_suite *s = calloc(1, sizeof *s);
-    if (!s || !(s->targets = calloc(2, sizeof *s->targets)) || !(s->profile_dir = strdup(profile_dir))) {
+    if (!s || !(s->targets = calloc(2, sizeof *s->targets))) {
         pm_suite_free(s);
         return NULL;
     }
@@ -98,7 +98,7 @@ static int choose_targets(pipeline_tee *t, pm_err *err)
                                        "has: its primary)", o->suite_path, t->given->targets[i].name);
         t->targets = t->given;
     } else {
-        if (!(t->proxy = proxy_suite(t->given, o, t->profile->dir)))
+        if (!(t->proxy = proxy_suite(t->given, o)))
             return pm_err_set(err, "out of memory");
         t->targets = t->proxy;
     }
