@@ -111,37 +111,6 @@ long long cli_parse_size(const char *s);
  * line naming the file. (port_file.c) */
 int cli_write_port_file(const char *cmd, const char *path, unsigned port);
 
-/* The profile directory: --profile, else $PMIRROR_PROFILE, else config/quay next to the
- * binary's source tree, else the one compiled in. Writes into buf. */
-const char *cli_profile_dir(const char *given, char *buf, size_t size);
-/* The capability map: map_path (--map), else the profile's capabilities.yaml. */
-pm_capmap *cli_load_map(const char *map_path, const char *profile, pm_err *err);
-/* A redactor with the profile's extra secret names (PROFILE/redact.yaml) added to the
- * defaults; key and output as pm_redactor_new takes them. */
-pm_redactor *cli_redactor(const char *key, const char *output, const char *profile_dir, pm_err *err);
-/* The selection of --family and --select values; *out NULL (everything) when there are
- * none. 0, or -1 with err naming the bad value. */
-int cli_selection(const cli_list *families, const cli_list *selects, pm_selection **out, pm_err *err);
-
-/* ----- report_setup.c: what report and run share around the report builder ----- */
-
-typedef struct cli_report_setup {
-    const char *profile_dir, *gate_path, *switches_path, *previous_path;
-    char gate_buf[4200], caps_buf[4200];
-    pm_config *switches, *previous;
-    reports_options o; /* ready for reports_new (top-N defaults; the caller may change them) */
-} cli_report_setup;
-
-/* Finds PROFILE/gate.yaml (unless gate_path) and capabilities.yaml, loads and checks the
- * snapshot and the previous report. CLI_OK, or CLI_USAGE after one error line. Close it
- * either way. */
-int cli_report_setup_open(cli_report_setup *s, const char *cmd, const char *profile_dir, const char *gate_path,
-                          const char *switches_path, const char *previous_path);
-/* The `run` keys of a built report: inputs (taken), profile, gate, switches, previous,
- * skipped_records and warnings (a list of the inputs' damage warnings). */
-void cli_report_setup_run_keys(const cli_report_setup *s, json_t *report, json_t *inputs, json_t *warnings);
-void cli_report_setup_close(cli_report_setup *s);
-
 int cmd_capture(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);

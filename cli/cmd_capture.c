@@ -1,7 +1,8 @@
 /*
  * cmd_capture.c — `pmirror capture (-r FILE | -i IFACE) ... -o OUT`: the wire into a
- * capture file. Argument handling, the output file (and its rotation), signals, the
- * progress line and the closing summary; the work is capture/'s.
+ * capture file. Argument handling, signals, the progress line and the closing summary;
+ * the work is capture/'s, the output file's rotation into parts core's
+ * (pm_rotating_writer).
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,19 +14,12 @@
 #include "cli.h"
 
 typedef struct {
-    const char *out;
-    pm_jsonl_writer *writer;
-    unsigned part;          /* rotation: current part number, 0 = no rotation */
-    uint64_t rotate_bytes;  /* approximate: serialized record sizes */
-    long rotate_seconds;
-    uint64_t bytes_in_part;
-    uint64_t part_started_ms;
+    pm_rotating_writer *writer; /* OUT, in numbered parts with --rotate-size/--rotate-seconds */
     uint64_t started_ms, last_progress_ms;
     double duration_s;
     long max_exchanges;
     uint64_t written, over_limit;
     bool progress;
-    json_t *files;
 } capture_output;
 
 static capture_session *running; /* for the signal handler only */
@@ -37,52 +31,6 @@ static void on_signal(int sig)
         capture_stop(running);
 }
 
-/* "capture.jsonl.gz" part 3 → "capture.0003.jsonl.gz" */
-static void part_name(const char *out, unsigned part, char *buf, size_t size)
-{
-    if (part == 0) {
-        snprintf(buf, size, "%s", out);
-        return;
-    }
-    const char *slash = strrchr(out, '/');
-    const char *base = slash ? slash + 1 : out;
-    const char *dot = strchr(base, '.');
-    if (!dot)
-        snprintf(buf, size, "%s.%04u", out, part);
-    else
-        snprintf(buf, size, "%.*s.%04u%s", (int)(dot - out), out, part, dot);
-}
-
-static int open_part(capture_output *o, pm_err *err)
-{
-    char name[4096];
-    part_name(o->out, o->part, name, sizeof name);
-    o->writer = pm_jsonl_writer_open(name, err);
-    if (!o->writer)
-        return -1;
-    o->bytes_in_part = 0;
-    o->part_started_ms = pm_now_ms();
-    if (strcmp(name, "-") != 0)
-        json_array_append_new(o->files, json_string(name));
-    return 0;
-}
-
-static int rotate_if_due(capture_output *o, pm_err *err)
-{
-    if (o->part == 0)
-        return 0;
-    bool by_size = o->rotate_bytes && o->bytes_in_part >= o->rotate_bytes;
-    bool by_time = o->rotate_seconds > 0 && pm_now_ms() - o->part_started_ms >= (uint64_t)o->rotate_seconds * 1000;
-    if (!by_size && !by_time)
-        return 0;
-    if (pm_jsonl_writer_close(o->writer, err) != 0) {
-        o->writer = NULL;
-        return -1;
-    }
-    o->part++;
-    return open_part(o, err);
-}
-
 static int write_record(void *ctx, const char *record, size_t len, pm_err *err)
 {
     capture_output *o = ctx;
@@ -90,13 +38,12 @@ static int write_record(void *ctx, const char *record, size_t len, pm_err *err)
         o->over_limit++; /* in flight when the limit was reached: counted, not written */
         return 0;
     }
-    if (pm_jsonl_writer_write_line(o->writer, record, len, err) != 0)
+    if (pm_rotating_writer_write_line(o->writer, record, len, err) != 0)
         return -1;
-    o->bytes_in_part += len + 1;
     o->written++;
     if (o->max_exchanges > 0 && o->written >= (uint64_t)o->max_exchanges && running)
         capture_stop(running); /* what is already in flight still ends in the file */
-    return rotate_if_due(o, err);
+    return 0;
 }
 
 static void print_progress(const capture_stats *st, bool final)
@@ -110,9 +57,7 @@ static int on_tick(void *ctx, const capture_stats *st)
 {
     capture_output *o = ctx;
     pm_err err;
-    if (o->writer && pm_jsonl_writer_tick(o->writer, &err) != 0)
-        return -1;
-    if (o->writer && rotate_if_due(o, &err) != 0)
+    if (pm_rotating_writer_tick(o->writer, &err) != 0)
         return -1;
     uint64_t now = pm_now_ms();
     if (o->progress && now - o->last_progress_ms >= 1000) {
@@ -205,13 +150,13 @@ int cmd_capture(int argc, char **argv)
     capture_options_init(&copts);
     pm_err err;
     int *port_numbers = NULL;
+    pm_profile *prof = NULL;
     pm_capmap *map = NULL;
     pm_redactor *redactor = NULL;
     pm_selection *selection = NULL;
     capture_session *session = NULL;
-    capture_output output = {.out = out, .max_exchanges = max_exchanges, .rotate_seconds = rotate_seconds,
-                             .rotate_bytes = rotate_size, .duration_s = duration};
-    output.files = json_array();
+    capture_output output = {.max_exchanges = max_exchanges, .duration_s = duration};
+    json_t *files = NULL; /* the files written, for --stats */
 
     if (!file == !iface)
         rc = cli_fail("capture", "give exactly one of -r FILE and -i IFACE");
@@ -225,12 +170,12 @@ int cmd_capture(int argc, char **argv)
         for (size_t i = 0; port_numbers && i < ports.n; i++)
             port_numbers[i] = (int)ports.items[i];
     }
-    if (rc == CLI_OK && (cli_selection(&families, &selects, &selection, &err) != 0 ||
-                         !(map = cli_load_map(map_path, profile, &err))))
+    if (rc == CLI_OK && (pm_selection_from(families.items, families.n, selects.items, selects.n, &selection, &err) != 0 ||
+                         !(prof = pm_profile_find(profile, &err)) ||
+                         !(map = pm_capmap_load(map_path ? map_path : prof->capabilities.where, &err))))
         rc = cli_fail("capture", "%s", err.msg);
     if (rc == CLI_OK && !no_redact) {
-        char dir[4096];
-        redactor = cli_redactor(key, out, cli_profile_dir(profile, dir, sizeof dir), &err);
+        redactor = pm_profile_redactor(prof, key, out, &err);
         if (!redactor)
             rc = cli_fail("capture", "%s", err.msg);
     }
@@ -251,9 +196,10 @@ int cmd_capture(int argc, char **argv)
             rc = cli_fail("capture", "%s", err.msg);
     }
     if (rc == CLI_OK) {
-        output.part = (output.rotate_bytes || output.rotate_seconds) && strcmp(out, "-") != 0 ? 1 : 0;
-        if (open_part(&output, &err) != 0)
+        if (!(output.writer = pm_rotating_writer_open(out, rotate_size, rotate_seconds, &err)))
             rc = cli_fail("capture", "%s", err.msg);
+        else
+            files = json_incref(pm_rotating_writer_files(output.writer));
     }
     if (rc == CLI_OK) {
         output.progress = !quiet && isatty(STDERR_FILENO);
@@ -266,7 +212,7 @@ int cmd_capture(int argc, char **argv)
         running = NULL;
         if (output.progress)
             fputc('\n', stderr);
-        if (pm_jsonl_writer_close(output.writer, run_rc == 0 ? &err : NULL) != 0 && run_rc == 0)
+        if (pm_rotating_writer_close(output.writer, run_rc == 0 ? &err : NULL) != 0 && run_rc == 0)
             run_rc = -1;
         output.writer = NULL;
         if (run_rc != 0)
@@ -282,19 +228,19 @@ int cmd_capture(int argc, char **argv)
                             "not written\n", max_exchanges, (unsigned long long)output.over_limit);
         if (stats_path) {
             json_t *js = capture_stats_json(st);
-            json_object_set(js, "files", output.files);
+            json_object_set(js, "files", files);
             if (json_dump_file(js, stats_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 && rc == CLI_OK)
                 rc = cli_fail("capture", "%s: cannot write statistics: %s", stats_path, strerror(errno));
             json_decref(js);
         }
     }
-    if (output.writer)
-        pm_jsonl_writer_close(output.writer, NULL);
-    json_decref(output.files);
+    pm_rotating_writer_close(output.writer, NULL);
+    json_decref(files);
     capture_close(session);
     pm_selection_free(selection);
     pm_redactor_free(redactor);
     pm_capmap_free(map);
+    pm_profile_free(prof);
     free(port_numbers);
     cli_ints_free(&ports);
     cli_list_free(&families);

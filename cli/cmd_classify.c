@@ -100,7 +100,9 @@ int cmd_classify(int argc, char **argv)
         return cli_fail("classify", "needs METHOD and TARGET (or --stdin); see pmirror classify --help");
     }
     pm_err err;
-    pm_capmap *map = cli_load_map(map_path, profile, &err);
+    pm_profile *prof = pm_profile_find(profile, &err);
+    pm_capmap *map = prof ? pm_capmap_load(map_path ? map_path : prof->capabilities.where, &err) : NULL;
+    pm_profile_free(prof);
     int bad;
     json_t *headers = headers_from_args(&hs, &bad);
     if (!map) {

@@ -10,85 +10,6 @@
 #include "cli.h"
 #include "diff/diff.h"
 
-/* Prefixes err's message with the file and line at fault. */
-static void at_line(pm_err *err, const char *path, uint64_t line)
-{
-    char why[sizeof err->msg];
-    snprintf(why, sizeof why, "%s", err->msg);
-    pm_err_set(err, "%s:%llu: %s", path, (unsigned long long)line, why);
-}
-
-/* Noise, pass 1: when the results have a secondary target and the input can be read
- * twice (a file, not stdin), count raw and noise differences over the whole file. */
-static int learn_pass(diff_engine *e, const char *path, bool *learned, pm_err *err)
-{
-    if (strcmp(path, "-") == 0)
-        return 0;
-    pm_jsonl_reader *in = pm_jsonl_reader_open(path, err);
-    if (!in)
-        return -1;
-    const char *line;
-    size_t len;
-    int got, rc = 0;
-    bool secondary = false, first = true;
-    while ((got = pm_jsonl_reader_next_text(in, &line, &len, err)) == 1) {
-        if (first) {
-            json_t *r = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
-            const char *name;
-            const json_t *resp;
-            json_object_foreach(json_object_get(r, "responses"), name, resp) {
-                const char *role = json_string_value(json_object_get(resp, "role"));
-                secondary |= role && strcmp(role, "secondary") == 0;
-            }
-            json_decref(r);
-            first = false;
-        }
-        if (secondary && (rc = diff_learn_text(e, line, len, err)) != 0)
-            at_line(err, path, pm_jsonl_reader_line(in));
-        if (!secondary || rc != 0)
-            break;
-    }
-    pm_jsonl_reader_close(in);
-    if (got < 0 || rc != 0)
-        return -1;
-    diff_noise_done(e);
-    *learned = secondary;
-    return 0;
-}
-
-/* --learn-noise: the shapes judged noise, as rules a person can review and adopt. */
-static int write_learned(diff_engine *e, const char *out, const char *source, pm_err *err)
-{
-    pm_output_tmp file;
-    if (pm_output_tmp_open(&file, out, err) != 0)
-        return -1;
-    FILE *f = file.file;
-    json_t *rows = diff_noise_report(e);
-    fprintf(f, "# Learned by pmirror diff from %s: shapes where two Python backends differ about as\n"
-               "# often as Python and Go. Review each before adopting it into the profile's rules.yaml.\n"
-               "rules:\n", source);
-    size_t i;
-    const json_t *row;
-    json_array_foreach(rows, i, row) {
-        const char *shape = json_string_value(json_object_get(row, "shape"));
-        char where[16] = "", path[512] = "";
-        sscanf(shape, "%15[^|]|%511[^|]", where, path);
-        if (strcmp(where, "status") == 0)
-            continue;
-        fprintf(f,
-                "  - {kind: %s, %s: '%s', capabilities: [%s], reason: 'learned noise: %lld of %lld exchanges "
-                "differ Python-vs-Go, %lld Python-vs-Python'}\n",
-                strcmp(where, "header") == 0 ? "ignore_header" : "ignore_path",
-                strcmp(where, "header") == 0 ? "header" : "path", path,
-                json_string_value(json_object_get(row, "capability")),
-                (long long)json_integer_value(json_object_get(row, "raw")),
-                (long long)json_integer_value(json_object_get(row, "exchanges")),
-                (long long)json_integer_value(json_object_get(row, "noise")));
-    }
-    json_decref(rows);
-    return pm_output_tmp_commit(&file, err);
-}
-
 #define MAX_JOBS 16
 
 static unsigned default_jobs(void)
@@ -193,18 +114,12 @@ int cmd_diff(int argc, char **argv)
     if (!in_path || !out_path)
         return cli_fail("diff", "-i RESULTS and -o DIFFS are required");
     pm_err err;
-    char dir[4096], path[4200];
-    pm_suite *suite = NULL;
-    if (suite_path) {
-        suite = pm_suite_load(suite_path, cli_profile_dir(profile, dir, sizeof dir), &err);
-        if (!suite)
-            return cli_fail("diff", "%s", err.msg);
-    }
-    if (!rules_path) {
-        snprintf(path, sizeof path, "%s/rules.yaml",
-                 suite && !profile ? suite->profile_dir : cli_profile_dir(profile, dir, sizeof dir));
-        rules_path = path;
-    }
+    pm_suite *suite;
+    pm_profile *prof = pm_profile_open(profile, suite_path, &suite, &err);
+    if (!prof)
+        return cli_fail("diff", "%s", err.msg);
+    if (!rules_path) /* required here: `pmirror diff` without rules is an error naming the file */
+        rules_path = prof->rules.where;
     diff_options o;
     diff_options_init(&o);
     o.suite = suite;
@@ -218,14 +133,16 @@ int cmd_diff(int argc, char **argv)
     diff_engine *e = diff_new(&o, rules_path, &err);
     bool learned = false;
     diff_stats total = {0};
-    if (e && learn_pass(e, in_path, &learned, &err) != 0) {
+    if (e && diff_learn_file(e, in_path, &learned, &err) != 0) {
         diff_free(e);
         pm_suite_free(suite);
+        pm_profile_free(prof);
         return cli_fail("diff", "%s", err.msg);
     }
-    if (e && learn_out && write_learned(e, learn_out, in_path, &err) != 0) {
+    if (e && learn_out && diff_write_learned_rules(e, learn_out, in_path, &err) != 0) {
         diff_free(e);
         pm_suite_free(suite);
+        pm_profile_free(prof);
         return cli_fail("diff", "%s", err.msg);
     }
     pm_jsonl_reader *in = e ? pm_jsonl_reader_open(in_path, &err) : NULL;
@@ -272,5 +189,6 @@ int cmd_diff(int argc, char **argv)
     pm_jsonl_reader_close(in);
     diff_free(e);
     pm_suite_free(suite);
+    pm_profile_free(prof);
     return rc;
 }

@@ -36,13 +36,14 @@ int cmd_gate(int argc, char **argv)
     pm_err err;
     pm_config *report = NULL;
     rc = CLI_USAGE;
-    if (suite_path) {
-        char dir[4096];
-        pm_suite *suite = pm_suite_load(suite_path, cli_profile_dir(profile, dir, sizeof dir), &err);
-        if (!suite) {
+    if (suite_path) { /* checked, as every command checks its suite */
+        pm_suite *suite;
+        pm_profile *prof = pm_profile_open(profile, suite_path, &suite, &err);
+        if (!prof) {
             cli_fail("gate", "%s", err.msg);
             goto done;
         }
+        pm_profile_free(prof);
         pm_suite_free(suite);
     }
     if (!(report = pm_config_load(path, &err))) {

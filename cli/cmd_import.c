@@ -85,6 +85,7 @@ int cmd_import(int argc, char **argv)
     }
     const char *in = args.items[0];
     pm_err err;
+    pm_profile *prof = NULL;
     pm_capmap *map = NULL;
     pm_redactor *redactor = NULL;
     pm_selection *selection = NULL;
@@ -96,12 +97,12 @@ int cmd_import(int argc, char **argv)
         rc = cli_fail("import", "say which format the input is: --har (the only one so far)");
     else if (!out)
         rc = cli_fail("import", "-o OUT is required");
-    if (rc == CLI_OK && (cli_selection(&families, &selects, &selection, &err) != 0 ||
-                         !(map = cli_load_map(map_path, profile, &err))))
+    if (rc == CLI_OK && (pm_selection_from(families.items, families.n, selects.items, selects.n, &selection, &err) != 0 ||
+                         !(prof = pm_profile_find(profile, &err)) ||
+                         !(map = pm_capmap_load(map_path ? map_path : prof->capabilities.where, &err))))
         rc = cli_fail("import", "%s", err.msg);
     if (rc == CLI_OK && !no_redact) {
-        char dir[4096];
-        redactor = cli_redactor(key, out, cli_profile_dir(profile, dir, sizeof dir), &err);
+        redactor = pm_profile_redactor(prof, key, out, &err);
         if (!redactor)
             rc = cli_fail("import", "%s", err.msg);
     }
@@ -137,6 +138,7 @@ int cmd_import(int argc, char **argv)
     pm_selection_free(selection);
     pm_redactor_free(redactor);
     pm_capmap_free(map);
+    pm_profile_free(prof);
     cli_list_free(&args);
     cli_list_free(&families);
     cli_list_free(&selects);

@@ -2,7 +2,7 @@
  * cmd_replay.c — `pmirror replay -c SUITE -i CAPTURE -o RESULTS`: every captured exchange
  * to every target of the suite. Arguments, the progress line, signals and the summary;
  * the work is replay/'s. The replay loop hands each finished exchange to a second thread
- * that writes its result (pipeline_stages.c, as `run` does): hashing, redacting and escaping
+ * that writes its result (pipeline/stages.c, as `run` does): hashing, redacting and escaping
  * the answers is about a third of the CPU, which the loop then spends driving the targets.
  */
 #include <signal.h>
@@ -163,17 +163,19 @@ int cmd_replay(int argc, char **argv)
     ro.shard_k = shard.k;
     ro.shard_n = shard.n;
 
-    char dir[4096];
     pm_err err;
-    pm_suite *suite = pm_suite_load(suite_path, cli_profile_dir(NULL, dir, sizeof dir), &err);
-    if (!suite)
+    pm_suite *suite;
+    pm_profile *prof = pm_profile_open(NULL, suite_path, &suite, &err);
+    if (!prof)
         return cli_fail("replay", "%s", err.msg);
     ro.suite = suite;
+    ro.correlation_path = prof->correlation.path;
     /* the targets' answers carry secrets too (Set-Cookie, issued tokens): redacted at rest,
      * JWTs keeping their claims for diff's jwt rule */
-    pm_redactor *redactor = cli_redactor(key, out_path, suite->profile_dir, &err);
+    pm_redactor *redactor = pm_profile_redactor(prof, key, out_path, &err);
     if (!redactor) {
         pm_suite_free(suite);
+        pm_profile_free(prof);
         return cli_fail("replay", "%s", err.msg);
     }
     pm_redactor_keep_jwt_claims(redactor, true);
@@ -220,5 +222,6 @@ int cmd_replay(int argc, char **argv)
     pm_jsonl_reader_close(in);
     pm_redactor_free(redactor);
     pm_suite_free(suite);
+    pm_profile_free(prof);
     return rc;
 }

@@ -107,19 +107,16 @@ int cmd_report(int argc, char **argv)
     }
 
     pm_err err;
-    char dir[4096];
     pm_suite *suite = NULL;
-    cli_report_setup setup = {0};
+    reports_setup setup = {0};
     reports_builder *b = NULL;
     json_t *report = NULL, *warnings = json_array();
     rc = CLI_USAGE;
-    if (suite_path && !(suite = pm_suite_load(suite_path, cli_profile_dir(profile, dir, sizeof dir), &err))) {
+    pm_profile *prof = pm_profile_open(profile, suite_path, &suite, &err);
+    if (!prof || reports_setup_open(&setup, prof, gate_path, switches_path, previous_path, &err) != 0) {
         cli_fail("report", "%s", err.msg);
         goto done;
     }
-    const char *profile_dir = suite && !profile ? suite->profile_dir : cli_profile_dir(profile, dir, sizeof dir);
-    if (cli_report_setup_open(&setup, "report", profile_dir, gate_path, switches_path, previous_path) != CLI_OK)
-        goto done;
     reports_options o = setup.o;
     o.top_cohorts = (size_t)top_cohorts;
     o.top_differences = (size_t)top_differences;
@@ -141,7 +138,7 @@ int cmd_report(int argc, char **argv)
     json_t *in_list = json_array();
     for (size_t i = 0; i < inputs.n; i++)
         json_array_append_new(in_list, json_string(inputs.items[i]));
-    cli_report_setup_run_keys(&setup, report, in_list, warnings);
+    reports_setup_run_keys(&setup, report, in_list, warnings);
     if (reports_write_dir(report, out_dir, &err) != 0) {
         cli_fail("report", "%s", err.msg);
         goto done;
@@ -163,8 +160,9 @@ done:
     json_decref(report);
     json_decref(warnings);
     reports_free(b);
-    cli_report_setup_close(&setup);
+    reports_setup_close(&setup);
     pm_suite_free(suite);
+    pm_profile_free(prof);
     cli_list_free(&inputs);
     return rc;
 }

@@ -1,21 +1,13 @@
 /*
  * cmd_tee.c — `pmirror tee --listen ADDR (--primary URL --shadow URL | --sink -c SUITE)`:
- * live shadow traffic. The front (capture/tee*.c) proxies to the primary or sinks
- * mirrored copies and queues shadow copies; pipeline_shadow.c replays, diffs and records them
- * on its own thread; this file holds the arguments, the targets of each mode, the
- * metrics server, the signals (SIGHUP: report snapshot; SIGTERM/SIGINT: drain, final
- * report, exit 0), the progress line and the summary.
- *
- * Proxy mode's targets are the primary — its answer is the recording, the replay
- * engine's `recorded` pseudo-target, role baseline — and the shadow (role candidate).
- * With -c SUITE they take the names, credentials, headers, sandbox flag and timeouts of
- * the suite's baseline and candidate; --shadow gives the candidate's URL.
+ * live shadow traffic. The front (tee/) proxies to the primary or sinks mirrored copies
+ * and queues shadow copies, which pipeline/ replays, diffs and records on its own thread
+ * (pipeline_tee: tee.c, shadow.c); this file holds the arguments, the signals (SIGHUP:
+ * report snapshot; SIGTERM/SIGINT: drain, final report, exit 0), the start line, the
+ * progress line and the summary.
  */
-#include <errno.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,106 +25,13 @@ typedef struct tee_args {
     bool sink, allow_writes, sandbox, no_redact, quiet;
 } tee_args;
 
-/* Everything the run holds, freed in one place. */
-typedef struct tee_run {
-    pm_suite *given;          /* -c SUITE */
-    pm_suite *proxy;          /* proxy mode's primary + shadow */
-    const pm_suite *targets;  /* the one the replay engine uses */
-    pm_capmap *map;
-    pm_selection *selection;
-    pm_redactor *redactor, *answer_redactor;
-    pm_jsonl_writer *record;
-    diff_engine *diff;
-    reports_builder *report;
-    pm_config *gate_cfg;
-    pthread_mutex_t report_lock;
-    tee_metrics *metrics;
-    pipeline_shadow *shadow;
-    tee_front *tee;
-    char profile_dir[4096];
-} tee_run;
-
-/* ---- targets ------------------------------------------------------------------------------- */
-
-static const pm_target *target_with_role(const pm_suite *s, pm_role role)
-{
-    for (size_t i = 0; s && i < s->ntargets; i++)
-        if (s->targets[i].role == role && !s->targets[i].recorded)
-            return &s->targets[i];
-    return NULL;
-}
-
-/* Proxy mode: [primary (recorded, baseline), shadow (candidate)]. */
-static pm_suite *proxy_suite(const pm_suite *given, const tee_args *a, const char *profile_dir)
-{
-    pm_suite *s = calloc(1, sizeof *s);
-    if (!s || !(s->targets = calloc(2, sizeof *s->targets)) || !(s->profile_dir = strdup(profile_dir))) {
-        pm_suite_free(s);
-        return NULL;
-    }
-    s->ntargets = 2;
-    const pm_target *base = target_with_role(given, PM_ROLE_BASELINE);
-    const pm_target *cand = target_with_role(given, PM_ROLE_CANDIDATE);
-    pm_target *p = &s->targets[0], *sh = &s->targets[1];
-    p->name = base ? base->name : "primary";
-    p->role = PM_ROLE_BASELINE;
-    p->recorded = true;
-    if (cand) {
-        *sh = *cand;
-        json_incref(sh->headers);
-    } else {
-        sh->name = "shadow";
-        sh->timeout_s = 30;
-        sh->connect_timeout_s = 5;
-    }
-    sh->url = a->shadow;
-    sh->role = PM_ROLE_CANDIDATE;
-    sh->sandbox = sh->sandbox || a->sandbox;
-    s->allow_writes = given && given->allow_writes;
-    s->concurrency = given ? given->concurrency : 0;
-    return s;
-}
-
-static bool any_sandbox(const pm_suite *s)
-{
-    for (size_t i = 0; i < s->ntargets; i++)
-        if (s->targets[i].sandbox && !s->targets[i].recorded)
-            return true;
-    return false;
-}
-
-/* ---- files ------------------------------------------------------------------------------------ */
-
-/* report.json & co. of what was diffed so far (SIGHUP), or in the end. */
-static int write_report(tee_run *r, const tee_args *a, const char *when, pm_err *err)
-{
-    pthread_mutex_lock(&r->report_lock);
-    json_t *report = reports_build(r->report, err);
-    pthread_mutex_unlock(&r->report_lock);
-    if (!report)
-        return -1;
-    json_t *run = json_object_get(report, "run");
-    if (json_is_object(run)) {
-        char input[160];
-        snprintf(input, sizeof input, "tee:%s", r->tee ? tee_url(r->tee) : a->listen);
-        json_object_set_new(run, "inputs", json_pack("[s]", input));
-        json_object_set_new(run, "profile", json_string(r->profile_dir));
-        json_object_set_new(run, "mode", json_string(a->sink ? "tee-sink" : "tee-proxy"));
-        json_object_set_new(run, "snapshot", json_string(when));
-    }
-    int rc = reports_write_dir(report, a->out_dir, err);
-    json_decref(report);
-    return rc;
-}
-
 /* ---- progress and summary ----------------------------------------------------------------- */
 
-static void print_status(const tee_run *r, FILE *out, const char *prefix, const char *end)
+static void print_status(pipeline_tee *t, FILE *out, const char *prefix, const char *end)
 {
     tee_stats st;
     pipeline_shadow_stats sh;
-    tee_get_stats(r->tee, &st);
-    pipeline_shadow_get_stats(r->shadow, &sh);
+    pipeline_tee_get_stats(t, &st, &sh);
     uint64_t dropped = st.dropped_full + st.dropped_memory + st.dropped_too_large + st.dropped_incomplete +
                        st.dropped_stopping;
     fprintf(out,
@@ -144,15 +43,14 @@ static void print_status(const tee_run *r, FILE *out, const char *prefix, const 
     fflush(out);
 }
 
-static void print_summary(const tee_run *r, const tee_args *a, const char *why, uint64_t abandoned)
+static void print_summary(pipeline_tee *t, const tee_args *a, const char *why, uint64_t abandoned)
 {
     tee_stats st;
     pipeline_shadow_stats sh;
-    tee_get_stats(r->tee, &st);
-    pipeline_shadow_get_stats(r->shadow, &sh);
+    pipeline_tee_get_stats(t, &st, &sh);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "pmirror tee: stopped by %s: ", why);
-    print_status(r, stderr, prefix, "\n");
+    print_status(t, stderr, prefix, "\n");
     fprintf(stderr,
             "  dropped: %llu queue full, %llu queue memory, %llu body over --max-body, %llu incomplete, %llu while "
             "stopping; %llu not selected",
@@ -178,146 +76,30 @@ static void print_summary(const tee_run *r, const tee_args *a, const char *why, 
         fprintf(stderr, "  report -> %s/report.{json,md,html}, junit.xml\n", a->out_dir);
 }
 
-/* ---- set-up ------------------------------------------------------------------------------------- */
-
-static int setup(tee_run *r, const tee_args *a, pm_err *err)
+/* The front's options from the arguments (pipeline_tee sets the map, the selection and
+ * what the shadow side needs). */
+static void front_options(tee_options *o, const tee_args *a)
 {
-    char dir[4096], path[4200];
-    if (a->suite && !(r->given = pm_suite_load(a->suite, cli_profile_dir(a->profile, dir, sizeof dir), err)))
-        return -1;
-    snprintf(r->profile_dir, sizeof r->profile_dir, "%s",
-             r->given && !a->profile ? r->given->profile_dir : cli_profile_dir(a->profile, dir, sizeof dir));
-    snprintf(path, sizeof path, "%s/capabilities.yaml", r->profile_dir);
-    if (!(r->map = pm_capmap_load(path, err)))
-        return -1;
-    if (cli_selection(&a->families, &a->selects, &r->selection, err) != 0)
-        return -1;
-    if (!r->selection && r->given) { /* the suite's selection, applied once, at the front */
-        r->selection = r->given->selection;
-        r->given->selection = NULL;
-    }
-    if (a->sink) {
-        for (size_t i = 0; i < r->given->ntargets; i++)
-            if (r->given->targets[i].recorded)
-                return pm_err_set(err, "%s: target '%s': a sink has no recording to answer from (proxy mode "
-                                       "has: its primary)", a->suite, r->given->targets[i].name);
-        r->targets = r->given;
-    } else {
-        if (!(r->proxy = proxy_suite(r->given, a, r->profile_dir)))
-            return pm_err_set(err, "out of memory");
-        r->targets = r->proxy;
-    }
-    if (a->shadow_timeout > 0) {
-        double t = a->shadow_timeout;
-        pm_suite *s = (pm_suite *)r->targets;
-        for (size_t i = 0; i < s->ntargets; i++)
-            s->targets[i].timeout_s = t;
-    }
-    /* whatever is written — the record, the reports' examples — holds no secret in clear;
-     * the key lives beside the record, else in the report directory */
-    if ((a->record || a->out_dir) && !a->no_redact) {
-        char home[4200];
-        snprintf(home, sizeof home, "%s/report.json", a->out_dir ? a->out_dir : ".");
-        const char *beside = a->record ? a->record : home;
-        if (!a->record && mkdir(a->out_dir, 0755) != 0 && errno != EEXIST)
-            return pm_err_set(err, "%s: cannot create the output directory: %s", a->out_dir, strerror(errno));
-        if (!(r->redactor = cli_redactor(a->key, beside, r->profile_dir, err)) ||
-            !(r->answer_redactor = cli_redactor(a->key, beside, r->profile_dir, err)))
-            return -1;
-        pm_redactor_keep_jwt_claims(r->answer_redactor, true); /* as replay stores answers */
-    }
-    if (a->record && !(r->record = pm_jsonl_writer_open(a->record, err)))
-        return -1;
-    diff_options dopt;
-    diff_options_init(&dopt);
-    dopt.suite = r->targets;
-    if (a->rules)
-        snprintf(path, sizeof path, "%s", a->rules);
-    else
-        snprintf(path, sizeof path, "%s/rules.yaml", r->profile_dir);
-    if (!(r->diff = diff_new(&dopt, access(path, R_OK) == 0 || a->rules ? path : NULL, err)))
-        return -1;
-    if (a->out_dir) {
-        reports_options ro;
-        reports_options_init(&ro);
-        char gate[4200], caps[4200];
-        snprintf(gate, sizeof gate, "%s/gate.yaml", r->profile_dir);
-        snprintf(caps, sizeof caps, "%s/capabilities.yaml", r->profile_dir);
-        ro.gate_path = access(gate, R_OK) == 0 ? gate : NULL;
-        ro.capabilities_path = caps;
-        if (!(r->report = reports_new(&ro, err)))
-            return -1;
-    }
-    if (!(r->metrics = tee_metrics_new()))
-        return pm_err_set(err, "out of memory");
-    pipeline_shadow_options so = {.diff = r->diff, .metrics = r->metrics, .redactor = r->redactor,
-                             .answer_redactor = r->answer_redactor, .record = r->record, .report = r->report,
-                             .report_lock = &r->report_lock, .nice = (int)a->nice};
-    replay_options_init(&so.replay);
-    so.replay.suite = r->targets;
-    so.replay.allow_writes = a->allow_writes;
-    so.replay.concurrency = a->concurrency;
-    so.replay.order_writes_only = true;
-    if (a->max_body > 0)
-        so.replay.max_body = (size_t)a->max_body;
-    if (!(r->shadow = pipeline_shadow_new(&so, err)))
-        return -1;
-    return 0;
-}
-
-static int start(tee_run *r, const tee_args *a, pm_err *err)
-{
-    tee_options o;
-    tee_options_init(&o);
-    o.listen = a->listen;
-    o.primary = a->sink ? NULL : a->primary;
+    tee_options_init(o);
+    o->listen = a->listen;
+    o->primary = a->sink ? NULL : a->primary;
     if (a->uri_header)
-        o.uri_header = a->uri_header;
+        o->uri_header = a->uri_header;
     if (a->queue > 0)
-        o.queue = (size_t)a->queue;
+        o->queue = (size_t)a->queue;
     if (a->queue_bytes > 0)
-        o.queue_bytes = (size_t)a->queue_bytes;
+        o->queue_bytes = (size_t)a->queue_bytes;
     if (a->max_body > 0)
-        o.max_body = (size_t)a->max_body;
+        o->max_body = (size_t)a->max_body;
     if (a->primary_timeout > 0)
-        o.primary_timeout_s = a->primary_timeout;
+        o->primary_timeout_s = a->primary_timeout;
     if (a->max_connections > 0)
-        o.max_connections = (unsigned)a->max_connections;
+        o->max_connections = (unsigned)a->max_connections;
     if (a->max_per_ip >= 0)
-        o.max_per_ip = (unsigned)a->max_per_ip;
+        o->max_per_ip = (unsigned)a->max_per_ip;
     if (a->header_timeout >= 0)
-        o.header_timeout_s = a->header_timeout;
-    o.workers = (unsigned)a->workers;
-    o.shadow_writes = (a->allow_writes || r->targets->allow_writes) && any_sandbox(r->targets);
-    o.map = r->map;
-    o.selection = r->selection;
-    o.on_queued = pipeline_shadow_wakeup;
-    o.ctx = r->shadow;
-    if (!(r->tee = tee_start(&o, err)))
-        return -1;
-    if (a->metrics && tee_metrics_serve(r->metrics, r->tee, a->metrics, err) != 0)
-        return -1;
-    return pipeline_shadow_start(r->shadow, r->tee, err);
-}
-
-static void teardown(tee_run *r)
-{
-    if (r->tee)
-        tee_stop(r->tee, 0);
-    pipeline_shadow_free(r->shadow);          /* the thread that observes into the metrics */
-    tee_metrics_free(r->metrics); /* the server that reads the tee's counters */
-    tee_free(r->tee);
-    if (r->record)
-        pm_jsonl_writer_close(r->record, NULL);
-    reports_free(r->report);
-    diff_free(r->diff);
-    pm_redactor_free(r->redactor);
-    pm_redactor_free(r->answer_redactor);
-    pm_selection_free(r->selection);
-    pm_capmap_free(r->map);
-    pm_suite_free(r->proxy);
-    pm_suite_free(r->given);
-    pthread_mutex_destroy(&r->report_lock);
+        o->header_timeout_s = a->header_timeout;
+    o->workers = (unsigned)a->workers;
 }
 
 /* ---- the command ----------------------------------------------------------------------------- */
@@ -408,7 +190,18 @@ int cmd_tee(int argc, char **argv)
         cli_list_free(&a.selects);
         return rc < 0 ? CLI_OK : rc;
     }
-    double drain = a.drain;
+    pipeline_tee_options o = {
+        .suite_path = a.suite, .profile = a.profile, .sink = a.sink, .shadow = a.shadow, .sandbox = a.sandbox,
+        .shadow_timeout = a.shadow_timeout, .families = a.families.items, .nfamilies = a.families.n,
+        .selects = a.selects.items, .nselects = a.selects.n, .record = a.record, .out_dir = a.out_dir,
+        .metrics = a.metrics, .rules_path = a.rules, .key = a.key, .no_redact = a.no_redact, .nice = (int)a.nice,
+    };
+    replay_options_init(&o.replay);
+    o.replay.allow_writes = a.allow_writes;
+    o.replay.concurrency = a.concurrency;
+    if (a.max_body > 0)
+        o.replay.max_body = (size_t)a.max_body;
+    front_options(&o.front, &a);
 
     sigset_t signals, previous;
     sigemptyset(&signals);
@@ -416,26 +209,27 @@ int cmd_tee(int argc, char **argv)
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, &previous); /* inherited by every thread started below */
-    tee_run r = {0};
-    pthread_mutex_init(&r.report_lock, NULL);
     pm_err err;
-    if (setup(&r, &a, &err) != 0 || start(&r, &a, &err) != 0) {
+    pipeline_tee *t = pipeline_tee_start(&o, &err);
+    if (!t) {
         rc = cli_fail("tee", "%s", err.msg);
         goto done;
     }
-    if (a.port_file && (rc = cli_write_port_file("tee", a.port_file, tee_port(r.tee))) != CLI_OK)
+    tee_front *front = pipeline_tee_front(t);
+    if (a.port_file && (rc = cli_write_port_file("tee", a.port_file, tee_port(front))) != CLI_OK)
         goto done;
     if (!a.quiet) {
         if (a.sink) {
-            fprintf(stderr, "pmirror tee: sink %s replays to", tee_url(r.tee));
-            for (size_t i = 0; i < r.targets->ntargets; i++)
-                fprintf(stderr, "%s %s", i ? "," : "", r.targets->targets[i].name);
+            const pm_suite *targets = pipeline_tee_targets(t);
+            fprintf(stderr, "pmirror tee: sink %s replays to", tee_url(front));
+            for (size_t i = 0; i < targets->ntargets; i++)
+                fprintf(stderr, "%s %s", i ? "," : "", targets->targets[i].name);
         } else {
-            fprintf(stderr, "pmirror tee: proxy %s -> primary %s, shadow %s", tee_url(r.tee), a.primary,
+            fprintf(stderr, "pmirror tee: proxy %s -> primary %s, shadow %s", tee_url(front), a.primary,
                     a.shadow);
         }
-        if (tee_metrics_url(r.metrics))
-            fprintf(stderr, "; metrics %s", tee_metrics_url(r.metrics));
+        if (pipeline_tee_metrics_url(t))
+            fprintf(stderr, "; metrics %s", pipeline_tee_metrics_url(t));
         fputc('\n', stderr);
     }
     bool tty = isatty(STDERR_FILENO);
@@ -448,41 +242,32 @@ int cmd_tee(int argc, char **argv)
         sig = sigtimedwait(&signals, NULL, &second);
         if (sig == SIGINT || sig == SIGTERM)
             break;
-        if (!told && pipeline_shadow_failed(r.shadow, &err)) { /* clients are still served */
+        if (!told && pipeline_tee_failed(t, &err)) { /* clients are still served */
             fprintf(stderr, "%spmirror tee: the shadow side stopped: %s\n", progress && tty ? "\n" : "", err.msg);
             told = true;
         }
         if (sig == SIGHUP && a.out_dir) {
-            if (write_report(&r, &a, "sighup", &err) != 0)
+            if (pipeline_tee_write_report(t, "sighup", &err) != 0)
                 fprintf(stderr, "pmirror tee: snapshot: %s\n", err.msg);
             else if (!a.quiet)
                 fprintf(stderr, "%spmirror tee: SIGHUP: report snapshot -> %s\n", progress && tty ? "\n" : "",
                         a.out_dir);
         }
         if (progress && tty)
-            print_status(&r, stderr, "\rpmirror tee: ", "   ");
+            print_status(t, stderr, "\rpmirror tee: ", "   ");
         else if (progress && pm_now_ms() - last_line >= 10000) {
             last_line = pm_now_ms();
-            print_status(&r, stderr, "pmirror tee: ", "\n");
+            print_status(t, stderr, "pmirror tee: ", "\n");
         }
     }
     if (progress && tty)
         fputc('\n', stderr);
-    /* the drain: the front first (answers in progress finish), then the shadows */
-    uint64_t started = pm_now_ms();
-    tee_stop(r.tee, drain);
-    double left = drain - (double)(pm_now_ms() - started) / 1000;
     uint64_t abandoned = 0;
-    if (pipeline_shadow_join(r.shadow, left > 0 ? left : 0, &abandoned, &err) != 0)
-        rc = cli_fail("tee", "shadow side: %s", err.msg);
-    if (r.record && pm_jsonl_writer_close(r.record, &err) != 0 && rc == CLI_OK)
+    if (pipeline_tee_stop(t, a.drain, &abandoned, &err) != 0)
         rc = cli_fail("tee", "%s", err.msg);
-    r.record = NULL;
-    if (a.out_dir && write_report(&r, &a, "final", &err) != 0 && rc == CLI_OK)
-        rc = cli_fail("tee", "final report: %s", err.msg);
-    print_summary(&r, &a, sig == SIGINT ? "SIGINT" : "SIGTERM", abandoned);
+    print_summary(t, &a, sig == SIGINT ? "SIGINT" : "SIGTERM", abandoned);
 done:
-    teardown(&r);
+    pipeline_tee_free(t);
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
     cli_list_free(&a.families);
     cli_list_free(&a.selects);

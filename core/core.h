@@ -1,17 +1,17 @@
 /*
  * core.h — core/'s umbrella header: every part of the layer every stage stands on.
  *
- * Core owns what all stages share, one concern per header: errors (err.h), safe output
- * files (file.h), the JSON Lines files of DESIGN.md (jsonl.h) and the JSON text and tape
- * the hot paths use instead of trees (json_text.h, json_tape.h), config loading (config.h),
- * the exchange record (record.h) and its capped bodies (body.h), time (clock.h) and byte
- * encodings (encode.h), redaction of secrets at rest (redact.h), the Quay capability map
- * with its classifier and cohorts (capmap.h) and selection (select.h), suites (suite.h),
- * request targets and methods (target.h), the bounded hand-off between threads
- * (handoff.h), the string-keyed hash table and FNV-1a (table.h), hop-by-hop headers
- * (hop_by_hop.h), zlib on whole buffers (compress.h), the Wilson bound (wilson.h) and
- * listening sockets (net.h). A file may include just the parts it uses, or this header
- * for all of them.
+ * Core owns what all stages share, one concern per header: errors (err.h), safe output files
+ * (file.h), the JSON Lines files of DESIGN.md, whole or in numbered parts (jsonl.h) and the
+ * JSON text and tape the hot paths use instead of trees (json_text.h, json_tape.h), config
+ * loading (config.h), the profile and its files' paths (profile.h), the exchange record
+ * (record.h) and its capped bodies (body.h), time (clock.h) and byte encodings (encode.h),
+ * redaction of secrets at rest (redact.h), the Quay capability map with its classifier and
+ * cohorts (capmap.h) and selection (select.h), suites (suite.h), request targets and methods
+ * (target.h), the bounded hand-off between threads (handoff.h), the string-keyed hash table
+ * and FNV-1a (table.h), hop-by-hop headers (hop_by_hop.h), zlib on whole buffers
+ * (compress.h), the Wilson bound (wilson.h) and listening sockets (net.h). A file may
+ * include just the parts it uses, or this header for all of them.
  *
  * Conventions: functions return 0 on success and -1 on failure with `pm_err` filled
  * (readers return 1 for "got one", 0 for "end"). Nothing here prints or exits; cli/ does.
@@ -34,6 +34,7 @@
 #include "json_text.h"
 #include "jsonl.h"
 #include "net.h"
+#include "profile.h"
 #include "record.h"
 #include "redact.h"
 #include "select.h"

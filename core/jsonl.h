@@ -96,4 +96,28 @@ void pm_jsonl_reader_close(pm_jsonl_reader *r);
  * hot paths that write records with pm_jtext instead of building json_t trees. */
 int pm_jsonl_writer_write_line(pm_jsonl_writer *w, const char *line, size_t len, pm_err *err);
 
+/* ---- a JSON Lines file in numbered parts (rotating_writer.c) ------------------------- */
+
+/* `capture --rotate-size/--rotate-seconds`: OUT=capture.jsonl.gz is written as
+ * capture.0001.jsonl.gz, capture.0002.jsonl.gz, ... (pm_rotating_writer_part_name), a new
+ * part once a line takes the current one to max_bytes (the lines' length, before gzip) or
+ * at a tick once it is max_seconds old. Neither limit, or OUT "-": one pm_jsonl_writer. */
+typedef struct pm_rotating_writer pm_rotating_writer;
+
+pm_rotating_writer *pm_rotating_writer_open(const char *path, uint64_t max_bytes, long max_seconds, pm_err *err);
+/* Appends one line (pm_jsonl_writer_write_line), then opens the next part when due. */
+int pm_rotating_writer_write_line(pm_rotating_writer *w, const char *line, size_t len, pm_err *err);
+/* From idle loops: the flush interval (pm_jsonl_writer_tick), and the next part when the
+ * current one's time is up. */
+int pm_rotating_writer_tick(pm_rotating_writer *w, pm_err *err);
+/* The names of the files opened so far, in order (borrowed; it grows as parts open, and
+ * dies with w: json_incref it to keep it). "-" is never listed. */
+json_t *pm_rotating_writer_files(const pm_rotating_writer *w);
+/* Closes the current part (pm_jsonl_writer_close) and frees w. NULL: nothing. */
+int pm_rotating_writer_close(pm_rotating_writer *w, pm_err *err);
+/* Part `part` of path: "dir/capture.jsonl.gz", 3 → "dir/capture.0003.jsonl.gz" (the
+ * number before the first dot of the file's name; at the end when it has none); part 0:
+ * path itself. */
+void pm_rotating_writer_part_name(const char *path, unsigned part, char *buf, size_t size);
+
 #endif

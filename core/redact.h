@@ -61,11 +61,11 @@ void pm_redact_message(const pm_redactor *r, json_t *message);
  * of the whole token). For the answers replay stores: diff's `jwt` rule compares the
  * claims of tokens two backends issued. Off by default (captures redact whole tokens). */
 void pm_redactor_keep_jwt_claims(pm_redactor *r, bool keep);
-/* The profile's extra secret names: PROFILE_DIR/redact.yaml, a `redact:` section with
- * optional `headers:`, `query:` and `json_fields:` lists of names, as *rules for
- * pm_redactor_new (a new reference), or *rules NULL when the profile has no redact.yaml.
- * A malformed file is an error naming file:line:column. (redact_profile.c) */
-int pm_redact_rules_load(const char *profile_dir, json_t **rules, pm_err *err);
+/* A profile's extra secret names: path (its redact.yaml: pm_profile.redact.path), a
+ * `redact:` section with optional `headers:`, `query:` and `json_fields:` lists of names,
+ * as *rules for pm_redactor_new (a new reference); path NULL (the profile has none): 0 with
+ * *rules NULL. A malformed file is an error naming file:line:column. (redact_profile.c) */
+int pm_redact_rules_load(const char *path, json_t **rules, pm_err *err);
 
 /* ---- a secret's value, wherever it shows up (redact_spread.c) ----------------------
  * The secret values one exchange is known to hold (the Authorization credential, a

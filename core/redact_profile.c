@@ -1,5 +1,6 @@
 /*
- * redact_profile.c — the profile's extra secret names (PROFILE/redact.yaml).
+ * redact_profile.c — the profile's extra secret names (PROFILE/redact.yaml), and the
+ * redactor a command makes with them (pm_profile_redactor).
  *
  * The built-in lists (redact.c) cover Quay's traffic; a deployment with its own secret
  * headers, query parameters or JSON fields names them in its profile, and every command
@@ -15,10 +16,7 @@
  */
 #include "core.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char *const lists[] = {"headers", "query", "json_fields", NULL};
 
@@ -52,13 +50,10 @@ static int check_section(const pm_config *cfg, const json_t *section, pm_err *er
     return 0;
 }
 
-int pm_redact_rules_load(const char *profile_dir, json_t **rules, pm_err *err)
+int pm_redact_rules_load(const char *path, json_t **rules, pm_err *err)
 {
     *rules = NULL;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/redact.yaml", profile_dir);
-    struct stat st;
-    if (stat(path, &st) != 0 && errno == ENOENT)
+    if (!path) /* the profile has none (pm_profile: absent only when not there at all) */
         return 0;
     pm_config *cfg = pm_config_load(path, err);
     if (!cfg)
@@ -80,4 +75,14 @@ int pm_redact_rules_load(const char *profile_dir, json_t **rules, pm_err *err)
         *rules = json_incref(json_object_get(root, "redact"));
     pm_config_free(cfg);
     return rc;
+}
+
+pm_redactor *pm_profile_redactor(const pm_profile *p, const char *key, const char *output, pm_err *err)
+{
+    json_t *rules = NULL;
+    if (pm_redact_rules_load(p->redact.path, &rules, err) != 0)
+        return NULL;
+    pm_redactor *r = pm_redactor_new(key, output, rules, err);
+    json_decref(rules);
+    return r;
 }

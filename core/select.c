@@ -155,3 +155,25 @@ void pm_selection_free(pm_selection *s)
     free(s->salt);
     free(s);
 }
+
+int pm_selection_from(const char *const *families, size_t nfamilies, const char *const *selects, size_t nselects,
+                      pm_selection **out, pm_err *err)
+{
+    *out = NULL;
+    if (!nfamilies && !nselects)
+        return 0;
+    pm_selection *s = pm_selection_new();
+    if (!s)
+        return pm_err_set(err, "out of memory");
+    for (size_t i = 0; i < nfamilies; i++)
+        if (pm_selection_add_family(s, families[i], err) != 0)
+            goto fail;
+    for (size_t i = 0; i < nselects; i++)
+        if (pm_selection_parse(s, selects[i], err) != 0)
+            goto fail;
+    *out = s;
+    return 0;
+fail:
+    pm_selection_free(s);
+    return -1;
+}

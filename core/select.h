@@ -28,5 +28,9 @@ void pm_selection_free(pm_selection *s);
  * SHA-256(salt ":" key) modulo 100, key = repo, else user, else org. -1 when the cohort
  * has none of them. */
 int pm_cohort_percent_bucket(const pm_cohort *cohort, const char *salt);
+/* The selection of a command's --family and --select values; *out NULL (everything)
+ * when there are none. 0, or -1 with err naming the first bad value. */
+int pm_selection_from(const char *const *families, size_t nfamilies, const char *const *selects, size_t nselects,
+                      pm_selection **out, pm_err *err);
 
 #endif

@@ -258,6 +258,7 @@ pm_suite *pm_suite_load(const char *path, const char *default_profile, pm_err *e
         goto fail;
     }
     s->profile_dir = resolve_profile(path, profile ? json_string_value(profile) : default_profile);
+    s->profile_named = profile != NULL;
     const json_t *targets = json_object_get(root, "targets");
     if (!json_is_array(targets) || json_array_size(targets) == 0) {
         pm_config_error_at(s->cfg, targets ? targets : root, err, "targets: a list of at least one target");

@@ -28,7 +28,8 @@ typedef struct pm_target {
 
 typedef struct pm_suite {
     pm_config *cfg;
-    char *profile_dir;    /* resolved */
+    char *profile_dir;    /* resolved: the suite's own `profile`, else default_profile */
+    bool profile_named;   /* the suite file names its profile */
     pm_target *targets;
     size_t ntargets;
     long concurrency;     /* pacing: defaults 32, 0, 0, 0 (0 = unset) */

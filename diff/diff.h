@@ -41,6 +41,15 @@ int diff_learn(diff_engine *e, const json_t *result, pm_err *err);
 void diff_noise_done(diff_engine *e);
 /* The shapes judged noise: [{capability, shape, raw, noise, exchanges}] (new reference). */
 json_t *diff_noise_report(const diff_engine *e);
+/* Pass 1 over a whole result file (learn.c): when its records have a secondary target,
+ * every one is learned and diff_noise_done called (*learned true); otherwise, or when
+ * path is "-" (stdin cannot be read twice), nothing is learned. 0, or -1 with err naming
+ * file:line. */
+int diff_learn_file(diff_engine *e, const char *path, bool *learned, pm_err *err);
+/* --learn-noise: the shapes judged noise as reviewable rules (ignore_header, ignore_path,
+ * each with its capability and counts) in a YAML file at out, whose comment names source,
+ * the results they were learned from. 0, or -1 with err. (learn.c) */
+int diff_write_learned_rules(const diff_engine *e, const char *out, const char *source, pm_err *err);
 /* The diff record of one result record (new reference), or NULL with err. */
 json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err);
 /* The same from the record's line of JSON text, without parsing what need not be

@@ -10,6 +10,9 @@
  *   through core's bounded hand-off, writing each result and handing it to a sink.
  * - The shadow (shadow.c): `tee`'s shadow thread, from the tee's queue through replay into
  *   a sink, with the live metrics and redaction before anything is kept.
+ * - `run` (run.c) and the tee (tee.c) assembled from those: the suite and its profile, the
+ *   redactors, the diff engine, the report builder and the files, from one options struct
+ *   each; cli/ parses arguments into it, calls in, and prints.
  */
 #ifndef PM_PIPELINE_H
 #define PM_PIPELINE_H
@@ -107,5 +110,102 @@ void pipeline_shadow_get_stats(pipeline_shadow *s, pipeline_shadow_stats *out);
  * --record file that cannot be written): the front goes on, the shadows stop. */
 bool pipeline_shadow_failed(pipeline_shadow *s, pm_err *err);
 void pipeline_shadow_free(pipeline_shadow *s);
+
+/* ===== `run`: replay → diff → report → gate in one process (run.c) ================== */
+
+typedef struct pipeline_progress {
+    const replay_stats *replay; /* NULL on the last call */
+    double per_s;               /* exchanges per second lately */
+    pipeline_counts counts;     /* verdicts so far */
+    bool done;                  /* the last call: the replay and the stages have ended */
+} pipeline_progress;
+
+typedef struct pipeline_run_options {
+    const char *suite_path;       /* -c SUITE: the targets */
+    const char *profile;          /* --profile; NULL: the suite's, else the one found */
+    const char *input;            /* the capture file (- = stdin) */
+    const char *out_dir;          /* reports, proposal.yaml, kept files (created when missing) */
+    const char *gate_path;        /* NULL: the profile's gate.yaml */
+    const char *switches_path;    /* a switch snapshot; NULL: none */
+    const char *previous_path;    /* an earlier report.json; NULL: none */
+    const char *key;              /* redaction key; NULL: OUT_DIR/.pmirror-key */
+    const char *const *families;  /* the proposal's scope; none: every family seen */
+    size_t nfamilies;
+    bool keep_results;            /* results.jsonl.gz and diffs.jsonl.gz into out_dir */
+    replay_options replay;        /* pacing, limit, shard, allow_writes (the suite, the
+                                   * correlation rules and the redactor are set here) */
+    /* About every 200 ms while the replay runs, and once at its end; NULL: none. */
+    void (*progress)(void *ctx, const pipeline_progress *p);
+    void *ctx;
+} pipeline_run_options;
+
+typedef struct pipeline_run_result {
+    json_t *report;          /* the report as written, `run` keys filled; NULL: not built */
+    char *warning;           /* the input's damage (pm_jsonl_reader_warning) once the report
+                              * is built; NULL: none */
+    pipeline_counts counts;  /* verdicts */
+    uint64_t exchanges;      /* replayed */
+    bool all_promote;        /* every family in scope may be promoted */
+} pipeline_run_result;
+
+/* Replays o->input against the suite's targets, diffs and scores each exchange, writes
+ * report.json, report.md, junit.xml, report.html and proposal.yaml into o->out_dir. While
+ * the replay runs, SIGINT and SIGTERM start nothing new and let what is in flight finish
+ * (its handlers are installed for that time, then the previous ones restored). 0, or -1
+ * with err (res holds what was made before the failure). Free res either way. */
+int pipeline_run(const pipeline_run_options *o, pipeline_run_result *res, pm_err *err);
+void pipeline_run_result_free(pipeline_run_result *res);
+
+/* ===== the tee: front → shadow → diff → record, report (tee.c) ========================= */
+
+typedef struct pipeline_tee_options {
+    const char *suite_path;       /* -c SUITE; NULL: none (proxy mode only) */
+    const char *profile;          /* --profile; NULL: the suite's, else the one found */
+    bool sink;                    /* sink mode: the suite's targets; else proxy mode */
+    const char *shadow;           /* proxy mode: the shadow's URL (the primary's: front.primary) */
+    bool sandbox;                 /* proxy mode: the shadow is a sandbox */
+    double shadow_timeout;        /* each shadow exchange's limit in seconds; 0: the suite's */
+    const char *const *families;  /* --family, --select: what the front shadows (none of */
+    size_t nfamilies;             /* either: the suite's selection, else everything) */
+    const char *const *selects;
+    size_t nselects;
+    const char *record;           /* every result, redacted; NULL: none */
+    const char *out_dir;          /* reports (snapshots and the final one); NULL: none */
+    const char *metrics;          /* the metrics server's address; NULL: none */
+    const char *rules_path;       /* NULL: the profile's rules.yaml when readable */
+    const char *key;              /* redaction key; NULL: beside the record, else in out_dir */
+    bool no_redact;               /* write the record and the reports in the clear */
+    int nice;                     /* the shadow thread's niceness */
+    replay_options replay;        /* allow_writes, concurrency, max_body (the targets, the
+                                   * correlation rules and the order are set here) */
+    tee_options front;            /* listen, primary (proxy mode), the queue, limits, timeouts
+                                   * (the map, the selection, shadow_writes, on_queued are set
+                                   * here) */
+} pipeline_tee_options;
+
+typedef struct pipeline_tee pipeline_tee;
+
+/* Loads and makes everything, starts the front, the metrics server and the shadow
+ * thread. Signals the caller handles should be blocked first: the threads inherit the
+ * mask. NULL with err (nothing left running). */
+pipeline_tee *pipeline_tee_start(const pipeline_tee_options *o, pm_err *err);
+/* The targets shadows are replayed to (proxy mode: primary, recorded, and the shadow). */
+const pm_suite *pipeline_tee_targets(const pipeline_tee *t);
+/* The front: its URL, port and counters (tee.h). */
+tee_front *pipeline_tee_front(const pipeline_tee *t);
+/* NULL: no metrics server. */
+const char *pipeline_tee_metrics_url(const pipeline_tee *t);
+/* Thread-safe snapshot of the front's and the shadow side's counters. */
+void pipeline_tee_get_stats(pipeline_tee *t, tee_stats *front, pipeline_shadow_stats *shadow);
+/* True (with err) when the shadow side has stopped on an error while the front goes on. */
+bool pipeline_tee_failed(pipeline_tee *t, pm_err *err);
+/* The reports of what was diffed so far into out_dir, `run.snapshot` = when ("sighup");
+ * 0 without out_dir. */
+int pipeline_tee_write_report(pipeline_tee *t, const char *when, pm_err *err);
+/* The drain: the front stops taking connections and finishes its answers, the shadows
+ * finish within what is left of drain_s (the rest abandoned, counted in *abandoned), the
+ * record is closed and the final report written. 0, or -1 with the first error. */
+int pipeline_tee_stop(pipeline_tee *t, double drain_s, uint64_t *abandoned, pm_err *err);
+void pipeline_tee_free(pipeline_tee *t);
 
 #endif

@@ -28,7 +28,7 @@
 
 struct replay_session {
     replay_options o;
-    pm_config *rules; /* the profile's correlation.yaml, when it has one */
+    pm_config *rules; /* the correlation rules (o.correlation_path), when given */
     const pm_suite *suite;
     CURLM *multi;
     rp_correlation *corr;
@@ -87,10 +87,8 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
         s->o.limit = o->suite->limit;
     s->o.allow_writes = o->allow_writes || o->suite->allow_writes;
     s->multi = curl_multi_init();
-    char rules_path[4200];
-    snprintf(rules_path, sizeof rules_path, "%s/correlation.yaml", s->suite->profile_dir);
-    if (access(rules_path, F_OK) == 0) {
-        s->rules = pm_config_load(rules_path, err);
+    if (o->correlation_path) {
+        s->rules = pm_config_load(o->correlation_path, err);
         if (!s->rules) {
             replay_free(s);
             return NULL;

@@ -24,6 +24,9 @@ typedef struct replay_options {
     size_t window;           /* records read ahead to restore request order, default 4096 */
     bool order_writes_only;  /* live input (tee): only a mutating exchange holds back the
                               * exchanges that began after it ended; reads overlap freely */
+    const char *correlation_path; /* correlation rules ({headers: [...], json_fields: [...]}):
+                              * the profile's correlation.yaml (pm_profile.correlation.path);
+                              * NULL: the built-in ones alone */
     const pm_redactor *redactor; /* secrets in the targets' answers (Set-Cookie, issued tokens)
                               * are redacted in the results with it; NULL: kept (tests only).
                               * Give it keep_jwt_claims: diff compares issued JWTs' claims. */

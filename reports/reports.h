@@ -64,6 +64,28 @@ int reports_check(const json_t *report, pm_err *err);
 int reports_write_proposal(FILE *out, const json_t *report, const char *const *families, size_t n,
                            bool *all_promote, pm_err *err);
 
+/* ----- the builder's inputs from a profile, and a report's `run` keys (setup.c) ----- */
+
+/* What `report` and `run` (and the tee, without a snapshot or a previous report) give the
+ * builder: the gate, the capability map, the switch snapshot and the previous report. */
+typedef struct reports_setup {
+    const pm_profile *profile;  /* borrowed */
+    const char *gate_path;      /* as used: the one given, else the profile's; NULL: defaults */
+    const char *switches_path, *previous_path; /* NULL: none */
+    pm_config *switches, *previous;
+    reports_options o; /* ready for reports_new (top-N defaults; the caller may change them) */
+} reports_setup;
+
+/* gate_path, else the profile's gate.yaml when readable; the profile's capabilities.yaml
+ * when readable; the switch snapshot and the previous report loaded and checked. 0, or -1
+ * with err naming the file at fault. Close it either way. */
+int reports_setup_open(reports_setup *s, const pm_profile *p, const char *gate_path, const char *switches_path,
+                       const char *previous_path, pm_err *err);
+/* The `run` keys of a report built with it: inputs (taken), profile, gate, switches,
+ * previous, skipped_records and warnings (a list of the inputs' damage warnings). */
+void reports_setup_run_keys(const reports_setup *s, json_t *report, json_t *inputs, json_t *warnings);
+void reports_setup_close(reports_setup *s);
+
 /* A latency histogram with fixed log buckets: exact below 128, then buckets 2% wide, so a
  * quantile is within 1% of the true value, and two histograms merge exactly (shards). */
 typedef struct reports_histogram reports_histogram;

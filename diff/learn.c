@@ -1,0 +1,90 @@
+/*
+ * learn.c — noise learned over a whole result file (pass 1 of `pmirror diff`, before any
+ * verdict), and what was learned written out as rules a person can review and adopt into
+ * the profile's rules.yaml (--learn-noise).
+ *
+ * Learning needs the file twice (learned first, then judged), so stdin is not learned
+ * from; and only results with a `secondary` target (a second Python) teach anything, which
+ * the first record says. The rules file is written to a temporary and renamed into place:
+ * a reader never sees half of it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "diff.h"
+
+/* Prefixes err's message with the file and line at fault. */
+static void at_line(pm_err *err, const char *path, uint64_t line)
+{
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg);
+    pm_err_set(err, "%s:%llu: %s", path, (unsigned long long)line, why);
+}
+
+int diff_learn_file(diff_engine *e, const char *path, bool *learned, pm_err *err)
+{
+    if (strcmp(path, "-") == 0)
+        return 0;
+    pm_jsonl_reader *in = pm_jsonl_reader_open(path, err);
+    if (!in)
+        return -1;
+    const char *line;
+    size_t len;
+    int got, rc = 0;
+    bool secondary = false, first = true;
+    while ((got = pm_jsonl_reader_next_text(in, &line, &len, err)) == 1) {
+        if (first) {
+            json_t *r = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
+            const char *name;
+            const json_t *resp;
+            json_object_foreach(json_object_get(r, "responses"), name, resp) {
+                const char *role = json_string_value(json_object_get(resp, "role"));
+                secondary |= role && strcmp(role, "secondary") == 0;
+            }
+            json_decref(r);
+            first = false;
+        }
+        if (secondary && (rc = diff_learn_text(e, line, len, err)) != 0)
+            at_line(err, path, pm_jsonl_reader_line(in));
+        if (!secondary || rc != 0)
+            break;
+    }
+    pm_jsonl_reader_close(in);
+    if (got < 0 || rc != 0)
+        return -1;
+    diff_noise_done(e);
+    *learned = secondary;
+    return 0;
+}
+
+int diff_write_learned_rules(const diff_engine *e, const char *out, const char *source, pm_err *err)
+{
+    pm_output_tmp file;
+    if (pm_output_tmp_open(&file, out, err) != 0)
+        return -1;
+    FILE *f = file.file;
+    json_t *rows = diff_noise_report(e);
+    fprintf(f, "# Learned by pmirror diff from %s: shapes where two Python backends differ about as\n"
+               "# often as Python and Go. Review each before adopting it into the profile's rules.yaml.\n"
+               "rules:\n", source);
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row) {
+        const char *shape = json_string_value(json_object_get(row, "shape"));
+        char where[16] = "", path[512] = "";
+        sscanf(shape, "%15[^|]|%511[^|]", where, path);
+        if (strcmp(where, "status") == 0)
+            continue;
+        fprintf(f,
+                "  - {kind: %s, %s: '%s', capabilities: [%s], reason: 'learned noise: %lld of %lld exchanges "
+                "differ Python-vs-Go, %lld Python-vs-Python'}\n",
+                strcmp(where, "header") == 0 ? "ignore_header" : "ignore_path",
+                strcmp(where, "header") == 0 ? "header" : "path", path,
+                json_string_value(json_object_get(row, "capability")),
+                (long long)json_integer_value(json_object_get(row, "raw")),
+                (long long)json_integer_value(json_object_get(row, "exchanges")),
+                (long long)json_integer_value(json_object_get(row, "noise")));
+    }
+    json_decref(rows);
+    return pm_output_tmp_commit(&file, err);
+}

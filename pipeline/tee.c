@@ -1,0 +1,289 @@
+/*
+ * tee.c — `pmirror tee` assembled (pipeline.h): the suite and its profile, the targets of
+ * each mode, the capability map and the selection the front applies, the redactors, the
+ * --record file, the diff engine and the report builder, the metrics; then the front
+ * (tee/) and the shadow thread (shadow.c) started, report snapshots taken on demand, and
+ * the drain: the front first (answers in progress finish), then the shadows, then the
+ * record closed and the final report written.
+ *
+ * Proxy mode's targets are the primary — its answer is the recording, the replay
+ * engine's `recorded` pseudo-target, role baseline — and the shadow (role candidate).
+ * With a suite they take the names, credentials, headers, sandbox flag and timeouts of
+ * the suite's baseline and candidate; the shadow URL gives the candidate's URL. Sink
+ * mode's targets are the suite's.
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct pipeline_tee {
+    pipeline_tee_options o;
+    pm_profile *profile;
+    pm_suite *given;          /* -c SUITE */
+    pm_suite *proxy;          /* proxy mode's primary + shadow */
+    const pm_suite *targets;  /* the one the replay engine uses */
+    pm_capmap *map;
+    pm_selection *selection;
+    pm_redactor *redactor, *answer_redactor;
+    pm_jsonl_writer *record;
+    diff_engine *diff;
+    reports_builder *report;
+    pthread_mutex_t report_lock;
+    tee_metrics *metrics;
+    pipeline_shadow *shadow;
+    tee_front *tee;
+};
+
+/* ---- targets ------------------------------------------------------------------------------- */
+
+static const pm_target *target_with_role(const pm_suite *s, pm_role role)
+{
+    for (size_t i = 0; s && i < s->ntargets; i++)
+        if (s->targets[i].role == role && !s->targets[i].recorded)
+            return &s->targets[i];
+    return NULL;
+}
+
+/* Proxy mode: [primary (recorded, baseline), shadow (candidate)]. */
+static pm_suite *proxy_suite(const pm_suite *given, const pipeline_tee_options *o)
+{
+    pm_suite *s = calloc(1, sizeof *s);
+    if (!s || !(s->targets = calloc(2, sizeof *s->targets))) {
+        pm_suite_free(s);
+        return NULL;
+    }
+    s->ntargets = 2;
+    const pm_target *base = target_with_role(given, PM_ROLE_BASELINE);
+    const pm_target *cand = target_with_role(given, PM_ROLE_CANDIDATE);
+    pm_target *p = &s->targets[0], *sh = &s->targets[1];
+    p->name = base ? base->name : "primary";
+    p->role = PM_ROLE_BASELINE;
+    p->recorded = true;
+    if (cand) {
+        *sh = *cand;
+        json_incref(sh->headers);
+    } else {
+        sh->name = "shadow";
+        sh->timeout_s = 30;
+        sh->connect_timeout_s = 5;
+    }
+    sh->url = o->shadow;
+    sh->role = PM_ROLE_CANDIDATE;
+    sh->sandbox = sh->sandbox || o->sandbox;
+    s->allow_writes = given && given->allow_writes;
+    s->concurrency = given ? given->concurrency : 0;
+    return s;
+}
+
+static bool any_sandbox(const pm_suite *s)
+{
+    for (size_t i = 0; i < s->ntargets; i++)
+        if (s->targets[i].sandbox && !s->targets[i].recorded)
+            return true;
+    return false;
+}
+
+/* Sink mode: the suite's targets, none of which may be the recording (a sink has none);
+ * proxy mode: primary and shadow. */
+static int choose_targets(pipeline_tee *t, pm_err *err)
+{
+    const pipeline_tee_options *o = &t->o;
+    if (o->sink) {
+        for (size_t i = 0; i < t->given->ntargets; i++)
+            if (t->given->targets[i].recorded)
+                return pm_err_set(err, "%s: target '%s': a sink has no recording to answer from (proxy mode "
+                                       "has: its primary)", o->suite_path, t->given->targets[i].name);
+        t->targets = t->given;
+    } else {
+        if (!(t->proxy = proxy_suite(t->given, o)))
+            return pm_err_set(err, "out of memory");
+        t->targets = t->proxy;
+    }
+    if (o->shadow_timeout > 0) {
+        pm_suite *s = (pm_suite *)t->targets; /* ours: the proxy's, or the suite we loaded */
+        for (size_t i = 0; i < s->ntargets; i++)
+            s->targets[i].timeout_s = o->shadow_timeout;
+    }
+    return 0;
+}
+
+/* ---- set-up --------------------------------------------------------------------------------- */
+
+static int setup(pipeline_tee *t, pm_err *err)
+{
+    const pipeline_tee_options *o = &t->o;
+    if (!(t->profile = pm_profile_open(o->profile, o->suite_path, &t->given, err)) ||
+        !(t->map = pm_capmap_load(t->profile->capabilities.where, err)) ||
+        pm_selection_from(o->families, o->nfamilies, o->selects, o->nselects, &t->selection, err) != 0)
+        return -1;
+    if (!t->selection && t->given) { /* the suite's selection, applied once, at the front */
+        t->selection = t->given->selection;
+        t->given->selection = NULL;
+    }
+    if (choose_targets(t, err) != 0)
+        return -1;
+    /* whatever is written — the record, the reports' examples — holds no secret in clear;
+     * the key lives beside the record, else in the report directory */
+    if ((o->record || o->out_dir) && !o->no_redact) {
+        char home[4200];
+        snprintf(home, sizeof home, "%s/report.json", o->out_dir ? o->out_dir : ".");
+        const char *beside = o->record ? o->record : home;
+        if (!o->record && mkdir(o->out_dir, 0755) != 0 && errno != EEXIST)
+            return pm_err_set(err, "%s: cannot create the output directory: %s", o->out_dir, strerror(errno));
+        if (!(t->redactor = pm_profile_redactor(t->profile, o->key, beside, err)) ||
+            !(t->answer_redactor = pm_profile_redactor(t->profile, o->key, beside, err)))
+            return -1;
+        pm_redactor_keep_jwt_claims(t->answer_redactor, true); /* as replay stores answers */
+    }
+    if (o->record && !(t->record = pm_jsonl_writer_open(o->record, err)))
+        return -1;
+    diff_options dopt;
+    diff_options_init(&dopt);
+    dopt.suite = t->targets;
+    if (!(t->diff = diff_new(&dopt, o->rules_path ? o->rules_path : t->profile->rules.path, err)))
+        return -1;
+    if (o->out_dir) {
+        reports_setup rs; /* no snapshot, no previous report: nothing to close */
+        if (reports_setup_open(&rs, t->profile, NULL, NULL, NULL, err) != 0 || !(t->report = reports_new(&rs.o, err)))
+            return -1;
+    }
+    if (!(t->metrics = tee_metrics_new()))
+        return pm_err_set(err, "out of memory");
+    pipeline_shadow_options so = {.replay = o->replay, .diff = t->diff, .metrics = t->metrics,
+                                  .redactor = t->redactor, .answer_redactor = t->answer_redactor,
+                                  .record = t->record, .report = t->report, .report_lock = &t->report_lock,
+                                  .nice = o->nice};
+    so.replay.suite = t->targets;
+    so.replay.correlation_path = t->profile->correlation.path;
+    so.replay.order_writes_only = true;
+    return (t->shadow = pipeline_shadow_new(&so, err)) ? 0 : -1;
+}
+
+static int start(pipeline_tee *t, pm_err *err)
+{
+    const pipeline_tee_options *o = &t->o;
+    tee_options front = o->front;
+    front.shadow_writes = (o->replay.allow_writes || t->targets->allow_writes) && any_sandbox(t->targets);
+    front.map = t->map;
+    front.selection = t->selection;
+    front.on_queued = pipeline_shadow_wakeup;
+    front.ctx = t->shadow;
+    if (!(t->tee = tee_start(&front, err)))
+        return -1;
+    if (o->metrics && tee_metrics_serve(t->metrics, t->tee, o->metrics, err) != 0)
+        return -1;
+    return pipeline_shadow_start(t->shadow, t->tee, err);
+}
+
+pipeline_tee *pipeline_tee_start(const pipeline_tee_options *o, pm_err *err)
+{
+    pipeline_tee *t = calloc(1, sizeof *t);
+    if (!t) {
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    t->o = *o;
+    pthread_mutex_init(&t->report_lock, NULL);
+    if (setup(t, err) != 0 || start(t, err) != 0) {
+        pipeline_tee_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* ---- while it runs ------------------------------------------------------------------------ */
+
+const pm_suite *pipeline_tee_targets(const pipeline_tee *t)
+{
+    return t->targets;
+}
+
+tee_front *pipeline_tee_front(const pipeline_tee *t)
+{
+    return t->tee;
+}
+
+const char *pipeline_tee_metrics_url(const pipeline_tee *t)
+{
+    return tee_metrics_url(t->metrics);
+}
+
+void pipeline_tee_get_stats(pipeline_tee *t, tee_stats *front, pipeline_shadow_stats *shadow)
+{
+    tee_get_stats(t->tee, front);
+    pipeline_shadow_get_stats(t->shadow, shadow);
+}
+
+bool pipeline_tee_failed(pipeline_tee *t, pm_err *err)
+{
+    return pipeline_shadow_failed(t->shadow, err);
+}
+
+int pipeline_tee_write_report(pipeline_tee *t, const char *when, pm_err *err)
+{
+    if (!t->report)
+        return 0;
+    pthread_mutex_lock(&t->report_lock);
+    json_t *report = reports_build(t->report, err);
+    pthread_mutex_unlock(&t->report_lock);
+    if (!report)
+        return -1;
+    json_t *run = json_object_get(report, "run");
+    if (json_is_object(run)) {
+        char input[160];
+        snprintf(input, sizeof input, "tee:%s", t->tee ? tee_url(t->tee) : t->o.front.listen);
+        json_object_set_new(run, "inputs", json_pack("[s]", input));
+        json_object_set_new(run, "profile", json_string(t->profile->dir));
+        json_object_set_new(run, "mode", json_string(t->o.sink ? "tee-sink" : "tee-proxy"));
+        json_object_set_new(run, "snapshot", json_string(when));
+    }
+    int rc = reports_write_dir(report, t->o.out_dir, err);
+    json_decref(report);
+    return rc;
+}
+
+/* ---- the end -------------------------------------------------------------------------------- */
+
+int pipeline_tee_stop(pipeline_tee *t, double drain_s, uint64_t *abandoned, pm_err *err)
+{
+    uint64_t started = pm_now_ms();
+    tee_stop(t->tee, drain_s);
+    double left = drain_s - (double)(pm_now_ms() - started) / 1000;
+    pm_err why;
+    int rc = 0;
+    if (pipeline_shadow_join(t->shadow, left > 0 ? left : 0, abandoned, &why) != 0)
+        rc = pm_err_set(err, "shadow side: %s", why.msg);
+    if (t->record && pm_jsonl_writer_close(t->record, &why) != 0 && rc == 0)
+        rc = pm_err_set(err, "%s", why.msg);
+    t->record = NULL;
+    if (pipeline_tee_write_report(t, "final", &why) != 0 && rc == 0)
+        rc = pm_err_set(err, "final report: %s", why.msg);
+    return rc;
+}
+
+void pipeline_tee_free(pipeline_tee *t)
+{
+    if (!t)
+        return;
+    if (t->tee)
+        tee_stop(t->tee, 0);
+    pipeline_shadow_free(t->shadow); /* the thread that observes into the metrics */
+    tee_metrics_free(t->metrics);    /* the server that reads the tee's counters */
+    tee_free(t->tee);
+    if (t->record)
+        pm_jsonl_writer_close(t->record, NULL);
+    reports_free(t->report);
+    diff_free(t->diff);
+    pm_redactor_free(t->redactor);
+    pm_redactor_free(t->answer_redactor);
+    pm_selection_free(t->selection);
+    pm_capmap_free(t->map);
+    pm_suite_free(t->proxy);
+    pm_suite_free(t->given);
+    pm_profile_free(t->profile);
+    pthread_mutex_destroy(&t->report_lock);
+    free(t);
+}
