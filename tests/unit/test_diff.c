@@ -16,32 +16,18 @@
 
 #include "core/core.h"
 #include "diff/diff.h"
+#include "scratch.h"
 
 #define SHIPPED_RULES PMIRROR_SOURCE_DIR "/config/quay/rules.yaml"
 #define JSON_HEADERS "[[\"Content-Type\",\"application/json\"]]"
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/pm_test_diff.XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
 /* Writes a rules file into the temp dir; returns its path (static buffer). */
 static const char *rules_file(const char *yaml)
 {
     static char path[128];
-    snprintf(path, sizeof path, "%s/rules.yaml", tmpdir);
+    snprintf(path, sizeof path, "%s/rules.yaml", scratch_dir);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     fputs(yaml, f);
@@ -222,7 +208,7 @@ static char *jwt(const char *claims, const char *sig)
 
 /* ---- JSON corners ---------------------------------------------------------------------- */
 
-TestSuite(json, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 30);
+TestSuite(json, .init = scratch_make, .fini = scratch_remove, .timeout = 30);
 
 Test(json, key_order_does_not_matter)
 {
@@ -433,7 +419,7 @@ Test(json, long_values_are_cut_on_character_boundaries)
 
 /* ---- rules ------------------------------------------------------------------------------ */
 
-TestSuite(rules, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 30);
+TestSuite(rules, .init = scratch_make, .fini = scratch_remove, .timeout = 30);
 
 Test(rules, ignore_header)
 {
@@ -599,7 +585,7 @@ Test(rules, normalize_with_the_suites_hosts)
                              "  - {name: py, url: \"http://127.0.0.1:8001\", role: baseline}\n"
                              "  - {name: go, url: \"http://127.0.0.1:8002\", role: candidate, sandbox: true}\n";
     char spath[128];
-    snprintf(spath, sizeof spath, "%s/suite.yaml", tmpdir);
+    snprintf(spath, sizeof spath, "%s/suite.yaml", scratch_dir);
     FILE *f = fopen(spath, "w");
     cr_assert_not_null(f);
     fputs(suite_yaml, f);
@@ -768,7 +754,7 @@ Test(rules, the_shipped_rules_load)
 
 /* ---- headers ------------------------------------------------------------------------------ */
 
-TestSuite(headers, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 30);
+TestSuite(headers, .init = scratch_make, .fini = scratch_remove, .timeout = 30);
 
 static json_t *with_headers(const char *ha, const char *hb)
 {
@@ -812,7 +798,7 @@ Test(headers, multiple_values_are_ordered)
 
 /* ---- status ------------------------------------------------------------------------------- */
 
-TestSuite(status, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 30);
+TestSuite(status, .init = scratch_make, .fini = scratch_remove, .timeout = 30);
 
 Test(status, a_different_status_is_a_value_difference)
 {
@@ -827,7 +813,7 @@ Test(status, a_different_status_is_a_value_difference)
 
 /* ---- bodies ------------------------------------------------------------------------------- */
 
-TestSuite(body, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 60);
+TestSuite(body, .init = scratch_make, .fini = scratch_remove, .timeout = 60);
 
 Test(body, gzip_on_both_sides_is_compared_decoded)
 {
@@ -977,7 +963,7 @@ Test(body, binary_bodies_by_length_and_sha256)
 
 /* ---- verdicts ------------------------------------------------------------------------------ */
 
-TestSuite(verdict, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 30);
+TestSuite(verdict, .init = scratch_make, .fini = scratch_remove, .timeout = 30);
 
 Test(verdict, a_failed_baseline_is_an_error)
 {

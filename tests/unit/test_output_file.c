@@ -14,32 +14,9 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "scratch.h"
 
-static char dir[64];
-
-static void make_dir(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/pm-output-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(output_file, .init = make_dir, .fini = remove_dir);
-
-static const char *in_dir(const char *name)
-{
-    static char paths[4][200];
-    static int next;
-    char *p = paths[next++ % 4];
-    snprintf(p, sizeof paths[0], "%s/%s", dir, name);
-    return p;
-}
+TestSuite(output_file, .init = scratch_make, .fini = scratch_remove);
 
 static void write_victim(const char *path)
 {
@@ -58,10 +35,10 @@ static void expect_victim_intact(const char *path)
     cr_expect_eq(st.st_mode & 0777, 0644, "the link's target was chmodded to %o", st.st_mode & 0777);
 }
 
-/* Entries of dir whose name starts with prefix. */
+/* Entries of scratch_dir whose name starts with prefix. */
 static int count_entries(const char *prefix)
 {
-    DIR *d = opendir(dir);
+    DIR *d = opendir(scratch_dir);
     cr_assert_not_null(d);
     int n = 0;
     for (struct dirent *e; (e = readdir(d));)
@@ -72,7 +49,7 @@ static int count_entries(const char *prefix)
 
 Test(output_file, open_refuses_a_symlink_and_names_it)
 {
-    const char *victim = in_dir("victim"), *link = in_dir("out.jsonl");
+    const char *victim = scratch_path("victim"), *link = scratch_path("out.jsonl");
     write_victim(victim);
     cr_assert_eq(symlink(victim, link), 0);
     pm_err err = {{0}};
@@ -82,7 +59,7 @@ Test(output_file, open_refuses_a_symlink_and_names_it)
     cr_expect_not_null(strstr(err.msg, "symbolic link"), "%s", err.msg);
     expect_victim_intact(victim);
 
-    const char *dangling = in_dir("dangling.jsonl"), *target = in_dir("would-be-created");
+    const char *dangling = scratch_path("dangling.jsonl"), *target = scratch_path("would-be-created");
     cr_assert_eq(symlink(target, dangling), 0);
     cr_assert_lt(pm_output_open(dangling, &err), 0);
     cr_expect_neq(access(target, F_OK), 0, "a dangling link's target was created");
@@ -90,7 +67,7 @@ Test(output_file, open_refuses_a_symlink_and_names_it)
 
 Test(output_file, open_creates_0600_and_tightens_an_existing_file)
 {
-    const char *path = in_dir("out.jsonl");
+    const char *path = scratch_path("out.jsonl");
     write_victim(path); /* an existing 0644 file of ours */
     pm_err err = {{0}};
     int fd = pm_output_open(path, &err);
@@ -109,14 +86,14 @@ Test(output_file, open_creates_0600_and_tightens_an_existing_file)
 
 Test(output_file, temporaries_are_unpredictable_0600_and_beside_the_output)
 {
-    const char *path = in_dir("report.json");
+    const char *path = scratch_path("report.json");
     pm_err err = {{0}};
     pm_output_tmp a, b;
     cr_assert_eq(pm_output_tmp_open(&a, path, &err), 0, "%s", err.msg);
     cr_assert_eq(pm_output_tmp_open(&b, path, &err), 0, "%s", err.msg);
     cr_expect_str_neq(a.tmp, b.tmp, "two temporaries share a name");
     char prefix[200];
-    snprintf(prefix, sizeof prefix, "%s/.report.json.", dir);
+    snprintf(prefix, sizeof prefix, "%s/.report.json.", scratch_dir);
     cr_expect_eq(strncmp(a.tmp, prefix, strlen(prefix)), 0, "%s is not beside %s", a.tmp, path);
     cr_expect_null(strstr(a.tmp + strlen(prefix), "tmp"), "%s", a.tmp);
     struct stat st;
@@ -134,7 +111,7 @@ Test(output_file, temporaries_are_unpredictable_0600_and_beside_the_output)
 
 Test(output_file, commit_replaces_a_link_at_the_final_name)
 {
-    const char *victim = in_dir("victim"), *link = in_dir("proposal.yaml");
+    const char *victim = scratch_path("victim"), *link = scratch_path("proposal.yaml");
     write_victim(victim);
     cr_assert_eq(symlink(victim, link), 0);
     pm_err err = {{0}};

@@ -12,14 +12,13 @@
 #include <unistd.h>
 
 #include "core/core.h"
-
-static char root[64];
+#include "scratch.h"
 
 static void put(const char *rel, const char *text)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+    snprintf(path, sizeof path, "%s/%s", scratch_dir, rel);
+    for (char *p = path + strlen(scratch_dir) + 1; (p = strchr(p, '/')); p++) {
         *p = '\0';
         mkdir(path, 0755);
         *p = '/';
@@ -32,24 +31,11 @@ static void put(const char *rel, const char *text)
 
 static const char *at(const char *rel, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s/%s", root, rel);
+    snprintf(buf, size, "%s/%s", scratch_dir, rel);
     return buf;
 }
 
-static void make_root(void)
-{
-    snprintf(root, sizeof root, "/tmp/pm-profile-XXXXXX");
-    cr_assert_not_null(mkdtemp(root));
-}
-
-static void remove_root(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(profile, .init = make_root, .fini = remove_root);
+TestSuite(profile, .init = scratch_make, .fini = scratch_remove);
 
 static pm_profile *find(const char *given, const char *env, const char *exe, const char *fallback)
 {
@@ -81,7 +67,7 @@ Test(profile, lookup_order_flag_env_exe_default)
 
     /* an empty $PMIRROR_PROFILE is not set; beside the binary, the path as it was joined */
     char want[512];
-    snprintf(want, sizeof want, "%s/bin/../config/quay", root);
+    snprintf(want, sizeof want, "%s/bin/../config/quay", scratch_dir);
     p = find(NULL, "", exe, "/compiled/in");
     cr_assert_str_eq(p->dir, want);
     cr_assert_str_eq(p->source, "exe");
@@ -177,7 +163,7 @@ Test(profile, a_suite_names_its_own_profile_unless_given)
     pm_profile *p = pm_profile_open(NULL, suite, &s, &err);
     cr_assert_not_null(p, "%s", err.msg);
     cr_assert_not_null(s);
-    snprintf(want, sizeof want, "%s/s/../own", root);
+    snprintf(want, sizeof want, "%s/s/../own", scratch_dir);
     cr_assert_str_eq(p->dir, want);
     cr_assert_str_eq(p->source, "suite");
     cr_assert_not_null(p->gate.path);

@@ -16,28 +16,14 @@
 
 #include "core/core.h"
 #include "reports/reports.h"
+#include "scratch.h"
 
 #define CAPABILITIES PMIRROR_SOURCE_DIR "/config/quay/capabilities.yaml"
 #define SHIPPED_GATE PMIRROR_SOURCE_DIR "/config/quay/gate.yaml"
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/pm_test_report.XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(report, .init = make_tmpdir, .fini = remove_tmpdir);
+TestSuite(report, .init = scratch_make, .fini = scratch_remove);
 
 /* Writes text into the temp dir as NAME; returns its path (static buffer per call site). */
 static const char *write_file(const char *name, const char *text)
@@ -45,7 +31,7 @@ static const char *write_file(const char *name, const char *text)
     static char paths[4][160];
     static int next;
     char *path = paths[next++ % 4];
-    snprintf(path, 160, "%s/%s", tmpdir, name);
+    snprintf(path, 160, "%s/%s", scratch_dir, name);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     fputs(text, f);
@@ -947,9 +933,9 @@ Test(report, write_dir_temporaries_cannot_be_planted)
 {
     json_t *r = hostile_report();
     char dir[200], victim[260];
-    snprintf(dir, sizeof dir, "%s/planted", tmpdir);
+    snprintf(dir, sizeof dir, "%s/planted", scratch_dir);
     cr_assert_eq(mkdir(dir, 0700), 0);
-    snprintf(victim, sizeof victim, "%s/victim.txt", tmpdir);
+    snprintf(victim, sizeof victim, "%s/victim.txt", scratch_dir);
     write_file("victim.txt", "precious\n");
     const char *names[] = {"report.json", "report.md", "junit.xml", "report.html"};
     for (size_t i = 0; i < 4; i++) {
@@ -978,7 +964,7 @@ Test(report, write_dir_replaces_files_whole)
 {
     json_t *r = hostile_report();
     char dir[200];
-    snprintf(dir, sizeof dir, "%s/a/b", tmpdir);
+    snprintf(dir, sizeof dir, "%s/a/b", scratch_dir);
     pm_err err = {{0}};
     cr_assert_eq(reports_write_dir(r, dir, &err), 0, "%s", err.msg);
     cr_assert_eq(reports_write_dir(r, dir, &err), 0, "again, over the old files: %s", err.msg);
@@ -995,7 +981,7 @@ Test(report, write_dir_replaces_files_whole)
     cr_assert_not_null(back, "report.json does not parse: %s", jerr.text);
     cr_assert(json_equal(back, r), "report.json is not the report");
     json_decref(back);
-    snprintf(path, sizeof path, "%s/file", tmpdir);
+    snprintf(path, sizeof path, "%s/file", scratch_dir);
     write_file("file", "x");
     cr_assert_eq(reports_write_dir(r, path, &err), -1, "a file is not a directory");
     json_decref(r);

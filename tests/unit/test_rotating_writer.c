@@ -11,32 +11,9 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "scratch.h"
 
-static char dir[64];
-
-static void make_dir(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/pm-rotate-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(rotating_writer, .init = make_dir, .fini = remove_dir);
-
-static const char *in_dir(const char *name)
-{
-    static char paths[4][200];
-    static int next;
-    char *p = paths[next++ % 4];
-    snprintf(p, sizeof paths[0], "%s/%s", dir, name);
-    return p;
-}
+TestSuite(rotating_writer, .init = scratch_make, .fini = scratch_remove);
 
 /* The records of one file (gzip or plain), -1 when it cannot be read. */
 static int records_in(const char *path)
@@ -81,7 +58,7 @@ Test(rotating_writer, a_new_part_once_a_line_reaches_the_size)
 {
     pm_err err;
     char out[200];
-    snprintf(out, sizeof out, "%s", in_dir("cap.jsonl.gz"));
+    snprintf(out, sizeof out, "%s", scratch_path("cap.jsonl.gz"));
     pm_rotating_writer *w = pm_rotating_writer_open(out, 20, 0, &err); /* each line: 8 bytes with its newline */
     cr_assert_not_null(w, "%s", err.msg);
     for (int i = 0; i < 5; i++)
@@ -90,10 +67,10 @@ Test(rotating_writer, a_new_part_once_a_line_reaches_the_size)
     cr_assert_eq(pm_rotating_writer_close(w, &err), 0, "%s", err.msg);
     /* 8, 16, 24: due after the third line; 8, 16 in the second part */
     cr_assert_eq(json_array_size(files), 2);
-    cr_assert_str_eq(json_string_value(json_array_get(files, 0)), in_dir("cap.0001.jsonl.gz"));
-    cr_assert_str_eq(json_string_value(json_array_get(files, 1)), in_dir("cap.0002.jsonl.gz"));
-    cr_assert_eq(records_in(in_dir("cap.0001.jsonl.gz")), 3);
-    cr_assert_eq(records_in(in_dir("cap.0002.jsonl.gz")), 2);
+    cr_assert_str_eq(json_string_value(json_array_get(files, 0)), scratch_path("cap.0001.jsonl.gz"));
+    cr_assert_str_eq(json_string_value(json_array_get(files, 1)), scratch_path("cap.0002.jsonl.gz"));
+    cr_assert_eq(records_in(scratch_path("cap.0001.jsonl.gz")), 3);
+    cr_assert_eq(records_in(scratch_path("cap.0002.jsonl.gz")), 2);
     cr_assert_eq(access(out, F_OK), -1, "the unnumbered name was written too");
     json_decref(files);
 }
@@ -101,21 +78,21 @@ Test(rotating_writer, a_new_part_once_a_line_reaches_the_size)
 Test(rotating_writer, a_full_last_part_leaves_an_empty_next_one)
 {
     pm_err err;
-    pm_rotating_writer *w = pm_rotating_writer_open(in_dir("cap.jsonl"), 1, 0, &err);
+    pm_rotating_writer *w = pm_rotating_writer_open(scratch_path("cap.jsonl"), 1, 0, &err);
     cr_assert_not_null(w, "%s", err.msg);
     write_line(w, "{\"v\":1}");
     write_line(w, "{\"v\":1}");
     cr_assert_eq(json_array_size(pm_rotating_writer_files(w)), 3);
     cr_assert_eq(pm_rotating_writer_close(w, &err), 0, "%s", err.msg);
-    cr_assert_eq(records_in(in_dir("cap.0001.jsonl")), 1);
-    cr_assert_eq(records_in(in_dir("cap.0002.jsonl")), 1);
-    cr_assert_eq(records_in(in_dir("cap.0003.jsonl")), 0);
+    cr_assert_eq(records_in(scratch_path("cap.0001.jsonl")), 1);
+    cr_assert_eq(records_in(scratch_path("cap.0002.jsonl")), 1);
+    cr_assert_eq(records_in(scratch_path("cap.0003.jsonl")), 0);
 }
 
 Test(rotating_writer, a_new_part_at_a_tick_once_its_time_is_up)
 {
     pm_err err;
-    pm_rotating_writer *w = pm_rotating_writer_open(in_dir("live.jsonl"), 0, 1, &err);
+    pm_rotating_writer *w = pm_rotating_writer_open(scratch_path("live.jsonl"), 0, 1, &err);
     cr_assert_not_null(w, "%s", err.msg);
     write_line(w, "{\"v\":1}");
     cr_assert_eq(pm_rotating_writer_tick(w, &err), 0, "%s", err.msg);
@@ -127,15 +104,15 @@ Test(rotating_writer, a_new_part_at_a_tick_once_its_time_is_up)
     cr_assert_eq(json_array_size(pm_rotating_writer_files(w)), 2);
     cr_assert_eq(pm_rotating_writer_tick(w, &err), 0, "%s", err.msg);
     cr_assert_eq(pm_rotating_writer_close(w, &err), 0, "%s", err.msg);
-    cr_assert_eq(records_in(in_dir("live.0001.jsonl")), 2);
-    cr_assert_eq(records_in(in_dir("live.0002.jsonl")), 0);
+    cr_assert_eq(records_in(scratch_path("live.0001.jsonl")), 2);
+    cr_assert_eq(records_in(scratch_path("live.0002.jsonl")), 0);
 }
 
 Test(rotating_writer, no_limit_is_one_plain_file)
 {
     pm_err err;
     char out[200];
-    snprintf(out, sizeof out, "%s", in_dir("one.jsonl"));
+    snprintf(out, sizeof out, "%s", scratch_path("one.jsonl"));
     pm_rotating_writer *w = pm_rotating_writer_open(out, 0, 0, &err);
     cr_assert_not_null(w, "%s", err.msg);
     for (int i = 0; i < 3; i++)
@@ -160,7 +137,7 @@ Test(rotating_writer, stdout_is_never_rotated_nor_listed)
 Test(rotating_writer, a_part_that_cannot_be_opened_is_an_error_naming_it)
 {
     pm_err err;
-    pm_rotating_writer *w = pm_rotating_writer_open(in_dir("no/such/dir/cap.jsonl"), 1, 0, &err);
+    pm_rotating_writer *w = pm_rotating_writer_open(scratch_path("no/such/dir/cap.jsonl"), 1, 0, &err);
     cr_assert_null(w);
     cr_assert_not_null(strstr(err.msg, "cap.0001.jsonl"), "%s", err.msg);
 }
