@@ -57,12 +57,7 @@ http {
 EOF
 )"
 wait_port "$P1" && wait_port "$P2" || { nginx_logs nginx >&2; exit 1; }
-cat >"$TMP/suite.yaml" <<EOF
-profile: $PWD/config/quay
-targets:
-  - {name: python, url: "http://127.0.0.1:$P1", role: baseline}
-  - {name: go, url: "http://127.0.0.1:$P2", role: candidate}
-EOF
+bench_suite "$TMP/suite.yaml" "$P1" "$P2"
 wrk_rotation_lua "$TMP/urls.lua"
 (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"$TMP/key")
 

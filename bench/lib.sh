@@ -1,8 +1,9 @@
 # lib.sh — what the benchmarks share, sourced by bench/*.sh (never run on its own): building
 # pmirror in the script's own build directory, installing a missing peer, a scratch
 # directory cleaned up on exit with the background servers it started, timing a command
-# (wall clock, CPU and peak RSS), medians and ratios for the tables, free loopback ports,
-# nginx started from a config body, and the wrk script that rotates through a URL list.
+# (wall clock, CPU and peak RSS), medians and ratios for the tables, free loopback ports, the
+# two-target suite, nginx started from a config body, and the wrk script that rotates
+# through a URL list.
 # One copy of each, so every bench measures and prints the same way.
 # shellcheck shell=bash disable=SC2034  # SECS, CPU, RSS_KB, TMP are the callers' to read
 
@@ -109,6 +110,17 @@ wait_port() { # PORT: until something accepts there (5 s at most)
         sleep 0.05
     done
     return 1
+}
+
+# bench_suite FILE PORT1 PORT2: a suite with the shipped Quay profile, `python` (baseline)
+# on 127.0.0.1:PORT1 and `go` (candidate) on 127.0.0.1:PORT2.
+bench_suite() {
+    cat >"$1" <<EOF
+profile: $PWD/config/quay
+targets:
+  - {name: python, url: "http://127.0.0.1:$2", role: baseline}
+  - {name: go, url: "http://127.0.0.1:$3", role: candidate}
+EOF
 }
 
 # ---------------------------------------------------------------- nginx

@@ -77,12 +77,7 @@ if ! wait_port "$P1" || ! wait_port "$P2"; then
 fi
 NGINX_VERSION=$(nginx_version)
 
-cat >"$TMP/suite.yaml" <<EOF
-profile: $PWD/config/quay
-targets:
-  - {name: python, url: "http://127.0.0.1:$P1", role: baseline}
-  - {name: go, url: "http://127.0.0.1:$P2", role: candidate}
-EOF
+bench_suite "$TMP/suite.yaml" "$P1" "$P2"
 
 # wrk's requests: the capture's first targets, pre-formatted once per thread, in rotation
 # (each thread from its own start).

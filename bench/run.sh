@@ -104,12 +104,7 @@ if ! wait_port "$P1" || ! wait_port "$P2"; then
     exit 1
 fi
 
-cat >"$TMP/suite.yaml" <<EOF
-profile: $PWD/config/quay
-targets:
-  - {name: python, url: "http://127.0.0.1:$P1", role: baseline}
-  - {name: go, url: "http://127.0.0.1:$P2", role: candidate}
-EOF
+bench_suite "$TMP/suite.yaml" "$P1" "$P2"
 cat >"$TMP/gate.yaml" <<EOF
 # config/quay/gate.yaml's defaults, latency budgets and capability coverage off (see above)
 defaults: {min_samples: 200, min_parity_lower: 0.99, max_error_rate: 0.01, max_p95_ratio: null,
