@@ -214,10 +214,10 @@ static int tuple(scanner *s, wk_td_change *c, const char *stop)
 /* "table SCHEMA.TABLE: OP:" and what follows. */
 static int table_change(scanner *s, wk_td_change *c)
 {
-    if (!(c->schema = identifier(s, ".:")))
+    if (!(c->schema = identifier(s, ".: ")))
         return -1;
     if (eat(s, ".")) {
-        if (!(c->table = identifier(s, ":")))
+        if (!(c->table = identifier(s, ": ")))
             return -1;
     } else {
         c->table = c->schema;
