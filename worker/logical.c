@@ -169,12 +169,14 @@ static int apply(worker_capture *c, wk_td_change *ch, const char *text, size_t l
     return touched(c, j) == 0 ? 0 : pm_err_set(err, "out of memory");
 }
 
-/* The connection's own error: lost, or the query could not be sent. */
-static int lost_or_failed(worker_capture *c, pm_err *err)
+/* A failed read: the connection lost (or going), or the query refused; res may be NULL. */
+static int lost_or_failed(worker_capture *c, const PGresult *res, pm_err *err)
 {
     char one[700];
-    wk_pg_message(PQerrorMessage(c->conn), one, sizeof one);
-    if (PQstatus(c->conn) == CONNECTION_BAD)
+    wk_pg_message(res ? PQresultErrorMessage(res) : "", one, sizeof one);
+    if (!one[0])
+        wk_pg_message(PQerrorMessage(c->conn), one, sizeof one);
+    if (wk_pg_lost(c->conn, res))
         return pm_err_set(err, "lost the connection to %s (reading the slot): %s", c->dsn_display, one);
     return pm_err_set(err, "%s: reading the slot: %s", c->dsn_display, one);
 }
@@ -192,7 +194,7 @@ static int read_once(worker_capture *c, wk_td_change *ch, size_t *rows, bool *tr
     c->stats.reads++;
     *rows = 0;
     if (!PQsendQueryParams(c->conn, sql, 3, NULL, params, NULL, NULL, 0))
-        return lost_or_failed(c, err);
+        return lost_or_failed(c, NULL, err);
     PQsetSingleRowMode(c->conn); /* when it cannot, the rows come in one result: read alike */
     int rc = 0;
     PGresult *res;
@@ -204,16 +206,12 @@ static int read_once(worker_capture *c, wk_td_change *ch, size_t *rows, bool *tr
                 rc = apply(c, ch, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0), truncated, err);
             }
         } else if (rc == 0) {
-            char one[700];
-            wk_pg_message(PQresultErrorMessage(res), one, sizeof one);
-            rc = PQstatus(c->conn) == CONNECTION_BAD || !one[0]
-                     ? lost_or_failed(c, err)
-                     : pm_err_set(err, "%s: reading the slot: %s", c->dsn_display, one);
+            rc = lost_or_failed(c, res, err);
         }
         PQclear(res);
     }
     if (rc == 0 && PQstatus(c->conn) == CONNECTION_BAD)
-        rc = lost_or_failed(c, err);
+        rc = lost_or_failed(c, NULL, err);
     return rc;
 }
 

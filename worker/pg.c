@@ -172,6 +172,15 @@ PGconn *wk_pg_connect(const char *dsn, const char *display, pm_err *err)
     return conn;
 }
 
+bool wk_pg_lost(PGconn *conn, const PGresult *res)
+{
+    if (PQstatus(conn) == CONNECTION_BAD)
+        return true;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    /* 08: connection exceptions; 57P: the server is going (shutdown, terminated backend) */
+    return state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0);
+}
+
 int wk_pg_exec(worker_capture *c, const char *what, const char *sql, int nparams, const char *const *params,
                PGresult **res, pm_err *err)
 {
@@ -183,7 +192,7 @@ int wk_pg_exec(worker_capture *c, const char *what, const char *sql, int nparams
     wk_pg_message(*res ? PQresultErrorMessage(*res) : PQerrorMessage(c->conn), one, sizeof one);
     if (!one[0])
         wk_pg_message(PQerrorMessage(c->conn), one, sizeof one);
-    if (PQstatus(c->conn) == CONNECTION_BAD)
+    if (wk_pg_lost(c->conn, *res))
         pm_err_set(err, "lost the connection to %s (%s): %s", c->dsn_display, what, one);
     else
         pm_err_set(err, "%s: %s: %s", c->dsn_display, what, one);

@@ -116,17 +116,33 @@ static int take_row(worker_capture *c, const wk_row *row, pm_err *err)
     return 0;
 }
 
-static void add_hole(worker_capture *c, int64_t lo, int64_t hi, uint64_t now);
+static void add_hole(worker_capture *c, int64_t lo, int64_t hi, uint64_t now, bool counted);
 
+/* Polling starts after the last id handed out: the id sequence's last value when the role may
+ * read it (pg_sequences shows NULL otherwise), else the highest id in the table — and then the
+ * ids between that and the first new row may have been taken before the capture began. Ids
+ * taken before the start are watched like holes (a transaction open at the start commits
+ * late) but never counted as gaps: their jobs were not this capture's to miss. */
 int wk_poll_start(worker_capture *c, pm_err *err)
 {
+    static const char sql[] =
+        "SELECT coalesce((SELECT max(id) FROM queueitem), 0), "
+        "(SELECT s.last_value FROM pg_sequences s WHERE pg_get_serial_sequence('queueitem', 'id') IS NOT NULL "
+        "AND format('%I.%I', s.schemaname, s.sequencename)::regclass = "
+        "pg_get_serial_sequence('queueitem', 'id')::regclass)";
     PGresult *res;
-    if (wk_pg_exec(c, "reading the highest id", "SELECT coalesce(max(id), 0) FROM queueitem", 0, NULL, &res, err) != 0)
+    if (wk_pg_exec(c, "reading the highest id", sql, 0, NULL, &res, err) != 0)
         return -1;
-    long long v = 0;
-    cell_int(res, 0, 0, &v);
+    long long highest = 0, sequence = 0;
+    cell_int(res, 0, 0, &highest);
+    bool known = cell_int(res, 0, 1, &sequence);
     PQclear(res);
-    c->last_id = v;
+    c->last_id = highest;
+    if (known && sequence > highest) { /* taken before the start: committed late, or never */
+        add_hole(c, highest + 1, sequence, pm_now_ms(), false);
+        c->last_id = sequence;
+    }
+    c->start_unknown = !known;
     return 0;
 }
 
@@ -151,7 +167,8 @@ static int read_new(worker_capture *c, const char *queues, const char *cap, pm_e
             if (row.id <= c->last_id)
                 continue; /* cannot happen with ORDER BY id; a guard against a strange source */
             if (row.id > c->last_id + 1)
-                add_hole(c, c->last_id + 1, row.id - 1, now);
+                add_hole(c, c->last_id + 1, row.id - 1, now, !c->start_unknown);
+            c->start_unknown = false;
             c->last_id = row.id;
             rc = take_row(c, &row, err);
         }
@@ -166,17 +183,24 @@ static int read_new(worker_capture *c, const char *queues, const char *cap, pm_e
 
 /* ---- holes: ids a later row skipped ------------------------------------------------ */
 
-static void remember_gap(worker_capture *c, int64_t lo, int64_t hi)
+/* A hole that will not fill: gaps, or ids taken before the start. */
+static void give_up(worker_capture *c, const wk_range *h)
 {
-    c->stats.gaps += (uint64_t)(hi - lo + 1);
+    uint64_t n = (uint64_t)(h->hi - h->lo + 1);
+    if (!h->counted) {
+        c->stats.ids_before_start += n;
+        return;
+    }
+    c->stats.gaps += n;
     if (c->ngap_ranges < WK_MAX_GAP_RANGES)
-        c->gap_ranges[c->ngap_ranges++] = (wk_range){lo, hi, 0};
+        c->gap_ranges[c->ngap_ranges++] = *h;
 }
 
-static void add_hole(worker_capture *c, int64_t lo, int64_t hi, uint64_t now)
+static void add_hole(worker_capture *c, int64_t lo, int64_t hi, uint64_t now, bool counted)
 {
-    if (c->nholes == MAX_HOLES) { /* the oldest hole has waited longest: it is a gap now */
-        remember_gap(c, c->holes[0].lo, c->holes[0].hi);
+    wk_range h = {lo, hi, now, counted};
+    if (c->nholes == MAX_HOLES) { /* the oldest hole has waited longest: it is given up */
+        give_up(c, &c->holes[0]);
         memmove(c->holes, c->holes + 1, (c->nholes - 1) * sizeof *c->holes);
         c->nholes--;
     }
@@ -184,13 +208,13 @@ static void add_hole(worker_capture *c, int64_t lo, int64_t hi, uint64_t now)
         size_t cap = c->holes_cap ? c->holes_cap * 2 : 16;
         wk_range *grown = realloc(c->holes, cap * sizeof *grown);
         if (!grown) {
-            remember_gap(c, lo, hi); /* cannot wait for it: counted at once */
+            give_up(c, &h); /* cannot wait for it: counted at once */
             return;
         }
         c->holes = grown;
         c->holes_cap = cap;
     }
-    c->holes[c->nholes++] = (wk_range){lo, hi, now};
+    c->holes[c->nholes++] = h;
 }
 
 /* A row found inside a hole: the hole is split around it. */
@@ -208,9 +232,9 @@ static void fill_hole(worker_capture *c, int64_t id)
         } else if (id == h->hi) {
             h->hi--;
         } else {
-            wk_range right = {id + 1, h->hi, h->since_ms};
+            wk_range right = {id + 1, h->hi, h->since_ms, h->counted};
             h->hi = id - 1;
-            add_hole(c, right.lo, right.hi, right.since_ms); /* order among holes does not matter */
+            add_hole(c, right.lo, right.hi, right.since_ms, right.counted); /* order among holes does not matter */
         }
         return;
     }
@@ -221,7 +245,7 @@ static void expire_holes(worker_capture *c, uint64_t now, bool all)
     size_t kept = 0;
     for (size_t i = 0; i < c->nholes; i++) {
         if (all || now - c->holes[i].since_ms >= c->o.hole_wait_ms)
-            remember_gap(c, c->holes[i].lo, c->holes[i].hi);
+            give_up(c, &c->holes[i]);
         else
             c->holes[kept++] = c->holes[i];
     }

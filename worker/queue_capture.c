@@ -248,7 +248,7 @@ json_t *worker_capture_stats_json(const worker_capture *c)
             json_decref(row);
         json_decref(key);
     }
-    json_t *js = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+    json_t *js = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
                            "mode", st->mode ? st->mode : "none", "jobs",
                            (json_int_t)st->jobs, "completed", (json_int_t)st->completed, "retried",
                            (json_int_t)st->retried, "dead", (json_int_t)st->dead, "without_outcome",
@@ -258,7 +258,7 @@ json_t *worker_capture_stats_json(const worker_capture *c)
                            "untracked_changes", (json_int_t)st->untracked_changes, "evicted",
                            (json_int_t)st->evicted, "changes", (json_int_t)st->changes, "bad_changes",
                            (json_int_t)st->bad_changes, "truncates", (json_int_t)st->truncates, "gaps",
-                           (json_int_t)st->gaps, "late_rows", (json_int_t)st->late_rows, "reads",
+                           (json_int_t)st->gaps, "late_rows", (json_int_t)st->late_rows, "ids_before_start", (json_int_t)st->ids_before_start, "reads",
                            (json_int_t)st->reads, "queues", queues);
     if (!js)
         return NULL;

@@ -66,6 +66,9 @@ typedef struct worker_capture_stats {
     uint64_t truncates;         /* logical: TRUNCATE of queueitem (held jobs written without outcome) */
     uint64_t gaps;              /* poll: ids skipped that never appeared */
     uint64_t late_rows;         /* poll: rows that appeared after a later id (kept) */
+    uint64_t ids_before_start;  /* poll: ids taken before the capture began that never appeared
+                                 * (not gaps; without SELECT on the id sequence, the ids skipped
+                                 * before the first new row count here) */
     uint64_t reads;             /* queries that read changes or rows */
     uint64_t held;              /* jobs held for their outcome now */
     worker_queue_count *queues;

@@ -89,6 +89,7 @@ void wk_jobs_free(wk_jobs *jobs);
 typedef struct wk_range {
     int64_t lo, hi;
     uint64_t since_ms;
+    bool counted; /* a gap when it does not fill; false: ids taken before the capture began */
 } wk_range;
 
 struct worker_capture {
@@ -109,6 +110,7 @@ struct worker_capture {
     size_t nxact, xact_cap;
     /* poll */
     int64_t last_id;
+    bool start_unknown; /* the id sequence could not be read: the first stretch may predate the start */
     wk_range *holes;
     size_t nholes, holes_cap;
     int64_t check_after; /* poll: the held jobs' states are read round them, after this id */
@@ -141,6 +143,9 @@ PGconn *wk_pg_connect(const char *dsn, const char *display, pm_err *err);
  * *res. */
 int wk_pg_exec(worker_capture *c, const char *what, const char *sql, int nparams, const char *const *params,
                PGresult **res, pm_err *err);
+/* Whether a failure means the connection is gone (or going: the backend was terminated, the
+ * server shuts down), not that a query was refused. res may be NULL. */
+bool wk_pg_lost(PGconn *conn, const PGresult *res);
 /* The server's message on one line (newlines folded), into buf. */
 const char *wk_pg_message(const char *msg, char *buf, size_t size);
 
