@@ -24,17 +24,33 @@
 /* Calls of pg_logical_slot_get_changes per read when each returns rows (catching up). */
 #define CALLS_PER_READ 16
 
+/* Creating a slot waits for the transactions running on the source to end (it needs a
+ * consistent starting point); one left open for hours would hold the capture silently, so the
+ * wait is bounded. */
+#define SLOT_WAIT "30s"
+
 int wk_logical_start(worker_capture *c, pm_err *err)
 {
     snprintf(c->slot, sizeof c->slot, "pmirror_capture_%d_%llx", (int)getpid(),
              (unsigned long long)(wk_wall_us() & 0xffffffffULL));
     const char *params[] = {c->slot};
     PGresult *res;
-    if (wk_pg_exec(c, "creating a temporary logical replication slot",
-                   "SELECT lsn FROM pg_create_logical_replication_slot($1, 'test_decoding', true)", 1, params, &res,
-                   err) != 0)
+    if (wk_pg_exec(c, "bounding the slot's wait", "SELECT set_config('statement_timeout', '" SLOT_WAIT "', false)",
+                   0, NULL, &res, err) != 0)
         return -1;
     PQclear(res);
+    int rc = wk_pg_exec(c, "creating a temporary logical replication slot (waiting at most " SLOT_WAIT
+                           " for the transactions open on the source)",
+                        "SELECT lsn FROM pg_create_logical_replication_slot($1, 'test_decoding', true)", 1, params,
+                        &res, err);
+    PQclear(res);
+    pm_err reset_err;
+    if (wk_pg_exec(c, "resetting statement_timeout", "SELECT set_config('statement_timeout', '0', false)", 0, NULL,
+                   &res, rc == 0 ? err : &reset_err) != 0)
+        return -1;
+    PQclear(res);
+    if (rc != 0)
+        return -1;
     c->logical = true;
     return 0;
 }
@@ -59,7 +75,7 @@ static bool row_of(const wk_td_change *ch, wk_row *row)
 {
     memset(row, 0, sizeof *row);
     long long v;
-    if (!parse_int(wk_td_find(ch, "id"), &v))
+    if (!parse_int(wk_td_find(ch, "id"), &v) || v <= 0) /* a serial's ids start at 1 */
         return false;
     row->id = v;
     row->queue_name = text_of(wk_td_find(ch, "queue_name"));

@@ -260,9 +260,11 @@ json_t *worker_capture_stats_json(const worker_capture *c)
                            (json_int_t)st->bad_changes, "truncates", (json_int_t)st->truncates, "gaps",
                            (json_int_t)st->gaps, "late_rows", (json_int_t)st->late_rows, "ids_before_start", (json_int_t)st->ids_before_start, "reads",
                            (json_int_t)st->reads, "queues", queues);
-    if (!js)
-        return NULL;
-    json_object_set_new(js, "source", wk_text_json(c->dsn_display, strlen(c->dsn_display)));
+    json_t *head = json_object(); /* the source first, then the counters */
+    json_object_set_new(head, "source", wk_text_json(c->dsn_display, strlen(c->dsn_display)));
+    json_object_update(head, js);
+    json_decref(js);
+    js = head;
     json_t *ranges = json_array();
     for (size_t i = 0; i < c->ngap_ranges; i++)
         json_array_append_new(ranges, json_pack("[I,I]", (json_int_t)c->gap_ranges[i].lo,
