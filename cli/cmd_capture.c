@@ -186,7 +186,7 @@ int cmd_capture(int argc, char **argv)
         CLI_OPT_STRING(0, "profile", &profile, "DIR", "profile directory (default: config/quay)"),
         CLI_OPT_STRING(0, "map", &map_path, "FILE", "capability map (default: PROFILE/capabilities.yaml)"),
         CLI_OPT_FLAG('q', "quiet", &quiet, "no progress line"),
-        CLI_OPT_STRING(0, "queue", &queue_dsn, "DSN", "capture a Quay database's queue jobs instead (libpq DSN or URI)"),
+        CLI_OPT_STRING(0, "queue", &queue_dsn, "DSN", "capture a Quay database's queue jobs (libpq DSN or URI)"),
         CLI_OPT_LIST(0, "queue-name", &queue_names, "Q", "--queue: keep only this queue (notification, ...)"),
         CLI_OPT_ENUM(0, "mode", &queue_mode, queue_modes,
                      "--queue: logical decoding, polling by id, or auto (logical when allowed)"),

@@ -194,10 +194,10 @@ static char *capability_of(const pm_worker_spec *s, const char *queue_name, cons
         if (json_is_string(v) && json_string_length(v) > 0 && strlen(json_string_value(v)) == json_string_length(v))
             return strdup(json_string_value(v));
     }
-    for (unsigned long i = 1; s->cap_segments.n; i++) {
-        size_t len;
-        const char *seg = name_segment(queue_name, i, &len);
-        if (!seg || len == 0)
+    /* segments 1, 2, ... in one pass (a hostile queue_name may have thousands) */
+    for (const char *seg = strchr(queue_name, '/'); seg && s->cap_segments.n; seg = strchr(seg, '/')) {
+        size_t len = strcspn(++seg, "/");
+        if (len == 0)
             break;
         for (size_t k = 0; k < s->cap_segments.n; k++)
             if (strlen(s->cap_segments.items[k]) == len && memcmp(s->cap_segments.items[k], seg, len) == 0)

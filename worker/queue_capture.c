@@ -4,8 +4,8 @@
  * counters. The reading itself is logical.c's or poll.c's; the held jobs are jobs.c's.
  *
  * The session is read-only twice over: it sets default_transaction_read_only, so even a
- * mistake here could not write, and it issues no statement that writes. It never takes a
- * lock a worker would wait on (plain SELECTs, and the slot functions).
+ * mistake here could not write, and it issues no statement that writes. Its reads take only
+ * the lock every SELECT takes, which no claim, update or delete of a row waits on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,23 +248,35 @@ json_t *worker_capture_stats_json(const worker_capture *c)
             json_decref(row);
         json_decref(key);
     }
-    json_t *js = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
-                           "mode", st->mode ? st->mode : "none", "jobs",
-                           (json_int_t)st->jobs, "completed", (json_int_t)st->completed, "retried",
-                           (json_int_t)st->retried, "dead", (json_int_t)st->dead, "without_outcome",
-                           (json_int_t)st->without_outcome, "unknown_queue", (json_int_t)st->unknown_queue,
-                           "not_selected", (json_int_t)st->not_selected, "bodies_not_json",
-                           (json_int_t)st->bodies_not_json, "bodies_truncated", (json_int_t)st->bodies_truncated,
-                           "untracked_changes", (json_int_t)st->untracked_changes, "evicted",
-                           (json_int_t)st->evicted, "changes", (json_int_t)st->changes, "bad_changes",
-                           (json_int_t)st->bad_changes, "truncates", (json_int_t)st->truncates, "gaps",
-                           (json_int_t)st->gaps, "late_rows", (json_int_t)st->late_rows, "ids_before_start", (json_int_t)st->ids_before_start, "reads",
-                           (json_int_t)st->reads, "queues", queues);
-    json_t *head = json_object(); /* the source first, then the counters */
-    json_object_set_new(head, "source", wk_text_json(c->dsn_display, strlen(c->dsn_display)));
-    json_object_update(head, js);
-    json_decref(js);
-    js = head;
+    const struct {
+        const char *name;
+        uint64_t value;
+    } counters[] = {
+        {"jobs", st->jobs},
+        {"completed", st->completed},
+        {"retried", st->retried},
+        {"dead", st->dead},
+        {"without_outcome", st->without_outcome},
+        {"unknown_queue", st->unknown_queue},
+        {"not_selected", st->not_selected},
+        {"bodies_not_json", st->bodies_not_json},
+        {"bodies_truncated", st->bodies_truncated},
+        {"untracked_changes", st->untracked_changes},
+        {"evicted", st->evicted},
+        {"changes", st->changes},
+        {"bad_changes", st->bad_changes},
+        {"truncates", st->truncates},
+        {"gaps", st->gaps},
+        {"late_rows", st->late_rows},
+        {"ids_before_start", st->ids_before_start},
+        {"reads", st->reads},
+    };
+    json_t *js = json_object();
+    json_object_set_new(js, "source", wk_text_json(c->dsn_display, strlen(c->dsn_display)));
+    json_object_set_new(js, "mode", json_string(st->mode ? st->mode : "none"));
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        json_object_set_new(js, counters[i].name, json_integer((json_int_t)counters[i].value));
+    json_object_set_new(js, "queues", queues);
     json_t *ranges = json_array();
     for (size_t i = 0; i < c->ngap_ranges; i++)
         json_array_append_new(ranges, json_pack("[I,I]", (json_int_t)c->gap_ranges[i].lo,

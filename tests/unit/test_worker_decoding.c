@@ -48,7 +48,8 @@ static const char *value_of(const wk_td_change *c, const char *name)
 Test(worker_decoding, real_insert_of_a_job)
 {
     wk_td_change c = parse_ok(
-        "table public.queueitem: INSERT: id[integer]:3 queue_name[character varying]:'notification/acme/repo/repo_push/' "
+        "table public.queueitem: INSERT: id[integer]:3 "
+        "queue_name[character varying]:'notification/acme/repo/repo_push/' "
         "body[text]:'{\"a\": \"it''s\nx\"}' available_after[timestamp without time zone]:'2026-12-05 10:43:06.244112' "
         "available[boolean]:true processing_expires[timestamp without time zone]:null retries_remaining[integer]:5 "
         "state_id[character varying]:'7db68a9b-0e53-45d2-abb6-365e5091ecca'");
