@@ -283,6 +283,13 @@ expect_rc 2 "--queue-name alone"
 run "$PMIRROR" capture --queue "$DSN" --queue-name notification/acme -o "$WORK/x.jsonl"
 expect_rc 2 "--queue-name with a slash"
 
+# ---- --duration ends it cleanly ----------------------------------------------------------
+t0=$SECONDS
+run "$PMIRROR" capture --queue "$DSN" --duration 1 -q -o "$WORK/short.jsonl"
+expect_rc 0 "--duration 1"
+[ $((SECONDS - t0)) -le 6 ] && ok || bad "--duration 1 took $((SECONDS - t0)) s"
+[ -f "$WORK/short.jsonl" ] && [ ! -s "$WORK/short.jsonl" ] && ok || bad "--duration 1: want an empty file"
+
 # ---- a connection lost in the middle: exit 2, the jobs so far kept in a whole file --------
 "$PMIRROR" capture --queue "$DSN" --mode logical --poll-ms 100 -o "$WORK/lost.jsonl.gz" --key "$WORK/key" -q \
     2>"$WORK/lost.err" &
