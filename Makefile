@@ -17,7 +17,8 @@ CMAKE_ARGS ?=
 # Debian packages the build and the tests need (pkg-config names in cmake/deps.cmake).
 DEB_PACKAGES = cmake make gcc clang pkg-config \
   libpcap-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libcriterion-dev \
-  libmicrohttpd-dev libyaml-dev libpcre2-dev libssl-dev node-llhttp \
+  libmicrohttpd-dev libyaml-dev libpcre2-dev libssl-dev node-llhttp libpq-dev \
+  postgresql python3-psycopg2 \
   docker-registry skopeo python3 chromium libxml2-utils nginx valgrind
 
 FUZZ_SECONDS ?= 600

@@ -111,6 +111,18 @@ long long cli_parse_size(const char *s);
  * line naming the file. (port_file.c) */
 int cli_write_port_file(const char *cmd, const char *path, unsigned port);
 
+/* ----- cmd_capture_queue.c: `capture --queue`, the options cmd_capture.c parsed for it ----- */
+
+typedef struct cli_capture_queue_args {
+    const char *dsn, *out, *key, *profile, *workers_path, *stats_path, *mode;
+    const cli_list *queue_names;
+    double duration, outcome_wait_s;
+    long poll_ms;
+    bool no_redact, quiet;
+    bool wire_options; /* an option of the wire capture was given too */
+} cli_capture_queue_args;
+int cli_capture_queue(const cli_capture_queue_args *a);
+
 int cmd_capture(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);

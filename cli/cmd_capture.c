@@ -105,6 +105,11 @@ int cmd_capture(int argc, char **argv)
     long max_exchanges = 0, rotate_seconds = 0, idle_seconds = 120;
     uint64_t max_body = 0, rotate_size = 0;
     double duration = 0;
+    const char *queue_dsn = NULL, *workers_path = NULL, *queue_mode = "auto"; /* --queue: cmd_capture_queue.c */
+    cli_list queue_names = {0};
+    long poll_ms = 200;
+    double outcome_wait = 60;
+    static const char *const queue_modes[] = {"auto", "logical", "poll", NULL};
     const cli_opt opts[] = {
         CLI_OPT_STRING('r', "read", &file, "FILE", "read a pcap or pcapng file"),
         CLI_OPT_STRING('i', "interface", &iface, "IFACE", "capture live from an interface (\"any\": all)"),
@@ -126,14 +131,29 @@ int cmd_capture(int argc, char **argv)
         CLI_OPT_STRING(0, "profile", &profile, "DIR", "profile directory (default: config/quay)"),
         CLI_OPT_STRING(0, "map", &map_path, "FILE", "capability map (default: PROFILE/capabilities.yaml)"),
         CLI_OPT_FLAG('q', "quiet", &quiet, "no progress line"),
+        CLI_OPT_STRING(0, "queue", &queue_dsn, "DSN", "capture a Quay database's queue jobs (libpq DSN or URI)"),
+        CLI_OPT_LIST(0, "queue-name", &queue_names, "Q", "--queue: keep only this queue (notification, ...)"),
+        CLI_OPT_ENUM(0, "mode", &queue_mode, queue_modes,
+                     "--queue: logical decoding, polling by id, or auto (logical when allowed)"),
+        CLI_OPT_INT(0, "poll-ms", &poll_ms, 10, 600000, "--queue: milliseconds between reads (default 200)"),
+        CLI_OPT_NUMBER(0, "outcome-wait", &outcome_wait, 0, 1e6,
+                       "--queue: seconds a job waits for its outcome before it is written (default 60)"),
+        CLI_OPT_STRING(0, "workers", &workers_path, "FILE", "--queue: worker map (default: PROFILE/workers.yaml)"),
         CLI_OPT_END,
     };
     const cli_command cmd = {
-        "capture", "(-r FILE.pcap[ng] | -i IFACE) [-f BPF] [--port N]... -o OUT",
+        "capture", "(-r FILE.pcap[ng] | -i IFACE) [-f BPF] [--port N]... -o OUT\n"
+        "       pmirror capture --queue DSN [--queue-name Q]... [--duration S] [--poll-ms N] -o JOBS",
         "Reads HTTP/1.x exchanges off the wire (TCP reassembled, requests paired with\n"
         "responses), classifies and redacts them, and writes a capture file. Everything\n"
         "it could not keep is counted in the summary and in --stats.",
         "Rotated files are numbered: OUT=capture.jsonl.gz gives capture.0001.jsonl.gz, ...\n"
+        "--queue reads the queueitem table of a Quay database, read-only, into job records: by a\n"
+        "temporary logical replication slot (test_decoding; needs wal_level=logical and a role\n"
+        "with REPLICATION; lossless) or by polling new ids (needs SELECT; a job that comes and\n"
+        "goes between two polls is missed and counted as an id gap). Jobs are written in\n"
+        "enqueue order with the source's outcome (completed, retried, dead) when seen within\n"
+        "--outcome-wait. It stops at --duration, SIGINT or SIGTERM; a lost connection exits 2.\n"
         "Exit codes: 0 done (a truncated pcap is a warning), 2 bad arguments or input.",
         opts, 0, 0};
     cli_list args;
@@ -142,9 +162,22 @@ int cmd_capture(int argc, char **argv)
         cli_ints_free(&ports);
         cli_list_free(&families);
         cli_list_free(&selects);
+        cli_list_free(&queue_names);
         return rc < 0 ? CLI_OK : rc;
     }
     cli_list_free(&args);
+    if (queue_dsn || queue_names.n) {
+        cli_capture_queue_args q = {queue_dsn, out, key, profile, workers_path, stats_path, queue_mode,
+                                    &queue_names, duration, outcome_wait, poll_ms, no_redact, quiet,
+                                    file || iface || bpf || ports.n || families.n || selects.n || map_path ||
+                                        max_exchanges || rotate_size || rotate_seconds};
+        rc = cli_capture_queue(&q);
+        cli_ints_free(&ports);
+        cli_list_free(&families);
+        cli_list_free(&selects);
+        cli_list_free(&queue_names);
+        return rc;
+    }
 
     capture_options copts;
     capture_options_init(&copts);

@@ -47,6 +47,7 @@ static const struct {
     {"gate.yaml", offsetof(pm_profile, gate), READABLE},
     {"correlation.yaml", offsetof(pm_profile, correlation), THERE},
     {"redact.yaml", offsetof(pm_profile, redact), THERE},
+    {"workers.yaml", offsetof(pm_profile, workers), READABLE},
 };
 
 static char *join(const char *dir, const char *name)

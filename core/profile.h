@@ -34,6 +34,8 @@ typedef struct pm_profile {
      * error when it is loaded, never skipped in silence. */
     pm_profile_file correlation;  /* correlation.yaml: replay's correlation rules */
     pm_profile_file redact;       /* redact.yaml: extra secret names (pm_redact_rules_load) */
+    /* (readable, as the first three) */
+    pm_profile_file workers;      /* workers.yaml: the worker map (pm_workers_load) */
 } pm_profile;
 
 /* Where a lookup looks, in this order (pm_profile_find fills it from the process). */

@@ -1,14 +1,14 @@
 # layout.sh — the rooms of DESIGN.md ("Pipeline and layout") hold in the built tree, read
 # from the stage libraries' symbols and the headers the build exposes:
-#  - dependencies point one way: core <- capture, har, tee, replay, diff, reports <-
+#  - dependencies point one way: core <- capture, har, tee, replay, worker, diff, reports <-
 #    pipeline <- cli (no stage calls a later one or a sibling);
-#  - a capture-only build links no libmicrohttpd and no libcurl (capture and core call
-#    neither);
+#  - a capture-only build links no libmicrohttpd and no libcurl (capture, worker's queue
+#    capture and core call neither);
 #  - each stage exposes only its public header(s) to the others (build/api/<stage>/).
 . "$(dirname "$0")/lib.sh"
 
 BUILD=$(dirname "$PMIRROR_BIN")
-for s in core capture har tee replay diff reports pipeline; do
+for s in core capture har tee replay worker diff reports pipeline; do
     [ -f "$BUILD/$s/libpm_$s.a" ] || { bad "no $BUILD/$s/libpm_$s.a"; finish; exit 1; }
 done
 
@@ -16,7 +16,7 @@ done
 python3 - "$BUILD" >"$WORK/edges" 2>"$WORK/edges.err" <<'PY' || bad "reading the libraries' symbols: $(cat "$WORK/edges.err")"
 import subprocess, sys
 build = sys.argv[1]
-stages = "core capture har tee replay diff reports pipeline".split()
+stages = "core capture har tee replay worker diff reports pipeline".split()
 defined, undefined = {}, {}
 for s in stages:
     lib = "%s/%s/libpm_%s.a" % (build, s, s)
@@ -36,7 +36,7 @@ for s in stages:
 PY
 allowed() { # allowed FROM TO
     case "$1:$2" in
-    capture:core | har:core | tee:core | replay:core | diff:core | reports:core) return 0 ;;
+    capture:core | har:core | tee:core | replay:core | worker:core | diff:core | reports:core) return 0 ;;
     tee:MHD | tee:curl | replay:MHD | replay:curl) return 0 ;;
     pipeline:*) return 0 ;;
     esac
@@ -50,9 +50,10 @@ done <"$WORK/edges"
 [ "$n" -gt 20 ] && ok || bad "only $n cross-library calls read: the symbol reading is broken"
 grep -q '^capture core ' "$WORK/edges" && ok || bad "capture's calls into core were not seen"
 grep -q '^pipeline reports ' "$WORK/edges" && ok || bad "pipeline's calls into reports were not seen"
+grep -q '^worker core ' "$WORK/edges" && ok || bad "worker's calls into core were not seen"
 
 # The headers other targets see: exactly the public ones, no *_internal.h.
-for s in capture har tee replay diff reports pipeline; do
+for s in capture har tee replay worker diff reports pipeline; do
     got=$(cd "$BUILD/api/$s/$s" && ls)
     [ "$got" = "$s.h" ] && ok || bad "build/api/$s exposes '$got', want only $s.h"
 done

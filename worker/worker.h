@@ -1,0 +1,106 @@
+/*
+ * worker.h — the public header of worker/: worker parity (DESIGN.md "Worker parity").
+ *
+ * This part is queue capture: the jobs a Quay database's `queueitem` table receives become
+ * job records (DESIGN.md "Files"), classified by the profile's worker map (core/workers.h),
+ * with the source's own outcome when it is seen. A capture is a guest on a production
+ * database: it only reads. Two modes:
+ *  - logical: a temporary logical replication slot with the built-in test_decoding plugin,
+ *    read with pg_logical_slot_get_changes. Lossless: every INSERT, UPDATE and DELETE of the
+ *    table arrives, in commit order, with its commit time, so a job enqueued and completed
+ *    within milliseconds is captured with `outcome: completed`. The slot dies with the
+ *    session. Needs wal_level=logical and a role with REPLICATION.
+ *  - poll: reads new rows by id (`WHERE id > $last ORDER BY id LIMIT n`), so a job that came
+ *    and went between two polls is missed; each id that was skipped and never appeared
+ *    within hole_wait is counted as a gap (a job it may have missed). Outcomes are read by
+ *    primary key for the jobs it holds.
+ * Jobs are held (in enqueue order) until their outcome is seen or outcome_wait passes, then
+ * handed to the callback in that order; a job written without an outcome has none in its
+ * record. Everything the capture could not keep whole is counted in worker_capture_stats.
+ */
+#ifndef PM_WORKER_H
+#define PM_WORKER_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+
+typedef enum { WORKER_MODE_AUTO, WORKER_MODE_LOGICAL, WORKER_MODE_POLL } worker_capture_mode;
+
+typedef struct worker_capture_options {
+    const char *dsn;            /* libpq connection string or URI (required) */
+    worker_capture_mode mode;   /* auto: logical when the source and role allow, else poll */
+    const char *const *queues;  /* keep only jobs of these queues (queue_name's first segment) */
+    size_t nqueues;             /* 0: every queue */
+    const pm_workers *map;      /* required */
+    const pm_redactor *redactor; /* NULL: bodies kept as they are (--no-redact) */
+    unsigned poll_ms;           /* between two reads of the source, default 200 */
+    unsigned batch;             /* rows per read, default 1000 (logical: changes per call) */
+    unsigned outcome_wait_ms;   /* a job waits this long for its outcome, default 60 000 */
+    unsigned hole_wait_ms;      /* poll: a skipped id may still commit this long, default 5 000 */
+    size_t max_held;            /* jobs held for outcomes at most (the oldest go first), default 100 000 */
+    size_t max_body;            /* a body longer than this is cut (and not parsed), default 16 MiB */
+} worker_capture_options;
+
+/* Fills the defaults above. */
+void worker_capture_options_init(worker_capture_options *o);
+
+typedef struct worker_queue_count {
+    const char *queue; /* the queue (or "(other)" past 64 distinct queue names) */
+    uint64_t jobs, completed, retried, dead, without_outcome;
+} worker_queue_count;
+
+typedef struct worker_capture_stats {
+    const char *mode;           /* "logical" or "poll" */
+    uint64_t jobs;              /* job records handed to the callback */
+    uint64_t completed, retried, dead, without_outcome; /* by the outcome written */
+    uint64_t unknown_queue;     /* jobs of queues the worker map does not name (family UNKNOWN) */
+    uint64_t not_selected;      /* jobs outside --queue-name, not written */
+    uint64_t bodies_not_json;   /* written with body_text and body_not_json: true */
+    uint64_t bodies_truncated;  /* cut at max_body (body_text, body_truncated: true) */
+    uint64_t untracked_changes; /* updates and deletes of jobs not held: enqueued before the
+                                 * capture began, outside --queue-name, or already written */
+    uint64_t evicted;           /* written before outcome_wait because max_held was reached */
+    uint64_t changes;           /* logical: queueitem changes decoded; poll: rows read */
+    uint64_t bad_changes;       /* logical: changes that did not parse (skipped; first in the warning) */
+    uint64_t truncates;         /* logical: TRUNCATE of queueitem (held jobs written without outcome) */
+    uint64_t gaps;              /* poll: ids skipped that never appeared */
+    uint64_t late_rows;         /* poll: rows that appeared after a later id (kept) */
+    uint64_t ids_before_start;  /* poll: ids taken before the capture began that never appeared
+                                 * (not gaps; without SELECT on the id sequence, the ids skipped
+                                 * before the first new row count here) */
+    uint64_t reads;             /* queries that read changes or rows */
+    uint64_t held;              /* jobs held for their outcome now */
+    worker_queue_count *queues;
+    size_t nqueues;
+} worker_capture_stats;
+
+typedef struct worker_capture worker_capture;
+
+/* Connects, checks that queueitem exists and may be read, and picks the mode (in auto, a
+ * one-line note says why when it is poll: worker_capture_note). In logical mode the slot is
+ * created here, so every job enqueued after a successful open is seen. Errors name the
+ * source by worker_dsn_display, never with its password. */
+worker_capture *worker_capture_open(const worker_capture_options *o, pm_err *err);
+/* Why auto mode polls (one line), or NULL. */
+const char *worker_capture_note(const worker_capture *c);
+/* Reads until worker_capture_stop(), a non-zero tick, or an error (a lost connection is one),
+ * then hands every job still held to fn (without outcome). Each job record is one line of
+ * JSON text (pm_record_fn); tick (may be NULL) runs after every read with the stats. 0, or -1
+ * with err; fn's error stops the run and is returned. */
+int worker_capture_run(worker_capture *c, pm_record_fn fn, void *ctx,
+                       int (*tick)(void *ctx, const worker_capture_stats *stats), pm_err *err);
+/* Async-signal-safe: asks worker_capture_run to finish. */
+void worker_capture_stop(worker_capture *c);
+const worker_capture_stats *worker_capture_get_stats(const worker_capture *c);
+/* The first damaged change, when there was one (for a warning line); else NULL. */
+const char *worker_capture_warning(const worker_capture *c);
+/* The stats as a JSON object (new reference), with the first gaps as id ranges. */
+json_t *worker_capture_stats_json(const worker_capture *c);
+/* Closes the connection (a logical slot goes with it). NULL is fine. */
+void worker_capture_close(worker_capture *c);
+
+/* The source as messages show it: postgresql://USER@HOST:PORT/DB, never a password. */
+const char *worker_dsn_display(const char *dsn, char *buf, size_t size);
+
+#endif
