@@ -17,10 +17,16 @@ fi
 # python3 resolved once: when the python3 on PATH is a version manager's shim (pyenv's is a
 # bash script that runs `pyenv exec`: 0.3 s to over 1 s a start on a busy machine), a link
 # to the interpreter it picks goes first on PATH, for this script and all it starts. The
-# tests start Python hundreds of times; the interpreter they get is the same.
+# tests start Python hundreds of times; the interpreter they get is the same. ctest gives
+# that interpreter in PMIRROR_PYTHON (found at configure time, tests/CMakeLists.txt); run
+# by hand, the shim is asked.
 pm_python=$(command -v python3 || true)
 if [ -n "$pm_python" ] && [ "$(head -c 2 "$pm_python" 2>/dev/null)" = '#!' ]; then
-    pm_python=$("$pm_python" -c 'import sys; print(sys.executable)' 2>/dev/null)
+    if [ -n "${PMIRROR_PYTHON:-}" ] && [ -x "$PMIRROR_PYTHON" ]; then
+        pm_python=$PMIRROR_PYTHON
+    else
+        pm_python=$("$pm_python" -c 'import sys; print(sys.executable)' 2>/dev/null)
+    fi
     if [ -x "$pm_python" ]; then
         mkdir -p "$WORK/.bin" && ln -s "$pm_python" "$WORK/.bin/python3" && export PATH="$WORK/.bin:$PATH"
     fi
