@@ -17,6 +17,7 @@ import base64
 import fcntl
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -55,7 +56,8 @@ class Browser:
 
     def _read(self, deadline):
         while b"\0" not in self.buf:
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.from_browser], [], [], left)[0]:
                 raise TimeoutError("no answer from the browser")
             chunk = os.read(self.from_browser, 1 << 20)
             if not chunk:
