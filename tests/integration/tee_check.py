@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """tee_check.py — client-side checks for the tee tests (Python 3 standard library only).
 
-  compare PRIMARY_PORT TEE_PORT METHOD PATH
+  compare PRIMARY_PORT TEE_PORT METHOD PATH [METHOD PATH]...
       Sends the same request straight to the primary and through the tee and compares the
       answers: status, headers in order with repeats (Date aside; the primary's hop-by-hop
       headers — Connection, Keep-Alive and the names Connection lists — must be gone, and a
-      Connection header the tee adds is ignored), and the body bytes (de-chunked).
-      Exit 0 when equal, 1 with the difference on stdout.
+      Connection header the tee adds is ignored), and the body bytes (de-chunked). One
+      line per request, in order: "ok" when equal, else the difference (one Python start
+      for them all). Exit 0 when all were equal, 1 otherwise.
   metrics URL
       Fetches a Prometheus text exposition and checks it line by line (HELP/TYPE before
       samples, one TYPE per family, metric and label names, label value escapes, numeric
@@ -158,7 +159,18 @@ def load(port, n, conns, path):
 def main():
     cmd = sys.argv[1]
     if cmd == "compare":
-        sys.exit(compare(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]))
+        pairs, failed = sys.argv[4:], 0
+        for i in range(0, len(pairs) - 1, 2):
+            method, path = pairs[i], pairs[i + 1]
+            try:
+                bad = compare(int(sys.argv[2]), int(sys.argv[3]), method, path)
+            except Exception as e:  # the next requests are still compared
+                print("%s %s: %s" % (method, path, e))
+                bad = 1
+            if not bad:
+                print("ok")
+            failed += bad
+        sys.exit(1 if failed or len(pairs) % 2 else 0)
     if cmd == "metrics":
         err = check_metrics(sys.argv[2])
         if err:

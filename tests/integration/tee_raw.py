@@ -3,8 +3,10 @@
 
   tee_raw.py primary LOG      a primary that frames requests itself (Content-Length or
                               chunked, strictly) and logs each one it reads as a JSON line:
-                              connection, method, target (hex), headers, body length; bytes
-                              it cannot frame are logged as {"garbage": hex}. Answers 200
+                              what it saw (the tag, "(no-xff)" after it when the request had
+                              no X-Forwarded-For; GARBAGE), connection, method, target (hex),
+                              headers, body length; bytes it cannot frame are logged as
+                              {"garbage": hex}. Answers 200
                               with X-Answer-For: the request's X-Client-Tag (or "none").
                               Prints "PORT n" once it listens on 127.0.0.1.
   tee_raw.py send PORT HEX    sends the bytes (hex) on one connection, reads until the
@@ -24,6 +26,14 @@ import time
 
 
 def log_line(log, lock, obj):
+    # "saw" first, for tee_smuggling.sh's sed: the tag, "(no-xff)" after it when the request
+    # came without X-Forwarded-For, or GARBAGE
+    if "garbage" in obj:
+        saw = "GARBAGE"
+    else:
+        xff = [v for n, v in obj["headers"] if n.lower() == "x-forwarded-for"]
+        saw = obj["tag"] if xff else obj["tag"] + "(no-xff)"
+    obj = dict([("saw", saw)] + list(obj.items()))
     with lock:
         log.write(json.dumps(obj) + "\n")
         log.flush()

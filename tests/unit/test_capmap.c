@@ -45,8 +45,8 @@ static bool csv_next(const char **p, csv_row *row)
     if (!*s)
         return false;
     row->n = 0;
+    char *field = malloc(strlen(s) + 1); /* scratch: no field is longer than the rest */
     for (;;) {
-        char *field = malloc(strlen(s) + 1);
         size_t len = 0;
         if (*s == '"') {
             s++;
@@ -68,7 +68,7 @@ static bool csv_next(const char **p, csv_row *row)
         }
         field[len] = '\0';
         cr_assert_lt(row->n, 32);
-        row->fields[row->n++] = field;
+        row->fields[row->n++] = strdup(field);
         if (*s == ',') {
             s++;
             continue;
@@ -77,6 +77,7 @@ static bool csv_next(const char **p, csv_row *row)
             s++;
         break;
     }
+    free(field);
     *p = s;
     return true;
 }
@@ -192,18 +193,42 @@ static const char *expected_family(const char *tracker_family, const char *file,
 
 enum { COL_ID = 0, COL_FILE = 2, COL_METHOD = 5, COL_TEMPLATE = 6, COL_FAMILY = 8, COL_SWITCH = 14 };
 
-static bool has_explicit_head(const char *csv, const char *tmpl)
+/* The tracker's rows (after the header), parsed once: the HEAD lookup below scans them for
+ * every GET, and re-reading the 180 KB file each time made this test take half a minute. */
+typedef struct {
+    csv_row *rows;
+    int n;
+} csv_table;
+
+static void csv_read_all(const char **p, csv_table *t)
 {
-    const char *p = csv;
+    int cap = 0;
+    t->rows = NULL;
+    t->n = 0;
     csv_row row;
-    bool found = false;
-    csv_next(&p, &row); /* header */
-    csv_row_free(&row);
-    while (!found && csv_next(&p, &row)) {
-        found = strcmp(row.fields[COL_METHOD], "HEAD") == 0 && strcmp(row.fields[COL_TEMPLATE], tmpl) == 0;
-        csv_row_free(&row);
+    while (csv_next(p, &row)) {
+        if (t->n == cap) {
+            cap = cap ? 2 * cap : 512;
+            t->rows = realloc(t->rows, (size_t)cap * sizeof *t->rows);
+            cr_assert_not_null(t->rows);
+        }
+        t->rows[t->n++] = row;
     }
-    return found;
+}
+
+static void csv_table_free(csv_table *t)
+{
+    for (int i = 0; i < t->n; i++)
+        csv_row_free(&t->rows[i]);
+    free(t->rows);
+}
+
+static bool has_explicit_head(const csv_table *t, const char *tmpl)
+{
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->rows[i].fields[COL_METHOD], "HEAD") == 0 && strcmp(t->rows[i].fields[COL_TEMPLATE], tmpl) == 0)
+            return true;
+    return false;
 }
 
 Test(capmap, every_tracker_route_classifies_to_its_family_and_id, .init = load_map, .fini = free_map)
@@ -217,27 +242,30 @@ Test(capmap, every_tracker_route_classifies_to_its_family_and_id, .init = load_m
     cr_assert_str_eq(row.fields[COL_ID], "route_id");
     cr_assert_str_eq(row.fields[COL_TEMPLATE], "path_template");
     csv_row_free(&row);
+    csv_table table;
+    csv_read_all(&p, &table);
 
     int rows = 0, heads = 0, families_seen = 0;
     const char *last_family = "";
-    while (csv_next(&p, &row)) {
-        const char *id = row.fields[COL_ID], *method = row.fields[COL_METHOD];
+    for (int r = 0; r < table.n; r++) {
+        const csv_row *row = &table.rows[r];
+        const char *id = row->fields[COL_ID], *method = row->fields[COL_METHOD];
         char path[1024];
-        concrete_path(row.fields[COL_TEMPLATE], path, sizeof path);
-        const char *family = expected_family(row.fields[COL_FAMILY], row.fields[COL_FILE], path);
+        concrete_path(row->fields[COL_TEMPLATE], path, sizeof path);
+        const char *family = expected_family(row->fields[COL_FAMILY], row->fields[COL_FILE], path);
         pm_class c;
         pm_classify(map, method, path, NULL, &c);
         cr_expect_str_eq(c.family, family, "%s %s %s: family %s, want %s", id, method, path, c.family, family);
         cr_expect(c.route_id && strcmp(c.route_id, id) == 0, "%s %s %s: route %s", id, method, path,
                   c.route_id ? c.route_id : "(none)");
-        cr_expect(c.route_switch && strcmp(c.route_switch, row.fields[COL_SWITCH]) == 0,
+        cr_expect(c.route_switch && strcmp(c.route_switch, row->fields[COL_SWITCH]) == 0,
                   "%s: route switch %s", id, c.route_switch ? c.route_switch : "(none)");
         char want_switch[128];
         snprintf(want_switch, sizeof want_switch, "ROUTE_OWNER_FAMILY_%s", family);
         cr_expect(c.switch_name && strcmp(c.switch_name, want_switch) == 0, "%s: switch", id);
         pm_class_clear(&c);
         if (strcmp(method, "GET") == 0) {
-            bool explicit_head = has_explicit_head(csv, row.fields[COL_TEMPLATE]);
+            bool explicit_head = has_explicit_head(&table, row->fields[COL_TEMPLATE]);
             pm_classify(map, "HEAD", path, NULL, &c);
             cr_expect_str_eq(c.family, family, "HEAD %s", path);
             if (!explicit_head)
@@ -252,8 +280,8 @@ Test(capmap, every_tracker_route_classifies_to_its_family_and_id, .init = load_m
             families_seen++;
         last_family = family;
         rows++;
-        csv_row_free(&row);
     }
+    csv_table_free(&table);
     free(csv);
     cr_assert_eq(rows, 413, "the tracker has 413 routes, read %d", rows);
     cr_assert_eq(pm_capmap_route_count(map), 413);
