@@ -1,0 +1,86 @@
+/*
+ * replay_internal.h — what the job replay's files share (prefix wk_): a job in flight and its
+ * answer per target (replay.c), a worker target's connection and its one look per poll at the
+ * rows it watches (replay_target.c), and the job result with its probes (replay_result.c).
+ * Private to worker/.
+ */
+#ifndef PM_WORKER_REPLAY_INTERNAL_H
+#define PM_WORKER_REPLAY_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "worker.h"
+
+/* One job on one target. */
+typedef struct wk_answer {
+    int64_t row_id;       /* the row inserted for it; 0: not inserted */
+    char state_id[40];    /* as inserted: a change means a claim (or a release) happened */
+    int64_t enqueued_us;  /* wall clock at the insert */
+    const char *outcome;  /* NULL while it is watched; completed, retried, dead, timeout */
+    const char *error;    /* NULL or a short code: database, not_inserted */
+    char *message;        /* the error in words (owned), or NULL */
+    int64_t latency_us;   /* enqueue to the poll that saw the outcome */
+    json_t *queue;        /* rows the worker enqueued during the job: [{queue_name, body, retries_remaining}] */
+    json_t *db;           /* {probe: rows} after the outcome, or NULL */
+    bool outcome_now;     /* its outcome was seen in the poll being applied */
+} wk_answer;
+
+/* A job in flight: its record and one answer per worker target. */
+typedef struct wk_flight {
+    json_t *record;       /* the job record (owned) */
+    uint64_t seq;         /* record order */
+    char *queue;          /* queue_name's first segment */
+    const char *queue_name;
+    char *body;           /* the body as inserted (owned) */
+    json_t *body_json;    /* parsed, for probe parameters (borrowed from record), or NULL */
+    long retries;
+    bool ordered;
+    const pm_worker_queue *wq; /* NULL: the map does not name the queue */
+    uint64_t started_ms;
+    double timeout_s;
+    wk_answer *answers;   /* one per worker target */
+    size_t waiting;       /* answers without an outcome */
+    struct wk_flight *next;
+} wk_flight;
+
+/* A worker target: its one connection and what it has seen of its queueitem. */
+typedef struct wk_target {
+    const pm_target *t;
+    char display[512];    /* postgresql://USER@HOST:PORT/DB */
+    PGconn *conn;         /* NULL: lost (reconnected at most once a second) */
+    uint64_t reconnect_ms;
+    int64_t last_id;      /* the highest id seen: newer rows are effects */
+    worker_replay_target_stats *stats;
+} wk_target;
+
+/* Connects (and checks queueitem); 0, or -1 with err naming the target and its DSN. */
+int wk_target_connect(wk_target *t, pm_err *err);
+void wk_target_close(wk_target *t);
+/* Inserts f's job as Quay's producer does; on failure the answer gets an error. */
+void wk_target_enqueue(wk_target *t, size_t index, wk_flight *f);
+/* One look at the rows: the outcome of every job of flights watched on this target, and the
+ * rows enqueued since the last look, attributed to the jobs in flight. */
+void wk_target_poll(wk_target *t, size_t index, wk_flight *flights);
+/* After a job's outcome that is not `completed`: its row is deleted. */
+void wk_target_forget(wk_target *t, const wk_answer *a);
+/* The map's probes for the job, run on this target: {name: rows} (new), NULL without probes. */
+json_t *wk_target_probes(wk_target *t, const wk_flight *f);
+
+/* The job result: the record plus responses (new). */
+json_t *wk_job_result(const wk_flight *f, const wk_target *targets, size_t ntargets);
+
+struct worker_replay {
+    worker_replay_options o;
+    wk_target *targets;
+    size_t ntargets;
+    worker_replay_stats stats;
+    volatile sig_atomic_t stop;
+};
+
+/* A fresh random UUID (version 4) into buf (37 bytes). */
+void wk_uuid(char *buf);
+
+#endif
