@@ -51,14 +51,17 @@ static void print_summary(const worker_replay_stats *st, const char *out)
     for (size_t i = 0; i < st->ntargets; i++) {
         const worker_replay_target_stats *t = &st->targets[i];
         fprintf(stderr,
-                "  %s: %llu completed, %llu retried, %llu dead, %llu timeout, %llu errors; %llu jobs enqueued by "
-                "the worker",
+                "  %s: %llu completed, %llu retried, %llu dead, %llu timeout, %llu errors; effects: %llu jobs "
+                "enqueued, %llu HTTP requests",
                 t->name, (unsigned long long)t->completed, (unsigned long long)t->retried,
                 (unsigned long long)t->dead, (unsigned long long)t->timeout, (unsigned long long)t->errors,
-                (unsigned long long)t->enqueued);
-        if (t->ambiguous || t->unattributed)
-            fprintf(stderr, " (%llu attributed to the oldest of several jobs in flight, %llu with no job in flight)",
-                    (unsigned long long)t->ambiguous, (unsigned long long)t->unattributed);
+                (unsigned long long)t->enqueued, (unsigned long long)t->http);
+        if (t->ambiguous || t->unattributed || t->http_unattributed)
+            fprintf(stderr,
+                    " (%llu attributed to the oldest of several jobs in flight; with no job in flight: %llu jobs "
+                    "enqueued, %llu HTTP requests, in no result)",
+                    (unsigned long long)t->ambiguous, (unsigned long long)t->unattributed,
+                    (unsigned long long)t->http_unattributed);
         fputc('\n', stderr);
     }
     if (st->not_jobs || st->bad_jobs)
@@ -93,7 +96,8 @@ int cmd_worker(int argc, char **argv)
         "Replays job records into each worker target's sandbox queue as Quay's producer\n"
         "enqueues them, watches each row until its outcome (completed, retried, dead,\n"
         "timeout) and writes one job result per job: the outcome, the jobs the worker\n"
-        "enqueued in its turn and the worker map's probes, per target. pmirror diff\n"
+        "enqueued in its turn, the HTTP requests it sent to the target's effects sink\n"
+        "(effects: HOST:PORT, answered 200 {}) and the worker map's probes. pmirror diff\n"
         "compares them as it compares answers (outcome as a status, effects as a body).",
         "A worker target's database must be marked sandbox: true. A row whose outcome is\n"
         "not completed is deleted once it is seen. Exit: 0 done, 2 bad input or a target\n"

@@ -64,6 +64,12 @@ worker_replay *worker_replay_open(const worker_replay_options *o, pm_err *err)
             worker_replay_close(r);
             return NULL;
         }
+        pm_err inner;
+        if (t->effects && !(w->sink = wk_sink_start(t->effects, &inner))) {
+            pm_err_set(err, "target %s: %s", t->name, inner.msg);
+            worker_replay_close(r);
+            return NULL;
+        }
     }
     return r;
 }
@@ -83,8 +89,10 @@ void worker_replay_close(worker_replay *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->ntargets; i++)
+    for (size_t i = 0; i < r->ntargets; i++) {
         wk_target_close(&r->targets[i]);
+        wk_sink_stop(r->targets[i].sink);
+    }
     free(r->targets);
     free(r->stats.targets);
     free(r);
@@ -99,6 +107,7 @@ static void flight_free(wk_flight *f, size_t ntargets)
     for (size_t i = 0; f->answers && i < ntargets; i++) {
         json_decref(f->answers[i].queue);
         json_decref(f->answers[i].db);
+        json_decref(f->answers[i].http);
         free(f->answers[i].message);
     }
     free(f->answers);

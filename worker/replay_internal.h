@@ -25,6 +25,7 @@ typedef struct wk_answer {
     int64_t latency_us;   /* enqueue to the poll that saw the outcome */
     json_t *queue;        /* rows the worker enqueued during the job: [{queue_name, body, retries_remaining}] */
     json_t *db;           /* {probe: rows} after the outcome, or NULL */
+    json_t *http;         /* requests to the target's effects sink during the job, or NULL: no sink */
     bool outcome_now;     /* its outcome was seen in the poll being applied */
 } wk_answer;
 
@@ -46,6 +47,18 @@ typedef struct wk_flight {
     struct wk_flight *next;
 } wk_flight;
 
+/* ---- the effects sink (effects.c) ------------------------------------------------------ */
+
+typedef struct wk_sink wk_sink;
+
+/* An HTTP server at address (HOST:PORT) answering 200 {} and keeping each request. */
+wk_sink *wk_sink_start(const char *address, pm_err *err);
+/* The requests received since the last take, in arrival order: [{method, target, headers, body}] (new). */
+json_t *wk_sink_take(wk_sink *s);
+/* Requests not kept because too many waited. */
+uint64_t wk_sink_dropped(wk_sink *s);
+void wk_sink_stop(wk_sink *s);
+
 /* A worker target: its one connection and what it has seen of its queueitem. */
 typedef struct wk_target {
     const pm_target *t;
@@ -53,6 +66,7 @@ typedef struct wk_target {
     PGconn *conn;         /* NULL: lost (reconnected at most once a second) */
     uint64_t reconnect_ms;
     int64_t last_id;      /* the highest id seen: newer rows are effects */
+    wk_sink *sink;        /* its effects sink, or NULL (no effects: address) */
     worker_replay_target_stats *stats;
 } wk_target;
 

@@ -42,7 +42,9 @@ void wk_uuid(char *buf)
 static json_t *answer_json(const wk_answer *a, const wk_target *t)
 {
     json_t *effects = json_object();
-    json_object_set(effects, "queue", a->queue ? a->queue : json_array());
+    json_object_set_new(effects, "queue", a->queue ? json_incref(a->queue) : json_array());
+    if (a->http)
+        json_object_set(effects, "http", a->http);
     if (a->db)
         json_object_set(effects, "db", a->db);
     json_t *r = json_object();

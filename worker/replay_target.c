@@ -127,6 +127,8 @@ void wk_target_enqueue(wk_target *t, size_t index, wk_flight *f)
 {
     wk_answer *a = &f->answers[index];
     a->queue = json_array();
+    if (t->sink)
+        a->http = json_array();
     if (!connected(t)) {
         char msg[600];
         snprintf(msg, sizeof msg, "no connection to %s", t->display);
@@ -217,12 +219,44 @@ static wk_answer *watched(wk_flight *flights, size_t index, int64_t id, wk_fligh
     return NULL;
 }
 
+/* The requests the effects sink received up to now, each to the job it belongs to. Called
+ * after the look's query: a request the worker sent before its job's outcome committed has
+ * arrived by then, and goes by the same rule as the rows of that look. */
+static void take_requests(wk_target *t, size_t index, wk_flight *flights)
+{
+    if (!t->sink)
+        return;
+    json_t *requests = wk_sink_take(t->sink);
+    size_t i;
+    json_t *req;
+    json_array_foreach(requests, i, req) {
+        wk_answer *a = attribute(t, index, flights);
+        if (a && a->http) {
+            json_array_append(a->http, req);
+            t->stats->http++;
+        } else {
+            t->stats->http_unattributed++;
+        }
+    }
+    json_decref(requests);
+}
+
+static void look(wk_target *t, size_t index, wk_flight *flights);
+
 void wk_target_poll(wk_target *t, size_t index, wk_flight *flights)
+{
+    look(t, index, flights);
+    take_requests(t, index, flights);
+}
+
+static void look(wk_target *t, size_t index, wk_flight *flights)
 {
     /* the ids watched, as a PostgreSQL array literal */
     size_t n = 0;
-    for (wk_flight *f = flights; f; f = f->next)
+    for (wk_flight *f = flights; f; f = f->next) {
         n += f->answers[index].row_id && !f->answers[index].outcome && !f->answers[index].error;
+        f->answers[index].outcome_now = false;
+    }
     if (n == 0)
         return;
     char *ids = malloc(n * 21 + 3), *p = ids;

@@ -109,8 +109,9 @@ void worker_capture_close(worker_capture *c);
  * again, or its lease expired, with retries left), dead (released with none left), timeout —
  * and then writes a job result (DESIGN.md "Files"): the job record plus responses: {TARGET:
  * {role, outcome, effects, latency_us, error}}. Effects: `queue`, the rows that appeared in
- * the target's queueitem while the job was in flight (attribution: replay_target.c), and
- * `db`, the worker map's probes run after the outcome. A row whose outcome is not completed
+ * the target's queueitem while the job was in flight (attribution: replay_target.c), `http`,
+ * the requests the deployment sent to the target's effects sink (effects.c; a target with an
+ * `effects:` address), and `db`, the worker map's probes run after the outcome. A row whose outcome is not completed
  * is deleted then, so a later retry cannot act inside another job's window. */
 
 typedef struct worker_replay_options {
@@ -128,7 +129,9 @@ typedef struct worker_replay_target_stats {
     uint64_t completed, retried, dead, timeout, errors;
     uint64_t enqueued;       /* rows the worker enqueued, attributed to a job */
     uint64_t unattributed;   /* rows that appeared with no job in flight (not in any result) */
-    uint64_t ambiguous;      /* rows attributed by the oldest-job rule (several jobs in flight) */
+    uint64_t ambiguous;      /* rows and requests attributed by the oldest-job rule (several jobs in flight) */
+    uint64_t http;           /* requests to the effects sink, attributed to a job */
+    uint64_t http_unattributed; /* requests that arrived with no job in flight */
 } worker_replay_target_stats;
 
 typedef struct worker_replay_stats {

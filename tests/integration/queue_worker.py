@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """queue_worker.py — a small Quay queue worker for worker_replay.sh, in two flavours.
 
-    /usr/bin/python3 queue_worker.py FLAVOUR DSN     (FLAVOUR: python | go)
+    /usr/bin/python3 queue_worker.py FLAVOUR DSN HOOKS  (FLAVOUR: python | go; HOOKS: base URL
+                                                         of its outbound HTTP, pmirror's effects sink)
 
 It follows Quay's WorkQueue protocol (data/queue.py; quay-facts.md "Queues and workers")
 statement for statement: the claimable rows of its queues (available_after <= now, available
@@ -10,7 +11,8 @@ build queue), claimed by compare-and-swap on state_id (one row updated = claimed
 decremented, a lease), then the job's work, and complete (DELETE) or incomplete (available
 again 300 s later) in the work's own transaction. Its queues and what it does:
 
-    namespacegc/         deletes the deletednamespace marker, completes
+    namespacegc/         deletes the deletednamespace marker, POSTs a webhook
+                         {"event", "namespace"} to HOOKS/hooks/namespace, completes
     repositorygc/NS/     deletes the deletedrepository marker, enqueues a notification
                          {"event", "repository"} on notification/NS/, completes
     exportactionlogs/NS/ completes
@@ -27,6 +29,7 @@ import random
 import signal
 import sys
 import time
+import urllib.request
 import uuid
 
 import psycopg2
@@ -89,12 +92,20 @@ def put(cur, queue_name, body):
         (queue_name, json.dumps(body), str(uuid.uuid4())))
 
 
-def work(conn, flavour, item_id, queue_name, body_text):
+def webhook(hooks, path, payload):
+    req = urllib.request.Request(hooks + path, data=json.dumps(payload).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        resp.read()
+
+
+def work(conn, flavour, hooks, item_id, queue_name, body_text):
     body = json.loads(body_text)
     segments = queue_name.split("/")
     with conn.cursor() as cur:
         if queue_name.startswith("namespacegc/"):
             cur.execute("DELETE FROM deletednamespace WHERE id = %s", (body["marker_id"],))
+            webhook(hooks, "/hooks/namespace", {"event": "namespace_deleted", "namespace": body["original_username"]})
             complete(cur, item_id)
         elif queue_name.startswith("repositorygc/"):
             cur.execute("DELETE FROM deletedrepository WHERE id = %s", (body["marker_id"],))
@@ -116,7 +127,7 @@ def work(conn, flavour, item_id, queue_name, body_text):
 
 
 def main():
-    flavour, dsn = sys.argv[1], sys.argv[2]
+    flavour, dsn, hooks = sys.argv[1], sys.argv[2], sys.argv[3]
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     conn = psycopg2.connect(dsn)
@@ -128,8 +139,8 @@ def main():
             if row:
                 busy = True
                 try:
-                    work(conn, flavour, *row)
-                except (ValueError, KeyError, TypeError):
+                    work(conn, flavour, hooks, *row)
+                except (ValueError, KeyError, TypeError, OSError):
                     conn.rollback()
                     with conn.cursor() as cur:
                         incomplete(cur, row[0])

@@ -4,7 +4,8 @@
 # protocol (queue_worker.py: a "python" flavour and a "go" one with seeded differences), then
 # `pmirror diff` compares the job results:
 #  - every job's outcome per target (completed, retried, dead, timeout), the jobs the worker
-#    enqueued in its turn and the worker map's probes as effects;
+#    enqueued in its turn, its webhooks (to pmirror's effects sink) and the worker map's probes
+#    as effects;
 #  - the seeded differences are mismatches with the right paths (a follow-up job's field
 #    renamed: $.queue[0].body.repository / .repo; a retry where python completes: status),
 #    and everything else matches;
@@ -47,11 +48,15 @@ wait_for() {
     done
 }
 
-# ---- the two worker deployments -----------------------------------------------------------
+# ---- the two worker deployments, their outbound HTTP pointed at pmirror's effects sinks -----
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+HOOKS_PY=$(free_port)
+HOOKS_GO=$(free_port)
 for flavour in python go; do
-    db=sandbox_py; [ "$flavour" = go ] && db=sandbox_go
+    db=sandbox_py hooks=$HOOKS_PY
+    [ "$flavour" = go ] && db=sandbox_go hooks=$HOOKS_GO
     "$PY" "$HERE/queue_worker.py" "$flavour" "host=$PG_DIR port=$PG_PORT user=pmirror_admin dbname=$db" \
-        >"$WORK/$flavour.out" 2>"$WORK/$flavour.err" &
+        "http://127.0.0.1:$hooks" >"$WORK/$flavour.out" 2>"$WORK/$flavour.err" &
     pids+=($!)
 done
 ready() { grep -q READY "$WORK/python.out" && grep -q READY "$WORK/go.out"; }
@@ -86,8 +91,8 @@ wait "$cap" && ok || bad "capture --queue failed: $(cat "$WORK/capture.err")"
 cat >"$WORK/suite.yaml" <<EOF
 profile: $SRC/config/quay
 targets:
-  - {name: python, role: baseline, database: "$(sandbox_dsn sandbox_py)", sandbox: true, effects: "127.0.0.1:1"}
-  - {name: go, role: candidate, database: "$(sandbox_dsn sandbox_go)", sandbox: true}
+  - {name: python, role: baseline, database: "$(sandbox_dsn sandbox_py)", sandbox: true, effects: "127.0.0.1:$HOOKS_PY"}
+  - {name: go, role: candidate, database: "$(sandbox_dsn sandbox_go)", sandbox: true, effects: "127.0.0.1:$HOOKS_GO"}
 EOF
 
 # outcome JOBS_KEY TARGET: the outcome of the job whose body has KEY (a unique value)
@@ -135,6 +140,15 @@ for line in open(sys.argv[1]):
             assert fx["queue"] == [], (r["queue"], fx)
         if r["queue"] == "namespacegc":
             assert fx["db"] == {"marker": [{"markers": "0"}]}, fx
+            assert len(fx["http"]) == 1, fx
+            h = fx["http"][0]
+            assert h["method"] == "POST" and h["target"] == "/hooks/namespace", h
+            assert h["body"] == {"event": "namespace_deleted", "namespace": "olduser1" if "olduser1" in body
+                                 else "olduser2"}, h
+            assert ["Content-Type", "application/json"] in h["headers"], h
+            assert not any(n.lower() == "host" for n, _ in h["headers"]), h
+        else:
+            assert fx["http"] == [], (r["queue"], fx)
         if r["queue"] == "dockerfilebuild":
             assert fx["db"] == {"build_phase": [{"phase": "complete"}]}, fx
 print("ok")
