@@ -9,6 +9,8 @@
 #  - the seeded differences are mismatches with the right paths (a follow-up job's field
 #    renamed: $.queue[0].body.repository / .repo; a retry where python completes: status),
 #    and everything else matches;
+#  - a connection lost in the middle: that target's answer is error "database" naming the
+#    database (no password), the run goes on; scheduled runs and broken job records are counted;
 #  - errors: a worker target without sandbox: true, a database nobody answers at: exit 2, one
 #    line naming the target, never the password.
 . "$(dirname "$0")/lib.sh"
@@ -198,6 +200,30 @@ for want in "olduser1 completed completed" '"e1" completed retried' '"e2" comple
     got="$(outcome "$1" python) $(outcome "$1" go)"
     [ "$got" = "$2 $3" ] && ok || bad "concurrency 4, job $1: outcomes (python go) $got, want $2 $3"
 done
+
+# ---- a connection lost in the middle: an error for that target's job, the run goes on -------
+{
+    grep '"s1"' "$WORK/jobs.jsonl"
+    echo '{"v":1,"id":"r1","kind":"run","program":"gcworker"}'
+    echo '{"v":1,"id":"bad1","kind":"job","job":{"body":{}}}'
+} >"$WORK/lost.jsonl"
+"$PMIRROR" worker -c "$WORK/suite.yaml" -i "$WORK/lost.jsonl" -o "$WORK/lost-results.jsonl" --job-timeout 1.5 \
+    2>"$WORK/lost.err" &
+lost_pid=$!
+pids+=("$lost_pid")
+sleep 0.5
+psql_db postgres -tA -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE application_name = 'pmirror worker' AND datname = 'sandbox_go'" >/dev/null
+wait "$lost_pid" && ok || bad "pmirror worker with a connection lost: $(cat "$WORK/lost.err")"
+grep -q '"go":{"role":"candidate","outcome":null,"effects":{"queue":\[\],"http":\[\]},"latency_us":null,"error":"database","message":"lost the connection to postgresql://replayer@127.0.0.1:'"$PG_PORT"'/sandbox_go' \
+    "$WORK/lost-results.jsonl" && ok || bad "the lost connection is not the go answer's error: $(cat "$WORK/lost-results.jsonl")"
+grep -q '"python":{"role":"baseline","outcome":"timeout"' "$WORK/lost-results.jsonl" && ok ||
+    bad "python's answer should be a timeout: $(cat "$WORK/lost-results.jsonl")"
+grep -q "replayer-secret" "$WORK/lost-results.jsonl" "$WORK/lost.err" && bad "a password is in the output" || ok
+grep -q "skipped: 1 records not of kind job (scheduled runs are not replayed yet), 1 job records without" \
+    "$WORK/lost.err" && ok || bad "the summary should count the skipped records: $(cat "$WORK/lost.err")"
+run "$PMIRROR" diff -i "$WORK/lost-results.jsonl" -o "$WORK/lost-diffs.jsonl"
+grep -q '"verdict":"error"' "$WORK/lost-diffs.jsonl" && ok || bad "a lost connection is a diff error: $(cat "$WORK/lost-diffs.jsonl")"
 
 # ---- errors ------------------------------------------------------------------------------
 cat >"$WORK/nosandbox.yaml" <<EOF
