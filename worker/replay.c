@@ -156,6 +156,34 @@ static wk_flight *flight_new(worker_replay *r, json_t *record, uint64_t seq)
     return f;
 }
 
+/* "HOST:PORT/DB" of a displayed DSN (postgresql://USER@HOST:PORT/DB): the database, whoever logs in. */
+static const char *database_of(const char *display)
+{
+    const char *p = strstr(display, "://");
+    p = p ? p + 3 : display;
+    const char *at = strchr(p, '@');
+    return at ? at + 1 : p;
+}
+
+/* Never replay into the database a job was captured from (the record's `source`): a suite
+ * copied with the production DSN and `sandbox: true` set by habit would otherwise enqueue
+ * every job a second time in production. Compared as HOST:PORT/DB as written (an alias of the
+ * same host is not caught). */
+static int check_source(const worker_replay *r, const json_t *record, pm_err *err)
+{
+    const char *source = json_string_value(json_object_get(record, "source"));
+    const char *id = json_string_value(json_object_get(record, "id"));
+    if (!source)
+        return 0;
+    for (size_t i = 0; i < r->ntargets; i++)
+        if (strcmp(database_of(source), database_of(r->targets[i].display)) == 0)
+            return pm_err_set(err,
+                              "target %s: %s is the database job %s was captured from: refusing to replay into a "
+                              "capture source",
+                              r->targets[i].t->name, r->targets[i].display, id ? id : "?");
+    return 0;
+}
+
 static bool queue_busy(const wk_flight *flights, const char *queue)
 {
     for (const wk_flight *f = flights; f; f = f->next)
@@ -250,6 +278,11 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
                 }
                 r->stats.read++;
                 const char *kind = json_string_value(json_object_get(record, "kind"));
+                if (check_source(r, record, err) != 0) {
+                    json_decref(record);
+                    rc = -1;
+                    break;
+                }
                 if (!kind || strcmp(kind, "job") != 0) {
                     r->stats.not_jobs++;
                     json_decref(record);

@@ -11,8 +11,8 @@
 #    and everything else matches;
 #  - a connection lost in the middle: that target's answer is error "database" naming the
 #    database (no password), the run goes on; scheduled runs and broken job records are counted;
-#  - errors: a worker target without sandbox: true, a database nobody answers at: exit 2, one
-#    line naming the target, never the password.
+#  - errors: a worker target without sandbox: true, a database nobody answers at, the capture's
+#    source as a target: exit 2, one line naming the target, never the password.
 . "$(dirname "$0")/lib.sh"
 . "$HERE/pg.sh"
 PY=/usr/bin/python3
@@ -247,6 +247,22 @@ expect_rc 2 "a database nobody answers at"
 expect_one_err_line "a dead database"
 expect_err "target go: cannot connect to postgresql://replayer@127.0.0.1:$DEAD_PORT/quay" "the error names the target"
 printf '%s' "$err" | grep -q "dead-secret" && bad "the password is in the error: $err" || ok
+# the capture's source as a target: refused (the job records say where they came from)
+grep -q "\"source\":\"postgresql://capture@127.0.0.1:$PG_PORT/quay\"" "$WORK/jobs.jsonl" && ok ||
+    bad "job records should name their source: $(head -1 "$WORK/jobs.jsonl")"
+cat >"$WORK/source.yaml" <<EOF
+targets:
+  - {name: python, role: baseline, database: "$(sandbox_dsn sandbox_py)", sandbox: true}
+  - {name: go, role: candidate, database: "postgresql://replayer:replayer-secret-321@127.0.0.1:$PG_PORT/quay", sandbox: true}
+EOF
+pg_sql -c "GRANT SELECT, INSERT, DELETE ON queueitem TO replayer" >/dev/null
+before=$(pg_sql -tA -c "SELECT count(*), max(id) FROM queueitem")
+run "$PMIRROR" worker -c "$WORK/source.yaml" -i "$WORK/jobs.jsonl" -o "$WORK/x.jsonl"
+expect_rc 2 "the capture source as a target"
+expect_one_err_line "the capture source as a target"
+expect_err "target go: postgresql://replayer@127.0.0.1:$PG_PORT/quay is the database job .* was captured from" \
+    "the error names the target and the source"
+[ "$(pg_sql -tA -c "SELECT count(*), max(id) FROM queueitem")" = "$before" ] && ok || bad "a job was replayed into the source"
 run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$WORK/jobs.jsonl" -o "$WORK/x.jsonl"
 expect_rc 2 "replay with worker targets"
 expect_err "worker target" "replay says the suite is a worker suite"
