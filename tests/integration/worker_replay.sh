@@ -191,6 +191,23 @@ PY
 grep -q '"where":"status","path":"","kind":"value","baseline":"completed","candidate":"retried"' "$WORK/diffs.jsonl" &&
     ok || bad "the retry is not a status difference: $(grep EXPORT "$WORK/diffs.jsonl")"
 
+# report and gate: the worker families with their switches and the lag budget
+run "$PMIRROR" report -i "$WORK/diffs.jsonl" --out-dir "$WORK/report"
+expect_rc 0 "pmirror report on job diffs"
+/usr/bin/python3 - "$WORK/report/report.json" >"$WORK/report.out" 2>&1 <<'PY' && ok || bad "report: $(cat "$WORK/report.out")"
+import json, sys
+f = json.load(open(sys.argv[1]))["families"]
+assert set(f) == {"WORKER_NAMESPACEGCWORKER", "WORKER_REPOSITORYGCWORKER", "WORKER_EXPORTACTIONLOGSWORKER",
+                  "WORKER_CHUNKCLEANUPWORKER", "WORKER_BUILDER", "WORKER_SECURITYSCANNINGNOTIFICATIONWORKER"}, f.keys()
+r = f["WORKER_REPOSITORYGCWORKER"]
+assert r["switch"] == "WORKER_OWNER_REPOSITORYGCWORKER" and r["mismatch"] == 2 and r["match"] == 0, r
+assert "PB-WORKER-LAG" in json.dumps(f["WORKER_NAMESPACEGCWORKER"]), f["WORKER_NAMESPACEGCWORKER"]
+assert set(f["WORKER_BUILDER"]["latency"]) == {"python", "go"}, f["WORKER_BUILDER"]
+print("ok")
+PY
+run "$PMIRROR" gate "$WORK/report/report.json"
+expect_rc 1 "gate: too few jobs to promote a worker family"
+
 # ---- several jobs in flight: outcomes stay exact -------------------------------------------
 run "$PMIRROR" worker -c "$WORK/suite.yaml" -i "$WORK/jobs.jsonl" -o "$WORK/results.jsonl" --job-timeout 0.5
 expect_rc 0 "pmirror worker --concurrency 4 (default)"
