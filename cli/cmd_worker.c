@@ -76,6 +76,7 @@ int cmd_worker(int argc, char **argv)
                *workers_path = NULL;
     long concurrency = 0, poll_ms = 20;
     double job_timeout = 0;
+    bool redeliver = false;
     const cli_opt opts[] = {
         CLI_OPT_STRING('c', "suite", &suite_path, "SUITE",
                        "suite file whose targets are worker targets {name, role, database, sandbox: true}"),
@@ -86,6 +87,9 @@ int cmd_worker(int argc, char **argv)
         CLI_OPT_NUMBER(0, "job-timeout", &job_timeout, 0.01, 86400,
                        "seconds from enqueue to outcome before `timeout` (default: the target's timeout, 60)"),
         CLI_OPT_INT(0, "poll-ms", &poll_ms, 1, 10000, "milliseconds between two looks at the rows (default 20)"),
+        CLI_OPT_FLAG(0, "redeliver", &redeliver,
+                     "deliver each job twice (at-least-once); the second's outcome and effects go to "
+                     "effects.redelivery"),
         CLI_OPT_STRING(0, "profile", &profile, "DIR", "profile directory (default: the suite's, else config/quay)"),
         CLI_OPT_STRING(0, "workers", &workers_path, "FILE", "worker map (default: PROFILE/workers.yaml)"),
         CLI_OPT_ENUM(0, "progress", &progress, cli_when_values, "a progress line (auto: when stderr is a terminal)"),
@@ -131,6 +135,7 @@ int cmd_worker(int argc, char **argv)
             wo.concurrency = concurrency;
         wo.job_timeout_s = job_timeout;
         wo.poll_ms = (unsigned)poll_ms;
+        wo.redeliver = redeliver;
         if (!(in = pm_jsonl_reader_open(in_path, &err)) || !(replay = worker_replay_open(&wo, &err)) ||
             !(o.writer = pm_jsonl_writer_open(out_path, &err)))
             rc = cli_fail("worker", "%s", err.msg);

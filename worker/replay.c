@@ -108,6 +108,7 @@ static void flight_free(wk_flight *f, size_t ntargets)
         json_decref(f->answers[i].queue);
         json_decref(f->answers[i].db);
         json_decref(f->answers[i].http);
+        json_decref(f->answers[i].first);
         free(f->answers[i].message);
     }
     free(f->answers);
@@ -196,6 +197,7 @@ static void start(worker_replay *r, wk_flight *f)
 {
     f->started_ms = pm_now_ms();
     for (size_t i = 0; i < r->ntargets; i++) {
+        f->answers[i].delivery = 1;
         f->timeout_s = r->o.job_timeout_s > 0 ? r->o.job_timeout_s : r->targets[i].t->timeout_s;
         wk_target_enqueue(&r->targets[i], i, f);
         if (f->answers[i].error)
@@ -207,20 +209,51 @@ static void start(worker_replay *r, wk_flight *f)
 static bool settled(const worker_replay *r, const wk_flight *f)
 {
     for (size_t i = 0; i < r->ntargets; i++)
-        if (!f->answers[i].outcome && !f->answers[i].error)
+        if ((!f->answers[i].outcome && !f->answers[i].error) ||
+            (r->o.redeliver && f->answers[i].delivery == 1 && !f->answers[i].error))
             return false;
     return true;
 }
 
-static void count(worker_replay_target_stats *st, const wk_answer *a)
+/* A delivery's end on one target: its row deleted unless completed, its probes run. */
+static void close_delivery(worker_replay *r, size_t i, wk_flight *f)
 {
+    wk_answer *a = &f->answers[i];
+    if (strcmp(a->outcome, "completed") != 0)
+        wk_target_forget(&r->targets[i], a);
+    a->db = wk_target_probes(&r->targets[i], f);
+}
+
+/* --redeliver: the first delivery's outcome is seen on target i; its effects are kept and the
+ * same job is delivered again (at-least-once: Quay may hand a worker a job twice). */
+static void redeliver(worker_replay *r, size_t i, wk_flight *f)
+{
+    wk_answer *a = &f->answers[i];
+    close_delivery(r, i, f);
+    a->first = wk_delivery_effects(a);
+    a->first_outcome = a->outcome;
+    a->first_latency_us = a->latency_us;
+    json_decref(a->queue);
+    json_decref(a->http);
+    json_decref(a->db);
+    a->queue = a->http = a->db = NULL;
+    a->outcome = NULL;
+    a->outcome_now = false;
+    a->row_id = 0;
+    a->delivery = 2;
+    wk_target_enqueue(&r->targets[i], i, f);
     if (a->error)
-        return; /* counted where it happened */
-    if (strcmp(a->outcome, "completed") == 0)
+        r->targets[i].stats->errors++;
+}
+
+/* A job's (first delivery's) outcome in the target's counts; errors are counted where they happen. */
+static void count(worker_replay_target_stats *st, const char *outcome)
+{
+    if (strcmp(outcome, "completed") == 0)
         st->completed++;
-    else if (strcmp(a->outcome, "retried") == 0)
+    else if (strcmp(outcome, "retried") == 0)
         st->retried++;
-    else if (strcmp(a->outcome, "dead") == 0)
+    else if (strcmp(outcome, "dead") == 0)
         st->dead++;
     else
         st->timeout++;
@@ -233,10 +266,8 @@ static int finish(worker_replay *r, wk_flight *f, pm_record_fn fn, void *ctx, pm
         wk_answer *a = &f->answers[i];
         if (a->error)
             continue;
-        if (strcmp(a->outcome, "completed") != 0)
-            wk_target_forget(&r->targets[i], a);
-        a->db = wk_target_probes(&r->targets[i], f);
-        count(r->targets[i].stats, a);
+        close_delivery(r, i, f);
+        count(r->targets[i].stats, a->first_outcome ? a->first_outcome : a->outcome);
     }
     json_t *result = wk_job_result(f, r->targets, r->ntargets);
     char *text = result ? json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -308,6 +339,10 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
         uint64_t turn = pm_now_ms();
         for (size_t i = 0; i < r->ntargets; i++)
             wk_target_poll(&r->targets[i], i, flights);
+        for (wk_flight *f = flights; r->o.redeliver && f; f = f->next)
+            for (size_t i = 0; i < r->ntargets; i++)
+                if (f->answers[i].delivery == 1 && f->answers[i].outcome && !f->answers[i].error)
+                    redeliver(r, i, f);
         /* write what settled, in the order it did */
         for (wk_flight **p = &flights; *p && rc == 0;) {
             wk_flight *f = *p;

@@ -27,6 +27,11 @@ typedef struct wk_answer {
     json_t *db;           /* {probe: rows} after the outcome, or NULL */
     json_t *http;         /* requests to the target's effects sink during the job, or NULL: no sink */
     bool outcome_now;     /* its outcome was seen in the poll being applied */
+    uint64_t started_ms;  /* monotonic, at the insert: the timeout runs from here */
+    unsigned delivery;    /* 1, or 2 for --redeliver's second delivery */
+    json_t *first;        /* --redeliver: the first delivery's effects (owned), NULL before */
+    const char *first_outcome;
+    int64_t first_latency_us;
 } wk_answer;
 
 /* A job in flight: its record and one answer per worker target. */
@@ -83,6 +88,8 @@ void wk_target_forget(wk_target *t, const wk_answer *a);
 /* The map's probes for the job, run on this target: {name: rows} (new), NULL without probes. */
 json_t *wk_target_probes(wk_target *t, const wk_flight *f);
 
+/* One delivery's effects: {queue, http (with a sink), db (with probes)} (new). */
+json_t *wk_delivery_effects(const wk_answer *a);
 /* The job result: the record plus responses (new). */
 json_t *wk_job_result(const wk_flight *f, const wk_target *targets, size_t ntargets);
 

@@ -39,7 +39,7 @@ void wk_uuid(char *buf)
              b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-static json_t *answer_json(const wk_answer *a, const wk_target *t)
+json_t *wk_delivery_effects(const wk_answer *a)
 {
     json_t *effects = json_object();
     json_object_set_new(effects, "queue", a->queue ? json_incref(a->queue) : json_array());
@@ -47,11 +47,29 @@ static json_t *answer_json(const wk_answer *a, const wk_target *t)
         json_object_set(effects, "http", a->http);
     if (a->db)
         json_object_set(effects, "db", a->db);
+    return effects;
+}
+
+static json_t *answer_json(const wk_answer *a, const wk_target *t)
+{
+    json_t *effects;
+    const char *outcome = a->outcome;
+    int64_t latency = a->latency_us;
+    if (a->first) { /* --redeliver: the first delivery is the answer, the second its own key */
+        effects = json_deep_copy(a->first);
+        json_t *again = wk_delivery_effects(a);
+        json_object_set_new(again, "outcome", a->outcome && !a->error ? json_string(a->outcome) : json_null());
+        json_object_set_new(effects, "redelivery", again);
+        outcome = a->first_outcome;
+        latency = a->first_latency_us;
+    } else {
+        effects = wk_delivery_effects(a);
+    }
     json_t *r = json_object();
     json_object_set_new(r, "role", json_string(pm_role_name(t->t->role)));
-    json_object_set_new(r, "outcome", a->outcome && !a->error ? json_string(a->outcome) : json_null());
+    json_object_set_new(r, "outcome", outcome && !a->error ? json_string(outcome) : json_null());
     json_object_set_new(r, "effects", effects);
-    json_object_set_new(r, "latency_us", a->outcome && !a->error ? json_integer(a->latency_us) : json_null());
+    json_object_set_new(r, "latency_us", outcome && !a->error ? json_integer(latency) : json_null());
     json_object_set_new(r, "error", a->error ? json_string(a->error) : json_null());
     if (a->message)
         json_object_set_new(r, "message", wk_text_json(a->message, strlen(a->message)));

@@ -129,6 +129,7 @@ void wk_target_enqueue(wk_target *t, size_t index, wk_flight *f)
     a->queue = json_array();
     if (t->sink)
         a->http = json_array();
+    a->started_ms = pm_now_ms();
     if (!connected(t)) {
         char msg[600];
         snprintf(msg, sizeof msg, "no connection to %s", t->display);
@@ -324,7 +325,7 @@ static void look(wk_target *t, size_t index, wk_flight *flights)
         if (a->outcome) {
             a->outcome_now = true;
             a->latency_us = wk_wall_us() - a->enqueued_us;
-        } else if ((double)(now_ms - f->started_ms) >= f->timeout_s * 1000) {
+        } else if ((double)(now_ms - a->started_ms) >= f->timeout_s * 1000) {
             a->outcome = "timeout";
             a->outcome_now = true;
             a->latency_us = wk_wall_us() - a->enqueued_us;

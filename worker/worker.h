@@ -120,6 +120,8 @@ typedef struct worker_replay_options {
     long concurrency;        /* jobs in flight at most (default 4); an ordered queue's one at a time */
     double job_timeout_s;    /* > 0: overrides every target's `timeout` (default 60 s) */
     unsigned poll_ms;        /* between two looks at the rows (default 20) */
+    bool redeliver;          /* deliver each job a second time once the first's outcome is seen;
+                              * its outcome and effects go to effects.redelivery */
 } worker_replay_options;
 
 void worker_replay_options_init(worker_replay_options *o);

@@ -7,8 +7,9 @@
 #    enqueued in its turn, its webhooks (to pmirror's effects sink) and the worker map's probes
 #    as effects;
 #  - the seeded differences are mismatches with the right paths (a follow-up job's field
-#    renamed: $.queue[0].body.repository / .repo; a retry where python completes: status),
-#    and everything else matches;
+#    renamed: $.queue[0].body.repository / .repo; a retry where python completes: status;
+#    with --redeliver, a webhook sent again on a duplicate: $.redelivery.http[0]), and
+#    everything else matches;
 #  - a connection lost in the middle: that target's answer is error "database" naming the
 #    database (no password), the run goes on; scheduled runs and broken job records are counted;
 #  - errors: a worker target without sandbox: true, a database nobody answers at, the capture's
@@ -190,6 +191,36 @@ print("ok")
 PY
 grep -q '"where":"status","path":"","kind":"value","baseline":"completed","candidate":"retried"' "$WORK/diffs.jsonl" &&
     ok || bad "the retry is not a status difference: $(grep EXPORT "$WORK/diffs.jsonl")"
+
+# ---- duplicate delivery: the second delivery's effects compared too ------------------------
+for db in sandbox_py sandbox_go; do
+    psql_db "$db" -c "INSERT INTO deletednamespace VALUES (1), (2) ON CONFLICT DO NOTHING" >/dev/null
+done
+grep -E '"queue":"(namespacegc|chunk_cleanup)"' "$WORK/jobs.jsonl" >"$WORK/dup.jsonl"
+run "$PMIRROR" worker -c "$WORK/suite.yaml" -i "$WORK/dup.jsonl" -o "$WORK/dup-results.jsonl" --redeliver \
+    --concurrency 1 --job-timeout 2
+expect_rc 0 "pmirror worker --redeliver"
+run "$PMIRROR" diff -i "$WORK/dup-results.jsonl" -o "$WORK/dup-diffs.jsonl"
+/usr/bin/python3 - "$WORK/dup-results.jsonl" "$WORK/dup-diffs.jsonl" >"$WORK/dup.out" 2>&1 <<'PY' && ok || bad "--redeliver: $(cat "$WORK/dup.out")"
+import json, sys
+results = [json.loads(l) for l in open(sys.argv[1])]
+assert len(results) == 4, results
+for r in results:
+    for name in ("python", "go"):
+        a = r["responses"][name]
+        assert a["outcome"] == "completed" and a["effects"]["redelivery"]["outcome"] == "completed", a
+        if r["queue"] == "namespacegc":
+            assert len(a["effects"]["http"]) == 1, a
+            assert len(a["effects"]["redelivery"]["http"]) == (1 if name == "go" else 0), a
+for line in open(sys.argv[2]):
+    d = json.loads(line)
+    if d["family"] == "WORKER_NAMESPACEGCWORKER":
+        shapes = [(x["where"], x["path"], x["kind"]) for x in d["differences"]]
+        assert d["verdict"] == "mismatch" and shapes == [("body", "$.redelivery.http[0]", "extra")], d
+    else:
+        assert d["verdict"] == "match", d
+print("ok")
+PY
 
 # report and gate: the worker families with their switches and the lag budget
 run "$PMIRROR" report -i "$WORK/diffs.jsonl" --out-dir "$WORK/report"
