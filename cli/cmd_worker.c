@@ -58,12 +58,15 @@ static void print_summary(const worker_replay_stats *st, const char *out)
                 (unsigned long long)t->enqueued, (unsigned long long)t->http);
         if (t->ambiguous || t->unattributed || t->http_unattributed)
             fprintf(stderr,
-                    " (%llu attributed to the oldest of several jobs in flight; with no job in flight: %llu jobs "
-                    "enqueued, %llu HTTP requests, in no result)",
+                    " (%llu jobs with effects that could not be attributed: error ambiguous_effects; with no job "
+                    "in flight: %llu jobs enqueued, %llu HTTP requests, in no result)",
                     (unsigned long long)t->ambiguous, (unsigned long long)t->unattributed,
                     (unsigned long long)t->http_unattributed);
         fputc('\n', stderr);
     }
+    if (st->serialized)
+        fprintf(stderr, "  an effect could not be attributed with several jobs in flight: the rest ran one job at a "
+                        "time (--concurrency 1 gives exact effects from the start)\n");
     if (st->not_jobs || st->bad_jobs)
         fprintf(stderr, "  skipped: %llu records not of kind job (scheduled runs are not replayed yet), %llu job "
                         "records without a queue_name or a body\n",

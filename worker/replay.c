@@ -8,7 +8,8 @@
  * the worker map does) starts only when no other job of its queue is in flight, and the
  * records after it wait with it, so record order is kept where the queue needs it; the wait
  * is head-of-line for the others, which is the simple and safe choice for a first form.
- * Memory is bounded by `concurrency` jobs.
+ * Once a target sees an effect it cannot attribute (replay_target.c), the run goes on one
+ * job at a time. Memory is bounded by `concurrency` jobs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -295,7 +296,7 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
     uint64_t last_progress = pm_now_ms();
     while (rc == 0) {
         /* start what may start */
-        while (!r->stop && (long)r->stats.in_flight < r->o.concurrency) {
+        while (!r->stop && (long)r->stats.in_flight < (r->stats.serialized ? 1 : r->o.concurrency)) {
             if (!next && !eof) {
                 json_t *record = NULL;
                 int got = pm_jsonl_reader_next(in, &record, err);
@@ -337,8 +338,10 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
         if (rc != 0 || (!flights && (eof || r->stop)))
             break;
         uint64_t turn = pm_now_ms();
-        for (size_t i = 0; i < r->ntargets; i++)
+        for (size_t i = 0; i < r->ntargets; i++) {
             wk_target_poll(&r->targets[i], i, flights);
+            r->stats.serialized |= r->targets[i].serialize;
+        }
         for (wk_flight *f = flights; r->o.redeliver && f; f = f->next)
             for (size_t i = 0; i < r->ntargets; i++)
                 if (f->answers[i].delivery == 1 && f->answers[i].outcome && !f->answers[i].error)

@@ -27,6 +27,7 @@ typedef struct wk_answer {
     json_t *db;           /* {probe: rows} after the outcome, or NULL */
     json_t *http;         /* requests to the target's effects sink during the job, or NULL: no sink */
     bool outcome_now;     /* its outcome was seen in the poll being applied */
+    bool ambiguous;       /* an effect seen during it could not be told apart from another job's */
     uint64_t started_ms;  /* monotonic, at the insert: the timeout runs from here */
     unsigned delivery;    /* 1, or 2 for --redeliver's second delivery */
     json_t *first;        /* --redeliver: the first delivery's effects (owned), NULL before */
@@ -72,6 +73,7 @@ typedef struct wk_target {
     uint64_t reconnect_ms;
     int64_t last_id;      /* the highest id seen: newer rows are effects */
     wk_sink *sink;        /* its effects sink, or NULL (no effects: address) */
+    bool serialize;       /* an effect was ambiguous here: one job at a time from now on */
     worker_replay_target_stats *stats;
 } wk_target;
 

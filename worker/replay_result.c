@@ -4,7 +4,8 @@
  *
  * `outcome` is what the queue row said afterwards (completed | retried | dead | timeout), null
  * with an `error` code when the job could not be watched there (database: the connection or a
- * statement failed; `message` says which, without the DSN's password). `effects` holds `queue`
+ * statement failed; `message` says which, without the DSN's password), or `ambiguous_effects`
+ * with the outcome kept (an effect could not be told apart from another job's in flight). `effects` holds `queue`
  * (the rows the worker enqueued during the job) and, when the worker map has probes for the
  * queue, `db` ({probe: rows}). diff reads `outcome` as a status and `effects` as a JSON body.
  * Also the fresh state_id a producer gives a row.
@@ -70,9 +71,15 @@ static json_t *answer_json(const wk_answer *a, const wk_target *t)
     json_object_set_new(r, "outcome", outcome && !a->error ? json_string(outcome) : json_null());
     json_object_set_new(r, "effects", effects);
     json_object_set_new(r, "latency_us", outcome && !a->error ? json_integer(latency) : json_null());
-    json_object_set_new(r, "error", a->error ? json_string(a->error) : json_null());
+    /* the outcome stands; the effects are not evidence when they could not be attributed */
+    const char *error = a->error ? a->error : a->ambiguous ? "ambiguous_effects" : NULL;
+    json_object_set_new(r, "error", error ? json_string(error) : json_null());
     if (a->message)
         json_object_set_new(r, "message", wk_text_json(a->message, strlen(a->message)));
+    else if (!a->error && a->ambiguous)
+        json_object_set_new(r, "message", json_string("an effect seen while several jobs were in flight on this "
+                                                      "target could not be attributed (the run went on one job "
+                                                      "at a time)"));
     if (a->row_id)
         json_object_set_new(r, "queue_id", json_integer(a->row_id));
     return r;

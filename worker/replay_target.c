@@ -9,9 +9,15 @@
  * shows both at once, which is what makes attribution exact:
  *   - one job in flight on the target: a new row is that job's;
  *   - several: the job whose outcome this same look saw, when exactly one did;
- *   - else the oldest job still in flight, counted as `ambiguous` (run with --concurrency 1
- *     for exact effects on workers that enqueue outside the job's own transaction);
+ *   - else it cannot be told: every job then in flight on the target is marked `ambiguous`
+ *     (its answer becomes error `ambiguous_effects`, so diff counts an error, never a match
+ *     or a mismatch built on a guess), the row goes to the oldest of them for the reader, and
+ *     the target asks the loop to run one job at a time from then on (t->serialize);
  *   - no job in flight: counted as `unattributed`, in no result.
+ * The second rule trusts that the job whose completion is seen with the row made it: exact
+ * for a worker that enqueues and completes in one transaction, or that runs one job at a time
+ * per queue; a deployment of several worker processes that enqueue outside their completing
+ * transaction needs --concurrency 1 for exact effects.
  * A row committed late with an id below one seen already is not seen (as polling capture's
  * gaps; workers rarely enqueue concurrently in a sandbox).
  *
@@ -205,8 +211,15 @@ static wk_answer *attribute(wk_target *t, size_t index, wk_flight *flights)
         return only;
     if (outcome_now == 1)
         return now;
+    for (wk_flight *f = flights; f; f = f->next) {
+        wk_answer *a = &f->answers[index];
+        if (a->row_id && !a->error && (!a->outcome || a->outcome_now) && !a->ambiguous) {
+            a->ambiguous = true;
+            t->stats->ambiguous++;
+        }
+    }
     if (oldest)
-        t->stats->ambiguous++;
+        t->serialize = true;
     return oldest;
 }
 

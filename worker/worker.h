@@ -131,7 +131,7 @@ typedef struct worker_replay_target_stats {
     uint64_t completed, retried, dead, timeout, errors;
     uint64_t enqueued;       /* rows the worker enqueued, attributed to a job */
     uint64_t unattributed;   /* rows that appeared with no job in flight (not in any result) */
-    uint64_t ambiguous;      /* rows and requests attributed by the oldest-job rule (several jobs in flight) */
+    uint64_t ambiguous;      /* jobs whose effects could not be told apart (error ambiguous_effects) */
     uint64_t http;           /* requests to the effects sink, attributed to a job */
     uint64_t http_unattributed; /* requests that arrived with no job in flight */
 } worker_replay_target_stats;
@@ -140,6 +140,7 @@ typedef struct worker_replay_stats {
     uint64_t read;           /* records read */
     uint64_t jobs;           /* job results written */
     uint64_t in_flight;
+    bool serialized;         /* an ambiguous effect made the run go one job at a time */
     uint64_t not_jobs;       /* records of another kind (a scheduled run): not replayed yet */
     uint64_t bad_jobs;       /* job records without a queue_name or a body: skipped */
     worker_replay_target_stats *targets; /* one per worker target, in suite order */

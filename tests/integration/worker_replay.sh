@@ -239,6 +239,24 @@ PY
 run "$PMIRROR" gate "$WORK/report/report.json"
 expect_rc 1 "gate: too few jobs to promote a worker family"
 
+# `run` on job records: worker, diff, report and gate in one process, the same verdicts
+for db in sandbox_py sandbox_go; do # the sandboxes as the first replay found them
+    psql_db "$db" -c "INSERT INTO deletednamespace VALUES (1), (2) ON CONFLICT DO NOTHING;
+        INSERT INTO deletedrepository VALUES (1), (2) ON CONFLICT DO NOTHING;
+        UPDATE repositorybuild SET phase = 'waiting'" >/dev/null
+done
+sed 's/sandbox: true/sandbox: true, timeout: 0.5/' "$WORK/suite.yaml" >"$WORK/suite-run.yaml"
+run "$PMIRROR" run -c "$WORK/suite-run.yaml" -i "$WORK/jobs.jsonl" --out-dir "$WORK/run" --keep-results --concurrency 1
+expect_rc 1 "pmirror run on job records (gate: too few jobs)"
+/usr/bin/python3 - "$WORK/report/report.json" "$WORK/run/report.json" >"$WORK/run.out" 2>&1 <<'PY' && ok || bad "run: $(cat "$WORK/run.out")"
+import json, sys
+a, b = (json.load(open(p))["families"] for p in sys.argv[1:])
+verdicts = lambda f: {k: (v["match"], v["mismatch"], v["error"]) for k, v in f.items()}
+assert verdicts(a) == verdicts(b), (verdicts(a), verdicts(b))
+print("ok")
+PY
+[ "$("$PMIRROR" cat "$WORK/run/results.jsonl.gz" | wc -l)" = 12 ] && ok || bad "run --keep-results: want 12 job results"
+
 # ---- several jobs in flight: outcomes stay exact -------------------------------------------
 run "$PMIRROR" worker -c "$WORK/suite.yaml" -i "$WORK/jobs.jsonl" -o "$WORK/results.jsonl" --job-timeout 0.5
 expect_rc 0 "pmirror worker --concurrency 4 (default)"
@@ -248,6 +266,11 @@ for want in "olduser1 completed completed" '"e1" completed retried' '"e2" comple
     got="$(outcome "$1" python) $(outcome "$1" go)"
     [ "$got" = "$2 $3" ] && ok || bad "concurrency 4, job $1: outcomes (python go) $got, want $2 $3"
 done
+# effects that overlapping jobs make ambiguous are an error, never a match: the renamed field is
+# a mismatch or an error in every repositorygc job
+run "$PMIRROR" diff -i "$WORK/results.jsonl" -o "$WORK/diffs4.jsonl"
+grep '"family":"WORKER_REPOSITORYGCWORKER"' "$WORK/diffs4.jsonl" | grep -q '"verdict":"match"' &&
+    bad "concurrency 4: a repositorygc job matched: $(grep REPOSITORYGC "$WORK/diffs4.jsonl")" || ok
 
 # ---- a connection lost in the middle: an error for that target's job, the run goes on -------
 {
