@@ -85,6 +85,12 @@ void wk_target_enqueue(wk_target *t, size_t index, wk_flight *f);
 /* One look at the rows: the outcome of every job of flights watched on this target, and the
  * rows enqueued since the last look, attributed to the jobs in flight. */
 void wk_target_poll(wk_target *t, size_t index, wk_flight *flights);
+/* What a watched row that is still there says (a row gone is `completed`): `dead` with no
+ * retries left once released (available with another state_id: incomplete) or its lease
+ * expired; `retried` when released, expired or claimed twice with retries left; NULL while
+ * the job waits or is held. retries0 and inserted_state_id are as inserted. */
+const char *wk_outcome_of(const char *inserted_state_id, long retries0, bool available, long retries, bool expired,
+                          const char *state_id);
 /* After a job's outcome that is not `completed`: its row is deleted. */
 void wk_target_forget(wk_target *t, const wk_answer *a);
 /* The map's probes for the job, run on this target: {name: rows} (new), NULL without probes. */

@@ -169,11 +169,10 @@ void wk_target_enqueue(wk_target *t, size_t index, wk_flight *f)
 
 /* ---- one look ------------------------------------------------------------------------- */
 
-/* What a watched row says now, or NULL while the job is still pending or held. */
-static const char *judge(const wk_answer *a, long retries0, bool available, long retries, bool expired,
-                         const char *state_id)
+const char *wk_outcome_of(const char *inserted_state_id, long retries0, bool available, long retries, bool expired,
+                          const char *state_id)
 {
-    bool released = available && strcmp(state_id, a->state_id) != 0;
+    bool released = available && strcmp(state_id, inserted_state_id) != 0;
     if (retries <= 0 && (released || expired || (available && retries0 <= 0)))
         return "dead";
     if (released || (expired && retries < retries0) || retries < retries0 - 1)
@@ -330,7 +329,7 @@ static void look(wk_target *t, size_t index, wk_flight *flights)
             long retries = strtol(PQgetvalue(res, r, 5), &end, 10);
             if (errno || *end)
                 retries = f->retries; /* unreadable: as inserted */
-            a->outcome = judge(a, f->retries, strcmp(PQgetvalue(res, r, 4), "true") == 0, retries,
+            a->outcome = wk_outcome_of(a->state_id, f->retries, strcmp(PQgetvalue(res, r, 4), "true") == 0, retries,
                                strcmp(PQgetvalue(res, r, 6), "true") == 0, PQgetvalue(res, r, 7));
         }
         if (!present)

@@ -156,7 +156,8 @@ for line in open(sys.argv[1]):
             assert fx["db"] == {"build_phase": [{"phase": "complete"}]}, fx
 print("ok")
 PY
-[ $((SECONDS - t0)) -le 15 ] && ok || bad "the replay of 12 jobs took $((SECONDS - t0)) s"
+# time bounds hold unwrapped (valgrind's label runs this slower)
+[ -n "${PMIRROR_WRAPPER:-}" ] || [ $((SECONDS - t0)) -le 15 ] && ok || bad "the replay of 12 jobs took $((SECONDS - t0)) s"
 # nothing of ours is left in the sandboxes: completed rows are gone, the others deleted
 for db in sandbox_py sandbox_go; do
     left=$(psql_db "$db" -tA -c "SELECT count(*) FROM queueitem WHERE queue_name NOT LIKE 'notification/%'")
@@ -278,11 +279,12 @@ grep '"family":"WORKER_REPOSITORYGCWORKER"' "$WORK/diffs4.jsonl" | grep -q '"ver
     echo '{"v":1,"id":"r1","kind":"run","program":"gcworker"}'
     echo '{"v":1,"id":"bad1","kind":"job","job":{"body":{}}}'
 } >"$WORK/lost.jsonl"
-"$PMIRROR" worker -c "$WORK/suite.yaml" -i "$WORK/lost.jsonl" -o "$WORK/lost-results.jsonl" --job-timeout 1.5 \
+"$PMIRROR" worker -c "$WORK/suite.yaml" -i "$WORK/lost.jsonl" -o "$WORK/lost-results.jsonl" --job-timeout 3 \
     2>"$WORK/lost.err" &
 lost_pid=$!
 pids+=("$lost_pid")
-sleep 0.5
+s1_enqueued() { [ "$(psql_db sandbox_go -tA -c "SELECT count(*) FROM queueitem WHERE body LIKE '%\"s1\"%'")" = 1 ]; }
+wait_for 20 s1_enqueued || bad "the job did not reach sandbox_go"
 psql_db postgres -tA -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
     WHERE application_name = 'pmirror worker' AND datname = 'sandbox_go'" >/dev/null
 wait "$lost_pid" && ok || bad "pmirror worker with a connection lost: $(cat "$WORK/lost.err")"
@@ -338,5 +340,5 @@ run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$WORK/jobs.jsonl" -o "$WORK/x.js
 expect_rc 2 "replay with worker targets"
 expect_err "worker target" "replay says the suite is a worker suite"
 
-[ $((SECONDS - started)) -le 60 ] && ok || bad "the test took $((SECONDS - started)) s"
+[ -n "${PMIRROR_WRAPPER:-}" ] || [ $((SECONDS - started)) -le 60 ] && ok || bad "the test took $((SECONDS - started)) s"
 finish

@@ -127,3 +127,27 @@ Test(worker_targets, effects_compare_as_a_json_body)
     cr_assert_str_eq(json_string_value(json_object_get(x, "kind")), "value");
     json_decref(d);
 }
+
+/* ---- a watched row's outcome (worker/replay_target.c) ------------------------------------ */
+
+#include "worker/replay_internal.h"
+
+Test(worker_targets, a_rows_state_is_judged_as_quay_would)
+{
+    const char *mine = "11111111-1111-4111-8111-111111111111", *other = "22222222-2222-4222-8222-222222222222";
+    /* as inserted, or claimed and held: no outcome yet */
+    cr_assert_null(wk_outcome_of(mine, 5, true, 5, false, mine));
+    cr_assert_null(wk_outcome_of(mine, 5, false, 4, false, other));
+    /* released by incomplete (state_id changed), with or without restore_retry */
+    cr_assert_str_eq(wk_outcome_of(mine, 5, true, 4, false, other), "retried");
+    cr_assert_str_eq(wk_outcome_of(mine, 5, true, 5, false, other), "retried");
+    /* the lease expired with retries left; claimed twice between two looks */
+    cr_assert_str_eq(wk_outcome_of(mine, 5, false, 4, true, other), "retried");
+    cr_assert_str_eq(wk_outcome_of(mine, 5, false, 3, false, other), "retried");
+    /* no retry left: released, or its lease expired */
+    cr_assert_str_eq(wk_outcome_of(mine, 1, true, 0, false, other), "dead");
+    cr_assert_str_eq(wk_outcome_of(mine, 1, false, 0, true, other), "dead");
+    cr_assert_null(wk_outcome_of(mine, 1, false, 0, false, other)); /* its last try still running */
+    /* enqueued with none: never claimable */
+    cr_assert_str_eq(wk_outcome_of(mine, 0, true, 0, false, mine), "dead");
+}
