@@ -135,5 +135,6 @@ int cmd_gate(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 
 #endif

@@ -28,6 +28,7 @@ static const subcommand subcommands[] = {
     {"report", "verdicts -> report.json, report.md, junit.xml, report.html", cmd_report},
     {"gate", "exit 0 when every family in scope may be promoted, 1 otherwise; prints the switch proposal", cmd_gate},
     {"run", "replay + diff + report + gate in one streaming process", cmd_run},
+    {"worker", "job records -> each worker target's sandbox queue -> job results", cmd_worker},
     {"serve", "a recorded backend: answers from recorded responses", cmd_serve},
     {"classify", "prints family, capability, switch, cohort as JSON", cmd_classify},
     {"cat", "prints any pmirror file as plain JSONL (gzip or not)", cmd_cat},

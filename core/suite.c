@@ -17,7 +17,7 @@
 
 static const char *const suite_keys[] = {"profile", "targets", "pacing", "select", "allow_writes", NULL};
 static const char *const target_keys[] = {"name", "url", "role", "sandbox", "headers", "credentials",
-                                          "timeout", "connect_timeout", "insecure", NULL};
+                                          "timeout", "connect_timeout", "insecure", "database", "effects", NULL};
 static const char *const pacing_keys[] = {"concurrency", "rate", "speed", "limit", NULL};
 static const char *const select_keys[] = {"families", "cohort", NULL};
 
@@ -118,6 +118,40 @@ static json_t *header_pairs(const pm_config *cfg, const json_t *v, pm_err *err)
     return NULL;
 }
 
+/* A worker target (DESIGN.md "worker targets"): the sandbox database a worker deployment
+ * reads its queue from, and where its outbound HTTP goes. `pmirror worker` inserts jobs there,
+ * so the database must be marked `sandbox: true`: a production queue must never receive a
+ * replayed job because a suite was copied with the wrong DSN. */
+static int load_worker_target(pm_suite *s, const json_t *node, pm_target *t, pm_err *err)
+{
+    const pm_config *cfg = s->cfg;
+    const json_t *db = json_object_get(node, "database"), *fx = json_object_get(node, "effects");
+    if (json_object_get(node, "url"))
+        return pm_config_key_error_at(cfg, node, "url", err,
+                                      "target %s: a worker target (database:) has no url", t->name);
+    if (!db || !json_is_string(db) || !*json_string_value(db))
+        return pm_config_error_at(cfg, db ? db : node, err,
+                                  "target %s: database must be a PostgreSQL DSN (libpq string or URI)", t->name);
+    if (fx && (!json_is_string(fx) || !strchr(json_string_value(fx), ':')))
+        return pm_config_error_at(cfg, fx, err, "target %s: effects must be an address HOST:PORT", t->name);
+    if (get_bool(cfg, node, "sandbox", &t->sandbox, err))
+        return -1;
+    if (!t->sandbox)
+        return pm_config_error_at(cfg, db, err,
+                                  "target %s: a worker target's database must be marked sandbox: true "
+                                  "(pmirror worker writes jobs into it)",
+                                  t->name);
+    t->database = json_string_value(db);
+    t->effects = fx ? json_string_value(fx) : NULL;
+    t->timeout_s = 60; /* a job's time from enqueue to outcome */
+    t->connect_timeout_s = 10;
+    if (get_number(cfg, node, "timeout", 0.001, 1e6, &t->timeout_s, err) ||
+        get_number(cfg, node, "connect_timeout", 1, 1e6, &t->connect_timeout_s, err))
+        return -1;
+    t->headers = json_array();
+    return 0;
+}
+
 static int load_target(pm_suite *s, const json_t *node, pm_target *t, pm_err *err)
 {
     const pm_config *cfg = s->cfg;
@@ -141,6 +175,8 @@ static int load_target(pm_suite *s, const json_t *node, pm_target *t, pm_err *er
                                   "target %s: role '%s' is not baseline, candidate or secondary", t->name, role);
     const json_t *url = json_object_get(node, "url");
     const char *u = json_string_value(url);
+    if (json_object_get(node, "database") || json_object_get(node, "effects"))
+        return load_worker_target(s, node, t, err);
     if (strcmp(t->name, "recorded") == 0 || (u && strcmp(u, "recorded") == 0)) {
         t->recorded = true;
     } else if (!u || (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)) {

@@ -130,7 +130,7 @@ typedef struct diff_body {
 /* One target's answer: its small fields as jansson values, its body as a span of the line. */
 typedef struct diff_answer {
     char *name;
-    json_t *meta;          /* role, status, headers, error, skipped, latency_us */
+    json_t *meta;          /* role, status or outcome (job results), headers, error, skipped, latency_us */
     const char *body;      /* the content of "body" or "body_b64" in the line, still escaped; NULL: none */
     size_t body_len;
     bool body_b64, body_escaped;

@@ -170,7 +170,14 @@ static void compare_answers(diff_ctx *c, const diff_answer *x, const diff_answer
 {
     const json_t *a = x->meta, *b = y->meta;
     const json_t *sa = json_object_get(a, "status"), *sb = json_object_get(b, "status");
-    if (json_integer_value(sa) != json_integer_value(sb)) {
+    bool differ = json_integer_value(sa) != json_integer_value(sb);
+    const json_t *oa = json_object_get(a, "outcome"), *ob = json_object_get(b, "outcome");
+    if (oa || ob) { /* a job result: the queue row's outcome is its status */
+        sa = oa;
+        sb = ob;
+        differ = !oa || !ob || !json_equal(oa, ob);
+    }
+    if (differ) {
         /* another status is the difference: a success body against an error body, field
          * by field, would only bury it */
         diff_add(c, "status", "", "value", sa, sb);

@@ -6,6 +6,10 @@
  * Bodies are most of a result line; parsing them into a jansson string only to parse
  * them again as JSON was most of `pmirror diff`'s time. Here a body is a span, decoded
  * (unescaped, base64, gunzipped) only by body.c when it is compared.
+ *
+ * A job result's answer (pmirror worker) has `outcome` where an answer has `status`, and
+ * `effects` (a JSON object) where it has a body: the outcome goes into meta, the effects'
+ * text is the body's span (plain JSON, no escapes to undo), so the same comparison runs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +73,14 @@ static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
             a->body_len = t->tok[val].end - t->tok[val].start;
             a->body_escaped = t->tok[val].flags & PM_JTOK_ESCAPED;
             a->body_b64 = true;
+        } else if (kn == 7 && memcmp(ks, "effects", 7) == 0 && t->tok[val].type == PM_JOBJ) {
+            /* a job result's effects: compared as a JSON body, its text as it is in the line */
+            a->body = t->text + t->tok[val].start;
+            a->body_len = t->tok[val].end - t->tok[val].start;
+            a->body_escaped = false;
+            a->body_b64 = false;
         } else if (!(key->flags & PM_JTOK_ESCAPED) &&
-                   ((kn == 4 && memcmp(ks, "role", 4) == 0) || (kn == 6 && memcmp(ks, "status", 6) == 0) ||
+                   ((kn == 7 && memcmp(ks, "outcome", 7) == 0) || (kn == 4 && memcmp(ks, "role", 4) == 0) || (kn == 6 && memcmp(ks, "status", 6) == 0) ||
                     (kn == 7 && memcmp(ks, "headers", 7) == 0) || (kn == 5 && memcmp(ks, "error", 5) == 0) ||
                     (kn == 7 && memcmp(ks, "skipped", 7) == 0) || (kn == 10 && memcmp(ks, "latency_us", 10) == 0))) {
             json_t *value = diff_tape_json(t, val);

@@ -24,6 +24,7 @@
 #include "replay/replay.h"
 #include "reports/reports.h"
 #include "tee/tee.h"
+#include "worker/worker.h"
 
 /* ===== the result sink (sink.c) ======================================================== */
 

@@ -11,6 +11,10 @@
  * documented: with a secondary target, `run` judges noise exchange by exchange, while
  * `pmirror diff` on a file learns it over the whole file first). SIGINT and SIGTERM while
  * the replay runs start nothing new: what is in flight finishes and is reported on.
+ *
+ * A suite of worker targets (database:) makes it a worker run: the input is job records,
+ * replayed by worker/ (worker_replay_run) on this thread, each job result handed to the sink
+ * as it is written; diff, report and gate are the same.
  */
 #include "pipeline.h"
 
@@ -33,15 +37,36 @@ typedef struct run_state {
     replay_session *session;
     pm_jsonl_writer *results, *diffs; /* keep_results, else NULL */
     pipeline_stages *stages;          /* while the replay runs */
+    /* a suite of worker targets: job records replayed by worker/ on this thread */
+    pm_workers *map;
+    worker_replay *jobs;
+    pipeline_sink *sink;
 } run_state;
 
 static replay_session *running; /* for the signal handler only */
+static worker_replay *running_jobs;
 
 static void on_signal(int sig)
 {
     (void)sig;
     if (running)
         replay_stop(running);
+    if (running_jobs)
+        worker_replay_stop(running_jobs);
+}
+
+/* Whether the suite's targets are worker targets (database:): its input is job records. */
+static bool worker_suite(const pm_suite *suite)
+{
+    return suite->ntargets > 0 && suite->targets[0].database;
+}
+
+/* Each job result straight into the sink (the worker replay waits on its databases, not on
+ * the CPU: one thread does). */
+static int add_job_result(void *ctx, const char *text, size_t len, pm_err *err)
+{
+    run_state *s = ctx;
+    return pipeline_sink_add(s->sink, text, len, NULL, err);
 }
 
 /* Each finished exchange to the stages' thread. */
@@ -89,6 +114,24 @@ static int assemble(run_state *s, pm_err *err)
     diff_options dopt;
     diff_options_init(&dopt);
     dopt.suite = s->suite;
+    if (worker_suite(s->suite)) {
+        worker_replay_options wo;
+        worker_replay_options_init(&wo);
+        wo.suite = s->suite;
+        if (o->replay.concurrency > 0)
+            wo.concurrency = o->replay.concurrency;
+        if (!(s->map = pm_workers_load(s->profile->workers.where, err)))
+            return -1;
+        wo.map = s->map;
+        if (!(s->diff = diff_new(&dopt, s->profile->rules.path, err)) ||
+            !(s->report = reports_new(&s->setup.o, err)) || !(s->in = pm_jsonl_reader_open(o->input, err)) ||
+            !(s->jobs = worker_replay_open(&wo, err)) ||
+            (o->keep_results && (!(s->results = open_kept(o->out_dir, "results.jsonl.gz", err)) ||
+                                 !(s->diffs = open_kept(o->out_dir, "diffs.jsonl.gz", err)))))
+            return -1;
+        pipeline_sink_options so = {.results = s->results, .diff = s->diff, .diffs = s->diffs, .report = s->report};
+        return (s->sink = pipeline_sink_new(&so, err)) ? 0 : -1;
+    }
     if (!(s->diff = diff_new(&dopt, s->profile->rules.path, err)) || !(s->report = reports_new(&s->setup.o, err)) ||
         !(s->in = pm_jsonl_reader_open(o->input, err)) || !(s->session = replay_new(&ro, err)) ||
         (o->keep_results && (!(s->results = open_kept(o->out_dir, "results.jsonl.gz", err)) ||
@@ -98,9 +141,46 @@ static int assemble(run_state *s, pm_err *err)
     return (s->stages = pipeline_stages_start(&so, err)) ? 0 : -1;
 }
 
+/* The kept files closed, both, the first error told. */
+static int close_kept(run_state *s, pm_err *err)
+{
+    pm_err diffs_err;
+    int closed = s->results ? pm_jsonl_writer_close(s->results, err) : 0;
+    if (s->diffs && pm_jsonl_writer_close(s->diffs, &diffs_err) != 0 && closed == 0) {
+        closed = -1;
+        *err = diffs_err;
+    }
+    s->results = s->diffs = NULL;
+    return closed;
+}
+
+/* A worker suite: every job replayed on this thread, each result through the sink. */
+static int replay_jobs(run_state *s, pipeline_run_result *res, pm_err *err)
+{
+    running_jobs = s->jobs;
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int run_rc = worker_replay_run(s->jobs, s->in, add_job_result, s, NULL, err);
+    running_jobs = NULL;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    res->counts = pipeline_sink_counts(s->sink);
+    res->exchanges = worker_replay_get_stats(s->jobs)->jobs;
+    if (s->o->progress) {
+        pipeline_progress last = {.counts = res->counts, .done = true};
+        s->o->progress(s->o->ctx, &last);
+    }
+    if (run_rc != 0)
+        return -1;
+    return close_kept(s, err);
+}
+
 /* The replay on this thread, the stages on theirs; then the kept files closed. */
 static int replay_all(run_state *s, pipeline_run_result *res, pm_err *err)
 {
+    if (s->jobs)
+        return replay_jobs(s, res, err);
     running = s->session;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigaction(SIGINT, &sa, &old_int);
@@ -122,14 +202,7 @@ static int replay_all(run_state *s, pipeline_run_result *res, pm_err *err)
             *err = stages_err;
         return -1;
     }
-    pm_err diffs_err;
-    int closed = s->results ? pm_jsonl_writer_close(s->results, err) : 0; /* both closed, the first error told */
-    if (s->diffs && pm_jsonl_writer_close(s->diffs, &diffs_err) != 0 && closed == 0) {
-        closed = -1;
-        *err = diffs_err;
-    }
-    s->results = s->diffs = NULL;
-    return closed;
+    return close_kept(s, err);
 }
 
 /* The report with its `run` keys, into the output directory with proposal.yaml. */
@@ -173,6 +246,9 @@ int pipeline_run(const pipeline_run_options *o, pipeline_run_result *res, pm_err
     if (s.diffs)
         pm_jsonl_writer_close(s.diffs, NULL);
     replay_free(s.session);
+    worker_replay_close(s.jobs);
+    pipeline_sink_free(s.sink);
+    pm_workers_free(s.map);
     pm_jsonl_reader_close(s.in);
     reports_free(s.report);
     diff_free(s.diff);

@@ -69,6 +69,13 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
         pm_err_set(err, "out of memory");
         return NULL;
     }
+    for (size_t i = 0; i < o->suite->ntargets; i++)
+        if (o->suite->targets[i].database) {
+            free(s);
+            pm_err_set(err, "target %s is a worker target (database:): jobs are replayed by pmirror worker",
+                       o->suite->targets[i].name);
+            return NULL;
+        }
     s->o = *o;
     s->suite = o->suite;
     if (o->redactor && (!(s->sent = pm_secrets_new()) || pm_secrets_add_suite(s->sent, o->redactor, o->suite) != 0)) {

@@ -6,7 +6,8 @@
  *    "capability", "switch", "cohort":{org,repo,user},
  *    "job":{"body":<the body as JSON>, "available_after", "retries_remaining", "ordered"},
  *    "outcome" and "latency_us" (enqueue to outcome) when the source's outcome was seen,
- *    "queue_id" (the row's id), "program", "claims", "capture" ("logical" | "poll")}
+ *    "queue_id" (the row's id), "program", "claims", "capture" ("logical" | "poll"),
+ *    "source" (the database as postgresql://USER@HOST:PORT/DB, never its password)}
  *
  * The body comes from a production database and is not trusted to be JSON: one that does not
  * parse is kept as "body_text" with "body_not_json": true (a body past max_body as
@@ -170,6 +171,8 @@ int wk_job_write(worker_capture *c, const wk_job *j, pm_err *err)
     json_object_set_new(rec, "program", maybe_string(cls.queue ? cls.queue->program : NULL));
     json_object_set_new(rec, "claims", json_integer(j->claims));
     json_object_set_new(rec, "capture", json_string(c->logical ? "logical" : "poll"));
+    /* where it came from, without password: the replay refuses a target that is this database */
+    json_object_set_new(rec, "source", wk_text_json(c->dsn_display, strlen(c->dsn_display)));
 
     if (!cls.queue)
         c->stats.unknown_queue++;

@@ -102,7 +102,7 @@ const char *worker_dsn_display(const char *dsn, char *buf, size_t size)
     PQconninfoOption *opts = PQconninfoParse(dsn, &errmsg);
     if (!opts) {
         PQfreemem(errmsg);
-        snprintf(buf, size, "the --queue DSN");
+        snprintf(buf, size, "(a DSN libpq cannot parse)");
         return buf;
     }
     const char *host = NULL, *port = NULL, *db = NULL, *user = NULL, *hostaddr = NULL;
@@ -136,13 +136,19 @@ static void ignore_notice(void *arg, const char *message)
 
 PGconn *wk_pg_connect(const char *dsn, const char *display, pm_err *err)
 {
+    return wk_pg_connect_as(dsn, display, "--queue", "pmirror capture --queue", "10", err);
+}
+
+PGconn *wk_pg_connect_as(const char *dsn, const char *display, const char *what, const char *app,
+                         const char *connect_timeout, pm_err *err)
+{
     char *parse_error = NULL;
     PQconninfoOption *opts = PQconninfoParse(dsn, &parse_error);
     if (!opts) {
         char one[512], masked[512];
         wk_pg_message(parse_error ? parse_error : "out of memory", one, sizeof one);
         PQfreemem(parse_error);
-        pm_err_set(err, "--queue: not a PostgreSQL connection string or URI: %s",
+        pm_err_set(err, "%s: not a PostgreSQL connection string or URI: %s", what,
                    mask_password(dsn, one, masked, sizeof masked));
         return NULL;
     }
@@ -150,7 +156,7 @@ PGconn *wk_pg_connect(const char *dsn, const char *display, pm_err *err)
     /* Keywords before dbname are defaults the DSN may override; the DSN is expanded in place. */
     const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
                                 "keepalives_count", "dbname", "fallback_application_name", NULL};
-    const char *const values[] = {"10", "1", "10", "5", "3", dsn, "pmirror capture --queue", NULL};
+    const char *const values[] = {connect_timeout, "1", "10", "5", "3", dsn, app, NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (!conn) {
         pm_err_set(err, "cannot connect to %s: out of memory", display);

@@ -100,6 +100,70 @@ json_t *worker_capture_stats_json(const worker_capture *c);
 /* Closes the connection (a logical slot goes with it). NULL is fine. */
 void worker_capture_close(worker_capture *c);
 
+/* ---- the job replay (replay.c, replay_target.c, replay_result.c) --------------------
+ *
+ * Each job record is inserted, as Quay's producer does it, into every worker target's sandbox
+ * `queueitem` (canonical queue_name, body, available_after now, available, retries_remaining
+ * as recorded, a fresh state_id); the deployment claims it as it always does; pmirror watches
+ * the row by its new id until its outcome — completed (the row is gone), retried (released
+ * again, or its lease expired, with retries left), dead (released with none left), timeout —
+ * and then writes a job result (DESIGN.md "Files"): the job record plus responses: {TARGET:
+ * {role, outcome, effects, latency_us, error}}. Effects: `queue`, the rows that appeared in
+ * the target's queueitem while the job was in flight (attribution: replay_target.c), `http`,
+ * the requests the deployment sent to the target's effects sink (effects.c; a target with an
+ * `effects:` address), and `db`, the worker map's probes run after the outcome. A row whose outcome is not completed
+ * is deleted then, so a later retry cannot act inside another job's window. */
+
+typedef struct worker_replay_options {
+    const pm_suite *suite;   /* its worker targets (those with database:) are used; required */
+    const pm_workers *map;   /* ordering and probes; required */
+    long concurrency;        /* jobs in flight at most (default 4); an ordered queue's one at a time */
+    double job_timeout_s;    /* > 0: overrides every target's `timeout` (default 60 s) */
+    unsigned poll_ms;        /* between two looks at the rows (default 20) */
+    bool redeliver;          /* deliver each job a second time once the first's outcome is seen;
+                              * its outcome and effects go to effects.redelivery */
+} worker_replay_options;
+
+void worker_replay_options_init(worker_replay_options *o);
+
+typedef struct worker_replay_target_stats {
+    const char *name;
+    uint64_t completed, retried, dead, timeout, errors;
+    uint64_t enqueued;       /* rows the worker enqueued, attributed to a job */
+    uint64_t unattributed;   /* rows that appeared with no job in flight (not in any result) */
+    uint64_t ambiguous;      /* jobs whose effects could not be told apart (error ambiguous_effects) */
+    uint64_t http;           /* requests to the effects sink, attributed to a job */
+    uint64_t http_unattributed; /* requests that arrived with no job in flight */
+} worker_replay_target_stats;
+
+typedef struct worker_replay_stats {
+    uint64_t read;           /* records read */
+    uint64_t jobs;           /* job results written */
+    uint64_t in_flight;
+    bool serialized;         /* an ambiguous effect made the run go one job at a time */
+    uint64_t not_jobs;       /* records of another kind (a scheduled run): not replayed yet */
+    uint64_t bad_jobs;       /* job records without a queue_name or a body: skipped */
+    worker_replay_target_stats *targets; /* one per worker target, in suite order */
+    size_t ntargets;
+} worker_replay_stats;
+
+typedef struct worker_replay worker_replay;
+
+/* Connects to every worker target's database (one connection each) and checks that its
+ * queueitem can be written. Errors name the target and its DSN without password; a suite
+ * without worker targets is an error. */
+worker_replay *worker_replay_open(const worker_replay_options *o, pm_err *err);
+/* Replays every job record of in, handing each job result (one line of JSON) to fn; progress
+ * (may be NULL) runs about once a second. A target whose connection is lost gives its jobs
+ * error "database" until it reconnects. 0, or -1 with err (an unreadable input, fn's error). */
+int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, void *ctx,
+                      void (*progress)(void *ctx, const worker_replay_stats *stats), pm_err *err);
+/* Async-signal-safe: stop starting jobs; the ones in flight are waited for (bounded by their
+ * timeout) and written. */
+void worker_replay_stop(worker_replay *r);
+const worker_replay_stats *worker_replay_get_stats(const worker_replay *r);
+void worker_replay_close(worker_replay *r);
+
 /* The source as messages show it: postgresql://USER@HOST:PORT/DB, never a password. */
 const char *worker_dsn_display(const char *dsn, char *buf, size_t size);
 

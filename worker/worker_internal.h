@@ -138,6 +138,10 @@ json_t *wk_text_json(const char *s, size_t n);
 /* ---- libpq (pg.c) ------------------------------------------------------------------ */
 
 PGconn *wk_pg_connect(const char *dsn, const char *display, pm_err *err);
+/* The same for any command: `what` names the DSN's origin in a parse error ("--queue",
+ * "target go"), app is the fallback application name, connect_timeout in seconds as text. */
+PGconn *wk_pg_connect_as(const char *dsn, const char *display, const char *what, const char *app,
+                         const char *connect_timeout, pm_err *err);
 /* Runs sql with text parameters; on failure fills err with "DISPLAY: what: server's words",
  * or "lost the connection to DISPLAY: ..." when the connection is gone. The caller clears
  * *res. */

@@ -3,7 +3,7 @@
 #  - dependencies point one way: core <- capture, har, tee, replay, worker, diff, reports <-
 #    pipeline <- cli (no stage calls a later one or a sibling);
 #  - a capture-only build links no libmicrohttpd and no libcurl (capture, worker's queue
-#    capture and core call neither);
+#    capture and core call neither; the worker replay's effects sink calls libmicrohttpd);
 #  - each stage exposes only its public header(s) to the others (build/api/<stage>/).
 . "$(dirname "$0")/lib.sh"
 
@@ -37,7 +37,7 @@ PY
 allowed() { # allowed FROM TO
     case "$1:$2" in
     capture:core | har:core | tee:core | replay:core | worker:core | diff:core | reports:core) return 0 ;;
-    tee:MHD | tee:curl | replay:MHD | replay:curl) return 0 ;;
+    tee:MHD | tee:curl | replay:MHD | replay:curl | worker:MHD) return 0 ;; # worker: the effects sink
     pipeline:*) return 0 ;;
     esac
     return 1
