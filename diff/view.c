@@ -80,8 +80,9 @@ static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
             a->body_escaped = false;
             a->body_b64 = false;
         } else if (!(key->flags & PM_JTOK_ESCAPED) &&
-                   ((kn == 7 && memcmp(ks, "outcome", 7) == 0) || (kn == 4 && memcmp(ks, "role", 4) == 0) || (kn == 6 && memcmp(ks, "status", 6) == 0) ||
-                    (kn == 7 && memcmp(ks, "headers", 7) == 0) || (kn == 5 && memcmp(ks, "error", 5) == 0) ||
+                   ((kn == 4 && memcmp(ks, "role", 4) == 0) || (kn == 6 && memcmp(ks, "status", 6) == 0) ||
+                    (kn == 7 && memcmp(ks, "outcome", 7) == 0) || (kn == 7 && memcmp(ks, "headers", 7) == 0) ||
+                    (kn == 5 && memcmp(ks, "error", 5) == 0) ||
                     (kn == 7 && memcmp(ks, "skipped", 7) == 0) || (kn == 10 && memcmp(ks, "latency_us", 10) == 0))) {
             json_t *value = diff_tape_json(t, val);
             if (!value)
