@@ -530,3 +530,24 @@ char *pm_read_file(const char *path, size_t *len, pm_err *err)
         *len = n;
     return buf;
 }
+
+int pm_config_check_keys(const pm_config *cfg, const json_t *obj, const char *what, const char *const *known,
+                         pm_err *err)
+{
+    if (!json_is_object(obj))
+        return pm_config_error_at(cfg, obj, err, "%s must be a mapping", what);
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, key) == 0;
+        if (!ok) {
+            char list[256] = "";
+            for (const char *const *k = known; *k; k++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k == known ? "" : ", ", *k);
+            return pm_config_key_error_at(cfg, obj, key, err, "%s: unknown key '%s' (known: %s)", what, key, list);
+        }
+    }
+    return 0;
+}

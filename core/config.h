@@ -35,6 +35,11 @@ int pm_config_error_at(const pm_config *cfg, const json_t *value, pm_err *err, c
  * key is what is wrong, and true/false/null values have no position of their own). */
 int pm_config_key_error_at(const pm_config *cfg, const json_t *object, const char *key, pm_err *err,
                            const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Checks that obj is a mapping ("WHAT must be a mapping") whose keys are all in known
+ * (NULL-terminated): an unknown one is an error at its key, "WHAT: unknown key 'K' (known:
+ * A, B, ...)". 0, or -1 with err. */
+int pm_config_check_keys(const pm_config *cfg, const json_t *obj, const char *what, const char *const *known,
+                         pm_err *err);
 void pm_config_free(pm_config *cfg);
 
 #endif

@@ -34,27 +34,6 @@ const char *pm_role_name(pm_role role)
     return "?";
 }
 
-static int check_keys(const pm_config *cfg, const json_t *obj, const char *what, const char *const *known,
-                      pm_err *err)
-{
-    if (!json_is_object(obj))
-        return pm_config_error_at(cfg, obj, err, "%s must be a mapping", what);
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        bool ok = false;
-        for (const char *const *k = known; *k && !ok; k++)
-            ok = strcmp(*k, key) == 0;
-        if (!ok) {
-            char list[256] = "";
-            for (const char *const *k = known; *k; k++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k == known ? "" : ", ", *k);
-            return pm_config_key_error_at(cfg, obj, key, err, "%s: unknown key '%s' (known: %s)", what, key, list);
-        }
-    }
-    return 0;
-}
-
 static int get_bool(const pm_config *cfg, const json_t *obj, const char *key, bool *out, pm_err *err)
 {
     const json_t *v = json_object_get(obj, key);
@@ -155,7 +134,7 @@ static int load_worker_target(pm_suite *s, const json_t *node, pm_target *t, pm_
 static int load_target(pm_suite *s, const json_t *node, pm_target *t, pm_err *err)
 {
     const pm_config *cfg = s->cfg;
-    if (check_keys(cfg, node, "target", target_keys, err) != 0)
+    if (pm_config_check_keys(cfg, node, "target", target_keys, err) != 0)
         return -1;
     t->name = json_string_value(json_object_get(node, "name"));
     if (!t->name || !*t->name)
@@ -218,7 +197,7 @@ static int load_pacing(pm_suite *s, pm_err *err)
     s->concurrency = 32;
     if (!p)
         return 0;
-    if (check_keys(s->cfg, p, "pacing", pacing_keys, err) != 0)
+    if (pm_config_check_keys(s->cfg, p, "pacing", pacing_keys, err) != 0)
         return -1;
     double concurrency = 32, limit = 0;
     if (get_number(s->cfg, p, "concurrency", 1, 1e5, &concurrency, err) ||
@@ -240,7 +219,7 @@ static int load_selection(pm_suite *s, pm_err *err)
     const json_t *sel = json_object_get(pm_config_root(s->cfg), "select");
     if (!sel)
         return 0;
-    if (check_keys(s->cfg, sel, "select", select_keys, err) != 0)
+    if (pm_config_check_keys(s->cfg, sel, "select", select_keys, err) != 0)
         return -1;
     s->selection = pm_selection_new();
     size_t i;
@@ -286,7 +265,7 @@ pm_suite *pm_suite_load(const char *path, const char *default_profile, pm_err *e
     if (!s->cfg)
         goto fail;
     const json_t *root = pm_config_root(s->cfg);
-    if (check_keys(s->cfg, root, "suite", suite_keys, err) != 0)
+    if (pm_config_check_keys(s->cfg, root, "suite", suite_keys, err) != 0)
         goto fail;
     const json_t *profile = json_object_get(root, "profile");
     if (profile && !json_is_string(profile)) {

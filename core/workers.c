@@ -33,27 +33,6 @@ static const char *const capability_keys[] = {"body", "segment_in", "default", N
 static const char *const cohort_keys[] = {"org", "repo", "user", NULL};
 static const char *const probe_keys[] = {"name", "sql", "params", NULL};
 
-static int check_keys(const pm_config *cfg, const json_t *obj, const char *what, const char *const *known,
-                      pm_err *err)
-{
-    if (!json_is_object(obj))
-        return pm_config_error_at(cfg, obj, err, "%s: want a mapping", what);
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        bool ok = false;
-        for (const char *const *k = known; *k && !ok; k++)
-            ok = strcmp(*k, key) == 0;
-        if (!ok) {
-            char list[256] = "";
-            for (const char *const *k = known; *k; k++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k == known ? "" : ", ", *k);
-            return pm_config_key_error_at(cfg, obj, key, err, "%s: unknown key '%s' (known: %s)", what, key, list);
-        }
-    }
-    return 0;
-}
-
 /* Every byte of s is in the class: 'a' lowercase words, 'A' uppercase words (plus digits, '_'
  * and, for 'a', '-'). */
 static bool is_word(const char *s, char kind)
@@ -142,7 +121,7 @@ static int load_capability(const pm_config *cfg, const json_t *v, const char *wh
 {
     if (!v)
         return 0;
-    if (check_keys(cfg, v, what, capability_keys, err) != 0)
+    if (pm_config_check_keys(cfg, v, what, capability_keys, err) != 0)
         return -1;
     if (get_string(cfg, v, "body", what, &s->cap_body, err) != 0 ||
         get_string(cfg, v, "default", what, &s->cap_default, err) != 0)
@@ -159,7 +138,7 @@ static int load_cohort(const pm_config *cfg, const json_t *v, const char *what, 
 {
     if (!v)
         return 0;
-    if (check_keys(cfg, v, what, cohort_keys, err) != 0)
+    if (pm_config_check_keys(cfg, v, what, cohort_keys, err) != 0)
         return -1;
     for (int k = 0; k < PM_COHORT_KEYS; k++) {
         char sub[300];
@@ -200,7 +179,7 @@ static int load_probes(const pm_config *cfg, const json_t *v, const char *what, 
         char sub[300];
         snprintf(sub, sizeof sub, "%s[%zu]", what, i);
         pm_worker_probe *probe = &s->probes[s->pub.nprobes++];
-        if (check_keys(cfg, p, sub, probe_keys, err) != 0 || get_string(cfg, p, "name", sub, &probe->name, err) != 0 ||
+        if (pm_config_check_keys(cfg, p, sub, probe_keys, err) != 0 || get_string(cfg, p, "name", sub, &probe->name, err) != 0 ||
             get_string(cfg, p, "sql", sub, &probe->sql, err) != 0)
             return -1;
         if (!probe->name || !probe->sql)
@@ -246,7 +225,7 @@ static int load_queue(const pm_config *cfg, const char *queue, const json_t *v, 
 {
     char what[200];
     snprintf(what, sizeof what, "workers.%.150s", queue);
-    if (check_keys(cfg, v, what, queue_keys, err) != 0)
+    if (pm_config_check_keys(cfg, v, what, queue_keys, err) != 0)
         return -1;
     s->pub.queue = queue;
     if (get_string(cfg, v, "program", what, &s->pub.program, err) != 0 ||
@@ -293,7 +272,7 @@ static int load(pm_workers *w, pm_err *err)
     const pm_config *cfg = w->cfg;
     const json_t *root = pm_config_root(cfg);
     static const char *const root_keys[] = {"workers", NULL};
-    if (check_keys(cfg, root, "the worker map", root_keys, err) != 0)
+    if (pm_config_check_keys(cfg, root, "the worker map", root_keys, err) != 0)
         return -1;
     const json_t *queues = json_object_get(root, "workers");
     if (!json_is_object(queues) || json_object_size(queues) == 0)
