@@ -78,6 +78,16 @@ start_server() {
     echo "FAIL: fault_server $1 did not start: $(cat "$WORK/$1.err")"; exit 1
 }
 
+# wait_for SECONDS CMD...: until CMD succeeds (true) or the time is up (false)
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -ge "$deadline" ] && return 1
+        sleep 0.05
+    done
+}
+
 finish() {
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]

@@ -12,6 +12,7 @@
 #   pg_role NAME PASSWORD [ATTRIBUTES...]   a login role with SELECT on queueitem and nothing
 #                       else (ATTRIBUTES: REPLICATION, or NOSELECT for none at all).
 #   pg_dsn NAME PASSWORD   its URI on the TCP port.
+#   slots, slots_are N  the replication slots of pmirror's captures; pg_key_file PATH: a key.
 #
 # PostgreSQL refuses to run as root, and CI runs as root: then the server runs as the
 # `postgres` user (Debian's postgresql package creates it) through runuser, in a directory
@@ -89,3 +90,10 @@ pg_role() {
 pg_dsn() {
     echo "postgresql://$1:$2@127.0.0.1:$PG_PORT/quay"
 }
+
+# slots: how many replication slots pmirror's queue captures hold now; slots_are N: exactly N.
+slots() { pg_sql -tA -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pmirror_capture_%'"; }
+slots_are() { [ "$(slots)" = "$1" ]; }
+
+# pg_key_file PATH: a redaction key for the captures (random, 0600).
+pg_key_file() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1" && chmod 600 "$1"; }

@@ -20,19 +20,8 @@ pg_sql -c "GRANT SELECT ON SEQUENCE queueitem_id_seq TO poller" >/dev/null # exa
 pg_role poller2 'poller2-secret-654' # without the sequence: the first stretch may predate the start
 pg_role nobody 'nobody-secret-789' NOSELECT
 DSN=$(pg_dsn capture 'capture-secret-123')
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/key" && chmod 600 "$WORK/key"
+pg_key_file "$WORK/key"
 
-# wait_for SECONDS CMD...: until CMD succeeds (true) or the time is up (false)
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ "$SECONDS" -ge "$deadline" ] && return 1
-        sleep 0.05
-    done
-}
-slots() { pg_sql -tA -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pmirror_capture_%'"; }
-slots_are() { [ "$(slots)" = "$1" ]; }
 snapshot() { pg_sql -tA -c "SELECT id, xmin::text, state_id, retries_remaining, available, available_after FROM queueitem ORDER BY id"; }
 
 # ---- logical decoding ------------------------------------------------------------------

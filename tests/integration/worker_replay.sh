@@ -40,16 +40,7 @@ GRANT SELECT ON deletednamespace, deletedrepository, repositorybuild TO replayer
 SQL
 done
 sandbox_dsn() { echo "postgresql://replayer:replayer-secret-321@127.0.0.1:$PG_PORT/$1"; }
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/key" && chmod 600 "$WORK/key"
-
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ "$SECONDS" -ge "$deadline" ] && return 1
-        sleep 0.05
-    done
-}
+pg_key_file "$WORK/key"
 
 # ---- the two worker deployments, their outbound HTTP pointed at pmirror's effects sinks -----
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -66,8 +57,6 @@ ready() { grep -q READY "$WORK/python.out" && grep -q READY "$WORK/go.out"; }
 wait_for 15 ready && ok || bad "the test workers did not start: $(cat "$WORK"/python.err "$WORK"/go.err)"
 
 # ---- the jobs: captured from the source, as a user would ---------------------------------
-slots() { pg_sql -tA -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pmirror_capture_%'"; }
-slots_are() { [ "$(slots)" = "$1" ]; }
 started=$SECONDS
 "$PMIRROR" capture --queue "$(pg_dsn capture 'capture-secret-123')" --mode logical --poll-ms 50 \
     --outcome-wait 0.2 --duration 2 -o "$WORK/jobs.jsonl" --key "$WORK/key" -q 2>"$WORK/capture.err" &
