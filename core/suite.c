@@ -17,7 +17,8 @@
 
 static const char *const suite_keys[] = {"profile", "targets", "pacing", "select", "allow_writes", NULL};
 static const char *const target_keys[] = {"name", "url", "role", "sandbox", "headers", "credentials",
-                                          "timeout", "connect_timeout", "insecure", "database", "effects", NULL};
+                                          "timeout", "connect_timeout", "insecure", "database", "effects",
+                                          "run", "run_timeout", NULL};
 static const char *const pacing_keys[] = {"concurrency", "rate", "speed", "limit", NULL};
 static const char *const select_keys[] = {"families", "cohort", NULL};
 
@@ -124,9 +125,26 @@ static int load_worker_target(pm_suite *s, const json_t *node, pm_target *t, pm_
     t->effects = fx ? json_string_value(fx) : NULL;
     t->timeout_s = 60; /* a job's time from enqueue to outcome */
     t->connect_timeout_s = 10;
+    t->run_timeout_s = 600; /* a scheduled program's single run */
     if (get_number(cfg, node, "timeout", 0.001, 1e6, &t->timeout_s, err) ||
-        get_number(cfg, node, "connect_timeout", 1, 1e6, &t->connect_timeout_s, err))
+        get_number(cfg, node, "connect_timeout", 1, 1e6, &t->connect_timeout_s, err) ||
+        get_number(cfg, node, "run_timeout", 0.001, 1e6, &t->run_timeout_s, err))
         return -1;
+    const json_t *run = json_object_get(node, "run");
+    if (run) { /* a scheduled program's argv: a non-empty list of strings */
+        if (!json_is_array(run) || json_array_size(run) == 0 || json_array_size(run) > 256)
+            return pm_config_error_at(cfg, run, err, "target %s: run must be a list [program, args...]", t->name);
+        if (!(t->run = calloc(json_array_size(run) + 1, sizeof *t->run)))
+            return pm_err_set(err, "out of memory");
+        for (size_t i = 0; i < json_array_size(run); i++) {
+            const json_t *arg = json_array_get(run, i);
+            if (!json_is_string(arg) || strlen(json_string_value(arg)) != json_string_length(arg) ||
+                (i == 0 && !*json_string_value(arg)))
+                return pm_config_error_at(cfg, arg, err, "target %s: run[%zu] must be a non-empty string", t->name,
+                                          i);
+            t->run[t->nrun++] = json_string_value(arg);
+        }
+    }
     t->headers = json_array();
     return 0;
 }
@@ -156,6 +174,9 @@ static int load_target(pm_suite *s, const json_t *node, pm_target *t, pm_err *er
     const char *u = json_string_value(url);
     if (json_object_get(node, "database") || json_object_get(node, "effects"))
         return load_worker_target(s, node, t, err);
+    if (json_object_get(node, "run") || json_object_get(node, "run_timeout"))
+        return pm_config_key_error_at(cfg, node, json_object_get(node, "run") ? "run" : "run_timeout", err,
+                                      "target %s: run belongs to worker targets (database:)", t->name);
     if (strcmp(t->name, "recorded") == 0 || (u && strcmp(u, "recorded") == 0)) {
         t->recorded = true;
     } else if (!u || (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)) {
@@ -316,8 +337,10 @@ void pm_suite_free(pm_suite *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->ntargets; i++)
+    for (size_t i = 0; i < s->ntargets; i++) {
         json_decref(s->targets[i].headers);
+        free((void *)s->targets[i].run);
+    }
     free(s->targets);
     free(s->profile_dir);
     pm_selection_free(s->selection);

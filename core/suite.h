@@ -19,6 +19,10 @@ typedef struct pm_target {
     const char *url;      /* base URL without a trailing slash; NULL for `recorded` and worker targets */
     const char *database; /* a worker target: the sandbox database's DSN (libpq string or URI); else NULL */
     const char *effects;  /* a worker target: the effects sink's address (HOST:PORT); NULL: none */
+    const char **run;     /* a worker target: a scheduled program's argv (NULL-terminated; the
+                           * strings borrowed), or NULL */
+    size_t nrun;
+    double run_timeout_s; /* a worker target: a scheduled run's time limit (default 600 s) */
     pm_role role;
     bool sandbox;         /* mutating requests may go here (with --allow-writes) */
     bool insecure;        /* TLS without verification */

@@ -14,6 +14,10 @@
  *       redact: [PATH...]               # body fields whose strings are secrets
  *       urls: [PATH...]                 # body fields holding URLs with secret query parameters
  *       probes: [{name: NAME, sql: "SELECT ... $1", params: [TEMPLATE...]}]
+ *   scheduled:
+ *     gcworker:                         # a scheduled program: the tracker's name
+ *       tracker, family, switch         # as above
+ *       probes: [{name: NAME, sql: "SELECT ..."}]   # no params: run before and after the run
  *
  * Strict, like every profile file: an unknown key is an error (a misspelt `redcat:` would
  * leave a secret in the clear), and every error names file:line:column. The strings stay in
@@ -32,6 +36,7 @@ static const char *const queue_keys[] = {"program", "tracker", "family", "switch
 static const char *const capability_keys[] = {"body", "segment_in", "default", NULL};
 static const char *const cohort_keys[] = {"org", "repo", "user", NULL};
 static const char *const probe_keys[] = {"name", "sql", "params", NULL};
+static const char *const scheduled_keys[] = {"tracker", "family", "switch", "probes", NULL};
 
 /* Every byte of s is in the class: 'a' lowercase words, 'A' uppercase words (plus digits, '_'
  * and, for 'a', '-'). */
@@ -221,25 +226,14 @@ static char *derived_name(const char *prefix, const char *program)
     return s;
 }
 
-static int load_queue(const pm_config *cfg, const char *queue, const json_t *v, pm_worker_spec *s, pm_err *err)
+/* tracker, family and switch: the last two derived from the program when the map does not
+ * name them. */
+static int load_names(const pm_config *cfg, const json_t *v, const char *what, pm_worker_spec *s, pm_err *err)
 {
-    char what[200];
-    snprintf(what, sizeof what, "workers.%.150s", queue);
-    if (pm_config_check_keys(cfg, v, what, queue_keys, err) != 0)
-        return -1;
-    s->pub.queue = queue;
-    if (get_string(cfg, v, "program", what, &s->pub.program, err) != 0 ||
-        get_string(cfg, v, "tracker", what, &s->pub.tracker_id, err) != 0 ||
+    if (get_string(cfg, v, "tracker", what, &s->pub.tracker_id, err) != 0 ||
         get_string(cfg, v, "family", what, &s->pub.family, err) != 0 ||
-        get_string(cfg, v, "switch", what, &s->pub.switch_name, err) != 0 ||
-        get_bool(cfg, v, "namespaced", what, &s->pub.namespaced, err) != 0 ||
-        get_bool(cfg, v, "ordered", what, &s->pub.ordered, err) != 0)
+        get_string(cfg, v, "switch", what, &s->pub.switch_name, err) != 0)
         return -1;
-    if (!s->pub.program)
-        return pm_config_error_at(cfg, v, err, "%s: want a program (the worker tracker's name for it)", what);
-    if (!is_word(s->pub.program, 'a'))
-        return pm_config_error_at(cfg, json_object_get(v, "program"), err,
-                                  "%s.program: '%s': want lowercase letters, digits, - and _", what, s->pub.program);
     if (s->pub.family && !is_word(s->pub.family, 'A'))
         return pm_config_error_at(cfg, json_object_get(v, "family"), err,
                                   "%s.family: '%s': want capitals, digits and _", what, s->pub.family);
@@ -250,6 +244,27 @@ static int load_queue(const pm_config *cfg, const char *queue, const json_t *v, 
         return pm_err_set(err, "out of memory");
     if (!s->pub.switch_name && !(s->pub.switch_name = s->switch_owned = derived_name("WORKER_OWNER_", s->pub.program)))
         return pm_err_set(err, "out of memory");
+    return 0;
+}
+
+static int load_queue(const pm_config *cfg, const char *queue, const json_t *v, pm_worker_spec *s, pm_err *err)
+{
+    char what[200];
+    snprintf(what, sizeof what, "workers.%.150s", queue);
+    if (pm_config_check_keys(cfg, v, what, queue_keys, err) != 0)
+        return -1;
+    s->pub.queue = queue;
+    if (get_string(cfg, v, "program", what, &s->pub.program, err) != 0 ||
+        get_bool(cfg, v, "namespaced", what, &s->pub.namespaced, err) != 0 ||
+        get_bool(cfg, v, "ordered", what, &s->pub.ordered, err) != 0)
+        return -1;
+    if (!s->pub.program)
+        return pm_config_error_at(cfg, v, err, "%s: want a program (the worker tracker's name for it)", what);
+    if (!is_word(s->pub.program, 'a'))
+        return pm_config_error_at(cfg, json_object_get(v, "program"), err,
+                                  "%s.program: '%s': want lowercase letters, digits, - and _", what, s->pub.program);
+    if (load_names(cfg, v, what, s, err) != 0)
+        return -1;
     char sub[260];
     snprintf(sub, sizeof sub, "%s.capability", what);
     if (load_capability(cfg, json_object_get(v, "capability"), sub, s, err) != 0)
@@ -267,11 +282,38 @@ static int load_queue(const pm_config *cfg, const char *queue, const json_t *v, 
     return load_probes(cfg, json_object_get(v, "probes"), sub, s, err);
 }
 
+/* A scheduled program (DESIGN.md: a job record of kind "run"): its names and its probes, which
+ * take no parameters because they run on the whole snapshot, before the run and after it. */
+static int load_scheduled(const pm_config *cfg, const char *program, const json_t *v, pm_worker_spec *s,
+                          pm_err *err)
+{
+    char what[200];
+    snprintf(what, sizeof what, "scheduled.%.150s", program);
+    if (pm_config_check_keys(cfg, v, what, scheduled_keys, err) != 0)
+        return -1;
+    s->pub.program = program;
+    s->pub.scheduled = true;
+    if (load_names(cfg, v, what, s, err) != 0)
+        return -1;
+    char sub[260];
+    snprintf(sub, sizeof sub, "%s.probes", what);
+    if (load_probes(cfg, json_object_get(v, "probes"), sub, s, err) != 0)
+        return -1;
+    for (size_t i = 0; i < s->pub.nprobes; i++)
+        if (s->probes[i].nparams)
+            return pm_config_error_at(cfg, json_array_get(json_object_get(v, "probes"), i), err,
+                                      "%s[%zu]: a scheduled program's probe takes no params (it runs on the whole "
+                                      "database, before the run and after it)",
+                                      sub, i);
+    return 0;
+}
+
+
 static int load(pm_workers *w, pm_err *err)
 {
     const pm_config *cfg = w->cfg;
     const json_t *root = pm_config_root(cfg);
-    static const char *const root_keys[] = {"workers", NULL};
+    static const char *const root_keys[] = {"workers", "scheduled", NULL};
     if (pm_config_check_keys(cfg, root, "the worker map", root_keys, err) != 0)
         return -1;
     const json_t *queues = json_object_get(root, "workers");
@@ -290,15 +332,36 @@ static int load(pm_workers *w, pm_err *err)
         if (load_queue(cfg, queue, v, &w->specs[w->n++], err) != 0)
             return -1;
     }
-    for (size_t i = 0; i < w->n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(w->specs[i].pub.family, w->specs[j].pub.family) == 0 &&
-                strcmp(w->specs[i].pub.switch_name, w->specs[j].pub.switch_name) != 0)
-                return pm_config_error_at(cfg, json_object_get(queues, w->specs[i].pub.queue), err,
-                                          "workers.%s: family %s has switch %s here and %s for queue %s",
-                                          w->specs[i].pub.queue, w->specs[i].pub.family,
-                                          w->specs[i].pub.switch_name, w->specs[j].pub.switch_name,
-                                          w->specs[j].pub.queue);
+    const json_t *programs = json_object_get(root, "scheduled");
+    if (programs && !json_is_object(programs))
+        return pm_config_error_at(cfg, programs, err, "scheduled: want a mapping of program names to their probes");
+    w->programs = calloc(programs ? json_object_size(programs) + 1 : 1, sizeof *w->programs);
+    if (!w->programs)
+        return pm_err_set(err, "out of memory");
+    const char *program;
+    json_object_foreach((json_t *)programs, program, v) {
+        if (!is_word(program, 'a'))
+            return pm_config_key_error_at(cfg, programs, program, err,
+                                          "scheduled.%s: want a program name (lowercase letters, digits, - and _)",
+                                          program);
+        if (load_scheduled(cfg, program, v, &w->programs[w->nprograms++], err) != 0)
+            return -1;
+    }
+    /* one family, one switch: across queues and scheduled programs */
+    size_t total = w->n + w->nprograms;
+    for (size_t i = 0; i < total; i++)
+        for (size_t j = 0; j < i; j++) {
+            const pm_worker_queue *a = i < w->n ? &w->specs[i].pub : &w->programs[i - w->n].pub;
+            const pm_worker_queue *b = j < w->n ? &w->specs[j].pub : &w->programs[j - w->n].pub;
+            if (strcmp(a->family, b->family) == 0 && strcmp(a->switch_name, b->switch_name) != 0)
+                return pm_config_error_at(cfg,
+                                          a->queue ? json_object_get(queues, a->queue)
+                                                   : json_object_get(programs, a->program),
+                                          err, "%s.%s: family %s has switch %s here and %s for %s %s",
+                                          a->queue ? "workers" : "scheduled", a->queue ? a->queue : a->program,
+                                          a->family, a->switch_name, b->switch_name, b->queue ? "queue" : "program",
+                                          b->queue ? b->queue : b->program);
+        }
     return 0;
 }
 
@@ -329,24 +392,30 @@ pm_workers *pm_workers_load(const char *path, pm_err *err)
     return w;
 }
 
+static void spec_clear(pm_worker_spec *s)
+{
+    free(s->cap_segments.items);
+    for (int k = 0; k < PM_COHORT_KEYS; k++)
+        free(s->cohort[k].items);
+    free(s->redact.items);
+    free(s->urls.items);
+    for (size_t p = 0; p < s->pub.nprobes; p++)
+        free((void *)s->probes[p].params);
+    free(s->probes);
+    free(s->family_owned);
+    free(s->switch_owned);
+}
+
 void pm_workers_free(pm_workers *w)
 {
     if (!w)
         return;
-    for (size_t i = 0; i < w->n; i++) {
-        pm_worker_spec *s = &w->specs[i];
-        free(s->cap_segments.items);
-        for (int k = 0; k < PM_COHORT_KEYS; k++)
-            free(s->cohort[k].items);
-        free(s->redact.items);
-        free(s->urls.items);
-        for (size_t p = 0; p < s->pub.nprobes; p++)
-            free((void *)s->probes[p].params);
-        free(s->probes);
-        free(s->family_owned);
-        free(s->switch_owned);
-    }
+    for (size_t i = 0; i < w->n; i++)
+        spec_clear(&w->specs[i]);
+    for (size_t i = 0; i < w->nprograms; i++)
+        spec_clear(&w->programs[i]);
     free(w->specs);
+    free(w->programs);
     pm_config_free(w->cfg);
     free(w);
 }
@@ -366,5 +435,13 @@ const pm_worker_queue *pm_workers_find(const pm_workers *w, const char *queue, s
     for (size_t i = 0; w && i < w->n; i++)
         if (strlen(w->specs[i].pub.queue) == len && memcmp(w->specs[i].pub.queue, queue, len) == 0)
             return &w->specs[i].pub;
+    return NULL;
+}
+
+const pm_worker_queue *pm_workers_find_program(const pm_workers *w, const char *program)
+{
+    for (size_t i = 0; w && program && i < w->nprograms; i++)
+        if (strcmp(w->programs[i].pub.program, program) == 0)
+            return &w->programs[i].pub;
     return NULL;
 }

@@ -29,7 +29,8 @@
 
 typedef struct pm_workers pm_workers;
 
-/* SQL run against a worker target's database after a job's outcome; its rows are effects. */
+/* SQL run against a worker target's database after a job's outcome (a scheduled program's:
+ * before and after its run); its rows are effects. */
 typedef struct pm_worker_probe {
     const char *name;
     const char *sql;           /* parameters $1.. are params[0].. */
@@ -37,14 +38,16 @@ typedef struct pm_worker_probe {
     size_t nparams;
 } pm_worker_probe;
 
+/* A queue's worker, or (scheduled) a program that runs on a schedule and scans the database. */
 typedef struct pm_worker_queue {
-    const char *queue;       /* "notification" */
+    const char *queue;       /* "notification"; NULL for a scheduled program */
     const char *program;     /* "notificationworker": the tracker's program name */
     const char *family;      /* "WORKER_NOTIFICATIONWORKER" (WORKER_<PROGRAM> unless the map says) */
     const char *switch_name; /* "WORKER_OWNER_NOTIFICATIONWORKER" (likewise) */
     const char *tracker_id;  /* "PROC-023", or NULL */
     bool namespaced;         /* queue_name carries the namespace as segment 1 */
     bool ordered;            /* jobs are claimed lowest id first (the build queue) */
+    bool scheduled;          /* a scheduled program (the map's `scheduled:`): its probes take no params */
     const pm_worker_probe *probes;
     size_t nprobes;
 } pm_worker_queue;
@@ -58,6 +61,8 @@ size_t pm_workers_count(const pm_workers *w);
 const pm_worker_queue *pm_workers_at(const pm_workers *w, size_t i);
 /* The queue named by the first len bytes of queue (no NUL needed), or NULL. */
 const pm_worker_queue *pm_workers_find(const pm_workers *w, const char *queue, size_t len);
+/* The scheduled program of that name, or NULL. */
+const pm_worker_queue *pm_workers_find_program(const pm_workers *w, const char *program);
 
 /* ---- one job (job.c) ---------------------------------------------------------------- */
 

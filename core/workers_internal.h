@@ -29,8 +29,10 @@ typedef struct pm_worker_spec {
 
 struct pm_workers {
     pm_config *cfg; /* owns every borrowed string */
-    pm_worker_spec *specs;
+    pm_worker_spec *specs;        /* the queues */
     size_t n;
+    pm_worker_spec *programs;     /* the scheduled programs (pub.queue NULL, pub.scheduled) */
+    size_t nprograms;
 };
 
 /* The JSON value at a dotted path ("a.b.0.c") under value, or NULL. (job.c) */

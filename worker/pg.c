@@ -206,3 +206,58 @@ int wk_pg_exec(worker_capture *c, const char *what, const char *sql, int nparams
     *res = NULL;
     return -1;
 }
+
+char *wk_pg_dsn_with_db(const char *dsn, const char *dbname)
+{
+    PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+    if (!opts)
+        return NULL;
+    size_t cap = 64, len = 0;
+    char *out = malloc(cap);
+    bool ok = out != NULL;
+    for (PQconninfoOption *o = opts; ok && o->keyword; o++) {
+        const char *v = strcmp(o->keyword, "dbname") == 0 ? dbname : o->val;
+        if (!v)
+            continue;
+        /* keyword='value' with ' and \ escaped: at most twice the value, plus the rest */
+        size_t need = len + strlen(o->keyword) + 2 * strlen(v) + 5;
+        if (need > cap) {
+            while (cap < need)
+                cap *= 2;
+            char *grown = realloc(out, cap);
+            if (!(ok = grown != NULL))
+                break;
+            out = grown;
+        }
+        len += (size_t)sprintf(out + len, "%s%s='", len ? " " : "", o->keyword);
+        for (const char *c = v; *c; c++) {
+            if (*c == '\'' || *c == '\\')
+                out[len++] = '\\';
+            out[len++] = *c;
+        }
+        out[len++] = '\'';
+        out[len] = 0;
+    }
+    PQconninfoFree(opts);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+json_t *wk_pg_rows(const PGresult *res)
+{
+    json_t *rows = json_array();
+    int nf = PQnfields(res);
+    for (int r = 0; r < PQntuples(res); r++) {
+        json_t *row = json_object();
+        for (int c = 0; c < nf; c++)
+            json_object_set_new(row, PQfname(res, c),
+                                PQgetisnull(res, r, c)
+                                    ? json_null()
+                                    : wk_text_json(PQgetvalue(res, r, c), (size_t)PQgetlength(res, r, c)));
+        json_array_append_new(rows, row);
+    }
+    return rows;
+}

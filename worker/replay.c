@@ -291,12 +291,23 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
                       void (*progress)(void *ctx, const worker_replay_stats *stats), pm_err *err)
 {
     wk_flight *flights = NULL, *next = NULL; /* next: read, waiting for its queue */
-    bool eof = false;
+    json_t *run = NULL;                      /* a scheduled run read, waiting for the jobs before it */
+    size_t runs_done = 0, nruns = json_array_size(r->o.runs);
+    bool eof = in == NULL;
     int rc = 0;
     uint64_t last_progress = pm_now_ms();
     while (rc == 0) {
+        /* a scheduled run is a barrier: it starts when no job is in flight, alone */
+        if (!run && runs_done < nruns)
+            run = json_incref(json_array_get(r->o.runs, runs_done++));
+        if (run && !flights && !r->stop) {
+            rc = wk_run(r, run, fn, ctx, err);
+            json_decref(run);
+            run = NULL;
+            continue;
+        }
         /* start what may start */
-        while (!r->stop && (long)r->stats.in_flight < (r->stats.serialized ? 1 : r->o.concurrency)) {
+        while (!r->stop && !run && (long)r->stats.in_flight < (r->stats.serialized ? 1 : r->o.concurrency)) {
             if (!next && !eof) {
                 json_t *record = NULL;
                 int got = pm_jsonl_reader_next(in, &record, err);
@@ -313,6 +324,10 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
                 if (check_source(r, record, err) != 0) {
                     json_decref(record);
                     rc = -1;
+                    break;
+                }
+                if (kind && strcmp(kind, "run") == 0) {
+                    run = record;
                     break;
                 }
                 if (!kind || strcmp(kind, "job") != 0) {
@@ -335,7 +350,7 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
             next = NULL;
             r->stats.in_flight++;
         }
-        if (rc != 0 || (!flights && (eof || r->stop)))
+        if (rc != 0 || (!flights && !run && (eof || r->stop)) || (!flights && r->stop))
             break;
         uint64_t turn = pm_now_ms();
         for (size_t i = 0; i < r->ntargets; i++) {
@@ -372,5 +387,6 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
         flight_free(f, r->ntargets);
     }
     flight_free(next, r->ntargets);
+    json_decref(run);
     return rc;
 }

@@ -77,6 +77,9 @@ typedef struct wk_target {
     worker_replay_target_stats *stats;
 } wk_target;
 
+/* Runs sql on the target's connection; NULL with msg filled (the server's words on one line,
+ * the target's DSN without password) on failure. A lost connection is closed (reconnected later). */
+PGresult *wk_target_exec(wk_target *t, const char *sql, int n, const char *const *params, char *msg, size_t size);
 /* Connects (and checks queueitem); 0, or -1 with err naming the target and its DSN. */
 int wk_target_connect(wk_target *t, pm_err *err);
 void wk_target_close(wk_target *t);
@@ -95,6 +98,13 @@ const char *wk_outcome_of(const char *inserted_state_id, long retries0, bool ava
 void wk_target_forget(wk_target *t, const wk_answer *a);
 /* The map's probes for the job, run on this target: {name: rows} (new), NULL without probes. */
 json_t *wk_target_probes(wk_target *t, const wk_flight *f);
+
+/* ---- scheduled runs (run.c) --------------------------------------------------------- */
+
+/* A record of kind "run" run once on every target's copy of its snapshot; its result handed
+ * to fn. No job may be in flight. 0, or -1 with err (fn's error, out of memory); a record
+ * without program or snapshot is counted in bad_jobs. */
+int wk_run(worker_replay *r, json_t *record, pm_record_fn fn, void *ctx, pm_err *err);
 
 /* One delivery's effects: {queue, http (with a sink), db (with probes)} (new). */
 json_t *wk_delivery_effects(const wk_answer *a);

@@ -74,6 +74,11 @@ static PGresult *exec(wk_target *t, const char *sql, int n, const char *const *p
     return NULL;
 }
 
+PGresult *wk_target_exec(wk_target *t, const char *sql, int n, const char *const *params, char *msg, size_t size)
+{
+    return exec(t, sql, n, params, msg, size);
+}
+
 int wk_target_connect(wk_target *t, pm_err *err)
 {
     char what[300], timeout[32];
@@ -413,20 +418,8 @@ json_t *wk_target_probes(wk_target *t, const wk_flight *f)
             json_object_set_new(db, probe->name, json_pack("{s:s}", "error", msg));
             continue;
         }
-        json_t *rows = json_array();
-        int nf = PQnfields(res);
-        for (int r = 0; r < PQntuples(res); r++) {
-            json_t *row = json_object();
-            for (int c = 0; c < nf; c++) {
-                const char *v = PQgetvalue(res, r, c);
-                json_object_set_new(row, PQfname(res, c),
-                                    PQgetisnull(res, r, c) ? json_null()
-                                                           : wk_text_json(v, (size_t)PQgetlength(res, r, c)));
-            }
-            json_array_append_new(rows, row);
-        }
+        json_object_set_new(db, probe->name, wk_pg_rows(res));
         PQclear(res);
-        json_object_set_new(db, probe->name, rows);
     }
     return db;
 }

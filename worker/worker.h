@@ -122,6 +122,7 @@ typedef struct worker_replay_options {
     unsigned poll_ms;        /* between two looks at the rows (default 20) */
     bool redeliver;          /* deliver each job a second time once the first's outcome is seen;
                               * its outcome and effects go to effects.redelivery */
+    const json_t *runs;      /* records of kind "run" (worker_run_record) done before the input's, or NULL */
 } worker_replay_options;
 
 void worker_replay_options_init(worker_replay_options *o);
@@ -129,6 +130,7 @@ void worker_replay_options_init(worker_replay_options *o);
 typedef struct worker_replay_target_stats {
     const char *name;
     uint64_t completed, retried, dead, timeout, errors;
+    uint64_t failed;         /* scheduled runs that exited with a status other than 0 */
     uint64_t enqueued;       /* rows the worker enqueued, attributed to a job */
     uint64_t unattributed;   /* rows that appeared with no job in flight (not in any result) */
     uint64_t ambiguous;      /* jobs whose effects could not be told apart (error ambiguous_effects) */
@@ -141,8 +143,10 @@ typedef struct worker_replay_stats {
     uint64_t jobs;           /* job results written */
     uint64_t in_flight;
     bool serialized;         /* an ambiguous effect made the run go one job at a time */
-    uint64_t not_jobs;       /* records of another kind (a scheduled run): not replayed yet */
-    uint64_t bad_jobs;       /* job records without a queue_name or a body: skipped */
+    uint64_t runs;           /* scheduled runs' results written (records of kind "run") */
+    uint64_t not_jobs;       /* records of another kind (neither job nor run): skipped */
+    uint64_t bad_jobs;       /* job records without a queue_name or a body, run records without
+                              * a program or a snapshot: skipped */
     worker_replay_target_stats *targets; /* one per worker target, in suite order */
     size_t ntargets;
 } worker_replay_stats;
@@ -163,6 +167,11 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
 void worker_replay_stop(worker_replay *r);
 const worker_replay_stats *worker_replay_get_stats(const worker_replay *r);
 void worker_replay_close(worker_replay *r);
+
+/* A record of kind "run" for PROGRAM@SNAPSHOT (DESIGN.md: the program and the snapshot it runs
+ * on), classified by the map's `scheduled:` programs (new), or NULL with err: a spec that is
+ * not PROGRAM@SNAPSHOT, or a program the map does not name. */
+json_t *worker_run_record(const pm_workers *map, const char *spec, unsigned n, pm_err *err);
 
 /* The source as messages show it: postgresql://USER@HOST:PORT/DB, never a password. */
 const char *worker_dsn_display(const char *dsn, char *buf, size_t size);

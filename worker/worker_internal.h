@@ -152,6 +152,11 @@ int wk_pg_exec(worker_capture *c, const char *what, const char *sql, int nparams
 bool wk_pg_lost(PGconn *conn, const PGresult *res);
 /* The server's message on one line (newlines folded), into buf. */
 const char *wk_pg_message(const char *msg, char *buf, size_t size);
+/* The DSN as a libpq key='value' string with its dbname replaced (new; the password kept:
+ * for a program's environment, never for a message), or NULL when it does not parse. */
+char *wk_pg_dsn_with_db(const char *dsn, const char *dbname);
+/* A result's rows as [{column: text or null}] (new). */
+json_t *wk_pg_rows(const PGresult *res);
 
 /* ---- reading the source (logical.c, poll.c) ---------------------------------------- */
 

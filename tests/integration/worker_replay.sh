@@ -11,7 +11,8 @@
 #    with --redeliver, a webhook sent again on a duplicate: $.redelivery.http[0]), and
 #    everything else matches;
 #  - a connection lost in the middle: that target's answer is error "database" naming the
-#    database (no password), the run goes on; scheduled runs and broken job records are counted;
+#    database (no password), the run goes on; records of another kind, broken job records and
+#    runs without a snapshot are counted;
 #  - errors: a worker target without sandbox: true, a database nobody answers at, the capture's
 #    source as a target: exit 2, one line naming the target, never the password.
 . "$(dirname "$0")/lib.sh"
@@ -266,6 +267,7 @@ grep '"family":"WORKER_REPOSITORYGCWORKER"' "$WORK/diffs4.jsonl" | grep -q '"ver
 {
     grep '"s1"' "$WORK/jobs.jsonl"
     echo '{"v":1,"id":"r1","kind":"run","program":"gcworker"}'
+    echo '{"v":1,"id":"n1","kind":"note"}'
     echo '{"v":1,"id":"bad1","kind":"job","job":{"body":{}}}'
 } >"$WORK/lost.jsonl"
 "$PMIRROR" worker -c "$WORK/suite.yaml" -i "$WORK/lost.jsonl" -o "$WORK/lost-results.jsonl" --job-timeout 3 \
@@ -282,7 +284,7 @@ grep -q '"go":{"role":"candidate","outcome":null,"effects":{"queue":\[\],"http":
 grep -q '"python":{"role":"baseline","outcome":"timeout"' "$WORK/lost-results.jsonl" && ok ||
     bad "python's answer should be a timeout: $(cat "$WORK/lost-results.jsonl")"
 grep -q "replayer-secret" "$WORK/lost-results.jsonl" "$WORK/lost.err" && bad "a password is in the output" || ok
-grep -q "skipped: 1 records not of kind job (scheduled runs are not replayed yet), 1 job records without" \
+grep -q "skipped: 1 records neither of kind job nor run, 2 job records without a queue_name or a body or runs" \
     "$WORK/lost.err" && ok || bad "the summary should count the skipped records: $(cat "$WORK/lost.err")"
 run "$PMIRROR" diff -i "$WORK/lost-results.jsonl" -o "$WORK/lost-diffs.jsonl"
 grep -q '"verdict":"error"' "$WORK/lost-diffs.jsonl" && ok || bad "a lost connection is a diff error: $(cat "$WORK/lost-diffs.jsonl")"

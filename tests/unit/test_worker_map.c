@@ -1,6 +1,7 @@
 /*
  * test_worker_map.c — the worker map (core/workers.c, core/job.c): the shipped Quay map
- * loads with its nine queues and the tracker's program names; each malformed map is refused
+ * loads with its nine queues and the tracker's program names, and its scheduled programs
+ * apart; each malformed map is refused
  * with file:line:column; templates, capabilities, cohorts (an e-mail user hashed) and body
  * redaction do what config/quay/workers.yaml's header says.
  */
@@ -283,6 +284,37 @@ Test(worker_map, malformed_maps_are_refused_with_their_position)
             "w.yaml:4:32: workers.q1.probes[0]: unknown key 'param'");
     refused("workers:\n  q1: {program: a, family: F, switch: S1}\n  q2: {program: b, family: F, switch: S2}\n",
             "w.yaml:3:7: workers.q2: family F has switch S2 here and S1 for queue q1");
+}
+
+Test(worker_map, scheduled_programs_load_apart_from_the_queues)
+{
+    pm_workers *w = quay_map();
+    const pm_worker_queue *gc = pm_workers_find_program(w, "gcworker");
+    cr_assert_not_null(gc);
+    cr_assert(gc->scheduled);
+    cr_assert_null(gc->queue);
+    cr_assert_str_eq(gc->family, "WORKER_GCWORKER");
+    cr_assert_str_eq(gc->switch_name, "WORKER_OWNER_GCWORKER");
+    cr_assert_str_eq(gc->tracker_id, "PROC-033");
+    cr_assert_eq(gc->nprobes, 3);
+    cr_assert_str_eq(gc->probes[0].name, "tags");
+    cr_assert_null(pm_workers_find_program(w, "notificationworker")); /* a queue's program is not scheduled */
+    cr_assert_null(pm_workers_find(w, "gcworker", 8));                /* nor a scheduled program a queue */
+    cr_assert_eq(pm_workers_count(w), 9);
+    pm_workers_free(w);
+}
+
+Test(worker_map, malformed_scheduled_programs_are_refused)
+{
+    refused("workers: {q1: {program: w}}\nscheduled: [gc]\n", "w.yaml:2:12: scheduled: want a mapping");
+    refused("workers: {q1: {program: w}}\nscheduled:\n  gc:\n    ordered: true\n",
+            "w.yaml:4:5: scheduled.gc: unknown key 'ordered'");
+    refused("workers: {q1: {program: w}}\nscheduled:\n  GC: {}\n", "w.yaml:3:3: scheduled.GC: want a program name");
+    refused("workers: {q1: {program: w}}\nscheduled:\n  gc:\n    probes: [{name: p, sql: 'SELECT $1', params: "
+            "['{id}']}]\n",
+            "w.yaml:4:14: scheduled.gc.probes[0]: a scheduled program's probe takes no params");
+    refused("workers: {q1: {program: w, family: F, switch: S1}}\nscheduled:\n  gc: {family: F, switch: S2}\n",
+            "w.yaml:3:7: scheduled.gc: family F has switch S2 here and S1 for queue q1");
 }
 
 Test(worker_map, missing_file_names_it)

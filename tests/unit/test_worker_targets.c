@@ -1,6 +1,6 @@
 /*
  * test_worker_targets.c — the worker side of suites and diff: worker targets in a suite file
- * (database, effects, sandbox: true required, errors at file:line:column), and job results
+ * (database, effects, run, sandbox: true required, errors at file:line:column), and job results
  * through diff (outcome compared as a status, effects as a JSON body).
  */
 #include <criterion/criterion.h>
@@ -68,6 +68,35 @@ Test(worker_targets, bad_worker_keys_are_errors)
     cr_assert(strstr(err.msg, "effects must be an address HOST:PORT") != NULL, "%s", err.msg);
     cr_assert_null(load("targets:\n  - {name: go, role: candidate, databse: \"host=h\", sandbox: true}\n", &err));
     cr_assert(strstr(err.msg, "unknown key 'databse'") != NULL, "%s", err.msg);
+}
+
+Test(worker_targets, run_argv_and_run_timeout_are_read_and_checked)
+{
+    pm_err err;
+    pm_suite *s = load("targets:\n"
+                       "  - {name: py, role: baseline, database: \"host=h\", sandbox: true,\n"
+                       "     run: [python3, gc.py, \"{program}\"], run_timeout: 90}\n"
+                       "  - {name: go, role: candidate, database: \"host=h\", sandbox: true}\n",
+                       &err);
+    cr_assert_not_null(s, "%s", err.msg);
+    cr_assert_eq(s->targets[0].nrun, 3);
+    cr_assert_str_eq(s->targets[0].run[0], "python3");
+    cr_assert_str_eq(s->targets[0].run[2], "{program}");
+    cr_assert_null(s->targets[0].run[3]);
+    cr_assert_float_eq(s->targets[0].run_timeout_s, 90, 1e-9);
+    cr_assert_null(s->targets[1].run);
+    cr_assert_float_eq(s->targets[1].run_timeout_s, 600, 1e-9);
+    pm_suite_free(s);
+    cr_assert_null(load("targets:\n  - {name: go, role: candidate, database: \"host=h\", sandbox: true,\n"
+                        "     run: gc.py}\n",
+                        &err));
+    cr_assert(strstr(err.msg, "suite.yaml:3:11: target go: run must be a list") != NULL, "%s", err.msg);
+    cr_assert_null(load("targets:\n  - {name: go, role: candidate, database: \"host=h\", sandbox: true,\n"
+                        "     run: [\"\", x]}\n",
+                        &err));
+    cr_assert(strstr(err.msg, "run[0] must be a non-empty string") != NULL, "%s", err.msg);
+    cr_assert_null(load("targets:\n  - {name: go, role: candidate, url: \"http://x\", run: [gc.py]}\n", &err));
+    cr_assert(strstr(err.msg, "run belongs to worker targets") != NULL, "%s", err.msg);
 }
 
 /* ---- job results through diff ---------------------------------------------------------- */
