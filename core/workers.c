@@ -14,6 +14,7 @@
  *       redact: [PATH...]               # body fields whose strings are secrets
  *       urls: [PATH...]                 # body fields holding URLs with secret query parameters
  *       probes: [{name: NAME, sql: "SELECT ... $1", params: [TEMPLATE...]}]
+ *       correlate: TEMPLATE             # a value of the job found in the effects it causes
  *   scheduled:
  *     gcworker:                         # a scheduled program: the tracker's name
  *       tracker, family, switch         # as above
@@ -32,7 +33,7 @@
 #include <string.h>
 
 static const char *const queue_keys[] = {"program", "tracker", "family", "switch", "namespaced", "ordered",
-                                         "capability", "cohort", "redact", "urls", "probes", NULL};
+                                         "capability", "cohort", "redact", "urls", "probes", "correlate", NULL};
 static const char *const capability_keys[] = {"body", "segment_in", "default", NULL};
 static const char *const cohort_keys[] = {"org", "repo", "user", NULL};
 static const char *const probe_keys[] = {"name", "sql", "params", NULL};
@@ -278,6 +279,12 @@ static int load_queue(const pm_config *cfg, const char *queue, const json_t *v, 
     snprintf(sub, sizeof sub, "%s.urls", what);
     if (get_strings(cfg, json_object_get(v, "urls"), sub, ITEM_PATH, false, &s->urls, err) != 0)
         return -1;
+    if (get_string(cfg, v, "correlate", what, &s->pub.correlate, err) != 0)
+        return -1;
+    const char *why = s->pub.correlate ? pm_worker_template_check(s->pub.correlate) : NULL;
+    if (why)
+        return pm_config_error_at(cfg, json_object_get(v, "correlate"), err, "%s.correlate: '%s': %s", what,
+                                  s->pub.correlate, why);
     snprintf(sub, sizeof sub, "%s.probes", what);
     return load_probes(cfg, json_object_get(v, "probes"), sub, s, err);
 }

@@ -48,6 +48,8 @@ typedef struct pm_worker_queue {
     bool namespaced;         /* queue_name carries the namespace as segment 1 */
     bool ordered;            /* jobs are claimed lowest id first (the build queue) */
     bool scheduled;          /* a scheduled program (the map's `scheduled:`): its probes take no params */
+    const char *correlate;   /* a template: the job's value that the effects it causes carry (a
+                              * webhook's body, a follow-up job's), for attribution; or NULL */
     const pm_worker_probe *probes;
     size_t nprobes;
 } pm_worker_queue;

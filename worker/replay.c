@@ -113,6 +113,7 @@ static void flight_free(wk_flight *f, size_t ntargets)
         free(f->answers[i].message);
     }
     free(f->answers);
+    free(f->correlation);
     free(f->queue);
     free(f->body);
     json_decref(f->record);
@@ -153,6 +154,15 @@ static wk_flight *flight_new(worker_replay *r, json_t *record, uint64_t seq)
                      ? (long)json_integer_value(retries)
                      : 5; /* WorkQueue.put's default */
     f->wq = pm_workers_find(r->o.map, f->queue, strlen(f->queue));
+    if (f->wq && f->wq->correlate) {
+        const json_t *qid = json_object_get(record, "queue_id");
+        f->correlation = pm_worker_template_expand(f->wq->correlate, json_is_integer(qid) ? json_integer_value(qid) : 0,
+                                                   qn, f->body_json);
+        if (f->correlation && strlen(f->correlation) < 4) { /* too short to tell jobs apart by */
+            free(f->correlation);
+            f->correlation = NULL;
+        }
+    }
     f->ordered = json_is_true(json_object_get(job, "ordered")) || (f->wq && f->wq->ordered);
     f->waiting = r->ntargets;
     return f;

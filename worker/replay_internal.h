@@ -46,6 +46,7 @@ typedef struct wk_flight {
     long retries;
     bool ordered;
     const pm_worker_queue *wq; /* NULL: the map does not name the queue */
+    char *correlation;    /* the map's correlate value for this job (owned), or NULL */
     uint64_t started_ms;
     double timeout_s;
     wk_answer *answers;   /* one per worker target */

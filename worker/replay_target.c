@@ -7,8 +7,11 @@
  * the rows with a higher id than any seen before (what the worker enqueued in its turn). In
  * one snapshot a worker that enqueues a follow-up and completes its job in one transaction
  * shows both at once, which is what makes attribution exact:
- *   - one job in flight on the target: a new row is that job's;
- *   - several: the job whose outcome this same look saw, when exactly one did;
+ *   - the one job in flight whose `correlate` value (the worker map's: a notification's uuid,
+ *     say) the effect's text contains — a webhook's target, headers and body, a new row's
+ *     body —, when exactly one does;
+ *   - else one job in flight on the target: a new row is that job's;
+ *   - else several: the job whose outcome this same look saw, when exactly one did;
  *   - else it cannot be told: every job then in flight on the target is marked `ambiguous`
  *     (its answer becomes error `ambiguous_effects`, so diff counts an error, never a match
  *     or a mismatch built on a guess), the row goes to the oldest of them for the reader, and
@@ -191,9 +194,30 @@ static json_t *row_body(const char *text, size_t len, bool cut)
     return v ? v : wk_text_json(text, len);
 }
 
-/* The job a new row belongs to (see the top of the file), or NULL. */
-static wk_answer *attribute(wk_target *t, size_t index, wk_flight *flights)
+/* The one job in flight whose correlate value (the worker map's) is in text, or NULL when
+ * none is, or several are. */
+static wk_answer *by_correlation(wk_flight *flights, size_t index, const char *text)
 {
+    wk_answer *found = NULL;
+    for (wk_flight *f = flights; text && f; f = f->next) {
+        wk_answer *a = &f->answers[index];
+        if (!f->correlation || !a->row_id || a->error || (a->outcome && !a->outcome_now) ||
+            !strstr(text, f->correlation))
+            continue;
+        if (found)
+            return NULL;
+        found = a;
+    }
+    return found;
+}
+
+/* The job an effect belongs to (see the top of the file), or NULL; text is the effect as
+ * text, for the correlate rule. */
+static wk_answer *attribute(wk_target *t, size_t index, wk_flight *flights, const char *text)
+{
+    wk_answer *mine = by_correlation(flights, index, text);
+    if (mine)
+        return mine;
     wk_answer *only = NULL, *now = NULL, *oldest = NULL;
     size_t in_flight = 0, outcome_now = 0;
     for (wk_flight *f = flights; f; f = f->next) {
@@ -248,7 +272,9 @@ static void take_requests(wk_target *t, size_t index, wk_flight *flights)
     size_t i;
     json_t *req;
     json_array_foreach(requests, i, req) {
-        wk_answer *a = attribute(t, index, flights);
+        char *text = json_dumps(req, JSON_COMPACT | JSON_ENCODE_ANY);
+        wk_answer *a = attribute(t, index, flights, text);
+        free(text);
         if (a && a->http) {
             json_array_append(a->http, req);
             t->stats->http++;
@@ -361,13 +387,13 @@ static void look(wk_target *t, size_t index, wk_flight *flights)
         wk_flight *owner = NULL;
         if (watched(flights, index, id, &owner))
             continue; /* a job of ours (its outcome already seen) */
-        wk_answer *a = attribute(t, index, flights);
+        const char *body = PQgetvalue(res, r, 3);
+        size_t len = (size_t)PQgetlength(res, r, 3);
+        wk_answer *a = attribute(t, index, flights, body);
         if (!a) {
             t->stats->unattributed++;
             continue;
         }
-        const char *body = PQgetvalue(res, r, 3);
-        size_t len = (size_t)PQgetlength(res, r, 3);
         long long total = strtoll(PQgetvalue(res, r, 8), NULL, 10);
         json_t *row = json_object();
         json_object_set_new(row, "queue_name", wk_text_json(PQgetvalue(res, r, 2), strlen(PQgetvalue(res, r, 2))));
@@ -414,8 +440,10 @@ json_t *wk_target_probes(wk_target *t, const wk_flight *f)
             snprintf(msg, sizeof msg, "no connection to %s", t->display);
         for (size_t k = 0; k < np; k++)
             free(values[k]);
-        if (!res) {
-            json_object_set_new(db, probe->name, json_pack("{s:s}", "error", msg));
+        if (!res) { /* the server's words only: the target's DSN in it would differ between targets */
+            size_t dl = strlen(t->display);
+            const char *words = strncmp(msg, t->display, dl) == 0 && strncmp(msg + dl, ": ", 2) == 0 ? msg + dl + 2 : msg;
+            json_object_set_new(db, probe->name, json_pack("{s:s}", "error", words));
             continue;
         }
         json_object_set_new(db, probe->name, wk_pg_rows(res));

@@ -4,15 +4,24 @@
 # promote with no mismatch; API_V1, REGISTRY_V1 and OAUTH hold, each for its seeded bug —
 # the top difference of API_V1 is the omitempty `description` (with the null `tags` among
 # its differences), of REGISTRY_V1 the 404 status, and OAUTH holds on its p95 alone.
-# Every replayed request found its recorded answer on both backends.
+# Every replayed request found its recorded answer on both backends. The workers: 240
+# notification jobs captured from a real PostgreSQL and replayed to the two test workers are
+# all mismatches on the seeded renamed webhook field (WORKER_NOTIFICATIONWORKER holds), each
+# webhook attributed to its job by the map's correlate value though four jobs were in flight;
+# the one GC run on a snapshot matches and is insufficient (its gate wants three runs).
 . "$(dirname "$0")/lib.sh"
 
 run bash "$SRC/tools/demo.sh" "$PMIRROR" "$WORK/demo"
 expect_rc 0 "tools/demo.sh: the seeded outcome"
 expect_out "| \`REGISTRY_V2\` |" "the family table"
 expect_out "$WORK/demo/report.html" "the report's path"
-expect_out "The gate fails (exit 1) for API_V1 OAUTH REGISTRY_V1, as seeded" "the seeded failures named"
-for f in capture.jsonl.gz report.json report.md report.html junit.xml proposal.yaml suite.yaml; do
+expect_out "The gate fails (exit 1) for API_V1 OAUTH REGISTRY_V1 WORKER_NOTIFICATIONWORKER, as seeded" \
+    "the seeded failures named"
+expect_out "| \`WORKER_NOTIFICATIONWORKER\` | \`WORKER_OWNER_NOTIFICATIONWORKER\` | 240 |" "the table's worker rows"
+expect_out "240 jobs (logical)" "the queue capture's summary"
+grep -q "could not be attributed" "$WORK/demo/worker.log" && bad "ambiguous effects: $(cat "$WORK/demo/worker.log")" || ok
+for f in capture.jsonl.gz report.json report.md report.html junit.xml proposal.yaml suite.yaml jobs.jsonl.gz \
+    worker-results.jsonl.gz worker-diffs.jsonl.gz workers-suite.yaml; do
     [ -s "$WORK/demo/$f" ] && ok || bad "the demo wrote no $f"
 done
 for side in python go; do
@@ -63,6 +72,15 @@ want(all(prop.get("ROUTE_OWNER_FAMILY_" + f) == "go" for f in ("REGISTRY_V2", "K
      "proposal %s lacks a promoted family" % prop)
 want(not any("ROUTE_OWNER_FAMILY_" + f in prop for f in ("API_V1", "REGISTRY_V1", "OAUTH")),
      "proposal %s moves a held family" % prop)
+note = fam.get("WORKER_NOTIFICATIONWORKER", {})
+want(note.get("decision") == "hold" and note.get("mismatch") == 240 and note.get("error") == 0,
+     "WORKER_NOTIFICATIONWORKER: %s" % {k: note.get(k) for k in ("decision", "mismatch", "error")})
+shape = [(d["where"], d["path"], d["kind"]) for d in note.get("top_differences", [{}])[0].get("shape", [])]
+want(sorted(shape) == [("body", "$.http[*].body.repo", "extra"), ("body", "$.http[*].body.repository", "missing")],
+     "WORKER_NOTIFICATIONWORKER difference %s" % shape)
+gc = fam.get("WORKER_GCWORKER", {})
+want(gc.get("decision") == "insufficient" and gc.get("match") == 1 and gc.get("switch") == "WORKER_OWNER_GCWORKER",
+     "WORKER_GCWORKER: %s" % {k: gc.get(k) for k in ("decision", "match", "switch")})
 print("\n".join(problems) if problems else "ok")
 PY
 )

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """queue_worker.py — a small Quay queue worker for worker_replay.sh, in two flavours.
 
-    /usr/bin/python3 queue_worker.py FLAVOUR DSN HOOKS  (FLAVOUR: python | go; HOOKS: base URL
-                                                         of its outbound HTTP, pmirror's effects sink)
+    /usr/bin/python3 queue_worker.py FLAVOUR DSN HOOKS [QUEUES]
+        FLAVOUR: python | go; HOOKS: base URL of its outbound HTTP, pmirror's effects sink;
+        QUEUES: the queues it consumes, comma-separated (default: all but notification/)
 
 It follows Quay's WorkQueue protocol (data/queue.py; quay-facts.md "Queues and workers")
 statement for statement: the claimable rows of its queues (available_after <= now, available
@@ -18,11 +19,14 @@ again 300 s later) in the work's own transaction. Its queues and what it does:
     exportactionlogs/NS/ completes
     chunk_cleanup/       completes
     dockerfilebuild/NS/REPO/ (ordered) sets the build's phase to complete, completes
+    notification/NS/...  (only when QUEUES names it: tools/demo.sh) POSTs the event to
+                         HOOKS/hooks/notification as {"event", "repository", "notification_uuid"}
 
 The "go" flavour carries the seeded differences worker_replay.sh must find:
   (a) repositorygc's follow-up notification names its field "repo", not "repository";
   (b) exportactionlogs is marked incomplete (a retry) where the python flavour completes it;
   (c) namespacegc delivered twice sends its webhook twice (python: once, the marker is gone).
+  (d) the notification webhook names its field "repo", not "repository" (the demo's bug).
 Needs python3-psycopg2 (Debian), hence /usr/bin/python3. Stops on SIGTERM.
 """
 import json
@@ -121,6 +125,13 @@ def work(conn, flavour, hooks, item_id, queue_name, body_text):
                 incomplete(cur, item_id)
             else:
                 complete(cur, item_id)
+        elif queue_name.startswith("notification/"):
+            data = body.get("event_data") or {}
+            repo = "%s/%s" % (data.get("namespace"), data.get("repository"))
+            webhook(hooks, "/hooks/notification", {"event": segments[-2] if len(segments) > 2 else None,
+                                                   ("repo" if flavour == "go" else "repository"): repo,
+                                                   "notification_uuid": body.get("notification_uuid")})
+            complete(cur, item_id)
         elif queue_name.startswith("dockerfilebuild/"):
             cur.execute("UPDATE repositorybuild SET phase = 'complete' WHERE uuid = %s", (body["build_uuid"],))
             complete(cur, item_id)
@@ -131,6 +142,8 @@ def work(conn, flavour, hooks, item_id, queue_name, body_text):
 
 def main():
     flavour, dsn, hooks = sys.argv[1], sys.argv[2], sys.argv[3]
+    if len(sys.argv) > 4:
+        QUEUES[:] = [q if q.endswith("/") else q + "/" for q in sys.argv[4].split(",")]
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     conn = psycopg2.connect(dsn)

@@ -282,6 +282,8 @@ Test(worker_map, malformed_maps_are_refused_with_their_position)
             "w.yaml:4:40: workers.q1.probes[1].name: 'p' is named twice");
     refused("workers:\n  q1:\n    program: w\n    probes: [{name: p, sql: x, param: []}]\n",
             "w.yaml:4:32: workers.q1.probes[0]: unknown key 'param'");
+    refused("workers:\n  q1:\n    program: w\n    correlate: '{bdy.x}'\n",
+            "w.yaml:4:16: workers.q1.correlate: '{bdy.x}': want placeholders");
     refused("workers:\n  q1: {program: a, family: F, switch: S1}\n  q2: {program: b, family: F, switch: S2}\n",
             "w.yaml:3:7: workers.q2: family F has switch S2 here and S1 for queue q1");
 }
