@@ -420,7 +420,7 @@ static json_t *side_json(const run_side *s)
     json_object_set_new(r, "role", json_string(pm_role_name(s->t->t->role)));
     bool ok = s->outcome && !s->error;
     json_object_set_new(r, "outcome", ok ? json_string(s->outcome) : json_null());
-    json_object_set(r, "effects", s->effects ? s->effects : json_object());
+    json_object_set_new(r, "effects", s->effects ? json_incref(s->effects) : json_object());
     json_object_set_new(r, "latency_us", ok ? json_integer(s->latency_us) : json_null());
     json_object_set_new(r, "error", s->error ? json_string(s->error) : json_null());
     if (s->message[0])
