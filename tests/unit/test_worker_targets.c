@@ -1,7 +1,8 @@
 /*
  * test_worker_targets.c — the worker side of suites and diff: worker targets in a suite file
  * (database, effects, sandbox: true required, errors at file:line:column), and job results
- * through diff (outcome compared as a status, effects as a JSON body).
+ * through diff (outcome compared as a status, effects as a JSON body); a watched row's outcome,
+ * and an ordered burst's attribution and order witness (worker/replay_target.c).
  */
 #include <criterion/criterion.h>
 #include <string.h>
