@@ -94,7 +94,7 @@ int cmd_worker(int argc, char **argv)
                      "run a scheduled program once on a copy of database SNAPSHOT on each target (before -i's)"),
         CLI_OPT_STRING('o', "output", &out_path, "RESULTS", "job results to write (.gz: gzip; - = stdout)"),
         CLI_OPT_INT(0, "concurrency", &concurrency, 1, 10000,
-                    "jobs in flight at most (default 4; an ordered queue's one at a time)"),
+                    "jobs in flight at most, an ordered queue's burst included (default 4)"),
         CLI_OPT_NUMBER(0, "job-timeout", &job_timeout, 0.01, 86400,
                        "seconds from enqueue to outcome before `timeout` (default: the target's timeout, 60)"),
         CLI_OPT_INT(0, "poll-ms", &poll_ms, 1, 10000, "milliseconds between two looks at the rows (default 20)"),
@@ -114,6 +114,9 @@ int cmd_worker(int argc, char **argv)
         "enqueued in its turn, the HTTP requests it sent to the target's effects sink\n"
         "(effects: HOST:PORT, answered 200 {}) and the worker map's probes. pmirror diff\n"
         "compares them as it compares answers (outcome as a status, effects as a body).\n"
+        "Consecutive jobs of an ordered queue (the build queue) go in together, up to\n"
+        "--concurrency, and each one's effects.taken_before counts the lower ids still\n"
+        "unclaimed when the worker took it (0: lowest id first, as Quay).\n"
         "A scheduled program (--run, or a record of kind run) runs once per target on a\n"
         "fresh copy of the snapshot database (CREATE DATABASE ... TEMPLATE SNAPSHOT): the\n"
         "target's run: argv, with PMIRROR_DSN (the copy) and PMIRROR_EFFECTS in its\n"

@@ -4,10 +4,23 @@
  * One thread, one connection per worker target. Each turn: start jobs while fewer than
  * `concurrency` are in flight (inserting each into every target at once), look at every
  * target's rows (replay_target.c), and write the jobs every target has an outcome for, in the
- * order they finish. An ordered queue's job (the build queue: the record says `ordered`, or
- * the worker map does) starts only when no other job of its queue is in flight, and the
- * records after it wait with it, so record order is kept where the queue needs it; the wait
- * is head-of-line for the others, which is the simple and safe choice for a first form.
+ * order they finish.
+ *
+ * Ordered queues (the build queue: the record says `ordered`, or the worker map does) take the
+ * lowest claimable id in Quay, and a worker that does not is what this must show. Consecutive
+ * job records of one ordered queue (queue_name's first segment) form a burst: its jobs start
+ * together, up to `concurrency` in flight, and the ones a turn starts are inserted in record
+ * order in one transaction per target, so their ids ascend and the worker finds them all at
+ * once, with a choice to make. Each ordered job's effects carry the order witness
+ * `taken_before` (replay_target.c): how many jobs of its burst with a lower id were still
+ * unclaimed when it was first seen taken; 0 for every job of a worker that keeps the order. A
+ * job of an ordered queue that does not go on the burst in flight (another record came between)
+ * starts only when its queue has no job in flight, and the records after it wait with it: a
+ * head-of-line wait for the others, the simple and safe choice for a first form.
+ * Limits of the witness: it is read at --poll-ms, so jobs taken between two looks count as in
+ * order (a worker that takes b2 then b1 within one interval is not caught; builds take longer
+ * than that); with --concurrency 1, or once the run is serialized, a burst is one job and every
+ * witness is 0.
  * Once a target sees an effect it cannot attribute (replay_target.c), the run goes on one
  * job at a time. Memory is bounded by `concurrency` jobs.
  */
@@ -204,16 +217,43 @@ static bool queue_busy(const wk_flight *flights, const char *queue)
     return false;
 }
 
-static void start(worker_replay *r, wk_flight *f)
+/* Inserts n jobs into every target; several (an ordered burst's, in record order) go in one
+ * transaction per target, so the worker finds them all at once. */
+static void start(worker_replay *r, wk_flight *const *fs, size_t n)
 {
-    f->started_ms = pm_now_ms();
+    uint64_t now = pm_now_ms();
+    for (size_t k = 0; k < n; k++)
+        fs[k]->started_ms = now;
     for (size_t i = 0; i < r->ntargets; i++) {
-        f->answers[i].delivery = 1;
-        f->timeout_s = r->o.job_timeout_s > 0 ? r->o.job_timeout_s : r->targets[i].t->timeout_s;
-        wk_target_enqueue(&r->targets[i], i, f);
-        if (f->answers[i].error)
-            r->targets[i].stats->errors++;
+        for (size_t k = 0; k < n; k++) {
+            fs[k]->answers[i].delivery = 1;
+            fs[k]->timeout_s = r->o.job_timeout_s > 0 ? r->o.job_timeout_s : r->targets[i].t->timeout_s;
+        }
+        wk_target_enqueue_together(&r->targets[i], i, fs, n);
+        for (size_t k = 0; k < n; k++)
+            if (fs[k]->answers[i].error)
+                r->targets[i].stats->errors++;
     }
+}
+
+/* May f start now: a job of a queue that is not ordered always may (within concurrency); an
+ * ordered one when its queue has no job in flight, or when it joins the burst going on (the
+ * jobs started just before it, in record order, are of its queue). */
+static bool may_start(const wk_flight *flights, const wk_flight *f, const char *burst)
+{
+    return !f->ordered || !queue_busy(flights, f->queue) || (burst && strcmp(burst, f->queue) == 0);
+}
+
+/* After f starts: the burst it opens or goes on with (its queue when it is ordered), or none. */
+static int burst_follow(char **burst, const wk_flight *f, pm_err *err)
+{
+    if (f->ordered && *burst && strcmp(*burst, f->queue) == 0)
+        return 0;
+    free(*burst);
+    *burst = NULL;
+    if (f->ordered && !(*burst = strdup(f->queue)))
+        return pm_err_set(err, "out of memory");
+    return 0;
 }
 
 /* Every target has an outcome (or an error) for f. */
@@ -303,8 +343,11 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
     wk_flight *flights = NULL, *next = NULL; /* next: read, waiting for its queue */
     json_t *run = NULL;                      /* a scheduled run read, waiting for the jobs before it */
     size_t runs_done = 0, nruns = json_array_size(r->o.runs);
+    char *burst = NULL;                      /* the ordered queue whose burst is going on */
+    wk_flight **batch = calloc((size_t)r->o.concurrency, sizeof *batch); /* the burst's jobs of this turn */
+    size_t nbatch = 0;
     bool eof = in == NULL;
-    int rc = 0;
+    int rc = batch ? 0 : pm_err_set(err, "out of memory");
     uint64_t last_progress = pm_now_ms();
     while (rc == 0) {
         /* a scheduled run is a barrier: it starts when no job is in flight, alone */
@@ -314,6 +357,8 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
             rc = wk_run(r, run, fn, ctx, err);
             json_decref(run);
             run = NULL;
+            free(burst); /* a burst does not go on across a run */
+            burst = NULL;
             continue;
         }
         /* start what may start */
@@ -350,9 +395,16 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
                     continue;
                 }
             }
-            if (!next || (next->ordered && queue_busy(flights, next->queue)))
+            if (!next || !may_start(flights, next, burst))
                 break;
-            start(r, next);
+            if (burst_follow(&burst, next, err) != 0) {
+                rc = -1;
+                break;
+            }
+            if (next->ordered)
+                batch[nbatch++] = next; /* inserted with the rest of its burst below */
+            else
+                start(r, &next, 1);
             wk_flight **tail = &flights;
             while (*tail)
                 tail = &(*tail)->next;
@@ -360,6 +412,9 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
             next = NULL;
             r->stats.in_flight++;
         }
+        if (nbatch && rc == 0)
+            start(r, batch, nbatch);
+        nbatch = 0;
         if (rc != 0 || (!flights && !run && (eof || r->stop)) || (!flights && r->stop))
             break;
         uint64_t turn = pm_now_ms();
@@ -398,5 +453,7 @@ int worker_replay_run(worker_replay *r, pm_jsonl_reader *in, pm_record_fn fn, vo
     }
     flight_free(next, r->ntargets);
     json_decref(run);
+    free(burst);
+    free(batch);
     return rc;
 }

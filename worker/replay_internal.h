@@ -27,6 +27,9 @@ typedef struct wk_answer {
     json_t *db;           /* {probe: rows} after the outcome, or NULL */
     json_t *http;         /* requests to the target's effects sink during the job, or NULL: no sink */
     bool outcome_now;     /* its outcome was seen in the poll being applied */
+    bool taken;           /* seen claimed, released or gone: the worker took it (else its row is as inserted) */
+    bool taken_now;       /* first seen taken in the poll being applied */
+    int64_t taken_before; /* an ordered job's order witness (replay_target.c), -1 until it is taken */
     bool ambiguous;       /* an effect seen during it could not be told apart from another job's */
     uint64_t started_ms;  /* monotonic, at the insert: the timeout runs from here */
     unsigned delivery;    /* 1, or 2 for --redeliver's second delivery */
@@ -86,9 +89,19 @@ int wk_target_connect(wk_target *t, pm_err *err);
 void wk_target_close(wk_target *t);
 /* Inserts f's job as Quay's producer does; on failure the answer gets an error. */
 void wk_target_enqueue(wk_target *t, size_t index, wk_flight *f);
+/* Inserts n jobs in that order (ids ascend) in one transaction when n > 1: the worker finds them
+ * all at once or none; when one insert fails, every answer gets the error and no row is left. */
+void wk_target_enqueue_together(wk_target *t, size_t index, wk_flight *const *fs, size_t n);
 /* One look at the rows: the outcome of every job of flights watched on this target, and the
  * rows enqueued since the last look, attributed to the jobs in flight. */
 void wk_target_poll(wk_target *t, size_t index, wk_flight *flights);
+/* The job a new row (or a request to the sink) belongs to, by the rules at the top of
+ * replay_target.c; NULL when no job can have made it. An ambiguous one marks the candidates.
+ * text is the effect as text (a row's body, a request as JSON) for the correlate rule, or NULL. */
+wk_answer *wk_target_attribute(wk_target *t, size_t index, wk_flight *flights, const char *text);
+/* The order witness of the ordered jobs first seen taken in the look being applied (taken_now):
+ * taken_before = the claimable jobs of the same ordered queue with a lower id not taken yet. */
+void wk_order_witness(wk_flight *flights, size_t index);
 /* What a watched row that is still there says (a row gone is `completed`): `dead` with no
  * retries left once released (available with another state_id: incomplete) or its lease
  * expired; `retried` when released, expired or claimed twice with retries left; NULL while

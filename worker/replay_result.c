@@ -7,7 +7,8 @@
  * statement failed; `message` says which, without the DSN's password), or `ambiguous_effects`
  * with the outcome kept (an effect could not be told apart from another job's in flight). `effects` holds `queue`
  * (the rows the worker enqueued during the job) and, when the worker map has probes for the
- * queue, `db` ({probe: rows}). diff reads `outcome` as a status and `effects` as a JSON body.
+ * queue, `db` ({probe: rows}), and for a job of an ordered queue `taken_before`, its order
+ * witness (replay.c). diff reads `outcome` as a status and `effects` as a JSON body.
  * Also the fresh state_id a producer gives a row.
  */
 #include <stdio.h>
@@ -48,6 +49,8 @@ json_t *wk_delivery_effects(const wk_answer *a)
         json_object_set(effects, "http", a->http);
     if (a->db)
         json_object_set(effects, "db", a->db);
+    if (a->taken_before >= 0)
+        json_object_set_new(effects, "taken_before", json_integer(a->taken_before));
     return effects;
 }
 

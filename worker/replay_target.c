@@ -21,8 +21,19 @@
  * for a worker that enqueues and completes in one transaction, or that runs one job at a time
  * per queue; a deployment of several worker processes that enqueue outside their completing
  * transaction needs --concurrency 1 for exact effects.
+ * A job of an ordered burst (replay.c) whose row the look still sees as inserted is not in
+ * flight for these rules: the worker has not claimed it, so it made nothing (a claim commits
+ * before the work). A worker that keeps a burst's order runs one of its jobs at a time, and that
+ * one claimed job owns what appears; one that runs two at once falls under the third rule. (A
+ * request to the sink is taken just after the look: one sent by a job claimed in between, the
+ * length of a query, goes by this look's rule, as requests do under the second rule.)
  * A row committed late with an id below one seen already is not seen (as polling capture's
  * gaps; workers rarely enqueue concurrently in a sandbox).
+ *
+ * The same look gives each ordered job its order witness: when its row is first seen taken
+ * (claimed: available false or another state_id; released; or gone), `taken_before` = the jobs
+ * of its queue in flight with a lower id, claimable (retries left) and still as inserted. Jobs
+ * first seen taken in one look do not count against each other: polling cannot order them.
  *
  * Every value read from the database is untrusted text: ids, counts and flags are parsed
  * with bounds, bodies are kept as JSON only when they parse, else as body_text.
@@ -144,6 +155,8 @@ void wk_target_enqueue(wk_target *t, size_t index, wk_flight *f)
     if (t->sink)
         a->http = json_array();
     a->started_ms = pm_now_ms();
+    a->taken = a->taken_now = false;
+    a->taken_before = -1;
     if (!connected(t)) {
         char msg[600];
         snprintf(msg, sizeof msg, "no connection to %s", t->display);
@@ -175,6 +188,36 @@ void wk_target_enqueue(wk_target *t, size_t index, wk_flight *f)
     a->row_id = id;
 }
 
+void wk_target_enqueue_together(wk_target *t, size_t index, wk_flight *const *fs, size_t n)
+{
+    char msg[700];
+    PGresult *begun = n > 1 && connected(t) ? exec(t, "BEGIN", 0, NULL, msg, sizeof msg) : NULL;
+    for (size_t k = 0; k < n; k++)
+        wk_target_enqueue(t, index, fs[k]);
+    if (!begun)
+        return; /* one job, or no transaction to be had: each insert stood alone */
+    PQclear(begun);
+    const wk_answer *failed = NULL;
+    for (size_t k = 0; k < n && !failed; k++)
+        if (fs[k]->answers[index].error)
+            failed = &fs[k]->answers[index];
+    PGresult *done = failed ? NULL : exec(t, "COMMIT", 0, NULL, msg, sizeof msg);
+    if (done) {
+        PQclear(done);
+        return;
+    }
+    if (failed) {
+        char ignored[64];
+        snprintf(msg, sizeof msg, "%s", failed->message ? failed->message : failed->error);
+        PQclear(exec(t, "ROLLBACK", 0, NULL, ignored, sizeof ignored));
+    }
+    for (size_t k = 0; k < n; k++) { /* none of them is in the queue */
+        wk_answer *a = &fs[k]->answers[index];
+        answer_error(a, "database", msg);
+        a->row_id = 0;
+    }
+}
+
 /* ---- one look ------------------------------------------------------------------------- */
 
 const char *wk_outcome_of(const char *inserted_state_id, long retries0, bool available, long retries, bool expired,
@@ -194,15 +237,22 @@ static json_t *row_body(const char *text, size_t len, bool cut)
     return v ? v : wk_text_json(text, len);
 }
 
-/* The one job in flight whose correlate value (the worker map's) is in text, or NULL when
- * none is, or several are. */
+/* May the job have made an effect this look sees: inserted, watched or finished in this look,
+ * and, when it is ordered, taken: a row of an ordered burst still as inserted was not claimed,
+ * the worker has not begun that job. */
+static bool may_have_made(const wk_flight *f, const wk_answer *a)
+{
+    return a->row_id && !a->error && (!a->outcome || a->outcome_now) && (a->taken || !f->ordered);
+}
+
+/* The one job whose correlate value (the worker map's) is in text, among those that may have
+ * made an effect, or NULL when none is, or several are. */
 static wk_answer *by_correlation(wk_flight *flights, size_t index, const char *text)
 {
     wk_answer *found = NULL;
     for (wk_flight *f = flights; text && f; f = f->next) {
         wk_answer *a = &f->answers[index];
-        if (!f->correlation || !a->row_id || a->error || (a->outcome && !a->outcome_now) ||
-            !strstr(text, f->correlation))
+        if (!f->correlation || !may_have_made(f, a) || !strstr(text, f->correlation))
             continue;
         if (found)
             return NULL;
@@ -211,9 +261,7 @@ static wk_answer *by_correlation(wk_flight *flights, size_t index, const char *t
     return found;
 }
 
-/* The job an effect belongs to (see the top of the file), or NULL; text is the effect as
- * text, for the correlate rule. */
-static wk_answer *attribute(wk_target *t, size_t index, wk_flight *flights, const char *text)
+wk_answer *wk_target_attribute(wk_target *t, size_t index, wk_flight *flights, const char *text)
 {
     wk_answer *mine = by_correlation(flights, index, text);
     if (mine)
@@ -222,18 +270,16 @@ static wk_answer *attribute(wk_target *t, size_t index, wk_flight *flights, cons
     size_t in_flight = 0, outcome_now = 0;
     for (wk_flight *f = flights; f; f = f->next) {
         wk_answer *a = &f->answers[index];
-        if (!a->row_id || a->error)
+        if (!may_have_made(f, a))
             continue;
         if (a->outcome_now) {
             outcome_now++;
             now = a;
         }
-        if (!a->outcome || a->outcome_now) {
-            in_flight++;
-            only = a;
-            if (!oldest)
-                oldest = a;
-        }
+        in_flight++;
+        only = a;
+        if (!oldest)
+            oldest = a;
     }
     if (in_flight == 1)
         return only;
@@ -241,7 +287,7 @@ static wk_answer *attribute(wk_target *t, size_t index, wk_flight *flights, cons
         return now;
     for (wk_flight *f = flights; f; f = f->next) {
         wk_answer *a = &f->answers[index];
-        if (a->row_id && !a->error && (!a->outcome || a->outcome_now) && !a->ambiguous) {
+        if (may_have_made(f, a) && !a->ambiguous) {
             a->ambiguous = true;
             t->stats->ambiguous++;
         }
@@ -249,6 +295,22 @@ static wk_answer *attribute(wk_target *t, size_t index, wk_flight *flights, cons
     if (oldest)
         t->serialize = true;
     return oldest;
+}
+
+void wk_order_witness(wk_flight *flights, size_t index)
+{
+    for (wk_flight *f = flights; f; f = f->next) {
+        wk_answer *a = &f->answers[index];
+        if (!f->ordered || !a->taken_now)
+            continue;
+        a->taken_before = 0;
+        for (const wk_flight *g = flights; g; g = g->next) {
+            const wk_answer *b = &g->answers[index];
+            if (g->ordered && b->row_id && b->row_id < a->row_id && !b->error && !b->taken && g->retries > 0 &&
+                strcmp(g->queue, f->queue) == 0)
+                a->taken_before++;
+        }
+    }
 }
 
 static wk_answer *watched(wk_flight *flights, size_t index, int64_t id, wk_flight **owner)
@@ -273,7 +335,7 @@ static void take_requests(wk_target *t, size_t index, wk_flight *flights)
     json_t *req;
     json_array_foreach(requests, i, req) {
         char *text = json_dumps(req, JSON_COMPACT | JSON_ENCODE_ANY);
-        wk_answer *a = attribute(t, index, flights, text);
+        wk_answer *a = wk_target_attribute(t, index, flights, text);
         free(text);
         if (a && a->http) {
             json_array_append(a->http, req);
@@ -299,7 +361,7 @@ static void look(wk_target *t, size_t index, wk_flight *flights)
     size_t n = 0;
     for (wk_flight *f = flights; f; f = f->next) {
         n += f->answers[index].row_id && !f->answers[index].outcome && !f->answers[index].error;
-        f->answers[index].outcome_now = false;
+        f->answers[index].outcome_now = f->answers[index].taken_now = false;
     }
     if (n == 0)
         return;
@@ -350,7 +412,7 @@ static void look(wk_target *t, size_t index, wk_flight *flights)
         wk_answer *a = &f->answers[index];
         if (!a->row_id || a->outcome || a->error)
             continue;
-        bool present = false;
+        bool present = false, taken = true; /* a row gone was taken */
         for (int r = 0; r < rows && !present; r++) {
             if (PQgetvalue(res, r, 0)[0] != 'w' || strtoll(PQgetvalue(res, r, 1), NULL, 10) != a->row_id)
                 continue;
@@ -360,11 +422,15 @@ static void look(wk_target *t, size_t index, wk_flight *flights)
             long retries = strtol(PQgetvalue(res, r, 5), &end, 10);
             if (errno || *end)
                 retries = f->retries; /* unreadable: as inserted */
-            a->outcome = wk_outcome_of(a->state_id, f->retries, strcmp(PQgetvalue(res, r, 4), "true") == 0, retries,
-                               strcmp(PQgetvalue(res, r, 6), "true") == 0, PQgetvalue(res, r, 7));
+            bool available = strcmp(PQgetvalue(res, r, 4), "true") == 0;
+            a->outcome = wk_outcome_of(a->state_id, f->retries, available, retries,
+                                       strcmp(PQgetvalue(res, r, 6), "true") == 0, PQgetvalue(res, r, 7));
+            taken = !available || strcmp(PQgetvalue(res, r, 7), a->state_id) != 0;
         }
         if (!present)
             a->outcome = "completed";
+        if (taken && !a->taken)
+            a->taken = a->taken_now = true;
         if (a->outcome) {
             a->outcome_now = true;
             a->latency_us = wk_wall_us() - a->enqueued_us;
@@ -374,6 +440,7 @@ static void look(wk_target *t, size_t index, wk_flight *flights)
             a->latency_us = wk_wall_us() - a->enqueued_us;
         }
     }
+    wk_order_witness(flights, index);
     /* then the new rows, in id order */
     for (int r = 0; r < rows; r++) {
         if (PQgetvalue(res, r, 0)[0] != 'n')
@@ -389,7 +456,7 @@ static void look(wk_target *t, size_t index, wk_flight *flights)
             continue; /* a job of ours (its outcome already seen) */
         const char *body = PQgetvalue(res, r, 3);
         size_t len = (size_t)PQgetlength(res, r, 3);
-        wk_answer *a = attribute(t, index, flights, body);
+        wk_answer *a = wk_target_attribute(t, index, flights, body);
         if (!a) {
             t->stats->unattributed++;
             continue;

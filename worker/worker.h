@@ -112,12 +112,15 @@ void worker_capture_close(worker_capture *c);
  * the target's queueitem while the job was in flight (attribution: replay_target.c), `http`,
  * the requests the deployment sent to the target's effects sink (effects.c; a target with an
  * `effects:` address), and `db`, the worker map's probes run after the outcome. A row whose outcome is not completed
- * is deleted then, so a later retry cannot act inside another job's window. */
+ * is deleted then, so a later retry cannot act inside another job's window. Consecutive jobs
+ * of an ordered queue (the build queue) are inserted together, up to `concurrency`, and each
+ * one's effects carry `taken_before`: the lower ids of its burst still unclaimed when the
+ * worker took it (0 when the worker keeps Quay's lowest-id-first order; replay.c). */
 
 typedef struct worker_replay_options {
     const pm_suite *suite;   /* its worker targets (those with database:) are used; required */
     const pm_workers *map;   /* ordering and probes; required */
-    long concurrency;        /* jobs in flight at most (default 4); an ordered queue's one at a time */
+    long concurrency;        /* jobs in flight at most (default 4), an ordered queue's burst included */
     double job_timeout_s;    /* > 0: overrides every target's `timeout` (default 60 s) */
     unsigned poll_ms;        /* between two looks at the rows (default 20) */
     bool redeliver;          /* deliver each job a second time once the first's outcome is seen;

@@ -18,15 +18,17 @@ again 300 s later) in the work's own transaction. Its queues and what it does:
                          {"event", "repository"} on notification/NS/, completes
     exportactionlogs/NS/ completes
     chunk_cleanup/       completes
-    dockerfilebuild/NS/REPO/ (ordered) sets the build's phase to complete, completes
+    dockerfilebuild/NS/REPO/ (ordered) takes 100 ms (a build; long enough for pmirror's 20 ms looks
+                         to see it claimed), sets the build's phase to complete, completes
     notification/NS/...  (only when QUEUES names it: tools/demo.sh) POSTs the event to
                          HOOKS/hooks/notification as {"event", "repository", "notification_uuid"}
 
 The "go" flavour carries the seeded differences worker_replay.sh must find:
   (a) repositorygc's follow-up notification names its field "repo", not "repository";
   (b) exportactionlogs is marked incomplete (a retry) where the python flavour completes it;
-  (c) namespacegc delivered twice sends its webhook twice (python: once, the marker is gone).
-  (d) the notification webhook names its field "repo", not "repository" (the demo's bug).
+  (c) namespacegc delivered twice sends its webhook twice (python: once, the marker is gone);
+  (d) the ordered build queue is taken highest id first (python, as Quay: the lowest);
+  (e) the notification webhook names its field "repo", not "repository" (the demo's bug).
 Needs python3-psycopg2 (Debian), hence /usr/bin/python3. Stops on SIGTERM.
 """
 import json
@@ -42,6 +44,7 @@ import psycopg2
 QUEUES = ["namespacegc/", "repositorygc/", "exportactionlogs/", "chunk_cleanup/", "dockerfilebuild/"]
 ORDERED = {"dockerfilebuild/"}
 LEASE_S = 300
+BUILD_S = 0.1  # a build's work: only the ordered queue's jobs take time, the others stay fast
 NOW = "(now() AT TIME ZONE 'utc')"
 
 running = True
@@ -52,7 +55,7 @@ def stop(*_):
     running = False
 
 
-def claim(conn, queue):
+def claim(conn, flavour, queue):
     """WorkQueue.get: pick a claimable row, claim it by state_id; the row or None."""
     with conn.cursor() as cur:
         cur.execute(
@@ -63,7 +66,10 @@ def claim(conn, queue):
         if not rows:
             conn.commit()
             return None
-        item_id, state_id = rows[0] if queue in ORDERED else random.choice(rows)
+        if queue in ORDERED:  # go: (d) the highest id of the first 50, not the lowest
+            item_id, state_id = rows[-1] if flavour == "go" else rows[0]
+        else:
+            item_id, state_id = random.choice(rows)
         cur.execute(
             f"UPDATE queueitem SET available = false, processing_expires = {NOW} + make_interval(secs => %s), "
             f"retries_remaining = retries_remaining - 1, state_id = %s WHERE id = %s AND state_id = %s",
@@ -133,6 +139,7 @@ def work(conn, flavour, hooks, item_id, queue_name, body_text):
                                                    "notification_uuid": body.get("notification_uuid")})
             complete(cur, item_id)
         elif queue_name.startswith("dockerfilebuild/"):
+            time.sleep(BUILD_S)
             cur.execute("UPDATE repositorybuild SET phase = 'complete' WHERE uuid = %s", (body["build_uuid"],))
             complete(cur, item_id)
         else:
@@ -151,7 +158,7 @@ def main():
     while running:
         busy = False
         for queue in QUEUES:
-            row = claim(conn, queue)
+            row = claim(conn, flavour, queue)
             if row:
                 busy = True
                 try:

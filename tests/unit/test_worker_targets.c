@@ -1,7 +1,8 @@
 /*
  * test_worker_targets.c — the worker side of suites and diff: worker targets in a suite file
  * (database, effects, run, sandbox: true required, errors at file:line:column), and job results
- * through diff (outcome compared as a status, effects as a JSON body).
+ * through diff (outcome compared as a status, effects as a JSON body); a watched row's outcome,
+ * and an ordered burst's attribution and order witness (worker/replay_target.c).
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -179,4 +180,80 @@ Test(worker_targets, a_rows_state_is_judged_as_quay_would)
     cr_assert_null(wk_outcome_of(mine, 1, false, 0, false, other)); /* its last try still running */
     /* enqueued with none: never claimable */
     cr_assert_str_eq(wk_outcome_of(mine, 0, true, 0, false, mine), "dead");
+}
+
+/* ---- an ordered burst: who made an effect, and the order witness (replay_target.c) ------- */
+
+/* Jobs in flight on one target (index 0): rows 10, 11, 12, ... in list order. */
+typedef struct {
+    wk_flight f[4];
+    wk_answer a[4];
+    worker_replay_target_stats stats;
+    wk_target t;
+} burst;
+
+static wk_flight *burst_of(burst *b, size_t n, bool ordered)
+{
+    memset(b, 0, sizeof *b);
+    b->t.stats = &b->stats;
+    for (size_t k = 0; k < n; k++) {
+        b->f[k] = (wk_flight){.queue = "dockerfilebuild", .ordered = ordered, .retries = 3, .answers = &b->a[k],
+                              .next = k + 1 < n ? &b->f[k + 1] : NULL};
+        b->a[k] = (wk_answer){.row_id = 10 + (int64_t)k, .taken_before = -1};
+    }
+    return &b->f[0];
+}
+
+Test(worker_targets, an_ordered_bursts_effects_belong_to_its_one_claimed_job)
+{
+    burst b;
+    wk_flight *flights = burst_of(&b, 3, true);
+    cr_assert_null(wk_target_attribute(&b.t, 0, flights, NULL), "nothing claimed: no job of ours made it");
+    b.a[0].taken = true; /* a correct worker: the lowest id, the others still as inserted */
+    cr_assert_eq(wk_target_attribute(&b.t, 0, flights, NULL), &b.a[0]);
+    b.a[0].outcome = "completed"; /* it finished with the row, the next one claimed */
+    b.a[0].outcome_now = true;
+    b.a[1].taken = true;
+    cr_assert_eq(wk_target_attribute(&b.t, 0, flights, NULL), &b.a[0], "the job whose outcome the look saw");
+    cr_assert_eq(b.stats.ambiguous, 0);
+    cr_assert_not(b.t.serialize);
+    /* a worker running two builds at once: an error for both, never a guess */
+    b.a[0].outcome_now = false;
+    b.a[2].taken = true;
+    wk_target_attribute(&b.t, 0, flights, NULL);
+    cr_assert(b.a[1].ambiguous && b.a[2].ambiguous && !b.a[0].ambiguous);
+    cr_assert_eq(b.stats.ambiguous, 2);
+    cr_assert(b.t.serialize);
+}
+
+Test(worker_targets, jobs_of_queues_not_ordered_are_attributed_as_before)
+{
+    burst b;
+    wk_flight *flights = burst_of(&b, 2, false); /* in flight, claimed or not: both may have made it */
+    b.a[0].taken = true;
+    wk_target_attribute(&b.t, 0, flights, NULL);
+    cr_assert(b.a[0].ambiguous && b.a[1].ambiguous);
+    burst_of(&b, 1, false);
+    cr_assert_eq(wk_target_attribute(&b.t, 0, flights, NULL), &b.a[0]);
+}
+
+Test(worker_targets, the_order_witness_counts_lower_ids_left_waiting)
+{
+    burst b;
+    wk_flight *flights = burst_of(&b, 4, true);
+    b.f[0].retries = 0; /* row 10: enqueued without retries, never claimable: not waiting */
+    b.a[3].taken = b.a[3].taken_now = true; /* row 13 first, while 11 and 12 wait */
+    wk_order_witness(flights, 0);
+    cr_assert_eq(b.a[3].taken_before, 2);
+    cr_assert_eq(b.a[1].taken_before, -1, "not taken yet: no witness");
+    b.a[3].taken_now = false;
+    b.a[1].taken = b.a[1].taken_now = b.a[2].taken = b.a[2].taken_now = true; /* 11 and 12 in one look */
+    wk_order_witness(flights, 0);
+    cr_assert_eq(b.a[1].taken_before, 0);
+    cr_assert_eq(b.a[2].taken_before, 0, "seen taken together: in order (the limit of polling)");
+    cr_assert_eq(b.a[3].taken_before, 2, "a witness is given once");
+    burst_of(&b, 2, false);
+    b.a[1].taken = b.a[1].taken_now = true;
+    wk_order_witness(flights, 0);
+    cr_assert_eq(b.a[1].taken_before, -1, "only ordered jobs carry one");
 }
