@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """queue_worker.py — a small Quay queue worker for worker_replay.sh, in two flavours.
 
-    /usr/bin/python3 queue_worker.py FLAVOUR DSN HOOKS  (FLAVOUR: python | go; HOOKS: base URL
-                                                         of its outbound HTTP, pmirror's effects sink)
+    /usr/bin/python3 queue_worker.py FLAVOUR DSN HOOKS [--queues Q/,...]
+        FLAVOUR: python | go; HOOKS: base URL of its outbound HTTP, pmirror's effects sink;
+        --queues: the queue prefixes it claims from instead of the five below (bench/worker.sh
+        runs it on notification/ alone: a job is claimed and completed, nothing else)
 
 It follows Quay's WorkQueue protocol (data/queue.py; quay-facts.md "Queues and workers")
 statement for statement: the claimable rows of its queues (available_after <= now, available
@@ -18,6 +20,7 @@ again 300 s later) in the work's own transaction. Its queues and what it does:
     exportactionlogs/NS/ completes
     chunk_cleanup/       completes
     dockerfilebuild/NS/REPO/ (ordered) sets the build's phase to complete, completes
+    any other (--queues) completes
 
 The "go" flavour carries the seeded differences worker_replay.sh must find:
   (a) repositorygc's follow-up notification names its field "repo", not "repository";
@@ -131,13 +134,14 @@ def work(conn, flavour, hooks, item_id, queue_name, body_text):
 
 def main():
     flavour, dsn, hooks = sys.argv[1], sys.argv[2], sys.argv[3]
+    queues = sys.argv[5].split(",") if sys.argv[4:5] == ["--queues"] else QUEUES
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     conn = psycopg2.connect(dsn)
     print("READY", flush=True)
     while running:
         busy = False
-        for queue in QUEUES:
+        for queue in queues:
             row = claim(conn, queue)
             if row:
                 busy = True
