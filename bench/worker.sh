@@ -331,8 +331,8 @@ echo
 printf 'worker bench: PostgreSQL %s (one private cluster: the source and two sandboxes), %d runs, medians\n' \
     "$PG_VERSION" "$RUNS"
 printf 'replay: %d notification jobs into 2 worker targets, each drained by queue_worker.py (one process)\n' "$JOBS"
-printf '%-34s %8s %8s %10s %10s %10s %9s\n' "" "seconds" "jobs/s" "pmirror" "workers" "postgres" "/ capa-"
-printf '%-34s %8s %8s %10s %10s %10s %9s\n' "" "" "" "ms/job" "ms/job" "ms/job" "city"
+printf '%-34s %8s %8s %10s %10s %10s %9s\n' "" "seconds" "jobs/s" "pmirror" "workers" "postgres" "jobs/s /"
+printf '%-34s %8s %8s %10s %10s %10s %9s\n' "" "" "" "cpu ms/job" "cpu ms/job" "cpu ms/job" "capacity"
 CAP_S=$(med "${R_SECS[cap]}")
 CAP_JPS=$(per_s "$JOBS" "$CAP_S")
 for cfg in $CONFIGS; do
@@ -357,10 +357,10 @@ for row in "pmirror capture --mode logical:$CL:$CAPTURE_JOBS" "pmirror capture -
         "$n" "$(awk -v a="$c" -v b="$CQ_MED" 'BEGIN { print (b > 0) ? a / b : 0 }')"
 done
 echo
-printf '%-44s %9s %9s %8s\n' "goal" "measured" "goal" "verdict"
+printf '%-48s %9s %9s %8s\n' "goal" "measured" "goal" "verdict"
 for cfg in $CONFIGS; do
     m=$(ms_per "$(med "${R_CPU[$cfg]}")" "$JOBS")
-    printf '%-44s %9s %9s %8s\n' "pmirror CPU per replayed job, -c${cfg%:*} --poll-ms ${cfg#*:}" "$m ms" \
+    printf '%-48s %9s %9s %8s\n' "pmirror CPU per replayed job, -c${cfg%:*} --poll-ms ${cfg#*:}" "$m ms" \
         "< $GOAL_CPU_MS ms" "$(verdict "$m" "<=" "$GOAL_CPU_MS")"
 done
 echo
