@@ -150,7 +150,7 @@ for flavour in python go; do
     db=sandbox_py hooks=$hooks_py
     [ "$flavour" = go ] && db=sandbox_go hooks=$hooks_go
     "$PY" "$HERE/queue_worker.py" "$flavour" "host=$PG_DIR port=$PG_PORT user=pmirror_admin dbname=$db" \
-        "http://127.0.0.1:$hooks" notification >"$OUT/worker-$flavour.out" 2>&1 &
+        "http://127.0.0.1:$hooks" --queues notification/ >"$OUT/worker-$flavour.out" 2>&1 &
     servers+=($!)
 done
 # the capture reads a temporary logical slot: every job enqueued once it has started is kept

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """queue_worker.py — a small Quay queue worker for worker_replay.sh, in two flavours.
 
-    /usr/bin/python3 queue_worker.py FLAVOUR DSN HOOKS [QUEUES]
+    /usr/bin/python3 queue_worker.py FLAVOUR DSN HOOKS [--queues Q/,...]
         FLAVOUR: python | go; HOOKS: base URL of its outbound HTTP, pmirror's effects sink;
-        QUEUES: the queues it consumes, comma-separated (default: all but notification/)
+        --queues: the queue prefixes it claims from instead of the five below (bench/worker.sh
+        and tools/demo.sh run it on notification/ alone)
 
 It follows Quay's WorkQueue protocol (data/queue.py; quay-facts.md "Queues and workers")
 statement for statement: the claimable rows of its queues (available_after <= now, available
@@ -20,8 +21,9 @@ again 300 s later) in the work's own transaction. Its queues and what it does:
     chunk_cleanup/       completes
     dockerfilebuild/NS/REPO/ (ordered) takes 100 ms (a build; long enough for pmirror's 20 ms looks
                          to see it claimed), sets the build's phase to complete, completes
-    notification/NS/...  (only when QUEUES names it: tools/demo.sh) POSTs the event to
-                         HOOKS/hooks/notification as {"event", "repository", "notification_uuid"}
+    notification/NS/...  (with --queues) POSTs the event to HOOKS/hooks/notification as
+                         {"event", "repository", "notification_uuid"} when HOOKS is not "-", completes
+    any other (--queues) completes
 
 The "go" flavour carries the seeded differences worker_replay.sh must find:
   (a) repositorygc's follow-up notification names its field "repo", not "repository";
@@ -134,9 +136,10 @@ def work(conn, flavour, hooks, item_id, queue_name, body_text):
         elif queue_name.startswith("notification/"):
             data = body.get("event_data") or {}
             repo = "%s/%s" % (data.get("namespace"), data.get("repository"))
-            webhook(hooks, "/hooks/notification", {"event": segments[-2] if len(segments) > 2 else None,
-                                                   ("repo" if flavour == "go" else "repository"): repo,
-                                                   "notification_uuid": body.get("notification_uuid")})
+            if hooks != "-":
+                webhook(hooks, "/hooks/notification", {"event": segments[-2] if len(segments) > 2 else None,
+                                                       ("repo" if flavour == "go" else "repository"): repo,
+                                                       "notification_uuid": body.get("notification_uuid")})
             complete(cur, item_id)
         elif queue_name.startswith("dockerfilebuild/"):
             time.sleep(BUILD_S)
@@ -149,15 +152,14 @@ def work(conn, flavour, hooks, item_id, queue_name, body_text):
 
 def main():
     flavour, dsn, hooks = sys.argv[1], sys.argv[2], sys.argv[3]
-    if len(sys.argv) > 4:
-        QUEUES[:] = [q if q.endswith("/") else q + "/" for q in sys.argv[4].split(",")]
+    queues = sys.argv[5].split(",") if sys.argv[4:5] == ["--queues"] else QUEUES
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     conn = psycopg2.connect(dsn)
     print("READY", flush=True)
     while running:
         busy = False
-        for queue in QUEUES:
+        for queue in queues:
             row = claim(conn, flavour, queue)
             if row:
                 busy = True
