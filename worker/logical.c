@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test_decoding.h"
@@ -246,4 +247,26 @@ int wk_logical_read(worker_capture *c, pm_err *err)
     if (rc == 0 && truncated) /* the table was emptied: what is held has no outcome to wait for */
         rc = wk_write_due(c, true, err);
     return rc;
+}
+
+int wk_logical_settle(worker_capture *c, unsigned wait_ms, pm_err *err)
+{
+    PGresult *res;
+    if (wk_pg_exec(c, "the WAL position", "SELECT pg_current_wal_insert_lsn()::text", 0, NULL, &res, err) != 0)
+        return -1;
+    char lsn[64];
+    snprintf(lsn, sizeof lsn, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "0/0");
+    PQclear(res);
+    const char *params[] = {lsn};
+    for (uint64_t until = pm_now_ms() + wait_ms;;) {
+        if (wk_pg_exec(c, "the WAL flush position", "SELECT (pg_current_wal_flush_lsn() >= $1::pg_lsn)::text", 1,
+                       params, &res, err) != 0)
+            return -1;
+        bool flushed = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "true") == 0;
+        PQclear(res);
+        if (flushed || pm_now_ms() >= until)
+            return 0;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }

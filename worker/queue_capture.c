@@ -222,7 +222,9 @@ int worker_capture_run(worker_capture *c, pm_record_fn fn, void *ctx,
             break;
         wait_until(c, started + c->o.poll_ms);
     }
-    if (rc == 0) /* what committed before the stop is read too */
+    if (rc == 0 && c->logical) /* what committed before the stop is read too, once flushed */
+        rc = wk_logical_settle(c, 3000, err);
+    if (rc == 0)
         rc = read_source(c, err);
     if (!c->logical)
         wk_poll_finish(c);

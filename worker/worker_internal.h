@@ -164,6 +164,10 @@ json_t *wk_pg_rows(const PGresult *res);
 int wk_logical_start(worker_capture *c, pm_err *err);
 /* Reads and applies what the slot has (at most a few calls' worth). */
 int wk_logical_read(worker_capture *c, pm_err *err);
+/* Waits (at most wait_ms) until the WAL written before now is flushed: logical decoding reads
+ * only flushed WAL, and a source that commits asynchronously (synchronous_commit=off) may not
+ * have flushed the last commits yet when a capture stops. */
+int wk_logical_settle(worker_capture *c, unsigned wait_ms, pm_err *err);
 /* Starts after the highest id there is. */
 int wk_poll_start(worker_capture *c, pm_err *err);
 /* One poll: new rows, the holes, the held jobs' states. */

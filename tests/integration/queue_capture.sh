@@ -298,5 +298,24 @@ expect_rc 0 "the file of a capture that lost its connection"
 expect_out '"queue_name":"notification/acme/kept/repo_push/"' "the job held when the connection went"
 wait_for 10 slots_are 0 && ok || bad "the slot of a lost session is still there"
 
+# ---- stopped right after the producer: what committed is read, outcomes too ----------------
+# The cluster commits asynchronously (synchronous_commit=off, as many sources do), and logical
+# decoding reads only WAL that is flushed: a capture stopped at once must wait for the flush of
+# what committed before its stop, or the last jobs lose their outcomes.
+"$PMIRROR" capture --queue "$DSN" --mode logical --poll-ms 2000 -o "$WORK/tail.jsonl" -q 2>"$WORK/tail.err" &
+cap5=$!
+pids+=("$cap5")
+wait_for 15 slots_are 1 || bad "the tail capture's slot did not appear: $(cat "$WORK/tail.err")"
+sleep 0.3 # its first (empty) read is done; the next would be in 2 s
+pg_sql -tA >/dev/null <<'SQL' || bad "the tail producer failed"
+SELECT qi_put('chunk_cleanup/', '{"path":"tail' || i || '"}') FROM generate_series(1, 100) i;
+SELECT qi_claim(id) FROM queueitem WHERE queue_name = 'chunk_cleanup/' AND body LIKE '%tail%';
+SELECT qi_complete(id) FROM queueitem WHERE queue_name = 'chunk_cleanup/' AND body LIKE '%tail%';
+SQL
+kill -INT "$cap5"
+wait "$cap5" && ok || bad "tail capture: $(cat "$WORK/tail.err")"
+tail_done=$(grep -c '"outcome":"completed"' "$WORK/tail.jsonl")
+[ "$tail_done" = 100 ] && ok || bad "stopped right after the producer: $tail_done of 100 jobs with their outcome"
+
 echo "queue_capture: $((SECONDS - started)) s after PostgreSQL started" >&2
 finish
