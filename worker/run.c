@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@
 
 #include "replay_internal.h"
 #include "worker_internal.h"
+
+extern char **environ;
 
 #define RUN_MAX_ROWS 100000  /* a probe's rows at most, before and after */
 #define RUN_MESSAGE_MAX 1500 /* the output's tail kept for a failed run */
@@ -199,6 +202,60 @@ static char *expand_arg(const char *arg, const char *const vars[][2])
     return out;
 }
 
+/* Starts argv in its own process group, stdin /dev/null, stdout and stderr to out, with the
+ * environment plus env (which replaces variables of the same names); 0 with *pid, or an errno.
+ * posix_spawn, not fork: pmirror has threads (the effects sinks'), and a forked child may only
+ * make async-signal-safe calls before exec, so the environment is built here. */
+static int spawn(char **argv, const char *const env[][2], size_t nenv_extra, int out, pid_t *pid)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + nenv_extra + 1, sizeof *envp);
+    if (!envp)
+        return ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool ours = false; /* the variables set here replace the caller's of the same name */
+        for (size_t v = 0; v < nenv_extra && !ours; v++) {
+            size_t len = strlen(env[v][0]);
+            ours = strncmp(environ[i], env[v][0], len) == 0 && environ[i][len] == '=';
+        }
+        if (!ours)
+            envp[k++] = environ[i];
+    }
+    size_t first = k;
+    int e = 0;
+    for (size_t i = 0; i < nenv_extra && !e; i++)
+        if (asprintf(&envp[k++], "%s=%s", env[i][0], env[i][1]) < 0) {
+            envp[--k] = NULL;
+            e = ENOMEM;
+        }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t dflt;
+    sigemptyset(&dflt);
+    sigaddset(&dflt, SIGPIPE);
+    sigaddset(&dflt, SIGINT);
+    sigaddset(&dflt, SIGTERM);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out, 1);
+    posix_spawn_file_actions_adddup2(&fa, out, 2);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigdefault(&attr, &dflt);
+    if (!e)
+        e = posix_spawnp(pid, argv[0], &fa, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    for (size_t i = first; i < k; i++)
+        free(envp[i]);
+    free(envp);
+    return e;
+}
+
 static void start_program(run_side *s, const char *program, const char *snapshot)
 {
     const pm_target *t = s->t->t;
@@ -224,29 +281,15 @@ static void start_program(run_side *s, const char *program, const char *snapshot
     } else {
         s->started_us = wk_wall_us();
         s->deadline_ms = pm_now_ms() + (uint64_t)(t->run_timeout_s * 1000);
-        pid_t pid = fork();
-        if (pid == 0) {
-            setpgid(0, 0);
-            int null = open("/dev/null", O_RDONLY);
-            if (null >= 0)
-                dup2(null, 0);
-            dup2(s->out, 1);
-            dup2(s->out, 2);
-            setenv("PMIRROR_DSN", s->dsn, 1);
-            setenv("PMIRROR_DATABASE", s->copy, 1);
-            setenv("PMIRROR_EFFECTS", effects, 1);
-            setenv("PMIRROR_PROGRAM", program, 1);
-            setenv("PMIRROR_SNAPSHOT", snapshot, 1);
-            setenv("PMIRROR_TARGET", t->name, 1);
-            signal(SIGPIPE, SIG_DFL);
-            execvp(argv[0], argv);
-            dprintf(2, "pmirror worker: cannot run %s: %s\n", argv[0], strerror(errno));
-            _exit(127);
+        const char *const env[][2] = {{"PMIRROR_DSN", s->dsn},        {"PMIRROR_DATABASE", s->copy},
+                                      {"PMIRROR_EFFECTS", effects},   {"PMIRROR_PROGRAM", program},
+                                      {"PMIRROR_SNAPSHOT", snapshot}, {"PMIRROR_TARGET", t->name}};
+        int e = spawn(argv, env, sizeof env / sizeof env[0], s->out, &s->pid);
+        if (e != 0) {
+            char what[300];
+            snprintf(what, sizeof what, "%s: %s", argv[0], strerror(e));
+            side_error(s, "spawn", "cannot start the run: %s", what);
         }
-        if (pid < 0)
-            side_error(s, "spawn", "cannot start the run: %s", strerror(errno));
-        else
-            s->pid = pid;
     }
     for (size_t i = 0; argv && i < t->nrun; i++)
         free(argv[i]);

@@ -184,6 +184,13 @@ run "$PMIRROR" worker -c "$WORK/suite-norun.yaml" --run gcworker@snap_gc -o "$WO
 expect_rc 0 "a target without run:"
 grep -q '"error":"not_runnable"' "$WORK/norun.jsonl" && ok || bad "a target without run: $(cat "$WORK/norun.jsonl") $err"
 
+sed 's|"go"\]|"go"], run_timeout: 30|; s|run: \["'"$PY"'", "'"$HERE"'/gc_worker.py", "go"|run: ["/nonexistent/quay-worker"|' \
+    "$WORK/suite.yaml" >"$WORK/suite-nobin.yaml"
+run "$PMIRROR" worker -c "$WORK/suite-nobin.yaml" --run gcworker@snap_gc -o "$WORK/nobin.jsonl"
+expect_rc 0 "a program that does not exist"
+grep -q '"error":"spawn","message":"cannot start the run: /nonexistent/quay-worker: No such file or directory"' \
+    "$WORK/nobin.jsonl" && ok || bad "a missing program: $(cat "$WORK/nobin.jsonl") $err"
+
 run "$PMIRROR" worker -c "$WORK/suite.yaml" --run nosuchworker@snap_gc -o "$WORK/x.jsonl"
 expect_rc 2 "--run of a program the map does not name"
 expect_err "nosuchworker is not a scheduled program" "the error names the program"
