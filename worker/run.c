@@ -310,10 +310,22 @@ static void output_tail(run_side *s)
     snprintf(s->message + len, sizeof s->message - len, "%s%s", *one ? ": " : "", one);
 }
 
-/* Waits for every side's program, killing those past their deadline. */
-static void wait_all(run_side *sides, size_t n)
+/* Waits for every side's program, killing those past their deadline; once *stop is set
+ * (SIGINT, SIGTERM), each program gets SIGTERM, and SIGKILL 2 s later. */
+static void wait_all(run_side *sides, size_t n, volatile sig_atomic_t *stop)
 {
+    uint64_t stopped_ms = 0;
     for (;;) {
+        if (*stop && !stopped_ms) {
+            stopped_ms = pm_now_ms();
+            for (size_t i = 0; i < n; i++)
+                if (sides[i].pid) {
+                    kill(-sides[i].pid, SIGTERM);
+                    sides[i].deadline_ms = stopped_ms + 2000;
+                    sides[i].outcome = NULL;
+                    side_error(&sides[i], "interrupted", "%s", "pmirror was stopped during the run");
+                }
+        }
         size_t running = 0;
         for (size_t i = 0; i < n; i++) {
             run_side *s = &sides[i];
@@ -323,7 +335,7 @@ static void wait_all(run_side *sides, size_t n)
             if (got == 0 && pm_now_ms() >= s->deadline_ms) {
                 kill(-s->pid, SIGKILL);
                 got = waitpid(s->pid, &s->status, 0);
-                s->outcome = "timeout";
+                s->outcome = s->error ? "interrupted" : "timeout";
             }
             if (got == 0) {
                 running++;
@@ -332,7 +344,7 @@ static void wait_all(run_side *sides, size_t n)
             kill(-s->pid, SIGKILL); /* what it left behind in its group */
             s->pid = 0;
             s->latency_us = wk_wall_us() - s->started_us;
-            if (s->outcome)
+            if (s->outcome || s->error)
                 continue;
             s->outcome = WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0 ? "completed" : "failed";
         }
@@ -501,7 +513,7 @@ int wk_run(worker_replay *r, json_t *record, pm_record_fn fn, void *ctx, pm_err 
     for (size_t i = 0; i < r->ntargets; i++)
         if (!sides[i].error)
             start_program(&sides[i], program, snapshot);
-    wait_all(sides, r->ntargets);
+    wait_all(sides, r->ntargets, &r->stop);
     for (size_t i = 0; i < r->ntargets; i++) {
         run_side *s = &sides[i];
         if (!s->error)

@@ -162,6 +162,20 @@ run "$PMIRROR" worker -c "$WORK/suite-slow.yaml" --run gcworker@snap_gc -o "$WOR
 grep -c '"outcome":"timeout"' "$WORK/slow.jsonl" | grep -q 1 && ok || bad "a slow run is a timeout: $(cat "$WORK/slow.jsonl")"
 [ "$(grep -o '"outcome":"timeout"' "$WORK/slow.jsonl" | wc -l)" = 2 ] && ok || bad "both sides time out: $(cat "$WORK/slow.jsonl")"
 pgrep -f "gc_worker.py .*--sleep" >/dev/null && bad "a timed-out run was left running" || ok
+# SIGINT during a run: the programs are stopped (SIGTERM, then SIGKILL), the result written
+suite ', "--sleep", "30"' ', "--sleep", "30"' ', run_timeout: 60' >"$WORK/suite-long.yaml"
+"$PMIRROR" worker -c "$WORK/suite-long.yaml" --run gcworker@snap_gc -o "$WORK/int.jsonl" 2>"$WORK/int.err" &
+wpid=$!
+pids+=("$wpid")
+wait_for 15 pgrep -f "gc_worker.py .*--sleep" >/dev/null || bad "the long run did not start: $(cat "$WORK/int.err")"
+started_int=$SECONDS
+kill -INT "$wpid"
+wait "$wpid" && ok || bad "SIGINT during a run: exit $?: $(cat "$WORK/int.err")"
+[ $((SECONDS - started_int)) -lt 10 ] && ok || bad "SIGINT during a run took $((SECONDS - started_int)) s"
+[ "$(grep -o '"error":"interrupted"' "$WORK/int.jsonl" | wc -l)" = 2 ] && ok || bad "interrupted run: $(cat "$WORK/int.jsonl")"
+pgrep -f "gc_worker.py .*--sleep" >/dev/null && bad "an interrupted run was left running" || ok
+copies=$(psql_db postgres -tA -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'pmirror_run_%'")
+[ "$copies" = 0 ] && ok || bad "an interrupted run's copies were not dropped: $copies"
 
 run "$PMIRROR" worker -c "$WORK/suite.yaml" --run gcworker@no_such_snapshot -o "$WORK/nosnap.jsonl"
 expect_rc 0 "a missing snapshot is an error in the result"
