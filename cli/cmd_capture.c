@@ -147,7 +147,8 @@ int cmd_capture(int argc, char **argv)
     };
     const cli_command cmd = {
         "capture", "(-r FILE.pcap[ng] | -i IFACE) [-f BPF] [--port N]... -o OUT\n"
-        "       pmirror capture --queue DSN [--queue-name Q]... [--producer NAME] [--duration S] [--poll-ms N] -o JOBS",
+        "       pmirror capture --queue DSN [--queue-name Q]... [--producer NAME] [--duration S] "
+        "[--poll-ms N] -o JOBS",
         "Reads HTTP/1.x exchanges off the wire (TCP reassembled, requests paired with\n"
         "responses), classifies and redacts them, and writes a capture file. Everything\n"
         "it could not keep is counted in the summary and in --stats.",

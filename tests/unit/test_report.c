@@ -84,12 +84,13 @@ static json_t *diff_record(const rec *r)
         json_array_append_new(differences, json_pack("{s:s, s:s, s:s, s:s, s:s}", "where", "body", "path",
                                                      r->path ? r->path : "$.name", "kind", "value", "baseline", "a",
                                                      "candidate", "b"));
-    json_t *d = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s?, s:{s:s?, s:n, s:n, s:s*}, s:o, s:{s:s, s:s}, s:s, s:o, "
-                          "s:[], s:s?}",
+    json_t *d = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s?, s:{s:s?, s:n, s:n, s:s*}, s:o, s:{s:s, s:s}, s:s, "
+                          "s:o, s:[], s:s?}",
                           "v", 1, "id", r->id ? r->id : "x", "family", r->family, "capability", r->capability,
                           "switch", family_switch(r->family), "cap_switch", r->cap_switch, "cohort", "org", r->org,
-                          "repo", "user", "producer", r->producer, "latency", latency, "roles", "python", "baseline", "go", "candidate",
-                          "verdict", r->verdict, "differences", differences, "noise", "signature", r->signature);
+                          "repo", "user", "producer", r->producer, "latency", latency, "roles", "python", "baseline",
+                          "go", "candidate", "verdict", r->verdict, "differences", differences, "noise",
+                          "signature", r->signature);
     cr_assert_not_null(d);
     if (errors)
         json_object_set_new(d, "error", errors);
@@ -683,7 +684,8 @@ Test(report, producer_is_a_cohort_of_job_families_only)
                   .org = "acme"},
         2);
     json_t *r = build(b);
-    json_t *producers = json_object_get(json_object_get(family(r, "WORKER_NAMESPACEGCWORKER"), "cohorts"), "producer");
+    json_t *cohorts = json_object_get(family(r, "WORKER_NAMESPACEGCWORKER"), "cohorts");
+    json_t *producers = json_object_get(cohorts, "producer");
     cr_assert_eq(json_array_size(producers), 2, "python and go");
     static const struct {
         const char *name;

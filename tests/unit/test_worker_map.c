@@ -235,7 +235,9 @@ Test(worker_map, template_syntax_is_checked)
 Test(worker_map, producer_templates_give_producer_names_only)
 {
     pm_err err = {{0}};
-    pm_workers *w = parse("workers:\n  q1:\n    program: w\n    producer: ['{body._producer}', 'py-{name.1}']\n", &err);
+    pm_workers *w = parse("workers:\n  q1:\n    program: w\n"
+                          "    producer: ['{body._producer}', 'py-{name.1}']\n",
+                          &err);
     cr_assert_not_null(w, "%s", err.msg);
     static const struct {
         const char *queue_name, *body, *want;
