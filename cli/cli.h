@@ -115,6 +115,7 @@ int cli_write_port_file(const char *cmd, const char *path, unsigned port);
 
 typedef struct cli_capture_queue_args {
     const char *dsn, *out, *key, *profile, *workers_path, *stats_path, *mode;
+    const char *producer; /* --producer NAME, or NULL */
     const cli_list *queue_names;
     double duration, outcome_wait_s;
     long poll_ms;

@@ -106,6 +106,7 @@ int cmd_capture(int argc, char **argv)
     uint64_t max_body = 0, rotate_size = 0;
     double duration = 0;
     const char *queue_dsn = NULL, *workers_path = NULL, *queue_mode = "auto"; /* --queue: cmd_capture_queue.c */
+    const char *producer = NULL;
     cli_list queue_names = {0};
     long poll_ms = 200;
     double outcome_wait = 60;
@@ -139,11 +140,15 @@ int cmd_capture(int argc, char **argv)
         CLI_OPT_NUMBER(0, "outcome-wait", &outcome_wait, 0, 1e6,
                        "--queue: seconds a job waits for its outcome before it is written (default 60)"),
         CLI_OPT_STRING(0, "workers", &workers_path, "FILE", "--queue: worker map (default: PROFILE/workers.yaml)"),
+        CLI_OPT_STRING(0, "producer", &producer, "NAME",
+                       "--queue: the implementation that enqueued these jobs (python, go), unless the map's "
+                       "producer: says"),
         CLI_OPT_END,
     };
     const cli_command cmd = {
         "capture", "(-r FILE.pcap[ng] | -i IFACE) [-f BPF] [--port N]... -o OUT\n"
-        "       pmirror capture --queue DSN [--queue-name Q]... [--duration S] [--poll-ms N] -o JOBS",
+        "       pmirror capture --queue DSN [--queue-name Q]... [--producer NAME] [--duration S] "
+        "[--poll-ms N] -o JOBS",
         "Reads HTTP/1.x exchanges off the wire (TCP reassembled, requests paired with\n"
         "responses), classifies and redacts them, and writes a capture file. Everything\n"
         "it could not keep is counted in the summary and in --stats.",
@@ -154,6 +159,10 @@ int cmd_capture(int argc, char **argv)
         "goes between two polls is missed and counted as an id gap). Jobs are written in\n"
         "enqueue order with the source's outcome (completed, retried, dead) when seen within\n"
         "--outcome-wait. It stops at --duration, SIGINT or SIGTERM; a lost connection exits 2.\n"
+        "Mixed mode: each job record says which implementation enqueued it (\"producer\", also a\n"
+        "cohort, so reports break worker families down by producer): the worker map's producer:\n"
+        "template when producers mark their jobs, else --producer (one side owns the producing\n"
+        "routes, e.g. per the switch snapshot); neither: no producer.\n"
         "Exit codes: 0 done (a truncated pcap is a warning), 2 bad arguments or input.",
         opts, 0, 0};
     cli_list args;
@@ -166,8 +175,8 @@ int cmd_capture(int argc, char **argv)
         return rc < 0 ? CLI_OK : rc;
     }
     cli_list_free(&args);
-    if (queue_dsn || queue_names.n) {
-        cli_capture_queue_args q = {queue_dsn, out, key, profile, workers_path, stats_path, queue_mode,
+    if (queue_dsn || queue_names.n || producer) {
+        cli_capture_queue_args q = {queue_dsn, out, key, profile, workers_path, stats_path, queue_mode, producer,
                                     &queue_names, duration, outcome_wait, poll_ms, no_redact, quiet,
                                     file || iface || bpf || ports.n || families.n || selects.n || map_path ||
                                         max_exchanges || rotate_size || rotate_seconds};

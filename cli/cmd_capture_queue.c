@@ -1,6 +1,6 @@
 /*
- * cmd_capture_queue.c — `pmirror capture --queue DSN [--queue-name Q]... -o JOBS`: a Quay
- * database's queue into job records. cmd_capture.c parses the options (one table for both
+ * cmd_capture_queue.c — `pmirror capture --queue DSN [--queue-name Q]... [--producer NAME] -o JOBS`:
+ * a Quay database's queue into job records. cmd_capture.c parses the options (one table for both
  * kinds of capture, so --help shows them together) and hands them here; this file loads the
  * worker map and the redactor, opens the output, installs the signals, prints the progress
  * line and the summary, and writes --stats. The work is worker/'s.
@@ -82,6 +82,10 @@ static void print_summary(const worker_capture *c, const char *out)
                 (unsigned long long)st->bodies_not_json, (unsigned long long)st->bodies_truncated,
                 (unsigned long long)st->unknown_queue, (unsigned long long)st->bad_changes,
                 (unsigned long long)st->evicted, (unsigned long long)st->truncates);
+    if (st->producers_refused)
+        fprintf(stderr, "pmirror capture: %llu jobs whose producer: template gave a value that is not a producer "
+                        "name (--producer's, or none, written)\n",
+                (unsigned long long)st->producers_refused);
 }
 
 /* The map: --workers, else PROFILE/workers.yaml. */
@@ -93,12 +97,15 @@ static pm_workers *load_map(const cli_capture_queue_args *a, const pm_profile *p
 static int check_args(const cli_capture_queue_args *a)
 {
     if (!a->dsn)
-        return cli_fail("capture", "--queue-name needs --queue DSN");
+        return cli_fail("capture", "%s needs --queue DSN", a->producer ? "--producer" : "--queue-name");
     if (a->wire_options)
         return cli_fail("capture", "--queue reads a database: -r, -i, -f, --port, --family, --select, --map, "
                                    "--max-exchanges and --rotate-* do not apply");
     if (!a->out)
         return cli_fail("capture", "-o JOBS is required");
+    if (a->producer && !pm_worker_producer_ok(a->producer))
+        return cli_fail("capture", "--producer '%s': want a name of up to %d lowercase letters, digits, - and _ "
+                                   "(python, go)", a->producer, PM_PRODUCER_MAX);
     for (size_t i = 0; i < a->queue_names->n; i++) {
         const char *q = a->queue_names->items[i];
         if (!*q || strchr(q, '/'))
@@ -136,6 +143,7 @@ int cli_capture_queue(const cli_capture_queue_args *a)
         o.nqueues = a->queue_names->n;
         o.map = map;
         o.redactor = redactor;
+        o.producer = a->producer;
         o.poll_ms = (unsigned)a->poll_ms;
         o.outcome_wait_ms = (unsigned)(a->outcome_wait_s * 1000);
         if (!(capture = worker_capture_open(&o, &err)))

@@ -1,7 +1,7 @@
 /*
  * job.c — the worker map applied to one queue job (core/workers.h): its class (family,
- * switch, capability, cohort), its body's secrets, and the templates probes and cohorts are
- * written in.
+ * switch, capability, cohort, producer), its body's secrets, and the templates probes, cohorts
+ * and producers are written in.
  *
  * Everything here reads values that came out of a production database: queue names and
  * bodies are untrusted. A template never fails loudly; it has no value, and the caller moves
@@ -216,6 +216,30 @@ static char *cohort_value(const pm_strings *templates, const char *queue_name, c
     return NULL;
 }
 
+bool pm_worker_producer_ok(const char *name)
+{
+    size_t n = 0;
+    for (const char *p = name; *p; p++, n++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+            return false;
+    return n > 0 && n <= PM_PRODUCER_MAX;
+}
+
+/* The first producer template whose value is a producer name; *refused when one had a value
+ * that is not (a body's `_producer: "Go!"` is no producer, and says so in the counts). */
+static char *producer_value(const pm_strings *templates, const char *queue_name, const json_t *body, bool *refused)
+{
+    for (size_t i = 0; i < templates->n; i++) {
+        char *v = pm_worker_template_expand(templates->items[i], 0, queue_name, body);
+        if (v && pm_worker_producer_ok(v))
+            return v;
+        if (v)
+            *refused = true;
+        free(v);
+    }
+    return NULL;
+}
+
 void pm_job_classify(const pm_workers *w, const char *queue_name, const json_t *body, const pm_redactor *r,
                      pm_job_class *out)
 {
@@ -237,6 +261,7 @@ void pm_job_classify(const pm_workers *w, const char *queue_name, const json_t *
     out->cohort.org = cohort_value(&s->cohort[PM_COHORT_ORG], queue_name, body);
     out->cohort.repo = cohort_value(&s->cohort[PM_COHORT_REPO], queue_name, body);
     out->cohort.user = cohort_value(&s->cohort[PM_COHORT_USER], queue_name, body);
+    out->producer = producer_value(&s->producer, queue_name, body, &out->producer_refused);
     if (r && out->cohort.user && strchr(out->cohort.user, '@')) {
         char token[64];
         pm_redact_value(r, out->cohort.user, strlen(out->cohort.user), token, sizeof token);
@@ -251,6 +276,7 @@ void pm_job_class_clear(pm_job_class *c)
     free(c->cohort.org);
     free(c->cohort.repo);
     free(c->cohort.user);
+    free(c->producer);
     memset(c, 0, sizeof *c);
 }
 

@@ -11,6 +11,7 @@
  *       ordered: false                  # lowest id first (the build queue)
  *       capability: {body: PATH, segment_in: [WORD...], default: WORD}
  *       cohort: {org: TEMPLATE(S), repo: TEMPLATE(S), user: TEMPLATE(S)}
+ *       producer: TEMPLATE(S)           # who enqueued the job (mixed mode), e.g. "{body._producer}"
  *       redact: [PATH...]               # body fields whose strings are secrets
  *       urls: [PATH...]                 # body fields holding URLs with secret query parameters
  *       probes: [{name: NAME, sql: "SELECT ... $1", params: [TEMPLATE...]}]
@@ -33,7 +34,8 @@
 #include <string.h>
 
 static const char *const queue_keys[] = {"program", "tracker", "family", "switch", "namespaced", "ordered",
-                                         "capability", "cohort", "redact", "urls", "probes", "correlate", NULL};
+                                         "capability", "cohort", "producer", "redact", "urls", "probes", "correlate",
+                                         NULL};
 static const char *const capability_keys[] = {"body", "segment_in", "default", NULL};
 static const char *const cohort_keys[] = {"org", "repo", "user", NULL};
 static const char *const probe_keys[] = {"name", "sql", "params", NULL};
@@ -91,7 +93,26 @@ static int get_bool(const pm_config *cfg, const json_t *obj, const char *key, co
     return 0;
 }
 
-typedef enum { ITEM_WORD, ITEM_PATH, ITEM_TEMPLATE } item_kind;
+/* A `producer:` template: well formed, and its literal text could be part of a producer name
+ * (a value that is not one anyway counts as none when a job is classified). */
+static const char *producer_template_check(const char *tmpl)
+{
+    const char *why = pm_worker_template_check(tmpl);
+    if (why)
+        return why;
+    size_t literal = 0;
+    for (const char *p = tmpl; *p; p++) {
+        if (*p == '{')
+            p = strchr(p, '}'); /* there is one: the template is well formed */
+        else if (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-' || *p == '_')
+            literal++;
+        else
+            return "want lowercase letters, digits, - and _ around the placeholders (a producer name such as go)";
+    }
+    return literal > PM_PRODUCER_MAX ? "longer than a producer name may be" : NULL;
+}
+
+typedef enum { ITEM_WORD, ITEM_PATH, ITEM_TEMPLATE, ITEM_PRODUCER } item_kind;
 
 /* A string or (when one_or_many) a list of strings, or a list, each checked as kind. */
 static int get_strings(const pm_config *cfg, const json_t *v, const char *what, item_kind kind, bool one_or_many,
@@ -116,6 +137,8 @@ static int get_strings(const pm_config *cfg, const json_t *v, const char *what, 
             why = "want a body path such as event_data.repository";
         else if (kind == ITEM_TEMPLATE)
             why = pm_worker_template_check(s);
+        else if (kind == ITEM_PRODUCER)
+            why = producer_template_check(s);
         if (why)
             return pm_config_error_at(cfg, item, err, "%s: '%s': %s", what, s, why);
         out->items[out->n++] = s;
@@ -273,6 +296,9 @@ static int load_queue(const pm_config *cfg, const char *queue, const json_t *v, 
     snprintf(sub, sizeof sub, "%s.cohort", what);
     if (load_cohort(cfg, json_object_get(v, "cohort"), sub, s, err) != 0)
         return -1;
+    snprintf(sub, sizeof sub, "%s.producer", what);
+    if (get_strings(cfg, json_object_get(v, "producer"), sub, ITEM_PRODUCER, true, &s->producer, err) != 0)
+        return -1;
     snprintf(sub, sizeof sub, "%s.redact", what);
     if (get_strings(cfg, json_object_get(v, "redact"), sub, ITEM_PATH, false, &s->redact, err) != 0)
         return -1;
@@ -404,6 +430,7 @@ static void spec_clear(pm_worker_spec *s)
     free(s->cap_segments.items);
     for (int k = 0; k < PM_COHORT_KEYS; k++)
         free(s->cohort[k].items);
+    free(s->producer.items);
     free(s->redact.items);
     free(s->urls.items);
     for (size_t p = 0; p < s->pub.nprobes; p++)

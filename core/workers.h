@@ -13,6 +13,11 @@
  * placeholders `{id}`, `{queue_name}`, `{name.N}` (segment N of queue_name; 0 is the queue)
  * and `{body.a.b}` (a field of the JSON body; a number segment indexes an array). A template
  * whose placeholder has no value (a missing field, null, an object) has no value as a whole.
+ *
+ * Producer (mixed mode): which implementation enqueued a job — the queue row does not say. A
+ * queue's `producer:` templates name it when producers mark their jobs (`{body._producer}`);
+ * a value that is not a producer name (pm_worker_producer_ok) counts as none. Queue capture
+ * falls back to its --producer flag, so the map's value, when there is one, wins.
  */
 #ifndef PM_CORE_WORKERS_H
 #define PM_CORE_WORKERS_H
@@ -75,6 +80,9 @@ typedef struct pm_job_class {
     char *capability;             /* owned: from the body or queue_name as the map says, else the queue */
     pm_cohort cohort;             /* owned; the user is hashed (pm_redact_value) when it looks like
                                    * an e-mail address and a redactor is given */
+    char *producer;               /* owned: the first `producer:` template whose value is a
+                                   * producer name, or NULL */
+    bool producer_refused;        /* a template's value was not a producer name (skipped) */
 } pm_job_class;
 
 /* Classifies a job by its canonical queue_name and body (any JSON, or NULL when the body is
@@ -91,5 +99,10 @@ size_t pm_job_redact_body(const pm_worker_queue *q, const pm_redactor *r, json_t
 char *pm_worker_template_expand(const char *tmpl, int64_t id, const char *queue_name, const json_t *body);
 /* NULL when tmpl is a well-formed template, else why not (a static string). */
 const char *pm_worker_template_check(const char *tmpl);
+
+#define PM_PRODUCER_MAX 32
+/* A producer name: 1 to PM_PRODUCER_MAX bytes of lowercase letters, digits, - and _ ("python",
+ * "go"): what --producer takes and a `producer:` template's value must be. */
+bool pm_worker_producer_ok(const char *name);
 
 #endif

@@ -22,6 +22,7 @@ typedef struct pm_worker_spec {
     pm_strings cap_segments;      /* ... else the first queue_name segment listed here */
     const char *cap_default;      /* ... else this; NULL: the queue's name */
     pm_strings cohort[PM_COHORT_KEYS]; /* templates, the first with a value wins */
+    pm_strings producer;          /* templates, the first whose value is a producer name wins */
     pm_strings redact, urls;      /* body paths */
     pm_worker_probe *probes;      /* pub.probes points here */
     char *family_owned, *switch_owned; /* derived names (NULL when the map gives them) */

@@ -158,9 +158,10 @@ static json_t *top_differences(const rpt_family *f, const char *capability, size
 
 static json_t *cohorts_json(const rpt_family *f, size_t top)
 {
-    static const char *const kinds[RPT_COHORT_KINDS] = {"org", "repo", "user"};
     json_t *o = json_object();
     for (int k = 0; k < RPT_COHORT_KINDS; k++) {
+        if (k == RPT_COHORT_PRODUCER && pm_table_size(f->cohorts[k]) == 0)
+            continue; /* a route family's records have no producer: no empty list */
         size_t n;
         sort_item *items = items_of(f->cohorts[k], &n);
         json_t *list = json_array();
@@ -175,7 +176,7 @@ static json_t *cohorts_json(const rpt_family *f, size_t top)
             json_array_append_new(list, one);
         }
         free(items);
-        json_object_set_new(o, kinds[k], list);
+        json_object_set_new(o, rpt_cohort_kinds[k], list);
     }
     return o;
 }
@@ -308,10 +309,9 @@ static json_t *family_json(const reports_builder *b, const char *name, const rpt
     json_object_set_new(fam, "cap_switches", cap_switches_json(b, name, caps, owners, &t));
     json_object_set_new(fam, "cohorts", cohorts_json(f, b->o.top_cohorts));
     json_t *dropped = json_object();
-    static const char *const kinds[RPT_COHORT_KINDS] = {"org", "repo", "user"};
     for (int k = 0; k < RPT_COHORT_KINDS; k++)
         if (f->cohorts_dropped[k])
-            json_object_set_new(dropped, kinds[k], json_integer((json_int_t)f->cohorts_dropped[k]));
+            json_object_set_new(dropped, rpt_cohort_kinds[k], json_integer((json_int_t)f->cohorts_dropped[k]));
     if (json_object_size(dropped))
         json_object_set_new(fam, "cohorts_uncounted", dropped);
     else

@@ -13,6 +13,8 @@
 
 #include "reports_internal.h"
 
+const char *const rpt_cohort_kinds[RPT_COHORT_KINDS] = {"org", "repo", "user", "producer"};
+
 void reports_options_init(reports_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -358,9 +360,8 @@ static rpt_capability *capability_of(rpt_family *f, const record_view *rv, pm_er
 
 static int count_cohorts(rpt_family *f, const record_view *rv, pm_err *err)
 {
-    static const char *const kinds[RPT_COHORT_KINDS] = {"org", "repo", "user"};
     for (int k = 0; k < RPT_COHORT_KINDS; k++) {
-        const char *name = json_string_value(json_object_get(rv->cohort, kinds[k]));
+        const char *name = json_string_value(json_object_get(rv->cohort, rpt_cohort_kinds[k]));
         if (!name)
             continue;
         rpt_cohort *c = pm_table_get(f->cohorts[k], name);

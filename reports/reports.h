@@ -19,7 +19,7 @@ typedef struct reports_options {
     const char *gate_path;     /* gate.yaml (defaults + per-family overrides); NULL = built-in defaults */
     const json_t *switches;    /* a Quay switch snapshot (owners), or NULL */
     const json_t *previous;    /* a previous report.json for the trend, or NULL */
-    size_t top_cohorts;        /* cohorts kept per kind (org, repo, user), default 10 */
+    size_t top_cohorts;        /* cohorts kept per kind (org, repo, user, producer), default 10 */
     size_t top_differences;    /* difference signatures kept per family, default 10 */
     /* Added by the report builder: */
     const char *capabilities_path; /* the capability map (PROFILE/capabilities.yaml): read

@@ -168,7 +168,11 @@ typedef struct rpt_signature {
     json_t *differences; /* the exemplar's first RPT_EXEMPLAR_DIFFERENCES */
 } rpt_signature;
 
-enum { RPT_COHORT_ORG, RPT_COHORT_REPO, RPT_COHORT_USER, RPT_COHORT_KINDS };
+/* The diff record's cohort keys counted per family. producer (mixed mode: which
+ * implementation enqueued a job) is only in job records that know it; a family without any
+ * has no `producer` list in report.json, where org, repo and user are always listed. */
+enum { RPT_COHORT_ORG, RPT_COHORT_REPO, RPT_COHORT_USER, RPT_COHORT_PRODUCER, RPT_COHORT_KINDS };
+extern const char *const rpt_cohort_kinds[RPT_COHORT_KINDS]; /* "org", ... (builder.c) */
 
 typedef struct rpt_family {
     char *switch_name;

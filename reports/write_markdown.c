@@ -1,7 +1,8 @@
 /*
  * write_markdown.c — report.md: what a nightly job pastes into a chat or a pull request.
  * One table (family, switch, samples, parity, lower bound, p95 baseline → candidate,
- * decision), the proposal, regressions, then for every family that is not promoted its
+ * decision), the proposal, regressions, the worker families' jobs by producer (mixed mode;
+ * only when records said who enqueued them), then for every family that is not promoted its
  * reasons and top differences (with the exemplar's first difference, both sides). Every
  * string that came from the report goes through rpt_md_escape: a `|` or a newline in a
  * path or value cannot break the table.
@@ -162,6 +163,38 @@ static void write_regressions(FILE *out, const json_t *report)
     }
 }
 
+/* Mixed mode: each family's records by the implementation that enqueued the job (the
+ * `producer` cohort), so Go-produced jobs are seen consumed like Python-produced ones. A
+ * report without producers (routes) has no such table. */
+static void write_producers(FILE *out, const json_t *report)
+{
+    bool header = false;
+    const char *name;
+    const json_t *f;
+    json_object_foreach(json_object_get(report, "families"), name, f) {
+        size_t i;
+        const json_t *c;
+        json_array_foreach(json_object_get(json_object_get(f, "cohorts"), "producer"), i, c) {
+            if (!header)
+                fputs("\n**Jobs by producer** (each job consumed by every worker target, whoever enqueued it):\n\n"
+                      "| family | producer | samples | parity | lower bound | mismatch | error |\n"
+                      "|---|---|--:|--:|--:|--:|--:|\n",
+                      out);
+            header = true;
+            fputs("| ", out);
+            md_name(out, name);
+            fputs(" | ", out);
+            md_name(out, json_string_value(json_object_get(c, "name")));
+            fprintf(out, " | %lld | ", (long long)json_integer_value(json_object_get(c, "samples")));
+            ratio_cell(out, json_object_get(c, "parity"));
+            fputs(" | ", out);
+            ratio_cell(out, json_object_get(c, "parity_lower"));
+            fprintf(out, " | %lld | %lld |\n", (long long)json_integer_value(json_object_get(c, "mismatch")),
+                    (long long)json_integer_value(json_object_get(c, "error")));
+        }
+    }
+}
+
 static void write_differences(FILE *out, const json_t *list)
 {
     if (json_array_size(list) == 0)
@@ -255,6 +288,7 @@ int reports_write_markdown(FILE *out, const json_t *report, pm_err *err)
         return -1;
     write_proposal(out, report);
     write_regressions(out, report);
+    write_producers(out, report);
     write_failing(out, report);
     write_expired(out, report);
     if (ferror(out))

@@ -3,11 +3,13 @@
  * callback, and the counts that go with it.
  *
  *   {"v":1, "id", "ts" (enqueued), "kind":"job", "queue", "queue_name", "family",
- *    "capability", "switch", "cohort":{org,repo,user},
+ *    "capability", "switch", "cohort":{org,repo,user[,producer]},
  *    "job":{"body":<the body as JSON>, "available_after", "retries_remaining", "ordered"},
  *    "outcome" and "latency_us" (enqueue to outcome) when the source's outcome was seen,
- *    "queue_id" (the row's id), "program", "claims", "capture" ("logical" | "poll"),
- *    "source" (the database as postgresql://USER@HOST:PORT/DB, never its password)}
+ *    "queue_id" (the row's id), "program", "producer" when known (the map's template, else
+ *    the capture's option; also in cohort, which reports count by), "claims", "capture"
+ *    ("logical" | "poll"), "source" (the database as postgresql://USER@HOST:PORT/DB, never
+ *    its password)}
  *
  * The body comes from a production database and is not trusted to be JSON: one that does not
  * parse is kept as "body_text" with "body_not_json": true (a body past max_body as
@@ -157,9 +159,12 @@ int wk_job_write(worker_capture *c, const wk_job *j, pm_err *err)
     json_object_set_new(rec, "family", json_string(cls.family));
     json_object_set_new(rec, "capability", maybe_string(cls.capability));
     json_object_set_new(rec, "switch", maybe_string(cls.switch_name));
-    json_object_set_new(rec, "cohort", json_pack("{s:o,s:o,s:o}", "org", maybe_string(cls.cohort.org), "repo",
-                                                 maybe_string(cls.cohort.repo), "user",
-                                                 maybe_string(cls.cohort.user)));
+    const char *producer = cls.producer ? cls.producer : c->o.producer; /* the map's wins */
+    json_t *cohort = json_pack("{s:o,s:o,s:o}", "org", maybe_string(cls.cohort.org), "repo",
+                               maybe_string(cls.cohort.repo), "user", maybe_string(cls.cohort.user));
+    if (producer)
+        json_object_set_new(cohort, "producer", json_string(producer));
+    json_object_set_new(rec, "cohort", cohort);
     json_object_set_new(rec, "job", job);
     if (j->outcome) {
         json_object_set_new(rec, "outcome", json_string(j->outcome));
@@ -169,6 +174,8 @@ int wk_job_write(worker_capture *c, const wk_job *j, pm_err *err)
     }
     json_object_set_new(rec, "queue_id", json_integer(j->id));
     json_object_set_new(rec, "program", maybe_string(cls.queue ? cls.queue->program : NULL));
+    if (producer)
+        json_object_set_new(rec, "producer", json_string(producer));
     json_object_set_new(rec, "claims", json_integer(j->claims));
     json_object_set_new(rec, "capture", json_string(c->logical ? "logical" : "poll"));
     /* where it came from, without password: the replay refuses a target that is this database */
@@ -176,6 +183,8 @@ int wk_job_write(worker_capture *c, const wk_job *j, pm_err *err)
 
     if (!cls.queue)
         c->stats.unknown_queue++;
+    if (cls.producer_refused)
+        c->stats.producers_refused++;
     pm_job_class_clear(&cls);
     char *text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(rec);

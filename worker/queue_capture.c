@@ -132,6 +132,11 @@ worker_capture *worker_capture_open(const worker_capture_options *o, pm_err *err
         pm_err_set(err, "queue capture needs a DSN and a worker map");
         return NULL;
     }
+    if (o->producer && !pm_worker_producer_ok(o->producer)) {
+        pm_err_set(err, "producer '%.64s': want a name of lowercase letters, digits, - and _ (python, go)",
+                   o->producer);
+        return NULL;
+    }
     worker_capture *c = calloc(1, sizeof *c);
     if (!c) {
         pm_err_set(err, "out of memory");
@@ -263,6 +268,7 @@ json_t *worker_capture_stats_json(const worker_capture *c)
         {"not_selected", st->not_selected},
         {"bodies_not_json", st->bodies_not_json},
         {"bodies_truncated", st->bodies_truncated},
+        {"producers_refused", st->producers_refused},
         {"untracked_changes", st->untracked_changes},
         {"evicted", st->evicted},
         {"changes", st->changes},

@@ -17,6 +17,12 @@
  * Jobs are held (in enqueue order) until their outcome is seen or outcome_wait passes, then
  * handed to the callback in that order; a job written without an outcome has none in its
  * record. Everything the capture could not keep whole is counted in worker_capture_stats.
+ *
+ * Mixed mode: a record says which implementation enqueued its job (`producer`, and the same as
+ * cohort.producer, so reports break each worker family down by producer) when it is known: the
+ * worker map's `producer:` templates for producers that mark their jobs (core/workers.h), else
+ * the capture's `producer` option (one implementation owns the producing routes); neither: the
+ * record has no producer. The replay feeds every job to both workers whoever produced it.
  */
 #ifndef PM_WORKER_H
 #define PM_WORKER_H
@@ -40,6 +46,8 @@ typedef struct worker_capture_options {
     unsigned hole_wait_ms;      /* poll: a skipped id may still commit this long, default 5 000 */
     size_t max_held;            /* jobs held for outcomes at most (the oldest go first), default 100 000 */
     size_t max_body;            /* a body longer than this is cut (and not parsed), default 16 MiB */
+    const char *producer;       /* every job's producer unless the map's template names one
+                                 * (pm_worker_producer_ok: "python", "go"); NULL: none */
 } worker_capture_options;
 
 /* Fills the defaults above. */
@@ -58,6 +66,8 @@ typedef struct worker_capture_stats {
     uint64_t not_selected;      /* jobs outside --queue-name, not written */
     uint64_t bodies_not_json;   /* written with body_text and body_not_json: true */
     uint64_t bodies_truncated;  /* cut at max_body (body_text, body_truncated: true) */
+    uint64_t producers_refused; /* jobs whose `producer:` template gave a value that is not a
+                                 * producer name (the option's producer, or none, written) */
     uint64_t untracked_changes; /* updates and deletes of jobs not held: enqueued before the
                                  * capture began, outside --queue-name, or already written */
     uint64_t evicted;           /* written before outcome_wait because max_held was reached */

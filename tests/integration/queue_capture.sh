@@ -7,6 +7,9 @@
 #    capture changed nothing (its role may only SELECT; rows and their xmin are as they were);
 #  - polling (auto mode with a role without REPLICATION): the ids it could not see are counted
 #    exactly as gaps, a row committed late is kept, not counted;
+#  - producer (mixed mode): --producer stamps every record (producer and cohort.producer); a
+#    map's producer: template wins where the body names one, a value that is no producer name
+#    is counted and the flag's written; a bad --producer or template is refused;
 #  - errors: one line naming the source, never its password, exit 2; a connection lost in the
 #    middle exits 2 with the jobs so far in a whole file.
 . "$(dirname "$0")/lib.sh"
@@ -237,6 +240,65 @@ PY
 [ $? -eq 0 ] && ok
 done
 grep -q "pmirror capture: poll: 3 id gaps" "$WORK/poll.err" && ok || bad "poll summary does not report 3 gaps: $(cat "$WORK/poll.err")"
+
+# ---- producer (mixed mode): --producer, and the map's producer: template winning -----------
+sed '/^    program: notificationworker/a\    producer: "{body._producer}"' "$SRC/config/quay/workers.yaml" \
+    >"$WORK/workers-producer.yaml"
+grep -q '_producer' "$WORK/workers-producer.yaml" || bad "the test map has no producer: template"
+"$PMIRROR" capture --queue "$DSN" --mode logical --poll-ms 100 --producer go -o "$WORK/go.jsonl" \
+    --key "$WORK/key" -q 2>"$WORK/go.err" &
+cap6=$!
+"$PMIRROR" capture --queue "$DSN" --mode logical --poll-ms 100 --producer go --workers "$WORK/workers-producer.yaml" \
+    -o "$WORK/marked.jsonl" --stats "$WORK/marked-stats.json" --key "$WORK/key" -q 2>"$WORK/marked.err" &
+cap7=$!
+pids+=("$cap6" "$cap7")
+wait_for 15 slots_are 2 && ok || bad "the producer captures' slots did not appear: $(cat "$WORK"/go.err "$WORK"/marked.err)"
+pg_sql >"$WORK/producer2.out" 2>&1 <<'SQL' || bad "the producer failed: $(cat "$WORK/producer2.out")"
+SELECT qi_put('notification/acme/web/repo_push/', '{"notification_uuid":"m1","_producer":"python"}');
+SELECT qi_put('notification/acme/web/repo_push/', '{"notification_uuid":"m2"}');
+SELECT qi_put('notification/acme/web/repo_push/', '{"notification_uuid":"m3","_producer":"Py thon"}');
+SELECT qi_put('chunk_cleanup/', '{"location":"local_us","path":"p1","_producer":"python"}');
+SELECT qi_put('notification/acme/web/repo_push/', 'not json {');
+SQL
+sleep 0.5
+kill -INT "$cap6" "$cap7"
+wait "$cap6" && ok || bad "capture --producer go: $(cat "$WORK/go.err")"
+wait "$cap7" && ok || bad "capture --producer go --workers (template): $(cat "$WORK/marked.err")"
+python3 - "$WORK/go.jsonl" "$WORK/marked.jsonl" "$WORK/marked-stats.json" <<'PY' || bad "producer records (above)"
+import json, sys
+go, marked = ([json.loads(l) for l in open(p) if l.strip()] for p in sys.argv[1:3])
+st = json.load(open(sys.argv[3]))
+fails = []
+def want(cond, what):
+    if not cond:
+        fails.append(what)
+want(len(go) == 5 and len(marked) == 5, "5 jobs each: %d, %d" % (len(go), len(marked)))
+for r in go:
+    want(r.get("producer") == "go" and r["cohort"].get("producer") == "go", "--producer go: %s" % r)
+def key(r):
+    return r["job"].get("body", {}).get("notification_uuid") or r["job"].get("body", {}).get("path") or "text"
+got = {key(r): (r.get("producer"), r["cohort"].get("producer")) for r in marked}
+want(got == {"m1": ("python", "python"), "m2": ("go", "go"), "m3": ("go", "go"), "p1": ("go", "go"),
+             "text": ("go", "go")}, "template over --producer: %s" % got)
+want(st["producers_refused"] == 1, "a value that is no producer name counted: %s" % st.get("producers_refused"))
+for f in fails:
+    print("  " + f)
+sys.exit(1 if fails else 0)
+PY
+[ $? -eq 0 ] && ok
+grep -q '"producer"' "$WORK/jobs.jsonl" && bad "a capture without --producer wrote a producer" || ok
+run "$PMIRROR" capture --queue "$DSN" --producer Go -o "$WORK/x.jsonl"
+expect_rc 2 "--producer Go"
+expect_one_err_line "--producer Go"
+expect_err "--producer 'Go': want a name of up to 32 lowercase letters" "--producer Go"
+run "$PMIRROR" capture --producer go -o "$WORK/x.jsonl"
+expect_rc 2 "--producer without --queue"
+expect_err "--producer needs --queue DSN" "--producer without --queue"
+sed 's/"{body._producer}"/"{body._producer} x"/' "$WORK/workers-producer.yaml" >"$WORK/workers-bad.yaml"
+line=$(grep -n '_producer' "$WORK/workers-bad.yaml" | cut -d: -f1)
+run "$PMIRROR" capture --queue "$DSN" --workers "$WORK/workers-bad.yaml" -o "$WORK/x.jsonl"
+expect_rc 2 "a bad producer: template"
+expect_err "workers-bad.yaml:$line:[0-9]*: workers.notification.producer: '{body._producer} x'" "a bad producer: template"
 
 # ---- errors: one line, the source named, never its password, exit 2 ----------------------
 expect_clean_failure() { # WHAT WANT SECRET ARGS...

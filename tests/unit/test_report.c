@@ -59,6 +59,7 @@ typedef struct {
     const char *path;              /* the one difference's path */
     const char *org;
     const char *cap_switch;
+    const char *producer;          /* job records: who enqueued the job, or NULL (routes) */
 } rec;
 
 static const char *family_switch(const char *family)
@@ -83,12 +84,13 @@ static json_t *diff_record(const rec *r)
         json_array_append_new(differences, json_pack("{s:s, s:s, s:s, s:s, s:s}", "where", "body", "path",
                                                      r->path ? r->path : "$.name", "kind", "value", "baseline", "a",
                                                      "candidate", "b"));
-    json_t *d = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s?, s:{s:s?, s:n, s:n}, s:o, s:{s:s, s:s}, s:s, s:o, "
-                          "s:[], s:s?}",
+    json_t *d = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s?, s:{s:s?, s:n, s:n, s:s*}, s:o, s:{s:s, s:s}, s:s, "
+                          "s:o, s:[], s:s?}",
                           "v", 1, "id", r->id ? r->id : "x", "family", r->family, "capability", r->capability,
                           "switch", family_switch(r->family), "cap_switch", r->cap_switch, "cohort", "org", r->org,
-                          "repo", "user", "latency", latency, "roles", "python", "baseline", "go", "candidate",
-                          "verdict", r->verdict, "differences", differences, "noise", "signature", r->signature);
+                          "repo", "user", "producer", r->producer, "latency", latency, "roles", "python", "baseline",
+                          "go", "candidate", "verdict", r->verdict, "differences", differences, "noise",
+                          "signature", r->signature);
     cr_assert_not_null(d);
     if (errors)
         json_object_set_new(d, "error", errors);
@@ -661,6 +663,73 @@ Test(report, cohorts_are_capped)
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(f, "cohorts_uncounted"), "org")), 5);
     cr_assert_eq(json_array_size(json_object_get(json_object_get(f, "cohorts"), "org")), 10);
     cr_assert_eq(json_integer_value(json_object_get(f, "total")), 10005, "the counts themselves are exact");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, producer_is_a_cohort_of_job_families_only)
+{
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    rec job = {.family = "WORKER_NAMESPACEGCWORKER", .capability = "namespacegc", .verdict = "match",
+               .base_us = 1, .cand_us = 1, .producer = "python"};
+    add(b, &job, 3);
+    job.producer = "go";
+    add(b, &job, 2);
+    job.verdict = "mismatch";
+    job.signature = "1111111111111111";
+    add(b, &job, 1);
+    job.producer = NULL; /* a record that does not know its producer: not counted under one */
+    add(b, &job, 1);
+    add(b, &(rec){.family = "API_V1", .capability = "API_USER_READ", .verdict = "match", .base_us = 1, .cand_us = 1,
+                  .org = "acme"},
+        2);
+    json_t *r = build(b);
+    json_t *cohorts = json_object_get(family(r, "WORKER_NAMESPACEGCWORKER"), "cohorts");
+    json_t *producers = json_object_get(cohorts, "producer");
+    cr_assert_eq(json_array_size(producers), 2, "python and go");
+    static const struct {
+        const char *name;
+        long total, match, mismatch;
+    } want[] = {{"go", 3, 2, 1}, {"python", 3, 3, 0}}; /* equal totals: by name */
+    for (size_t i = 0; i < 2; i++) {
+        json_t *c = json_array_get(producers, i);
+        cr_assert_str_eq(json_string_value(json_object_get(c, "name")), want[i].name);
+        cr_assert_eq(json_integer_value(json_object_get(c, "total")), want[i].total, "%s total", want[i].name);
+        cr_assert_eq(json_integer_value(json_object_get(c, "match")), want[i].match, "%s match", want[i].name);
+        cr_assert_eq(json_integer_value(json_object_get(c, "mismatch")), want[i].mismatch, "%s", want[i].name);
+        cr_assert_not_null(json_object_get(c, "parity_lower"), "a producer has its own parity");
+    }
+    json_t *route = json_object_get(family(r, "API_V1"), "cohorts");
+    cr_assert_null(json_object_get(route, "producer"), "a route family has no producer list");
+    cr_assert_eq(json_object_size(route), 3, "org, repo and user, as before");
+
+    char *md = render(reports_write_markdown, r);
+    cr_assert_not_null(strstr(md, "**Jobs by producer**"), "%s", md);
+    cr_assert_not_null(strstr(md, "| `WORKER_NAMESPACEGCWORKER` | `go` | 3 | 0.667 |"), "%s", md);
+    cr_assert_not_null(strstr(md, "| `WORKER_NAMESPACEGCWORKER` | `python` | 3 | 1.000 |"), "%s", md);
+    char *table = strstr(md, "**Jobs by producer**"), *end = table ? strstr(table, "\n\n###") : NULL;
+    cr_assert_not_null(end);
+    *end = 0;
+    cr_assert_null(strstr(table, "API_V1"), "no producer row for a route family: %s", table);
+    free(md);
+    char *html = render(reports_write_html, r);
+    cr_assert_not_null(strstr(html, "<table class=\"cohort\"><thead><tr><th>producer</th>"), "the HTML table");
+    free(html);
+    json_decref(r);
+    reports_free(b);
+
+    /* a report of routes only: no producer table anywhere */
+    b = builder(small_gate(), NULL, NULL);
+    add(b, &(rec){.family = "API_V1", .capability = "API_USER_READ", .verdict = "match", .base_us = 1, .cand_us = 1,
+                  .org = "acme"},
+        2);
+    r = build(b);
+    md = render(reports_write_markdown, r);
+    cr_assert_null(strstr(md, "producer"), "%s", md);
+    free(md);
+    html = render(reports_write_html, r);
+    cr_assert_null(strstr(html, "<th>producer</th>"));
+    free(html);
     json_decref(r);
     reports_free(b);
 }

@@ -146,3 +146,80 @@ Test(worker_jobs, idmap_survives_many_deletions)
     cr_assert_eq(wk_idmap_put(&m, INT64_MIN, NULL), -1, "the empty marker is no key");
     wk_idmap_free(&m);
 }
+
+/* ---- the job record's producer (job_record.c): the map's template, else the option ---- */
+
+static int keep_record(void *ctx, const char *line, size_t len, pm_err *err)
+{
+    (void)err;
+    json_t **out = ctx;
+    json_decref(*out);
+    *out = json_loadb(line, len, 0, NULL);
+    return 0;
+}
+
+/* The record wk_job_write makes of one job in queue q1/ with this body (new reference). */
+static json_t *record_of(worker_capture *c, const char *body)
+{
+    json_t *rec = NULL;
+    wk_job j = {.id = 7, .ts_us = 1, .queue_name = "q1/acme/", .body = (char *)body, .body_len = strlen(body),
+                .body_total = strlen(body)};
+    c->fn = keep_record;
+    c->fn_ctx = &rec;
+    pm_err err = {{0}};
+    cr_assert_eq(wk_job_write(c, &j, &err), 0, "%s", err.msg);
+    cr_assert_not_null(rec);
+    return rec;
+}
+
+static const char *producer_of(const json_t *rec)
+{
+    const char *top = json_string_value(json_object_get(rec, "producer"));
+    const char *cohort = json_string_value(json_object_get(json_object_get(rec, "cohort"), "producer"));
+    cr_assert((!top && !cohort) || (top && cohort && strcmp(top, cohort) == 0), "producer %s, cohort.producer %s",
+              top, cohort);
+    return top;
+}
+
+Test(worker_jobs, the_maps_producer_wins_over_the_option)
+{
+    static const char map[] = "workers:\n  q1:\n    program: w\n    producer: ['{body._producer}', '{body.by}-v2']\n";
+    pm_err err = {{0}};
+    pm_config *cfg = pm_config_parse("w.yaml", map, strlen(map), &err);
+    cr_assert_not_null(cfg, "%s", err.msg);
+    pm_workers *w = pm_workers_from_config(cfg, &err);
+    cr_assert_not_null(w, "%s", err.msg);
+    worker_capture *c = calloc(1, sizeof *c);
+    c->o.map = w;
+    c->o.producer = "python";
+    strcpy(c->id_prefix, "t");
+
+    json_t *rec = record_of(c, "{\"_producer\":\"go\"}");
+    cr_assert_str_eq(producer_of(rec), "go", "the map's value wins");
+    json_decref(rec);
+    rec = record_of(c, "{\"by\":\"go\"}");
+    cr_assert_str_eq(producer_of(rec), "go-v2", "the second template");
+    json_decref(rec);
+    rec = record_of(c, "{}");
+    cr_assert_str_eq(producer_of(rec), "python", "no value: the option's");
+    json_decref(rec);
+    cr_assert_eq(c->stats.producers_refused, 0);
+    rec = record_of(c, "{\"_producer\":\"Go Lang\"}");
+    cr_assert_str_eq(producer_of(rec), "python", "not a producer name: the option's");
+    cr_assert_eq(c->stats.producers_refused, 1, "and counted");
+    json_decref(rec);
+    rec = record_of(c, "not json");
+    cr_assert_str_eq(producer_of(rec), "python", "a body that is not JSON: the option's");
+    json_decref(rec);
+
+    c->o.producer = NULL;
+    rec = record_of(c, "{}");
+    cr_assert_null(producer_of(rec), "neither: no producer");
+    cr_assert_eq(json_object_size(json_object_get(rec, "cohort")), 3, "cohort as before: org, repo, user");
+    json_decref(rec);
+    rec = record_of(c, "{\"_producer\":\"go\"}");
+    cr_assert_str_eq(producer_of(rec), "go", "the map's value without the option");
+    json_decref(rec);
+    worker_capture_close(c);
+    pm_workers_free(w);
+}

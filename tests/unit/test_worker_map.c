@@ -233,6 +233,52 @@ Test(worker_map, template_syntax_is_checked)
         cr_assert_not_null(pm_worker_template_check(bad[i]), "'%s' accepted", bad[i]);
 }
 
+Test(worker_map, producer_templates_give_producer_names_only)
+{
+    pm_err err = {{0}};
+    pm_workers *w = parse("workers:\n  q1:\n    program: w\n"
+                          "    producer: ['{body._producer}', 'py-{name.1}']\n",
+                          &err);
+    cr_assert_not_null(w, "%s", err.msg);
+    static const struct {
+        const char *queue_name, *body, *want;
+        bool refused;
+    } cases[] = {
+        {"q1/", "{\"_producer\": \"go\"}", "go", false},
+        {"q1/", "{\"_producer\": \"Go\"}", NULL, true},          /* not a name: counted as none */
+        {"q1/", "{\"_producer\": \"go; DROP\"}", NULL, true},
+        {"q1/", "{\"_producer\": \"a-very-long-producer-name-past-32\"}", NULL, true},
+        {"q1/", "{\"_producer\": 3}", "3", false},                 /* a scalar's text, like a cohort */
+        {"q1/", "{\"_producer\": {}}", NULL, false},               /* no value: the next template */
+        {"q1/x/", "{\"_producer\": null}", "py-x", false},
+        {"q1/X/", "{\"_producer\": \"Go\"}", NULL, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *body = json(cases[i].body);
+        pm_job_class c;
+        pm_job_classify(w, cases[i].queue_name, body, NULL, &c);
+        if (cases[i].want)
+            cr_assert(c.producer && strcmp(c.producer, cases[i].want) == 0, "%s %s: producer %s, want %s",
+                      cases[i].queue_name, cases[i].body, c.producer, cases[i].want);
+        else
+            cr_assert_null(c.producer, "%s %s: producer %s", cases[i].queue_name, cases[i].body, c.producer);
+        cr_assert_eq(c.producer_refused, cases[i].refused, "%s %s: refused", cases[i].queue_name, cases[i].body);
+        pm_job_class_clear(&c);
+        json_decref(body);
+    }
+    pm_workers_free(w);
+    w = quay_map();
+    pm_job_class c;
+    pm_job_classify(w, "notification/acme/", NULL, NULL, &c);
+    cr_assert_null(c.producer, "the shipped map names no producer");
+    pm_job_class_clear(&c);
+    pm_workers_free(w);
+
+    cr_assert(pm_worker_producer_ok("python") && pm_worker_producer_ok("go") && pm_worker_producer_ok("go_1-x"));
+    cr_assert(!pm_worker_producer_ok("") && !pm_worker_producer_ok("Go") && !pm_worker_producer_ok("g o") &&
+              !pm_worker_producer_ok("123456789012345678901234567890123"));
+}
+
 /* ---- malformed maps --------------------------------------------------------------------- */
 
 Test(worker_map, a_minimal_map_derives_family_and_switch)
@@ -271,6 +317,14 @@ Test(worker_map, malformed_maps_are_refused_with_their_position)
             "w.yaml:4:14: workers.q1.cohort: unknown key 'team'");
     refused("workers:\n  q1:\n    program: w\n    cohort: {org: '{nam.1}'}\n",
             "w.yaml:4:19: workers.q1.cohort.org: '{nam.1}': want placeholders");
+    refused("workers:\n  q1:\n    program: w\n    producer: Go\n",
+            "w.yaml:4:15: workers.q1.producer: 'Go': want lowercase letters, digits, - and _ around the placeholders");
+    refused("workers:\n  q1:\n    program: w\n    producer: ['{body.p}', '{body.p} x']\n",
+            "w.yaml:4:28: workers.q1.producer: '{body.p} x': want lowercase letters");
+    refused("workers:\n  q1:\n    program: w\n    producer: '{bdy.p}'\n",
+            "w.yaml:4:15: workers.q1.producer: '{bdy.p}': want placeholders");
+    refused("workers:\n  q1:\n    program: w\n    producer: a-very-long-producer-name-past-32\n",
+            "w.yaml:4:15: workers.q1.producer: 'a-very-long-producer-name-past-32': longer than");
     refused("workers:\n  q1:\n    program: w\n    redact: secret\n", "w.yaml:4:13: workers.q1.redact: want a list");
     refused("workers:\n  q1:\n    program: w\n    redact: [a, '']\n",
             "w.yaml:4:17: workers.q1.redact[1]: want a non-empty string");
