@@ -202,6 +202,27 @@ static char *expand_arg(const char *arg, const char *const vars[][2])
     return out;
 }
 
+/* Whether program can be executed: a path, or a name found on PATH (as posix_spawnp looks).
+ * Checked before spawning, because posix_spawnp may report a missing program only as the
+ * child's exit status 127 (it does under valgrind), not as its own error. */
+static int runnable(const char *program)
+{
+    if (strchr(program, '/'))
+        return access(program, X_OK) == 0 ? 0 : errno;
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+        size_t len = strcspn(p, ":");
+        char full[4096];
+        if (snprintf(full, sizeof full, "%.*s/%s", (int)len, len ? p : ".", program) < (int)sizeof full &&
+            access(full, X_OK) == 0)
+            return 0;
+        p += len;
+        if (*p == ':')
+            p++;
+    }
+    return ENOENT;
+}
+
 /* Starts argv in its own process group, stdin /dev/null, stdout and stderr to out, with the
  * environment plus env (which replaces variables of the same names); 0 with *pid, or an errno.
  * posix_spawn, not fork: pmirror has threads (the effects sinks'), and a forked child may only
@@ -284,7 +305,9 @@ static void start_program(run_side *s, const char *program, const char *snapshot
         const char *const env[][2] = {{"PMIRROR_DSN", s->dsn},        {"PMIRROR_DATABASE", s->copy},
                                       {"PMIRROR_EFFECTS", effects},   {"PMIRROR_PROGRAM", program},
                                       {"PMIRROR_SNAPSHOT", snapshot}, {"PMIRROR_TARGET", t->name}};
-        int e = spawn(argv, env, sizeof env / sizeof env[0], s->out, &s->pid);
+        int e = runnable(argv[0]);
+        if (e == 0)
+            e = spawn(argv, env, sizeof env / sizeof env[0], s->out, &s->pid);
         if (e != 0) {
             char what[300];
             snprintf(what, sizeof what, "%s: %s", argv[0], strerror(e));
