@@ -42,6 +42,11 @@ void rpt_fmt_ratio(char *buf, size_t size, double x, double other);
 /* "3.4 ms" from microseconds (more decimals below 1 ms, and when needed to tell x from other). */
 void rpt_fmt_ms(char *buf, size_t size, double us, double other);
 
+/* An exemplar's request and status pair in words, "GET /v2/x (200 → 404)" (a job's
+ * outcomes: "(completed → dead)"); NULL when the exemplar names neither. A new string:
+ * text from traffic, each renderer escapes it. */
+char *rpt_exemplar_request(const json_t *exemplar);
+
 /* ===== catalog.c ================================================================== */
 
 typedef struct rpt_catalog rpt_catalog;
