@@ -163,17 +163,17 @@ static json_t *line_value(const unsigned char *s, size_t n)
     return v;
 }
 
-/* Where the line that starts at `from` ends: past its '\n' (the terminator is part of what
- * is shown, so "</html>" and "</html>\n" read apart), or at the end of the text. */
+/* Where the line that starts at `from` ends: past its '\n', or at the end of the text. */
 static size_t line_end(const diff_body *t, size_t from)
 {
     const unsigned char *nl = from < t->len ? memchr(t->data + from, '\n', t->len - from) : NULL;
     return nl ? (size_t)(nl - t->data) + 1 : t->len;
 }
 
-/* The first differing line (1-based) of two texts, each side's line shown whole with its
- * terminator. When one text ends there (kind extra or missing), the longer one's value runs
- * through its next line too, so what it has more is seen. */
+/* The first differing line (1-based) of two texts, each side's line shown whole, with its
+ * '\n' when only one side has it (a missing trailing newline is the difference). When one
+ * text ends there (kind extra or missing), the longer one's value runs through its next
+ * line too, so what it has more is seen. */
 static void diff_text(diff_ctx *c, const diff_body *a, const diff_body *b)
 {
     size_t line = 1, i = 0, start = 0;
@@ -193,6 +193,10 @@ static void diff_text(diff_ctx *c, const diff_body *a, const diff_body *b)
         eb = line_end(b, eb);
     if (i >= b->len && ea < a->len)
         ea = line_end(a, ea);
+    if (ea > start && eb > start && a->data[ea - 1] == '\n' && b->data[eb - 1] == '\n') {
+        ea--; /* the same terminator on both sides says nothing: "three" vs "THREE" */
+        eb--;
+    }
     json_t *va = line_value(a->data + start, ea - start);
     json_t *vb = line_value(b->data + start, eb - start);
     diff_add(c, "body", path, kind, va, vb);
