@@ -296,6 +296,10 @@ static void exemplar(FILE *out, const json_t *ex)
         html_value(out, rpt_difference_side(d, "candidate"));
         fputs("</pre></div>\n", out);
     }
+    json_int_t total = json_integer_value(json_object_get(ex, "difference_count"));
+    if (json_array_size(diffs) <= EXEMPLAR_DIFFS_MAX && total > (json_int_t)json_array_size(diffs))
+        fprintf(out, "<p class=\"muted\">and %lld more differences in the exemplar&#8217;s diff record</p>",
+                (long long)(total - (json_int_t)json_array_size(diffs)));
     fputs("</div>", out);
 }
 

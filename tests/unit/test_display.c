@@ -267,6 +267,21 @@ Test(display, markdown_lists_every_difference_up_to_ten)
     free(md);
     json_decref(r);
     json_decref(recs[0]);
+
+    /* past the 20 differences an exemplar keeps, report.html says how many more there were */
+    list[1] = '\0';
+    for (int i = 0; i < 23; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list),
+                 "%s{\"where\":\"body\",\"path\":\"$.k%02d\",\"kind\":\"value\",\"baseline\":%d,\"candidate\":%d}",
+                 i ? "," : "", i, i, i + 100);
+    strcat(list, "]");
+    recs[0] = mismatch("m2", "cccccccccccccccc", list);
+    r = report_of(recs, 1);
+    char *html = render(reports_write_html, r);
+    expect_in("report.html", html, "and 3 more differences");
+    free(html);
+    json_decref(r);
+    json_decref(recs[0]);
 }
 
 /* ---- item 13: skipped records carry their reason, and the report counts them ---------- */
