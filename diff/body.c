@@ -163,33 +163,43 @@ static json_t *line_value(const unsigned char *s, size_t n)
     return v;
 }
 
-/* The first differing line (1-based) of two texts. */
+/* Where the line that starts at `from` ends: past its '\n', or at the end of the text. */
+static size_t line_end(const diff_body *t, size_t from)
+{
+    const unsigned char *nl = from < t->len ? memchr(t->data + from, '\n', t->len - from) : NULL;
+    return nl ? (size_t)(nl - t->data) + 1 : t->len;
+}
+
+/* The first differing line (1-based) of two texts, each side's line shown whole, with its
+ * '\n' when only one side has it (a missing trailing newline is the difference). When one
+ * text ends there (kind extra or missing), the longer one's value runs through its next
+ * line too, so what it has more is seen. */
 static void diff_text(diff_ctx *c, const diff_body *a, const diff_body *b)
 {
-    size_t line = 1, i = 0, start_a = 0;
+    size_t line = 1, i = 0, start = 0;
     size_t n = a->len < b->len ? a->len : b->len;
     while (i < n && a->data[i] == b->data[i]) {
         if (a->data[i] == '\n') {
             line++;
-            start_a = i + 1;
+            start = i + 1;
         }
         i++;
     }
-    (void)start_a;
     char path[32];
     snprintf(path, sizeof path, "line %zu", line);
-    /* the two differing lines as values */
-    size_t ea = i, eb = i, sa = i, sb = i;
-    while (sa > 0 && a->data[sa - 1] != '\n')
-        sa--;
-    sb = sa;
-    while (ea < a->len && a->data[ea] != '\n')
-        ea++;
-    while (eb < b->len && b->data[eb] != '\n')
-        eb++;
-    json_t *va = line_value(a->data + sa, ea - sa);
-    json_t *vb = line_value(b->data + sb, eb - sb);
-    diff_add(c, "body", path, i >= a->len ? "extra" : i >= b->len ? "missing" : "value", va, vb);
+    const char *kind = i >= a->len ? "extra" : i >= b->len ? "missing" : "value";
+    size_t ea = line_end(a, start), eb = line_end(b, start);
+    if (i >= a->len && eb < b->len)
+        eb = line_end(b, eb);
+    if (i >= b->len && ea < a->len)
+        ea = line_end(a, ea);
+    if (ea > start && eb > start && a->data[ea - 1] == '\n' && b->data[eb - 1] == '\n') {
+        ea--; /* the same terminator on both sides says nothing: "three" vs "THREE" */
+        eb--;
+    }
+    json_t *va = line_value(a->data + start, ea - start);
+    json_t *vb = line_value(b->data + start, eb - start);
+    diff_add(c, "body", path, kind, va, vb);
     json_decref(va);
     json_decref(vb);
 }

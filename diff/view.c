@@ -10,6 +10,11 @@
  * A job result's answer (pmirror worker) has `outcome` where an answer has `status`, and
  * `effects` (a JSON object) where it has a body: the outcome goes into meta, the effects'
  * text is the body's span (plain JSON, no escapes to undo), so the same comparison runs.
+ *
+ * What a reviewer needs to find the exchange again is copied into the diff record as well:
+ * `request` {method, target}, `status` {TARGET: status or outcome} and, for the targets that
+ * were not sent the request, `skipped` {TARGET: the reason replay gave (skipped_unsafe,
+ * no_credentials, ...)}.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +102,48 @@ static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
     return 0;
 }
 
+/* request {method, target}, status {TARGET: ...} and skipped {TARGET: reason} into fields. */
+static int copy_exchange_fields(diff_view *v, pm_err *err)
+{
+    const pm_jtape *t = &v->tape;
+    long request = pm_jtape_find(t, 0, "request");
+    if (request >= 0 && t->tok[request].type == PM_JOBJ) {
+        json_t *r = json_object();
+        static const char *const keys[] = {"method", "target"};
+        for (size_t k = 0; k < 2; k++) {
+            long i = pm_jtape_find(t, (size_t)request, keys[k]);
+            json_t *value = i >= 0 && t->tok[i].type == PM_JSTR ? diff_tape_json(t, (size_t)i) : NULL;
+            if (value)
+                json_object_set_new(r, keys[k], value);
+        }
+        json_object_set_new(v->fields, "request", r);
+    }
+    json_t *status = json_object(), *skipped = json_object();
+    if (!status || !skipped) {
+        json_decref(status);
+        json_decref(skipped);
+        return pm_err_set(err, "out of memory");
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const diff_answer *a = &v->answers[i];
+        const json_t *s = json_object_get(a->meta, "status");
+        if (!s)
+            s = json_object_get(a->meta, "outcome");
+        if (json_is_integer(s) || json_is_string(s))
+            json_object_set(status, a->name, (json_t *)s);
+        if (json_is_true(json_object_get(a->meta, "skipped"))) {
+            const json_t *why = json_object_get(a->meta, "error");
+            json_object_set_new(skipped, a->name, json_is_string(why) ? json_copy((json_t *)why) : json_string("skipped"));
+        }
+    }
+    json_object_set_new(v->fields, "status", status);
+    if (json_object_size(skipped))
+        json_object_set_new(v->fields, "skipped", skipped);
+    else
+        json_decref(skipped);
+    return 0;
+}
+
 int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err)
 {
     diff_view_clear(v);
@@ -131,7 +178,7 @@ int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err)
             return -1;
         k = t->tok[k + 1].next;
     }
-    return 0;
+    return copy_exchange_fields(v, err);
 }
 
 const diff_answer *diff_view_answer(const diff_view *v, const char *role)

@@ -93,10 +93,11 @@ static json_t *latency_json(const rpt_scope *s)
     return o;
 }
 
-static json_t *errors_json(const rpt_scope *s)
+/* {code: count} of a table of codes, most frequent first; past the cap "(other codes)". */
+static json_t *codes_json(const pm_table *codes, uint64_t dropped)
 {
-    size_t n;
-    sort_item *items = items_of(s->errors, &n);
+    size_t n = 0;
+    sort_item *items = codes ? items_of(codes, &n) : NULL;
     json_t *o = json_object();
     for (size_t i = 0; items && i < n; i++)
         items[i].weight = *(const uint64_t *)items[i].value;
@@ -104,8 +105,8 @@ static json_t *errors_json(const rpt_scope *s)
         qsort(items, n, sizeof *items, by_weight_then_name);
     for (size_t i = 0; items && i < n; i++)
         json_object_set_new(o, items[i].name, json_integer((json_int_t)items[i].weight));
-    if (s->errors_dropped)
-        json_object_set_new(o, "(other codes)", json_integer((json_int_t)s->errors_dropped));
+    if (dropped)
+        json_object_set_new(o, "(other codes)", json_integer((json_int_t)dropped));
     free(items);
     return o;
 }
@@ -119,7 +120,8 @@ static json_t *scope_json(const rpt_scope *s)
     json_object_set_new(o, "error_rate_by_role",
                         json_pack("{s:o, s:o}", "baseline", rpt_ratio_json(rpt_div(s->baseline_errors, samples)),
                                   "candidate", rpt_ratio_json(rpt_div(s->candidate_errors, samples))));
-    json_object_set_new(o, "errors", errors_json(s));
+    json_object_set_new(o, "errors", codes_json(s->errors, s->errors_dropped));
+    json_object_set_new(o, "skipped_by_reason", codes_json(s->skip_reasons, s->skip_reasons_dropped));
     json_object_set_new(o, "latency", latency_json(s));
     return o;
 }
@@ -128,9 +130,15 @@ static json_t *scope_json(const rpt_scope *s)
 
 static json_t *signature_json(const char *signature, const rpt_signature *s)
 {
-    return json_pack("{s:s, s:I, s:s, s:O, s:{s:s, s:O}}", "signature", signature, "count", (json_int_t)s->count,
-                     "capability", s->capability, "shape", s->shape, "exemplar", "id", s->exemplar_id,
-                     "differences", s->differences);
+    json_t *exemplar = json_pack("{s:s}", "id", s->exemplar_id);
+    if (s->request)
+        json_object_set(exemplar, "request", s->request);
+    if (s->status)
+        json_object_set(exemplar, "status", s->status);
+    json_object_set(exemplar, "differences", s->differences);
+    json_object_set_new(exemplar, "difference_count", json_integer((json_int_t)s->difference_count));
+    return json_pack("{s:s, s:I, s:s, s:O, s:o}", "signature", signature, "count", (json_int_t)s->count,
+                     "capability", s->capability, "shape", s->shape, "exemplar", exemplar);
 }
 
 /* The top n signatures of the family; only those of `capability` when not NULL. */
@@ -373,6 +381,16 @@ static json_t *totals_json(const json_t *families)
             c[k] += (uint64_t)json_integer_value(json_object_get(f, keys[k]));
     json_t *o = json_object();
     set_counts(o, c[0], c[1], c[2], c[3], c[4]);
+    json_t *reasons = json_object();
+    json_object_foreach((json_t *)families, name, f) {
+        const char *why;
+        const json_t *count;
+        json_object_foreach(json_object_get(f, "skipped_by_reason"), why, count) {
+            json_int_t before = json_integer_value(json_object_get(reasons, why));
+            json_object_set_new(reasons, why, json_integer(before + json_integer_value(count)));
+        }
+    }
+    json_object_set_new(o, "skipped_by_reason", reasons);
     return o;
 }
 

@@ -27,6 +27,7 @@ void reports_options_init(reports_options *o)
 static void scope_clear(rpt_scope *s)
 {
     pm_table_free(s->errors);
+    pm_table_free(s->skip_reasons);
     for (size_t i = 0; i < s->nlatency; i++) {
         free(s->latency[i].name);
         free(s->latency[i].role);
@@ -53,6 +54,8 @@ static void free_signature(void *p)
     free(s->exemplar_id);
     json_decref(s->shape);
     json_decref(s->differences);
+    json_decref(s->request);
+    json_decref(s->status);
     free(s);
 }
 
@@ -152,6 +155,7 @@ typedef struct {
     const char *id, *family, *capability, *switch_name, *cap_switch, *signature;
     verdict v;
     const json_t *latency, *roles, *error, *differences, *noise, *expired, *cohort;
+    const json_t *request, *status, *skipped; /* what names the exchange; skip reasons */
     bool baseline_failed, candidate_failed;
 } record_view;
 
@@ -206,7 +210,8 @@ static int view_record(const json_t *r, record_view *rv, pm_err *err)
     } parts[] = {{"latency", &rv->latency, false},          {"roles", &rv->roles, false},
                  {"error", &rv->error, false},              {"cohort", &rv->cohort, false},
                  {"differences", &rv->differences, true},   {"noise", &rv->noise, true},
-                 {"expired_rules", &rv->expired, true}};
+                 {"expired_rules", &rv->expired, true},     {"request", &rv->request, false},
+                 {"status", &rv->status, false},            {"skipped", &rv->skipped, false}};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         const json_t *x = json_object_get(r, parts[i].key);
         if (!x || json_is_null(x))
@@ -277,6 +282,56 @@ static rpt_latency *latency_slot(rpt_scope *s, const char *target, const char *r
     return l;
 }
 
+/* One more of code in a scope's table of codes (error codes, skip reasons), created on
+ * first use; a code past RPT_MAX_ERROR_CODES distinct ones is counted in *dropped. */
+static int count_code(pm_table **table, uint64_t *dropped, const char *code, pm_err *err)
+{
+    if (!*table && !(*table = pm_table_new(free)))
+        return pm_err_set(err, "out of memory");
+    uint64_t *n = pm_table_get(*table, code);
+    if (!n && pm_table_size(*table) >= RPT_MAX_ERROR_CODES) {
+        (*dropped)++;
+        return 0;
+    }
+    if (!n && (!(n = calloc(1, sizeof *n)) || pm_table_put(*table, code, n) != 0)) {
+        free(n);
+        return pm_err_set(err, "out of memory");
+    }
+    (*n)++;
+    return 0;
+}
+
+/* The target name of a role in a record's map of target -> value (status, skipped): by
+ * the record's roles, or a target named after the role. */
+static const json_t *by_role(const json_t *map, const json_t *roles, const char *role)
+{
+    const char *target;
+    const json_t *v;
+    json_object_foreach((json_t *)map, target, v) {
+        const char *r = role_of(roles, target);
+        if ((r && strcmp(r, role) == 0) || (!r && strcmp(target, role) == 0))
+            return v;
+    }
+    return NULL;
+}
+
+/* Why a skipped record was skipped: the baseline's reason, else the candidate's, else any
+ * target's, else "unknown" (a diff file from before diff wrote reasons). */
+static const char *skip_reason(const record_view *rv)
+{
+    const json_t *why = by_role(rv->skipped, rv->roles, "baseline");
+    if (!json_is_string(why))
+        why = by_role(rv->skipped, rv->roles, "candidate");
+    if (!json_is_string(why)) {
+        const char *target;
+        const json_t *v;
+        json_object_foreach((json_t *)rv->skipped, target, v)
+            if (json_is_string(v) && !why)
+                why = v;
+    }
+    return json_is_string(why) ? json_string_value(why) : "unknown";
+}
+
 static int count_scope(rpt_scope *s, const record_view *rv, pm_err *err)
 {
     count_verdict(&s->total, &s->match, &s->mismatch, &s->error, &s->skipped, rv->v);
@@ -284,22 +339,13 @@ static int count_scope(rpt_scope *s, const record_view *rv, pm_err *err)
     s->candidate_errors += rv->v == V_ERROR && rv->candidate_failed;
     if (!s->errors && !(s->errors = pm_table_new(free)))
         return pm_err_set(err, "out of memory");
+    if (rv->v == V_SKIPPED && count_code(&s->skip_reasons, &s->skip_reasons_dropped, skip_reason(rv), err) != 0)
+        return -1;
     const char *target;
     const json_t *v;
     json_object_foreach((json_t *)rv->error, target, v) {
-        const char *code = json_is_string(v) ? json_string_value(v) : "other";
-        uint64_t *n = pm_table_get(s->errors, code);
-        if (!n && pm_table_size(s->errors) >= RPT_MAX_ERROR_CODES) {
-            s->errors_dropped++;
-            continue;
-        }
-        if (!n) {
-            if (!(n = calloc(1, sizeof *n)) || pm_table_put(s->errors, code, n) != 0) {
-                free(n);
-                return pm_err_set(err, "out of memory");
-            }
-        }
-        (*n)++;
+        if (count_code(&s->errors, &s->errors_dropped, json_is_string(v) ? json_string_value(v) : "other", err) != 0)
+            return -1;
     }
     json_object_foreach((json_t *)rv->latency, target, v) {
         if (json_object_get(rv->error, target))
@@ -449,9 +495,17 @@ static int set_exemplar(rpt_signature *s, const record_view *rv, pm_err *err)
     free(s->exemplar_id);
     json_decref(s->shape);
     json_decref(s->differences);
+    json_decref(s->request);
+    json_decref(s->status);
     s->exemplar_id = id;
     s->differences = differences;
+    s->difference_count = json_array_size(rv->differences);
     s->shape = shape_of(rv->differences);
+    s->request = rv->request ? json_deep_copy(rv->request) : NULL;
+    s->status = NULL;
+    const json_t *base = by_role(rv->status, rv->roles, "baseline"), *cand = by_role(rv->status, rv->roles, "candidate");
+    if (base || cand)
+        s->status = json_pack("{s:O?, s:O?}", "baseline", base, "candidate", cand);
     return 0;
 }
 

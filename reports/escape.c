@@ -139,10 +139,46 @@ void rpt_md_escape(FILE *out, const char *s, size_t len, size_t max)
     }
 }
 
+size_t rpt_trailing_spaces(const char *s, size_t len)
+{
+    size_t n = 0;
+    while (n < len && s[len - 1 - n] == ' ')
+        n++;
+    return n;
+}
+
 char *rpt_value_text(const json_t *v, size_t *len)
 {
-    /* JSON for every value, strings quoted: a type difference (1024 vs "1024") must show */
+    /* JSON for every value, strings quoted: a type difference (1024 vs "1024") must show,
+     * and JSON's escapes show a newline, a tab, a CR or another control as \n, \t, \r, \u0001 */
     char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("(absent)");
     *len = s ? strlen(s) : 0;
-    return s;
+    size_t spaces = json_is_string(v) ? rpt_trailing_spaces(json_string_value(v), json_string_length(v)) : 0;
+    if (!s || spaces == 0 || *len < spaces + 1)
+        return s;
+    /* "end  " ends in spaces nobody sees: "end\u0020\u0020" (still the same JSON string) */
+    size_t keep = *len - 1 - spaces, size = keep + spaces * 6 + 2;
+    char *out = malloc(size);
+    if (!out)
+        return s;
+    memcpy(out, s, keep);
+    for (size_t i = 0; i < spaces; i++)
+        memcpy(out + keep + i * 6, "\\u0020", 6);
+    memcpy(out + keep + spaces * 6, "\"", 2);
+    free(s);
+    *len = size - 1;
+    return out;
+}
+
+const json_t *rpt_difference_side(const json_t *difference, const char *side)
+{
+    const json_t *v = json_object_get(difference, side);
+    const char *kind = json_string_value(json_object_get(difference, "kind"));
+    if (!v)
+        return NULL;
+    if (json_is_null(v) && kind &&
+        ((strcmp(side, "baseline") == 0 && strcmp(kind, "extra") == 0) ||
+         (strcmp(side, "candidate") == 0 && strcmp(kind, "missing") == 0)))
+        return NULL; /* diff writes an absent side as null: the kind says which it is */
+    return v;
 }

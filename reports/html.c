@@ -155,6 +155,17 @@ static void run_fact(FILE *out, const char *label, const json_t *v)
             html_json_text(out, item, "");
             fputs("</code>", out);
         }
+    } else if (json_is_object(v)) { /* {code: count}, as the report orders it */
+        const char *key;
+        const json_t *item;
+        bool first = true;
+        json_object_foreach((json_t *)v, key, item) {
+            fputs(first ? "<code>" : ", <code>", out);
+            first = false;
+            html_text(out, key);
+            fputs("</code> ", out);
+            html_json_text(out, item, "");
+        }
     } else {
         html_json_text(out, v, DASH);
     }
@@ -210,6 +221,8 @@ static void header(FILE *out, const json_t *report)
     run_fact(out, "switches", json_object_get(run, "switches"));
     run_fact(out, "previous", json_object_get(run, "previous"));
     run_fact(out, "skipped records", json_object_get(run, "skipped_records"));
+    if (json_object_size(json_object_get(totals, "skipped_by_reason")))
+        run_fact(out, "skipped exchanges by reason", json_object_get(totals, "skipped_by_reason"));
     fputs("</dl></header>\n", out);
 }
 

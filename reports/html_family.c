@@ -1,8 +1,9 @@
 /*
  * html_family.c — one section of report.html per family: the decision and its reasons,
- * the facts the gate used (thresholds, coverage, error codes), a row per capability,
- * the cohorts with the most traffic, and the top difference signatures, each with its
- * exemplar's baseline and candidate values side by side. A family that is not promoted
+ * the facts the gate used (thresholds, coverage, error codes, skips by reason), a row per
+ * capability, the cohorts with the most traffic, and the top difference signatures, each
+ * with its exemplar (id, request, status pair) and its baseline and candidate values side
+ * by side, an absent side shown as "(absent)" (rpt_difference_side), not as null. A family that is not promoted
  * opens by default: that is the part someone has to read.
  */
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "html_internal.h"
+#include "reports_internal.h"
 
 #define EXEMPLAR_DIFFS_MAX 50 /* differences shown per exemplar */
 
@@ -23,6 +25,27 @@ static void td_text(FILE *out, const char *cls, const char *text)
 static void fact(FILE *out, const char *label)
 {
     fprintf(out, "<div><dt>%s</dt><dd>", label);
+}
+
+/* A fact listing {code: count} (error codes, skip reasons) by code; nothing when empty. */
+static int code_counts(FILE *out, const char *label, const json_t *counts, pm_err *err)
+{
+    if (json_object_size(counts) == 0)
+        return 0;
+    size_t n;
+    const char **codes = html_sorted_keys(counts, &n, err);
+    if (!codes)
+        return -1;
+    fact(out, label);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ", <code>" : "<code>", out);
+        html_text(out, codes[i]);
+        fputs("</code> ", out);
+        html_json_text(out, json_object_get(counts, codes[i]), "?");
+    }
+    fputs("</dd></div>", out);
+    free(codes);
+    return 0;
 }
 
 static int facts(FILE *out, const json_t *fam, pm_err *err)
@@ -48,21 +71,9 @@ static int facts(FILE *out, const json_t *fam, pm_err *err)
         fprintf(out, "%s of %s read capabilities seen (%s)</dd></div>", html_fmt_count(a, html_num(cov, "seen")),
                 html_fmt_count(b, html_num(cov, "read_capabilities")), html_fmt_ratio(c, html_num(cov, "share")));
     }
-    if (json_object_size(json_object_get(fam, "errors")) > 0) {
-        size_t n;
-        const char **codes = html_sorted_keys(json_object_get(fam, "errors"), &n, err);
-        if (!codes)
-            return -1;
-        fact(out, "errors");
-        for (size_t i = 0; i < n; i++) {
-            fputs(i ? ", <code>" : "<code>", out);
-            html_text(out, codes[i]);
-            fputs("</code> ", out);
-            html_json_text(out, json_object_get(json_object_get(fam, "errors"), codes[i]), "?");
-        }
-        fputs("</dd></div>", out);
-        free(codes);
-    }
+    if (code_counts(out, "errors", json_object_get(fam, "errors"), err) < 0 ||
+        code_counts(out, "skipped by reason", json_object_get(fam, "skipped_by_reason"), err) < 0)
+        return -1;
     if (thr) {
         fact(out, "gate");
         if (html_str(thr, "budget")) {
@@ -259,7 +270,15 @@ static void exemplar(FILE *out, const json_t *ex)
     const json_t *diffs = json_object_get(ex, "differences");
     fputs("<div class=\"ex\"><div class=\"ex-head\">exemplar <code>", out);
     html_json_text(out, json_object_get(ex, "id"), "\xE2\x80\x94");
-    fputs("</code></div><div class=\"pair pair-head\"><span>baseline</span><span>candidate</span></div>", out);
+    fputs("</code>", out);
+    char *request = rpt_exemplar_request(ex);
+    if (request) {
+        fputs(" <code class=\"req\">", out);
+        html_text(out, request);
+        fputs("</code>", out);
+    }
+    free(request);
+    fputs("</div><div class=\"pair pair-head\"><span>baseline</span><span>candidate</span></div>", out);
     json_array_foreach(diffs, i, d) {
         if (i == EXEMPLAR_DIFFS_MAX) {
             fprintf(out, "<p class=\"muted\">%zu more differences in report.json</p>", json_array_size(diffs) - i);
@@ -272,11 +291,15 @@ static void exemplar(FILE *out, const json_t *ex)
         fputs("</code> <b>", out);
         html_json_text(out, json_object_get(d, "kind"), "?");
         fputs("</b></div><div class=\"pair\"><pre>", out);
-        html_value(out, json_object_get(d, "baseline"));
+        html_value(out, rpt_difference_side(d, "baseline"));
         fputs("</pre><pre>", out);
-        html_value(out, json_object_get(d, "candidate"));
+        html_value(out, rpt_difference_side(d, "candidate"));
         fputs("</pre></div>\n", out);
     }
+    json_int_t total = json_integer_value(json_object_get(ex, "difference_count"));
+    if (json_array_size(diffs) <= EXEMPLAR_DIFFS_MAX && total > (json_int_t)json_array_size(diffs))
+        fprintf(out, "<p class=\"muted\">and %lld more differences in the exemplar&#8217;s diff record</p>",
+                (long long)(total - (json_int_t)json_array_size(diffs)));
     fputs("</div>", out);
 }
 

@@ -3,13 +3,15 @@
  * shown as indented JSON text inside a <pre>. We print it ourselves instead of calling
  * json_dumps because every string and key must go through the escaper (json_dumps
  * would pass markup through and gives up on invalid UTF-8, which is exactly what a
- * hostile value carries). A string shows in quotes so "1" and 1 stay apart; the whole
+ * hostile value carries). A string shows in quotes so "1" and 1 stay apart, its trailing
+ * spaces as \u0020 (a newline, tab or CR shows as \n, \t, \r: html_escape); the whole
  * value is capped near HTML_VALUE_MAX bytes so one huge body cannot swell the page.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "html_internal.h"
+#include "reports_internal.h"
 
 #define DEPTH_MAX 32
 
@@ -34,8 +36,15 @@ static void string(printer *p, const char *s, size_t len)
         return;
     }
     size_t shown = len < p->budget ? len : p->budget;
+    size_t spaces = shown == len ? rpt_trailing_spaces(s, len) : 0;
     fputc('"', p->out);
-    html_escape(p->out, s, len, HTML_TEXT, shown);
+    html_escape(p->out, s, len - spaces, HTML_TEXT, shown - spaces);
+    if (spaces) { /* "end  ": spaces nobody sees at the end, shown as escapes */
+        fputs("<span class=\"esc\">", p->out);
+        for (size_t i = 0; i < spaces; i++)
+            fputs("\\u0020", p->out);
+        fputs("</span>", p->out);
+    }
     fputc('"', p->out);
     p->budget -= shown;
     if (shown < len)

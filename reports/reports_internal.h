@@ -42,6 +42,11 @@ void rpt_fmt_ratio(char *buf, size_t size, double x, double other);
 /* "3.4 ms" from microseconds (more decimals below 1 ms, and when needed to tell x from other). */
 void rpt_fmt_ms(char *buf, size_t size, double us, double other);
 
+/* An exemplar's request and status pair in words, "GET /v2/x (200 → 404)" (a job's
+ * outcomes: "(completed → dead)"); NULL when the exemplar names neither. A new string:
+ * text from traffic, each renderer escapes it. */
+char *rpt_exemplar_request(const json_t *exemplar);
+
 /* ===== catalog.c ================================================================== */
 
 typedef struct rpt_catalog rpt_catalog;
@@ -145,6 +150,8 @@ typedef struct rpt_scope {
     uint64_t baseline_errors, candidate_errors; /* error verdicts by the side that failed */
     pm_table *errors;                           /* code -> uint64_t * */
     uint64_t errors_dropped;
+    pm_table *skip_reasons;                     /* skipped records: reason -> uint64_t * */
+    uint64_t skip_reasons_dropped;
     rpt_latency latency[RPT_MAX_TARGETS];
     size_t nlatency;
 } rpt_scope;
@@ -166,6 +173,9 @@ typedef struct rpt_signature {
     char *exemplar_id;
     json_t *shape;       /* [{where, path, kind}] with array indexes as [*] */
     json_t *differences; /* the exemplar's first RPT_EXEMPLAR_DIFFERENCES */
+    size_t difference_count; /* how many the exemplar's record listed */
+    json_t *request;     /* the exemplar's {method, target}, or NULL (job records have none) */
+    json_t *status;      /* the exemplar's {baseline, candidate} status (or job outcome) */
 } rpt_signature;
 
 /* The diff record's cohort keys counted per family. producer (mixed mode: which
@@ -225,7 +235,16 @@ void rpt_xml_escape(FILE *out, const char *s, size_t len, bool attribute);
  * breaks as spaces, hidden code points (rpt_is_hidden) as "\uXXXX", bytes that are not
  * UTF-8 as U+FFFD; at most max characters (0: all), then "…". */
 void rpt_md_escape(FILE *out, const char *s, size_t len, size_t max);
-/* A value of a difference as compact JSON (NULL: "(absent)"): a new string of *len bytes. */
+/* A value of a difference as compact JSON (NULL: "(absent)"): a new string of *len bytes.
+ * JSON's escapes make a newline, tab, CR or other control visible (\n, \t, \r, \u0001);
+ * a string's trailing spaces are written \u0020 too. */
 char *rpt_value_text(const json_t *v, size_t *len);
+/* How many spaces s (len bytes) ends with. */
+size_t rpt_trailing_spaces(const char *s, size_t len);
+/* One side ("baseline" or "candidate") of a difference {where, path, kind, baseline,
+ * candidate}, or NULL when that side is absent: diff writes an absent side as null, so
+ * the baseline of an `extra` and the candidate of a `missing` that are null are absent,
+ * while a null any other side holds is the JSON value null. */
+const json_t *rpt_difference_side(const json_t *difference, const char *side);
 
 #endif

@@ -2,7 +2,8 @@
  * write_junit.c — junit.xml for CI servers (Jenkins, GitLab): one <testsuite> per family,
  * whose first <testcase> is the family's own gate and the others one per capability.
  * hold and rollback are <failure> (message: the decision and its main reason; body: every
- * reason and the top three differences), insufficient is <skipped>, promote passes. Elements and
+ * reason and the top three differences, each exemplar named by its request and status pair, an
+ * absent side as "(absent)"), insufficient is <skipped>, promote passes. Elements and
  * attributes follow the common JUnit schema (Jenkins' junit-10.xsd: testsuites >
  * testsuite > properties, testcase > skipped | failure); the tests / failures / errors /
  * skipped attributes are counted from what is written (that schema has no `skipped` on
@@ -10,6 +11,7 @@
  * rpt_xml_escape.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "reports_internal.h"
@@ -65,6 +67,12 @@ static void top_difference(FILE *out, const json_t *top)
     text(out, json_string_value(json_object_get(top, "capability")));
     fputs("), exemplar ", out);
     text(out, json_string_value(json_object_get(ex, "id")));
+    char *request = rpt_exemplar_request(ex);
+    if (request) {
+        fputs(": ", out);
+        text(out, request);
+    }
+    free(request);
     size_t i;
     const json_t *d;
     json_array_foreach(json_object_get(ex, "differences"), i, d) {
@@ -77,9 +85,9 @@ static void top_difference(FILE *out, const json_t *top)
         fputc(' ', out);
         text(out, json_string_value(json_object_get(d, "kind")));
         fputs(": baseline ", out);
-        text_json(out, json_object_get(d, "baseline"));
+        text_json(out, rpt_difference_side(d, "baseline"));
         fputs(", candidate ", out);
-        text_json(out, json_object_get(d, "candidate"));
+        text_json(out, rpt_difference_side(d, "candidate"));
     }
 }
 

@@ -3,7 +3,9 @@
  * One table (family, switch, samples, parity, lower bound, p95 baseline → candidate,
  * decision), the proposal, regressions, the worker families' jobs by producer (mixed mode;
  * only when records said who enqueued them), then for every family that is not promoted its
- * reasons and top differences (with the exemplar's first difference, both sides). Every
+ * reasons, its skips by reason, and top differences: each signature's exemplar named by id,
+ * request and status pair, with its differences (up to ten, then "and N more"), both sides,
+ * an absent side as "(absent)" and invisible characters escaped. Every
  * string that came from the report goes through rpt_md_escape: a `|` or a newline in a
  * path or value cannot break the table.
  */
@@ -13,7 +15,8 @@
 
 #include "reports_internal.h"
 
-#define VALUE_CHARS 60 /* characters of a baseline / candidate value shown */
+#define VALUE_CHARS 60       /* characters of a baseline / candidate value shown */
+#define DIFFERENCES_SHOWN 10 /* differences listed per signature */
 
 static void md(FILE *out, const char *s)
 {
@@ -195,6 +198,35 @@ static void write_producers(FILE *out, const json_t *report)
     }
 }
 
+/* One difference's where, path, kind, baseline and candidate cells. */
+static void difference_cells(FILE *out, const json_t *d)
+{
+    static const char *const keys[] = {"where", "path", "kind"};
+    for (size_t k = 0; k < 3; k++) {
+        fputs(" | ", out);
+        md_json_string(out, json_object_get(d, keys[k]), VALUE_CHARS);
+    }
+    fputs(" | ", out);
+    md_value(out, rpt_difference_side(d, "baseline"));
+    fputs(" | ", out);
+    md_value(out, rpt_difference_side(d, "candidate"));
+}
+
+/* The exemplar cell: its id, then the request and the status pair. */
+static void exemplar_cell(FILE *out, const json_t *ex)
+{
+    md_json_string(out, json_object_get(ex, "id"), VALUE_CHARS);
+    char *request = rpt_exemplar_request(ex);
+    if (request) {
+        fputs(": ", out);
+        rpt_md_escape(out, request, strlen(request), 2 * VALUE_CHARS);
+    }
+    free(request);
+}
+
+/* A row per signature with its exemplar's first difference, then a row for each of the
+ * exemplar's other differences (up to DIFFERENCES_SHOWN), then "and N more": a signature's
+ * real bug is not hidden behind the first, harmless-looking difference. */
 static void write_differences(FILE *out, const json_t *list)
 {
     if (json_array_size(list) == 0)
@@ -206,23 +238,41 @@ static void write_differences(FILE *out, const json_t *list)
     const json_t *d;
     json_array_foreach(list, i, d) {
         const json_t *ex = json_object_get(d, "exemplar");
-        const json_t *first = json_array_get(json_object_get(ex, "differences"), 0);
+        const json_t *diffs = json_object_get(ex, "differences");
         fprintf(out, "| %lld | ", (long long)json_integer_value(json_object_get(d, "count")));
         md_name(out, json_string_value(json_object_get(d, "capability")));
         fputs(" | ", out);
         md_name(out, json_string_value(json_object_get(d, "signature")));
-        static const char *const keys[] = {"where", "path", "kind"};
-        for (size_t k = 0; k < 3; k++) {
-            fputs(" | ", out);
-            md_json_string(out, json_object_get(first, keys[k]), VALUE_CHARS);
-        }
+        difference_cells(out, json_array_get(diffs, 0));
         fputs(" | ", out);
-        md_value(out, json_object_get(first, "baseline"));
-        fputs(" | ", out);
-        md_value(out, json_object_get(first, "candidate"));
-        fputs(" | ", out);
-        md_json_string(out, json_object_get(ex, "id"), VALUE_CHARS);
+        exemplar_cell(out, ex);
         fputs(" |\n", out);
+        size_t shown = json_array_size(diffs) < DIFFERENCES_SHOWN ? json_array_size(diffs) : DIFFERENCES_SHOWN;
+        for (size_t k = 1; k < shown; k++) {
+            fputs("| | |", out);
+            difference_cells(out, json_array_get(diffs, k));
+            fputs(" | |\n", out);
+        }
+        json_int_t total = json_integer_value(json_object_get(ex, "difference_count"));
+        if (total < (json_int_t)json_array_size(diffs))
+            total = (json_int_t)json_array_size(diffs);
+        if (total > (json_int_t)shown)
+            fprintf(out, "| | | | | … and %lld more differences (report.json lists %zu) | | | | |\n",
+                    (long long)(total - (json_int_t)shown), json_array_size(diffs));
+    }
+}
+
+/* "skipped_unsafe 2, no_credentials 1" */
+static void skip_reasons(FILE *out, const json_t *by_reason)
+{
+    const char *why;
+    const json_t *n;
+    bool first = true;
+    json_object_foreach((json_t *)by_reason, why, n) {
+        fputs(first ? "" : ", ", out);
+        first = false;
+        md(out, why);
+        fprintf(out, " %lld", (long long)json_integer_value(n));
     }
 }
 
@@ -244,6 +294,12 @@ static void write_failing(FILE *out, const json_t *report)
         json_array_foreach(json_object_get(f, "reasons"), i, r) {
             fputs("- ", out);
             md_json_string(out, r, 0);
+            fputc('\n', out);
+        }
+        if (json_integer_value(json_object_get(f, "skipped")) > 0) {
+            fprintf(out, "- %lld skipped (not sent to both sides, no evidence): ",
+                    (long long)json_integer_value(json_object_get(f, "skipped")));
+            skip_reasons(out, json_object_get(f, "skipped_by_reason"));
             fputc('\n', out);
         }
         write_differences(out, json_object_get(f, "top_differences"));
@@ -278,12 +334,18 @@ int reports_write_markdown(FILE *out, const json_t *report, pm_err *err)
         md_json_string(out, json_object_get(run, "time"), 0);
         fputs(")", out);
     }
-    fprintf(out, "\n\n%lld records: %lld match, %lld mismatch, %lld error, %lld skipped.\n\n",
+    fprintf(out, "\n\n%lld records: %lld match, %lld mismatch, %lld error, %lld skipped",
             (long long)json_integer_value(json_object_get(totals, "total")),
             (long long)json_integer_value(json_object_get(totals, "match")),
             (long long)json_integer_value(json_object_get(totals, "mismatch")),
             (long long)json_integer_value(json_object_get(totals, "error")),
             (long long)json_integer_value(json_object_get(totals, "skipped")));
+    if (json_object_size(json_object_get(totals, "skipped_by_reason"))) {
+        fputs(" (", out);
+        skip_reasons(out, json_object_get(totals, "skipped_by_reason"));
+        fputc(')', out);
+    }
+    fputs(".\n\n", out);
     if (reports_write_markdown_table(out, report, err) != 0)
         return -1;
     write_proposal(out, report);
