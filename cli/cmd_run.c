@@ -5,6 +5,7 @@
  * summary; the assembly is pipeline/run.c's (pipeline_run).
  * Exit: 0 when every family in scope may be promoted, 1 when any may not, 2 bad input.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -97,12 +98,19 @@ int cmd_run(int argc, char **argv)
     bool all_promote = false;
     if (res.warning)
         fprintf(stderr, "pmirror run: warning: %s\n", res.warning);
+    /* the table and the proposal are both written whatever became of stdout (stdio keeps a
+     * failure until fflush), so the gate's answer is known when a reader left early */
+    bool table_ok = run_rc == 0 && reports_write_markdown_table(stdout, res.report, &err) == 0;
+    if (run_rc == 0)
+        fputc('\n', stdout);
+    bool proposal_ok = run_rc == 0 && reports_write_proposal(stdout, res.report, families.items, families.n,
+                                                             &all_promote, &err) == 0;
     if (run_rc != 0) {
         rc = cli_fail("run", "%s", err.msg);
-    } else if (reports_write_markdown_table(stdout, res.report, &err) != 0 || fputc('\n', stdout) == EOF ||
-               reports_write_proposal(stdout, res.report, families.items, families.n, &all_promote, &err) != 0 ||
-               fflush(stdout) != 0) {
-        rc = cli_fail("run", "stdout: %s", err.msg);
+    } else if (!table_ok || !proposal_ok || fflush(stdout) != 0 || ferror(stdout)) {
+        rc = cli_fail("run", "stdout: %s", ferror(stdout) ? strerror(errno) : err.msg);
+        if (rc == CLI_STDOUT_CLOSED && !all_promote) /* `| head`: quiet, the gate's answer stands */
+            rc = CLI_GATE_FAILED;
     } else {
         fprintf(stderr,
                 "pmirror run: %llu exchanges: %llu match, %llu mismatch, %llu error, %llu skipped -> %s/report.html\n",

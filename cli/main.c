@@ -53,7 +53,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error we report, not a kill */
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is a failed write (EPIPE): cli_fail ends quietly */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc < 2) {
         usage(stderr);
@@ -75,8 +75,10 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-        if (strcmp(subcommands[i].name, name) == 0)
-            return subcommands[i].run(argc - 1, argv + 1);
+        if (strcmp(subcommands[i].name, name) == 0) {
+            int rc = subcommands[i].run(argc - 1, argv + 1);
+            return rc == CLI_STDOUT_CLOSED ? CLI_OK : rc; /* `| head`: ends quietly, as coreutils do */
+        }
     fprintf(stderr, "pmirror: unknown subcommand '%s' (see pmirror --help)\n", name);
     return CLI_USAGE;
 }
