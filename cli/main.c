@@ -32,6 +32,8 @@ static const subcommand subcommands[] = {
     {"serve", "a recorded backend: answers from recorded responses", cmd_serve},
     {"classify", "prints family, capability, switch, cohort as JSON", cmd_classify},
     {"cat", "prints any pmirror file as plain JSONL (gzip or not)", cmd_cat},
+    {"credentials", "a capture's redacted: tokens, where they occur, and the suite's credentials: skeleton",
+     cmd_credentials},
     {"import", "HAR 1.2 (devtools, proxies) -> capture file", cmd_import},
     {"export", "capture or result records -> HAR 1.2 for any HAR viewer", cmd_export},
 };
@@ -46,7 +48,7 @@ static void usage(FILE *out)
             "subcommands:\n",
             PMIRROR_VERSION);
     for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-        fprintf(out, "  %-9s %s\n", subcommands[i].name, subcommands[i].summary);
+        fprintf(out, "  %-11s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(out, "\n'pmirror SUBCOMMAND --help' describes one. Exit codes: 0 ok, 1 gate failed, "
                  "2 usage or input error.\n");
 }

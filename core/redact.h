@@ -114,4 +114,20 @@ void pm_redact_learn_target(const pm_redactor *r, const char *target);
 void pm_redact_learn_body(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len);
 void pm_redact_learn_message(const pm_redactor *r, const json_t *message);
 
+/* ---- which tokens a capture holds, and where (redact_inventory.c) -----------------------
+ * For `pmirror credentials`: every `redacted:` token of capture or result records with its
+ * places ("request header Authorization", "request cookie session (Cookie)", "request
+ * query access_token", "request field password", "response …", "answer of TARGET …"). */
+typedef struct pm_redacted_inventory pm_redacted_inventory;
+
+pm_redacted_inventory *pm_redacted_inventory_new(void);
+void pm_redacted_inventory_free(pm_redacted_inventory *inv);
+/* Counts the tokens of one record (its request, its response, each target's answer).
+ * -1 with err when it is not a capture or result record (no request object). */
+int pm_redacted_inventory_add(pm_redacted_inventory *inv, const json_t *record, pm_err *err);
+/* {TOKEN: {"count": N, "in_request": bool, "first": {"id", "method", "path"}, "places":
+ * {WHERE: N}}}, tokens and places in order of first sight (borrowed). */
+const json_t *pm_redacted_inventory_json(const pm_redacted_inventory *inv);
+size_t pm_redacted_inventory_records(const pm_redacted_inventory *inv);
+
 #endif
