@@ -52,7 +52,8 @@ int cmd_run(int argc, char **argv)
         CLI_OPT_FLAG(0, "allow-writes", &allow_writes, "send mutating requests to sandbox targets"),
         CLI_OPT_INT(0, "concurrency", &concurrency, 1, 100000, "exchanges in flight at most (default 32)"),
         CLI_OPT_NUMBER(0, "rate", &rate, 0.001, 1e9, "start at most X exchanges per second"),
-        CLI_OPT_STRING(0, "key", &key, "FILE", "redaction key for the answers' secrets (default: DIR/.pmirror-key)"),
+        CLI_OPT_STRING(0, "key", &key, "FILE", "redaction key for the answers' secrets (default: the capture's .pmirror-key beside it, "
+                       "else DIR/.pmirror-key)"),
         CLI_OPT_INT(0, "limit", &limit, 1, CLI_NO_MAX, "replay only the first N exchanges in scope"),
         CLI_OPT_SHARD(0, "shard", &shard, "replay shard K of N (merge the shards with pmirror report)"),
         CLI_OPT_ENUM(0, "progress", &progress, cli_when_values, "a progress line (auto: when stderr is a terminal)"),

@@ -26,6 +26,12 @@ typedef struct pm_redactor pm_redactor;
  * the defaults alone); pm_redact_rules_load reads them from a profile. */
 pm_redactor *pm_redactor_new(const char *key_path, const char *output_path,
                              const json_t *rules, pm_err *err);
+/* The key file beside input_path (in the working directory for stdin or a device), the
+ * one the capture was redacted with: path, filled, when a file (or anything) is there,
+ * else NULL. Commands that read a capture and redact what they write (replay, run) pass
+ * it as key_path when no --key is given, so equal secrets keep equal tokens across the
+ * capture and everything made from it; with neither, the key beside the output. */
+const char *pm_redact_key_of_input(const char *input_path, char *path, size_t size);
 /* Tests and tools: a redactor from an explicit key. */
 pm_redactor *pm_redactor_new_with_key(const unsigned char *key, size_t key_len,
                                       const json_t *rules, pm_err *err);
