@@ -17,6 +17,9 @@
 #include "reports/reports.h"
 
 enum { CLI_OK = 0, CLI_GATE_FAILED = 1, CLI_USAGE = 2 };
+/* What a command returns when standard output's reader has gone (`| head`): not an exit
+ * status, main turns it into 0 (cli_fail returns it; stdout_closed.c). */
+enum { CLI_STDOUT_CLOSED = 141 };
 
 typedef struct {
     const char **items; /* point into argv */
@@ -99,8 +102,13 @@ typedef struct {
  * printing one error line. */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_list *args);
 void cli_help(const cli_command *cmd, FILE *out);
-/* "pmirror NAME: message" on stderr; returns CLI_USAGE. */
+/* "pmirror NAME: message" on stderr; returns CLI_USAGE. When the failure is a write to a
+ * standard output whose reader has gone (cli_stdout_closed), prints nothing and returns
+ * CLI_STDOUT_CLOSED: the command stops, and ends with status 0. */
 int cli_fail(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* msg (a failure's message) is a write to standard output, or a stdio write to it failed,
+ * and its reader (a pipe's, a socket's) has gone. (stdout_closed.c) */
+bool cli_stdout_closed(const char *msg);
 void cli_list_free(cli_list *l);
 void cli_ints_free(cli_ints *l);
 /* "16M", "64k", "1G", "16MiB", "65536" -> bytes (K, M, G are powers of 1024); -1 when not
@@ -137,5 +145,6 @@ int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_credentials(int argc, char **argv);
 
 #endif

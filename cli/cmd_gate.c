@@ -4,6 +4,7 @@
  * report's proposal as a YAML snippet for Quay's switch snapshot (reports_write_proposal);
  * exit 0 when every family in scope is `promote`, 1 when any is not, 2 on bad input.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "cli.h"
@@ -55,9 +56,14 @@ int cmd_gate(int argc, char **argv)
         goto done;
     }
     bool all_promote = false;
-    if (reports_write_proposal(stdout, pm_config_root(report), families.items, families.n, &all_promote, &err) != 0 ||
-        fflush(stdout) != 0) {
-        cli_fail("gate", "stdout: %s", err.msg);
+    if (reports_write_proposal(stdout, pm_config_root(report), families.items, families.n, &all_promote, &err) != 0) {
+        cli_fail("gate", "%s: %s", path, err.msg);
+        goto done;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        /* a reader that left (`| head`) ends the output quietly; the gate's answer stands */
+        if (cli_fail("gate", "stdout: %s", strerror(errno)) == CLI_STDOUT_CLOSED)
+            rc = all_promote ? CLI_STDOUT_CLOSED : CLI_GATE_FAILED;
         goto done;
     }
     rc = all_promote ? CLI_OK : CLI_GATE_FAILED;

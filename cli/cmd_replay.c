@@ -132,7 +132,8 @@ int cmd_replay(int argc, char **argv)
         CLI_OPT_FLAG(0, "allow-writes", &allow_writes, "send mutating requests to sandbox targets"),
         CLI_OPT_SIZE(0, "max-body", &max_body, 1, CLI_NO_MAX, "stored response body cap (default 16M)"),
         CLI_OPT_STRING(0, "key", &key, "FILE",
-                       "redaction key for the answers' secrets (default: .pmirror-key beside RESULTS)"),
+                       "redaction key for the answers' secrets (default: the capture's .pmirror-key beside it, "
+                       "else .pmirror-key beside RESULTS)"),
         CLI_OPT_ENUM(0, "progress", &progress, cli_when_values, "a progress line (auto: when stderr is a terminal)"),
         CLI_OPT_END,
     };
@@ -172,6 +173,9 @@ int cmd_replay(int argc, char **argv)
     ro.correlation_path = prof->correlation.path;
     /* the targets' answers carry secrets too (Set-Cookie, issued tokens): redacted at rest,
      * JWTs keeping their claims for diff's jwt rule */
+    char capture_key[4200];
+    if (!key) /* one run, one key: the capture's, so a secret keeps its token in the results */
+        key = pm_redact_key_of_input(in_path, capture_key, sizeof capture_key);
     pm_redactor *redactor = pm_profile_redactor(prof, key, out_path, &err);
     if (!redactor) {
         pm_suite_free(suite);

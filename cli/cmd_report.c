@@ -5,6 +5,7 @@
  * Markdown summary table goes to stdout, a one-line summary to stderr. The scoring and
  * the gate are reports/'s; this file is arguments, files and messages.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -144,7 +145,7 @@ int cmd_report(int argc, char **argv)
         goto done;
     }
     if (reports_write_markdown_table(stdout, report, &err) != 0 || fflush(stdout) != 0) {
-        cli_fail("report", "stdout: %s", err.msg);
+        rc = cli_fail("report", "stdout: %s", strerror(errno)); /* a reader that left: quietly */
         goto done;
     }
     const json_t *totals = json_object_get(report, "totals");

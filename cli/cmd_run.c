@@ -5,6 +5,7 @@
  * summary; the assembly is pipeline/run.c's (pipeline_run).
  * Exit: 0 when every family in scope may be promoted, 1 when any may not, 2 bad input.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,7 +52,8 @@ int cmd_run(int argc, char **argv)
         CLI_OPT_FLAG(0, "allow-writes", &allow_writes, "send mutating requests to sandbox targets"),
         CLI_OPT_INT(0, "concurrency", &concurrency, 1, 100000, "exchanges in flight at most (default 32)"),
         CLI_OPT_NUMBER(0, "rate", &rate, 0.001, 1e9, "start at most X exchanges per second"),
-        CLI_OPT_STRING(0, "key", &key, "FILE", "redaction key for the answers' secrets (default: DIR/.pmirror-key)"),
+        CLI_OPT_STRING(0, "key", &key, "FILE", "redaction key for the answers' secrets (default: the capture's .pmirror-key beside it, "
+                       "else DIR/.pmirror-key)"),
         CLI_OPT_INT(0, "limit", &limit, 1, CLI_NO_MAX, "replay only the first N exchanges in scope"),
         CLI_OPT_SHARD(0, "shard", &shard, "replay shard K of N (merge the shards with pmirror report)"),
         CLI_OPT_ENUM(0, "progress", &progress, cli_when_values, "a progress line (auto: when stderr is a terminal)"),
@@ -97,12 +99,19 @@ int cmd_run(int argc, char **argv)
     bool all_promote = false;
     if (res.warning)
         fprintf(stderr, "pmirror run: warning: %s\n", res.warning);
+    /* the table and the proposal are both written whatever became of stdout (stdio keeps a
+     * failure until fflush), so the gate's answer is known when a reader left early */
+    bool table_ok = run_rc == 0 && reports_write_markdown_table(stdout, res.report, &err) == 0;
+    if (run_rc == 0)
+        fputc('\n', stdout);
+    bool proposal_ok = run_rc == 0 && reports_write_proposal(stdout, res.report, families.items, families.n,
+                                                             &all_promote, &err) == 0;
     if (run_rc != 0) {
         rc = cli_fail("run", "%s", err.msg);
-    } else if (reports_write_markdown_table(stdout, res.report, &err) != 0 || fputc('\n', stdout) == EOF ||
-               reports_write_proposal(stdout, res.report, families.items, families.n, &all_promote, &err) != 0 ||
-               fflush(stdout) != 0) {
-        rc = cli_fail("run", "stdout: %s", err.msg);
+    } else if (!table_ok || !proposal_ok || fflush(stdout) != 0 || ferror(stdout)) {
+        rc = cli_fail("run", "stdout: %s", ferror(stdout) ? strerror(errno) : err.msg);
+        if (rc == CLI_STDOUT_CLOSED && !all_promote) /* `| head`: quiet, the gate's answer stands */
+            rc = CLI_GATE_FAILED;
     } else {
         fprintf(stderr,
                 "pmirror run: %llu exchanges: %llu match, %llu mismatch, %llu error, %llu skipped -> %s/report.html\n",

@@ -32,6 +32,8 @@ static const subcommand subcommands[] = {
     {"serve", "a recorded backend: answers from recorded responses", cmd_serve},
     {"classify", "prints family, capability, switch, cohort as JSON", cmd_classify},
     {"cat", "prints any pmirror file as plain JSONL (gzip or not)", cmd_cat},
+    {"credentials", "a capture's redacted: tokens, where they occur, and the suite's credentials: skeleton",
+     cmd_credentials},
     {"import", "HAR 1.2 (devtools, proxies) -> capture file", cmd_import},
     {"export", "capture or result records -> HAR 1.2 for any HAR viewer", cmd_export},
 };
@@ -46,14 +48,14 @@ static void usage(FILE *out)
             "subcommands:\n",
             PMIRROR_VERSION);
     for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-        fprintf(out, "  %-9s %s\n", subcommands[i].name, subcommands[i].summary);
+        fprintf(out, "  %-11s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(out, "\n'pmirror SUBCOMMAND --help' describes one. Exit codes: 0 ok, 1 gate failed, "
                  "2 usage or input error.\n");
 }
 
 int main(int argc, char **argv)
 {
-    signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error we report, not a kill */
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is a failed write (EPIPE): cli_fail ends quietly */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc < 2) {
         usage(stderr);
@@ -75,8 +77,10 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-        if (strcmp(subcommands[i].name, name) == 0)
-            return subcommands[i].run(argc - 1, argv + 1);
+        if (strcmp(subcommands[i].name, name) == 0) {
+            int rc = subcommands[i].run(argc - 1, argv + 1);
+            return rc == CLI_STDOUT_CLOSED ? CLI_OK : rc; /* `| head`: ends quietly, as coreutils do */
+        }
     fprintf(stderr, "pmirror: unknown subcommand '%s' (see pmirror --help)\n", name);
     return CLI_USAGE;
 }

@@ -17,12 +17,14 @@
 
 int cli_fail(const char *name, const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "pmirror %s: ", name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (cli_stdout_closed(msg))
+        return CLI_STDOUT_CLOSED; /* not an error: nobody reads any more (main exits 0) */
+    fprintf(stderr, "pmirror %s: %s\n", name, msg);
     return CLI_USAGE;
 }
 

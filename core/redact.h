@@ -26,6 +26,12 @@ typedef struct pm_redactor pm_redactor;
  * the defaults alone); pm_redact_rules_load reads them from a profile. */
 pm_redactor *pm_redactor_new(const char *key_path, const char *output_path,
                              const json_t *rules, pm_err *err);
+/* The key file beside input_path (in the working directory for stdin or a device), the
+ * one the capture was redacted with: path, filled, when a file (or anything) is there,
+ * else NULL. Commands that read a capture and redact what they write (replay, run) pass
+ * it as key_path when no --key is given, so equal secrets keep equal tokens across the
+ * capture and everything made from it; with neither, the key beside the output. */
+const char *pm_redact_key_of_input(const char *input_path, char *path, size_t size);
 /* Tests and tools: a redactor from an explicit key. */
 pm_redactor *pm_redactor_new_with_key(const unsigned char *key, size_t key_len,
                                       const json_t *rules, pm_err *err);
@@ -113,5 +119,21 @@ void pm_redact_learn_headers(const pm_redactor *r, const json_t *headers);
 void pm_redact_learn_target(const pm_redactor *r, const char *target);
 void pm_redact_learn_body(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len);
 void pm_redact_learn_message(const pm_redactor *r, const json_t *message);
+
+/* ---- which tokens a capture holds, and where (redact_inventory.c) -----------------------
+ * For `pmirror credentials`: every `redacted:` token of capture or result records with its
+ * places ("request header Authorization", "request cookie session (Cookie)", "request
+ * query access_token", "request field password", "response …", "answer of TARGET …"). */
+typedef struct pm_redacted_inventory pm_redacted_inventory;
+
+pm_redacted_inventory *pm_redacted_inventory_new(void);
+void pm_redacted_inventory_free(pm_redacted_inventory *inv);
+/* Counts the tokens of one record (its request, its response, each target's answer).
+ * -1 with err when it is not a capture or result record (no request object). */
+int pm_redacted_inventory_add(pm_redacted_inventory *inv, const json_t *record, pm_err *err);
+/* {TOKEN: {"count": N, "in_request": bool, "first": {"id", "method", "path"}, "places":
+ * {WHERE: N}}}, tokens and places in order of first sight (borrowed). */
+const json_t *pm_redacted_inventory_json(const pm_redacted_inventory *inv);
+size_t pm_redacted_inventory_records(const pm_redacted_inventory *inv);
 
 #endif

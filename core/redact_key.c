@@ -3,7 +3,10 @@
  *
  * The key is the text of a file: the one --key names, or `.pmirror-key` beside the output
  * (in the working directory when the output is stdout or a device), created with 32 random
- * bytes, mode 0600, when absent. Whoever can read the key can recompute any `redacted:`
+ * bytes, mode 0600, when absent. A command that reads a capture and writes what it made of it
+ * (replay, run) uses the capture's own key when one lies beside it (pm_redact_key_of_input):
+ * one run, one key, so a secret has the same token in the capture, the results, the diffs and
+ * the reports. Whoever can read the key can recompute any `redacted:`
  * token and test guessed passwords offline; whoever can write it, or swap it, chooses the
  * key. So a key file is used only when it is a regular file owned by the user running
  * pmirror, neither readable nor writable by group or others, and not a symbolic link.
@@ -128,6 +131,15 @@ static int key_file_create(const char *path, char hex[2 * KEY_BYTES + 2], pm_err
     bool ok = write(fd, hex, 2 * KEY_BYTES + 1) == 2 * KEY_BYTES + 1;
     ok = close(fd) == 0 && ok;
     return ok ? 0 : pm_err_set(err, "%s: cannot write redaction key", path);
+}
+
+const char *pm_redact_key_of_input(const char *input_path, char *path, size_t size)
+{
+    struct stat st;
+    key_file_path(NULL, input_path, path, size);
+    /* lstat: a link or a bad file there is refused by pm_redactor_new, naming it, rather
+     * than passed over for a new key that would make other tokens */
+    return lstat(path, &st) == 0 ? path : NULL;
 }
 
 pm_redactor *pm_redactor_new(const char *key_path, const char *output_path, const json_t *rules, pm_err *err)

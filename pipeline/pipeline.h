@@ -129,7 +129,7 @@ typedef struct pipeline_run_options {
     const char *gate_path;        /* NULL: the profile's gate.yaml */
     const char *switches_path;    /* a switch snapshot; NULL: none */
     const char *previous_path;    /* an earlier report.json; NULL: none */
-    const char *key;              /* redaction key; NULL: OUT_DIR/.pmirror-key */
+    const char *key;              /* redaction key; NULL: the capture's (beside input), else OUT_DIR/.pmirror-key */
     const char *const *families;  /* the proposal's scope; none: every family seen */
     size_t nfamilies;
     bool keep_results;            /* results.jsonl.gz and diffs.jsonl.gz into out_dir */

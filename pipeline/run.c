@@ -104,7 +104,9 @@ static int assemble(run_state *s, pm_err *err)
      * they reach diff, the report or a kept file, as `replay` does (JWTs keep their claims) */
     char key_home[4200];
     snprintf(key_home, sizeof key_home, "%s/results.jsonl.gz", o->out_dir);
-    if (!(s->redactor = pm_profile_redactor(s->profile, o->key, key_home, err)))
+    char capture_key[4200]; /* one run, one key: the capture's, when it lies beside it */
+    const char *key = o->key ? o->key : pm_redact_key_of_input(o->input, capture_key, sizeof capture_key);
+    if (!(s->redactor = pm_profile_redactor(s->profile, key, key_home, err)))
         return -1;
     pm_redactor_keep_jwt_claims(s->redactor, true);
     replay_options ro = o->replay;

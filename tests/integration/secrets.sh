@@ -299,8 +299,10 @@ expect_err "group-writable.key: redaction key file is readable or writable" "gro
 expect_one_err_line "group-writable --key"
 cp "$WORK/planted/.pmirror-key" "$WORK/linked/real.key" && chmod 600 "$WORK/linked/real.key"
 ln -s real.key "$WORK/linked/.pmirror-key"
-run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$ART/capture.jsonl.gz" -o "$WORK/linked/results.jsonl"
-expect_rc 2 "symlinked key beside the results"
+# replay uses the capture's key (one run, one key: beside its input), so the link goes there
+cp "$ART/capture.jsonl.gz" "$WORK/linked/capture.jsonl.gz"
+run "$PMIRROR" replay -c "$WORK/suite.yaml" -i "$WORK/linked/capture.jsonl.gz" -o "$WORK/linked/results.jsonl"
+expect_rc 2 "symlinked key beside the capture"
 expect_err "linked/.pmirror-key: redaction key file is a symbolic link" "symlinked key named"
 expect_one_err_line "symlinked key"
 
