@@ -177,12 +177,10 @@ static void compare_answers(diff_ctx *c, const diff_answer *x, const diff_answer
         sb = ob;
         differ = !oa || !ob || !json_equal(oa, ob);
     }
-    if (differ) {
-        /* another status is the difference: a success body against an error body, field
-         * by field, would only bury it */
+    /* another status comes first, then what else differs: the reviewer needs to see what
+     * the 404 said (its Content-Type, its body), counted in the same verdict */
+    if (differ)
         diff_add(c, "status", "", "value", sa, sb);
-        return;
-    }
     diff_headers(c, json_object_get(a, "headers"), json_object_get(b, "headers"));
     if (same_plain_body(x, y))
         return;
