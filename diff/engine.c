@@ -292,7 +292,7 @@ static bool answered(const diff_answer *a)
 static diff_ctx context_for(diff_engine *e, const char *family, const char *capability, json_t *differences)
 {
     const diff_rule **rules = NULL;
-    size_t nrules = diff_rules_for(e->rules, family, capability, &rules);
+    size_t nrules = diff_rules_for(e->rules, family, capability, json_string_value(e->view.method), &rules);
     diff_ctx c = {.o = &e->o, .rules = rules, .nrules = nrules, .differences = differences,
                   .hosts = {e->hosts[0], e->hosts[1]}, .tapes = e->o.trees_only ? NULL : e->tapes};
     if (nrules > e->tails_cap) {
