@@ -3,9 +3,12 @@
  *
  * The verdict: `error` when the baseline or the candidate failed (timeout, reset, ...),
  * `skipped` when either was not sent (side-effect policy, credentials), else `match`
- * or `mismatch` by what remains after the rules: status, headers, body. With a
- * `secondary` target (a second Python), a difference that baseline and secondary show
- * too is noise: it moves to `noise` and does not count. The signature is a stable hash
+ * or `mismatch` by what remains after the rules: status, then headers and body (still
+ * compared when the status differs). With a `secondary` target (a second Python), noise
+ * moves to `noise` and does not count: a shape the learned counts call noise (noise.c),
+ * unless this exchange's secondary differs there in another way; without counts (the tee,
+ * live), a difference this exchange's secondary shows too, varying the same way. The
+ * signature is a stable hash
  * of the capability and the set of (where, path with indices as [*], kind), so a
  * thousand copies of one bug group into one row of the report.
  */
