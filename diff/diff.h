@@ -35,16 +35,19 @@ typedef struct diff_engine diff_engine;
 /* rules_path: the profile's rules.yaml (NULL: no rules: every header and field compared). */
 diff_engine *diff_new(const diff_options *o, const char *rules_path, pm_err *err);
 /* Noise, pass 1 (only results with a `secondary` target count): feed every result, then
- * call diff_noise_done. Without it, a difference is noise when the same record's
- * baseline-vs-secondary comparison shows it too. */
+ * call diff_noise_done. Pass 2 (diff_result): a difference is noise when its shape is, and
+ * the same record's secondary does not differ at the same place in another way. Without
+ * pass 1 (the tee, live): when the same record's baseline-vs-secondary comparison shows it
+ * too, varying the same way (engine.c). */
 int diff_learn(diff_engine *e, const json_t *result, pm_err *err);
 void diff_noise_done(diff_engine *e);
 /* The shapes judged noise: [{capability, shape, raw, noise, exchanges}] (new reference). */
 json_t *diff_noise_report(const diff_engine *e);
 /* Pass 1 over a whole result file (learn.c): when its records have a secondary target,
- * every one is learned and diff_noise_done called (*learned true); otherwise, or when
- * path is "-" (stdin cannot be read twice), nothing is learned. 0, or -1 with err naming
- * file:line. */
+ * every one is learned and diff_noise_done called (*learned true); otherwise nothing is
+ * learned. Path "-": stdin is first copied to an unlinked temporary file that replaces
+ * stdin (fd 0), so the caller then reads "-" again from its start. 0, or -1 with err
+ * naming file:line. */
 int diff_learn_file(diff_engine *e, const char *path, bool *learned, pm_err *err);
 /* --learn-noise: the shapes judged noise as reviewable rules (ignore_header, ignore_path,
  * each with its capability and counts) in a YAML file at out, whose comment names source,

@@ -21,7 +21,8 @@ typedef enum {
 } rule_kind;
 
 typedef enum {
-    SHAPE_RFC2822,
+    SHAPE_RFC2822,     /* RFC 2822 date-time: +hhmm, UT, GMT or the US zones of its 4.3 */
+    SHAPE_HTTP_DATE,   /* RFC 9110 IMF-fixdate only: "Sun, 06 Nov 1994 08:49:37 GMT" */
     SHAPE_RFC3339,
     SHAPE_UUID,
     SHAPE_DIGEST,
@@ -44,7 +45,7 @@ typedef struct diff_rule {
     double tolerance;
     bool hosts, uuids;   /* RULE_NORMALIZE */
     json_t *params;      /* RULE_NORMALIZE: query parameters whose values are tokens */
-    json_t *families, *capabilities; /* NULL = all */
+    json_t *families, *capabilities, *methods; /* NULL = all */
     bool expired;
     const char *reason, *owner, *expires; /* borrowed from the loaded rules file */
 } diff_rule;
@@ -53,14 +54,18 @@ typedef struct diff_rules diff_rules;
 
 diff_rules *diff_rules_load(const char *path, const char *today, pm_err *err);
 void diff_rules_free(diff_rules *r);
-/* The rules that apply to one exchange (borrowed pointers into r), in file order. */
-size_t diff_rules_for(const diff_rules *r, const char *family, const char *capability, const diff_rule ***out);
+/* The rules that apply to one exchange (borrowed pointers into r), in file order; method
+ * NULL (a job result) is outside every rule limited to methods. */
+size_t diff_rules_for(const diff_rules *r, const char *family, const char *capability, const char *method,
+                      const diff_rule ***out);
 /* The first live rule of `list` of one of `kinds` (bit mask of 1 << rule_kind) matching
  * the JSON path or the header; else the first expired one that matches (the caller counts
  * what it would have hidden and does not apply it); NULL when none. */
 const diff_rule *diff_rule_for_path(const diff_rule *const *list, size_t n, unsigned kinds, const char *path);
 const diff_rule *diff_rule_for_header(const diff_rule *const *list, size_t n, unsigned kinds, const char *header);
 bool diff_shape_matches(shape_kind shape, const char *s);
+/* rfc2822, http_date, rfc3339: shapes that epoch seconds on both sides satisfy too. */
+bool diff_shape_is_time(shape_kind shape);
 
 /* ---- differences (engine.c) ---------------------------------------------------------- */
 
@@ -139,6 +144,7 @@ typedef struct diff_answer {
 typedef struct diff_view {
     pm_jtape tape;         /* of the line; reused */
     json_t *fields;        /* id, ts, family, capability, switch, cap_switch, route_id, cohort */
+    json_t *method;        /* request.method (a string), NULL when the record has none (a job) */
     diff_answer answers[DIFF_VIEW_MAX_ANSWERS];
     size_t n;
 } diff_view;

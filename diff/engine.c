@@ -3,9 +3,12 @@
  *
  * The verdict: `error` when the baseline or the candidate failed (timeout, reset, ...),
  * `skipped` when either was not sent (side-effect policy, credentials), else `match`
- * or `mismatch` by what remains after the rules: status, headers, body. With a
- * `secondary` target (a second Python), a difference that baseline and secondary show
- * too is noise: it moves to `noise` and does not count. The signature is a stable hash
+ * or `mismatch` by what remains after the rules: status, then headers and body (still
+ * compared when the status differs). With a `secondary` target (a second Python), noise
+ * moves to `noise` and does not count: a shape the learned counts call noise (noise.c),
+ * unless this exchange's secondary differs there in another way; without counts (the tee,
+ * live), a difference this exchange's secondary shows too, varying the same way. The
+ * signature is a stable hash
  * of the capability and the set of (where, path with indices as [*], kind), so a
  * thousand copies of one bug group into one row of the report.
  */
@@ -19,7 +22,7 @@ struct diff_engine {
     diff_options o;
     diff_rules *rules;
     diff_stats stats;
-    char *hosts[2];
+    char *hosts[3];    /* host:port of the baseline, the candidate and the secondary */
     diff_noise *noise; /* the learned model, after a first pass (diff_learn) */
     diff_view view;    /* the record being compared (reused) */
     pm_jtape tapes[2]; /* its two bodies (reused) */
@@ -65,8 +68,8 @@ diff_engine *diff_new(const diff_options *o, const char *rules_path, pm_err *err
     }
     for (size_t i = 0; o->suite && i < o->suite->ntargets; i++) {
         const pm_target *t = &o->suite->targets[i];
-        int slot = t->role == PM_ROLE_BASELINE ? 0 : t->role == PM_ROLE_CANDIDATE ? 1 : -1;
-        if (slot >= 0 && t->url)
+        int slot = t->role == PM_ROLE_BASELINE ? 0 : t->role == PM_ROLE_CANDIDATE ? 1 : 2;
+        if (t->url && !e->hosts[slot])
             e->hosts[slot] = host_of(t->url);
     }
     return e;
@@ -90,6 +93,7 @@ void diff_free(diff_engine *e)
     free(e->tail_lens);
     free(e->hosts[0]);
     free(e->hosts[1]);
+    free(e->hosts[2]);
     free(e);
 }
 
@@ -177,12 +181,10 @@ static void compare_answers(diff_ctx *c, const diff_answer *x, const diff_answer
         sb = ob;
         differ = !oa || !ob || !json_equal(oa, ob);
     }
-    if (differ) {
-        /* another status is the difference: a success body against an error body, field
-         * by field, would only bury it */
+    /* another status comes first, then what else differs: the reviewer needs to see what
+     * the 404 said (its Content-Type, its body), counted in the same verdict */
+    if (differ)
         diff_add(c, "status", "", "value", sa, sb);
-        return;
-    }
     diff_headers(c, json_object_get(a, "headers"), json_object_get(b, "headers"));
     if (same_plain_body(x, y))
         return;
@@ -258,32 +260,6 @@ static json_t *signature(const char *capability, const json_t *differences)
     return json_string(hex);
 }
 
-/* Moves the differences that the baseline-vs-secondary comparison shows too into noise. */
-static json_t *absorb_noise(json_t *differences, const json_t *noise_diffs)
-{
-    json_t *noise = json_array(), *kept = json_array();
-    size_t i, j;
-    const json_t *d, *nd;
-    json_array_foreach(differences, i, d) {
-        char key[600];
-        diff_shape_key(d, key, sizeof key);
-        bool is_noise = false;
-        json_array_foreach(noise_diffs, j, nd) {
-            char nkey[600];
-            diff_shape_key(nd, nkey, sizeof nkey);
-            if (strcmp(key, nkey) == 0) {
-                is_noise = true;
-                break;
-            }
-        }
-        json_array_append(is_noise ? noise : kept, (json_t *)d);
-    }
-    json_array_clear(differences);
-    json_array_extend(differences, kept);
-    json_decref(kept);
-    return noise;
-}
-
 static bool answered(const diff_answer *a)
 {
     return a && !json_is_true(json_object_get(a->meta, "skipped")) &&
@@ -294,7 +270,7 @@ static bool answered(const diff_answer *a)
 static diff_ctx context_for(diff_engine *e, const char *family, const char *capability, json_t *differences)
 {
     const diff_rule **rules = NULL;
-    size_t nrules = diff_rules_for(e->rules, family, capability, &rules);
+    size_t nrules = diff_rules_for(e->rules, family, capability, json_string_value(e->view.method), &rules);
     diff_ctx c = {.o = &e->o, .rules = rules, .nrules = nrules, .differences = differences,
                   .hosts = {e->hosts[0], e->hosts[1]}, .tapes = e->o.trees_only ? NULL : e->tapes};
     if (nrules > e->tails_cap) {
@@ -325,6 +301,113 @@ static diff_ctx context_for(diff_engine *e, const char *family, const char *capa
     return c;
 }
 
+/* ---- noise, exchange by exchange ------------------------------------------------------------ */
+
+/* The secondary's difference at d's very place (where, path, kind), or NULL. */
+static const json_t *same_place(const json_t *d, const json_t *secondary)
+{
+    size_t i;
+    const json_t *s;
+    json_array_foreach(secondary, i, s)
+        if (json_equal(json_object_get(d, "where"), json_object_get(s, "where")) &&
+            json_equal(json_object_get(d, "path"), json_object_get(s, "path")) &&
+            json_equal(json_object_get(d, "kind"), json_object_get(s, "kind")))
+            return s;
+    return NULL;
+}
+
+/* s with the hosts of one comparison (and any URL's authority) as {host} (new string). */
+static char *without_hosts(const char *s, const char *h0, const char *h1)
+{
+    diff_ctx c = {.hosts = {h0, h1}};
+    char *copy = strdup(s);
+    return copy ? diff_normalize_hosts(&c, copy) : NULL;
+}
+
+/* Bytes a and b share at their start, and then at their end (not overlapping the start). */
+static void common_ends(const char *a, const char *b, size_t *prefix, size_t *suffix)
+{
+    size_t la = strlen(a), lb = strlen(b), p = 0, q = 0;
+    while (p < la && p < lb && a[p] == b[p])
+        p++;
+    while (q < la - p && q < lb - p && a[la - 1 - q] == b[lb - 1 - q])
+        q++;
+    *prefix = p;
+    *suffix = q;
+}
+
+/* Whether the secondary's difference s shows the candidate's difference d: a second Python
+ * varying there is noise only for a candidate that varies the same way. Two strings: the
+ * candidate differs from the baseline only inside the span where the secondary does (hosts
+ * taken out first: an echoed URL whose secondary differs by host:port does not excuse a
+ * candidate whose query differs); a status: the same one; else values of the same type. */
+static bool same_variation(const diff_engine *e, const json_t *d, const json_t *s)
+{
+    const json_t *base = json_object_get(d, "baseline"), *cand = json_object_get(d, "candidate");
+    const json_t *other = json_object_get(s, "candidate");
+    if (strcmp(json_string_value(json_object_get(d, "where")), "status") == 0)
+        return json_equal(cand, other);
+    if (!json_is_string(base) || !json_is_string(cand) || !json_is_string(other))
+        return json_typeof(cand) == json_typeof(other) ||
+               (json_is_number(cand) && json_is_number(other)); /* 1 and 1.5 vary alike */
+    char *b = without_hosts(json_string_value(base), e->hosts[0], NULL);
+    char *c = without_hosts(json_string_value(cand), e->hosts[0], e->hosts[1]);
+    char *o = without_hosts(json_string_value(other), e->hosts[0], e->hosts[2]);
+    bool same = false;
+    if (b && c && o) {
+        size_t cp, cs, op, os;
+        common_ends(b, c, &cp, &cs);
+        common_ends(b, o, &op, &os);
+        /* a secondary that differs only by its host varies nowhere in what is left */
+        same = strcmp(b, o) == 0 ? strcmp(b, c) == 0 : cp >= op && cs >= os;
+    }
+    free(b);
+    free(c);
+    free(o);
+    return same;
+}
+
+/* Moves the differences judged noise from differences into the returned list. With a
+ * learned model (two passes): a shape the counts call noise, unless this exchange's
+ * secondary differs at the same place in another way. Without one (the tee, live): a
+ * difference this exchange's secondary shows too, varying the same way. secondary: the
+ * baseline-vs-secondary differences of this exchange (NULL: no secondary answer). */
+static json_t *absorb_noise(const diff_engine *e, const char *capability, json_t *differences,
+                            const json_t *secondary)
+{
+    json_t *noise = json_array(), *kept = json_array();
+    size_t i;
+    const json_t *d;
+    json_array_foreach(differences, i, d) {
+        const json_t *s = same_place(d, secondary);
+        bool is_noise = diff_noise_ready(e->noise) ? diff_noise_is(e->noise, capability, d) &&
+                                                         (!s || same_variation(e, d, s))
+                                                   : s && same_variation(e, d, s);
+        json_array_append(is_noise ? noise : kept, (json_t *)d);
+    }
+    json_array_clear(differences);
+    json_array_extend(differences, kept);
+    json_decref(kept);
+    return noise;
+}
+
+/* The baseline-vs-secondary differences of this exchange under its rules (new reference),
+ * with the secondary's own host:port taken out where the candidate's is. */
+static json_t *secondary_differences(const diff_engine *e, const diff_ctx *c, const diff_answer *base,
+                                     const diff_answer *second)
+{
+    json_t *list = json_array();
+    diff_ctx nc = *c;
+    nc.differences = list;
+    nc.count = 0;
+    nc.expired_hits = 0;
+    nc.nexpired = 0;
+    nc.hosts[1] = e->hosts[2];
+    const char *ignored = NULL;
+    compare_answers(&nc, base, second, &ignored);
+    return list;
+}
+
 static const char *field(const diff_engine *e, const char *key)
 {
     return json_string_value(json_object_get(e->view.fields, key));
@@ -344,13 +427,11 @@ int diff_learn_text(diff_engine *e, const char *line, size_t len, pm_err *err)
     if (!e->noise)
         return pm_err_set(err, "out of memory");
     const char *capability = field(e, "capability");
-    json_t *raw = json_array(), *noise = json_array();
+    json_t *raw = json_array();
     diff_ctx c = context_for(e, field(e, "family"), capability, raw);
     const char *ignored = NULL;
     compare_answers(&c, base, cand, &ignored);
-    diff_ctx n = c;
-    n.differences = noise;
-    compare_answers(&n, base, second, &ignored);
+    json_t *noise = secondary_differences(e, &c, base, second);
     diff_noise_count(e->noise, capability, raw, noise);
     json_decref(raw);
     json_decref(noise);
@@ -386,20 +467,6 @@ void diff_noise_done(diff_engine *e)
 json_t *diff_noise_report(const diff_engine *e)
 {
     return e->noise ? diff_noise_table(e->noise) : json_array();
-}
-
-/* Moves the differences the learned model calls noise. */
-static json_t *absorb_learned(const diff_noise *model, const char *capability, json_t *differences)
-{
-    json_t *noise = json_array(), *kept = json_array();
-    size_t i;
-    const json_t *d;
-    json_array_foreach(differences, i, d)
-        json_array_append(diff_noise_is(model, capability, d) ? noise : kept, (json_t *)d);
-    json_array_clear(differences);
-    json_array_extend(differences, kept);
-    json_decref(kept);
-    return noise;
 }
 
 json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err)
@@ -458,20 +525,12 @@ json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *e
             json_array_clear(differences);
             json_object_set_new(errors, "body", json_string(decode_error));
         } else {
-            if (diff_noise_ready(e->noise) && json_array_size(differences) > 0) {
+            bool has_second = answered(second);
+            if (json_array_size(differences) > 0 && (has_second || diff_noise_ready(e->noise))) {
+                json_t *second_diffs = has_second ? secondary_differences(e, &c, base, second) : NULL;
                 json_decref(noise);
-                noise = absorb_learned(e->noise, capability, differences);
-            } else if (second && json_is_null(json_object_get(second->meta, "error")) &&
-                       json_array_size(differences) > 0) {
-                json_t *noise_diffs = json_array();
-                diff_ctx nc = c;
-                nc.differences = noise_diffs;
-                nc.count = 0;
-                const char *ignored = NULL;
-                compare_answers(&nc, base, second, &ignored);
-                json_decref(noise);
-                noise = absorb_noise(differences, noise_diffs);
-                json_decref(noise_diffs);
+                noise = absorb_noise(e, capability, differences, second_diffs);
+                json_decref(second_diffs);
             }
             verdict = json_array_size(differences) == 0 ? "match" : "mismatch";
         }

@@ -114,7 +114,7 @@ static bool apply_rule(diff_ctx *c, const json_t *a, const json_t *b, diff_path 
     case RULE_SHAPE: {
         if (!a || !b)
             return false; /* missing/extra still count */
-        bool time_shape = r->shape == SHAPE_RFC2822 || r->shape == SHAPE_RFC3339;
+        bool time_shape = diff_shape_is_time(r->shape);
         if (time_shape && json_is_integer(a) && json_is_integer(b))
             return true; /* epoch seconds on both sides: the same shape */
         bool ok_a = diff_shape_matches(r->shape, json_string_value(a));

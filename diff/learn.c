@@ -3,13 +3,18 @@
  * verdict), and what was learned written out as rules a person can review and adopt into
  * the profile's rules.yaml (--learn-noise).
  *
- * Learning needs the file twice (learned first, then judged), so stdin is not learned
- * from; and only results with a `secondary` target (a second Python) teach anything, which
- * the first record says. The rules file is written to a temporary and renamed into place:
- * a reader never sees half of it.
+ * Learning needs the file twice (learned first, then judged). Stdin cannot be read twice,
+ * so it is first copied to a temporary file (unlinked at once) that then stands in for
+ * stdin: `diff -i -` judges exactly as `diff -i FILE` does. Only results with a
+ * `secondary` target (a second Python) teach anything, which the first record says. The
+ * rules file is written to a temporary and renamed into place: a reader never sees half
+ * of it.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diff.h"
 
@@ -21,10 +26,45 @@ static void at_line(pm_err *err, const char *path, uint64_t line)
     pm_err_set(err, "%s:%llu: %s", path, (unsigned long long)line, why);
 }
 
+/* Stdin copied to an unlinked temporary file ($TMPDIR, else /tmp), which becomes stdin,
+ * read from its start. 0, or -1 with err. */
+static int spool_stdin(pm_err *err)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/pmirror-stdin-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return pm_err_set(err, "-: cannot make a temporary copy of stdin in %s: %s", dir && *dir ? dir : "/tmp",
+                          strerror(errno));
+    unlink(path);
+    char buf[1 << 16];
+    ssize_t got;
+    int rc = 0;
+    while (rc == 0 && (got = read(STDIN_FILENO, buf, sizeof buf)) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            rc = pm_err_set(err, "-: read failed: %s", strerror(errno));
+        for (ssize_t done = 0; rc == 0 && done < got;) {
+            ssize_t w = write(fd, buf + done, (size_t)(got - done));
+            if (w >= 0)
+                done += w;
+            else if (errno != EINTR)
+                rc = pm_err_set(err, "-: cannot copy stdin to a temporary file: %s", strerror(errno));
+        }
+    }
+    if (rc == 0 && (lseek(fd, 0, SEEK_SET) != 0 || dup2(fd, STDIN_FILENO) < 0))
+        rc = pm_err_set(err, "-: cannot read back the copy of stdin: %s", strerror(errno));
+    close(fd);
+    return rc;
+}
+
 int diff_learn_file(diff_engine *e, const char *path, bool *learned, pm_err *err)
 {
-    if (strcmp(path, "-") == 0)
-        return 0;
+    bool from_stdin = strcmp(path, "-") == 0;
+    if (from_stdin && spool_stdin(err) != 0)
+        return -1;
     pm_jsonl_reader *in = pm_jsonl_reader_open(path, err);
     if (!in)
         return -1;
@@ -50,6 +90,8 @@ int diff_learn_file(diff_engine *e, const char *path, bool *learned, pm_err *err
             break;
     }
     pm_jsonl_reader_close(in);
+    if (from_stdin && lseek(STDIN_FILENO, 0, SEEK_SET) != 0) /* the reader's dup shared the offset */
+        return pm_err_set(err, "-: cannot read back the copy of stdin: %s", strerror(errno));
     if (got < 0 || rc != 0)
         return -1;
     diff_noise_done(e);

@@ -37,8 +37,9 @@ static const struct {
     const char *name;
     shape_kind shape;
 } shapes[] = {
-    {"rfc2822", SHAPE_RFC2822}, {"rfc3339", SHAPE_RFC3339}, {"uuid", SHAPE_UUID},
-    {"digest", SHAPE_DIGEST},   {"jwt", SHAPE_JWT},         {"string", SHAPE_STRING},
+    {"rfc2822", SHAPE_RFC2822}, {"http_date", SHAPE_HTTP_DATE}, {"rfc3339", SHAPE_RFC3339},
+    {"uuid", SHAPE_UUID},       {"digest", SHAPE_DIGEST},       {"jwt", SHAPE_JWT},
+    {"string", SHAPE_STRING},
 };
 
 /* "$.tags[*].last_modified", "$..token" → an anchored regex over paths as json_diff.c
@@ -105,11 +106,32 @@ static bool string_list(const json_t *v)
     return true;
 }
 
+/* A non-empty list of request methods as records hold them: upper-case tokens (GET, HEAD,
+ * ...; methods are case-sensitive, so "get" would silently match nothing). */
+static bool method_list(const json_t *v, char *why, size_t why_len)
+{
+    size_t i;
+    const json_t *x;
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        snprintf(why, why_len, "is a non-empty list of HTTP methods (GET, HEAD, POST, ...)");
+        return false;
+    }
+    json_array_foreach(v, i, x) {
+        const char *m = json_string_value(x);
+        if (!m || !*m || strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(m)) {
+            snprintf(why, why_len, "'%s' is not an HTTP method in upper case (GET, HEAD, POST, ...)",
+                     m ? m : "(not a string)");
+            return false;
+        }
+    }
+    return true;
+}
+
 static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const char *today, pm_err *err)
 {
     const pm_config *cfg = r->cfg;
     static const char *const keys[] = {"kind", "header", "path", "shape", "abs", "hosts", "uuids", "params", "families",
-                                       "capabilities", "reason", "owner", "expires", NULL};
+                                       "capabilities", "methods", "reason", "owner", "expires", NULL};
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)node, key, v) {
@@ -168,7 +190,8 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
             s++;
         if (s == sizeof shapes / sizeof *shapes)
             return pm_config_error_at(cfg, node, err,
-                                      "rule shape: shape '%s' is not rfc2822, rfc3339, uuid, digest, jwt or string",
+                                      "rule shape: shape '%s' is not rfc2822, http_date, rfc3339, uuid, digest, jwt or "
+                                      "string",
                                       shape ? shape : "(none)");
         rule->shape = shapes[s].shape;
     }
@@ -190,6 +213,12 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
     if (!string_list(rule->capabilities))
         return pm_config_key_error_at(cfg, node, "capabilities", err, "rule %s: capabilities is a list of names",
                                       kind);
+    rule->methods = json_object_get(node, "methods");
+    if (rule->methods) {
+        char why[160];
+        if (!method_list(rule->methods, why, sizeof why))
+            return pm_config_key_error_at(cfg, node, "methods", err, "rule %s: methods %s", kind, why);
+    }
     const char *expires = json_string_value(json_object_get(node, "expires"));
     if (json_object_get(node, "expires") && (!expires || strlen(expires) != 10))
         return pm_config_error_at(cfg, json_object_get(node, "expires"), err, "expires: a date YYYY-MM-DD");
@@ -277,11 +306,13 @@ static bool listed(const json_t *list, const char *value)
     return false;
 }
 
-size_t diff_rules_for(const diff_rules *r, const char *family, const char *capability, const diff_rule ***out)
+size_t diff_rules_for(const diff_rules *r, const char *family, const char *capability, const char *method,
+                      const diff_rule ***out)
 {
     size_t n = 0;
     for (size_t i = 0; r && i < r->n; i++)
-        if (listed(r->items[i].families, family) && listed(r->items[i].capabilities, capability))
+        if (listed(r->items[i].families, family) && listed(r->items[i].capabilities, capability) &&
+            listed(r->items[i].methods, method))
             r->scratch[n++] = &r->items[i];
     *out = r ? r->scratch : NULL;
     return n;
@@ -354,16 +385,34 @@ static bool digits(const char *s, int n)
     return true;
 }
 
-/* "Sat, 01 Nov 2026 10:00:00 -0000" (weekday optional; zone +-hhmm, GMT, UTC, UT or
- * none). A small parser, not strptime: it runs on every time value of every body. */
+static const char week_days[] = "MonTueWedThuFriSatSun", month_names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+/* The index of the three letters at s in names (n of them), or -1. */
+static int name_at(const char *s, const char *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strncmp(s, names + 3 * i, 3) == 0)
+            return i;
+    return -1;
+}
+
+/* "hh:mm:ss" with hour 00-23, minute 00-59, second 00-60 (a leap second). */
+static bool clock_at(const char *s)
+{
+    return digits(s, 2) && s[2] == ':' && digits(s + 3, 2) && s[5] == ':' && digits(s + 6, 2) &&
+           (s[0] - '0') * 10 + (s[1] - '0') <= 23 && s[3] <= '5' && (s[6] < '6' || (s[6] == '6' && s[7] == '0'));
+}
+
+/* RFC 2822 3.3 date-time: "Sat, 01 Nov 2026 10:00:00 -0000", the weekday optional, the day
+ * one or two digits, seconds required (pmirror's senders write them), and a zone that RFC
+ * 2822 knows: +hhmm / -hhmm, or the obsolete names of 4.3 (UT, GMT and the US zones, which
+ * a reader must still understand). "UTC", a military letter or no zone is not RFC 2822.
+ * A small parser, not strptime: it runs on every time value of every body. */
 static bool is_rfc2822(const char *s)
 {
-    static const char days[] = "MonTueWedThuFriSatSun", months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    static const char *const zones[] = {"UT", "GMT", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT", NULL};
     if (strlen(s) >= 5 && s[3] == ',' && s[4] == ' ') {
-        bool day = false;
-        for (int i = 0; i < 7 && !day; i++)
-            day = memcmp(s, days + 3 * i, 3) == 0;
-        if (!day)
+        if (name_at(s, week_days, 7) < 0)
             return false;
         s += 5;
     }
@@ -371,22 +420,47 @@ static bool is_rfc2822(const char *s)
     if (!dl || s[dl] != ' ')
         return false;
     s += dl + 1;
-    bool month = false;
-    for (int i = 0; i < 12 && !month && strlen(s) >= 3; i++)
-        month = memcmp(s, months + 3 * i, 3) == 0;
-    if (!month || s[3] != ' ' || !digits(s + 4, 4) || s[8] != ' ')
+    if (strlen(s) < 3 || name_at(s, month_names, 12) < 0 || s[3] != ' ' || !digits(s + 4, 4) || s[8] != ' ')
         return false;
     s += 9;
-    if (!digits(s, 2) || s[2] != ':' || !digits(s + 3, 2) || s[5] != ':' || !digits(s + 6, 2))
+    if (!clock_at(s) || s[8] != ' ')
         return false;
-    s += 8;
-    if (*s == '\0')
-        return true;
-    if (*s++ != ' ')
-        return false;
+    s += 9;
     if ((*s == '+' || *s == '-') && digits(s + 1, 4) && s[5] == '\0')
         return true;
-    return strcmp(s, "GMT") == 0 || strcmp(s, "UTC") == 0 || strcmp(s, "UT") == 0;
+    for (const char *const *z = zones; *z; z++)
+        if (strcmp(s, *z) == 0)
+            return true;
+    return false;
+}
+
+/* The weekday of a Gregorian date, 0 = Monday (Sakamoto's method). */
+static int weekday_of(int y, int m, int d)
+{
+    static const int t[] = {0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4};
+    y -= m < 3;
+    int sunday_first = (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7;
+    return (sunday_first + 6) % 7;
+}
+
+/* RFC 9110 5.6.7 IMF-fixdate, exactly: "Sun, 06 Nov 1994 08:49:37 GMT" (29 characters,
+ * two-digit day, GMT, and the weekday that date fell on). Senders MUST write this form;
+ * the obsolete RFC 850 and asctime forms, which a recipient must still read, are not
+ * accepted here: pmirror judges senders, and a port writing them differs. */
+static bool is_http_date(const char *s)
+{
+    if (strlen(s) != 29 || s[3] != ',' || s[4] != ' ' || !digits(s + 5, 2) || s[7] != ' ' || s[11] != ' ' ||
+        !digits(s + 12, 4) || s[16] != ' ' || !clock_at(s + 17) || strcmp(s + 25, " GMT") != 0)
+        return false;
+    int wd = name_at(s, week_days, 7), month = name_at(s + 8, month_names, 12);
+    int day = (s[5] - '0') * 10 + (s[6] - '0');
+    int year = (s[12] - '0') * 1000 + (s[13] - '0') * 100 + (s[14] - '0') * 10 + (s[15] - '0');
+    return wd >= 0 && month >= 0 && day >= 1 && day <= 31 && weekday_of(year, month + 1, day) == wd;
+}
+
+bool diff_shape_is_time(shape_kind shape)
+{
+    return shape == SHAPE_RFC2822 || shape == SHAPE_HTTP_DATE || shape == SHAPE_RFC3339;
 }
 
 bool diff_shape_matches(shape_kind shape, const char *s)
@@ -422,6 +496,8 @@ bool diff_shape_matches(shape_kind shape, const char *s)
     }
     case SHAPE_RFC2822:
         return is_rfc2822(s);
+    case SHAPE_HTTP_DATE:
+        return is_http_date(s);
     }
     return false;
 }

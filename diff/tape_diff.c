@@ -275,8 +275,7 @@ static bool rule_on_tape(walk *w, const diff_rule *r, long a, long b)
     const char *sx = w->ta->text + x->start, *sy = w->tb->text + y->start;
     if (x->type != y->type || x->type != PM_JSTR || ((x->flags | y->flags) & PM_JTOK_ESCAPED))
         return x->type == PM_JNUM && y->type == PM_JNUM && (x->flags & y->flags & PM_JTOK_INTEGER) &&
-               (r->shape == SHAPE_RFC2822 || r->shape == SHAPE_RFC3339) && pm_jtape_number_ok(w->ta, x) &&
-               pm_jtape_number_ok(w->tb, y); /* epoch seconds on both sides */
+               diff_shape_is_time(r->shape) && pm_jtape_number_ok(w->ta, x) && pm_jtape_number_ok(w->tb, y); /* epoch seconds on both sides */
     if (nx == ny && memcmp(sx, sy, nx) == 0)
         return true; /* equal values need no rule */
     char bx[128], by[128];

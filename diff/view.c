@@ -32,6 +32,8 @@ void diff_view_clear(diff_view *v)
 {
     json_decref(v->fields);
     v->fields = NULL;
+    json_decref(v->method);
+    v->method = NULL;
     for (size_t i = 0; i < v->n; i++) {
         json_decref(v->answers[i].meta);
         free(v->answers[i].name);
@@ -166,6 +168,11 @@ int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err)
             return pm_err_set(err, "\"%s\" is not valid JSON text", *name);
         json_object_set_new(v->fields, *name, value);
     }
+    /* request.method: rules limited to methods (not copied: the diff record's keys stay) */
+    long request = pm_jtape_find(t, 0, "request");
+    long method = request >= 0 && t->tok[request].type == PM_JOBJ ? pm_jtape_find(t, (size_t)request, "method") : -1;
+    if (method >= 0 && t->tok[method].type == PM_JSTR)
+        v->method = diff_tape_json(t, (size_t)method);
     long responses = pm_jtape_find(t, 0, "responses");
     if (responses < 0 || t->tok[responses].type != PM_JOBJ) {
         json_t *id = json_object_get(v->fields, "id");

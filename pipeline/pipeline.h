@@ -41,6 +41,11 @@ typedef struct pipeline_sink_options {
      * result's family (the tee's metrics). */
     void (*on_diff)(void *ctx, const json_t *diff, const char *family);
     void *ctx;
+    /* A secondary target (not live): noise learned over every result before any is judged,
+     * as `pmirror diff` on a file; the results wait in a spool in spool_dir until
+     * pipeline_sink_finish. */
+    bool learn_noise;
+    const char *spool_dir;
 } pipeline_sink_options;
 
 typedef struct pipeline_counts {
@@ -54,6 +59,9 @@ pipeline_sink *pipeline_sink_new(const pipeline_sink_options *o, pm_err *err);
 /* One result record's text (family: replay's, for a result diff cannot read). 0, or -1
  * with err (a write failed; not live: diff or the report failed). One thread at a time. */
 int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const char *family, pm_err *err);
+/* After the last result: with learn_noise, the noise decided and every spooled result
+ * judged in order (else nothing to do). 0, or -1 with err. One thread at a time. */
+int pipeline_sink_finish(pipeline_sink *s, pm_err *err);
 /* Counts so far (any thread). */
 pipeline_counts pipeline_sink_counts(const pipeline_sink *s);
 /* Flushes what the writers buffer (a gzip file every second). */
@@ -72,8 +80,9 @@ pipeline_stages *pipeline_stages_start(const pipeline_sink_options *o, pm_err *e
 int pipeline_stages_push(void *ctx, replay_exchange *x, pm_err *err);
 /* The verdicts so far (any thread: for progress lines). */
 pipeline_counts pipeline_stages_counts(pipeline_stages *st);
-/* Lets the thread finish what is queued, joins it, sets the final counts and frees st:
- * 0, or -1 with the first error. */
+/* Lets the thread finish what is queued, joins it, lets the sink finish (learned noise:
+ * the spooled results judged), sets the final counts and frees st: 0, or -1 with the first
+ * error. */
 int pipeline_stages_finish(pipeline_stages *st, pipeline_counts *counts, pm_err *err);
 
 /* ===== the tee's shadow side (shadow.c) ============================================= */

@@ -7,9 +7,9 @@
  *
  * Nothing is written between the stages unless keep_results asks for results.jsonl.gz and
  * diffs.jsonl.gz (in the order results come out). The numbers are those of `replay`,
- * `diff`, `report` and `gate` run one by one on the same inputs (one difference,
- * documented: with a secondary target, `run` judges noise exchange by exchange, while
- * `pmirror diff` on a file learns it over the whole file first). SIGINT and SIGTERM while
+ * `diff`, `report` and `gate` run one by one on the same inputs: with a secondary target,
+ * noise is learned over all the results first, as `pmirror diff` does on a file (the sink
+ * spools the results and judges them once the replay has ended). SIGINT and SIGTERM while
  * the replay runs start nothing new: what is in flight finishes and is reported on.
  *
  * A suite of worker targets (database:) makes it a worker run: the input is job records,
@@ -59,6 +59,15 @@ static void on_signal(int sig)
 static bool worker_suite(const pm_suite *suite)
 {
     return suite->ntargets > 0 && suite->targets[0].database;
+}
+
+/* Whether the suite has a secondary target: noise is then learned before judging. */
+static bool has_secondary(const pm_suite *suite)
+{
+    for (size_t i = 0; i < suite->ntargets; i++)
+        if (suite->targets[i].role == PM_ROLE_SECONDARY)
+            return true;
+    return false;
 }
 
 /* Each job result straight into the sink (the worker replay waits on its databases, not on
@@ -131,7 +140,8 @@ static int assemble(run_state *s, pm_err *err)
             (o->keep_results && (!(s->results = open_kept(o->out_dir, "results.jsonl.gz", err)) ||
                                  !(s->diffs = open_kept(o->out_dir, "diffs.jsonl.gz", err)))))
             return -1;
-        pipeline_sink_options so = {.results = s->results, .diff = s->diff, .diffs = s->diffs, .report = s->report};
+        pipeline_sink_options so = {.results = s->results, .diff = s->diff, .diffs = s->diffs, .report = s->report,
+                                    .learn_noise = has_secondary(s->suite), .spool_dir = o->out_dir};
         return (s->sink = pipeline_sink_new(&so, err)) ? 0 : -1;
     }
     if (!(s->diff = diff_new(&dopt, s->profile->rules.path, err)) || !(s->report = reports_new(&s->setup.o, err)) ||
@@ -139,7 +149,8 @@ static int assemble(run_state *s, pm_err *err)
         (o->keep_results && (!(s->results = open_kept(o->out_dir, "results.jsonl.gz", err)) ||
                              !(s->diffs = open_kept(o->out_dir, "diffs.jsonl.gz", err)))))
         return -1;
-    pipeline_sink_options so = {.results = s->results, .diff = s->diff, .diffs = s->diffs, .report = s->report};
+    pipeline_sink_options so = {.results = s->results, .diff = s->diff, .diffs = s->diffs, .report = s->report,
+                                .learn_noise = has_secondary(s->suite), .spool_dir = o->out_dir};
     return (s->stages = pipeline_stages_start(&so, err)) ? 0 : -1;
 }
 
@@ -167,6 +178,8 @@ static int replay_jobs(run_state *s, pipeline_run_result *res, pm_err *err)
     running_jobs = NULL;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    if (run_rc == 0)
+        run_rc = pipeline_sink_finish(s->sink, err);
     res->counts = pipeline_sink_counts(s->sink);
     res->exchanges = worker_replay_get_stats(s->jobs)->jobs;
     if (s->o->progress) {

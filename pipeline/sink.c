@@ -7,15 +7,24 @@
  *
  * `run` stops on the first result it cannot judge (a bad input is an error to report);
  * the tee, live (`live`), counts it and goes on: a shadow must never stop the front.
+ *
+ * With a secondary target (`learn_noise`), noise is learned over all the results before
+ * any is judged, as `pmirror diff` does on a file: each result is learned and spooled to an
+ * unlinked temporary file as it comes, and judged, in the same order, by
+ * pipeline_sink_finish. Memory stays flat; the spool holds the results once on disk.
  */
 #include "pipeline.h"
 
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct pipeline_sink {
     pipeline_sink_options o;
+    FILE *spool; /* learn_noise: the results to judge once noise is learned */
     _Atomic uint64_t results, match, mismatch, error, skipped, diff_failures;
 };
 
@@ -27,6 +36,21 @@ pipeline_sink *pipeline_sink_new(const pipeline_sink_options *o, pm_err *err)
         return NULL;
     }
     s->o = *o;
+    if (o->learn_noise && o->diff) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/.pmirror-spool-XXXXXX", o->spool_dir ? o->spool_dir : ".");
+        int fd = mkstemp(path);
+        if (fd >= 0)
+            unlink(path);
+        if (fd < 0 || !(s->spool = fdopen(fd, "w+"))) {
+            pm_err_set(err, "%s: cannot make the results' spool: %s", o->spool_dir ? o->spool_dir : ".",
+                       strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            free(s);
+            return NULL;
+        }
+    }
     return s;
 }
 
@@ -56,13 +80,9 @@ static int report(pipeline_sink *s, const json_t *d, pm_err *err)
     return rc;
 }
 
-int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const char *family, pm_err *err)
+/* One result diffed, its diff record scored, kept and counted. */
+static int judge(pipeline_sink *s, const char *text, size_t len, const char *family, pm_err *err)
 {
-    if (s->o.results && pm_jsonl_writer_write_line(s->o.results, text, len, err) != 0)
-        return -1;
-    if (!s->o.diff) /* `pmirror replay`: the result is all */
-        return 0;
-    count(&s->results);
     pm_err why;
     json_t *d = diff_result_text(s->o.diff, text, len, &why);
     if (s->o.on_diff)
@@ -79,6 +99,46 @@ int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const char
     count_verdict(s, json_string_value(json_object_get(d, "verdict")));
     int rc = s->o.diffs ? pm_jsonl_writer_write(s->o.diffs, d, err) : 0;
     json_decref(d);
+    return rc;
+}
+
+int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const char *family, pm_err *err)
+{
+    if (s->o.results && pm_jsonl_writer_write_line(s->o.results, text, len, err) != 0)
+        return -1;
+    if (!s->o.diff) /* `pmirror replay`: the result is all */
+        return 0;
+    count(&s->results);
+    if (!s->spool)
+        return judge(s, text, len, family, err);
+    if (diff_learn_text(s->o.diff, text, len, err) != 0)
+        return -1;
+    if (fwrite(text, 1, len, s->spool) != len || fputc('\n', s->spool) == EOF)
+        return pm_err_set(err, "the results' spool: write failed: %s", strerror(errno));
+    return 0;
+}
+
+int pipeline_sink_finish(pipeline_sink *s, pm_err *err)
+{
+    if (!s->spool)
+        return 0;
+    diff_noise_done(s->o.diff);
+    if (fflush(s->spool) != 0 || fseek(s->spool, 0, SEEK_SET) != 0)
+        return pm_err_set(err, "the results' spool: %s", strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while (rc == 0 && (n = getline(&line, &cap, s->spool)) > 0) {
+        if (line[n - 1] == '\n')
+            n--;
+        rc = judge(s, line, (size_t)n, NULL, err);
+    }
+    free(line);
+    if (rc == 0 && ferror(s->spool))
+        rc = pm_err_set(err, "the results' spool: read failed: %s", strerror(errno));
+    fclose(s->spool);
+    s->spool = NULL;
     return rc;
 }
 
@@ -106,5 +166,7 @@ void pipeline_sink_tick(pipeline_sink *s)
 
 void pipeline_sink_free(pipeline_sink *s)
 {
+    if (s && s->spool)
+        fclose(s->spool);
     free(s);
 }

@@ -116,6 +116,8 @@ pipeline_counts pipeline_stages_counts(pipeline_stages *st)
 int pipeline_stages_finish(pipeline_stages *st, pipeline_counts *counts, pm_err *err)
 {
     int rc = pm_handoff_finish(st->handoff, err);
+    if (rc == 0)
+        rc = pipeline_sink_finish(st->sink, err);
     *counts = pipeline_sink_counts(st->sink);
     pipeline_sink_free(st->sink);
     pm_jtext_free(&st->text);

@@ -753,7 +753,11 @@ case("x-status", "GET", "/v2/acme/app/manifests/v1.1",
      req_headers(UA_SKOPEO, BEARER_CI, [MANIFEST_ACCEPT]),
      manifest_answer(),
      Answer(404, v2_error("MANIFEST_UNKNOWN", "manifest unknown", go=True), headers=[V2_API]),
-     "mismatch", [d("status", "", "value")], "200 vs 404: only the status is reported when statuses differ",
+     "mismatch", [d("status", "", "value"), d("header", "content-type", "value"),
+                  d("header", "docker-content-digest", "missing"), d("body", "$.schemaVersion", "missing"),
+                  d("body", "$.mediaType", "missing"), d("body", "$.config", "missing"),
+                  d("body", "$.layers", "missing"), d("body", "$.errors", "extra")],
+     "200 vs 404: the status first, then what the 404 said (its Content-Type, its body)",
      user="acme+ci")
 
 EMPTY = {"name": "acme/empty", "tags": []}

@@ -1107,3 +1107,161 @@ Test(headers, array_set_header_values_in_any_order)
     json_decref(d);
     diff_free(e);
 }
+
+/* ---- issue 17: status with the rest, strict dates, rules by method, noise by value --------- */
+
+/* Another status lists the status first, then what else differs (what the 404 said). */
+Test(status, the_other_differences_follow_the_status)
+{
+    diff_engine *e = engine(NULL);
+    json_t *d = run(e, result_of("API_V1", "API_REPO", answer("baseline", 200, NULL, "{\"name\":\"r\"}"),
+                                 answer("candidate", 404, NULL, "{\"error\":\"not found\"}")));
+    expect_value(d, 0, "candidate", "404");
+    expect(d, "mismatch", 3, "status", "", "value", "body", "$.name", "missing", "body", "$.error", "extra");
+    d = run(e, result_of("API_V1", "API_REPO", answer("baseline", 200, NULL, "{}"),
+                         answer("candidate", 500, "[[\"Content-Type\",\"text/html\"]]", "{}")));
+    expect(d, "mismatch", 2, "status", "", "value", "header", "content-type", "value");
+    diff_free(e);
+}
+
+Test(rules, shape_rfc2822_takes_only_rfc2822_zones)
+{
+    diff_engine *e = engine("rules:\n  - {kind: shape, path: $.t, shape: rfc2822, reason: times}\n");
+    const char *gmt = "{\"t\":\"Sat, 01 Nov 2025 10:00:00 GMT\"}";
+    expect(bodies(e, gmt, "{\"t\":\"Sat, 01 Nov 2025 10:00:00 +0100\"}"), "match", 0);
+    expect(bodies(e, gmt, "{\"t\":\"1 Nov 2025 10:00:00 UT\"}"), "match", 0);
+    expect(bodies(e, gmt, "{\"t\":\"Sat, 01 Nov 2025 10:00:00 EST\"}"), "match", 0); /* obs-zone, RFC 2822 4.3 */
+    expect(bodies(e, gmt, "{\"t\":\"Sat, 01 Nov 2025 10:00:00 UTC\"}"), "mismatch", 1, "body", "$.t", "value");
+    expect(bodies(e, gmt, "{\"t\":\"Sat, 01 Nov 2025 10:00:00\"}"), "mismatch", 1, "body", "$.t", "value");
+    expect(bodies(e, gmt, "{\"t\":\"Sat, 01 Nov 2025 10:00:00 Z\"}"), "mismatch", 1, "body", "$.t", "value");
+    diff_free(e);
+}
+
+/* Go's time.RFC1123 writes UTC; an HTTP date (RFC 9110 IMF-fixdate) ends in GMT. */
+Test(rules, shape_http_date_is_imf_fixdate)
+{
+    diff_engine *e = engine("rules:\n  - {kind: shape, header: last-modified, shape: http_date, reason: times}\n"
+                            "  - {kind: shape, path: $.t, shape: http_date, reason: times}\n");
+    const char *py = "[[\"Last-Modified\",\"Sun, 06 Nov 1994 08:49:37 GMT\"]]";
+    expect(run(e, result_of("F", "C", answer("baseline", 200, py, NULL),
+                            answer("candidate", 200, "[[\"Last-Modified\",\"Wed, 05 Nov 2025 10:00:00 GMT\"]]", NULL))),
+           "match", 0);
+    expect(run(e, result_of("F", "C", answer("baseline", 200, py, NULL),
+                            answer("candidate", 200, "[[\"Last-Modified\",\"Sun, 06 Nov 1994 08:49:37 UTC\"]]", NULL))),
+           "mismatch", 1, "header", "last-modified", "value");
+    const char *gmt = "{\"t\":\"Sun, 06 Nov 1994 08:49:37 GMT\"}";
+    /* not IMF-fixdate: RFC 850, asctime, a numeric zone, no weekday, a one-digit day, a wrong weekday */
+    const char *others[] = {"Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
+                            "Sun, 06 Nov 1994 08:49:37 +0000", "06 Nov 1994 08:49:37 GMT",
+                            "Sun, 6 Nov 1994 08:49:37 GMT", "Mon, 06 Nov 1994 08:49:37 GMT",
+                            "Sun, 06 Nov 1994 24:49:37 GMT"};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"t\":\"%s\"}", others[i]);
+        expect(bodies(e, gmt, body), "mismatch", 1, "body", "$.t", "value");
+    }
+    diff_free(e);
+}
+
+/* A result record of one request method. */
+static json_t *result_with_method(const char *method, json_t *py, json_t *go)
+{
+    json_t *rec = result_of("API_V1", "API_REPO", py, go);
+    json_object_set_new(rec, "request", json_pack("{s:s,s:s}", "method", method, "target", "/x"));
+    return rec;
+}
+
+Test(rules, methods_limit_a_rule)
+{
+    diff_engine *e = engine("rules:\n"
+                            "  - {kind: ignore_header, header: content-length, methods: [GET, POST], reason: r}\n");
+    const char *py = "[[\"Content-Type\",\"application/json\"],[\"Content-Length\",\"2\"]]";
+    expect(run(e, result_with_method("GET", answer("baseline", 200, py, "{}"), answer("candidate", 200, NULL, "{}"))),
+           "match", 0);
+    /* a Go port leaving Content-Length out on HEAD shows */
+    expect(run(e, result_with_method("HEAD", answer("baseline", 200, py, NULL), answer("candidate", 200, NULL, NULL))),
+           "mismatch", 1, "header", "content-length", "missing");
+    /* a record without a method (a job result) is outside a rule limited to methods */
+    expect(run(e, result_of("API_V1", "API_REPO", answer("baseline", 200, py, "{}"), answer("candidate", 200, NULL, "{}"))),
+           "mismatch", 1, "header", "content-length", "missing");
+    diff_free(e);
+}
+
+Test(rules, a_bad_method_list_names_file_and_line)
+{
+    rules_fail("rules:\n  - {kind: ignore_header, header: date, reason: r}\n"
+               "  - {kind: ignore_header, header: content-length, methods: HEAD, reason: r}\n",
+               3, "methods");
+    rules_fail("rules:\n  - {kind: ignore_header, header: content-length, methods: [get], reason: r}\n", 2, "get");
+    rules_fail("rules:\n  - {kind: ignore_header, header: content-length, methods: [], reason: r}\n", 2, "methods");
+}
+
+/* A record with a secondary (py2) answer. */
+static json_t *with_secondary(const char *base, const char *cand, const char *second)
+{
+    json_t *rec = result_of("API_V1", "API_REPO", answer("baseline", 200, NULL, base), answer("candidate", 200, NULL, cand));
+    json_object_set_new(json_object_get(rec, "responses"), "py2", answer("secondary", 200, NULL, second));
+    return rec;
+}
+
+/* The secondary differs only by host:port in an echoed URL, the candidate in content: a
+ * mismatch exchange by exchange (one pass) and with the counts learned first (two passes). */
+Test(verdict, a_secondary_differing_elsewhere_in_a_value_is_not_noise)
+{
+    const char *base = "{\"url\":\"http://py:8001/x?q=1\",\"t\":\"tok-abc\"}";
+    const char *cand = "{\"url\":\"http://py:8001/x?q=2\",\"t\":\"tok-pqr\"}";
+    const char *second = "{\"url\":\"http://py2:8003/x?q=1\",\"t\":\"tok-xyz\"}";
+    for (int learned = 0; learned < 2; learned++) {
+        diff_engine *e = engine(NULL);
+        if (learned) {
+            pm_err err = {{0}};
+            json_t *rec = with_secondary(base, cand, second);
+            cr_assert_eq(diff_learn(e, rec, &err), 0, "%s", err.msg);
+            json_decref(rec);
+            diff_noise_done(e);
+        }
+        json_t *d = run(e, with_secondary(base, cand, second));
+        /* the random token varies the same way on both Pythons: noise */
+        cr_assert_eq(json_array_size(json_object_get(d, "noise")), 1, "learned %d", learned);
+        expect(d, "mismatch", 1, "body", "$.url", "value");
+        diff_free(e);
+    }
+}
+
+/* With the suite, the secondary's own host:port is taken out too (url_host). */
+Test(verdict, the_secondarys_host_is_normalized_with_the_suite)
+{
+    pm_target targets[3] = {{.name = "py", .url = "http://py:8001", .role = PM_ROLE_BASELINE},
+                            {.name = "go", .url = "http://go:8002", .role = PM_ROLE_CANDIDATE},
+                            {.name = "py2", .url = "http://py2:8003", .role = PM_ROLE_SECONDARY}};
+    pm_suite suite = {.targets = targets, .ntargets = 3};
+    diff_options o;
+    diff_options_init(&o);
+    o.today = "2025-06-01";
+    o.suite = &suite;
+    diff_engine *e = engine_with(&o, rules_file("rules:\n  - {kind: url_host, path: $.host, reason: r}\n"));
+    /* the candidate's content differs ("-eu"); the secondary only by its host:port */
+    json_t *d = run(e, with_secondary("{\"host\":\"py:8001\"}", "{\"host\":\"py:8001-eu\"}",
+                                      "{\"host\":\"py2:8003\"}"));
+    cr_assert_eq(json_array_size(json_object_get(d, "noise")), 0);
+    expect(d, "mismatch", 1, "body", "$.host", "value");
+    diff_free(e);
+}
+
+/* The shipped rules: Date must be an IMF-fixdate (Go's time.RFC1123 writes UTC), and
+ * Content-Length is compared on HEAD (a Go port leaving it out shows). */
+Test(rules, the_shipped_rules_check_http_dates_and_head_lengths)
+{
+    diff_engine *e = engine_with(&(diff_options){.max_decoded = 1 << 20, .max_differences = 50, .max_value = 200},
+                                 SHIPPED_RULES);
+    json_t *rec = result_of("REGISTRY_V2", "V2_MANIFEST_PULL",
+                            answer("baseline", 200, "[[\"Date\",\"Mon, 01 Jan 2024 00:00:00 GMT\"]]", "{}"),
+                            answer("candidate", 200, "[[\"Date\",\"Mon, 01 Jan 2024 00:00:01 UTC\"]]", "{}"));
+    expect(run(e, rec), "mismatch", 1, "header", "date", "value");
+    const char *py = "[[\"Content-Type\",\"application/json\"],[\"Content-Length\",\"1234\"]]";
+    expect(run(e, result_with_method("HEAD", answer("baseline", 200, py, NULL), answer("candidate", 200, NULL, NULL))),
+           "mismatch", 1, "header", "content-length", "missing");
+    expect(run(e, result_with_method("GET", answer("baseline", 200, py, "{}"), answer("candidate", 200, NULL, "{}"))),
+           "match", 0);
+    diff_free(e);
+}
