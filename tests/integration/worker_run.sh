@@ -155,25 +155,27 @@ py = json.loads(open(sys.argv[1]).readline())["responses"]["python"]
 assert py["outcome"] == "failed" and py["effects"]["exit"] == 3, py
 assert "exited with 3" in py["message"] and "exiting with 3" in py["message"], py["message"]
 PY
-suite ', "--sleep", "30"' ', "--sleep", "30"' ', run_timeout: 1' >"$WORK/suite-slow.yaml"
+# the sleep is unique to this test run, so looking for its processes finds no other test's
+SLEEP=30.$$
+suite ', "--sleep", "'$SLEEP'"' ', "--sleep", "'$SLEEP'"' ', run_timeout: 1' >"$WORK/suite-slow.yaml"
 started=$SECONDS
 run "$PMIRROR" worker -c "$WORK/suite-slow.yaml" --run gcworker@snap_gc -o "$WORK/slow.jsonl"
 [ $((SECONDS - started)) -lt 15 ] && ok || bad "run_timeout 1 s took $((SECONDS - started)) s"
 grep -c '"outcome":"timeout"' "$WORK/slow.jsonl" | grep -q 1 && ok || bad "a slow run is a timeout: $(cat "$WORK/slow.jsonl")"
 [ "$(grep -o '"outcome":"timeout"' "$WORK/slow.jsonl" | wc -l)" = 2 ] && ok || bad "both sides time out: $(cat "$WORK/slow.jsonl")"
-pgrep -f "gc_worker.py .*--sleep" >/dev/null && bad "a timed-out run was left running" || ok
+pgrep -f "gc_worker.py .*--sleep $SLEEP" >/dev/null && bad "a timed-out run was left running" || ok
 # SIGINT during a run: the programs are stopped (SIGTERM, then SIGKILL), the result written
-suite ', "--sleep", "30"' ', "--sleep", "30"' ', run_timeout: 60' >"$WORK/suite-long.yaml"
+suite ', "--sleep", "'$SLEEP'"' ', "--sleep", "'$SLEEP'"' ', run_timeout: 60' >"$WORK/suite-long.yaml"
 "$PMIRROR" worker -c "$WORK/suite-long.yaml" --run gcworker@snap_gc -o "$WORK/int.jsonl" 2>"$WORK/int.err" &
 wpid=$!
 pids+=("$wpid")
-wait_for 15 pgrep -f "gc_worker.py .*--sleep" >/dev/null || bad "the long run did not start: $(cat "$WORK/int.err")"
+wait_for 15 pgrep -f "gc_worker.py .*--sleep $SLEEP" >/dev/null || bad "the long run did not start: $(cat "$WORK/int.err")"
 started_int=$SECONDS
 kill -INT "$wpid"
 wait "$wpid" && ok || bad "SIGINT during a run: exit $?: $(cat "$WORK/int.err")"
 [ $((SECONDS - started_int)) -lt 10 ] && ok || bad "SIGINT during a run took $((SECONDS - started_int)) s"
 [ "$(grep -o '"error":"interrupted"' "$WORK/int.jsonl" | wc -l)" = 2 ] && ok || bad "interrupted run: $(cat "$WORK/int.jsonl")"
-pgrep -f "gc_worker.py .*--sleep" >/dev/null && bad "an interrupted run was left running" || ok
+pgrep -f "gc_worker.py .*--sleep $SLEEP" >/dev/null && bad "an interrupted run was left running" || ok
 copies=$(psql_db postgres -tA -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'pmirror_run_%'")
 [ "$copies" = 0 ] && ok || bad "an interrupted run's copies were not dropped: $copies"
 
