@@ -28,6 +28,14 @@ static void show_progress(void *ctx, const pipeline_progress *p)
             (unsigned long long)p->counts.error, (unsigned long long)p->counts.skipped);
 }
 
+/* The run's header: which profile and which gate decide (a missing gate.yaml means the
+ * built-in defaults, which a reader must not mistake for the profile's). */
+static void say_gate(void *ctx, const char *profile_dir, const char *gate)
+{
+    (void)ctx;
+    fprintf(stderr, "pmirror run: profile %s, gate %s\n", profile_dir, gate);
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_dir = NULL, *switches_path = NULL, *previous_path = NULL;
@@ -80,6 +88,7 @@ int cmd_run(int argc, char **argv)
         .suite_path = suite_path, .profile = profile, .input = in_path, .out_dir = out_dir,
         .gate_path = gate_path, .switches_path = switches_path, .previous_path = previous_path, .key = key,
         .families = families.items, .nfamilies = families.n, .keep_results = keep,
+        .started = say_gate,
         .progress = strcmp(progress, "always") == 0 || (strcmp(progress, "auto") == 0 && isatty(STDERR_FILENO))
                         ? show_progress : NULL,
     };

@@ -85,6 +85,10 @@ int reports_setup_open(reports_setup *s, const pm_profile *p, const char *gate_p
  * previous, skipped_records and warnings (a list of the inputs' damage warnings). */
 void reports_setup_run_keys(const reports_setup *s, json_t *report, json_t *inputs, json_t *warnings);
 void reports_setup_close(reports_setup *s);
+/* What run.gate and the commands' header say of the gate in force: its path, or
+ * REPORTS_BUILTIN_GATE when neither --gate nor the profile's gate.yaml gives one. */
+#define REPORTS_BUILTIN_GATE "built-in defaults"
+const char *reports_setup_gate(const reports_setup *s);
 
 /* A latency histogram with fixed log buckets: exact below 128, then buckets 2% wide, so a
  * quantile is within 1% of the true value, and two histograms merge exactly (shards). */

@@ -86,6 +86,9 @@ void rpt_gate_free(rpt_gate *g);
 void rpt_gate_family(const rpt_gate *g, const char *family, rpt_thresholds *out);
 void rpt_gate_capability(const rpt_gate *g, const char *family, const char *capability, rpt_thresholds *out);
 const rpt_trend_limits *rpt_gate_trend(const rpt_gate *g);
+/* What the proposal calls the place its owners go (gate.yaml's snapshot_name, else
+ * "the switch snapshot"): report.json's run.snapshot_name. */
+const char *rpt_gate_snapshot_name(const rpt_gate *g);
 /* The thresholds as the report shows them (null for unchecked). */
 json_t *rpt_thresholds_json(const rpt_thresholds *t, bool family);
 

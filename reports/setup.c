@@ -40,11 +40,16 @@ void reports_setup_run_keys(const reports_setup *s, json_t *report, json_t *inpu
     json_t *run = json_object_get(report, "run");
     json_object_set_new(run, "inputs", inputs);
     json_object_set_new(run, "profile", json_string(s->profile->dir));
-    json_object_set_new(run, "gate", s->gate_path ? json_string(s->gate_path) : json_null());
+    json_object_set_new(run, "gate", json_string(reports_setup_gate(s)));
     json_object_set_new(run, "switches", s->switches_path ? json_string(s->switches_path) : json_null());
     json_object_set_new(run, "previous", s->previous_path ? json_string(s->previous_path) : json_null());
     json_object_set_new(run, "skipped_records", json_integer((json_int_t)json_array_size(warnings)));
     json_object_set(run, "warnings", warnings);
+}
+
+const char *reports_setup_gate(const reports_setup *s)
+{
+    return s->gate_path ? s->gate_path : REPORTS_BUILTIN_GATE;
 }
 
 void reports_setup_close(reports_setup *s)
