@@ -345,6 +345,7 @@ static int load_families(pm_capmap *map, pm_err *err)
                 rt->switch_name = family_switch;
                 rt->cap_switch = get_string(cap, "switch");
                 rt->order = (int)map->nroutes;
+                rt->node = node;
                 map->nroutes++;
                 if (load_route(map, types, ns_vars, repo_vars, node, rt, err) != 0)
                     return -1;
@@ -391,6 +392,14 @@ pm_capmap *pm_capmap_load(const char *path, pm_err *err)
 size_t pm_capmap_route_count(const pm_capmap *map)
 {
     return map->nroutes;
+}
+
+void pm_capmap_route(const pm_capmap *map, size_t i, pm_route_info *out)
+{
+    const pm_route *rt = &map->routes[i];
+    *out = (pm_route_info){.family = rt->family, .capability = rt->capability, .switch_name = rt->switch_name,
+                           .cap_switch = rt->cap_switch, .id = rt->id, .method = rt->method, .path = rt->path,
+                           .mutating = rt->mutating, .line = pm_config_line(map->cfg, rt->node)};
 }
 
 static void bucket_free(pm_bucket *b)

@@ -31,6 +31,7 @@ typedef struct {
     int namespace_group, repository_group; /* capture group numbers, 0 = none */
     int literal_chars, greedy_vars, nvars; /* specificity, see route_before() */
     int order;                             /* position in the file: the last tie-break */
+    const json_t *node;                    /* the route in the config tree (its line) */
 } pm_route;
 
 /* Routes of one method whose pattern starts with one literal segment ("v2", "api"), or
