@@ -145,7 +145,7 @@ static int check_thresholds(const pm_config *cfg, const json_t *m, const char *w
     return 0;
 }
 
-static int check_families(const pm_config *cfg, const json_t *families, pm_err *err)
+static int check_families(const pm_config *cfg, const json_t *families, const pm_names *names, pm_err *err)
 {
     if (!json_is_object(families))
         return pm_config_error_at(cfg, families, err, "families: a mapping of FAMILY: {thresholds}");
@@ -154,7 +154,8 @@ static int check_families(const pm_config *cfg, const json_t *families, pm_err *
     json_object_foreach((json_t *)families, fname, fam) {
         char where[256];
         snprintf(where, sizeof where, "families.%s", fname);
-        if (check_thresholds(cfg, fam, where, true, "capabilities", err) != 0)
+        if (pm_names_check_family(names, cfg, families, NULL, "families", fname, err) != 0 ||
+            check_thresholds(cfg, fam, where, true, "capabilities", err) != 0)
             return -1;
         const json_t *caps = json_object_get(fam, "capabilities");
         if (!caps)
@@ -164,7 +165,8 @@ static int check_families(const pm_config *cfg, const json_t *families, pm_err *
         json_object_foreach((json_t *)caps, cname, cap) {
             char cwhere[512];
             snprintf(cwhere, sizeof cwhere, "%s.capabilities.%s", where, cname);
-            if (check_thresholds(cfg, cap, cwhere, false, NULL, err) != 0)
+            if (pm_names_check_capability(names, cfg, caps, NULL, where, fname, cname, err) != 0 ||
+                check_thresholds(cfg, cap, cwhere, false, NULL, err) != 0)
                 return -1;
         }
     }
@@ -194,7 +196,7 @@ static int load_trend(const pm_config *cfg, const json_t *trend, rpt_trend_limit
     return 0;
 }
 
-rpt_gate *rpt_gate_load(const char *path, pm_err *err)
+rpt_gate *rpt_gate_load(const char *path, const pm_names *names, pm_err *err)
 {
     rpt_gate *g = calloc(1, sizeof *g);
     if (!g) {
@@ -222,7 +224,7 @@ rpt_gate *rpt_gate_load(const char *path, pm_err *err)
             if (rc == 0)
                 apply(&g->defaults, v);
         } else if (strcmp(name, "families") == 0) {
-            rc = check_families(g->cfg, v, err);
+            rc = check_families(g->cfg, v, names, err);
             g->families = v;
         } else if (strcmp(name, "trend") == 0) {
             rc = load_trend(g->cfg, v, &g->trend, err);

@@ -25,6 +25,8 @@ typedef struct reports_options {
     const char *capabilities_path; /* the capability map (PROFILE/capabilities.yaml): read
                                       capabilities per family for coverage, capability
                                       switches; NULL = no coverage check */
+    const pm_names *names;     /* the profile's families and capabilities: a gate naming
+                                  one they lack is an error at its file:line; NULL: unchecked */
 } reports_options;
 
 void reports_options_init(reports_options *o);
@@ -73,6 +75,7 @@ typedef struct reports_setup {
     const char *gate_path;      /* as used: the one given, else the profile's; NULL: defaults */
     const char *switches_path, *previous_path; /* NULL: none */
     pm_config *switches, *previous;
+    pm_names *names;   /* the profile's (pm_names_load), for o.names; NULL: none */
     reports_options o; /* ready for reports_new (top-N defaults; the caller may change them) */
 } reports_setup;
 

@@ -81,7 +81,8 @@ typedef struct rpt_trend_limits {
 typedef struct rpt_gate rpt_gate;
 
 /* path NULL: the built-in defaults (those of config/quay/gate.yaml's `defaults`). */
-rpt_gate *rpt_gate_load(const char *path, pm_err *err);
+/* names (NULL: unchecked): a family or capability the profile lacks is an error. */
+rpt_gate *rpt_gate_load(const char *path, const pm_names *names, pm_err *err);
 void rpt_gate_free(rpt_gate *g);
 void rpt_gate_family(const rpt_gate *g, const char *family, rpt_thresholds *out);
 void rpt_gate_capability(const rpt_gate *g, const char *family, const char *capability, rpt_thresholds *out);

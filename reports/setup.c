@@ -27,7 +27,10 @@ int reports_setup_open(reports_setup *s, const pm_profile *p, const char *gate_p
         if (reports_check(pm_config_root(s->previous), &why) != 0)
             return pm_err_set(err, "%s: %s", previous_path, why.msg);
     }
+    if (pm_names_load(p, &s->names, err) != 0)
+        return -1;
     reports_options_init(&s->o);
+    s->o.names = s->names;
     s->o.gate_path = s->gate_path;
     s->o.capabilities_path = p->capabilities.path;
     s->o.switches = s->switches ? pm_config_root(s->switches) : NULL;
@@ -56,5 +59,7 @@ void reports_setup_close(reports_setup *s)
 {
     pm_config_free(s->switches);
     pm_config_free(s->previous);
+    pm_names_free(s->names);
     s->switches = s->previous = NULL;
+    s->names = NULL;
 }
