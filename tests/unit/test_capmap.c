@@ -544,3 +544,54 @@ Test(capmap, quay_keys_are_optional)
     cr_expect(strstr(err.msg, "bad.yaml:6:") && strstr(err.msg, "/pets/{id:nosuch}"), "got: %s", err.msg);
     pm_config_free(cfg);
 }
+
+/* Issue 17 item 6: what rules, gates and selections may name — the map's families and
+ * capabilities, the worker map's families (any capability), UNKNOWN — and the error for
+ * a name the profile lacks, at its file:line. */
+Test(capmap, names_a_profile_defines)
+{
+    pm_err err;
+    const char *yaml = "families:\n"
+                       "  PETS:\n"
+                       "    capabilities:\n"
+                       "      PET_READ: {routes: [{method: GET, path: /pets}]}\n"
+                       "      PET_META: {routes: [{method: GET, path: '/pets/{id}/meta'}]}\n";
+    pm_config *cfg = pm_config_parse("map.yaml", yaml, strlen(yaml), &err);
+    pm_capmap *m = pm_capmap_from_config(cfg, &err);
+    cr_assert_not_null(m, "%s", err.msg);
+    pm_names *n = pm_names_new(m, NULL, &err);
+    cr_assert_not_null(n);
+    cr_expect(pm_names_has_family(n, "PETS"));
+    cr_expect(pm_names_has_family(n, "UNKNOWN"));
+    cr_expect_not(pm_names_has_family(n, "PET"));
+    cr_expect(pm_names_has_capability(n, "PETS", "PET_META"));
+    cr_expect(pm_names_has_capability(n, NULL, "PET_READ"));
+    cr_expect_not(pm_names_has_capability(n, NULL, "PET_LIST"));
+    cr_expect_not(pm_names_has_capability(n, "UNKNOWN", "PET_READ"));
+
+    const char *rules = "rules:\n"
+                        "  - {families: [PETS], capabilities: [PET_READ, PET_LIST]}\n";
+    pm_config *r = pm_config_parse("rules.yaml", rules, strlen(rules), &err);
+    const json_t *rule = json_array_get(json_object_get(pm_config_root(r), "rules"), 0);
+    cr_expect_eq(pm_names_check_list(n, r, json_object_get(rule, "families"), "rule families", false, &err), 0);
+    cr_expect_eq(pm_names_check_list(n, r, json_object_get(rule, "capabilities"), "rule capabilities", true, &err), -1);
+    cr_expect(strstr(err.msg, "rules.yaml:2:") && strstr(err.msg, "unknown capability 'PET_LIST'"), "got: %s", err.msg);
+    cr_expect_eq(pm_names_check_list(NULL, r, json_object_get(rule, "capabilities"), "x", true, &err), 0,
+                 "no names: nothing to check against");
+    const char *const given[] = {"PETS", "PET"};
+    cr_expect_eq(pm_names_check_given(n, given, 2, "--family", &err), -1);
+    cr_expect(strstr(err.msg, "--family PET: unknown family"), "got: %s", err.msg);
+    pm_config_free(r);
+    pm_names_free(n);
+
+    const char *workers = "workers:\n  pets_queue: {program: petworker}\n";
+    pm_config *wcfg = pm_config_parse("workers.yaml", workers, strlen(workers), &err);
+    pm_workers *w = pm_workers_from_config(wcfg, &err);
+    cr_assert_not_null(w, "%s", err.msg);
+    n = pm_names_new(m, w, &err);
+    cr_expect(pm_names_has_family(n, "WORKER_PETWORKER"));
+    cr_expect(pm_names_has_capability(n, "WORKER_PETWORKER", "anything"), "a job's capability comes from its body");
+    pm_names_free(n);
+    pm_workers_free(w);
+    pm_capmap_free(m);
+}
