@@ -64,6 +64,7 @@ diff_engine *diff_new(const diff_options *o, const char *rules_path, pm_err *err
             return NULL;
         }
     }
+    e->o.names = NULL; /* checked the rules at load; the caller may free them now */
     for (size_t i = 0; o->suite && i < o->suite->ntargets; i++) {
         const pm_target *t = &o->suite->targets[i];
         int slot = t->role == PM_ROLE_BASELINE ? 0 : t->role == PM_ROLE_CANDIDATE ? 1 : -1;

@@ -116,6 +116,7 @@ reports_builder *reports_new(const reports_options *o, pm_err *err)
         reports_options_init(&b->o);
     /* Not kept: only what they load or copy (the caller may free them after this call). */
     b->o.gate_path = b->o.capabilities_path = NULL;
+    b->o.names = NULL; /* used while loading the gate only (the caller's, freed after) */
     b->o.switches = b->o.previous = NULL;
     if (!(b->gate = rpt_gate_load(o ? o->gate_path : NULL, o ? o->names : NULL, err)))
         goto fail;
