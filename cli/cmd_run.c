@@ -28,12 +28,14 @@ static void show_progress(void *ctx, const pipeline_progress *p)
             (unsigned long long)p->counts.error, (unsigned long long)p->counts.skipped);
 }
 
-/* The run's header: which profile and which gate decide (a missing gate.yaml means the
- * built-in defaults, which a reader must not mistake for the profile's). */
-static void say_gate(void *ctx, const char *profile_dir, const char *gate)
+/* The profile and the gate that decided (a missing gate.yaml means the built-in defaults,
+ * which a reader must not mistake for the profile's): said with the summary once the run has
+ * succeeded, so that an error stays the one line on stderr. */
+static void say_gate(const json_t *report)
 {
-    (void)ctx;
-    fprintf(stderr, "pmirror run: profile %s, gate %s\n", profile_dir, gate);
+    const json_t *run = json_object_get(report, "run");
+    fprintf(stderr, "pmirror run: profile %s, gate %s\n", json_string_value(json_object_get(run, "profile")),
+            json_string_value(json_object_get(run, "gate")));
 }
 
 int cmd_run(int argc, char **argv)
@@ -88,7 +90,6 @@ int cmd_run(int argc, char **argv)
         .suite_path = suite_path, .profile = profile, .input = in_path, .out_dir = out_dir,
         .gate_path = gate_path, .switches_path = switches_path, .previous_path = previous_path, .key = key,
         .families = families.items, .nfamilies = families.n, .keep_results = keep,
-        .started = say_gate,
         .progress = strcmp(progress, "always") == 0 || (strcmp(progress, "auto") == 0 && isatty(STDERR_FILENO))
                         ? show_progress : NULL,
     };
@@ -113,6 +114,7 @@ int cmd_run(int argc, char **argv)
                fflush(stdout) != 0) {
         rc = cli_fail("run", "stdout: %s", err.msg);
     } else {
+        say_gate(res.report);
         fprintf(stderr,
                 "pmirror run: %llu exchanges: %llu match, %llu mismatch, %llu error, %llu skipped -> %s/report.html\n",
                 (unsigned long long)res.exchanges, (unsigned long long)res.counts.match,

@@ -138,9 +138,6 @@ typedef struct pipeline_run_options {
     /* About every 200 ms while the replay runs, and once at its end; NULL: none. */
     void (*progress)(void *ctx, const pipeline_progress *p);
     void *ctx;
-    /* Once everything is loaded, before the first exchange: the profile's directory and
-     * the gate in force (reports_setup_gate); NULL: not told. */
-    void (*started)(void *ctx, const char *profile_dir, const char *gate);
 } pipeline_run_options;
 
 typedef struct pipeline_run_result {

@@ -245,11 +245,7 @@ int pipeline_run(const pipeline_run_options *o, pipeline_run_result *res, pm_err
 {
     memset(res, 0, sizeof *res);
     run_state s = {.o = o};
-    int rc = assemble(&s, err);
-    if (rc == 0 && o->started)
-        o->started(o->ctx, s.profile->dir, reports_setup_gate(&s.setup));
-    if (rc == 0)
-        rc = replay_all(&s, res, err) == 0 && write_report(&s, res, err) == 0 ? 0 : -1;
+    int rc = assemble(&s, err) == 0 && replay_all(&s, res, err) == 0 && write_report(&s, res, err) == 0 ? 0 : -1;
     if (s.stages) {
         pipeline_counts ignored;
         pm_err also;
