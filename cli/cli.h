@@ -134,6 +134,9 @@ int cli_capture_queue(const cli_capture_queue_args *a);
 
 int cmd_capture(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_profile_init(int argc, char **argv);
+int cmd_profile_check(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_cat(int argc, char **argv);

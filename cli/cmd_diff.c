@@ -120,9 +120,21 @@ int cmd_diff(int argc, char **argv)
         return cli_fail("diff", "%s", err.msg);
     if (!rules_path) /* required here: `pmirror diff` without rules is an error naming the file */
         rules_path = prof->rules.where;
+    /* the current map classifies every record again; the profile's names check the rules */
+    pm_names *names = NULL;
+    pm_capmap *map = NULL;
+    if (pm_names_load(prof, &names, &err) != 0 ||
+        (prof->capabilities.path && !(map = pm_capmap_load(prof->capabilities.path, &err)))) {
+        pm_names_free(names);
+        pm_suite_free(suite);
+        pm_profile_free(prof);
+        return cli_fail("diff", "%s", err.msg);
+    }
     diff_options o;
     diff_options_init(&o);
     o.suite = suite;
+    o.map = map;
+    o.names = names;
     o.today = today;
     if (max_decoded > 0)
         o.max_decoded = (size_t)max_decoded;
@@ -135,12 +147,16 @@ int cmd_diff(int argc, char **argv)
     diff_stats total = {0};
     if (e && diff_learn_file(e, in_path, &learned, &err) != 0) {
         diff_free(e);
+        pm_capmap_free(map);
+        pm_names_free(names);
         pm_suite_free(suite);
         pm_profile_free(prof);
         return cli_fail("diff", "%s", err.msg);
     }
     if (e && learn_out && diff_write_learned_rules(e, learn_out, in_path, &err) != 0) {
         diff_free(e);
+        pm_capmap_free(map);
+        pm_names_free(names);
         pm_suite_free(suite);
         pm_profile_free(prof);
         return cli_fail("diff", "%s", err.msg);
@@ -188,6 +204,8 @@ int cmd_diff(int argc, char **argv)
     }
     pm_jsonl_reader_close(in);
     diff_free(e);
+    pm_capmap_free(map);
+    pm_names_free(names);
     pm_suite_free(suite);
     pm_profile_free(prof);
     return rc;

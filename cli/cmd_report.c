@@ -136,6 +136,8 @@ int cmd_report(int argc, char **argv)
         cli_fail("report", "%s", err.msg);
         goto done;
     }
+    /* the header, once the inputs are read (an input error stays the one line on stderr) */
+    fprintf(stderr, "pmirror report: profile %s, gate %s\n", prof->dir, reports_setup_gate(&setup));
     json_t *in_list = json_array();
     for (size_t i = 0; i < inputs.n; i++)
         json_array_append_new(in_list, json_string(inputs.items[i]));

@@ -29,6 +29,16 @@ static void show_progress(void *ctx, const pipeline_progress *p)
             (unsigned long long)p->counts.error, (unsigned long long)p->counts.skipped);
 }
 
+/* The profile and the gate that decided (a missing gate.yaml means the built-in defaults,
+ * which a reader must not mistake for the profile's): said with the summary once the run has
+ * succeeded, so that an error stays the one line on stderr. */
+static void say_gate(const json_t *report)
+{
+    const json_t *run = json_object_get(report, "run");
+    fprintf(stderr, "pmirror run: profile %s, gate %s\n", json_string_value(json_object_get(run, "profile")),
+            json_string_value(json_object_get(run, "gate")));
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_dir = NULL, *switches_path = NULL, *previous_path = NULL;
@@ -113,6 +123,7 @@ int cmd_run(int argc, char **argv)
         if (rc == CLI_STDOUT_CLOSED && !all_promote) /* `| head`: quiet, the gate's answer stands */
             rc = CLI_GATE_FAILED;
     } else {
+        say_gate(res.report);
         fprintf(stderr,
                 "pmirror run: %llu exchanges: %llu match, %llu mismatch, %llu error, %llu skipped -> %s/report.html\n",
                 (unsigned long long)res.exchanges, (unsigned long long)res.counts.match,

@@ -31,6 +31,7 @@ static const subcommand subcommands[] = {
     {"worker", "job records -> each worker target's sandbox queue -> job results", cmd_worker},
     {"serve", "a recorded backend: answers from recorded responses", cmd_serve},
     {"classify", "prints family, capability, switch, cohort as JSON", cmd_classify},
+    {"profile", "init: a skeleton profile for another service; check: load it, list its routes", cmd_profile},
     {"cat", "prints any pmirror file as plain JSONL (gzip or not)", cmd_cat},
     {"credentials", "a capture's redacted: tokens, where they occur, and the suite's credentials: skeleton",
      cmd_credentials},

@@ -6,6 +6,12 @@
  * is sorted by specificity (literal characters first, as Werkzeug orders Flask's rules),
  * so classifying a request tries only the few patterns that can match, best first.
  * Every problem in the file is reported with its file:line:column.
+ *
+ * Only `families`, their `capabilities` and each route's `method` and `path` are required,
+ * so a profile for any service is a short file. What Quay's map adds has a default: `types`
+ * adds to (or overrides) the built-in `segment` and `path` types, a route without `id` is
+ * named by its path (route_id null), a family without `switch` is its own switch (the
+ * family's name), and `method: "*"` is any method.
  */
 #include "capmap_internal.h"
 
@@ -33,6 +39,23 @@ static bool in_string_list(const json_t *list, const char *name)
 static bool is_write_method(const char *m)
 {
     return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0;
+}
+
+/* The types every map has; the map's `types` may add names or replace these. */
+static const struct {
+    const char *name, *regex;
+} builtin_types[] = {
+    {"segment", "[^/]+"}, /* one path segment: {name} */
+    {"path", "[^/].*"},   /* the rest of the path, slashes included */
+};
+
+static const char *type_regex(const json_t *types, const char *type)
+{
+    const char *re = json_string_value(json_object_get(types, type));
+    for (size_t i = 0; !re && i < sizeof builtin_types / sizeof *builtin_types; i++)
+        if (strcmp(builtin_types[i].name, type) == 0)
+            re = builtin_types[i].regex;
+    return re;
 }
 
 /* Appends s to a growing buffer. */
@@ -65,20 +88,20 @@ static int compile_route(const pm_config *cfg, const json_t *types, const json_t
     char ns_name[128] = "", repo_name[128] = "";
     int rc = 0;
     if (p[0] != '/') {
-        rc = pm_config_error_at(cfg, path_node, err, "route %s: path must start with '/'", rt->id);
+        rc = pm_config_error_at(cfg, path_node, err, "route %s: path must start with '/'", rt->label);
         goto out;
     }
     while (*p && rc == 0) {
         if (*p == '{') {
             const char *close = strchr(p, '}');
             if (!close) {
-                rc = pm_config_error_at(cfg, path_node, err, "route %s: '{' without '}'", rt->id);
+                rc = pm_config_error_at(cfg, path_node, err, "route %s: '{' without '}'", rt->label);
                 break;
             }
             char var[128];
             size_t n = (size_t)(close - p - 1);
             if (n == 0 || n >= sizeof var) {
-                rc = pm_config_error_at(cfg, path_node, err, "route %s: bad variable", rt->id);
+                rc = pm_config_error_at(cfg, path_node, err, "route %s: bad variable", rt->label);
                 break;
             }
             memcpy(var, p + 1, n);
@@ -89,9 +112,9 @@ static int compile_route(const pm_config *cfg, const json_t *types, const json_t
                 *colon = '\0';
                 type = colon + 1;
             }
-            const char *type_re = json_string_value(json_object_get(types, type));
+            const char *type_re = type_regex(types, type);
             if (!type_re) {
-                rc = pm_config_error_at(cfg, path_node, err, "route %s: unknown type '%s'", rt->id, type);
+                rc = pm_config_error_at(cfg, path_node, err, "route %s: unknown type '%s'", rt->label, type);
                 break;
             }
             for (const char *c = var; *c; c++)
@@ -99,7 +122,7 @@ static int compile_route(const pm_config *cfg, const json_t *types, const json_t
                       (*c >= '0' && *c <= '9'))) {
                     rc = pm_config_error_at(cfg, path_node, err,
                                             "route %s: variable name '%s' must be letters, digits, _",
-                                            rt->id, var);
+                                            rt->label, var);
                     break;
                 }
             if (rc)
@@ -141,7 +164,7 @@ static int compile_route(const pm_config *cfg, const json_t *types, const json_t
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(code, msg, sizeof msg);
             rc = pm_config_error_at(cfg, path_node, err, "route %s: pattern does not compile: %s",
-                                    rt->id, (char *)msg);
+                                    rt->label, (char *)msg);
         } else {
             pcre2_jit_compile(rt->re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
             if (ns_name[0])
@@ -252,18 +275,26 @@ static int load_route(pm_capmap *map, const json_t *types, const json_t *ns_vars
     rt->method = get_string(node, "method");
     rt->path = get_string(node, "path");
     rt->route_switch = get_string(node, "switch");
-    if (!json_is_object(node) || !rt->id || !rt->method || !rt->path)
-        return pm_config_error_at(cfg, node, err, "a route needs string keys id, method and path");
+    if (!json_is_object(node) || !rt->method || !rt->path)
+        return pm_config_error_at(cfg, node, err, "a route needs string keys method and path");
+    if (json_object_get(node, "id") && !rt->id)
+        return pm_config_error_at(cfg, json_object_get(node, "id"), err, "route id must be a string");
+    rt->label = rt->id ? rt->id : rt->path;
+    if (!rt->method[0] || strcspn(rt->method, " \t/") != strlen(rt->method))
+        return pm_config_error_at(cfg, json_object_get(node, "method"), err,
+                                  "route %s: method must be one word (GET, POST, ...) or \"*\" for any", rt->label);
     const json_t *mut = json_object_get(node, "mutating");
     if (mut && !json_is_boolean(mut))
-        return pm_config_error_at(cfg, mut, err, "route %s: mutating must be true or false", rt->id);
-    rt->mutating = mut ? json_is_true(mut) : is_write_method(rt->method);
+        return pm_config_error_at(cfg, mut, err, "route %s: mutating must be true or false", rt->label);
+    bool any = strcmp(rt->method, PM_ANY_METHOD) == 0;
+    rt->mutating = mut ? json_is_true(mut) : !any && is_write_method(rt->method);
+    rt->mutating_by_method = !mut && any;
     const char *when = get_string(node, "mutating_when");
     if (when && strcmp(when, "push_scope") == 0)
         rt->mutating_when = MUTATING_WHEN_PUSH_SCOPE;
     else if (when)
         return pm_config_error_at(cfg, json_object_get(node, "mutating_when"), err,
-                                  "route %s: unknown mutating_when '%s' (known: push_scope)", rt->id, when);
+                                  "route %s: unknown mutating_when '%s' (known: push_scope)", rt->label, when);
     return compile_route(cfg, types, ns_vars, repo_vars, json_object_get(node, "path"), rt, err);
 }
 
@@ -277,8 +308,8 @@ static int load_families(pm_capmap *map, pm_err *err)
     const json_t *families = json_object_get(root, "families");
     const json_t *ns_vars = json_object_get(root, "namespace_vars");
     const json_t *repo_vars = json_object_get(root, "repository_vars");
-    if (!json_is_object(types))
-        return pm_config_error_at(cfg, root, err, "missing 'types' mapping");
+    if (types && !json_is_object(types))
+        return pm_config_error_at(cfg, types, err, "'types' must be a mapping of NAME: regex");
     if (!json_is_object(families))
         return pm_config_error_at(cfg, root, err, "missing 'families' mapping");
     size_t total = 0;
@@ -299,9 +330,10 @@ static int load_families(pm_capmap *map, pm_err *err)
     if (!map->routes)
         return pm_err_set(err, "out of memory");
     json_object_foreach((json_t *)families, fname, fam) {
-        const char *family_switch = get_string(fam, "switch");
-        if (!family_switch)
-            return pm_config_error_at(cfg, fam, err, "family %s: missing 'switch'", fname);
+        const json_t *sw = json_object_get(fam, "switch");
+        if (sw && !json_is_string(sw))
+            return pm_config_error_at(cfg, sw, err, "family %s: 'switch' must be a string", fname);
+        const char *family_switch = sw ? json_string_value(sw) : fname; /* its own switch */
         json_t *caps = json_object_get(fam, "capabilities");
         json_object_foreach(caps, cname, cap) {
             size_t i;
@@ -313,6 +345,7 @@ static int load_families(pm_capmap *map, pm_err *err)
                 rt->switch_name = family_switch;
                 rt->cap_switch = get_string(cap, "switch");
                 rt->order = (int)map->nroutes;
+                rt->node = node;
                 map->nroutes++;
                 if (load_route(map, types, ns_vars, repo_vars, node, rt, err) != 0)
                     return -1;
@@ -359,6 +392,14 @@ pm_capmap *pm_capmap_load(const char *path, pm_err *err)
 size_t pm_capmap_route_count(const pm_capmap *map)
 {
     return map->nroutes;
+}
+
+void pm_capmap_route(const pm_capmap *map, size_t i, pm_route_info *out)
+{
+    const pm_route *rt = &map->routes[i];
+    *out = (pm_route_info){.family = rt->family, .capability = rt->capability, .switch_name = rt->switch_name,
+                           .cap_switch = rt->cap_switch, .id = rt->id, .method = rt->method, .path = rt->path,
+                           .mutating = rt->mutating, .line = pm_config_line(map->cfg, rt->node)};
 }
 
 static void bucket_free(pm_bucket *b)

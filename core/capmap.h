@@ -40,6 +40,18 @@ pm_capmap *pm_capmap_load(const char *path, pm_err *err);
 pm_capmap *pm_capmap_from_config(pm_config *cfg, pm_err *err);
 void pm_capmap_free(pm_capmap *map);
 size_t pm_capmap_route_count(const pm_capmap *map);
+
+/* One route of the map as written (strings borrowed from the map). */
+typedef struct pm_route_info {
+    const char *family, *capability, *switch_name, *cap_switch;
+    const char *id;     /* NULL when the route has none */
+    const char *method; /* "*": any method */
+    const char *path;
+    bool mutating;      /* for "*" without `mutating`: false here, as the request's method at classify */
+    int line;           /* of the route in the file (1-based; 0 unknown) */
+} pm_route_info;
+/* Route i (0 <= i < pm_capmap_route_count) in the file's order. */
+void pm_capmap_route(const pm_capmap *map, size_t i, pm_route_info *out);
 /* Classifies one request. headers may be NULL ([[name, value], ...] otherwise). HEAD is
  * answered by a GET route when no HEAD route matches, as Flask does. Never fails: an
  * unmatched request is family UNKNOWN. */

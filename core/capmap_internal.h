@@ -12,10 +12,16 @@
 
 enum { MUTATING_WHEN_NEVER, MUTATING_WHEN_PUSH_SCOPE };
 
+/* A route whose method is this matches every method (one entry for a route that takes
+ * them all); its routes sit in a method table of their own, tried beside the request's. */
+#define PM_ANY_METHOD "*"
+
 typedef struct {
-    const char *id, *method, *path, *route_switch; /* borrowed from the config tree */
+    const char *id, *method, *path, *route_switch; /* borrowed from the config tree; id may be NULL */
+    const char *label;                             /* id, else path: what errors name */
     const char *family, *capability, *switch_name, *cap_switch;
     bool mutating;
+    bool mutating_by_method; /* an any-method route without `mutating`: as the request's method */
     int mutating_when;
     pcre2_code *re;
     /* Literal text before the first and after the last variable: a memcmp rejects most
@@ -25,6 +31,7 @@ typedef struct {
     int namespace_group, repository_group; /* capture group numbers, 0 = none */
     int literal_chars, greedy_vars, nvars; /* specificity, see route_before() */
     int order;                             /* position in the file: the last tie-break */
+    const json_t *node;                    /* the route in the config tree (its line) */
 } pm_route;
 
 /* Routes of one method whose pattern starts with one literal segment ("v2", "api"), or

@@ -5,6 +5,8 @@
  * method whose first literal segment equals the path's first segment, merged in
  * specificity order with the routes that start with a variable; the first pattern that
  * matches wins. HEAD falls back to GET routes, as Flask answers HEAD on every GET.
+ * Routes of method "*" (any method) compete with the request's own by specificity: the
+ * more specific of the two best matches wins, the file's order breaking a tie.
  */
 #include "capmap_internal.h"
 
@@ -145,6 +147,11 @@ void pm_classify_user(const pm_capmap *map, const char *method, const char *targ
     const pm_route *rt = match_method(map, method, path, len, md);
     if (!rt && strcmp(method, "HEAD") == 0)
         rt = match_method(map, "GET", path, len, md);
+    const pm_route *any = match_method(map, PM_ANY_METHOD, path, len, md);
+    if (any && (!rt || pm_route_before(any, rt)))
+        rt = any;
+    if (rt && rt != any && any) /* the match data must be the winner's */
+        match_method(map, rt->method, path, len, md);
     if (rt) {
         out->matched = true;
         out->family = rt->family;
@@ -153,7 +160,7 @@ void pm_classify_user(const pm_capmap *map, const char *method, const char *targ
         out->cap_switch = rt->cap_switch;
         out->route_id = rt->id;
         out->route_switch = rt->route_switch;
-        out->mutating = rt->mutating;
+        out->mutating = rt->mutating || (rt->mutating_by_method && !pm_method_is_safe(method));
         out->cohort.repo = group_value(md, rt->repository_group);
         out->cohort.org = group_value(md, rt->namespace_group);
         if (rt->mutating_when == MUTATING_WHEN_PUSH_SCOPE && pm_cohort_scope_pushes(query))

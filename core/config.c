@@ -452,6 +452,12 @@ const char *pm_config_path(const pm_config *cfg)
     return cfg->path;
 }
 
+int pm_config_line(const pm_config *cfg, const json_t *value)
+{
+    const position *p = lookup(cfg, value);
+    return p ? (int)p->line : 0;
+}
+
 int pm_config_error_at(const pm_config *cfg, const json_t *value, pm_err *err, const char *fmt, ...)
 {
     char what[768];

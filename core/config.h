@@ -27,6 +27,8 @@ pm_config *pm_config_load(const char *path, pm_err *err);
 pm_config *pm_config_parse(const char *name, const char *text, size_t len, pm_err *err);
 json_t *pm_config_root(const pm_config *cfg); /* borrowed */
 const char *pm_config_path(const pm_config *cfg);
+/* The line (1-based) a value of the tree was read from; 0 when unknown. */
+int pm_config_line(const pm_config *cfg, const json_t *value);
 /* Fills err with "FILE:LINE:COL: message" for the value (or "FILE: message" when its
  * position is unknown); returns -1. */
 int pm_config_error_at(const pm_config *cfg, const json_t *value, pm_err *err, const char *fmt,

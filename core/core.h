@@ -34,6 +34,7 @@
 #include "json_tape.h"
 #include "json_text.h"
 #include "jsonl.h"
+#include "names.h"
 #include "net.h"
 #include "profile.h"
 #include "record.h"

@@ -60,6 +60,11 @@ pm_profile *pm_profile_open(const char *given, const char *suite_path, pm_suite 
 void pm_profile_free(pm_profile *p);
 /* A redactor with the profile's extra secret names (redact.yaml) added to the defaults;
  * key and output as pm_redactor_new takes them. (core/redact_profile.c) */
+/* Writes a commented skeleton of every profile file into dir (created when missing): the
+ * capability map, rules, gate, correlation and redaction files, and with `workers` the
+ * worker map. Never overwrites: a file already there is an error before anything is
+ * written. 0, or -1 with err naming the path. (core/profile_skeleton.c) */
+int pm_profile_write_skeleton(const char *dir, bool workers, pm_err *err);
 pm_redactor *pm_profile_redactor(const pm_profile *p, const char *key, const char *output, pm_err *err);
 
 #endif

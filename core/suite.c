@@ -347,3 +347,9 @@ void pm_suite_free(pm_suite *s)
     pm_config_free(s->cfg);
     free(s);
 }
+
+int pm_suite_check_names(const pm_suite *s, const struct pm_names *names, pm_err *err)
+{
+    const json_t *sel = json_object_get(pm_config_root(s->cfg), "select");
+    return pm_names_check_list(names, s->cfg, json_object_get(sel, "families"), "select.families", false, err);
+}

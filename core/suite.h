@@ -52,4 +52,9 @@ pm_suite *pm_suite_load(const char *path, const char *default_profile, pm_err *e
 void pm_suite_free(pm_suite *s);
 const char *pm_role_name(pm_role role);
 
+/* The suite's `select.families` against the profile's names (NULL: unchecked): an unknown
+ * family is an error at its file:line. (core/names.c defines pm_names.) */
+struct pm_names;
+int pm_suite_check_names(const pm_suite *s, const struct pm_names *names, pm_err *err);
+
 #endif

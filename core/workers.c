@@ -464,6 +464,16 @@ const pm_worker_queue *pm_workers_at(const pm_workers *w, size_t i)
     return w && i < w->n ? &w->specs[i].pub : NULL;
 }
 
+size_t pm_workers_program_count(const pm_workers *w)
+{
+    return w ? w->nprograms : 0;
+}
+
+const pm_worker_queue *pm_workers_program_at(const pm_workers *w, size_t i)
+{
+    return w && i < w->nprograms ? &w->programs[i].pub : NULL;
+}
+
 const pm_worker_queue *pm_workers_find(const pm_workers *w, const char *queue, size_t len)
 {
     for (size_t i = 0; w && i < w->n; i++)

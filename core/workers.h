@@ -66,6 +66,9 @@ pm_workers *pm_workers_from_config(pm_config *cfg, pm_err *err);
 void pm_workers_free(pm_workers *w);
 size_t pm_workers_count(const pm_workers *w);
 const pm_worker_queue *pm_workers_at(const pm_workers *w, size_t i);
+/* The scheduled programs (`scheduled:`), in the file's order. */
+size_t pm_workers_program_count(const pm_workers *w);
+const pm_worker_queue *pm_workers_program_at(const pm_workers *w, size_t i);
 /* The queue named by the first len bytes of queue (no NUL needed), or NULL. */
 const pm_worker_queue *pm_workers_find(const pm_workers *w, const char *queue, size_t len);
 /* The scheduled program of that name, or NULL. */

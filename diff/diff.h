@@ -21,6 +21,11 @@ typedef struct diff_options {
     double noise_absolute;   /* ... and 0.0003 (0.03% of the capability's exchanges) */
     bool trees_only;         /* compare JSON bodies as jansson trees only, never on tapes:
                               * the reference the fast path is tested against */
+    const pm_capmap *map;    /* optional: each route record classified again with the current
+                              * map (family, capability, switches, route_id), so a map edited
+                              * since the capture (a capability split) is the one that counts */
+    const pm_names *names;   /* optional: a rule naming a family or capability not in them is
+                              * an error at its file:line */
 } diff_options;
 
 void diff_options_init(diff_options *o);

@@ -53,6 +53,9 @@ typedef struct diff_rule {
 typedef struct diff_rules diff_rules;
 
 diff_rules *diff_rules_load(const char *path, const char *today, pm_err *err);
+/* A rule's families and capabilities that the profile does not have: an error at the name's
+ * file:line. names NULL: 0. */
+int diff_rules_check_names(const diff_rules *r, const pm_names *names, pm_err *err);
 void diff_rules_free(diff_rules *r);
 /* The rules that apply to one exchange (borrowed pointers into r), in file order; method
  * NULL (a job result) is outside every rule limited to methods. */

@@ -61,11 +61,13 @@ diff_engine *diff_new(const diff_options *o, const char *rules_path, pm_err *err
     e->o = *o;
     if (rules_path) {
         e->rules = diff_rules_load(rules_path, o->today, err);
-        if (!e->rules) {
+        if (!e->rules || diff_rules_check_names(e->rules, o->names, err) != 0) {
+            diff_rules_free(e->rules);
             free(e);
             return NULL;
         }
     }
+    e->o.names = NULL; /* checked the rules at load; the caller may free them now */
     for (size_t i = 0; o->suite && i < o->suite->ntargets; i++) {
         const pm_target *t = &o->suite->targets[i];
         int slot = t->role == PM_ROLE_BASELINE ? 0 : t->role == PM_ROLE_CANDIDATE ? 1 : 2;
@@ -408,6 +410,40 @@ static json_t *secondary_differences(const diff_engine *e, const diff_ctx *c, co
     return list;
 }
 
+static const char *tape_string(const pm_jtape *t, long obj, const char *key, json_t **keep)
+{
+    long i = obj >= 0 && t->tok[obj].type == PM_JOBJ ? pm_jtape_find(t, (size_t)obj, key) : -1;
+    *keep = i >= 0 ? diff_tape_json(t, (size_t)i) : NULL;
+    return json_string_value(*keep);
+}
+
+/* A route record classified again with the current map (o.map): its family, capability,
+ * switches and route_id are what the map says now, so rules and scores follow a map edited
+ * since the capture. The cohort stays as recorded (its user came from credentials since
+ * redacted); job records (no request) keep theirs. */
+static void reclassify(diff_engine *e)
+{
+    if (!e->o.map)
+        return;
+    const pm_jtape *t = &e->view.tape;
+    json_t *method, *target;
+    long request = pm_jtape_find(t, 0, "request");
+    const char *m = tape_string(t, request, "method", &method), *tg = tape_string(t, request, "target", &target);
+    if (m && tg) {
+        pm_class c;
+        pm_classify_user(e->o.map, m, tg, NULL, &c);
+        json_t *f = e->view.fields;
+        json_object_set_new(f, "family", json_string(c.family));
+        json_object_set_new(f, "capability", json_string(c.capability));
+        json_object_set_new(f, "switch", c.switch_name ? json_string(c.switch_name) : json_null());
+        json_object_set_new(f, "cap_switch", c.cap_switch ? json_string(c.cap_switch) : json_null());
+        json_object_set_new(f, "route_id", c.route_id ? json_string(c.route_id) : json_null());
+        pm_class_clear(&c);
+    }
+    json_decref(method);
+    json_decref(target);
+}
+
 static const char *field(const diff_engine *e, const char *key)
 {
     return json_string_value(json_object_get(e->view.fields, key));
@@ -417,6 +453,7 @@ int diff_learn_text(diff_engine *e, const char *line, size_t len, pm_err *err)
 {
     if (diff_view_parse(&e->view, line, len, err) != 0)
         return -1;
+    reclassify(e);
     const diff_answer *base = diff_view_answer(&e->view, "baseline");
     const diff_answer *cand = diff_view_answer(&e->view, "candidate");
     const diff_answer *second = diff_view_answer(&e->view, "secondary");
@@ -482,6 +519,7 @@ json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *e
 {
     if (diff_view_parse(&e->view, line, len, err) != 0)
         return NULL;
+    reclassify(e);
     const char *family = field(e, "family");
     const char *capability = field(e, "capability");
     json_t *d = pm_record_new();

@@ -306,6 +306,15 @@ static bool listed(const json_t *list, const char *value)
     return false;
 }
 
+int diff_rules_check_names(const diff_rules *r, const pm_names *names, pm_err *err)
+{
+    for (size_t i = 0; names && i < r->n; i++)
+        if (pm_names_check_list(names, r->cfg, r->items[i].families, "rule families", false, err) != 0 ||
+            pm_names_check_list(names, r->cfg, r->items[i].capabilities, "rule capabilities", true, err) != 0)
+            return -1;
+    return 0;
+}
+
 size_t diff_rules_for(const diff_rules *r, const char *family, const char *capability, const char *method,
                       const diff_rule ***out)
 {

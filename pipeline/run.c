@@ -39,6 +39,7 @@ typedef struct run_state {
     pipeline_stages *stages;          /* while the replay runs */
     /* a suite of worker targets: job records replayed by worker/ on this thread */
     pm_workers *map;
+    pm_capmap *capmap; /* the profile's capability map: diff classifies with it again */
     worker_replay *jobs;
     pipeline_sink *sink;
 } run_state;
@@ -125,6 +126,15 @@ static int assemble(run_state *s, pm_err *err)
     diff_options dopt;
     diff_options_init(&dopt);
     dopt.suite = s->suite;
+    /* the current map classifies every record again (a capability split since the capture
+     * counts); rules naming what the profile lacks are errors (the gate's: reports_setup) */
+    if (s->profile->capabilities.path && !(s->capmap = pm_capmap_load(s->profile->capabilities.path, err)))
+        return -1;
+    dopt.map = s->capmap;
+    dopt.names = s->setup.names;
+    if (pm_names_check_given(s->setup.names, o->families, o->nfamilies, "--family", err) != 0 ||
+        pm_suite_check_names(s->suite, s->setup.names, err) != 0)
+        return -1;
     if (worker_suite(s->suite)) {
         worker_replay_options wo;
         worker_replay_options_init(&wo);
@@ -268,6 +278,7 @@ int pipeline_run(const pipeline_run_options *o, pipeline_run_result *res, pm_err
     reports_free(s.report);
     diff_free(s.diff);
     reports_setup_close(&s.setup);
+    pm_capmap_free(s.capmap);
     pm_redactor_free(s.redactor);
     pm_suite_free(s.suite);
     pm_profile_free(s.profile);

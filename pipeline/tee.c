@@ -143,11 +143,21 @@ static int setup(pipeline_tee *t, pm_err *err)
     diff_options dopt;
     diff_options_init(&dopt);
     dopt.suite = t->targets;
-    if (!(t->diff = diff_new(&dopt, o->rules_path ? o->rules_path : t->profile->rules.path, err)))
+    pm_names *names = NULL; /* a rule naming what the profile lacks is an error, as in run */
+    if (pm_names_load(t->profile, &names, err) != 0)
+        return -1;
+    dopt.names = names;
+    t->diff = diff_new(&dopt, o->rules_path ? o->rules_path : t->profile->rules.path, err);
+    pm_names_free(names);
+    if (!t->diff)
         return -1;
     if (o->out_dir) {
-        reports_setup rs; /* no snapshot, no previous report: nothing to close */
-        if (reports_setup_open(&rs, t->profile, NULL, NULL, NULL, err) != 0 || !(t->report = reports_new(&rs.o, err)))
+        reports_setup rs; /* no snapshot, no previous report: only the names to close */
+        int rc = reports_setup_open(&rs, t->profile, NULL, NULL, NULL, err) == 0 && (t->report = reports_new(&rs.o, err))
+                     ? 0
+                     : -1;
+        reports_setup_close(&rs);
+        if (rc != 0)
             return -1;
     }
     if (!(t->metrics = tee_metrics_new()))

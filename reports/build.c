@@ -418,8 +418,8 @@ json_t *reports_build(const reports_builder *b, pm_err *err)
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
     json_t *report = pm_record_new();
     json_object_set_new(report, "run",
-                        json_pack("{s:s, s:I, s:I}", "time", now, "records", (json_int_t)b->records, "skipped_records",
-                                  (json_int_t)0));
+                        json_pack("{s:s, s:I, s:I, s:s}", "time", now, "records", (json_int_t)b->records,
+                                  "skipped_records", (json_int_t)0, "snapshot_name", rpt_gate_snapshot_name(b->gate)));
     json_object_set_new(report, "totals", totals_json(families));
     json_object_set_new(report, "families", families);
     json_t *regressions = b->previous ? rpt_trend_apply(report, b->previous, rpt_gate_trend(b->gate)) : json_array();

@@ -119,8 +119,9 @@ reports_builder *reports_new(const reports_options *o, pm_err *err)
         reports_options_init(&b->o);
     /* Not kept: only what they load or copy (the caller may free them after this call). */
     b->o.gate_path = b->o.capabilities_path = NULL;
+    b->o.names = NULL; /* used while loading the gate only (the caller's, freed after) */
     b->o.switches = b->o.previous = NULL;
-    if (!(b->gate = rpt_gate_load(o ? o->gate_path : NULL, err)))
+    if (!(b->gate = rpt_gate_load(o ? o->gate_path : NULL, o ? o->names : NULL, err)))
         goto fail;
     if (o && o->capabilities_path && !(b->catalog = rpt_catalog_load(o->capabilities_path, err)))
         goto fail;

@@ -4,7 +4,9 @@
  * `families.<FAMILY>`, per-capability overrides under `families.<FAMILY>.capabilities.<CAP>`
  * (a capability inherits its family's values), and `trend`. Every key is checked when the
  * file is loaded (unknown key, wrong type, out of range: file:line:column), so looking a
- * family up later cannot fail. A null value switches a check off.
+ * family up later cannot fail. A null value switches a check off. `snapshot_name` is what
+ * the proposal calls the place its owners go (Quay's: "Quay's switch snapshot"; default
+ * "the switch snapshot").
  */
 #include <math.h>
 #include <stdlib.h>
@@ -17,7 +19,10 @@ struct rpt_gate {
     rpt_thresholds defaults;
     const json_t *families; /* borrowed from cfg; validated */
     rpt_trend_limits trend;
+    const char *snapshot_name; /* borrowed from cfg, or the default */
 };
+
+#define RPT_DEFAULT_SNAPSHOT_NAME "the switch snapshot"
 
 typedef enum { K_LABEL, K_COUNT, K_SHARE, K_FACTOR } key_kind;
 
@@ -140,7 +145,7 @@ static int check_thresholds(const pm_config *cfg, const json_t *m, const char *w
     return 0;
 }
 
-static int check_families(const pm_config *cfg, const json_t *families, pm_err *err)
+static int check_families(const pm_config *cfg, const json_t *families, const pm_names *names, pm_err *err)
 {
     if (!json_is_object(families))
         return pm_config_error_at(cfg, families, err, "families: a mapping of FAMILY: {thresholds}");
@@ -149,7 +154,8 @@ static int check_families(const pm_config *cfg, const json_t *families, pm_err *
     json_object_foreach((json_t *)families, fname, fam) {
         char where[256];
         snprintf(where, sizeof where, "families.%s", fname);
-        if (check_thresholds(cfg, fam, where, true, "capabilities", err) != 0)
+        if (pm_names_check_family(names, cfg, families, NULL, "families", fname, err) != 0 ||
+            check_thresholds(cfg, fam, where, true, "capabilities", err) != 0)
             return -1;
         const json_t *caps = json_object_get(fam, "capabilities");
         if (!caps)
@@ -159,7 +165,8 @@ static int check_families(const pm_config *cfg, const json_t *families, pm_err *
         json_object_foreach((json_t *)caps, cname, cap) {
             char cwhere[512];
             snprintf(cwhere, sizeof cwhere, "%s.capabilities.%s", where, cname);
-            if (check_thresholds(cfg, cap, cwhere, false, NULL, err) != 0)
+            if (pm_names_check_capability(names, cfg, caps, NULL, where, fname, cname, err) != 0 ||
+                check_thresholds(cfg, cap, cwhere, false, NULL, err) != 0)
                 return -1;
         }
     }
@@ -189,7 +196,7 @@ static int load_trend(const pm_config *cfg, const json_t *trend, rpt_trend_limit
     return 0;
 }
 
-rpt_gate *rpt_gate_load(const char *path, pm_err *err)
+rpt_gate *rpt_gate_load(const char *path, const pm_names *names, pm_err *err)
 {
     rpt_gate *g = calloc(1, sizeof *g);
     if (!g) {
@@ -198,6 +205,7 @@ rpt_gate *rpt_gate_load(const char *path, pm_err *err)
     }
     builtin_defaults(&g->defaults);
     g->trend = (rpt_trend_limits){.max_parity_drop = 0.005, .max_p95_increase = 0.10};
+    g->snapshot_name = RPT_DEFAULT_SNAPSHOT_NAME;
     if (!path)
         return g;
     if (!(g->cfg = pm_config_load(path, err)))
@@ -216,13 +224,18 @@ rpt_gate *rpt_gate_load(const char *path, pm_err *err)
             if (rc == 0)
                 apply(&g->defaults, v);
         } else if (strcmp(name, "families") == 0) {
-            rc = check_families(g->cfg, v, err);
+            rc = check_families(g->cfg, v, names, err);
             g->families = v;
         } else if (strcmp(name, "trend") == 0) {
             rc = load_trend(g->cfg, v, &g->trend, err);
+        } else if (strcmp(name, "snapshot_name") == 0) {
+            rc = json_is_string(v) && json_string_length(v) > 0 && !strpbrk(json_string_value(v), "\r\n")
+                     ? 0
+                     : pm_config_error_at(g->cfg, v, err, "snapshot_name: one line of text, e.g. \"Quay's switch snapshot\"");
+            g->snapshot_name = json_string_value(v);
         } else {
-            rc = pm_config_key_error_at(g->cfg, root, name, err, "unknown key '%s' (known: defaults, families, trend)",
-                                        name);
+            rc = pm_config_key_error_at(g->cfg, root, name, err,
+                                        "unknown key '%s' (known: snapshot_name, defaults, families, trend)", name);
         }
         if (rc != 0)
             goto fail;
@@ -239,6 +252,11 @@ void rpt_gate_free(rpt_gate *g)
         return;
     pm_config_free(g->cfg);
     free(g);
+}
+
+const char *rpt_gate_snapshot_name(const rpt_gate *g)
+{
+    return g->snapshot_name;
 }
 
 void rpt_gate_family(const rpt_gate *g, const char *family, rpt_thresholds *out)

@@ -1,6 +1,6 @@
 /*
  * proposal.c — what the report proposes to do with the owner switches, and the YAML
- * snippet `pmirror gate` prints for Quay's switch snapshot. A switch whose family (or
+ * snippet `pmirror gate` prints for the switch snapshot (the gate's snapshot_name). A switch whose family (or
  * capability switch) is `promote` is proposed `go`; one that must roll back, `python`;
  * hold and insufficient leave the switch as it is, so they are not in the proposal — the
  * snippet says why in a `# note` line instead.
@@ -111,8 +111,11 @@ int reports_write_proposal(FILE *out, const json_t *report, const char *const *f
     if (reports_check(report, err) != 0)
         return -1;
     const json_t *all = json_object_get(report, "families");
-    const char *time = json_string_value(json_object_get(json_object_get(report, "run"), "time"));
-    fputs("# pmirror gate: owners proposed for Quay's switch snapshot", out);
+    const json_t *run = json_object_get(report, "run");
+    const char *time = json_string_value(json_object_get(run, "time"));
+    const char *snapshot = json_string_value(json_object_get(run, "snapshot_name"));
+    fputs("# pmirror gate: owners proposed for ", out);
+    comment_text(out, snapshot ? snapshot : "the switch snapshot"); /* gate.yaml's snapshot_name */
     if (time) {
         fputs(" (report of ", out);
         comment_text(out, time);

@@ -25,6 +25,8 @@ typedef struct reports_options {
     const char *capabilities_path; /* the capability map (PROFILE/capabilities.yaml): read
                                       capabilities per family for coverage, capability
                                       switches; NULL = no coverage check */
+    const pm_names *names;     /* the profile's families and capabilities: a gate naming
+                                  one they lack is an error at its file:line; NULL: unchecked */
 } reports_options;
 
 void reports_options_init(reports_options *o);
@@ -73,6 +75,7 @@ typedef struct reports_setup {
     const char *gate_path;      /* as used: the one given, else the profile's; NULL: defaults */
     const char *switches_path, *previous_path; /* NULL: none */
     pm_config *switches, *previous;
+    pm_names *names;   /* the profile's (pm_names_load), for o.names; NULL: none */
     reports_options o; /* ready for reports_new (top-N defaults; the caller may change them) */
 } reports_setup;
 
@@ -85,6 +88,10 @@ int reports_setup_open(reports_setup *s, const pm_profile *p, const char *gate_p
  * previous, skipped_records and warnings (a list of the inputs' damage warnings). */
 void reports_setup_run_keys(const reports_setup *s, json_t *report, json_t *inputs, json_t *warnings);
 void reports_setup_close(reports_setup *s);
+/* What run.gate and the commands' header say of the gate in force: its path, or
+ * REPORTS_BUILTIN_GATE when neither --gate nor the profile's gate.yaml gives one. */
+#define REPORTS_BUILTIN_GATE "built-in defaults"
+const char *reports_setup_gate(const reports_setup *s);
 
 /* A latency histogram with fixed log buckets: exact below 128, then buckets 2% wide, so a
  * quantile is within 1% of the true value, and two histograms merge exactly (shards). */

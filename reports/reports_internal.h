@@ -86,11 +86,15 @@ typedef struct rpt_trend_limits {
 typedef struct rpt_gate rpt_gate;
 
 /* path NULL: the built-in defaults (those of config/quay/gate.yaml's `defaults`). */
-rpt_gate *rpt_gate_load(const char *path, pm_err *err);
+/* names (NULL: unchecked): a family or capability the profile lacks is an error. */
+rpt_gate *rpt_gate_load(const char *path, const pm_names *names, pm_err *err);
 void rpt_gate_free(rpt_gate *g);
 void rpt_gate_family(const rpt_gate *g, const char *family, rpt_thresholds *out);
 void rpt_gate_capability(const rpt_gate *g, const char *family, const char *capability, rpt_thresholds *out);
 const rpt_trend_limits *rpt_gate_trend(const rpt_gate *g);
+/* What the proposal calls the place its owners go (gate.yaml's snapshot_name, else
+ * "the switch snapshot"): report.json's run.snapshot_name. */
+const char *rpt_gate_snapshot_name(const rpt_gate *g);
 /* The thresholds as the report shows them (null for unchecked). */
 json_t *rpt_thresholds_json(const rpt_thresholds *t, bool family);
 

@@ -27,7 +27,10 @@ int reports_setup_open(reports_setup *s, const pm_profile *p, const char *gate_p
         if (reports_check(pm_config_root(s->previous), &why) != 0)
             return pm_err_set(err, "%s: %s", previous_path, why.msg);
     }
+    if (pm_names_load(p, &s->names, err) != 0)
+        return -1;
     reports_options_init(&s->o);
+    s->o.names = s->names;
     s->o.gate_path = s->gate_path;
     s->o.capabilities_path = p->capabilities.path;
     s->o.switches = s->switches ? pm_config_root(s->switches) : NULL;
@@ -40,16 +43,23 @@ void reports_setup_run_keys(const reports_setup *s, json_t *report, json_t *inpu
     json_t *run = json_object_get(report, "run");
     json_object_set_new(run, "inputs", inputs);
     json_object_set_new(run, "profile", json_string(s->profile->dir));
-    json_object_set_new(run, "gate", s->gate_path ? json_string(s->gate_path) : json_null());
+    json_object_set_new(run, "gate", json_string(reports_setup_gate(s)));
     json_object_set_new(run, "switches", s->switches_path ? json_string(s->switches_path) : json_null());
     json_object_set_new(run, "previous", s->previous_path ? json_string(s->previous_path) : json_null());
     json_object_set_new(run, "skipped_records", json_integer((json_int_t)json_array_size(warnings)));
     json_object_set(run, "warnings", warnings);
 }
 
+const char *reports_setup_gate(const reports_setup *s)
+{
+    return s->gate_path ? s->gate_path : REPORTS_BUILTIN_GATE;
+}
+
 void reports_setup_close(reports_setup *s)
 {
     pm_config_free(s->switches);
     pm_config_free(s->previous);
+    pm_names_free(s->names);
     s->switches = s->previous = NULL;
+    s->names = NULL;
 }

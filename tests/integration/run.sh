@@ -61,6 +61,7 @@ expect_rc 0 "run: every family promotes"
 expect_out "REGISTRY_V2" "run prints the family table"
 expect_out "ROUTE_OWNER_FAMILY_REGISTRY_V2: go" "run prints the proposal"
 expect_err "report.html" "run names the HTML report"
+expect_err "pmirror run: profile .*, gate $WORK/gate.yaml" "run says the gate in force"
 for f in report.json report.md junit.xml report.html proposal.yaml results.jsonl.gz diffs.jsonl.gz; do
     [ -s "$WORK/one/$f" ] && ok || bad "run wrote no $f"
 done

@@ -459,3 +459,139 @@ Test(capmap, cohort_helpers)
     cr_assert(pm_cohort_scope_pushes("scope=repository:a/b:pull&scope=repository:c/d:push"));
     cr_assert_not(pm_cohort_scope_pushes("scope=repository:a/b:pull"));
 }
+
+/* Issue 17 item 7: `method: "*"` is any method, so a route that takes every method is one
+ * entry; it competes with the method's own routes by specificity, and is mutating as the
+ * request's method is unless the route says otherwise. */
+Test(capmap, any_method_routes_match_every_method)
+{
+    pm_err err;
+    const char *yaml = "types: {segment: '[^/]+', path: '[^/].*'}\n"
+                       "families:\n"
+                       "  API:\n"
+                       "    switch: S\n"
+                       "    capabilities:\n"
+                       "      ITEMS:\n"
+                       "        routes:\n"
+                       "          - {id: R1, method: '*', path: '/items/{id}'}\n"
+                       "          - {id: R2, method: GET, path: '/{any:path}'}\n"
+                       "      ITEM_META:\n"
+                       "        routes:\n"
+                       "          - {id: R3, method: GET, path: '/items/{id}/meta'}\n"
+                       "          - {id: R4, method: '*', path: '/{any:path}/meta', mutating: false}\n";
+    pm_config *cfg = pm_config_parse("any.yaml", yaml, strlen(yaml), &err);
+    cr_assert_not_null(cfg, "%s", err.msg);
+    pm_capmap *m = pm_capmap_from_config(cfg, &err);
+    cr_assert_not_null(m, "%s", err.msg);
+    static const struct {
+        const char *method, *target, *capability;
+        bool mutating;
+    } cases[] = {
+        {"GET", "/items/7", "ITEMS", false},       {"POST", "/items/7", "ITEMS", true},
+        {"DELETE", "/items/7", "ITEMS", true},     {"HEAD", "/items/7", "ITEMS", false},
+        {"PURGE", "/items/7", "ITEMS", true},      {"GET", "/items/7/meta", "ITEM_META", false},
+        {"PUT", "/x/y/meta", "ITEM_META", false},  {"GET", "/other", "ITEMS", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        pm_class c;
+        pm_classify(m, cases[i].method, cases[i].target, NULL, &c);
+        cr_expect(c.matched, "%s %s did not match", cases[i].method, cases[i].target);
+        cr_expect_str_eq(c.family, "API", "%s %s", cases[i].method, cases[i].target);
+        cr_expect_str_eq(c.capability, cases[i].capability, "%s %s", cases[i].method, cases[i].target);
+        cr_expect_eq(c.mutating, cases[i].mutating, "%s %s", cases[i].method, cases[i].target);
+        pm_class_clear(&c);
+    }
+    pm_capmap_free(m);
+}
+
+/* Issue 17 item 8: a map for another service needs only families, capabilities, method and
+ * path. No `types`: segment and path are built in; no route `id`: route_id is null; no
+ * family `switch`: the family is its own switch. */
+Test(capmap, quay_keys_are_optional)
+{
+    pm_err err;
+    const char *yaml = "families:\n"
+                       "  PETS:\n"
+                       "    capabilities:\n"
+                       "      PET_READ:\n"
+                       "        routes:\n"
+                       "          - {method: GET, path: '/pets/{id}'}\n"
+                       "          - {method: GET, path: '/files/{rest:path}'}\n";
+    pm_config *cfg = pm_config_parse("small.yaml", yaml, strlen(yaml), &err);
+    cr_assert_not_null(cfg, "%s", err.msg);
+    pm_capmap *m = pm_capmap_from_config(cfg, &err);
+    cr_assert_not_null(m, "%s", err.msg);
+    pm_class c;
+    pm_classify(m, "GET", "/pets/7", NULL, &c);
+    cr_expect_str_eq(c.family, "PETS");
+    cr_expect_str_eq(c.capability, "PET_READ");
+    cr_expect_str_eq(c.switch_name, "PETS");
+    cr_expect_null(c.route_id);
+    pm_class_clear(&c);
+    pm_classify(m, "GET", "/files/a/b.txt", NULL, &c);
+    cr_expect_str_eq(c.capability, "PET_READ");
+    pm_class_clear(&c);
+    pm_capmap_free(m);
+
+    const char *bad = "families:\n"
+                      "  PETS:\n"
+                      "    capabilities:\n"
+                      "      PET_READ:\n"
+                      "        routes:\n"
+                      "          - {method: GET, path: '/pets/{id:nosuch}'}\n";
+    cfg = pm_config_parse("bad.yaml", bad, strlen(bad), &err);
+    cr_assert_null(pm_capmap_from_config(cfg, &err));
+    cr_expect(strstr(err.msg, "bad.yaml:6:") && strstr(err.msg, "/pets/{id:nosuch}"), "got: %s", err.msg);
+    pm_config_free(cfg);
+}
+
+/* Issue 17 item 6: what rules, gates and selections may name — the map's families and
+ * capabilities, the worker map's families (any capability), UNKNOWN — and the error for
+ * a name the profile lacks, at its file:line. */
+Test(capmap, names_a_profile_defines)
+{
+    pm_err err;
+    const char *yaml = "families:\n"
+                       "  PETS:\n"
+                       "    capabilities:\n"
+                       "      PET_READ: {routes: [{method: GET, path: /pets}]}\n"
+                       "      PET_META: {routes: [{method: GET, path: '/pets/{id}/meta'}]}\n";
+    pm_config *cfg = pm_config_parse("map.yaml", yaml, strlen(yaml), &err);
+    pm_capmap *m = pm_capmap_from_config(cfg, &err);
+    cr_assert_not_null(m, "%s", err.msg);
+    pm_names *n = pm_names_new(m, NULL, &err);
+    cr_assert_not_null(n);
+    cr_expect(pm_names_has_family(n, "PETS"));
+    cr_expect(pm_names_has_family(n, "UNKNOWN"));
+    cr_expect_not(pm_names_has_family(n, "PET"));
+    cr_expect(pm_names_has_capability(n, "PETS", "PET_META"));
+    cr_expect(pm_names_has_capability(n, NULL, "PET_READ"));
+    cr_expect_not(pm_names_has_capability(n, NULL, "PET_LIST"));
+    cr_expect_not(pm_names_has_capability(n, "UNKNOWN", "PET_READ"));
+
+    const char *rules = "rules:\n"
+                        "  - {families: [PETS], capabilities: [PET_READ, PET_LIST]}\n";
+    pm_config *r = pm_config_parse("rules.yaml", rules, strlen(rules), &err);
+    const json_t *rule = json_array_get(json_object_get(pm_config_root(r), "rules"), 0);
+    cr_expect_eq(pm_names_check_list(n, r, json_object_get(rule, "families"), "rule families", false, &err), 0);
+    cr_expect_eq(pm_names_check_list(n, r, json_object_get(rule, "capabilities"), "rule capabilities", true, &err), -1);
+    cr_expect(strstr(err.msg, "rules.yaml:2:") && strstr(err.msg, "unknown capability 'PET_LIST'"), "got: %s", err.msg);
+    cr_expect_eq(pm_names_check_list(NULL, r, json_object_get(rule, "capabilities"), "x", true, &err), 0,
+                 "no names: nothing to check against");
+    const char *const given[] = {"PETS", "PET"};
+    cr_expect_eq(pm_names_check_given(n, given, 2, "--family", &err), -1);
+    cr_expect(strstr(err.msg, "--family PET: unknown family"), "got: %s", err.msg);
+    pm_config_free(r);
+    pm_names_free(n);
+
+    const char *workers = "workers:\n  pets_queue: {program: petworker}\n";
+    pm_config *wcfg = pm_config_parse("workers.yaml", workers, strlen(workers), &err);
+    pm_workers *w = pm_workers_from_config(wcfg, &err);
+    cr_assert_not_null(w, "%s", err.msg);
+    n = pm_names_new(m, w, &err);
+    cr_expect(pm_names_has_family(n, "WORKER_PETWORKER"));
+    cr_expect(pm_names_has_capability(n, "WORKER_PETWORKER", "anything"), "a job's capability comes from its body");
+    pm_names_free(n);
+    pm_workers_free(w);
+    pm_capmap_free(m);
+}

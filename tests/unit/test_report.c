@@ -1055,3 +1055,55 @@ Test(report, write_dir_replaces_files_whole)
     cr_assert_eq(reports_write_dir(r, path, &err), -1, "a file is not a directory");
     json_decref(r);
 }
+
+/* Issue 17 item 8: the proposal's wording comes from the profile's gate.yaml
+ * (`snapshot_name`), neutral without it; report.json's run.gate names the gate in force,
+ * "built-in defaults" when the profile has no gate.yaml. */
+static char *proposal_of(const char *gate)
+{
+    reports_builder *b = builder(gate, NULL, NULL);
+    add(b, &MATCH, 20);
+    json_t *r = build(b);
+    reports_free(b);
+    char *buf = NULL;
+    size_t len = 0;
+    bool all = false;
+    pm_err err;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(reports_write_proposal(f, r, NULL, 0, &all, &err), 0, "%s", err.msg);
+    fclose(f);
+    json_decref(r);
+    return buf;
+}
+
+Test(report, gate_wording_and_the_gate_in_force)
+{
+    char *neutral = proposal_of(small_gate());
+    cr_expect_null(strstr(neutral, "Quay"), "%s", neutral);
+    cr_expect_not_null(strstr(neutral, "# pmirror gate: owners proposed for the switch snapshot"), "%s", neutral);
+    free(neutral);
+    char *named = proposal_of(write_file("named-gate.yaml", "snapshot_name: the acme rollout flags\n"
+                                                            "defaults: {min_samples: 10}\n"));
+    cr_expect_not_null(strstr(named, "# pmirror gate: owners proposed for the acme rollout flags"), "%s", named);
+    free(named);
+    char *quay = proposal_of(SHIPPED_GATE);
+    cr_expect_not_null(strstr(quay, "owners proposed for Quay's switch snapshot"), "%s", quay);
+    free(quay);
+
+    pm_err err;
+    pm_profile *p = pm_profile_at(scratch_path("no-such-profile"), "flag", &err); /* no gate.yaml */
+    cr_assert_not_null(p);
+    reports_setup s;
+    cr_assert_eq(reports_setup_open(&s, p, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(reports_setup_gate(&s), "built-in defaults");
+    json_t *report = json_pack("{s:{}}", "run");
+    reports_setup_run_keys(&s, report, json_array(), json_array());
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(report, "run"), "gate")), "built-in defaults");
+    json_decref(report);
+    reports_setup_close(&s);
+    const char *gate = small_gate();
+    cr_assert_eq(reports_setup_open(&s, p, gate, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(reports_setup_gate(&s), gate);
+    reports_setup_close(&s);
+    pm_profile_free(p);
+}
