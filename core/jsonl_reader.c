@@ -1,8 +1,9 @@
 /*
  * jsonl_reader.c — streams records from a JSON Lines file, gzip or plain.
  *
- * zlib's gzread reads both (it passes plain bytes through), so the reader trusts the
- * bytes, not the name. Memory is one line at a time. The contract that matters most:
+ * pm_gzin (gz_input.c) reads both (it passes plain bytes through), so the reader trusts the
+ * bytes, not the name; unlike gzread, it hands out what it inflated before damage. Memory
+ * is one line at a time. The contract that matters most:
  * a file cut short — by a crash, a kill, a full disk — still yields every complete
  * record, and the damage is reported once, as a warning naming the record after which
  * it happened, instead of failing the whole file. A line longer than the line cap
@@ -18,13 +19,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define READ_CHUNK (64 * 1024)
 
 struct pm_jsonl_reader {
     char *path;
-    gzFile gz;
+    pm_gzin *gz;
     char *buf;
     size_t start, end, cap; /* unread bytes are buf[start, end) */
     bool eof;
@@ -51,16 +51,15 @@ pm_jsonl_reader *pm_jsonl_reader_open(const char *path, pm_err *err)
         pm_err_set(err, "%s: out of memory", path);
         return NULL;
     }
-    r->gz = gzdopen(fd, "rb");
+    struct stat st;
+    r->size = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? st.st_size : -1;
+    r->gz = pm_gzin_open(fd);
     if (!r->gz) {
         close(fd);
         free(r);
-        pm_err_set(err, "%s: cannot read", path);
+        pm_err_set(err, "%s: out of memory", path);
         return NULL;
     }
-    gzbuffer(r->gz, 128 * 1024);
-    struct stat st;
-    r->size = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? st.st_size : -1;
     r->path = strdup(path);
     r->max_line = PM_JSONL_LINE_MAX;
     r->cap = READ_CHUNK * 2;
@@ -115,22 +114,22 @@ static int fill(pm_jsonl_reader *r, pm_err *err)
             r->cap = cap;
         }
     }
-    int n = gzread(r->gz, r->buf + r->end, READ_CHUNK);
+    ssize_t n = pm_gzin_read(r->gz, r->buf + r->end, READ_CHUNK);
     if (n > 0) {
         r->end += (size_t)n;
         return 1;
     }
     r->eof = true;
-    int code = Z_OK;
-    const char *msg = gzerror(r->gz, &code);
-    if (n == 0 && (code == Z_OK || code == Z_STREAM_END))
+    const char *msg;
+    pm_gzin_status code = pm_gzin_error(r->gz, &msg);
+    if (n == 0)
         return 0;
-    if (code == Z_BUF_ERROR) { /* "unexpected end of file": a truncated gzip stream */
+    if (code == PM_GZIN_TRUNCATED) { /* "unexpected end of file": a truncated gzip stream */
         set_warning(r, "gzip stream ends early (truncated file)");
         return 0;
     }
-    if (code == Z_ERRNO)
-        return pm_err_set(err, "%s: read failed: %s", r->path, strerror(errno));
+    if (code == PM_GZIN_ERRNO)
+        return pm_err_set(err, "%s: read failed: %s", r->path, msg);
     if (r->records == 0 && r->end == r->start)
         return pm_err_set(err, "%s: not a JSON Lines file: corrupt gzip data (%s)", r->path, msg);
     set_warning(r, "corrupt gzip data");
@@ -365,7 +364,7 @@ double pm_jsonl_reader_progress(const pm_jsonl_reader *r)
 {
     if (r->size <= 0)
         return -1;
-    off_t at = gzoffset(r->gz);
+    off_t at = pm_gzin_offset(r->gz);
     return at < 0 ? -1 : (double)at / (double)r->size;
 }
 
@@ -399,7 +398,7 @@ void pm_jsonl_reader_close(pm_jsonl_reader *r)
 {
     if (!r)
         return;
-    gzclose(r->gz);
+    pm_gzin_close(r->gz);
     free(r->buf);
     free(r->path);
     free(r->warning);

@@ -389,6 +389,36 @@ Test(jsonl, truncated_gzip_yields_a_prefix_and_a_warning)
     decref_all(written, N);
 }
 
+/* fuzz_jsonl's find: a gzip stream with a flushed line ({"v":1,"id":"a"}), a block holding
+ * another ({"v":1,"id":"b"}), then a damaged block. zlib's gzread dropped what it had inflated
+ * in the call that met the damage, so the whole file read as "not a JSON Lines file" while a
+ * copy cut before the damage read both records. */
+Test(jsonl, damaged_gzip_yields_what_came_before_the_damage)
+{
+    static const unsigned char bytes[] = {
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xaa, 0x56, 0x2a, 0x53, 0xb2,
+        0x32, 0xd4, 0x51, 0xca, 0x4c, 0x51, 0xb2, 0x52, 0x4a, 0x54, 0xaa, 0xe5, 0x02, 0x00, 0x00,
+        0x00, 0xff, 0xff, 0xaa, 0x46, 0x16, 0x48, 0x02, 0x0a, 0x00, 0x00, 0x00, 0x00, 0xff, 0x2d};
+    const char *path = in_dir("damaged.jsonl.gz");
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(bytes, 1, sizeof bytes, f), sizeof bytes);
+    fclose(f);
+    json_t *got[4];
+    pm_err err = {{0}};
+    int last;
+    pm_jsonl_reader *r;
+    size_t n = read_records(path, got, 4, &last, &r, &err);
+    cr_assert_eq(last, 0, "%s", err.msg);
+    cr_assert_eq(n, 2, "the records inflated before the damage");
+    cr_assert_str_eq(json_string_value(json_object_get(got[0], "id")), "a");
+    cr_assert_str_eq(json_string_value(json_object_get(got[1], "id")), "b");
+    const char *warning = pm_jsonl_reader_warning(r);
+    cr_assert(warning && strstr(warning, "corrupt gzip data"), "%s", warning ? warning : "(none)");
+    pm_jsonl_reader_close(r);
+    decref_all(got, n);
+}
+
 Test(jsonl, killed_gzip_writer_loses_nothing_before_the_last_flush)
 {
     enum { N = 40, MORE = 5 };
