@@ -138,16 +138,12 @@ size_t tee_shed_stats(const tee_shed *s, tee_family_stats *out, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < NSLOTS && n < max; i++) {
-        const tee_family *f = &s->slots[i];
-        const char *name = atomic_load(&((tee_family *)f)->name);
+        tee_family *f = (tee_family *)&s->slots[i]; /* atomics are read, not written */
+        const char *name = atomic_load(&f->name);
         if (!name)
             continue;
-        out[n].family = name;
-        out[n].seen = atomic_load(&((tee_family *)f)->seen);
-        out[n].shed = atomic_load(&((tee_family *)f)->shed);
-        out[n].handed = atomic_load(&((tee_family *)f)->handed);
-        out[n].waiting = atomic_load(&((tee_family *)f)->waiting);
-        n++;
+        out[n++] = (tee_family_stats){.family = name, .seen = atomic_load(&f->seen), .shed = atomic_load(&f->shed),
+                                      .handed = atomic_load(&f->handed), .waiting = atomic_load(&f->waiting)};
     }
     return n;
 }
