@@ -232,6 +232,38 @@ bool pipeline_tee_failed(pipeline_tee *t, pm_err *err)
     return pipeline_shadow_failed(t->shadow, err);
 }
 
+static int by_family(const void *a, const void *b)
+{
+    return strcmp(((const tee_family_stats *)a)->family, ((const tee_family_stats *)b)->family);
+}
+
+/* What the front saw of each family and what the shadow side diffed: `shadow` (one row
+ * per family, for the renderers) and families.F.shadow where the report has F. */
+static void add_shadow_coverage(pipeline_tee *t, json_t *report)
+{
+    tee_family_stats fs[256];
+    size_t n = t->tee ? tee_get_family_stats(t->tee, fs, sizeof fs / sizeof *fs) : 0;
+    if (n == 0)
+        return;
+    qsort(fs, n, sizeof *fs, by_family);
+    json_t *rows = json_array();
+    json_t *families = json_object_get(report, "families");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t diffed = tee_metrics_family_diffed(t->metrics, fs[i].family);
+        json_t *counts = json_pack("{s:I,s:I,s:I}", "seen", (json_int_t)fs[i].seen, "diffed", (json_int_t)diffed,
+                                   "shed", (json_int_t)fs[i].shed);
+        json_t *row = json_pack("{s:s,s:I,s:I,s:I,s:f}", "family", fs[i].family, "seen", (json_int_t)fs[i].seen,
+                                "diffed", (json_int_t)diffed, "shed", (json_int_t)fs[i].shed, "coverage",
+                                fs[i].seen ? (double)diffed / (double)fs[i].seen : 0.0);
+        json_t *fam = json_object_get(families, fs[i].family);
+        if (json_is_object(fam) && counts)
+            json_object_set(fam, "shadow", counts);
+        json_decref(counts);
+        json_array_append_new(rows, row);
+    }
+    json_object_set_new(report, "shadow", rows);
+}
+
 int pipeline_tee_write_report(pipeline_tee *t, const char *when, pm_err *err)
 {
     if (!t->report)
@@ -250,6 +282,7 @@ int pipeline_tee_write_report(pipeline_tee *t, const char *when, pm_err *err)
         json_object_set_new(run, "mode", json_string(t->o.sink ? "tee-sink" : "tee-proxy"));
         json_object_set_new(run, "snapshot", json_string(when));
     }
+    add_shadow_coverage(t, report);
     int rc = reports_write_dir(report, t->o.out_dir, err);
     json_decref(report);
     return rc;

@@ -464,6 +464,12 @@ static void extras(FILE *out, const json_t *report)
     static const column expired[] = {{"rule", "rule", 0},   {"reason", "reason", 0}, {"owner", "owner", 0},
                                      {"expires", "expired", 0}, {"hits", "hits", 1}};
     static const column noise[] = {{"capability", "capability", 0}, {"shape", "shape", 0}, {"count", "count", 1}};
+    static const column shadow[] = {{"family", "family", 0}, {"seen", "seen", 1},  {"diffed", "diffed", 1},
+                                    {"shed", "shed", 1},       {"coverage", "coverage", 1}};
+    object_table(out, "shadow", "Shadow coverage",
+                 "The tee: requests in scope per family, the shadow copies diffed and those shed when the shadow "
+                 "side could not keep up (each family keeps a share of the queue).",
+                 json_object_get(report, "shadow"), shadow, sizeof shadow / sizeof *shadow);
     object_table(out, "expired", "Expired rules",
                  "These normalization rules are past their expiry date and no longer absorb differences.",
                  json_object_get(report, "expired_rules"), expired, sizeof expired / sizeof *expired);

@@ -325,6 +325,29 @@ static void write_expired(FILE *out, const json_t *report)
     }
 }
 
+/* The tee's report: per family, the requests the front saw, the copies diffed and shed
+ * (fair shedding keeps a share for every family when the shadow side cannot keep up). */
+static void write_shadow(FILE *out, const json_t *report)
+{
+    const json_t *rows = json_object_get(report, "shadow");
+    if (json_array_size(rows) == 0)
+        return;
+    fputs("\n**Shadow coverage** (the tee: requests in scope per family, copies diffed and shed):\n\n"
+          "| family | seen | diffed | shed | coverage |\n|---|--:|--:|--:|--:|\n",
+          out);
+    size_t i;
+    const json_t *r;
+    json_array_foreach(rows, i, r) {
+        fputs("| ", out);
+        md_name(out, json_string_value(json_object_get(r, "family")));
+        fprintf(out, " | %lld | %lld | %lld | ", (long long)json_integer_value(json_object_get(r, "seen")),
+                (long long)json_integer_value(json_object_get(r, "diffed")),
+                (long long)json_integer_value(json_object_get(r, "shed")));
+        ratio_cell(out, json_object_get(r, "coverage"));
+        fputs(" |\n", out);
+    }
+}
+
 int reports_write_markdown(FILE *out, const json_t *report, pm_err *err)
 {
     const json_t *run = json_object_get(report, "run"), *totals = json_object_get(report, "totals");
@@ -351,6 +374,7 @@ int reports_write_markdown(FILE *out, const json_t *report, pm_err *err)
     write_proposal(out, report);
     write_regressions(out, report);
     write_producers(out, report);
+    write_shadow(out, report);
     write_failing(out, report);
     write_expired(out, report);
     if (ferror(out))

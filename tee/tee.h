@@ -62,6 +62,8 @@ typedef struct tee_stats {
     uint64_t dropped_too_large;    /* ... dropped: request body above max_body */
     uint64_t dropped_incomplete;   /* ... dropped: the primary failed or the client left */
     uint64_t dropped_stopping;     /* ... dropped: arrived while the tee was stopping */
+    uint64_t dropped_share;        /* ... shed: the queue was congested and the copy's family
+                                    * held its share of it (tee_shed.c) */
     uint64_t queue_depth, queue_capacity, queue_bytes;
     uint64_t in_flight;            /* client requests being answered now */
     uint64_t connections;          /* proxy: client connections open now */
@@ -94,6 +96,17 @@ void tee_get_stats(const tee_front *t, tee_stats *out);
 /* Stops if needed; frees what the queue still holds. */
 void tee_free(tee_front *t);
 
+/* Per family, the shadow copies in scope: seen (every request --family/--select kept),
+ * shed (dropped for any reason: fair share, queue full, too large, incomplete,
+ * stopping), handed to the shadow side, waiting in the queue now. seen = shed + handed
+ * + waiting (+ copies still being made). family is borrowed for the front's life. */
+typedef struct tee_family_stats {
+    const char *family;
+    uint64_t seen, shed, handed, waiting;
+} tee_family_stats;
+/* Fills out with at most max families (in no particular order); returns how many. */
+size_t tee_get_family_stats(const tee_front *t, tee_family_stats *out, size_t max);
+
 /* ----- tee metrics: Prometheus text exposition ----------------------------------------- */
 
 /* Live counters per family, capability and verdict, latency histograms per target and
@@ -111,6 +124,8 @@ typedef struct tee_observation {
 
 tee_metrics *tee_metrics_new(void);
 void tee_metrics_observe(tee_metrics *m, const tee_observation *obs);
+/* The shadow results of family observed so far (every verdict). */
+uint64_t tee_metrics_family_diffed(tee_metrics *m, const char *family);
 /* The whole exposition (malloc'd text); tee may be NULL (no front counters). */
 char *tee_metrics_text(tee_metrics *m, const tee_front *tee);
 /* Serves GET /metrics (and / ) on listen from a background thread; tee as above. */

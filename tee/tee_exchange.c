@@ -101,6 +101,8 @@ void tee_exchange_free(tee_exchange *x)
 {
     if (!x)
         return;
+    if (x->fam) /* every copy of a family that never reached the shadow side was shed */
+        tee_shed_count(x->fam, x->handed);
     free(x->method);
     free(x->target);
     free(x->version);

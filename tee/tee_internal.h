@@ -9,7 +9,8 @@
  * libcurl, streamed both ways), tee_sink.c (sink mode), tee_queue.c (the bounded queue),
  * tee_exchange.c (shadow copies and their capture records), tee_guard.c (proxy mode's
  * defences against slowloris: connections per client address, the total limit, request
- * head deadlines), tee_metrics.c (Prometheus text and /metrics).
+ * head deadlines), tee_shed.c (fair shedding per family), tee_metrics.c (Prometheus text
+ * and /metrics).
  */
 #ifndef PM_TEE_INTERNAL_H
 #define PM_TEE_INTERNAL_H
@@ -89,6 +90,8 @@ typedef struct tee_exchange {
                                * an event loop may deliver after the client's next request began
                                * (replay's causal order needs end <= the next request's start) */
     const char *mode;         /* "proxy" | "sink" */
+    struct tee_family *fam;   /* its family's counters (tee_shed.c); NULL: none */
+    bool handed;              /* went to the shadow side: not shed when freed */
 } tee_exchange;
 
 tee_exchange *tee_exchange_new(size_t max_body);
@@ -116,6 +119,28 @@ size_t tee_queue_bytes(const tee_queue *q);
 size_t tee_queue_capacity(const tee_queue *q);
 /* Frees what is left, then the queue. */
 void tee_queue_free(tee_queue *q);
+
+/* ---- fair shedding per family (tee_shed.c) ------------------------------------------- */
+
+typedef struct tee_family tee_family;
+typedef struct tee_shed tee_shed;
+
+tee_shed *tee_shed_new(size_t capacity);
+void tee_shed_free(tee_shed *s);
+/* The family's slot, added when new (never NULL: past the table's room, one shared slot). */
+tee_family *tee_shed_family(tee_shed *s, const char *name);
+/* A copy of the family is in scope (now_us: any clock, the same each call). */
+void tee_shed_seen(tee_shed *s, tee_family *f, int64_t now_us);
+/* Whether the queue (queue_depth copies now) takes one more of the family: true
+ * reserves its place (tee_shed_left gives it back when the copy leaves the queue or
+ * the push fails). */
+bool tee_shed_admit(tee_shed *s, tee_family *f, size_t queue_depth);
+/* The same question without reserving: a copy not worth making. */
+bool tee_shed_over_share(tee_shed *s, tee_family *f, size_t queue_depth);
+void tee_shed_left(tee_family *f);
+/* A copy of the family is gone: handed to the shadow side, or shed. */
+void tee_shed_count(tee_family *f, bool handed);
+size_t tee_shed_stats(const tee_shed *s, tee_family_stats *out, size_t max);
 
 /* ---- the server: workers, connections, requests ------------------------------------- */
 
@@ -278,12 +303,14 @@ struct tee_front {
     char url[96];
     char id_prefix[16];         /* 8 hex of the start time: ids unique per run */
     tee_queue *queue;
+    tee_shed *shed;
     struct MHD_Response *no_content; /* sink: the shared 204 */
     atomic_bool stopping, closing, stopped;
     atomic_uint_fast64_t next_connection;
     atomic_uint_fast64_t requests, primary_errors, client_aborts, not_selected, queued;
     atomic_uint_fast64_t rejected_target, rejected_field, rejected_framing;
-    atomic_uint_fast64_t dropped_full, dropped_memory, dropped_too_large, dropped_incomplete, dropped_stopping;
+    atomic_uint_fast64_t dropped_full, dropped_memory, dropped_too_large, dropped_incomplete, dropped_stopping,
+        dropped_share;
     atomic_uint_fast64_t in_flight;
     atomic_bool consumer_waiting;
     tee_guard *guard;

@@ -7,7 +7,9 @@
  * lower bound, the number the promotion gate reads; latency histograms per target and
  * family; and the front's health: requests, primary failures, shadow copies queued and
  * dropped (by reason), queue depth; in proxy mode, open connections, connections refused
- * (per address, total) and heads that missed their deadline. Observations arrive from
+ * (per address, total) and heads that missed their deadline; per family, the copies
+ * seen, diffed and shed, and the coverage (diffed / seen) that fair shedding
+ * (tee_shed.c) keeps up for the rare families. Observations arrive from
  * the thread that diffs the shadow copies; scrapes come from the metrics server's
  * thread; one mutex keeps them apart. The client's path never touches it: the front's
  * counters are atomics read at scrape time.
@@ -268,7 +270,7 @@ static void front_metrics(text *t, const tee_front *tee)
         uint64_t n;
     } drops[] = {{"queue_full", st.dropped_full},         {"queue_memory", st.dropped_memory},
                  {"too_large", st.dropped_too_large},     {"incomplete", st.dropped_incomplete},
-                 {"stopping", st.dropped_stopping}};
+                 {"stopping", st.dropped_stopping},       {"fair_share", st.dropped_share}};
     for (size_t i = 0; i < sizeof drops / sizeof *drops; i++)
         emit(t, "pmirror_tee_shadow_dropped_total{reason=\"%s\"} %llu\n", drops[i].reason,
              (unsigned long long)drops[i].n);
@@ -342,6 +344,52 @@ static void verdict_metrics(text *t, const tee_metrics *m)
     emit(t, "pmirror_tee_diffed_total %llu\n", (unsigned long long)m->observed);
 }
 
+static uint64_t family_diffed(const tee_metrics *m, const char *family)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < m->ncaps; i++)
+        if (strcmp(m->caps[i].family, family) == 0)
+            for (int v = 0; v < NVERDICTS; v++)
+                n += m->caps[i].verdicts[v];
+    return n;
+}
+
+uint64_t tee_metrics_family_diffed(tee_metrics *m, const char *family)
+{
+    pthread_mutex_lock(&m->lock);
+    uint64_t n = family_diffed(m, family);
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+/* Per family: seen, diffed, shed, and the coverage, diffed / seen. */
+static void coverage_metrics(text *t, const tee_metrics *m, const tee_front *tee)
+{
+    tee_family_stats fs[256];
+    size_t n = tee_get_family_stats(tee, fs, sizeof fs / sizeof *fs);
+    char l[256];
+    const char *names[] = {"pmirror_tee_shadow_seen_total", "pmirror_tee_shadow_diffed_total",
+                           "pmirror_tee_shadow_shed_total", "pmirror_tee_shadow_coverage"};
+    const char *helps[] = {"Requests in scope per family (each one a shadow copy to make).",
+                           "Shadow copies diffed per family.",
+                           "Shadow copies shed per family (every drop reason, fair share included).",
+                           "Shadow copies diffed / requests in scope, per family, since the tee started."};
+    for (int k = 0; k < 4; k++) {
+        header(t, names[k], k == 3 ? "gauge" : "counter", helps[k]);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t diffed = family_diffed(m, fs[i].family);
+            label(fs[i].family, l, sizeof l);
+            if (k == 3) {
+                if (fs[i].seen)
+                    emit(t, "%s{family=\"%s\"} %.6f\n", names[k], l, (double)diffed / (double)fs[i].seen);
+                continue;
+            }
+            uint64_t v = k == 0 ? fs[i].seen : k == 1 ? diffed : fs[i].shed;
+            emit(t, "%s{family=\"%s\"} %llu\n", names[k], l, (unsigned long long)v);
+        }
+    }
+}
+
 char *tee_metrics_text(tee_metrics *m, const tee_front *tee)
 {
     text t = {0};
@@ -349,6 +397,8 @@ char *tee_metrics_text(tee_metrics *m, const tee_front *tee)
         front_metrics(&t, tee);
     pthread_mutex_lock(&m->lock);
     verdict_metrics(&t, m);
+    if (tee)
+        coverage_metrics(&t, m, tee);
     pthread_mutex_unlock(&m->lock);
     if (t.failed) {
         free(t.buf);

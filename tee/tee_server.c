@@ -111,18 +111,26 @@ tee_exchange *tee_copy_begin(tee_front *t, tee_conn *conn, struct MHD_Connection
         pm_class_clear(&cls);
         return NULL;
     }
-    /* a full queue now is most likely full when the answer is done: no copy to make */
-    if (tee_queue_depth(t->queue) >= tee_queue_capacity(t->queue)) {
-        atomic_fetch_add(&t->dropped_full, 1);
+    tee_family *fam = tee_shed_family(t->shed, cls.family);
+    tee_shed_seen(t->shed, fam, ts_us);
+    /* a full queue now, or the family over its share, is most likely so when the answer
+     * is done: no copy to make */
+    size_t depth = tee_queue_depth(t->queue);
+    bool full = depth >= tee_queue_capacity(t->queue);
+    if (full || tee_shed_over_share(t->shed, fam, depth)) {
+        atomic_fetch_add(full ? &t->dropped_full : &t->dropped_share, 1);
+        tee_shed_count(fam, false);
         pm_class_clear(&cls);
         return NULL;
     }
     tee_exchange *x = tee_exchange_new(t->o.max_body);
     if (!x) {
+        tee_shed_count(fam, false);
         pm_class_clear(&cls);
         return NULL;
     }
     x->cls = cls;
+    x->fam = fam;
     copy_walk w = {.x = x, .skip = sink ? t->uri_header : NULL};
     MHD_get_connection_values(c, MHD_HEADER_KIND, copy_header, &w);
     x->method = strdup(method);
@@ -162,7 +170,15 @@ void tee_copy_finish(tee_front *t, tee_request *rq)
 {
     tee_exchange *x = rq->x;
     rq->x = NULL;
-    switch (tee_queue_push(t->queue, x)) {
+    if (!tee_shed_admit(t->shed, x->fam, tee_queue_depth(t->queue))) {
+        atomic_fetch_add(&t->dropped_share, 1);
+        tee_exchange_free(x);
+        return;
+    }
+    tee_push_result pushed = tee_queue_push(t->queue, x);
+    if (pushed != TEE_QUEUED)
+        tee_shed_left(x->fam);
+    switch (pushed) {
     case TEE_QUEUED:
         atomic_fetch_add(&t->queued, 1);
         if (atomic_load(&t->consumer_waiting) && atomic_exchange(&t->consumer_waiting, false) && t->o.on_queued)
@@ -389,9 +405,10 @@ tee_front *tee_start(const tee_options *o, pm_err *err)
     }
     t->uri_header = strdup(o->uri_header ? o->uri_header : "X-Original-URI");
     t->queue = tee_queue_new(o->queue ? o->queue : 1, o->queue_bytes);
+    t->shed = tee_shed_new(o->queue ? o->queue : 1);
     t->no_content = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     t->guard = tee_guard_new(t->primary ? o->max_per_ip : 0, o->max_connections ? o->max_connections : 1024);
-    if (!t->uri_header || !t->queue || !t->no_content || !t->guard) {
+    if (!t->uri_header || !t->queue || !t->shed || !t->no_content || !t->guard) {
         pm_err_set(err, "out of memory");
         tee_free(t);
         return NULL;
@@ -442,7 +459,9 @@ int tee_next(tee_front *t, char **text, size_t *len)
                 return tee_queue_closed(t->queue) && tee_queue_depth(t->queue) == 0 ? 0 : TEE_WAIT;
             atomic_store(&t->consumer_waiting, false);
         }
+        tee_shed_left(x->fam);
         *text = tee_exchange_record(x, len);
+        x->handed = *text != NULL;
         tee_exchange_free(x);
         if (*text)
             return 1;
@@ -475,6 +494,7 @@ void tee_get_stats(const tee_front *t, tee_stats *out)
     out->dropped_too_large = atomic_load(&t->dropped_too_large);
     out->dropped_incomplete = atomic_load(&t->dropped_incomplete);
     out->dropped_stopping = atomic_load(&t->dropped_stopping);
+    out->dropped_share = atomic_load(&t->dropped_share);
     out->queue_depth = tee_queue_depth(t->queue);
     out->queue_capacity = tee_queue_capacity(t->queue);
     out->queue_bytes = tee_queue_bytes(t->queue);
@@ -483,6 +503,11 @@ void tee_get_stats(const tee_front *t, tee_stats *out)
     out->head_timeouts = atomic_load(&t->head_timeouts);
     out->refused_per_ip = atomic_load(&t->refused_per_ip);
     out->refused_limit = atomic_load(&t->refused_limit);
+}
+
+size_t tee_get_family_stats(const tee_front *t, tee_family_stats *out, size_t max)
+{
+    return t->shed ? tee_shed_stats(t->shed, out, max) : 0;
 }
 
 void tee_free(tee_front *t)
@@ -504,7 +529,8 @@ void tee_free(tee_front *t)
     free(t->workers);
     if (t->no_content)
         MHD_destroy_response(t->no_content);
-    tee_queue_free(t->queue);
+    tee_queue_free(t->queue); /* what it still holds is shed: before the counters go */
+    tee_shed_free(t->shed);
     tee_guard_free(t->guard);
     free(t->primary);
     free(t->uri_header);
