@@ -1089,6 +1089,62 @@ Test(report, gate_proposal_snippet)
     json_decref(r);
 }
 
+/* Issue 19: a rollback is one change — every failing switch back to python in one block,
+ * before the notes; promotions stay beside their notes; every switch once (one mapping). */
+Test(report, gate_rollback_is_one_change)
+{
+    json_t *snapshot = json_pack("{s:{s:s, s:s, s:s}}", "owners", "ROUTE_OWNER_FAMILY_KEYS", "go",
+                                 "ROUTE_OWNER_FAMILY_API_V1", "go", "ROUTE_OWNER_FAMILY_OAUTH", "go");
+    reports_builder *b = builder(small_gate(), snapshot, NULL);
+    json_decref(snapshot);
+    add(b, &MATCH, 10);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "mismatch", .base_us = 100, .cand_us = 100,
+                  .signature = "aaaaaaaaaaaaaaaa"},
+        10);
+    add(b, &(rec){.family = "API_V1", .capability = "API_USER_READ", .verdict = "mismatch", .base_us = 100,
+                  .cand_us = 100, .signature = "cccccccccccccccc"},
+        5); /* 5 samples of 10: decided all the same */
+    add(b, &(rec){.family = "OAUTH", .capability = "OAUTH_TOKEN", .verdict = "match", .base_us = 100, .cand_us = 100},
+        3); /* go, too few to judge: stays */
+    add(b, &(rec){.family = "REGISTRY_V2", .capability = "V2_BASE", .verdict = "match", .base_us = 100, .cand_us = 100},
+        30);
+    json_t *r = build(b);
+    reports_free(b);
+    char *buf = NULL;
+    size_t len = 0;
+    bool all = true;
+    pm_err err;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(reports_write_proposal(f, r, NULL, 0, &all, &err), 0);
+    fclose(f);
+    cr_assert_not(all);
+    cr_assert_not_null(strstr(buf, "# rollback, in one change to the switch snapshot: every failing switch (2) back "
+                                   "to python\n"
+                                   "ROUTE_OWNER_FAMILY_API_V1: python\n"
+                                   "ROUTE_OWNER_FAMILY_KEYS: python\n"
+                                   "# end of the rollback\n"),
+                       "%s", buf);
+    cr_assert_not_null(strstr(buf, "\nROUTE_OWNER_FAMILY_REGISTRY_V2: go\n"), "%s", buf);
+    cr_assert_not_null(strstr(buf, "# note KEYS: rollback (parity upper bound 0.701 < 0.800 at 20 samples): in the "
+                                   "rollback above\n"),
+                       "%s", buf);
+    cr_assert_not_null(strstr(buf, "# note OAUTH: insufficient (3 samples < min_samples 10): switch unchanged\n"), "%s",
+                       buf);
+    cr_assert_lt(strstr(buf, "# rollback"), strstr(buf, "# note"), "the rollback first: %s", buf);
+    const char *first = strstr(buf, "ROUTE_OWNER_FAMILY_KEYS: python\n");
+    cr_assert_null(strstr(first + 1, "ROUTE_OWNER_FAMILY_KEYS: python\n"), "every switch once: %s", buf);
+    free(buf);
+    /* in scope only: --family REGISTRY_V2 has nothing to roll back */
+    const char *v2[] = {"REGISTRY_V2"};
+    f = open_memstream(&buf, &len);
+    cr_assert_eq(reports_write_proposal(f, r, v2, 1, &all, &err), 0);
+    fclose(f);
+    cr_assert(all, "%s", buf);
+    cr_assert_null(strstr(buf, "# rollback"), "%s", buf);
+    free(buf);
+    json_decref(r);
+}
+
 /* The temporaries a report is written to have unpredictable names and are created
  * exclusively: links planted at any name derived from the pid (or a fixed name) are never
  * written through, and the final names become regular files. */
