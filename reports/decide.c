@@ -101,13 +101,6 @@ static void check_errors(const rpt_thresholds *t, const json_t *scope, json_int_
     }
 }
 
-/* Fails with evidence that decides at any sample count (counted in *decisive). */
-static void fail_now(json_t *fail, int *decisive, const char *text)
-{
-    json_array_append_new(fail, json_string(text));
-    (*decisive)++;
-}
-
 /* The parity interval against min_parity_lower: the upper bound under it fails at any
  * count (decisive), the lower bound at or over it passes, and between them the interval
  * straddles the threshold: not decided yet. */
@@ -128,11 +121,9 @@ static void check_parity(const rpt_thresholds *t, const json_t *scope, json_int_
     rpt_fmt_ratio(lo, sizeof lo, lower, thr);
     rpt_fmt_ratio(up, sizeof up, upper, thr);
     if (upper < thr) {
-        char text[128];
         rpt_fmt_ratio(th, sizeof th, thr, upper);
-        snprintf(text, sizeof text, "parity upper bound %s < %s at %lld sample%s", up, th, (long long)samples,
-                 samples == 1 ? "" : "s");
-        fail_now(fail, decisive, text);
+        say(fail, "parity upper bound %s < %s at %lld sample%s", up, th, (long long)samples, samples == 1 ? "" : "s");
+        (*decisive)++;
     } else if (lower < thr) {
         rpt_fmt_ratio(th, sizeof th, thr, lower);
         say(straddle, "parity interval %s..%s straddles %s at %lld sample%s", lo, up, th, (long long)samples,
