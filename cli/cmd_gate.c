@@ -1,7 +1,8 @@
 /*
  * cmd_gate.c — `pmirror gate [-c SUITE] REPORT.json [--family F]...`: the exit code a
  * nightly job or a cutover script acts on, and the owner switches to set. Prints the
- * report's proposal as a YAML snippet for the switch snapshot (reports_write_proposal);
+ * report's proposal as a YAML snippet for the switch snapshot, the rollback first as one
+ * change (reports_write_proposal);
  * exit 0 when every family in scope is `promote`, 1 when any is not, 2 on bad input.
  */
 #include <errno.h>
@@ -23,8 +24,9 @@ int cmd_gate(int argc, char **argv)
     const cli_command cmd = {
         "gate", "[-c SUITE] REPORT.json [--family F]...",
         "Prints the switch owners the report proposes, as YAML for the switch snapshot (named by\n"
-        "gate.yaml's snapshot_name): `SWITCH: go` to promote, `SWITCH: python` to roll back, a\n"
-        "`# note` per family.",
+        "gate.yaml's snapshot_name): first the rollback, one block of `SWITCH: python` lines that\n"
+        "returns every failing switch to python in one change; then a `# note` per family, with\n"
+        "`SWITCH: go` under each promotion.",
         "Exit codes: 0 every family in scope may be promoted, 1 at least one may not (hold,\n"
         "insufficient, rollback, or absent from the report), 2 bad input (no such file, not a report).",
         opts, 1, 1};

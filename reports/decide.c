@@ -1,18 +1,24 @@
 /*
- * decide.c — one gate decision, with its reasons in words and numbers.
+ * decide.c — one gate decision, with its reasons in words and numbers. Parity is judged by
+ * its whole Wilson 95% interval, so a clear failure decides at any sample count:
  *
- *   insufficient  fewer samples (match + mismatch + error) than min_samples, or (families)
- *                 fewer of the family's read capabilities seen than min_capability_coverage:
- *                 not enough evidence either way, never promote
- *   hold          a check fails: parity lower bound, mismatches, error rate, the
- *                 candidate's error rate over the baseline's, p95 / p99 against the baseline,
- *                 or (families) a capability that holds
+ *   hold          the evidence says it fails, at any count and whatever the coverage: the
+ *                 parity UPPER bound under min_parity_lower, more mismatches than
+ *                 max_mismatches (a hard budget), or (families) a capability that holds;
+ *                 or, with min_samples, a point check fails: parity unknown, error rate,
+ *                 the candidate's error rate over the baseline's, p95 / p99 against the
+ *                 baseline
  *   rollback      it would hold and its switch is `go` in the switch snapshot
- *   promote       every check passes
+ *   insufficient  not decided either way: the parity interval straddles min_parity_lower,
+ *                 or (to promote) fewer samples than min_samples or, for families, fewer of
+ *                 its read capabilities seen than min_capability_coverage
+ *   promote       every check passes: the lower bound at or over the threshold, enough
+ *                 samples and coverage, every budget met
  *
- * The decision reads the scope as the report shows it (rounded ratios, percentiles), so
- * a reader can redo it from report.json. Reasons come first for what decided: an
- * insufficient scope also lists checks that already fail; a promoted one lists what passed.
+ * The decision reads the scope as the report shows it (rounded ratios, percentiles; the
+ * upper bound from match and mismatch, rounded the same way), so a reader can redo it from
+ * report.json. Reasons come first for what decided: an insufficient scope also lists
+ * checks that already fail; a promoted one lists what passed.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -95,25 +101,40 @@ static void check_errors(const rpt_thresholds *t, const json_t *scope, json_int_
     }
 }
 
-static void check_parity(const rpt_thresholds *t, const json_t *scope, json_int_t samples, json_t *fail, json_t *pass)
+/* The parity interval against min_parity_lower: the upper bound under it fails at any
+ * count (decisive), the lower bound at or over it passes, and between them the interval
+ * straddles the threshold: not decided yet. */
+static void check_parity(const rpt_thresholds *t, const json_t *scope, json_int_t samples, json_t *fail,
+                         int *decisive, json_t *straddle, json_t *pass)
 {
     if (isnan(t->min_parity_lower))
         return;
+    json_int_t match = count(scope, "match"), n = match + count(scope, "mismatch");
     double lower = rpt_number(json_object_get(scope, "parity_lower"));
-    if (isnan(lower)) {
+    if (isnan(lower) || n <= 0) {
         say(fail, "no comparable answers (0 match + mismatch): parity unknown");
         return;
     }
-    char a[32], b[32];
-    rpt_fmt_ratio(a, sizeof a, lower, t->min_parity_lower);
-    rpt_fmt_ratio(b, sizeof b, t->min_parity_lower, lower);
-    if (lower < t->min_parity_lower)
-        say(fail, "parity lower bound %s < %s", a, b);
-    else
-        say(pass, "parity lower bound %s >= %s over %lld samples", a, b, (long long)samples);
+    double upper = round(pm_wilson_upper((uint64_t)match, (uint64_t)n) * 1e6) / 1e6; /* as report.json rounds */
+    double thr = t->min_parity_lower;
+    char lo[32], up[32], th[32];
+    rpt_fmt_ratio(lo, sizeof lo, lower, thr);
+    rpt_fmt_ratio(up, sizeof up, upper, thr);
+    if (upper < thr) {
+        rpt_fmt_ratio(th, sizeof th, thr, upper);
+        say(fail, "parity upper bound %s < %s at %lld sample%s", up, th, (long long)samples, samples == 1 ? "" : "s");
+        (*decisive)++;
+    } else if (lower < thr) {
+        rpt_fmt_ratio(th, sizeof th, thr, lower);
+        say(straddle, "parity interval %s..%s straddles %s at %lld sample%s", lo, up, th, (long long)samples,
+            samples == 1 ? "" : "s");
+    } else {
+        rpt_fmt_ratio(th, sizeof th, thr, lower);
+        say(pass, "parity lower bound %s >= %s over %lld samples", lo, th, (long long)samples);
+    }
 }
 
-static void check_capabilities(const json_t *scope, json_t *fail)
+static void check_capabilities(const json_t *scope, json_t *fail, int *decisive)
 {
     const char *name;
     const json_t *cap;
@@ -122,18 +143,27 @@ static void check_capabilities(const json_t *scope, json_t *fail)
         if (d && (strcmp(d, "hold") == 0 || strcmp(d, "rollback") == 0)) {
             const char *why = json_string_value(json_array_get(json_object_get(cap, "reasons"), 0));
             say(fail, "capability %s holds: %s", name, why ? why : "(no reason)");
+            (*decisive)++;
         }
     }
+}
+
+static const char *switch_label(const char *switch_name)
+{
+    return switch_name ? switch_name : "the switch";
 }
 
 const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char *owner, const char *switch_name,
                        json_t *reasons)
 {
-    json_t *short_of = json_array(), *fail = json_array(), *pass = json_array();
+    /* fail: every failing check, `decisive` of them deciding at any count (the others need
+     * min_samples); straddle and short_of: not decided yet; pass: what a promotion rests on */
+    json_t *fail = json_array(), *straddle = json_array(), *short_of = json_array(), *pass = json_array();
+    int decisive = 0;
     json_int_t samples = count(scope, "match") + count(scope, "mismatch") + count(scope, "error");
     if (samples < t->min_samples)
         say(short_of, "%lld sample%s < min_samples %ld", (long long)samples, samples == 1 ? "" : "s", t->min_samples);
-    check_parity(t, scope, samples, fail, pass);
+    check_parity(t, scope, samples, fail, &decisive, straddle, pass);
     const json_t *coverage = json_object_get(scope, "coverage");
     double share = rpt_number(json_object_get(coverage, "share"));
     if (!isnan(share) && !isnan(t->min_capability_coverage)) {
@@ -145,36 +175,40 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
             (long long)count(coverage, "read_capabilities"), a, share < t->min_capability_coverage ? "<" : ">=", b);
     }
     json_int_t mismatches = count(scope, "mismatch");
-    if (t->max_mismatches >= 0)
-        say(mismatches > t->max_mismatches ? fail : pass, "%lld mismatches %s max_mismatches %ld%s%s",
-            (long long)mismatches, mismatches > t->max_mismatches ? ">" : "<=", t->max_mismatches,
-            t->budget ? ", " : "", t->budget ? t->budget : "");
+    if (t->max_mismatches >= 0) { /* a hard budget: decisive at any count */
+        bool over = mismatches > t->max_mismatches;
+        say(over ? fail : pass, "%lld mismatches %s max_mismatches %ld%s%s", (long long)mismatches, over ? ">" : "<=",
+            t->max_mismatches, t->budget ? ", " : "", t->budget ? t->budget : "");
+        decisive += over;
+    }
     check_errors(t, scope, samples, fail, pass);
     check_latency(t, scope, "p95", t->max_p95_ratio, fail, pass);
     check_latency(t, scope, "p99", t->max_p99_ratio, fail, pass);
-    check_capabilities(scope, fail);
+    check_capabilities(scope, fail, &decisive);
 
     const char *decision;
     bool go = owner && strcmp(owner, "go") == 0;
-    if (json_array_size(short_of) > 0) {
-        decision = "insufficient";
-        json_array_extend(reasons, short_of);
-        json_array_extend(reasons, fail);
-        if (go)
-            say(reasons, "%s is go in the switch snapshot: too little evidence to roll it back",
-                switch_name ? switch_name : "the switch");
-    } else if (json_array_size(fail) > 0) {
+    bool enough = samples >= t->min_samples;
+    if (decisive > 0 || (enough && json_array_size(fail) > 0)) {
         decision = go ? "rollback" : "hold";
         json_array_extend(reasons, fail);
         if (go)
-            say(reasons, "%s is go in the switch snapshot and fails: roll back to python",
-                switch_name ? switch_name : "the switch");
+            say(reasons, "%s is go in the switch snapshot and fails: roll back to python", switch_label(switch_name));
+    } else if (json_array_size(short_of) > 0 || json_array_size(straddle) > 0) {
+        decision = "insufficient";
+        json_array_extend(reasons, short_of);
+        json_array_extend(reasons, straddle);
+        json_array_extend(reasons, fail);
+        if (go)
+            say(reasons, "%s is go in the switch snapshot: too little evidence to roll it back",
+                switch_label(switch_name));
     } else {
         decision = "promote";
         json_array_extend(reasons, pass);
     }
-    json_decref(short_of);
     json_decref(fail);
+    json_decref(straddle);
+    json_decref(short_of);
     json_decref(pass);
     return decision;
 }

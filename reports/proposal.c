@@ -3,8 +3,12 @@
  * snippet `pmirror gate` prints for the switch snapshot (the gate's snapshot_name). A switch whose family (or
  * capability switch) is `promote` is proposed `go`; one that must roll back, `python`;
  * hold and insufficient leave the switch as it is, so they are not in the proposal — the
- * snippet says why in a `# note` line instead.
+ * snippet says why in a `# note` line instead. The rollbacks come first, together: one
+ * block of `SWITCH: python` lines that returns every failing switch to Python in one
+ * change; each promotion follows its note. Every switch is written once, so the whole
+ * snippet is one YAML mapping, itself a switch snapshot.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "reports_internal.h"
@@ -70,6 +74,13 @@ static bool plain_key(const char *s)
     return true;
 }
 
+static bool is(const char *decision, const char *want)
+{
+    return decision && strcmp(decision, want) == 0;
+}
+
+/* One switch's note, and its `SWITCH: go` line when promoted; a rollback's line is in the
+ * rollback block (write_rollback). */
 static void write_switch(FILE *out, const char *label, const char *switch_name, const json_t *scope)
 {
     const char *decision = json_string_value(json_object_get(scope, "decision"));
@@ -83,14 +94,17 @@ static void write_switch(FILE *out, const char *label, const char *switch_name, 
         comment_text(out, why);
         fputs(")", out);
     }
-    bool change = decision && (strcmp(decision, "promote") == 0 || strcmp(decision, "rollback") == 0);
+    bool change = is(decision, "promote") || is(decision, "rollback");
     if (change && !plain_key(switch_name)) {
         fputs(" [switch name not usable as a key]", out);
         change = false;
     }
-    fputs(change ? "\n" : ": switch unchanged\n", out);
-    if (change)
-        fprintf(out, "%s: %s\n", switch_name, strcmp(decision, "promote") == 0 ? "go" : "python");
+    if (!change)
+        fputs(": switch unchanged\n", out);
+    else if (is(decision, "rollback"))
+        fputs(": in the rollback above\n", out);
+    else
+        fprintf(out, "\n%s: go\n", switch_name);
 }
 
 static void write_family(FILE *out, const char *name, const json_t *fam)
@@ -105,6 +119,70 @@ static void write_family(FILE *out, const char *name, const json_t *fam)
     }
 }
 
+/* The switches of one family (its own, then its capability switches') that roll back and
+ * can be written as keys; writes their lines when out is not NULL. Returns how many. */
+static size_t family_rollbacks(FILE *out, const json_t *fam)
+{
+    size_t n = 0;
+    const char *sw = json_string_value(json_object_get(fam, "switch"));
+    if (is(json_string_value(json_object_get(fam, "decision")), "rollback") && plain_key(sw)) {
+        n++;
+        if (out)
+            fprintf(out, "%s: python\n", sw);
+    }
+    const json_t *cs;
+    json_object_foreach(json_object_get(fam, "cap_switches"), sw, cs)
+        if (is(json_string_value(json_object_get(cs, "decision")), "rollback") && plain_key(sw)) {
+            n++;
+            if (out)
+                fprintf(out, "%s: python\n", sw);
+        }
+    return n;
+}
+
+/* The families in scope, in order: those named (NULL where absent from the report), or
+ * every family with a switch. Returns how many were stored (at most cap). */
+static size_t in_scope(const json_t *all, const char *const *families, size_t n, const char **names,
+                       const json_t **fams, size_t cap)
+{
+    size_t k = 0;
+    if (n > 0) {
+        for (size_t i = 0; i < n && k < cap; i++, k++) {
+            names[k] = families[i];
+            fams[k] = json_object_get(all, families[i]);
+        }
+        return k;
+    }
+    const char *name;
+    const json_t *fam;
+    json_object_foreach((json_t *)all, name, fam) {
+        if (!json_is_string(json_object_get(fam, "switch")))
+            continue; /* UNKNOWN: no switch to promote */
+        if (k == cap)
+            break;
+        names[k] = name;
+        fams[k++] = fam;
+    }
+    return k;
+}
+
+/* Every failing switch in scope back to python, as one block: one change to the snapshot. */
+static void write_rollback(FILE *out, const char *snapshot, const json_t **fams, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += fams[i] ? family_rollbacks(NULL, fams[i]) : 0;
+    if (count == 0)
+        return;
+    fputs("# rollback, in one change to ", out);
+    comment_text(out, snapshot);
+    fprintf(out, ": every failing switch (%zu) back to python\n", count);
+    for (size_t i = 0; i < n; i++)
+        if (fams[i])
+            family_rollbacks(out, fams[i]);
+    fputs("# end of the rollback\n", out);
+}
+
 int reports_write_proposal(FILE *out, const json_t *report, const char *const *families, size_t n, bool *all_promote,
                            pm_err *err)
 {
@@ -114,41 +192,41 @@ int reports_write_proposal(FILE *out, const json_t *report, const char *const *f
     const json_t *run = json_object_get(report, "run");
     const char *time = json_string_value(json_object_get(run, "time"));
     const char *snapshot = json_string_value(json_object_get(run, "snapshot_name"));
+    if (!snapshot)
+        snapshot = "the switch snapshot"; /* gate.yaml's snapshot_name */
+    size_t cap = n > 0 ? n : json_object_size(all);
+    const char **names = calloc(cap ? cap : 1, sizeof *names);
+    const json_t **fams = calloc(cap ? cap : 1, sizeof *fams);
+    if (!names || !fams) {
+        free(names);
+        free(fams);
+        return pm_err_set(err, "out of memory");
+    }
+    size_t scope = in_scope(all, families, n, names, fams, cap);
     fputs("# pmirror gate: owners proposed for ", out);
-    comment_text(out, snapshot ? snapshot : "the switch snapshot"); /* gate.yaml's snapshot_name */
+    comment_text(out, snapshot);
     if (time) {
         fputs(" (report of ", out);
         comment_text(out, time);
         fputs(")", out);
     }
     fputc('\n', out);
-    size_t in_scope = 0, promoted = 0;
-    if (n > 0) {
-        for (size_t i = 0; i < n; i++) {
-            const json_t *fam = json_object_get(all, families[i]);
-            in_scope++;
-            if (!fam) {
-                fputs("# note ", out);
-                comment_text(out, families[i]);
-                fputs(": not in this report (no traffic): may not be promoted\n", out);
-                continue;
-            }
-            write_family(out, families[i], fam);
-            promoted += strcmp(json_string_value(json_object_get(fam, "decision")), "promote") == 0;
+    write_rollback(out, snapshot, fams, scope);
+    size_t promoted = 0;
+    for (size_t i = 0; i < scope; i++) {
+        if (!fams[i]) {
+            fputs("# note ", out);
+            comment_text(out, names[i]);
+            fputs(": not in this report (no traffic): may not be promoted\n", out);
+            continue;
         }
-    } else {
-        const char *name;
-        const json_t *fam;
-        json_object_foreach((json_t *)all, name, fam) {
-            if (!json_is_string(json_object_get(fam, "switch")))
-                continue; /* UNKNOWN: no switch to promote */
-            in_scope++;
-            write_family(out, name, fam);
-            promoted += strcmp(json_string_value(json_object_get(fam, "decision")), "promote") == 0;
-        }
+        write_family(out, names[i], fams[i]);
+        promoted += is(json_string_value(json_object_get(fams[i], "decision")), "promote");
     }
-    *all_promote = in_scope > 0 && promoted == in_scope;
-    fprintf(out, "# %zu of %zu families in scope may be promoted: %s\n", promoted, in_scope,
+    free(names);
+    free(fams);
+    *all_promote = scope > 0 && promoted == scope;
+    fprintf(out, "# %zu of %zu families in scope may be promoted: %s\n", promoted, scope,
             *all_promote ? "gate passes" : "gate fails");
     if (ferror(out))
         return pm_err_set(err, "cannot write the proposal");

@@ -128,7 +128,26 @@ expect_rc 1 "gate over every family (some hold)"
 expect_out '^ROUTE_OWNER_FAMILY_REGISTRY_V2: go$' "gate proposes REGISTRY_V2 -> go"
 expect_out '^ROUTE_OWNER_CAP_V2_PULL: go$' "gate proposes the V2_PULL capability switch"
 expect_out '^ROUTE_OWNER_FAMILY_API_V1: python$' "gate rolls API_V1 back"
-expect_out '^# note API_V1: rollback (parity lower bound 0.955 < 0.990)$' "a note with the main reason"
+expect_out '^# note API_V1: rollback (parity upper bound 0.985 < 0.990 at 460 samples): in the rollback above$' \
+    "a note with the main reason (the bound that decided)"
+# issue 19: every failing switch back to python as one block, the first thing printed
+expect_out "^# rollback, in one change to Quay's switch snapshot: every failing switch (2) back to python$" \
+    "the rollback's header"
+gate_out=$out
+sed -n '/^# rollback, in one change/,/^# end of the rollback$/p' <<<"$out" >"$WORK/rollback.yaml"
+[ "$(grep -v '^#' "$WORK/rollback.yaml" | tr '\n' ' ')" = "ROUTE_OWNER_FAMILY_OAUTH: python ROUTE_OWNER_FAMILY_API_V1: python " ] \
+    && ok || bad "the rollback block: $(cat "$WORK/rollback.yaml")"
+[ "$(sed -n 2p <<<"$out")" = "$(head -1 "$WORK/rollback.yaml")" ] && ok || bad "the rollback comes before the notes: $out"
+run "$PMIRROR" report -i "$FX/current.diffs.jsonl.gz" --out-dir "$WORK/rolled" --switches "$WORK/rollback.yaml"
+expect_rc 0 "the rollback block alone is a switch snapshot"
+python3 - "$WORK/rolled/report.json" >"$WORK/rolled.out" <<'EOF'
+import json, sys
+f = json.load(open(sys.argv[1]))["families"]
+print(*("%s:%s:%s" % (k, f[k]["owner"], f[k]["decision"]) for k in ("OAUTH", "API_V1")))
+EOF
+[ "$(cat "$WORK/rolled.out")" = "OAUTH:python:hold API_V1:python:hold" ] && ok \
+    || bad "after the rollback, no switch is go and failing: $(cat "$WORK/rolled.out")"
+out=$gate_out
 expect_out '^# note KEYS: hold (error rate 0.049 > 0.010 (20 of 410)): switch unchanged$' "a hold is a note"
 expect_out '^# 1 of 6 families in scope may be promoted: gate fails$' "the closing line (UNKNOWN has no switch)"
 printf '%s\n' "$out" >"$WORK/gate.yaml"
@@ -247,7 +266,7 @@ if (int(root.get("tests")), int(root.get("failures"))) != (total, failures):
     print("FAIL testsuites counts")
 api = [s for s in suites if s.get("name") == "API_V1"][0].find("testcase").find("failure")
 top_id = rep["families"]["API_V1"]["top_differences"][0]["exemplar"]["id"]
-if api is None or "parity lower bound 0.955 < 0.990" not in api.text or top_id not in api.text:
+if api is None or "parity upper bound 0.985 < 0.990 at 460 samples" not in api.text or top_id not in api.text:
     print("FAIL API_V1's failure lacks its reason or its top difference")
 if "<script>alert(1)</script>" not in api.text:
     print("FAIL the traffic text did not come back intact from the XML escapes")

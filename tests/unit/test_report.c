@@ -187,23 +187,102 @@ Test(report, wilson_known_values)
     }
 }
 
-Test(report, ninety_five_of_a_hundred_is_insufficient_under_min_samples_200)
+Test(report, wilson_upper_known_values)
 {
-    reports_builder *b = builder(SHIPPED_GATE, NULL, NULL);
-    add(b, &(rec){.family = "API_V1", .capability = "API_REPOSITORY_READ", .verdict = "match", .base_us = 1000,
-                  .cand_us = 900},
-        95);
-    add(b, &(rec){.family = "API_V1", .capability = "API_REPOSITORY_READ", .verdict = "mismatch", .base_us = 1000,
-                  .cand_us = 900, .signature = "0123456789abcdef"},
-        5);
+    cr_assert_float_eq(pm_wilson_upper(95, 100), 0.9785, 0.00005);
+    cr_assert_float_eq(pm_wilson_upper(18, 20), 0.9721, 0.00005);
+    cr_assert_float_eq(pm_wilson_upper(10, 10), 1.0, 1e-12);
+    cr_assert(isnan(pm_wilson_upper(0, 0)));
+    for (uint64_t k = 0; k <= 100; k++)
+        cr_assert_gt(pm_wilson_upper(k, 100) + 1e-12, (double)k / 100, "above the plain ratio");
+}
+
+/* ---- decisions at the boundaries (issue 19): the whole interval decides --------------- */
+
+/* n records of API_REPOSITORY_READ (API_V1) with this verdict, Python 1 ms, Go 0.9 ms. */
+static void add_api(reports_builder *b, const char *verdict, int n)
+{
+    add(b, &(rec){.family = "API_V1", .capability = "API_REPOSITORY_READ", .verdict = verdict, .base_us = 1000,
+                  .cand_us = 900, .signature = strcmp(verdict, "mismatch") == 0 ? "0123456789abcdef" : NULL},
+        n);
+}
+
+Test(report, ninety_five_of_a_hundred_with_go_rolls_back_under_min_samples)
+{
+    json_t *snapshot = json_pack("{s:{s:s}}", "owners", "ROUTE_OWNER_FAMILY_API_V1", "go");
+    reports_builder *b = builder(SHIPPED_GATE, snapshot, NULL);
+    json_decref(snapshot);
+    add_api(b, "match", 95);
+    add_api(b, "mismatch", 5);
     json_t *r = build(b);
     json_t *f = family(r, "API_V1");
     cr_assert_float_eq(number(f, "parity"), 0.95, 1e-9);
     cr_assert_float_eq(number(f, "parity_lower"), 0.888, 0.001);
+    cr_assert_str_eq(decision(f), "rollback", "interval 0.888..0.978, all under 0.990: decided at 100 of 200");
+    assert_reason(f, 0, "parity upper bound 0.978 < 0.990 at 100 samples");
+    assert_reason(f, 1, "capability API_REPOSITORY_READ holds: parity upper bound 0.978 < 0.990 at 100 samples");
+    assert_reason(f, 2, "ROUTE_OWNER_FAMILY_API_V1 is go in the switch snapshot and fails: roll back to python");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "proposal"), "ROUTE_OWNER_FAMILY_API_V1")),
+                     "python");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, a_hundred_of_a_hundred_straddles_and_is_insufficient)
+{
+    reports_builder *b = builder(SHIPPED_GATE, NULL, NULL);
+    add_api(b, "match", 100);
+    json_t *r = build(b);
+    json_t *f = family(r, "API_V1");
     cr_assert_str_eq(decision(f), "insufficient");
     assert_reason(f, 0, "100 samples < min_samples 200");
-    assert_reason(f, 1, "parity lower bound 0.888 < 0.990");
+    assert_reason(f, 1, "parity interval 0.963..1.000 straddles 0.990 at 100 samples");
     cr_assert_eq(json_object_size(json_object_get(r, "proposal")), 0);
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, one_mismatch_against_a_hard_budget_holds_at_ten_samples)
+{
+    const char *gate = write_file("gate-hard.yaml", "defaults: {min_samples: 200, min_parity_lower: null, "
+                                                    "budget: PB-REG-PUSH, max_mismatches: 0}\n");
+    reports_builder *b = builder(gate, NULL, NULL);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 100, .cand_us = 100}, 9);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "mismatch", .base_us = 100, .cand_us = 100,
+                  .signature = "bbbbbbbbbbbbbbbb"},
+        1);
+    json_t *r = build(b);
+    json_t *f = family(r, "KEYS");
+    cr_assert_str_eq(decision(f), "hold");
+    assert_reason(f, 0, "1 mismatches > max_mismatches 0, PB-REG-PUSH");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, twenty_thousand_of_twenty_thousand_promotes)
+{
+    reports_builder *b = builder(SHIPPED_GATE, NULL, NULL);
+    add_api(b, "match", 20000);
+    json_t *r = build(b);
+    json_t *f = family(r, "API_V1");
+    cr_assert_str_eq(decision(f), "promote");
+    assert_reason(f, 0, "parity lower bound 1.000 >= 0.990 over 20000 samples");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, evidence_of_failure_decides_whatever_the_coverage)
+{
+    reports_builder *b = builder(SHIPPED_GATE, NULL, CAPABILITIES);
+    add(b, &(rec){.family = "REGISTRY_V2", .capability = "V2_BASE", .verdict = "match", .base_us = 100, .cand_us = 90},
+        95);
+    add(b, &(rec){.family = "REGISTRY_V2", .capability = "V2_BASE", .verdict = "mismatch", .base_us = 100,
+                  .cand_us = 90, .signature = "eeeeeeeeeeeeeeee"},
+        5);
+    json_t *r = build(b);
+    json_t *v2 = family(r, "REGISTRY_V2");
+    cr_assert_str_eq(decision(v2), "hold", "1 of 7 read capabilities seen, but the interval is under 0.990");
+    assert_reason(v2, 0, "parity upper bound 0.978 < 0.990 at 100 samples");
     json_decref(r);
     reports_free(b);
 }
@@ -305,7 +384,25 @@ Test(report, promote_lists_what_passed)
     reports_free(b);
 }
 
-Test(report, hold_on_the_parity_lower_bound)
+Test(report, hold_on_the_parity_upper_bound)
+{
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    add(b, &MATCH, 10);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "mismatch", .base_us = 100, .cand_us = 100,
+                  .signature = "aaaaaaaaaaaaaaaa"},
+        10);
+    json_t *r = build(b);
+    json_t *f = family(r, "KEYS");
+    cr_assert_str_eq(decision(f), "hold");
+    assert_reason(f, 0, "parity upper bound 0.701 < 0.800 at 20 samples");
+    assert_reason(f, 1, "capability KEYS_READ holds: parity upper bound 0.701 < 0.800 at 20 samples");
+    cr_assert_null(json_array_get(json_object_get(f, "reasons"), 2));
+    cr_assert_eq(json_object_size(json_object_get(r, "proposal")), 0, "a hold proposes nothing");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, an_interval_across_the_threshold_is_insufficient_at_any_count)
 {
     reports_builder *b = builder(small_gate(), NULL, NULL);
     add(b, &MATCH, 18);
@@ -314,11 +411,8 @@ Test(report, hold_on_the_parity_lower_bound)
         2);
     json_t *r = build(b);
     json_t *f = family(r, "KEYS");
-    cr_assert_str_eq(decision(f), "hold");
-    assert_reason(f, 0, "parity lower bound 0.699 < 0.800");
-    assert_reason(f, 1, "capability KEYS_READ holds: parity lower bound 0.699 < 0.800");
-    cr_assert_null(json_array_get(json_object_get(f, "reasons"), 2));
-    cr_assert_eq(json_object_size(json_object_get(r, "proposal")), 0, "a hold proposes nothing");
+    cr_assert_str_eq(decision(f), "insufficient", "20 samples >= 10, but 0.699..0.972 straddles 0.800");
+    assert_reason(f, 0, "parity interval 0.699..0.972 straddles 0.800 at 20 samples");
     json_decref(r);
     reports_free(b);
 }
@@ -435,10 +529,10 @@ Test(report, rollback_when_the_snapshot_says_go)
                                  "ROUTE_OWNER_FAMILY_API_V1", "GO", "ROUTE_OWNER_CAP_V2_PULL", "go");
     reports_builder *b = builder(small_gate(), snapshot, NULL);
     json_decref(snapshot); /* the builder keeps its own copy */
-    add(b, &MATCH, 18);
+    add(b, &MATCH, 10);
     add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "mismatch", .base_us = 100, .cand_us = 100,
                   .signature = "aaaaaaaaaaaaaaaa"},
-        2);
+        10);
     add(b, &(rec){.family = "API_V1", .capability = "API_USER_READ", .verdict = "mismatch", .base_us = 100,
                   .cand_us = 100, .signature = "cccccccccccccccc"},
         20);
@@ -449,7 +543,7 @@ Test(report, rollback_when_the_snapshot_says_go)
     json_t *keys = family(r, "KEYS");
     cr_assert_str_eq(json_string_value(json_object_get(keys, "owner")), "go");
     cr_assert_str_eq(decision(keys), "rollback");
-    assert_reason(keys, 0, "parity lower bound 0.699 < 0.800");
+    assert_reason(keys, 0, "parity upper bound 0.701 < 0.800 at 20 samples");
     assert_reason(keys, 2, "ROUTE_OWNER_FAMILY_KEYS is go in the switch snapshot and fails: roll back to python");
     json_t *api = family(r, "API_V1");
     cr_assert_str_eq(json_string_value(json_object_get(api, "owner")), "python", "'GO' is not a known value");
@@ -460,7 +554,7 @@ Test(report, rollback_when_the_snapshot_says_go)
     cr_assert_str_eq(json_string_value(json_object_get(tags, "owner")), "go", "the capability switch is more specific");
     cr_assert_str_eq(decision(tags), "insufficient");
     assert_reason(tags, 0, "3 samples < min_samples 10");
-    assert_reason(tags, 1, "parity lower bound 0.439 < 0.800"); /* failing checks follow, as facts */
+    assert_reason(tags, 1, "parity interval 0.439..1.000 straddles 0.800 at 3 samples");
     assert_reason(tags, 2, "ROUTE_OWNER_CAP_V2_PULL is go in the switch snapshot: too little evidence to roll it back");
     json_t *proposal = json_object_get(r, "proposal");
     cr_assert_str_eq(json_string_value(json_object_get(proposal, "ROUTE_OWNER_FAMILY_KEYS")), "python");
@@ -482,7 +576,7 @@ Test(report, a_failing_capability_holds_its_family)
     json_t *f = family(r, "KEYS");
     cr_assert_geq(number(f, "parity_lower"), 0.8, "the family's own bound passes");
     cr_assert_str_eq(decision(f), "hold");
-    assert_reason(f, 0, "capability KEYS_WRITE holds: parity lower bound 0.299 < 0.800");
+    assert_reason(f, 0, "capability KEYS_WRITE holds: parity upper bound 0.701 < 0.800 at 20 samples");
     cr_assert_str_eq(decision(json_object_get(json_object_get(f, "capabilities"), "KEYS_READ")), "promote");
     json_decref(r);
     reports_free(b);
@@ -992,6 +1086,62 @@ Test(report, gate_proposal_snippet)
     fclose(f);
     free(buf);
     json_decref(not_report);
+    json_decref(r);
+}
+
+/* Issue 19: a rollback is one change — every failing switch back to python in one block,
+ * before the notes; promotions stay beside their notes; every switch once (one mapping). */
+Test(report, gate_rollback_is_one_change)
+{
+    json_t *snapshot = json_pack("{s:{s:s, s:s, s:s}}", "owners", "ROUTE_OWNER_FAMILY_KEYS", "go",
+                                 "ROUTE_OWNER_FAMILY_API_V1", "go", "ROUTE_OWNER_FAMILY_OAUTH", "go");
+    reports_builder *b = builder(small_gate(), snapshot, NULL);
+    json_decref(snapshot);
+    add(b, &MATCH, 10);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "mismatch", .base_us = 100, .cand_us = 100,
+                  .signature = "aaaaaaaaaaaaaaaa"},
+        10);
+    add(b, &(rec){.family = "API_V1", .capability = "API_USER_READ", .verdict = "mismatch", .base_us = 100,
+                  .cand_us = 100, .signature = "cccccccccccccccc"},
+        5); /* 5 samples of 10: decided all the same */
+    add(b, &(rec){.family = "OAUTH", .capability = "OAUTH_TOKEN", .verdict = "match", .base_us = 100, .cand_us = 100},
+        3); /* go, too few to judge: stays */
+    add(b, &(rec){.family = "REGISTRY_V2", .capability = "V2_BASE", .verdict = "match", .base_us = 100, .cand_us = 100},
+        30);
+    json_t *r = build(b);
+    reports_free(b);
+    char *buf = NULL;
+    size_t len = 0;
+    bool all = true;
+    pm_err err;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert_eq(reports_write_proposal(f, r, NULL, 0, &all, &err), 0);
+    fclose(f);
+    cr_assert_not(all);
+    cr_assert_not_null(strstr(buf, "# rollback, in one change to the switch snapshot: every failing switch (2) back "
+                                   "to python\n"
+                                   "ROUTE_OWNER_FAMILY_API_V1: python\n"
+                                   "ROUTE_OWNER_FAMILY_KEYS: python\n"
+                                   "# end of the rollback\n"),
+                       "%s", buf);
+    cr_assert_not_null(strstr(buf, "\nROUTE_OWNER_FAMILY_REGISTRY_V2: go\n"), "%s", buf);
+    cr_assert_not_null(strstr(buf, "# note KEYS: rollback (parity upper bound 0.701 < 0.800 at 20 samples): in the "
+                                   "rollback above\n"),
+                       "%s", buf);
+    cr_assert_not_null(strstr(buf, "# note OAUTH: insufficient (3 samples < min_samples 10): switch unchanged\n"), "%s",
+                       buf);
+    cr_assert_lt(strstr(buf, "# rollback"), strstr(buf, "# note"), "the rollback first: %s", buf);
+    const char *first = strstr(buf, "ROUTE_OWNER_FAMILY_KEYS: python\n");
+    cr_assert_null(strstr(first + 1, "ROUTE_OWNER_FAMILY_KEYS: python\n"), "every switch once: %s", buf);
+    free(buf);
+    /* in scope only: --family REGISTRY_V2 has nothing to roll back */
+    const char *v2[] = {"REGISTRY_V2"};
+    f = open_memstream(&buf, &len);
+    cr_assert_eq(reports_write_proposal(f, r, v2, 1, &all, &err), 0);
+    fclose(f);
+    cr_assert(all, "%s", buf);
+    cr_assert_null(strstr(buf, "# rollback"), "%s", buf);
+    free(buf);
     json_decref(r);
 }
 
