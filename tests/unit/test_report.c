@@ -1246,10 +1246,11 @@ Test(report, gate_wording_and_the_gate_in_force)
     reports_setup s;
     cr_assert_eq(reports_setup_open(&s, p, NULL, NULL, NULL, &err), 0, "%s", err.msg);
     cr_expect_str_eq(reports_setup_gate(&s), "built-in defaults");
-    json_t *report = json_pack("{s:{}}", "run");
-    reports_setup_run_keys(&s, report, json_array(), json_array());
+    json_t *report = json_pack("{s:{}}", "run"), *warnings = json_array(); /* inputs are taken, warnings borrowed */
+    reports_setup_run_keys(&s, report, json_array(), warnings);
     cr_expect_str_eq(json_string_value(json_object_get(json_object_get(report, "run"), "gate")), "built-in defaults");
     json_decref(report);
+    json_decref(warnings);
     reports_setup_close(&s);
     const char *gate = small_gate();
     cr_assert_eq(reports_setup_open(&s, p, gate, NULL, NULL, &err), 0, "%s", err.msg);
