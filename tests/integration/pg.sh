@@ -13,6 +13,10 @@
 #                       else (ATTRIBUTES: REPLICATION, or NOSELECT for none at all).
 #   pg_dsn NAME PASSWORD   its URI on the TCP port.
 #   slots, slots_are N  the replication slots of pmirror's captures; pg_key_file PATH: a key.
+#   pg_test_workers     the two test workers (queue_worker.py, flavours python and go) on the
+#                       databases sandbox_py and sandbox_go, their webhooks to the free ports
+#                       HOOKS_PY and HOOKS_GO (set here: the effects sinks' addresses); waits
+#                       until both are READY (a failed check otherwise). Needs $PY.
 #
 # PostgreSQL refuses to run as root, and CI runs as root: then the server runs as the
 # `postgres` user (Debian's postgresql package creates it) through runuser, in a directory
@@ -97,3 +101,19 @@ slots_are() { [ "$(slots)" = "$1" ]; }
 
 # pg_key_file PATH: a redaction key for the captures (random, 0600).
 pg_key_file() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1" && chmod 600 "$1"; }
+
+pg_test_workers() {
+    local port='import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    HOOKS_PY=$(python3 -c "$port")
+    HOOKS_GO=$(python3 -c "$port")
+    local flavour db hooks
+    for flavour in python go; do
+        db=sandbox_py hooks=$HOOKS_PY
+        [ "$flavour" = go ] && db=sandbox_go hooks=$HOOKS_GO
+        "$PY" "$HERE/queue_worker.py" "$flavour" "host=$PG_DIR port=$PG_PORT user=pmirror_admin dbname=$db" \
+            "http://127.0.0.1:$hooks" >"$WORK/$flavour.out" 2>"$WORK/$flavour.err" &
+        pids+=($!)
+    done
+    pg_workers_ready() { grep -q READY "$WORK/python.out" && grep -q READY "$WORK/go.out"; }
+    wait_for 15 pg_workers_ready && ok || bad "the test workers did not start: $(cat "$WORK"/python.err "$WORK"/go.err)"
+}

@@ -36,18 +36,7 @@ SQL
 done
 pg_key_file "$WORK/key"
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-HOOKS_PY=$(free_port)
-HOOKS_GO=$(free_port)
-for flavour in python go; do
-    db=sandbox_py hooks=$HOOKS_PY
-    [ "$flavour" = go ] && db=sandbox_go hooks=$HOOKS_GO
-    "$PY" "$HERE/queue_worker.py" "$flavour" "host=$PG_DIR port=$PG_PORT user=pmirror_admin dbname=$db" \
-        "http://127.0.0.1:$hooks" >"$WORK/$flavour.out" 2>"$WORK/$flavour.err" &
-    pids+=($!)
-done
-ready() { grep -q READY "$WORK/python.out" && grep -q READY "$WORK/go.out"; }
-wait_for 15 ready && ok || bad "the test workers did not start: $(cat "$WORK"/python.err "$WORK"/go.err)"
+pg_test_workers
 
 # capture PRODUCER SQL: one capture stamped --producer PRODUCER while SQL enqueues
 capture() {
