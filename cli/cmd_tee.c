@@ -21,7 +21,7 @@ typedef struct tee_args {
     double primary_timeout, shadow_timeout, drain, header_timeout; /* seconds; 0 (header: -1) not given */
     cli_list families, selects;
     uint64_t queue_bytes, max_body; /* 0: not given */
-    long queue, concurrency, max_connections, nice, workers, max_per_ip;
+    long queue, concurrency, max_connections, nice, workers, shadow_workers, max_per_ip;
     bool sink, allow_writes, sandbox, no_redact, quiet;
 } tee_args;
 
@@ -154,7 +154,10 @@ int cmd_tee(int argc, char **argv)
         CLI_OPT_NUMBER(0, "header-timeout", &a.header_timeout, 0, 86400,
                        "proxy: close a connection whose next request head is not whole in X s (10; 0: none)"),
         CLI_OPT_INT(0, "workers", &a.workers, 1, 64, "proxy: event-loop threads (default: one per CPU)"),
-        CLI_OPT_INT(0, "shadow-nice", &a.nice, 0, 19, "the shadow thread's niceness (19: clients first)"),
+        CLI_OPT_INT(0, "shadow-workers", &a.shadow_workers, 1, 64,
+                    "shadow threads, each its own share of the flows (default: the CPUs --workers leaves, "
+                    "at least 1)"),
+        CLI_OPT_INT(0, "shadow-nice", &a.nice, 0, 19, "the shadow threads' niceness (19: clients first)"),
         CLI_OPT_STRING(0, "profile", &a.profile, "DIR", "profile directory (default: the suite's, else config/quay)"),
         CLI_OPT_STRING(0, "rules", &a.rules, "FILE", "normalization rules (default: PROFILE/rules.yaml)"),
         CLI_OPT_STRING(0, "key", &a.key, "FILE",
@@ -195,6 +198,7 @@ int cmd_tee(int argc, char **argv)
         .shadow_timeout = a.shadow_timeout, .families = a.families.items, .nfamilies = a.families.n,
         .selects = a.selects.items, .nselects = a.selects.n, .record = a.record, .out_dir = a.out_dir,
         .metrics = a.metrics, .rules_path = a.rules, .key = a.key, .no_redact = a.no_redact, .nice = (int)a.nice,
+        .shadow_workers = (unsigned)a.shadow_workers,
     };
     replay_options_init(&o.replay);
     o.replay.allow_writes = a.allow_writes;

@@ -125,6 +125,17 @@ int pm_cohort_percent_bucket(const pm_cohort *cohort, const char *salt)
     return (int)(v % 100);
 }
 
+unsigned pm_shard_of(const char *repo, const char *user, const char *session, unsigned n)
+{
+    const char *key = repo ? repo : user ? user : session;
+    if (!key || n == 0)
+        return 0;
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)key, strlen(key), md);
+    uint32_t v = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
+    return v % n;
+}
+
 bool pm_selection_matches(const pm_selection *s, const char *family, const pm_cohort *cohort)
 {
     if (!s)

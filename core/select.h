@@ -28,6 +28,11 @@ void pm_selection_free(pm_selection *s);
  * SHA-256(salt ":" key) modulo 100, key = repo, else user, else org. -1 when the cohort
  * has none of them. */
 int pm_cohort_percent_bucket(const pm_cohort *cohort, const char *salt);
+/* The shard (0..n-1) of an exchange, the same for `replay --shard` and the tee's shadow
+ * workers, so a flow stays together: the first 4 bytes, big-endian, of SHA-256(key)
+ * modulo n, key = the repository, else the user, else the session (connection). 0 when
+ * there is no key or n is 0. */
+unsigned pm_shard_of(const char *repo, const char *user, const char *session, unsigned n);
 /* The selection of a command's --family and --select values; *out NULL (everything)
  * when there are none. 0, or -1 with err naming the first bad value. */
 int pm_selection_from(const char *const *families, size_t nfamilies, const char *const *selects, size_t nselects,

@@ -30,6 +30,7 @@
 
 typedef struct pipeline_sink_options {
     pm_jsonl_writer *results;   /* each result's text; NULL: not kept (borrowed) */
+    pthread_mutex_t *results_lock; /* held around it when other sinks write it too; may be NULL */
     diff_engine *diff;          /* NULL: results only (`pmirror replay`) (borrowed) */
     pm_jsonl_writer *diffs;     /* each diff record; NULL: not kept (borrowed) */
     reports_builder *report;    /* NULL: none (borrowed) */
@@ -89,14 +90,16 @@ int pipeline_stages_finish(pipeline_stages *st, pipeline_counts *counts, pm_err 
 
 typedef struct pipeline_shadow_options {
     replay_options replay;          /* .suite: the targets (proxy mode: primary as `recorded` + shadow) */
-    diff_engine *diff;              /* borrowed */
+    unsigned workers;               /* threads, one per lane of the tee's queue (0: 1) */
+    diff_engine *const *diffs;      /* one per worker (an engine is one thread's); borrowed */
     tee_metrics *metrics;           /* borrowed; NULL: none */
     const pm_redactor *redactor;    /* redacts requests in what is kept; NULL = --no-redact */
     const pm_redactor *answer_redactor; /* ... and answers (keep_jwt_claims); with redactor */
-    pm_jsonl_writer *record;        /* borrowed; NULL = no --record */
+    pm_jsonl_writer *record;        /* borrowed; NULL = no --record; used under record_lock */
+    pthread_mutex_t *record_lock;
     reports_builder *report;        /* borrowed; NULL = no --out-dir; used under report_lock */
     pthread_mutex_t *report_lock;
-    int nice;                       /* the shadow thread's niceness (the client's path comes first) */
+    int nice;                       /* the shadow threads' niceness (19: the client's path comes first) */
 } pipeline_shadow_options;
 
 typedef struct pipeline_shadow_stats {
@@ -107,16 +110,17 @@ typedef struct pipeline_shadow_stats {
 typedef struct pipeline_shadow pipeline_shadow;
 
 pipeline_shadow *pipeline_shadow_new(const pipeline_shadow_options *o, pm_err *err);
-/* For tee_options.on_queued (ctx = the shadow): wakes the shadow thread. */
-void pipeline_shadow_wakeup(void *ctx);
-/* Starts the thread, reading from tee until it stops and its queue is empty. */
+/* For tee_options.on_queued (ctx = the shadow): wakes the lane's worker. */
+void pipeline_shadow_wakeup(void *ctx, unsigned lane);
+/* Starts the threads, worker k reading lane k of tee (tee_options.lanes = workers) until
+ * it stops and the lane is empty. */
 int pipeline_shadow_start(pipeline_shadow *s, tee_front *tee, pm_err *err);
-/* Waits at most timeout_s for the thread to finish what it holds, then abandons what is
- * left (counted in *abandoned). Returns 0, or -1 with err when the thread failed. */
+/* Waits at most timeout_s for the threads to finish what they hold, then abandons what
+ * is left (counted in *abandoned). Returns 0, or -1 with err when a thread failed. */
 int pipeline_shadow_join(pipeline_shadow *s, double timeout_s, uint64_t *abandoned, pm_err *err);
 /* Thread-safe snapshot. */
 void pipeline_shadow_get_stats(pipeline_shadow *s, pipeline_shadow_stats *out);
-/* True (with err) when the thread has ended on an error while the tee still runs (a
+/* True (with err) when a thread has ended on an error while the tee still runs (a
  * --record file that cannot be written): the front goes on, the shadows stop. */
 bool pipeline_shadow_failed(pipeline_shadow *s, pm_err *err);
 void pipeline_shadow_free(pipeline_shadow *s);
@@ -185,7 +189,9 @@ typedef struct pipeline_tee_options {
     const char *rules_path;       /* NULL: the profile's rules.yaml when readable */
     const char *key;              /* redaction key; NULL: beside the record, else in out_dir */
     bool no_redact;               /* write the record and the reports in the clear */
-    int nice;                     /* the shadow thread's niceness */
+    int nice;                     /* the shadow threads' niceness */
+    unsigned shadow_workers;      /* shadow threads (0: the CPUs the front's event loops
+                                   * leave, at least 1) */
     replay_options replay;        /* allow_writes, concurrency, max_body (the targets, the
                                    * correlation rules and the order are set here) */
     tee_options front;            /* listen, primary (proxy mode), the queue, limits, timeouts

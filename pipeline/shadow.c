@@ -1,11 +1,14 @@
 /*
- * shadow.c — `pmirror tee`'s shadow side (pipeline.h): one thread that drains the tee's
- * queue into the replay engine (replay_run_source), and gives each finished exchange's
- * result to the result sink (sink.c: diffed inline, the --record file, the report
- * builder), live, with the metrics watching each diff. The thread runs at a
- * lower priority (nice) than the front's threads: on a busy machine the client's path
- * gets the CPU first, and the shadow side falls behind — its queue fills and copies are
- * dropped and counted — rather than slowing what clients see.
+ * shadow.c — `pmirror tee`'s shadow side (pipeline.h): worker threads, one per lane of the
+ * tee's queue, each draining its lane into its own replay engine (replay_run_source) and
+ * giving each finished exchange's result to its own result sink (sink.c: diffed inline by
+ * its own diff engine; the --record file and the report builder shared, each under its
+ * lock), live, with the metrics watching each diff. The front sends every copy of a
+ * flow to one lane (tee.h), so each worker's replay keeps the flow's order and
+ * correlation exactly as one thread did. The threads run at a lower priority (nice)
+ * than the front's threads when asked: on a busy machine the client's path gets the CPU
+ * first, and the shadow side falls behind — its queue fills and copies are shed, fairly
+ * per family, and counted — rather than slowing what clients see.
  *
  * Each result is redacted like a capture before anything reads it: the request's target,
  * headers and body, and every answer's headers and body, each secret of the exchange (and
@@ -23,20 +26,27 @@
 #include <time.h>
 #include <unistd.h>
 
-struct pipeline_shadow {
-    pipeline_shadow_options o;
+typedef struct shadow_worker {
+    pipeline_shadow *s;
+    unsigned lane;
     pipeline_sink *sink;
     replay_session *session;
-    tee_front *tee;
     pthread_t thread;
-    bool started;
-    pthread_mutex_t lock; /* stats, and the end of the thread */
-    pthread_cond_t ended_cond;
-    bool ended;
+    bool started, ended;      /* ended: under the shadow's lock */
     int rc;
     pm_err err;
-    uint64_t bad_records;     /* under lock */
-    uint64_t taken; /* copies handed to the replay engine */
+    atomic_uint_fast64_t taken; /* copies handed to the replay engine */
+    atomic_uint_fast64_t unreadable; /* ... of which replay could not read (its stats, lately) */
+} shadow_worker;
+
+struct pipeline_shadow {
+    pipeline_shadow_options o;
+    shadow_worker *workers;
+    unsigned nworkers;
+    tee_front *tee;
+    pthread_mutex_t lock; /* stats, and the end of the threads */
+    pthread_cond_t ended_cond;
+    atomic_uint_fast64_t bad_records;
 };
 
 static void observe(void *ctx, const json_t *diff, const char *family);
@@ -44,55 +54,55 @@ static void observe(void *ctx, const json_t *diff, const char *family);
 pipeline_shadow *pipeline_shadow_new(const pipeline_shadow_options *o, pm_err *err)
 {
     pipeline_shadow *s = calloc(1, sizeof *s);
-    if (!s) {
+    unsigned n = o->workers ? o->workers : 1;
+    if (!s || !(s->workers = calloc(n, sizeof *s->workers))) {
+        free(s);
         pm_err_set(err, "out of memory");
         return NULL;
     }
     s->o = *o;
+    s->nworkers = n;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->ended_cond, NULL);
-    pipeline_sink_options so = {.results = o->record, .diff = o->diff, .report = o->report,
-                                .report_lock = o->report_lock, .live = true, .on_diff = observe, .ctx = s};
-    s->session = replay_new(&s->o.replay, err);
-    if (!s->session || !(s->sink = pipeline_sink_new(&so, err))) {
-        pipeline_shadow_free(s);
-        return NULL;
+    for (unsigned i = 0; i < n; i++) {
+        shadow_worker *w = &s->workers[i];
+        w->s = s;
+        w->lane = i;
+        pipeline_sink_options so = {.results = o->record, .results_lock = o->record_lock, .diff = o->diffs[i],
+                                    .report = o->report, .report_lock = o->report_lock, .live = true,
+                                    .on_diff = observe, .ctx = s};
+        if (!(w->session = replay_new(&s->o.replay, err)) || !(w->sink = pipeline_sink_new(&so, err))) {
+            pipeline_shadow_free(s);
+            return NULL;
+        }
     }
     return s;
 }
 
-void pipeline_shadow_wakeup(void *ctx)
+void pipeline_shadow_wakeup(void *ctx, unsigned lane)
 {
     pipeline_shadow *s = ctx;
-    replay_wakeup(s->session);
+    if (lane < s->nworkers)
+        replay_wakeup(s->workers[lane].session);
 }
 
 /* ---- in: shadow copies from the tee's queue ---------------------------------------------- */
 
+/* The tee writes each copy's record itself: replay reads its text (no tree). */
 static int next_copy(void *ctx, json_t **record, char **text, size_t *len, pm_err *err)
 {
     (void)err;
-    pipeline_shadow *s = ctx;
-    for (;;) {
-        char *t = NULL;
-        size_t n = 0;
-        int got = tee_next(s->tee, &t, &n);
-        if (got != 1)
-            return got == 0 ? 0 : REPLAY_SOURCE_WAIT;
-        json_t *r = json_loadb(t, n, 0, NULL);
-        if (!r) {
-            free(t);
-            pthread_mutex_lock(&s->lock);
-            s->bad_records++;
-            pthread_mutex_unlock(&s->lock);
-            continue;
-        }
-        s->taken++;
-        *record = r;
-        *text = t;
-        *len = n;
-        return 1;
-    }
+    shadow_worker *w = ctx;
+    char *t = NULL;
+    size_t n = 0;
+    int got = tee_next(w->s->tee, w->lane, &t, &n);
+    if (got != 1)
+        return got == 0 ? 0 : REPLAY_SOURCE_WAIT;
+    atomic_fetch_add(&w->taken, 1);
+    *record = NULL;
+    *text = t;
+    *len = n;
+    return 1;
 }
 
 /* ---- out: verdicts, metrics, report, record ------------------------------------------------ */
@@ -189,44 +199,43 @@ static char *redacted_text(const pipeline_shadow_options *o, const replay_result
  * Without it, the diff reads the result's text as replay made it (the fast path). */
 static int on_result(void *ctx, const replay_result *r, pm_err *err)
 {
-    pipeline_shadow *s = ctx;
+    shadow_worker *w = ctx;
     const char *text = r->text;
     size_t len = r->len;
     char *clean = NULL;
-    if (s->o.redactor && !(text = clean = redacted_text(&s->o, r, &len))) {
-        pthread_mutex_lock(&s->lock);
-        s->bad_records++;
-        pthread_mutex_unlock(&s->lock);
+    if (w->s->o.redactor && !(text = clean = redacted_text(&w->s->o, r, &len))) {
+        atomic_fetch_add(&w->s->bad_records, 1);
         return 0;
     }
-    int rc = pipeline_sink_add(s->sink, text, len, r->family, err);
+    int rc = pipeline_sink_add(w->sink, text, len, r->family, err);
     free(clean);
     return rc;
 }
 
 static void on_progress(void *ctx, const replay_stats *st, double per_s)
 {
-    (void)st;
     (void)per_s;
-    pipeline_shadow *s = ctx;
-    pipeline_sink_tick(s->sink); /* a gzip record is flushed every second */
+    shadow_worker *w = ctx;
+    atomic_store(&w->unreadable, st->unreadable);
+    pipeline_sink_tick(w->sink); /* a gzip record is flushed every second */
 }
 
-/* ---- the thread ------------------------------------------------------------------------------ */
+/* ---- the threads ----------------------------------------------------------------------------- */
 
 static void *run(void *arg)
 {
-    pipeline_shadow *s = arg;
+    shadow_worker *w = arg;
+    pipeline_shadow *s = w->s;
     if (s->o.nice > 0)
         setpriority(PRIO_PROCESS, (id_t)gettid(), s->o.nice); /* best effort */
-    replay_source src = {next_copy, s};
+    replay_source src = {next_copy, w};
     pm_err err;
-    int rc = replay_run_source(s->session, &src, on_result, on_progress, s, &err);
+    int rc = replay_run_source(w->session, &src, on_result, on_progress, w, &err);
     pthread_mutex_lock(&s->lock);
-    s->rc = rc;
+    w->rc = rc;
     if (rc != 0)
-        s->err = err;
-    s->ended = true;
+        w->err = err;
+    w->ended = true;
     pthread_cond_broadcast(&s->ended_cond);
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -235,17 +244,26 @@ static void *run(void *arg)
 int pipeline_shadow_start(pipeline_shadow *s, tee_front *tee, pm_err *err)
 {
     s->tee = tee;
-    if (pthread_create(&s->thread, NULL, run, s) != 0)
-        return pm_err_set(err, "cannot start the shadow thread");
-    s->started = true;
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        shadow_worker *w = &s->workers[i];
+        if (pthread_create(&w->thread, NULL, run, w) != 0)
+            return pm_err_set(err, "cannot start shadow worker %u of %u", i + 1, s->nworkers);
+        w->started = true;
+    }
     return 0;
+}
+
+static bool all_ended(const pipeline_shadow *s)
+{
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (s->workers[i].started && !s->workers[i].ended)
+            return false;
+    return true;
 }
 
 int pipeline_shadow_join(pipeline_shadow *s, double timeout_s, uint64_t *abandoned, pm_err *err)
 {
     *abandoned = 0;
-    if (!s->started)
-        return 0;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += (time_t)timeout_s;
@@ -255,38 +273,58 @@ int pipeline_shadow_join(pipeline_shadow *s, double timeout_s, uint64_t *abandon
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&s->lock);
-    while (!s->ended && pthread_cond_timedwait(&s->ended_cond, &s->lock, &until) == 0)
+    while (!all_ended(s) && pthread_cond_timedwait(&s->ended_cond, &s->lock, &until) == 0)
         ;
-    bool in_time = s->ended;
     pthread_mutex_unlock(&s->lock);
-    if (!in_time)
-        replay_abort(s->session); /* the drain's time is up: what is in flight is left */
-    pthread_join(s->thread, NULL);
-    s->started = false;
-    pthread_mutex_lock(&s->lock);
-    uint64_t judged = pipeline_sink_counts(s->sink).results;
-    int rc = s->rc;
-    if (rc != 0)
-        *err = s->err;
-    pthread_mutex_unlock(&s->lock);
-    *abandoned = s->taken > judged ? s->taken - judged : 0;
+    int rc = 0;
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        shadow_worker *w = &s->workers[i];
+        if (!w->started)
+            continue;
+        pthread_mutex_lock(&s->lock);
+        bool in_time = w->ended;
+        pthread_mutex_unlock(&s->lock);
+        if (!in_time)
+            replay_abort(w->session); /* the drain's time is up: what is in flight is left */
+        pthread_join(w->thread, NULL);
+        w->started = false;
+        uint64_t judged = pipeline_sink_counts(w->sink).results + atomic_load(&w->unreadable);
+        uint64_t taken = atomic_load(&w->taken);
+        *abandoned += taken > judged ? taken - judged : 0;
+        if (w->rc != 0 && rc == 0) {
+            *err = w->err;
+            rc = w->rc;
+        }
+    }
     return rc;
 }
 
 void pipeline_shadow_get_stats(pipeline_shadow *s, pipeline_shadow_stats *out)
 {
-    out->counts = pipeline_sink_counts(s->sink);
-    pthread_mutex_lock(&s->lock);
-    out->bad_records = s->bad_records;
-    pthread_mutex_unlock(&s->lock);
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        if (!s->workers[i].sink)
+            continue;
+        pipeline_counts c = pipeline_sink_counts(s->workers[i].sink);
+        out->counts.results += c.results;
+        out->counts.match += c.match;
+        out->counts.mismatch += c.mismatch;
+        out->counts.error += c.error;
+        out->counts.skipped += c.skipped;
+        out->counts.diff_failures += c.diff_failures;
+    }
+    out->bad_records = atomic_load(&s->bad_records);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        out->bad_records += atomic_load(&s->workers[i].unreadable);
 }
 
 bool pipeline_shadow_failed(pipeline_shadow *s, pm_err *err)
 {
     pthread_mutex_lock(&s->lock);
-    bool failed = s->ended && s->rc != 0;
-    if (failed)
-        *err = s->err;
+    bool failed = false;
+    for (unsigned i = 0; i < s->nworkers && !failed; i++)
+        if ((failed = s->workers[i].ended && s->workers[i].rc != 0))
+            *err = s->workers[i].err;
     pthread_mutex_unlock(&s->lock);
     return failed;
 }
@@ -295,13 +333,14 @@ void pipeline_shadow_free(pipeline_shadow *s)
 {
     if (!s)
         return;
-    if (s->started) {
-        uint64_t abandoned;
-        pm_err err;
-        pipeline_shadow_join(s, 0, &abandoned, &err);
+    uint64_t abandoned;
+    pm_err err;
+    pipeline_shadow_join(s, 0, &abandoned, &err);
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        replay_free(s->workers[i].session);
+        pipeline_sink_free(s->workers[i].sink);
     }
-    replay_free(s->session);
-    pipeline_sink_free(s->sink);
+    free(s->workers);
     pthread_cond_destroy(&s->ended_cond);
     pthread_mutex_destroy(&s->lock);
     free(s);

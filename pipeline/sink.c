@@ -104,8 +104,15 @@ static int judge(pipeline_sink *s, const char *text, size_t len, const char *fam
 
 int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const char *family, pm_err *err)
 {
-    if (s->o.results && pm_jsonl_writer_write_line(s->o.results, text, len, err) != 0)
-        return -1;
+    if (s->o.results) {
+        if (s->o.results_lock)
+            pthread_mutex_lock(s->o.results_lock);
+        int rc = pm_jsonl_writer_write_line(s->o.results, text, len, err);
+        if (s->o.results_lock)
+            pthread_mutex_unlock(s->o.results_lock);
+        if (rc != 0)
+            return -1;
+    }
     if (!s->o.diff) /* `pmirror replay`: the result is all */
         return 0;
     count(&s->results);
@@ -158,8 +165,13 @@ pipeline_counts pipeline_sink_counts(const pipeline_sink *s)
 void pipeline_sink_tick(pipeline_sink *s)
 {
     pm_err ignored;
-    if (s->o.results)
+    if (s->o.results) {
+        if (s->o.results_lock)
+            pthread_mutex_lock(s->o.results_lock);
         pm_jsonl_writer_tick(s->o.results, &ignored);
+        if (s->o.results_lock)
+            pthread_mutex_unlock(s->o.results_lock);
+    }
     if (s->o.diffs)
         pm_jsonl_writer_tick(s->o.diffs, &ignored);
 }

@@ -1,8 +1,8 @@
 /*
  * tee.c — `pmirror tee` assembled (pipeline.h): the suite and its profile, the targets of
  * each mode, the capability map and the selection the front applies, the redactors, the
- * --record file, the diff engine and the report builder, the metrics; then the front
- * (tee/) and the shadow thread (shadow.c) started, report snapshots taken on demand, and
+ * --record file, the diff engines (one per shadow worker) and the report builder, the
+ * metrics; then the front (tee/) and the shadow workers (shadow.c) started, report snapshots taken on demand, and
  * the drain: the front first (answers in progress finish), then the shadows, then the
  * record closed and the final report written.
  *
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct pipeline_tee {
     pipeline_tee_options o;
@@ -29,7 +30,9 @@ struct pipeline_tee {
     pm_selection *selection;
     pm_redactor *redactor, *answer_redactor;
     pm_jsonl_writer *record;
-    diff_engine *diff;
+    pthread_mutex_t record_lock;
+    unsigned nshadows;        /* shadow workers */
+    diff_engine **diffs;      /* one per shadow worker */
     reports_builder *report;
     pthread_mutex_t report_lock;
     tee_metrics *metrics;
@@ -112,6 +115,17 @@ static int choose_targets(pipeline_tee *t, pm_err *err)
 
 /* ---- set-up --------------------------------------------------------------------------------- */
 
+/* --shadow-workers, else the CPUs the front's event loops leave (proxy mode: --workers,
+ * else one per CPU; sink mode's front is one daemon), at least one. */
+static unsigned shadow_workers(const pipeline_tee_options *o)
+{
+    if (o->shadow_workers)
+        return o->shadow_workers > 64 ? 64 : o->shadow_workers;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long front = o->sink ? 1 : o->front.workers ? (long)o->front.workers : cpus;
+    return cpus - front >= 1 ? (unsigned)(cpus - front) : 1;
+}
+
 static int setup(pipeline_tee *t, pm_err *err)
 {
     const pipeline_tee_options *o = &t->o;
@@ -147,9 +161,16 @@ static int setup(pipeline_tee *t, pm_err *err)
     if (pm_names_load(t->profile, &names, err) != 0)
         return -1;
     dopt.names = names;
-    t->diff = diff_new(&dopt, o->rules_path ? o->rules_path : t->profile->rules.path, err);
+    t->nshadows = shadow_workers(o);
+    if (!(t->diffs = calloc(t->nshadows, sizeof *t->diffs))) {
+        pm_names_free(names);
+        return pm_err_set(err, "out of memory");
+    }
+    for (unsigned i = 0; i < t->nshadows; i++)
+        if (!(t->diffs[i] = diff_new(&dopt, o->rules_path ? o->rules_path : t->profile->rules.path, err)))
+            break;
     pm_names_free(names);
-    if (!t->diff)
+    if (!t->diffs[t->nshadows - 1])
         return -1;
     if (o->out_dir) {
         reports_setup rs; /* no snapshot, no previous report: only the names to close */
@@ -162,10 +183,11 @@ static int setup(pipeline_tee *t, pm_err *err)
     }
     if (!(t->metrics = tee_metrics_new()))
         return pm_err_set(err, "out of memory");
-    pipeline_shadow_options so = {.replay = o->replay, .diff = t->diff, .metrics = t->metrics,
-                                  .redactor = t->redactor, .answer_redactor = t->answer_redactor,
-                                  .record = t->record, .report = t->report, .report_lock = &t->report_lock,
-                                  .nice = o->nice};
+    pipeline_shadow_options so = {.replay = o->replay, .workers = t->nshadows, .diffs = t->diffs,
+                                  .metrics = t->metrics, .redactor = t->redactor,
+                                  .answer_redactor = t->answer_redactor, .record = t->record,
+                                  .record_lock = &t->record_lock, .report = t->report,
+                                  .report_lock = &t->report_lock, .nice = o->nice};
     so.replay.suite = t->targets;
     so.replay.correlation_path = t->profile->correlation.path;
     so.replay.order_writes_only = true;
@@ -179,6 +201,7 @@ static int start(pipeline_tee *t, pm_err *err)
     front.shadow_writes = (o->replay.allow_writes || t->targets->allow_writes) && any_sandbox(t->targets);
     front.map = t->map;
     front.selection = t->selection;
+    front.lanes = t->nshadows;
     front.on_queued = pipeline_shadow_wakeup;
     front.ctx = t->shadow;
     if (!(t->tee = tee_start(&front, err)))
@@ -197,6 +220,7 @@ pipeline_tee *pipeline_tee_start(const pipeline_tee_options *o, pm_err *err)
     }
     t->o = *o;
     pthread_mutex_init(&t->report_lock, NULL);
+    pthread_mutex_init(&t->record_lock, NULL);
     if (setup(t, err) != 0 || start(t, err) != 0) {
         pipeline_tee_free(t);
         return NULL;
@@ -319,7 +343,9 @@ void pipeline_tee_free(pipeline_tee *t)
     if (t->record)
         pm_jsonl_writer_close(t->record, NULL);
     reports_free(t->report);
-    diff_free(t->diff);
+    for (unsigned i = 0; t->diffs && i < t->nshadows; i++)
+        diff_free(t->diffs[i]);
+    free(t->diffs);
     pm_redactor_free(t->redactor);
     pm_redactor_free(t->answer_redactor);
     pm_selection_free(t->selection);
@@ -328,5 +354,6 @@ void pipeline_tee_free(pipeline_tee *t)
     pm_suite_free(t->given);
     pm_profile_free(t->profile);
     pthread_mutex_destroy(&t->report_lock);
+    pthread_mutex_destroy(&t->record_lock);
     free(t);
 }

@@ -677,14 +677,19 @@ static int input_next(replay_session *s, rp_input *in, rp_record **record, pm_er
 {
     if (!in->source)
         return rp_window_next(in->window, record, &s->stats.out_of_order, err);
-    json_t *tree = NULL; /* the source's tree: replay reads the text */
-    char *text = NULL;
-    size_t len = 0;
-    int got = in->source->next(in->source->ctx, &tree, &text, &len, err);
-    json_decref(tree);
-    if (got == 1 && !(*record = rp_record_new(text, len, NULL, err)))
-        return -1;
-    return got;
+    for (;;) {
+        json_t *tree = NULL; /* the source's tree, if any: replay reads the text */
+        char *text = NULL;
+        size_t len = 0;
+        int got = in->source->next(in->source->ctx, &tree, &text, &len, err);
+        json_decref(tree);
+        if (got != 1)
+            return got;
+        pm_err why;
+        if ((*record = rp_record_new(text, len, NULL, &why)))
+            return 1;
+        s->stats.unreadable++; /* live input: counted, and the next one taken */
+    }
 }
 
 static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay_progress_fn progress, void *ctx,

@@ -11,7 +11,6 @@
  */
 #include "replay_internal.h"
 
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,15 +160,5 @@ void rp_window_free(rp_window *w)
 
 unsigned rp_shard_of(const rp_record *record, unsigned n)
 {
-    const char *key = record->repo;
-    if (!key)
-        key = record->user;
-    if (!key)
-        key = record->session;
-    if (!key || n == 0)
-        return 0;
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)key, strlen(key), md);
-    uint32_t v = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
-    return v % n;
+    return pm_shard_of(record->repo, record->user, record->session, n);
 }

@@ -43,6 +43,7 @@ typedef struct replay_stats {
     uint64_t in_scope;       /* after selection, shard and limit */
     uint64_t done;           /* result records written */
     uint64_t out_of_order;   /* records beyond the reorder window (replayed late, counted) */
+    uint64_t unreadable;     /* a replay_source's records that did not parse (passed over) */
     double input_read;       /* share of the input file read so far, -1 when unknown */
     replay_target_stats *targets; /* one per suite target, in suite order */
     size_t ntargets;
@@ -75,7 +76,9 @@ int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, repl
 void replay_stop(replay_session *s);
 
 /* Records from memory instead of a file (the tee's shadow queue). next() returns 1 with
- * *record (a new reference) and *text, its JSON text (malloc'd; ownership passes), 0 when
+ * *record (a new reference, or NULL: replay reads only the text) and *text, its JSON
+ * text (malloc'd; ownership passes; a text that does not parse is counted in
+ * stats.unreadable and passed over), 0 when
  * the input has ended, REPLAY_SOURCE_WAIT when nothing is ready yet (replay_wakeup ends
  * the wait; it is at most 50 ms anyway), or -1 with err. Records are taken in the order
  * given (no reorder window). */

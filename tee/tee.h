@@ -12,7 +12,9 @@
  * body streamed); in sink mode (primary NULL) copies sent by nginx `mirror` or Envoy
  * `request_mirror_policies` are answered 204 at once. Either way each exchange in scope
  * becomes a shadow copy — a capture record, with the primary's response in proxy mode —
- * put on a bounded queue that the caller drains (tee_next) on its own thread.
+ * put on a bounded queue that the caller drains (tee_next) on its own thread — or on one
+ * of `lanes` queues, one per consumer thread, chosen by the copy's shard (pm_shard_of:
+ * repository, else user, else connection), so a flow stays with one consumer.
  * A full queue drops the copy and counts it: the client's path never waits for the
  * shadow side. Records on the queue are NOT redacted (the shadow needs the real
  * credentials): redact what you write. */
@@ -20,8 +22,10 @@ typedef struct tee_options {
     const char *listen;            /* "127.0.0.1:8080", "[::1]:8080", ":8080" (loopback), "0.0.0.0:8080" */
     const char *primary;           /* proxy mode: the primary's base URL; NULL = sink mode */
     const char *uri_header;        /* sink: header holding the original target (default X-Original-URI) */
-    size_t queue;                  /* shadow copies waiting at most (default 1024) */
+    size_t queue;                  /* shadow copies waiting at most (default 1024), over all lanes */
     size_t queue_bytes;            /* ... holding at most this many body bytes (default 256 MiB) */
+    unsigned lanes;                /* consumers, each draining its own lane (default 1; at most 64);
+                                    * each lane holds queue / lanes copies */
     size_t max_body;               /* a request body above it is not shadowed (counted); a
                                     * primary response body is stored cut to it (default 16 MiB) */
     double primary_timeout_s;      /* proxy: the primary may stay silent this long (default 300) */
@@ -40,9 +44,9 @@ typedef struct tee_options {
                                     * --allow-writes): keep their bodies; else only count them */
     const pm_capmap *map;          /* required */
     const pm_selection *selection; /* NULL: every exchange */
-    /* Called from a front thread when a copy was queued while the consumer waited
-     * (tee_next returned TEE_WAIT): wake it. May be NULL. */
-    void (*on_queued)(void *ctx);
+    /* Called from a front thread when a copy was queued in a lane whose consumer waited
+     * (tee_next returned TEE_WAIT), and on stop for every lane: wake it. May be NULL. */
+    void (*on_queued)(void *ctx, unsigned lane);
     void *ctx;
 } tee_options;
 
@@ -81,11 +85,12 @@ uint16_t tee_port(const tee_front *t);
 const char *tee_url(const tee_front *t);
 bool tee_is_sink(const tee_front *t);
 
-/* The consumer's side (one thread): 1 = *text is the next shadow copy's capture record
- * (JSON text, malloc'd, yours; *len its length); TEE_WAIT = none now (on_queued
- * will be called when one comes); 0 = the tee has stopped and the queue is empty. */
+/* The consumer's side (one thread per lane, lane < o.lanes): 1 = *text is the lane's next
+ * shadow copy's capture record (JSON text, malloc'd, yours; *len its length); TEE_WAIT =
+ * none now (on_queued will be called when one comes); 0 = the tee has stopped and the
+ * lane is empty. */
 #define TEE_WAIT 2
-int tee_next(tee_front *t, char **text, size_t *len);
+int tee_next(tee_front *t, unsigned lane, char **text, size_t *len);
 
 /* Stops: no new connections; requests being answered get up to timeout_s to finish,
  * then every connection is closed; then the queue takes no more copies (what it holds

@@ -120,6 +120,12 @@ size_t tee_queue_capacity(const tee_queue *q);
 /* Frees what is left, then the queue. */
 void tee_queue_free(tee_queue *q);
 
+/* One consumer's queue, and whether it waits to be woken (tee_server.c). */
+typedef struct tee_lane {
+    tee_queue *queue;
+    atomic_bool consumer_waiting;
+} tee_lane;
+
 /* ---- fair shedding per family (tee_shed.c) ------------------------------------------- */
 
 typedef struct tee_family tee_family;
@@ -302,7 +308,9 @@ struct tee_front {
     uint16_t port;
     char url[96];
     char id_prefix[16];         /* 8 hex of the start time: ids unique per run */
-    tee_queue *queue;
+    tee_lane *lanes;            /* one queue per consumer */
+    size_t nlanes;
+    size_t capacity;            /* every lane's together */
     tee_shed *shed;
     struct MHD_Response *no_content; /* sink: the shared 204 */
     atomic_bool stopping, closing, stopped;
@@ -312,7 +320,6 @@ struct tee_front {
     atomic_uint_fast64_t dropped_full, dropped_memory, dropped_too_large, dropped_incomplete, dropped_stopping,
         dropped_share;
     atomic_uint_fast64_t in_flight;
-    atomic_bool consumer_waiting;
     tee_guard *guard;
     atomic_uint_fast64_t head_timeouts, refused_per_ip, refused_limit, connections;
 };

@@ -4,8 +4,10 @@
  * life (classified, selected, filled, queued), the consumer's end of the queue, and stop.
  *
  * The threads are tee_worker.c's: in proxy mode one event loop per CPU, each with its own
- * daemon and transfers, sharing nothing with the shadow side but the lock-free queue
- * (tee_queue.c). Classification happens on the client's path (a few hundred
+ * daemon and transfers, sharing nothing with the shadow side but the lock-free queues
+ * (tee_queue.c), one per consumer ("lane"): a copy goes to the lane of its shard, the
+ * key `replay --shard` uses, so the exchanges of one flow (an upload, a token and what
+ * uses it) reach the same consumer in the order they were made. Classification happens on the client's path (a few hundred
  * nanoseconds, see bench/classify.sh), because selection decides whether a copy is made
  * at all; the Authorization header's user is decoded once per value per connection, and
  * no copy is made while the queue is full.
@@ -49,6 +51,24 @@ void tee_options_init(tee_options *o)
 }
 
 /* ===== the shadow copy ================================================================ */
+
+/* Copies waiting in every lane. */
+static size_t queued_now(const tee_front *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->nlanes; i++)
+        n += tee_queue_depth(t->lanes[i].queue);
+    return n;
+}
+
+static unsigned lane_of(const tee_front *t, const tee_exchange *x)
+{
+    if (t->nlanes < 2)
+        return 0;
+    char session[32];
+    snprintf(session, sizeof session, "tee-%llu", (unsigned long long)x->connection);
+    return pm_shard_of(x->cls.cohort.repo, x->cls.cohort.user, session, (unsigned)t->nlanes);
+}
 
 typedef struct copy_walk {
     tee_exchange *x;
@@ -115,8 +135,8 @@ tee_exchange *tee_copy_begin(tee_front *t, tee_conn *conn, struct MHD_Connection
     tee_shed_seen(t->shed, fam, ts_us);
     /* a full queue now, or the family over its share, is most likely so when the answer
      * is done: no copy to make */
-    size_t depth = tee_queue_depth(t->queue);
-    bool full = depth >= tee_queue_capacity(t->queue);
+    size_t depth = queued_now(t);
+    bool full = depth >= t->capacity;
     if (full || tee_shed_over_share(t->shed, fam, depth)) {
         atomic_fetch_add(full ? &t->dropped_full : &t->dropped_share, 1);
         tee_shed_count(fam, false);
@@ -170,19 +190,22 @@ void tee_copy_finish(tee_front *t, tee_request *rq)
 {
     tee_exchange *x = rq->x;
     rq->x = NULL;
-    if (!tee_shed_admit(t->shed, x->fam, tee_queue_depth(t->queue))) {
+    if (!tee_shed_admit(t->shed, x->fam, queued_now(t))) {
         atomic_fetch_add(&t->dropped_share, 1);
         tee_exchange_free(x);
         return;
     }
-    tee_push_result pushed = tee_queue_push(t->queue, x);
+    unsigned k = lane_of(t, x);
+    tee_lane *lane = &t->lanes[k];
+    tee_push_result pushed = tee_queue_push(lane->queue, x);
     if (pushed != TEE_QUEUED)
         tee_shed_left(x->fam);
     switch (pushed) {
     case TEE_QUEUED:
         atomic_fetch_add(&t->queued, 1);
-        if (atomic_load(&t->consumer_waiting) && atomic_exchange(&t->consumer_waiting, false) && t->o.on_queued)
-            t->o.on_queued(t->o.ctx);
+        if (atomic_load(&lane->consumer_waiting) && atomic_exchange(&lane->consumer_waiting, false) &&
+            t->o.on_queued)
+            t->o.on_queued(t->o.ctx, k);
         return;
     case TEE_QUEUE_FULL:
         atomic_fetch_add(&t->dropped_full, 1);
@@ -404,11 +427,17 @@ tee_front *tee_start(const tee_options *o, pm_err *err)
         }
     }
     t->uri_header = strdup(o->uri_header ? o->uri_header : "X-Original-URI");
-    t->queue = tee_queue_new(o->queue ? o->queue : 1, o->queue_bytes);
-    t->shed = tee_shed_new(o->queue ? o->queue : 1);
+    t->nlanes = o->lanes == 0 ? 1 : o->lanes > 64 ? 64 : o->lanes;
+    t->lanes = calloc(t->nlanes, sizeof *t->lanes);
+    size_t per_lane = ((o->queue ? o->queue : 1) + t->nlanes - 1) / t->nlanes;
+    bool lanes_ok = t->lanes != NULL;
+    for (size_t i = 0; lanes_ok && i < t->nlanes; i++)
+        lanes_ok = (t->lanes[i].queue = tee_queue_new(per_lane, o->queue_bytes / t->nlanes)) != NULL;
+    t->capacity = per_lane * t->nlanes;
+    t->shed = tee_shed_new(t->capacity);
     t->no_content = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     t->guard = tee_guard_new(t->primary ? o->max_per_ip : 0, o->max_connections ? o->max_connections : 1024);
-    if (!t->uri_header || !t->queue || !t->shed || !t->no_content || !t->guard) {
+    if (!t->uri_header || !lanes_ok || !t->shed || !t->no_content || !t->guard) {
         pm_err_set(err, "out of memory");
         tee_free(t);
         return NULL;
@@ -447,17 +476,20 @@ bool tee_is_sink(const tee_front *t)
     return t->primary == NULL;
 }
 
-int tee_next(tee_front *t, char **text, size_t *len)
+int tee_next(tee_front *t, unsigned k, char **text, size_t *len)
 {
+    if (k >= t->nlanes)
+        return 0;
+    tee_lane *lane = &t->lanes[k];
     for (;;) {
-        tee_exchange *x = tee_queue_pop(t->queue);
+        tee_exchange *x = tee_queue_pop(lane->queue);
         if (!x) {
             /* announce the wait before the last look, so a copy queued after it wakes us */
-            atomic_store(&t->consumer_waiting, true);
-            x = tee_queue_pop(t->queue);
+            atomic_store(&lane->consumer_waiting, true);
+            x = tee_queue_pop(lane->queue);
             if (!x)
-                return tee_queue_closed(t->queue) && tee_queue_depth(t->queue) == 0 ? 0 : TEE_WAIT;
-            atomic_store(&t->consumer_waiting, false);
+                return tee_queue_closed(lane->queue) && tee_queue_depth(lane->queue) == 0 ? 0 : TEE_WAIT;
+            atomic_store(&lane->consumer_waiting, false);
         }
         tee_shed_left(x->fam);
         *text = tee_exchange_record(x, len);
@@ -473,9 +505,11 @@ void tee_stop(tee_front *t, double timeout_s)
     if (atomic_exchange(&t->stopped, true))
         return;
     tee_workers_stop(t, tee_mono_us() + (int64_t)(timeout_s * 1e6));
-    tee_queue_close(t->queue);
-    if (t->o.on_queued) /* the consumer may be waiting: it should see the end */
-        t->o.on_queued(t->o.ctx);
+    for (size_t i = 0; t->lanes && i < t->nlanes; i++) {
+        tee_queue_close(t->lanes[i].queue);
+        if (t->o.on_queued) /* the consumer may be waiting: it should see the end */
+            t->o.on_queued(t->o.ctx, (unsigned)i);
+    }
 }
 
 void tee_get_stats(const tee_front *t, tee_stats *out)
@@ -495,9 +529,11 @@ void tee_get_stats(const tee_front *t, tee_stats *out)
     out->dropped_incomplete = atomic_load(&t->dropped_incomplete);
     out->dropped_stopping = atomic_load(&t->dropped_stopping);
     out->dropped_share = atomic_load(&t->dropped_share);
-    out->queue_depth = tee_queue_depth(t->queue);
-    out->queue_capacity = tee_queue_capacity(t->queue);
-    out->queue_bytes = tee_queue_bytes(t->queue);
+    for (size_t i = 0; i < t->nlanes; i++) {
+        out->queue_depth += tee_queue_depth(t->lanes[i].queue);
+        out->queue_capacity += tee_queue_capacity(t->lanes[i].queue);
+        out->queue_bytes += tee_queue_bytes(t->lanes[i].queue);
+    }
     out->in_flight = atomic_load(&t->in_flight);
     out->connections = atomic_load(&t->connections);
     out->head_timeouts = atomic_load(&t->head_timeouts);
@@ -529,7 +565,9 @@ void tee_free(tee_front *t)
     free(t->workers);
     if (t->no_content)
         MHD_destroy_response(t->no_content);
-    tee_queue_free(t->queue); /* what it still holds is shed: before the counters go */
+    for (size_t i = 0; t->lanes && i < t->nlanes; i++)
+        tee_queue_free(t->lanes[i].queue); /* what they still hold is shed: before the counters go */
+    free(t->lanes);
     tee_shed_free(t->shed);
     tee_guard_free(t->guard);
     free(t->primary);

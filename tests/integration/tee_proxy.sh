@@ -5,7 +5,8 @@
 # request bodies stream to the primary whole, hop-by-hop headers go; mutating requests
 # reach a shadow only as a sandbox with --allow-writes; a body over --max-body reaches the
 # primary whole and its copy is dropped; a primary that is down is a 502; --record is
-# readable by `pmirror cat` and `pmirror diff`; /metrics parses as Prometheus text; SIGHUP
+# readable by `pmirror cat` and `pmirror diff`, and replayed offline to the shadow it gives
+# every exchange the verdict it had live (three shadow workers); /metrics parses as Prometheus text; SIGHUP
 # writes a report snapshot, SIGTERM drains and writes the final report, exit 0. That the
 # shadow side never slows the primary path is tee_isolation.sh (it times latencies, so it
 # runs alone; this one need not).
@@ -27,9 +28,10 @@ backend primary
 P=$port
 backend shadow --variant go
 S=$port
-# (functional checks: the shadow side at normal priority, so a busy machine cannot starve it)
+# (functional checks: the shadow side at normal priority, so a busy machine cannot starve it;
+# three shadow workers, so the record is what several lanes wrote together)
 start_tee main --primary "http://127.0.0.1:$P" --shadow "http://127.0.0.1:$S" --record "$WORK/results.jsonl" \
-    --metrics 127.0.0.1:0 --out-dir "$WORK/report" --shadow-timeout 5 --shadow-nice 0
+    --metrics 127.0.0.1:0 --out-dir "$WORK/report" --shadow-timeout 5 --shadow-nice 0 --shadow-workers 3
 T=$tport
 MURL=$(metrics_url main)
 [ -n "$MURL" ] && ok || bad "start line names the metrics URL: $(cat "$WORK/main.tee.err")"
@@ -113,6 +115,24 @@ n=$(grep -c '"mismatch"' "$WORK/diffs.jsonl")
 live=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print(t["match"], t["mismatch"], t["error"], t["skipped"])' "$WORK/report/report.json")
 offline=$(for v in match mismatch error skipped; do grep -c "\"verdict\":\"$v\"" "$WORK/diffs.jsonl"; done | paste -sd' ')
 [ "$live" = "$offline" ] && ok || bad "verdicts live ($live) and re-diffed from the redacted record ($offline) differ"
+# ... and as an offline replay of the record to the same shadow, then diffed: the same verdict
+# for every exchange (the primary's answer is the record's)
+cat >"$WORK/offline.yaml" <<EOF
+targets:
+  - {name: primary, url: recorded, role: baseline}
+  - {name: shadow, url: "http://127.0.0.1:$S", role: candidate, timeout: 5}
+EOF
+run "$PMIRROR" replay -c "$WORK/offline.yaml" -i "$WORK/results.jsonl" -o "$WORK/replayed.jsonl" --progress never
+expect_rc 0 "offline replay of the --record file"
+run "$PMIRROR" diff -i "$WORK/replayed.jsonl" -o "$WORK/rediffs.jsonl"
+expect_rc 0 "pmirror diff on the offline replay"
+run python3 - "$WORK/diffs.jsonl" "$WORK/rediffs.jsonl" <<'PY'
+import json, sys
+live, again = ({json.loads(l)["id"]: json.loads(l)["verdict"] for l in open(p)} for p in sys.argv[1:3])
+wrong = ["%s: live %s, offline %s" % (i, v, again.get(i)) for i, v in sorted(live.items()) if again.get(i) != v]
+print("%d exchanges" % len(live) if not wrong and len(live) == len(again) else "; ".join(wrong[:3]) or "counts differ")
+PY
+[[ $out =~ ^[0-9]+\ exchanges$ ]] && ok || bad "live verdicts and an offline replay + diff of the record differ: $out"
 grep -q '"primary"' "$WORK/results.jsonl" && grep -q '"role":"candidate"' "$WORK/results.jsonl" && ok ||
     bad "result records name primary (baseline) and shadow (candidate)"
 grep -q 'secret-token-xyz' "$WORK/shadow.log" && ok || bad "the shadow got the real Authorization header"

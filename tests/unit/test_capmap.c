@@ -460,6 +460,28 @@ Test(capmap, cohort_helpers)
     cr_assert_not(pm_cohort_scope_pushes("scope=repository:a/b:pull"));
 }
 
+/* The shard of an exchange (replay --shard, the tee's shadow lanes): the repository, else
+ * the user, else the session decides, and the same key gives the same shard. */
+Test(capmap, shard_key_is_repository_then_user_then_session)
+{
+    cr_assert_eq(pm_shard_of(NULL, NULL, NULL, 8), 0);
+    cr_assert_eq(pm_shard_of("acme/app", "alice", "tee-1", 0), 0);
+    unsigned seen[8] = {0};
+    for (int i = 0; i < 64; i++) {
+        char repo[32], session[32];
+        snprintf(repo, sizeof repo, "org%d/repo", i);
+        snprintf(session, sizeof session, "tee-%d", i);
+        unsigned k = pm_shard_of(repo, "alice", session, 8);
+        cr_assert_lt(k, 8);
+        seen[k]++;
+        cr_assert_eq(pm_shard_of(repo, "bob", "tee-999", 8), k, "the repository decides, not user or session");
+        cr_assert_eq(pm_shard_of(NULL, repo, session, 8), k, "without one, the user (same key, same shard)");
+        cr_assert_eq(pm_shard_of(NULL, NULL, repo, 8), k, "without both, the session");
+    }
+    for (int k = 0; k < 8; k++)
+        cr_assert_gt(seen[k], 0, "64 repositories leave shard %d of 8 empty", k);
+}
+
 /* Issue 17 item 7: `method: "*"` is any method, so a route that takes every method is one
  * entry; it competes with the method's own routes by specificity, and is mutating as the
  * request's method is unless the route says otherwise. */

@@ -2,7 +2,8 @@
  * test_tee.c — the tee's parts that need no network: the bounded shadow queue (limits,
  * order, many producers at once), the shadow copy's capture record, hop-by-hop header
  * names, the metrics exposition (counts, parity and its Wilson bound, histogram
- * buckets, label escapes), and the slowloris guard's per-address table and accept policy. tests/integration/tee_*.sh drive the whole thing over HTTP.
+ * buckets, label escapes), fair shedding per family, and the slowloris guard's per-address
+ * table and accept policy. tests/integration/tee_*.sh drive the whole thing over HTTP.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -120,6 +121,62 @@ Test(tee_queue, many_producers_lose_nothing_they_were_told_was_queued)
     cr_assert_eq(tee_queue_bytes(q), 0);
     free(seen);
     tee_queue_free(q);
+}
+
+/* Fair shedding: an uncongested queue takes every family's copies; a congested one only
+ * those of a family under its share (capacity / families seen lately), so the rare
+ * family keeps its share while the busy one is shed; counts add up per family. */
+Test(tee_shed, congestion_sheds_the_family_over_its_share_only)
+{
+    tee_shed *s = tee_shed_new(100);
+    tee_family *big = tee_shed_family(s, "REGISTRY_V2"), *rare = tee_shed_family(s, "OAUTH");
+    cr_assert_eq(tee_shed_family(s, "REGISTRY_V2"), big, "one slot per name");
+    cr_assert_neq(big, rare);
+    int64_t now = 1000000;
+    tee_shed_seen(s, big, now);
+    tee_shed_seen(s, rare, now);
+    /* under half full: whatever the family holds */
+    size_t depth = 0;
+    for (int i = 0; i < 49; i++, depth++)
+        cr_assert(tee_shed_admit(s, big, depth), "copy %d while the queue is under half full", i);
+    /* congested: the big family (49 held) takes one more up to its share of 50, then no more */
+    cr_assert(tee_shed_admit(s, big, depth++));
+    cr_assert_not(tee_shed_admit(s, big, depth), "the big family is at its share");
+    cr_assert(tee_shed_over_share(s, big, depth));
+    tee_shed_count(big, false);
+    /* ... while the rare one holds nothing and is admitted */
+    cr_assert_not(tee_shed_over_share(s, rare, depth));
+    cr_assert(tee_shed_admit(s, rare, depth++));
+    tee_shed_count(rare, true);
+    /* a copy of the big family leaves the queue: its place is free again */
+    tee_shed_left(big);
+    cr_assert(tee_shed_admit(s, big, depth));
+    tee_family_stats st[4];
+    size_t n = tee_shed_stats(s, st, 4);
+    cr_assert_eq(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        bool is_big = strcmp(st[i].family, "REGISTRY_V2") == 0;
+        cr_assert_eq(st[i].seen, 1);
+        cr_assert_eq(st[i].shed, is_big ? 1 : 0);
+        cr_assert_eq(st[i].handed, is_big ? 0 : 1);
+        cr_assert_eq(st[i].waiting, is_big ? 50 : 1);
+    }
+    tee_shed_free(s);
+}
+
+/* A family not seen for RECENT_US loses its share: the busy one may use the room. */
+Test(tee_shed, a_family_gone_quiet_gives_its_share_back)
+{
+    tee_shed *s = tee_shed_new(100);
+    tee_family *big = tee_shed_family(s, "REGISTRY_V2"), *rare = tee_shed_family(s, "KEYS");
+    tee_shed_seen(s, big, 1000000);
+    tee_shed_seen(s, rare, 1000000);
+    for (size_t depth = 0; depth < 50; depth++)
+        cr_assert(tee_shed_admit(s, big, depth));
+    cr_assert_not(tee_shed_admit(s, big, 60), "two families: a share of 50");
+    tee_shed_seen(s, big, 1000000 + 6000000); /* six seconds on, only the big family is seen */
+    cr_assert(tee_shed_admit(s, big, 60), "one family lately: a share of the whole queue");
+    tee_shed_free(s);
 }
 
 Test(tee_headers, hop_by_hop_includes_what_connection_names)
