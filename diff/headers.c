@@ -95,12 +95,12 @@ static void compare_one(diff_ctx *c, const char *name, const char *va, const cha
     if (r && r->kind == RULE_IGNORE_HEADER)
         return;
     uint64_t before = c->count;
-    json_t *ja = va ? json_string(va) : NULL, *jb = vb ? json_string(vb) : NULL;
+    const char *kind = NULL; /* the difference, if any */
     if (!va || !vb) {
-        diff_add(c, "header", name, va ? "missing" : "extra", ja, jb);
+        kind = va ? "missing" : "extra";
     } else if (r && r->kind == RULE_SHAPE) {
         if (!diff_shape_matches(r->shape, va) || !diff_shape_matches(r->shape, vb))
-            diff_add(c, "header", name, "value", ja, jb);
+            kind = "value";
     } else if (r && (r->kind == RULE_NORMALIZE || r->kind == RULE_URL_HOST)) {
         char *na = strdup(va), *nb = strdup(vb);
         if (r->kind == RULE_URL_HOST || r->hosts) {
@@ -115,45 +115,57 @@ static void compare_one(diff_ctx *c, const char *name, const char *va, const cha
             na = diff_normalize_params(na, r->params);
             nb = diff_normalize_params(nb, r->params);
         }
-        if (strcmp(na, nb) != 0)
-            diff_add(c, "header", name, "value", ja, jb);
+        if (!na || !nb || strcmp(na, nb) != 0)
+            kind = "value";
         free(na);
         free(nb);
     } else if (r && r->kind == RULE_ARRAY_SET) {
         char *sa = sorted_values(va), *sb = sorted_values(vb);
         if (!sa || !sb || strcmp(sa, sb) != 0)
-            diff_add(c, "header", name, "value", ja, jb);
+            kind = "value";
         free(sa);
         free(sb);
     } else if (strcmp(va, vb) != 0) {
-        diff_add(c, "header", name, "value", ja, jb);
+        kind = "value";
+    }
+    if (kind) { /* the values as JSON only for a difference: most headers have none */
+        json_t *ja = va ? json_string(va) : NULL, *jb = vb ? json_string(vb) : NULL;
+        diff_add(c, "header", name, kind, ja, jb);
+        json_decref(ja);
+        json_decref(jb);
     }
     if (expired)
         diff_expired_hit(c, expired_rule, c->count - before);
-    json_decref(ja);
-    json_decref(jb);
 }
+
+
 
 void diff_headers(diff_ctx *c, const json_t *baseline, const json_t *candidate)
 {
     const json_t *lists[2] = {baseline, candidate};
-    json_t *seen = json_object();
-    for (int side = 0; side < 2; side++) {
+    size_t cap = json_array_size(baseline) + json_array_size(candidate);
+    char **seen = calloc(cap ? cap : 1, sizeof *seen); /* names compared so far, lower case */
+    size_t nseen = 0;
+    for (int side = 0; seen && side < 2; side++) {
         size_t i;
         const json_t *pair;
         json_array_foreach(lists[side], i, pair) {
             char *name = lower(json_string_value(json_array_get(pair, 0)));
-            if (!name || json_object_get(seen, name)) {
+            bool again = false;
+            for (size_t k = 0; name && !again && k < nseen; k++)
+                again = strcmp(seen[k], name) == 0;
+            if (!name || again) {
                 free(name);
                 continue;
             }
-            json_object_set_new(seen, name, json_true());
+            seen[nseen++] = name;
             char *va = values_of(baseline, name), *vb = values_of(candidate, name);
             compare_one(c, name, va, vb);
             free(va);
             free(vb);
-            free(name);
         }
     }
-    json_decref(seen);
+    for (size_t k = 0; k < nseen; k++)
+        free(seen[k]);
+    free(seen);
 }
