@@ -11,16 +11,17 @@
  * jansson reads through a callback; a pre-scan (strings, escapes, bracket depth) feeds it
  * exactly the bytes of one object or array, so it never reads past the value's end and
  * nothing is lost between values. Scalars between entries are checked here. The input
- * is read with zlib's gzread, so a gzip HAR is read as it is, and a plain one too.
+ * is read through core's gzip input (pm_gzin: a gzip HAR inflated, a plain one as it is; the
+ * bytes inflated before damage are handed out before the damage is named).
  */
 #include "har_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define READ_SIZE (64 * 1024)
 #define KEY_MAX 64
@@ -29,13 +30,13 @@ enum { ST_START, ST_ROOT, ST_LOG, ST_ENTRIES, ST_TAIL, ST_DONE };
 
 struct har_stream {
     char *name;
-    gzFile gz;                  /* NULL: reading from memory */
+    pm_gzin *gz;                /* NULL: reading from memory */
     const unsigned char *data;  /* the current window: memory, or buf */
     unsigned char *buf;
     size_t pos, len;
     uint64_t base;              /* file offset of data[0] */
     bool eof;                   /* the input has no more bytes */
-    char read_error[160];       /* gzread's complaint (a damaged gzip stream) */
+    char read_error[160];       /* the input's complaint (a damaged gzip stream) */
     int state;
     bool first;                 /* the container being walked has no member yet */
     bool seen_log, seen_entries;
@@ -57,15 +58,11 @@ static bool fill(har_stream *s)
     }
     s->base += s->len;
     s->pos = s->len = 0;
-    int n = gzread(s->gz, s->buf, READ_SIZE);
+    ssize_t n = pm_gzin_read(s->gz, s->buf, READ_SIZE);
     if (n <= 0) {
-        int code = Z_OK;
-        const char *msg = gzerror(s->gz, &code);
-        if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
-            /* zlib says "PATH: what"; the caller names the file already */
-            size_t nl = strlen(s->name);
-            if (msg && strncmp(msg, s->name, nl) == 0 && strncmp(msg + nl, ": ", 2) == 0)
-                msg += nl + 2;
+        if (n < 0) {
+            const char *msg = NULL;
+            pm_gzin_error(s->gz, &msg);
             snprintf(s->read_error, sizeof s->read_error, "%s", msg && *msg ? msg : "read error");
         }
         s->eof = true;
@@ -486,24 +483,17 @@ har_stream *har_stream_open(const char *path, const void *data, size_t len, pm_e
         s->len = len;
         return s;
     }
-    errno = 0;
-    if (strcmp(s->name, "-") == 0) {
-        int fd = dup(STDIN_FILENO);
-        s->gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
-        if (!s->gz && fd >= 0)
-            close(fd);
-    } else {
-        s->gz = gzopen(s->name, "rb");
-    }
+    int fd = strcmp(s->name, "-") == 0 ? dup(STDIN_FILENO) : open(s->name, O_RDONLY | O_CLOEXEC);
     int open_errno = errno;
+    s->gz = fd >= 0 ? pm_gzin_open(fd) : NULL;
     s->buf = malloc(READ_SIZE);
     if (!s->gz || !s->buf) {
-        pm_err_set(err, "%s: cannot open: %s", s->name,
-                   s->gz ? "out of memory" : strerror(open_errno ? open_errno : ENOENT));
+        pm_err_set(err, "%s: cannot open: %s", s->name, fd >= 0 ? "out of memory" : strerror(open_errno));
+        if (!s->gz && fd >= 0)
+            close(fd);
         har_stream_close(s);
         return NULL;
     }
-    gzbuffer(s->gz, 128 * 1024);
     s->data = s->buf;
     return s;
 }
@@ -513,7 +503,7 @@ void har_stream_close(har_stream *s)
     if (!s)
         return;
     if (s->gz)
-        gzclose(s->gz);
+        pm_gzin_close(s->gz);
     free(s->buf);
     free(s->name);
     free(s);
