@@ -45,6 +45,7 @@ typedef struct diff_rule {
     double tolerance;
     bool hosts, uuids;   /* RULE_NORMALIZE */
     json_t *params;      /* RULE_NORMALIZE: query parameters whose values are tokens */
+    json_t *drop_params; /* RULE_NORMALIZE: query parameters taken out whole (one side may lack them) */
     json_t *families, *capabilities, *methods; /* NULL = all */
     bool expired;
     const char *reason, *owner, *expires; /* borrowed from the loaded rules file */
@@ -194,6 +195,8 @@ void diff_shape_key(const json_t *difference, char *buf, size_t size);
 char *diff_normalize_hosts(const diff_ctx *c, char *s);
 char *diff_normalize_uuids(char *s);
 char *diff_normalize_params(char *s, const json_t *params);
+/* Takes the named query parameters out of a URL, names and values (in place; s returned). */
+char *diff_drop_params(char *s, const json_t *params);
 
 /* ---- headers (headers.c) --------------------------------------------------------------------- */
 

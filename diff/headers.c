@@ -115,6 +115,10 @@ static void compare_one(diff_ctx *c, const char *name, const char *va, const cha
             na = diff_normalize_params(na, r->params);
             nb = diff_normalize_params(nb, r->params);
         }
+        if (r->drop_params) {
+            na = diff_drop_params(na, r->drop_params);
+            nb = diff_drop_params(nb, r->drop_params);
+        }
         if (!na || !nb || strcmp(na, nb) != 0)
             kind = "value";
         free(na);

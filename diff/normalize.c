@@ -110,3 +110,33 @@ char *diff_normalize_params(char *s, const json_t *params)
     return s;
 }
 
+
+char *diff_drop_params(char *s, const json_t *params)
+{
+    char *query = s ? strchr(s, '?') : NULL;
+    if (!query)
+        return s;
+    size_t i;
+    const json_t *p;
+    json_array_foreach(params, i, p) {
+        const char *name = json_string_value(p);
+        size_t n = name ? strlen(name) : 0;
+        for (char *at = query + 1; n > 0 && *at;) {
+            size_t len = strcspn(at, "&;#");
+            if (len > n && strncmp(at, name, n) == 0 && at[n] == '=') {
+                bool sep = at[len] == '&' || at[len] == ';';
+                memmove(at, at + len + sep, strlen(at + len + sep) + 1); /* the parameter and its separator */
+                continue;
+            }
+            if (at[len] != '&' && at[len] != ';')
+                break;
+            at += len + 1;
+        }
+    }
+    size_t end = strlen(query); /* a separator left last, or an empty query, goes too */
+    while (end > 0 && (query[end - 1] == '&' || query[end - 1] == ';'))
+        query[--end] = '\0';
+    if (end == 1)
+        query[0] = '\0';
+    return s;
+}

@@ -130,7 +130,7 @@ static bool method_list(const json_t *v, char *why, size_t why_len)
 static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const char *today, pm_err *err)
 {
     const pm_config *cfg = r->cfg;
-    static const char *const keys[] = {"kind", "header", "path", "shape", "abs", "hosts", "uuids", "params", "families",
+    static const char *const keys[] = {"kind", "header", "path", "shape", "abs", "hosts", "uuids", "params", "drop_params", "families",
                                        "capabilities", "methods", "reason", "owner", "expires", NULL};
     const char *key;
     const json_t *v;
@@ -206,6 +206,10 @@ static int load_rule(diff_rules *r, const json_t *node, diff_rule *rule, const c
     rule->params = json_object_get(node, "params");
     if (rule->params && !json_is_array(rule->params))
         return pm_config_error_at(cfg, rule->params, err, "rule %s: params is a list of query parameter names", kind);
+    rule->drop_params = json_object_get(node, "drop_params");
+    if (rule->drop_params && !string_list(rule->drop_params))
+        return pm_config_error_at(cfg, rule->drop_params, err, "rule %s: drop_params is a list of query parameter names",
+                                  kind);
     rule->families = json_object_get(node, "families");
     rule->capabilities = json_object_get(node, "capabilities");
     if (!string_list(rule->families)) /* a scalar would match nothing, silently */

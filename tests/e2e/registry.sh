@@ -5,7 +5,8 @@
 #  1. the pull traffic replayed against two registries holding the same image: every
 #     family promotes (exit 0);
 #  2. the push traffic replayed with --allow-writes into two fresh sandbox registries:
-#     every upload completes on both (the final PUTs answer 201 on both sides);
+#     every upload completes on both (the final PUTs answer 201 on both sides), and every
+#     exchange is a match (the upload Location's per-process `_state` absorbed);
 #  3. two registries seeded with different images under one tag: the gate fails (exit 1)
 #     and REGISTRY_V2's top difference is the manifest digest.
 # The tee shadows the push too (--sandbox --allow-writes: the shadow registry is a
@@ -143,6 +144,16 @@ bad = [(r["request"]["target"][:60], {n: (a.get("status"), a.get("error")) for n
 print("ok" if puts and not bad else "PUTs %d, not 201 on both: %s" % (len(puts), bad))
 PY
 [ "$(cat "$WORK/write-check")" = ok ] && ok || bad "push replay: $(cat "$WORK/write-check")"
+# ... and every exchange of it a match: distribution signs its upload Location's `_state`
+# per process, which the shipped Location rule absorbs (params: [_state])
+python3 - "$WORK/out-write/diffs.jsonl.gz" >"$WORK/write-match" <<'PY'
+import gzip, json, sys
+ds = [json.loads(l) for l in gzip.open(sys.argv[1], "rt")]
+bad = [(d["request"]["method"] if "request" in d else d.get("capability"), d["verdict"],
+        [x.get("path") for x in d.get("differences", [])][:2]) for d in ds if d["verdict"] != "match"]
+print("ok" if ds and not bad else "%d exchanges, not matching: %s" % (len(ds), bad[:4]))
+PY
+[ "$(cat "$WORK/write-match")" = ok ] && ok || bad "push replay verdicts: $(cat "$WORK/write-match")"
 for port in "$w1" "$w2"; do
     "${sk[@]}" inspect --tls-verify=false "docker://127.0.0.1:$port/acme/app:v1" >/dev/null 2>&1 && ok ||
         bad "the sandbox registry on $port does not serve the replayed push"

@@ -578,6 +578,44 @@ Test(rules, normalize_location_hosts_and_uuids)
     diff_free(e);
 }
 
+static json_t *upload_locations(const char *py, const char *go)
+{
+    char a[256], b[256];
+    snprintf(a, sizeof a, "[[\"Location\",\"%s\"]]", py);
+    snprintf(b, sizeof b, "[[\"Location\",\"%s\"]]", go);
+    return result_of("REGISTRY_V2", "V2_BLOB_UPLOAD", answer("baseline", 202, a, ""), answer("candidate", 202, b, ""));
+}
+
+/* drop_params: the parameter goes whole, so one side having it and the other not is no
+ * difference (distribution's `_state`, which Python's answers lack); others still count. */
+Test(rules, normalize_drop_params_absorbs_a_parameter_only_one_side_has)
+{
+    diff_engine *e = engine("rules:\n  - {kind: normalize, header: location, uuids: true, drop_params: [_state], "
+                            "reason: r}\n");
+    const char *py = "/v2/ns/repo/blobs/uploads/1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+    expect(run(e, upload_locations(py, "/v2/ns/repo/blobs/uploads/6fa459ea-ee8a-3ca4-894e-db77e160355e?_state=AbC")),
+           "match", 0);
+    expect(run(e, upload_locations("/u/1?_state=x&n=1", "/u/1?n=1&_state=y")), "match", 0);
+    expect(run(e, upload_locations("/u/1?n=1", "/u/1?_state=y&n=1")), "match", 0);
+    expect(run(e, upload_locations("/u/1?my_state=1", "/u/1")), "mismatch", 1, "header", "location", "value");
+    expect(run(e, upload_locations("/u/1?_state=1&n=1", "/u/1?_state=1&n=2")), "mismatch", 1, "header", "location",
+           "value");
+    diff_free(e);
+}
+
+/* The shipped Quay rules absorb distribution's `_state` in upload Locations. */
+Test(rules, quay_rules_absorb_the_upload_state)
+{
+    diff_options o;
+    diff_options_init(&o);
+    o.today = "2026-12-01";
+    diff_engine *e = engine_with(&o, PMIRROR_SOURCE_DIR "/config/quay/rules.yaml");
+    expect(run(e, upload_locations("/v2/ns/repo/blobs/uploads/1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+                                   "/v2/ns/repo/blobs/uploads/6fa459ea-ee8a-3ca4-894e-db77e160355e?_state=q1w2e3")),
+           "match", 0);
+    diff_free(e);
+}
+
 /* Hosts from the suite: each target's own host:port, also inside other text. */
 Test(rules, normalize_with_the_suites_hosts)
 {
