@@ -5,7 +5,8 @@
  * Content-Encoding says so or the gzip magic bytes do (servers lie), and a cap on the
  * decoded size so a compression bomb is `too_large`, never memory exhaustion.
  * Dispatch: JSON media types (application/json, +json, OCI and Docker manifests) are
- * compared structurally; other text line by line, reporting the first differing line;
+ * compared structurally; an event stream (text/event-stream) as its list of events, each
+ * event's data as JSON when it is (core/sse.c; keep-alive comments are not events); other text line by line, reporting the first differing line;
  * anything else by length and SHA-256. Byte-equal bodies are equal without parsing.
  */
 #include <stdlib.h>
@@ -204,10 +205,35 @@ static void diff_text(diff_ctx *c, const diff_body *a, const diff_body *b)
     json_decref(vb);
 }
 
+/* An event stream as a document: {"events": [{"event", "data", "id"?, "retry"?}, ...]}, each
+ * event's data parsed when it is JSON. Keep-alive comments and timing are not in it. */
+static json_t *stream_document(const diff_body *b)
+{
+    json_t *events = pm_sse_events(b->data, b->len, NULL);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev) {
+        const char *text = json_string_value(json_object_get(ev, "data"));
+        json_t *parsed = text ? diff_json_parse((const unsigned char *)text, strlen(text)) : NULL;
+        if (parsed)
+            json_object_set_new(ev, "data", parsed);
+    }
+    return events ? json_pack("{s:o}", "events", events) : NULL;
+}
+
 void diff_bodies(diff_ctx *c, const char *content_type, const diff_body *a, const diff_body *b)
 {
     if (a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0))
         return; /* byte-equal: equal, whatever they are */
+    if (pm_sse_is_stream_type(content_type)) { /* events as a list: $.events[1].data.foo */
+        json_t *ja = stream_document(a), *jb = stream_document(b);
+        if (ja && jb)
+            diff_json(c, ja, jb);
+        json_decref(ja);
+        json_decref(jb);
+        if (ja && jb)
+            return;
+    }
     if (is_json_type(content_type) || (!content_type && a->len && (a->data[0] == '{' || a->data[0] == '['))) {
         /* the tapes first; the trees when the tapes cannot tell (see tape_diff.c) */
         if (c->tapes && pm_utf8_valid(a->data, a->len) && pm_utf8_valid(b->data, b->len) &&
