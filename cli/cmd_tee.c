@@ -142,7 +142,7 @@ int cmd_tee(int argc, char **argv)
         CLI_OPT_SIZE(0, "queue-bytes", &a.queue_bytes, 1, CLI_NO_MAX, "... and the memory they hold at most (256M)"),
         CLI_OPT_SIZE(0, "max-body", &a.max_body, 1, CLI_NO_MAX, "a bigger request body is not shadowed (16M)"),
         CLI_OPT_INT(0, "concurrency", &a.concurrency, 1, 100000,
-                    "shadow exchanges in flight at most (suite's, else 32)"),
+                    "shadow exchanges in flight at most, per shadow worker (suite's, else 32)"),
         CLI_OPT_NUMBER(0, "primary-timeout", &a.primary_timeout, 0.001, 86400,
                        "the primary may stay silent X seconds (300)"),
         CLI_OPT_NUMBER(0, "shadow-timeout", &a.shadow_timeout, 0.001, 86400,
