@@ -63,7 +63,7 @@ static const struct {
     const char *source, *how;
 } profile_rules[] = {
     {"env", "$PMIRROR_PROFILE"},
-    {"installed", "installed beside the binary: BIN/" PMIRROR_INSTALLED_PROFILE_REL},
+    {"installed", "the installed layout beside the binary: BIN/" PMIRROR_INSTALLED_PROFILE_REL},
     {"build", "the build tree's beside the binary: BIN/../config/quay"},
     {"source", "the source tree's, compiled in"},
     {"default", "the installed path compiled in (not found: give --profile or $PMIRROR_PROFILE)"},

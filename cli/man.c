@@ -80,6 +80,8 @@ void cli_roff_text(FILE *out, const char *text, bool paragraphs)
 
 /* The page's parts that are not a command's: each a section heading and its roff. */
 static const char *const head =
+    ".nh\n" /* (option names and paths are not to be hyphenated) */
+    ".ad l\n"
     ".SH NAME\n"
     "pmirror \\- parity\\-testing shadow traffic mirror\n"
     ".SH SYNOPSIS\n"
