@@ -66,7 +66,7 @@ static const struct {
     {"installed", "the installed layout beside the binary: BIN/" PMIRROR_INSTALLED_PROFILE_REL},
     {"build", "the build tree's beside the binary: BIN/../config/quay"},
     {"source", "the source tree's, compiled in"},
-    {"default", "the installed path compiled in (not found: give --profile or $PMIRROR_PROFILE)"},
+    {"default", "the installed path, compiled in"},
 };
 
 /* The version, and the profile a command run now would use and the rule that found it. */
@@ -84,6 +84,8 @@ static int version(void)
     printf("pmirror %s\nprofile: %s\nfound by: %s (%s)\n", PMIRROR_VERSION, real ? real : p->dir, p->source, how);
     if (real && strcmp(real, p->dir) != 0)
         printf("as looked up: %s\n", p->dir);
+    if (!p->capabilities.path)
+        printf("warning: no readable %s: give --profile DIR or set $PMIRROR_PROFILE\n", p->capabilities.where);
     free(real);
     pm_profile_free(p);
     if (fflush(stdout) != 0 || ferror(stdout))
