@@ -44,7 +44,13 @@ subs = re.findall(r"^  ([a-z]+) ", top, re.M)
 problems = [] if len(subs) >= 15 else ["pmirror --help lists too few subcommands: %s" % subs]
 checked = 0
 for sub in subs:
-    for cmd in (["profile", "init"], ["profile", "check"]) if sub == "profile" else ([sub],):
+    cmds = [[sub]]
+    if sub == "profile":  # subcommands of its own, as its --help lists them
+        own = subprocess.run([exe, "profile", "--help"], capture_output=True, text=True).stdout
+        cmds = [["profile", s] for s in re.findall(r"^  ([a-z]+) ", own, re.M)]
+        if len(cmds) < 2:
+            problems.append("pmirror profile --help lists too few subcommands: %s" % cmds)
+    for cmd in cmds:
         name = " ".join(cmd)
         if "pmirror %s " % name not in page:
             problems.append("the page has no section for pmirror %s" % name)
