@@ -4,6 +4,7 @@
 # The loop after each change: make check (build, then the unit and integration tests; no deps,
 # no sanitizers, no fuzzing, no valgrind, no e2e). make test runs it first.
 # Other targets: make deps (Debian packages; idempotent), make (build into build/),
+# make install PREFIX=DIR (default /usr/local), make deb (build/pmirror_*.deb),
 # make sanitize (build-asan/ with address,undefined sanitizers and run the tests there),
 # make clang (build-clang/, warnings as errors under clang, and the libFuzzer targets),
 # make fuzz FUZZ_SECONDS=N (every fuzz target for N seconds), make valgrind (the integration
@@ -19,11 +20,12 @@ DEB_PACKAGES = cmake make gcc clang pkg-config \
   libpcap-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libcriterion-dev \
   libmicrohttpd-dev libyaml-dev libpcre2-dev libssl-dev node-llhttp libpq-dev \
   postgresql python3-psycopg2 \
-  docker-registry skopeo python3 chromium libxml2-utils nginx valgrind
+  docker-registry skopeo python3 chromium libxml2-utils nginx valgrind \
+  mandoc man-db dpkg-dev python3-yaml podman debootstrap
 
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build deps check test demo sanitize clang fuzz valgrind clean
+.PHONY: all build deps check test demo sanitize clang fuzz valgrind clean install deb
 
 all: build
 
@@ -57,6 +59,7 @@ check: build
 test: deps
 	$(MAKE) check
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L '^e2e$$'
+	cd $(BUILD) && ctest --output-on-failure -L '^(package|container)$$'
 	$(MAKE) sanitize
 	@if command -v clang >/dev/null 2>&1; then \
 	  $(MAKE) clang && cd build-clang && ctest --output-on-failure -L fuzz; \
@@ -89,6 +92,15 @@ fuzz: clang
 	cmake -S . -B build-clang -DPMIRROR_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
 	cd build-clang && ctest --output-on-failure -L fuzz
 	cmake -S . -B build-clang -DPMIRROR_FUZZ_SECONDS=10 >/dev/null
+
+# make install PREFIX=DIR: the binary, the man page and the Quay profile under DIR (default
+# /usr/local; README "Install"). make deb: the Debian package, in $(BUILD)/.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf build build-asan build-clang build-valgrind

@@ -102,6 +102,24 @@ typedef struct {
  * printing one error line. */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_list *args);
 void cli_help(const cli_command *cmd, FILE *out);
+
+/* ----- pmirror.1, made from the same tables (`pmirror --man`, run by CMake; man.c) ----- */
+
+/* What cli_help prints: --help's text, or the command's line of the page's SYNOPSIS, or
+ * its section of the page (roff). Set once, by --man, before it asks each command. */
+typedef enum { CLI_HELP_TEXT, CLI_HELP_ROFF_SYNOPSIS, CLI_HELP_ROFF } cli_help_style;
+void cli_help_set_style(cli_help_style style);
+/* text as roff: backslashes and dashes escaped, a line that would start with a control
+ * character guarded. paragraphs: a blank line starts a new paragraph and a line indented
+ * in the text (an example) is kept on its own line; else the text is one run of words.
+ * Ends with a newline unless !paragraphs. */
+void cli_roff_text(FILE *out, const char *text, bool paragraphs);
+/* The page: SECTIONs around each command's help. date: the page's date (YYYY-MM-DD; NULL:
+ * today's); help(style) prints every command's help in the style. */
+typedef struct {
+    const char *name, *summary;
+} cli_man_command;
+int cli_man(const char *date, const cli_man_command *commands, size_t n, void (*help)(void));
 /* "pmirror NAME: message" on stderr; returns CLI_USAGE. When the failure is a write to a
  * standard output whose reader has gone (cli_stdout_closed), prints nothing and returns
  * CLI_STDOUT_CLOSED: the command stops, and ends with status 0. */

@@ -8,10 +8,14 @@
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef PMIRROR_VERSION
 #define PMIRROR_VERSION "dev"
+#endif
+#ifndef PMIRROR_INSTALLED_PROFILE_REL
+#define PMIRROR_INSTALLED_PROFILE_REL "../share/pmirror/profiles/quay"
 #endif
 
 typedef struct {
@@ -54,6 +58,69 @@ static void usage(FILE *out)
                  "2 usage or input error.\n");
 }
 
+/* How each rule of core/profile.c found the profile, for --version. */
+static const struct {
+    const char *source, *how;
+} profile_rules[] = {
+    {"env", "$PMIRROR_PROFILE"},
+    {"installed", "the installed layout beside the binary: BIN/" PMIRROR_INSTALLED_PROFILE_REL},
+    {"build", "the build tree's beside the binary: BIN/../config/quay"},
+    {"source", "the source tree's, compiled in"},
+    {"default", "the installed path, compiled in"},
+};
+
+/* The version, and the profile a command run now would use and the rule that found it. */
+static int version(void)
+{
+    pm_err err;
+    pm_profile *p = pm_profile_find(NULL, &err);
+    if (!p)
+        return cli_fail("version", "%s", err.msg);
+    char *real = realpath(p->dir, NULL);
+    const char *how = p->source;
+    for (size_t i = 0; i < sizeof profile_rules / sizeof *profile_rules; i++)
+        if (strcmp(profile_rules[i].source, p->source) == 0)
+            how = profile_rules[i].how;
+    printf("pmirror %s\nprofile: %s\nfound by: %s (%s)\n", PMIRROR_VERSION, real ? real : p->dir, p->source, how);
+    if (real && strcmp(real, p->dir) != 0)
+        printf("as looked up: %s\n", p->dir);
+    if (!p->capabilities.path)
+        printf("warning: no readable %s: give --profile DIR or set $PMIRROR_PROFILE\n", p->capabilities.where);
+    free(real);
+    pm_profile_free(p);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return cli_fail("version", "cannot write to stdout");
+    return CLI_OK;
+}
+
+/* profile's own subcommands (cmd_profile.c's table), for the page. */
+static const char *const profile_subcommands[] = {"init", "check"};
+
+/* For cli_man: every subcommand's --help (in the style cli_man set), in the table's
+ * order; profile, which has subcommands of its own, once per one. */
+static void each_help(void)
+{
+    for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++) {
+        if (subcommands[i].run == cmd_profile) {
+            for (size_t j = 0; j < sizeof profile_subcommands / sizeof *profile_subcommands; j++) {
+                char *av[] = {"profile", (char *)profile_subcommands[j], "--help", NULL};
+                cmd_profile(3, av);
+            }
+            continue;
+        }
+        char *av[] = {(char *)subcommands[i].name, "--help", NULL};
+        subcommands[i].run(2, av);
+    }
+}
+
+static int man(const char *date)
+{
+    cli_man_command list[sizeof subcommands / sizeof *subcommands];
+    for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
+        list[i] = (cli_man_command){subcommands[i].name, subcommands[i].summary};
+    return cli_man(date, list, sizeof list / sizeof *list, each_help);
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is a failed write (EPIPE): cli_fail ends quietly */
@@ -73,10 +140,10 @@ int main(int argc, char **argv)
         usage(stdout);
         return CLI_OK;
     }
-    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
-        printf("pmirror %s\n", PMIRROR_VERSION);
-        return CLI_OK;
-    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0)
+        return version();
+    if (strcmp(name, "--man") == 0) /* hidden: pmirror.1 from the tables (cli/man.c; CMake runs it) */
+        return man(argc > 2 ? argv[2] : NULL);
     for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
         if (strcmp(subcommands[i].name, name) == 0) {
             int rc = subcommands[i].run(argc - 1, argv + 1);

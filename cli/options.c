@@ -145,8 +145,67 @@ static void kind_text(const cli_opt *o, char *buf, size_t size)
     }
 }
 
+/* How cli_help prints: --help's text unless `pmirror --man` asked for the page's roff. The
+ * tables are each command's locals, reachable only through its --help; this is set once,
+ * before any command runs. */
+static cli_help_style help_style = CLI_HELP_TEXT;
+
+void cli_help_set_style(cli_help_style style)
+{
+    help_style = style;
+}
+
+/* The command's entry in pmirror.1: its synopsis line, or its section (the same table,
+ * words and bounds as the text below). */
+static void help_roff(const cli_command *cmd, FILE *out)
+{
+    if (help_style == CLI_HELP_ROFF_SYNOPSIS) {
+        fputs(".br\n\\fBpmirror ", out);
+        cli_roff_text(out, cmd->name, false);
+        fputs("\\fR\n", out);
+        cli_roff_text(out, cmd->usage, true);
+        return;
+    }
+    fputs(".SS \"pmirror ", out);
+    cli_roff_text(out, cmd->name, false);
+    fputs("\"\n\\fBpmirror ", out);
+    cli_roff_text(out, cmd->name, false);
+    fputs("\\fR\n", out);
+    cli_roff_text(out, cmd->usage, true);
+    fputs(".PP\n", out);
+    cli_roff_text(out, cmd->summary, true);
+    for (const cli_opt *o = cmd->opts; o && o->long_name; o++) {
+        char kind[256];
+        kind_text(o, kind, sizeof kind);
+        fputs(".TP\n", out);
+        if (o->short_name)
+            fprintf(out, "\\fB\\-%c\\fR, ", o->short_name);
+        fputs("\\fB\\-\\-", out);
+        cli_roff_text(out, o->long_name, false);
+        fputs("\\fR", out);
+        if (o->kind != CLI_FLAG) {
+            fputs(" \\fI", out);
+            cli_roff_text(out, metavar(o), false);
+            fputs("\\fR", out);
+        }
+        fputs("\n", out);
+        char text[2048];
+        snprintf(text, sizeof text, "%s%s%s", o->help, kind,
+                 o->kind == CLI_LIST || o->kind == CLI_INTS ? " (repeatable)" : "");
+        cli_roff_text(out, text, true);
+    }
+    if (cmd->details) {
+        fputs(".PP\n", out);
+        cli_roff_text(out, cmd->details, true);
+    }
+}
+
 void cli_help(const cli_command *cmd, FILE *out)
 {
+    if (help_style != CLI_HELP_TEXT) {
+        help_roff(cmd, out);
+        return;
+    }
     fprintf(out, "usage: pmirror %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
     if (cmd->opts && cmd->opts[0].long_name)
         fprintf(out, "\noptions:\n");

@@ -4,9 +4,13 @@
  *
  * The order: --profile (`flag`); else a suite file's own `profile` (`suite`, resolved by
  * pm_suite_load); else $PMIRROR_PROFILE (`env`); else a profile beside the running binary
- * whose capabilities.yaml can be read (`exe`: ../config/quay, so that build/pmirror works
- * from a fresh clone without flags); else the directory compiled in (`default`). The
- * places beside the binary are one table: an installed layout is one more row.
+ * whose capabilities.yaml can be read: the installed layout first (`installed`:
+ * BIN/../share/pmirror/profiles/quay, so that an installed or relocated prefix works),
+ * then a build tree's (`build`: ../config/quay, so that build/pmirror works from a fresh
+ * clone without flags); else the source tree's, compiled in, when readable (`source`: a
+ * build directory outside the checkout); else the installed profile's absolute path,
+ * compiled in (`default`: named by the errors when nothing is there). The places beside
+ * the binary are one table.
  *
  * The files: capabilities.yaml, rules.yaml and gate.yaml count as absent when they cannot
  * be read; correlation.yaml and redact.yaml only when they are not there at all, so that
@@ -23,8 +27,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* (CMake compiles in all three: core/CMakeLists.txt) */
 #ifndef PMIRROR_DEFAULT_PROFILE
-#define PMIRROR_DEFAULT_PROFILE "config/quay"
+#define PMIRROR_DEFAULT_PROFILE "/usr/local/share/pmirror/profiles/quay"
+#endif
+#ifndef PMIRROR_SOURCE_PROFILE
+#define PMIRROR_SOURCE_PROFILE NULL
+#endif
+#ifndef PMIRROR_INSTALLED_PROFILE
+#define PMIRROR_INSTALLED_PROFILE "../share/pmirror/profiles/quay"
 #endif
 
 /* Profiles beside the running binary, first match wins: DIR_OF_BINARY/RELATIVE counts
@@ -32,7 +43,8 @@
 static const struct {
     const char *source, *relative;
 } beside_exe[] = {
-    {"exe", "../config/quay"}, /* build/pmirror in a source tree */
+    {"installed", PMIRROR_INSTALLED_PROFILE}, /* PREFIX/bin/pmirror: the data directory, relative */
+    {"build", "../config/quay"},              /* build/pmirror in a source tree */
 };
 
 typedef enum { READABLE, THERE } presence;
@@ -96,6 +108,21 @@ void pm_profile_free(pm_profile *p)
     free(p);
 }
 
+/* 1 when dir's capabilities.yaml is readable, 0 when not, -1 when out of memory (with
+ * err, when given). */
+static int readable_map(const char *dir, pm_err *err)
+{
+    char *map = join(dir, "capabilities.yaml");
+    if (!map) {
+        if (err)
+            pm_err_set(err, "out of memory");
+        return -1;
+    }
+    int found = access(map, R_OK) == 0;
+    free(map);
+    return found;
+}
+
 /* The first profile beside the binary exe whose capabilities.yaml is readable: 1 with
  * *dir (a new string) and *source, 0 when none is, -1 when out of memory. */
 static int find_beside(const char *exe, char **dir, const char **source)
@@ -111,13 +138,11 @@ static int find_beside(const char *exe, char **dir, const char **source)
         if (!candidate)
             return -1;
         snprintf(candidate, n, "%.*s/%s", exe_dir_len, exe, beside_exe[i].relative);
-        char *map = join(candidate, "capabilities.yaml");
-        if (!map) {
+        int found = readable_map(candidate, NULL);
+        if (found < 0) {
             free(candidate);
             return -1;
         }
-        bool found = access(map, R_OK) == 0;
-        free(map);
         if (found) {
             *dir = candidate;
             *source = beside_exe[i].source;
@@ -141,6 +166,13 @@ pm_profile *pm_profile_find_in(const pm_profile_lookup *l, pm_err *err)
         pm_err_set(err, "out of memory");
         return NULL;
     }
+    if (found == 0 && l->source_tree) {
+        int in_source = readable_map(l->source_tree, err);
+        if (in_source < 0)
+            return NULL;
+        if (in_source)
+            return pm_profile_at(l->source_tree, "source", err);
+    }
     if (found == 0)
         return pm_profile_at(l->fallback, "default", err);
     pm_profile *p = pm_profile_at(dir, source, err);
@@ -150,7 +182,10 @@ pm_profile *pm_profile_find_in(const pm_profile_lookup *l, pm_err *err)
 
 pm_profile *pm_profile_find(const char *given, pm_err *err)
 {
-    pm_profile_lookup l = {.given = given, .env = getenv("PMIRROR_PROFILE"), .fallback = PMIRROR_DEFAULT_PROFILE};
+    pm_profile_lookup l = {.given = given,
+                           .env = getenv("PMIRROR_PROFILE"),
+                           .source_tree = PMIRROR_SOURCE_PROFILE,
+                           .fallback = PMIRROR_DEFAULT_PROFILE};
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {

@@ -25,7 +25,10 @@ typedef struct pm_profile_file {
 typedef struct pm_profile {
     char *dir;          /* as found (report.json's run.profile) */
     const char *source; /* how: "flag" (--profile), "suite" (the suite file's `profile`),
-                         * "env" ($PMIRROR_PROFILE), "exe" (beside the binary), "default" */
+                         * "env" ($PMIRROR_PROFILE), "installed" (../share/pmirror/profiles/quay
+                         * beside the binary), "build" (../config/quay beside it), "source"
+                         * (the source tree's, compiled in), "default" (the installed path,
+                         * compiled in) */
     /* Absent means: not readable for these three (as commands have always judged them)... */
     pm_profile_file capabilities; /* capabilities.yaml: the map; the report's coverage */
     pm_profile_file rules;        /* rules.yaml: diff's normalization rules */
@@ -42,14 +45,19 @@ typedef struct pm_profile {
 typedef struct pm_profile_lookup {
     const char *given;    /* --profile; NULL: not given */
     const char *env;      /* $PMIRROR_PROFILE; NULL or "": not set */
-    const char *exe;      /* the running binary's path: a profile beside it (../config/quay)
+    const char *exe;      /* the running binary's path: a profile beside it (installed:
+                           * ../share/pmirror/profiles/quay, then a build tree's ../config/quay)
                            * counts when its capabilities.yaml is readable; NULL: unknown */
-    const char *fallback; /* the directory compiled in */
+    const char *source_tree; /* the source tree's profile: counts when its map is readable;
+                              * NULL: none */
+    const char *fallback; /* the last resort: the installed profile's absolute path */
 } pm_profile_lookup;
 
 pm_profile *pm_profile_find_in(const pm_profile_lookup *l, pm_err *err);
-/* given (--profile), else $PMIRROR_PROFILE, else ../config/quay beside /proc/self/exe,
- * else the directory compiled in (PMIRROR_DEFAULT_PROFILE). NULL only when out of memory. */
+/* given (--profile), else $PMIRROR_PROFILE, else ../share/pmirror/profiles/quay or
+ * ../config/quay beside /proc/self/exe, else the source tree's (compiled in, when there),
+ * else the installed path compiled in (PMIRROR_DEFAULT_PROFILE). NULL only when out of
+ * memory. */
 pm_profile *pm_profile_find(const char *given, pm_err *err);
 /* The profile at dir, found by `source` (a string that outlives it). */
 pm_profile *pm_profile_at(const char *dir, const char *source, pm_err *err);

@@ -1,6 +1,7 @@
 /*
  * test_profile.c — core/profile.c: the order a profile is looked up in (--profile,
- * $PMIRROR_PROFILE, beside the binary, the compiled-in default; a suite's own profile
+ * $PMIRROR_PROFILE, beside the binary (installed, then a build tree's), the source tree's,
+ * the compiled-in default; a suite's own profile
  * unless --profile), the source recorded, and each file's path set only when the file is
  * there (readable, for the map, the rules and the gate).
  */
@@ -37,13 +38,19 @@ static const char *at(const char *rel, char *buf, size_t size)
 
 TestSuite(profile, .init = scratch_make, .fini = scratch_remove);
 
-static pm_profile *find(const char *given, const char *env, const char *exe, const char *fallback)
+static pm_profile *find_with_source(const char *given, const char *env, const char *exe, const char *source_tree,
+                                    const char *fallback)
 {
-    pm_profile_lookup l = {.given = given, .env = env, .exe = exe, .fallback = fallback};
+    pm_profile_lookup l = {.given = given, .env = env, .exe = exe, .source_tree = source_tree, .fallback = fallback};
     pm_err err;
     pm_profile *p = pm_profile_find_in(&l, &err);
     cr_assert_not_null(p, "%s", err.msg);
     return p;
+}
+
+static pm_profile *find(const char *given, const char *env, const char *exe, const char *fallback)
+{
+    return find_with_source(given, env, exe, NULL, fallback);
 }
 
 Test(profile, lookup_order_flag_env_exe_default)
@@ -70,11 +77,46 @@ Test(profile, lookup_order_flag_env_exe_default)
     snprintf(want, sizeof want, "%s/bin/../config/quay", scratch_dir);
     p = find(NULL, "", exe, "/compiled/in");
     cr_assert_str_eq(p->dir, want);
-    cr_assert_str_eq(p->source, "exe");
+    cr_assert_str_eq(p->source, "build");
     cr_assert_not_null(p->capabilities.path);
     pm_profile_free(p);
 
     p = find(NULL, NULL, NULL, "/compiled/in");
+    cr_assert_str_eq(p->dir, "/compiled/in");
+    cr_assert_str_eq(p->source, "default");
+    pm_profile_free(p);
+}
+
+Test(profile, installed_beside_the_binary_first_then_build_tree_then_source_tree)
+{
+    char exe[256], src[256], want[512];
+    put("usr/bin/pmirror", "");
+    put("usr/share/pmirror/profiles/quay/capabilities.yaml", "families: {}\n");
+    put("usr/config/quay/capabilities.yaml", "families: {}\n"); /* a build tree's, second */
+    put("checkout/config/quay/capabilities.yaml", "families: {}\n");
+    at("usr/bin/pmirror", exe, sizeof exe);
+    at("checkout/config/quay", src, sizeof src);
+
+    /* $PMIRROR_PROFILE still overrides the installed profile */
+    pm_profile *p = find_with_source(NULL, "/from/env", exe, src, "/compiled/in");
+    cr_assert_str_eq(p->source, "env");
+    pm_profile_free(p);
+
+    p = find_with_source(NULL, NULL, exe, src, "/compiled/in");
+    snprintf(want, sizeof want, "%s/usr/bin/../share/pmirror/profiles/quay", scratch_dir);
+    cr_assert_str_eq(p->dir, want);
+    cr_assert_str_eq(p->source, "installed");
+    pm_profile_free(p);
+
+    /* a binary with neither beside it (copied elsewhere): the source tree's, when readable */
+    put("elsewhere/pmirror", "");
+    p = find_with_source(NULL, NULL, at("elsewhere/pmirror", exe, sizeof exe), src, "/compiled/in");
+    cr_assert_str_eq(p->dir, src);
+    cr_assert_str_eq(p->source, "source");
+    pm_profile_free(p);
+
+    /* no source tree (it moved): the installed path compiled in */
+    p = find_with_source(NULL, NULL, exe, "/nonexistent/checkout/config/quay", "/compiled/in");
     cr_assert_str_eq(p->dir, "/compiled/in");
     cr_assert_str_eq(p->source, "default");
     pm_profile_free(p);
