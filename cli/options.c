@@ -103,6 +103,7 @@ static const char *metavar(const cli_opt *o)
 static void bounds_text(const cli_opt *o, char *buf, size_t size)
 {
     const char *f = o->kind == CLI_NUMBER ? "%g" : "%.0f"; /* whole bounds in full: 10000000, not 1e+07 */
+    /* lo and hi at most 39 bytes each: "from LO to HI" needs 88 bytes with its NUL (callers give 96) */
     char lo[40], hi[40];
     snprintf(lo, sizeof lo, f, o->min);
     snprintf(hi, sizeof hi, f, o->max);
@@ -115,7 +116,7 @@ static void bounds_text(const cli_opt *o, char *buf, size_t size)
 /* What --help adds after an option's own words: its kind and bounds. */
 static void kind_text(const cli_opt *o, char *buf, size_t size)
 {
-    char b[80];
+    char b[96]; /* "from " LO " to " HI, each at most 39 */
     bounds_text(o, b, sizeof b);
     buf[0] = 0;
     switch (o->kind) {
@@ -243,7 +244,7 @@ static const cli_opt *find_short(const cli_command *cmd, char c)
 /* A whole number within the option's bounds into *v; else one error line. */
 static int parse_int(const cli_command *cmd, const cli_opt *o, const char *value, long *v)
 {
-    char *end = NULL, b[80];
+    char *end = NULL, b[96];
     errno = 0;
     *v = strtol(value, &end, 10);
     if (errno || end == value || *end || (double)*v < o->min || (double)*v > o->max) {
