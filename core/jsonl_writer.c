@@ -88,6 +88,13 @@ pm_jsonl_writer *pm_jsonl_writer_open(const char *path, pm_err *err)
     return w;
 }
 
+int pm_jsonl_writer_set_gzip_level(pm_jsonl_writer *w, int level)
+{
+    if (!w->gz || level < 1 || level > 9 || w->count > 0)
+        return -1;
+    return gzsetparams(w->gz, level, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -1;
+}
+
 void pm_jsonl_writer_set_flush_ms(pm_jsonl_writer *w, unsigned flush_ms)
 {
     if (flush_ms > 0)
