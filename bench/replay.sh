@@ -157,22 +157,22 @@ printf 'replay bench: 1x = %d exchanges, %d sessions, %.1f MB; 4x = %d exchanges
     "$((EXCHANGES * 4))" "$(awk -v b="$SIZE4" 'BEGIN { print b / 1e6 }')" "$C"
 printf 'server: nginx %s, 1 worker, 127.0.0.1:%s and :%s, %d JSON files of 1-8 KiB\n' \
     "$NGINX_VERSION" "$P1" "$P2" "$FILES"
-printf '%-38s %8s %8s %12s %11s %10s\n' "1x capture (medians of $RUNS runs)" "seconds" "cpu s" "exchanges/s" "requests/s" "peak RSS"
+printf '%-44s %8s %8s %12s %11s %10s\n' "1x capture (medians of $RUNS runs)" "seconds" "cpu s" "exchanges/s" "requests/s" "peak RSS"
 for w in "${WAYS[@]}"; do
-    printf '%-38s %8s %8s %12s %11s %10s\n' "pmirror replay -c$C, ${WAY_NAME[$w]}" "${S[$w]}" "$(med "${U[$w]}")" \
+    printf '%-44s %8s %8s %12s %11s %10s\n' "pmirror replay -c$C, ${WAY_NAME[$w]}" "${S[$w]}" "$(med "${U[$w]}")" \
         "${XPS[$w]}" "$((XPS[$w] * 2))" "$(human_kb "$(med "${K[$w]}")")"
 done
-printf '%-38s %8s %8s %12s %11.0f %10s\n' "wrk -t2 -c$((2 * C)) (${WRK_SECS}s)" "-" "-" "-" "$WRPS" "-"
-printf '%-38s %8s %8s %12s %11s %10s\n' "4x capture: pmirror, /dev/null (1 run)" "$T4" "$U4" "$XPS4" "$((XPS4 * 2))" \
+printf '%-44s %8s %8s %12s %11.0f %10s\n' "wrk -t2 -c$((2 * C)) (${WRK_SECS}s)" "-" "-" "-" "$WRPS" "-"
+printf '%-44s %8s %8s %12s %11s %10s\n' "4x capture: pmirror, /dev/null (1 run)" "$T4" "$U4" "$XPS4" "$((XPS4 * 2))" \
     "$(human_kb "$K4")"
 echo
 r_rss=$(awk -v a="$K4" -v b="$R1" 'BEGIN { printf "%.2f", a / b }')
-printf '%-38s %9s %9s %8s\n' "goal" "measured" "goal" "verdict"
+printf '%-44s %9s %9s %8s\n' "goal" "measured" "goal" "verdict"
 for w in "${WAYS[@]}"; do
     r=$(awk -v a="$((XPS[$w] * 2))" -v b="$WRPS" 'BEGIN { printf "%.2f", a / b }')
-    printf '%-38s %9s %9s %8s\n' "pmirror / wrk, ${WAY_NAME[$w]}" "${r}x" ">= ${GOAL_WRK}x" "$(verdict "$r" ">=" "$GOAL_WRK")"
+    printf '%-44s %9s %9s %8s\n' "pmirror / wrk, ${WAY_NAME[$w]}" "${r}x" ">= ${GOAL_WRK}x" "$(verdict "$r" ">=" "$GOAL_WRK")"
 done
-printf '%-38s %9s %9s %8s   (%s at 4x, %s at 1x)\n' "pmirror peak RSS 4x / 1x" "${r_rss}x" "<= ${GOAL_RSS}x" \
+printf '%-44s %9s %9s %8s   (%s at 4x, %s at 1x)\n' "pmirror peak RSS 4x / 1x" "${r_rss}x" "<= ${GOAL_RSS}x" \
     "$(verdict "$r_rss" "<=" "$GOAL_RSS")" "$(human_kb "$K4")" "$(human_kb "$R1")"
 echo
 [ "$WBAD" -eq 0 ] || echo "wrk: $WBAD non-2xx responses or socket errors over $RUNS runs (its rate counts them)"
