@@ -11,10 +11,13 @@
 #   wrk      `wrk -t2 -c(2C) -d10s` against one port, rotating through the capture's own
 #            targets (a Lua script): the same number of connections, nothing but HTTP.
 # pmirror's requests/s = 2 x exchanges/s (whole run, reading the capture and writing
-# results to /dev/null included). Goals (the issue): pmirror / wrk requests/s >= 0.8, and
-# pmirror's peak RSS flat as the capture grows (1x vs 4x; "flat" taken as 4x/1x <= 1.25).
-# Each measurement runs 3 times on the 1x capture (pmirror and wrk alternating, so drift
-# on a shared machine hits both) and the medians are printed; the 4x capture runs once.
+# results included), three ways: results to /dev/null (the client alone), to a plain file
+# and to a .gz file (as users keep them; the file's fsync at close included). Goals (issue
+# 18): pmirror / wrk requests/s >= 0.8 each way, and pmirror's peak RSS flat as the capture
+# grows (1x vs 4x; "flat" taken as 4x/1x <= 1.25).
+# Each measurement runs 3 times on the 1x capture (the three replays and wrk alternating,
+# so drift on a shared machine hits all) and the medians are printed; the 4x capture runs
+# once, to /dev/null.
 # One more replay of the 1x capture, untimed, writes its results to a file, checked: exactly
 # EXCHANGES records, each with status 200 from both targets and the body nginx serves.
 # nginx runs one worker: the server is the same for both clients, and the second core is
@@ -122,17 +125,30 @@ PY
 rm -f "$TMP/results.jsonl"
 
 # ---------------------------------------------------------------- timed runs on the 1x capture
-T="" K="" U="" W="" WBAD=0
+# The three ways results go: /dev/null, a plain file, a .gz file (named by WAY_OUT).
+WAYS=(null plain gz)
+declare -A WAY_OUT=([null]=/dev/null [plain]="$TMP/timed.jsonl" [gz]="$TMP/timed.jsonl.gz")
+declare -A WAY_NAME=([null]="results to /dev/null" [plain]="results to a file" [gz]="results to a .gz file")
+declare -A T=() K=() U=()
+W="" WBAD=0
 for i in $(seq "$RUNS"); do
-    echo "run $i/$RUNS: pmirror replay, wrk ${WRK_SECS}s ..."
-    run_replay "$X1" /dev/null; T+="$SECS " K+="$RSS_KB " U+="$CPU "
+    echo "run $i/$RUNS: pmirror replay (/dev/null, file, .gz file), wrk ${WRK_SECS}s ..."
+    for w in "${WAYS[@]}"; do
+        run_replay "$X1" "${WAY_OUT[$w]}"; T[$w]+="$SECS " K[$w]+="$RSS_KB " U[$w]+="$CPU "
+        [ "$w" = null ] || rm -f "${WAY_OUT[$w]}"
+    done
     run_wrk; W+="$RPS " WBAD=$((WBAD + WRK_BAD))
 done
 echo "run 1/1 on the 4x capture: pmirror replay ..."
 run_replay "$X4" /dev/null; T4=$SECS K4=$RSS_KB U4=$CPU
 
-S1=$(med "$T") R1=$(med "$K") CPU1=$(med "$U") WRPS=$(med "$W")
-XPS1=$(per_s "$EXCHANGES" "$S1") XPS4=$(per_s "$((EXCHANGES * 4))" "$T4")
+declare -A S=() XPS=() RATIO=()
+for w in "${WAYS[@]}"; do
+    S[$w]=$(med "${T[$w]}")
+    XPS[$w]=$(per_s "$EXCHANGES" "${S[$w]}")
+done
+R1=$(med "${K[null]}") WRPS=$(med "$W")
+XPS4=$(per_s "$((EXCHANGES * 4))" "$T4")
 
 # ---------------------------------------------------------------- the table
 echo
@@ -141,18 +157,22 @@ printf 'replay bench: 1x = %d exchanges, %d sessions, %.1f MB; 4x = %d exchanges
     "$((EXCHANGES * 4))" "$(awk -v b="$SIZE4" 'BEGIN { print b / 1e6 }')" "$C"
 printf 'server: nginx %s, 1 worker, 127.0.0.1:%s and :%s, %d JSON files of 1-8 KiB\n' \
     "$NGINX_VERSION" "$P1" "$P2" "$FILES"
-printf '%-30s %8s %8s %12s %11s %10s\n' "1x capture (medians)" "seconds" "cpu s" "exchanges/s" "requests/s" "peak RSS"
-printf '%-30s %8s %8s %12s %11s %10s\n' "pmirror replay -c$C ($RUNS runs)" "$S1" "$CPU1" "$XPS1" "$((XPS1 * 2))" \
-    "$(human_kb "$R1")"
-printf '%-30s %8s %8s %12s %11.0f %10s\n' "wrk -t2 -c$((2 * C)) ($RUNS x ${WRK_SECS}s)" "-" "-" "-" "$WRPS" "-"
-printf '%-30s %8s %8s %12s %11s %10s\n' "4x capture: pmirror (1 run)" "$T4" "$U4" "$XPS4" "$((XPS4 * 2))" \
+printf '%-44s %8s %8s %12s %11s %10s\n' "1x capture (medians of $RUNS runs)" "seconds" "cpu s" "exchanges/s" "requests/s" "peak RSS"
+for w in "${WAYS[@]}"; do
+    printf '%-44s %8s %8s %12s %11s %10s\n' "pmirror replay -c$C, ${WAY_NAME[$w]}" "${S[$w]}" "$(med "${U[$w]}")" \
+        "${XPS[$w]}" "$((XPS[$w] * 2))" "$(human_kb "$(med "${K[$w]}")")"
+done
+printf '%-44s %8s %8s %12s %11.0f %10s\n' "wrk -t2 -c$((2 * C)) (${WRK_SECS}s)" "-" "-" "-" "$WRPS" "-"
+printf '%-44s %8s %8s %12s %11s %10s\n' "4x capture: pmirror, /dev/null (1 run)" "$T4" "$U4" "$XPS4" "$((XPS4 * 2))" \
     "$(human_kb "$K4")"
 echo
-r_wrk=$(awk -v a="$((XPS1 * 2))" -v b="$WRPS" 'BEGIN { printf "%.2f", a / b }')
 r_rss=$(awk -v a="$K4" -v b="$R1" 'BEGIN { printf "%.2f", a / b }')
-printf '%-30s %9s %9s %8s\n' "goal" "measured" "goal" "verdict"
-printf '%-30s %9s %9s %8s\n' "pmirror / wrk (requests/s)" "${r_wrk}x" ">= ${GOAL_WRK}x" "$(verdict "$r_wrk" ">=" "$GOAL_WRK")"
-printf '%-30s %9s %9s %8s   (%s at 4x, %s at 1x)\n' "pmirror peak RSS 4x / 1x" "${r_rss}x" "<= ${GOAL_RSS}x" \
+printf '%-44s %9s %9s %8s\n' "goal" "measured" "goal" "verdict"
+for w in "${WAYS[@]}"; do
+    r=$(awk -v a="$((XPS[$w] * 2))" -v b="$WRPS" 'BEGIN { printf "%.2f", a / b }')
+    printf '%-44s %9s %9s %8s\n' "pmirror / wrk, ${WAY_NAME[$w]}" "${r}x" ">= ${GOAL_WRK}x" "$(verdict "$r" ">=" "$GOAL_WRK")"
+done
+printf '%-44s %9s %9s %8s   (%s at 4x, %s at 1x)\n' "pmirror peak RSS 4x / 1x" "${r_rss}x" "<= ${GOAL_RSS}x" \
     "$(verdict "$r_rss" "<=" "$GOAL_RSS")" "$(human_kb "$K4")" "$(human_kb "$R1")"
 echo
 [ "$WBAD" -eq 0 ] || echo "wrk: $WBAD non-2xx responses or socket errors over $RUNS runs (its rate counts them)"

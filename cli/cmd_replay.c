@@ -189,6 +189,8 @@ int cmd_replay(int argc, char **argv)
     replay_output o = {.suite = suite, .families = json_object()};
     o.progress = strcmp(progress, "always") == 0 || (strcmp(progress, "auto") == 0 && isatty(STDERR_FILENO));
     pm_jsonl_writer *out = session ? pm_jsonl_writer_open(out_path, &err) : NULL;
+    if (out) /* .gz: the fast level, deflate at 6 would cost more than the replay (jsonl.h) */
+        pm_jsonl_writer_set_gzip_level(out, 1);
     pipeline_sink_options wo = {.results = out};
     if (out)
         o.writer = pipeline_stages_start(&wo, &err);

@@ -23,6 +23,11 @@ typedef struct pm_jsonl_writer pm_jsonl_writer;
 #define PM_JSONL_FLUSH_MS_DEFAULT 1000
 
 pm_jsonl_writer *pm_jsonl_writer_open(const char *path, pm_err *err);
+/* The gzip level (1 fastest .. 9 smallest; 6 unless set) of a .gz writer, before its first
+ * record: 0, or -1 when w is not gzip, the level is out of range or records were written.
+ * Replay's results take 1: deflate at 6 cost more CPU than the replay loop itself
+ * (bench/replay.sh), 1 is about twice as fast for files about a fifth larger. */
+int pm_jsonl_writer_set_gzip_level(pm_jsonl_writer *w, int level);
 /* Changes the flush interval (milliseconds, > 0). */
 void pm_jsonl_writer_set_flush_ms(pm_jsonl_writer *w, unsigned flush_ms);
 /* Appends one record as one line. The record should start with "v": 1 (pm_record_new). */

@@ -234,6 +234,71 @@ Test(jsonl, round_trip_gzip)
     cr_assert(magic[0] == 0x1f && magic[1] == 0x8b);
 }
 
+/* Replay writes its .gz results at level 1 (jsonl.h): the same records read back, the
+ * setter refused where it cannot apply (plain output, a level out of range, after the
+ * first record). */
+Test(jsonl, gzip_level_round_trip)
+{
+    enum { N = 300 };
+    pm_err err = {{0}};
+    json_t *records[N];
+    for (int i = 0; i < N; i++)
+        records[i] = make_record(i);
+    const char *path = in_dir("fast.jsonl.gz");
+    pm_jsonl_writer *w = pm_jsonl_writer_open(path, &err);
+    cr_assert_not_null(w, "%s", err.msg);
+    cr_assert_eq(pm_jsonl_writer_set_gzip_level(w, 0), -1);
+    cr_assert_eq(pm_jsonl_writer_set_gzip_level(w, 10), -1);
+    cr_assert_eq(pm_jsonl_writer_set_gzip_level(w, 1), 0);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(pm_jsonl_writer_write(w, records[i], &err), 0, "%s", err.msg);
+    cr_assert_eq(pm_jsonl_writer_set_gzip_level(w, 6), -1, "after the first record");
+    cr_assert_eq(pm_jsonl_writer_close(w, &err), 0, "%s", err.msg);
+    json_t *back[N];
+    int last;
+    pm_jsonl_reader *r;
+    cr_assert_eq(read_records(path, back, N, &last, &r, &err), N);
+    cr_assert_eq(last, 0, "%s", err.msg);
+    for (int i = 0; i < N; i++)
+        cr_assert(json_equal(records[i], back[i]), "record %d", i);
+    pm_jsonl_reader_close(r);
+    decref_all(back, N);
+    decref_all(records, N);
+
+    pm_jsonl_writer *plain = pm_jsonl_writer_open(in_dir("fast.jsonl"), &err);
+    cr_assert_not_null(plain, "%s", err.msg);
+    cr_assert_eq(pm_jsonl_writer_set_gzip_level(plain, 1), -1, "not gzip");
+    cr_assert_eq(pm_jsonl_writer_close(plain, &err), 0, "%s", err.msg);
+}
+
+/* A plain file past the write-back step (8 MiB, jsonl_writer.c) reads back whole: twelve
+ * records of 1 MiB, flushed in the middle too. */
+Test(jsonl, plain_file_past_the_write_back_step)
+{
+    enum { N = 12 };
+    pm_err err = {{0}};
+    const char *path = in_dir("big.jsonl");
+    json_t *big = make_big_record();
+    pm_jsonl_writer *w = pm_jsonl_writer_open(path, &err);
+    cr_assert_not_null(w, "%s", err.msg);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(pm_jsonl_writer_write(w, big, &err), 0, "%s", err.msg);
+        if (i == N / 2)
+            cr_assert_eq(pm_jsonl_writer_flush(w, &err), 0, "%s", err.msg);
+    }
+    cr_assert_eq(pm_jsonl_writer_close(w, &err), 0, "%s", err.msg);
+    json_t *back[N];
+    int last;
+    pm_jsonl_reader *r;
+    cr_assert_eq(read_records(path, back, N, &last, &r, &err), N);
+    cr_assert_eq(last, 0, "%s", err.msg);
+    for (int i = 0; i < N; i++)
+        cr_assert(json_equal(big, back[i]), "record %d", i);
+    pm_jsonl_reader_close(r);
+    decref_all(back, N);
+    json_decref(big);
+}
+
 Test(jsonl, empty_file_is_a_clean_end)
 {
     const char *path = in_dir("empty.jsonl.gz");
