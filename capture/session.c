@@ -285,7 +285,14 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
     pthread_mutex_init(&s->fn_lock, NULL);
     s->opts = *o;
     s->tcp.max_total = o->max_total_buffer;
-    s->env = (http_env){.opts = &s->opts, .stats = &s->stats, .emit = emit_exchange, .ctx = s};
+    s->env = (http_env){.opts = &s->opts, .stats = &s->stats, .emit = emit_exchange, .ctx = s,
+                        .users = auth_users_new()};
+    if (!s->env.users) {
+        pm_err_set(err, "out of memory");
+        pthread_mutex_destroy(&s->fn_lock);
+        free(s);
+        return NULL;
+    }
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     FILE *pipe = !o->stream && o->file ? open_pipe(s, o->file) : NULL;
     if (o->stream || pipe) {
@@ -304,6 +311,8 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
         s->pcap = open_live(o->iface, err);
     }
     if (!s->pcap) {
+        auth_users_free(s->env.users);
+        pthread_mutex_destroy(&s->fn_lock);
         free(s);
         return NULL;
     }
@@ -571,6 +580,7 @@ void capture_close(capture_session *s)
     if (!s)
         return;
     flow_table_free(s->flows);
+    auth_users_free(s->env.users);
     if (s->pcap)
         pcap_close(s->pcap);
     free(s->stats.families);
