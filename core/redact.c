@@ -455,6 +455,12 @@ typedef enum { TEXT_UNCHANGED, TEXT_REDACTED, TEXT_NEEDS_PARSER } text_result;
 static size_t skip_string(const char *t, size_t len, size_t i, bool *escaped)
 {
     *escaped = false;
+    /* Most strings hold no backslash: the next quote ends them, found with memchr (the
+     * byte walk below was a quarter of capture's record thread, callgrind). */
+    const char *q = i < len ? memchr(t + i, '"', len - i) : NULL;
+    size_t end = q ? (size_t)(q - t) : len;
+    if (i >= len || !memchr(t + i, '\\', end - i))
+        return end;
     while (i < len && t[i] != '"') {
         if (t[i] == '\\') {
             *escaped = true;

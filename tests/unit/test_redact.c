@@ -539,6 +539,65 @@ Test(redact, record_body_secret_behind_escapes)
     pm_redactor_free(r);
 }
 
+/* The text scan finds each string's end with memchr (quote, then a backslash before it)
+ * instead of walking bytes: strings that end the text, a backslash as the last byte, an
+ * escaped quote or backslash just before a key, long strings around a key. What is not a
+ * listed key's string value stays byte for byte; "PW" stands for the token of s3cret-A, "P2"
+ * for that of s3cret-A and a backslash. */
+Test(redact, json_text_scan_finds_string_ends)
+{
+    pm_redactor *r = redactor();
+    char *tok = pm_redact_secret(r, "s3cret-A", 8), *tok2 = pm_redact_secret(r, "s3cret-A\\", 9);
+    cr_assert(tok && tok2);
+    char pad[300];
+    memset(pad, 'x', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    struct {
+        const char *in, *want; /* want NULL: unchanged */
+    } cases[] = {
+        {"{\"token\":\"s3cret-A\"}", "{\"token\":\"PW\"}"},
+        {"{\"a\":\"x\\\\\",\"token\":\"s3cret-A\"}", "{\"a\":\"x\\\\\",\"token\":\"PW\"}"},
+        {"{\"a\":\"q\\\"\",\"token\":\"s3cret-A\",\"b\":\"\\\\\\\"\"}", "{\"a\":\"q\\\"\",\"token\":\"PW\",\"b\":\"\\\\\\\"\"}"},
+        {"{\"a\":\"token\",\"b\":\"token\"}", NULL},
+        {"{\"token\" \n :  \"s3cret-A\"  }", "{\"token\" \n :  \"PW\"  }"},
+        {"{\"token\":\"s3cret-A", "{\"token\":\"PW"}, /* cut in the value: redacted as far as it goes */
+        {"{\"token\":\"s3cret-A\\", "{\"token\":\"P2"}, /* a backslash ends it: jansson cannot, the text is hashed */
+        {"{\"token", NULL},
+        {"\"", NULL},
+        {"", NULL},
+        {"{\"token\":12345678,\"Secret\":\"s3cret-A\"}", "{\"token\":12345678,\"Secret\":\"PW\"}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        for (int padded = 0; padded < 2; padded++) {
+            /* padded: a long string before, so the ends are found far from the start */
+            char *in = NULL, *want = NULL;
+            cr_assert_gt(asprintf(&in, "%s%s%s", padded ? "[\"" : "", padded ? pad : "", padded ? "\"," : ""), -1);
+            char *full = NULL;
+            cr_assert_gt(asprintf(&full, "%s%s", in, cases[i].in), -1);
+            size_t n = 0;
+            char *out = pm_redact_body_text(r, "application/json", full, strlen(full), &n);
+            if (!cases[i].want) {
+                cr_expect_null(out, "case %zu/%d: %s", i, padded, out);
+            } else {
+                char *w = strdup(cases[i].want), *at = strstr(w, "PW"), *at2 = strstr(w, "P2");
+                if (!at)
+                    at = at2;
+                cr_assert_gt(asprintf(&want, "%s%.*s%s%s", in, (int)(at - w), w, at == at2 ? tok2 : tok, at + 2), -1);
+                cr_expect(out && n == strlen(want) && memcmp(out, want, n) == 0, "case %zu/%d: %s, want %s", i,
+                          padded, out ? out : "(unchanged)", want);
+                free(w);
+            }
+            free(out);
+            free(in);
+            free(full);
+            free(want);
+        }
+    }
+    free(tok);
+    free(tok2);
+    pm_redactor_free(r);
+}
+
 /* ---- a secret's value, wherever it shows up (issue 14, item 10) --------------------- */
 
 /* A spreading redactor over a fresh set, with r's key and lists. */
