@@ -638,6 +638,36 @@ void pm_redact_learn_body(const pm_redactor *r, const json_t *headers, const uns
         free(pm_redact_coded_body(r, pm_headers_get(headers, "content-encoding"), type, data, len, &n));
 }
 
+void pm_redact_learn_body_fields(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len,
+                                 pm_body_fields *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!r->spread || len == 0 || !pm_utf8_valid(data, len)) {
+        pm_redact_learn_body(r, headers, data, len);
+        return;
+    }
+    f->red = redact_body_fields(r, pm_headers_get(headers, "content-type"), (const char *)data, len, &f->len);
+    f->done = true;
+}
+
+char *pm_redact_body_text_learned(const pm_redactor *r, pm_body_fields *f, const char *text, size_t len,
+                                  size_t *out_len)
+{
+    char *out = f->red;
+    *out_len = f->len;
+    f->red = NULL;
+    f->len = 0;
+    if (out)
+        return spread_over(r, out, out_len);
+    return spread(r, text, len, out_len);
+}
+
+void pm_body_fields_clear(pm_body_fields *f)
+{
+    free(f->red);
+    memset(f, 0, sizeof *f);
+}
+
 void pm_redact_learn_message(const pm_redactor *r, const json_t *message)
 {
     if (!r->spread || !json_is_object(message))

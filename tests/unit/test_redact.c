@@ -813,3 +813,89 @@ Test(redact, spread_keeps_json_valid)
     pm_secrets_free(s);
     pm_redactor_free(r);
 }
+
+/* ---- the fields pass kept from learning to writing (pm_body_to_jtext_learned) ----------- */
+
+/* Two bodies of one exchange written the way capture did (learn both, then write each with
+ * pm_body_to_jtext_redacted) and the way it does (the fields passes kept): the same text. */
+static char *write_pair(const pm_redactor *r, const char *types[2], const pm_body bodies[2], bool keep)
+{
+    pm_secrets *s = NULL;
+    pm_redactor *v = spreading(r, &s);
+    json_t *headers[2];
+    pm_body_fields fields[2];
+    for (int i = 0; i < 2; i++) {
+        headers[i] = types[i] ? json_pack("[[s,s]]", "Content-Type", types[i]) : json_array();
+        if (types[i] && strcmp(types[i], "text/plain+gzip") == 0)
+            json_array_append_new(headers[i], json_pack("[s,s]", "Content-Encoding", "gzip"));
+        if (keep)
+            pm_redact_learn_body_fields(v, headers[i], bodies[i].data, bodies[i].len, &fields[i]);
+        else
+            pm_redact_learn_body(v, headers[i], bodies[i].data, bodies[i].len);
+    }
+    pm_jtext t = {0};
+    pm_jtext_object_begin(&t);
+    for (int i = 0; i < 2; i++) {
+        pm_jtext_key(&t, i ? "response" : "request");
+        pm_jtext_object_begin(&t);
+        cr_assert_eq(keep ? pm_body_to_jtext_learned(&bodies[i], v, headers[i], &fields[i], &t)
+                          : pm_body_to_jtext_redacted(&bodies[i], v, headers[i], &t), 0);
+        pm_jtext_object_end(&t);
+        if (keep)
+            pm_body_fields_clear(&fields[i]);
+        json_decref(headers[i]);
+    }
+    pm_jtext_object_end(&t);
+    char *out = strdup(t.buf);
+    pm_jtext_free(&t);
+    pm_redactor_free(v);
+    pm_secrets_free(s);
+    return out;
+}
+
+Test(redact, body_fields_kept_from_learning_write_the_same)
+{
+    static const unsigned char gz[] = { /* gzip of "you sent Echo-0123456789abcdef" */
+        31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 171, 204, 47, 85, 40, 78, 205, 43, 81, 112, 77, 206, 200,
+        215, 53, 48, 52, 50, 54, 49, 53, 51, 183, 176, 76, 76, 74, 78, 73, 77, 3, 0, 216, 231, 23, 202, 30, 0, 0, 0};
+    static const unsigned char binary[] = {0xff, 0xfe, 'E', 'c', 'h', 'o', 0};
+    struct {
+        const char *types[2];
+        const void *data[2];
+        size_t len[2]; /* 0: strlen */
+        size_t limit;  /* the body cap (0: none): a body cut by --max-body */
+    } cases[] = {
+        {{"application/json", "application/json"},
+         {"{\"token\":\"Echo-0123456789abcdef\"}", "{\"seen\":\"Echo-0123456789abcdef\",\"n\":1}"}, {0, 0}, 0},
+        {{"application/json", "application/json"},
+         {"{\"a\":1}", "{\"refresh_token\":\"R-abcdefgh12345\",\"echo\":\"x R-abcdefgh12345\"}"}, {0, 0}, 0},
+        {{"application/json", NULL}, {"{\"\\u0074oken\":\"Echo-0123456789abcdef\"}", "Echo-0123456789abcdef!"}, {0, 0}, 0},
+        {{"application/x-www-form-urlencoded", "text/plain"},
+         {"user=a&password=Echo-0123456789abcdef", "you sent Echo-0123456789abcdef"}, {0, 0}, 0},
+        {{"application/json", "text/plain+gzip"}, {"{\"secret\":\"Echo-0123456789abcdef\"}", gz}, {0, sizeof gz}, 0},
+        {{"application/json", "application/octet-stream"},
+         {"{\"password\":\"Echo-0123456789abcdef\"}", binary}, {0, sizeof binary}, 0},
+        {{"application/json", "application/json"}, {"", "{}"}, {0, 0}, 0},
+        {{"application/json", "application/json"},
+         {"{\"token\":\"Echo-0123456789abcdef\",\"more\":\"xxxxxxxxxxxxxxxxxxxx\"}", "{\"token\":\"Echo-0123456789abcdef\"}"},
+         {0, 0}, 24},
+    };
+    pm_redactor *r = redactor();
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        pm_body bodies[2];
+        for (int i = 0; i < 2; i++) {
+            pm_body_init_sha_when_cut(&bodies[i], cases[c].limit ? cases[c].limit : 1 << 20);
+            size_t n = cases[c].len[i] ? cases[c].len[i] : strlen(cases[c].data[i]);
+            cr_assert_eq(pm_body_append(&bodies[i], cases[c].data[i], n), 0);
+        }
+        char *old = write_pair(r, cases[c].types, bodies, false);
+        char *kept = write_pair(r, cases[c].types, bodies, true);
+        cr_expect_str_eq(kept, old, "case %zu", c);
+        cr_expect_null(strstr(old, "Echo-0123456789abcdef"), "case %zu leaked: %s", c, old);
+        free(old);
+        free(kept);
+        pm_body_free(&bodies[0]);
+        pm_body_free(&bodies[1]);
+    }
+    pm_redactor_free(r);
+}
