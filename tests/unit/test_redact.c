@@ -899,3 +899,33 @@ Test(redact, body_fields_kept_from_learning_write_the_same)
     }
     pm_redactor_free(r);
 }
+
+/* Which values a set takes (spreadable: the bytes that bar one are found eight at a time
+ * past the first that cannot stand outside a JSON string): a barring byte at every place
+ * of a long value, in and out of the word loop, keeps it out; digits-only values stay out. */
+Test(redact, spread_values_with_barring_bytes_anywhere_left_out)
+{
+    pm_redactor *r = redactor();
+    const char bar[] = {'"', '\\', '\n', 0x01, 0x1f, 0x7f};
+    for (size_t at = 0; at < 40; at++)
+        for (size_t b = 0; b < sizeof bar; b++) {
+            char v[41];
+            memset(v, 'k', 40);
+            v[at] = bar[b];
+            v[40] = '\0';
+            pm_secrets *s = pm_secrets_new();
+            cr_assert_eq(pm_secrets_add(s, r, v, 40, NULL), 0);
+            cr_expect_eq(pm_secrets_count(s), 0, "byte 0x%02x at %zu taken", (unsigned)(unsigned char)bar[b], at);
+            pm_secrets_free(s);
+        }
+    const char *taken[] = {"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "12345678x", "truefalse-x9", "0000000000000000\x80"};
+    const char *left[] = {"1234567890123456", "truefalse", "1e10,2e20 {}[]:", "-.+eE 123"};
+    for (size_t i = 0; i < 4; i++) {
+        pm_secrets *s = pm_secrets_new();
+        pm_secrets_add(s, r, taken[i], strlen(taken[i]), NULL);
+        pm_secrets_add(s, r, left[i], strlen(left[i]), NULL);
+        cr_expect_eq(pm_secrets_count(s), 1, "%s / %s", taken[i], left[i]);
+        pm_secrets_free(s);
+    }
+    pm_redactor_free(r);
+}
