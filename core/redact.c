@@ -40,6 +40,39 @@ static const char *const default_fields[] = {
     "client_secret", "secret", "csrf_token", "_csrf_token", "auth", "private_key", "api_key",
     "apikey", NULL};
 
+/* The tokens a remembering redactor made (pm_redactor_remembering): a direct-mapped
+ * table, a slot by a value's length and last bytes; a value landing on a taken slot
+ * replaces what was there, so memory stays bounded. */
+#define MEMO_SLOTS 1024
+#define MEMO_MAX_VALUE 4096
+#define MEMO_HASHED 32
+#define TOKEN_TEXT 26 /* "redacted:" + 16 hex + NUL */
+
+typedef struct {
+    char *value;
+    size_t len;
+    char token[TOKEN_TEXT];
+} memo_slot;
+
+typedef struct token_memo {
+    memo_slot slots[MEMO_SLOTS];
+} token_memo;
+
+static memo_slot *memo_slot_of(token_memo *m, const char *value, size_t len)
+{
+    size_t tail = len < MEMO_HASHED ? len : MEMO_HASHED;
+    return &m->slots[pm_fnv1a(PM_FNV1A_INIT ^ len, value + len - tail, tail) % MEMO_SLOTS];
+}
+
+static void memo_free(token_memo *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < MEMO_SLOTS; i++)
+        free(m->slots[i].value);
+    free(m);
+}
+
 typedef struct {
     char **items;
     size_t *lens;
@@ -54,6 +87,9 @@ struct pm_redactor {
                        * HMAC() looks the algorithm up on every call: 6% of a capture) */
     bool keep_jwt_claims;
     pm_secrets *spread; /* a spreading view (borrows the lists and mac of its base) */
+    bool view;          /* spreading or remembering: frees only itself (and its memo) */
+    token_memo *memo;   /* a remembering view's tokens (its spreading views borrow it) */
+    bool owns_memo;
 };
 
 void pm_redactor_keep_jwt_claims(pm_redactor *r, bool keep)
@@ -146,6 +182,25 @@ pm_redactor *pm_redactor_spreading(const pm_redactor *r, pm_secrets *s, pm_err *
     }
     *v = *r;
     v->spread = s;
+    v->view = true;
+    v->owns_memo = false;
+    return v;
+}
+
+pm_redactor *pm_redactor_remembering(const pm_redactor *r, pm_err *err)
+{
+    pm_redactor *v = malloc(sizeof *v);
+    token_memo *m = calloc(1, sizeof *m);
+    if (!v || !m) {
+        free(v);
+        free(m);
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    *v = *r;
+    v->view = true;
+    v->memo = m;
+    v->owns_memo = true;
     return v;
 }
 
@@ -153,7 +208,9 @@ void pm_redactor_free(pm_redactor *r)
 {
     if (!r)
         return;
-    if (r->spread) { /* a view: the lists and the mac are its base's */
+    if (r->view) { /* the lists and the mac are its base's */
+        if (r->owns_memo)
+            memo_free(r->memo);
         free(r);
         return;
     }
@@ -164,7 +221,31 @@ void pm_redactor_free(pm_redactor *r)
     free(r);
 }
 
+static void hash_value(const pm_redactor *r, const char *value, size_t len, char out[TOKEN_TEXT]);
+
 void pm_redact_value(const pm_redactor *r, const char *value, size_t len, char *out, size_t size)
+{
+    char token[TOKEN_TEXT];
+    memo_slot *slot = r->memo && len <= MEMO_MAX_VALUE ? memo_slot_of(r->memo, value, len) : NULL;
+    if (slot && slot->value && slot->len == len && memcmp(slot->value, value, len) == 0) {
+        snprintf(out, size, "%s", slot->token);
+        return;
+    }
+    hash_value(r, value, len, token);
+    snprintf(out, size, "%s", token);
+    char *copy = slot ? malloc(len + 1) : NULL;
+    if (copy) { /* remembered (out of memory: only not remembered) */
+        memcpy(copy, value, len);
+        copy[len] = '\0';
+        free(slot->value);
+        slot->value = copy;
+        slot->len = len;
+        memcpy(slot->token, token, TOKEN_TEXT);
+    }
+}
+
+/* "redacted:" and the first 8 bytes of value's HMAC-SHA256, in hex. */
+static void hash_value(const pm_redactor *r, const char *value, size_t len, char out[TOKEN_TEXT])
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
@@ -174,7 +255,7 @@ void pm_redact_value(const pm_redactor *r, const char *value, size_t len, char *
         EVP_MAC_final(ctx, mac, &n_out, sizeof mac) != 1)
         HMAC(EVP_sha256(), r->key, KEY_BYTES, (const unsigned char *)value, len, mac, &n);
     EVP_MAC_CTX_free(ctx);
-    snprintf(out, size, "redacted:%02x%02x%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2],
+    snprintf(out, TOKEN_TEXT, "redacted:%02x%02x%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2],
              mac[3], mac[4], mac[5], mac[6], mac[7]);
 }
 
