@@ -5,8 +5,9 @@
 # pipelining, 1-8 KiB JSON responses):
 #   floor   a libpcap read-only loop (bench/pcap_floor.c): what reading the file costs;
 #   tshark  `tshark -r FILE -Y http.request -T fields -e http.request.uri`.
-# Goals (the issue): tshark/pmirror >= 25x, pmirror/floor <= 5x, and pmirror's peak RSS
-# flat as the file grows (1x vs 4x the exchanges; "flat" taken as 4x/1x <= 1.25).
+# Goals (issue 18): tshark/pmirror >= 25x, pmirror/floor <= 10x (the issue: the floor ratio
+# "stays <= 10x"; it was 8.9x when it was written), and pmirror's peak RSS flat as the file
+# grows (1x vs 4x the exchanges; "flat" taken as 4x/1x <= 1.25).
 # Each program runs 3 times on the 1x file and the medians are printed; tshark runs only
 # once when its first run takes over TSHARK_SLOW seconds (the table says how many runs).
 # The 4x file is run once, by pmirror only. Exit status: 1 when an exchange count is
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 EXCHANGES=${1:-100000}
 RUNS=3
 TSHARK_SLOW=${TSHARK_SLOW:-120}
-GOAL_TSHARK=25 GOAL_FLOOR=5 GOAL_RSS=1.25
+GOAL_TSHARK=25 GOAL_FLOOR=10 GOAL_RSS=1.25
 BUILD=build-bench
 
 if ! [[ $EXCHANGES =~ ^[1-9][0-9]*$ ]]; then

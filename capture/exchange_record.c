@@ -25,7 +25,7 @@ static void write_version(pm_jtext *t, const http_message *m)
     pm_jtext_cstring(t, v);
 }
 
-static void write_request(pm_jtext *t, const http_exchange *x, const capture_options *o)
+static void write_request(pm_jtext *t, const http_exchange *x, const capture_options *o, pm_body_fields *fields)
 {
     const http_message *m = &x->req;
     pm_jtext_key(t, "request");
@@ -38,7 +38,7 @@ static void write_request(pm_jtext *t, const http_exchange *x, const capture_opt
     free(red);
     write_version(t, m);
     pm_record_headers(t, "headers", m->headers, o->redactor);
-    pm_body_to_jtext_redacted(&m->body, o->redactor, m->headers, t);
+    pm_body_to_jtext_learned(&m->body, o->redactor, m->headers, fields, t);
     pm_jtext_key(t, "complete");
     pm_jtext_bool(t, m->complete);
     if (m->complete && m->ts_last >= m->ts_first) {
@@ -48,7 +48,7 @@ static void write_request(pm_jtext *t, const http_exchange *x, const capture_opt
     pm_jtext_object_end(t);
 }
 
-static void write_response(pm_jtext *t, const http_exchange *x, const capture_options *o)
+static void write_response(pm_jtext *t, const http_exchange *x, const capture_options *o, pm_body_fields *fields)
 {
     const http_message *m = &x->resp;
     pm_jtext_key(t, "response");
@@ -61,7 +61,7 @@ static void write_response(pm_jtext *t, const http_exchange *x, const capture_op
     pm_record_headers(t, "headers", m->headers, o->redactor);
     if (m->trailers)
         pm_record_headers(t, "trailers", m->trailers, o->redactor);
-    pm_body_to_jtext_redacted(&m->body, o->redactor, m->headers, t);
+    pm_body_to_jtext_learned(&m->body, o->redactor, m->headers, fields, t);
     pm_jtext_key(t, "complete");
     pm_jtext_bool(t, m->complete);
     int64_t request_end = x->req.complete ? x->req.ts_last : x->req.ts_first;
@@ -75,22 +75,24 @@ static void write_response(pm_jtext *t, const http_exchange *x, const capture_op
     pm_jtext_object_end(t);
 }
 
-static void learn_message(const pm_redactor *r, const http_message *m)
+/* Learns m's secrets; its body's fields pass is kept in *fields for writing it. */
+static void learn_message(const pm_redactor *r, const http_message *m, pm_body_fields *fields)
 {
     pm_redact_learn_headers(r, m->headers);
     if (m->trailers)
         pm_redact_learn_headers(r, m->trailers);
-    pm_redact_learn_body(r, m->headers, m->body.data, m->body.len);
+    pm_redact_learn_body_fields(r, m->headers, m->body.data, m->body.len, fields);
 }
 
+/* fields: the bodies' fields passes the learning pass kept (request, response), or NULL. */
 static void write_exchange(const http_exchange *x, const capture_options *o, const char *session,
-                           const char *id, pm_jtext *t)
+                           const char *id, pm_body_fields fields[2], pm_jtext *t)
 {
     pm_jtext_reset(t);
     pm_record_head(t, id, x->req.ts_first, session, x->seq, NULL, &x->cls);
-    write_request(t, x, o);
+    write_request(t, x, o, fields ? &fields[0] : NULL);
     if (x->has_response)
-        write_response(t, x, o);
+        write_response(t, x, o, fields ? &fields[1] : NULL);
     pm_jtext_object_end(t);
 }
 
@@ -98,7 +100,7 @@ int capture_exchange_record(const http_exchange *x, const capture_options *o, co
                             const char *id, pm_jtext *t)
 {
     if (!o->redactor) {
-        write_exchange(x, o, session, id, t);
+        write_exchange(x, o, session, id, NULL, t);
         return t->failed ? -1 : 0;
     }
     capture_options spreading = *o;
@@ -109,11 +111,14 @@ int capture_exchange_record(const http_exchange *x, const capture_options *o, co
         return -1;
     }
     spreading.redactor = r;
+    pm_body_fields fields[2] = {{0}, {0}};
     pm_redact_learn_target(r, x->req.target);
-    learn_message(r, &x->req);
+    learn_message(r, &x->req, &fields[0]);
     if (x->has_response)
-        learn_message(r, &x->resp);
-    write_exchange(x, &spreading, session, id, t);
+        learn_message(r, &x->resp, &fields[1]);
+    write_exchange(x, &spreading, session, id, fields, t);
+    pm_body_fields_clear(&fields[0]);
+    pm_body_fields_clear(&fields[1]);
     pm_redactor_free(r);
     pm_secrets_free(secrets);
     return t->failed ? -1 : 0;

@@ -48,8 +48,6 @@ struct http_conn {
     uint64_t next_seq;
     bool stopped; /* no more parsing: non-HTTP, upgraded */
     bool failed;  /* the emit callback failed: no more records */
-    char *auth_seen, *auth_user; /* the last Authorization value and its user: clients
-                                  * repeat one token on a connection */
     http_exchange orphan; /* receives responses nobody asked for */
 };
 
@@ -310,13 +308,8 @@ static int on_headers_complete(llhttp_t *p)
             m->method = strdup(llhttp_method_name((llhttp_method_t)p->method));
         http_exchange *x = s->x;
         const char *auth = pm_headers_get(m->headers, "authorization");
-        if (auth && (!c->auth_seen || strcmp(auth, c->auth_seen) != 0)) {
-            free(c->auth_seen);
-            free(c->auth_user);
-            c->auth_seen = strdup(auth);
-            c->auth_user = pm_cohort_user_from_authorization(auth);
-        }
-        pm_classify_user(c->env->opts->map, m->method, m->target ? m->target : "/", auth ? c->auth_user : NULL,
+        const char *user = auth ? auth_users_get(c->env->users, auth) : NULL;
+        pm_classify_user(c->env->opts->map, m->method, m->target ? m->target : "/", user,
                          &x->cls);
         pm_classify_overrides(&x->cls, m->headers);
         x->classified = true;
@@ -623,8 +616,6 @@ void http_conn_free(http_conn *c)
         free(state_of(x));
     }
     http_exchange_clear(&c->orphan);
-    free(c->auth_seen);
-    free(c->auth_user);
     free(c->client.field);
     free(c->client.value);
     free(c->server.field);

@@ -8,6 +8,7 @@
 #ifndef PM_CAPTURE_HTTP_CONN_H
 #define PM_CAPTURE_HTTP_CONN_H
 
+#include "auth_users.h"
 #include "capture.h"
 
 typedef struct http_message {
@@ -40,6 +41,7 @@ typedef struct http_env {
      * caller then clears and frees what is left. Non-zero: stop. */
     int (*emit)(void *ctx, http_exchange *x, uint64_t conn_id);
     void *ctx;
+    auth_users *users; /* the cohort user of each Authorization value */
 } http_env;
 
 typedef struct http_conn http_conn;

@@ -53,6 +53,8 @@ struct capture_session {
     char prefix[16];
     bool prefix_set;
     pm_jtext text; /* the record being written, reused (the record thread's) */
+    pm_redactor *remembering; /* opts.redactor when redacting: the record thread's, it
+                               * remembers each credential's token across exchanges */
     record_thread *writer; /* during capture_run */
     pthread_mutex_t fn_lock; /* the caller's fn (record thread) and tick (loop) never overlap */
     bool truncated_file;
@@ -284,8 +286,21 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
     }
     pthread_mutex_init(&s->fn_lock, NULL);
     s->opts = *o;
+    if (o->redactor && !(s->opts.redactor = s->remembering = pm_redactor_remembering(o->redactor, err))) {
+        pthread_mutex_destroy(&s->fn_lock);
+        free(s);
+        return NULL;
+    }
     s->tcp.max_total = o->max_total_buffer;
-    s->env = (http_env){.opts = &s->opts, .stats = &s->stats, .emit = emit_exchange, .ctx = s};
+    s->env = (http_env){.opts = &s->opts, .stats = &s->stats, .emit = emit_exchange, .ctx = s,
+                        .users = auth_users_new()};
+    if (!s->env.users) {
+        pm_err_set(err, "out of memory");
+        pm_redactor_free(s->remembering);
+        pthread_mutex_destroy(&s->fn_lock);
+        free(s);
+        return NULL;
+    }
     char errbuf[PCAP_ERRBUF_SIZE] = "";
     FILE *pipe = !o->stream && o->file ? open_pipe(s, o->file) : NULL;
     if (o->stream || pipe) {
@@ -304,6 +319,9 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
         s->pcap = open_live(o->iface, err);
     }
     if (!s->pcap) {
+        auth_users_free(s->env.users);
+        pm_redactor_free(s->remembering);
+        pthread_mutex_destroy(&s->fn_lock);
         free(s);
         return NULL;
     }
@@ -571,6 +589,8 @@ void capture_close(capture_session *s)
     if (!s)
         return;
     flow_table_free(s->flows);
+    auth_users_free(s->env.users);
+    pm_redactor_free(s->remembering);
     if (s->pcap)
         pcap_close(s->pcap);
     free(s->stats.families);

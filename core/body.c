@@ -97,13 +97,21 @@ int pm_body_to_jtext(const pm_body *b, pm_jtext *t)
 
 int pm_body_to_jtext_redacted(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_jtext *t)
 {
+    return pm_body_to_jtext_learned(b, r, headers, NULL, t);
+}
+
+int pm_body_to_jtext_learned(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_body_fields *f,
+                             pm_jtext *t)
+{
     char hex[65];
     bool cut = b->len < b->total, with_sha = cut || b->sha_always;
     if (with_sha && body_sha256_hex(b, hex) != 0)
         return -1;
-    bool text = b->len > 0 && pm_utf8_valid(b->data, b->len);
+    bool learned = r && f && f->done; /* a UTF-8 text body, its fields pass done */
+    bool text = learned || (b->len > 0 && pm_utf8_valid(b->data, b->len));
     size_t red_len = 0;
     char *red = !r || b->len == 0 ? NULL
+                : learned ? pm_redact_body_text_learned(r, f, (const char *)b->data, b->len, &red_len)
                 : text ? pm_redact_body_text(r, pm_headers_get(headers, "content-type"), (const char *)b->data,
                                              b->len, &red_len)
                        : pm_redact_coded_body(r, pm_headers_get(headers, "content-encoding"),

@@ -39,6 +39,11 @@ int pm_body_to_jtext(const pm_body *b, pm_jtext *t);
  * [[name, value], ...], for Content-Type and Content-Encoding); "body_redacted": true
  * when something was. body_len and body_sha256 stay those of the body as received. */
 int pm_body_to_jtext_redacted(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_jtext *t);
+/* The same for a body whose fields pass the learning pass kept (f, from
+ * pm_redact_learn_body_fields on these bytes; f->done false: as pm_body_to_jtext_redacted).
+ * The same text out; f->red is taken. */
+int pm_body_to_jtext_learned(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_body_fields *f,
+                             pm_jtext *t);
 void pm_body_free(pm_body *b);
 
 #endif

@@ -40,6 +40,39 @@ static const char *const default_fields[] = {
     "client_secret", "secret", "csrf_token", "_csrf_token", "auth", "private_key", "api_key",
     "apikey", NULL};
 
+/* The tokens a remembering redactor made (pm_redactor_remembering): a direct-mapped
+ * table, a slot by a value's length and last bytes; a value landing on a taken slot
+ * replaces what was there, so memory stays bounded. */
+#define MEMO_SLOTS 1024
+#define MEMO_MAX_VALUE 4096
+#define MEMO_HASHED 32
+#define TOKEN_TEXT 26 /* "redacted:" + 16 hex + NUL */
+
+typedef struct {
+    char *value;
+    size_t len;
+    char token[TOKEN_TEXT];
+} memo_slot;
+
+typedef struct token_memo {
+    memo_slot slots[MEMO_SLOTS];
+} token_memo;
+
+static memo_slot *memo_slot_of(token_memo *m, const char *value, size_t len)
+{
+    size_t tail = len < MEMO_HASHED ? len : MEMO_HASHED;
+    return &m->slots[pm_fnv1a(PM_FNV1A_INIT ^ len, value + len - tail, tail) % MEMO_SLOTS];
+}
+
+static void memo_free(token_memo *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < MEMO_SLOTS; i++)
+        free(m->slots[i].value);
+    free(m);
+}
+
 typedef struct {
     char **items;
     size_t *lens;
@@ -54,6 +87,9 @@ struct pm_redactor {
                        * HMAC() looks the algorithm up on every call: 6% of a capture) */
     bool keep_jwt_claims;
     pm_secrets *spread; /* a spreading view (borrows the lists and mac of its base) */
+    bool view;          /* spreading or remembering: frees only itself (and its memo) */
+    token_memo *memo;   /* a remembering view's tokens (its spreading views borrow it) */
+    bool owns_memo;
 };
 
 void pm_redactor_keep_jwt_claims(pm_redactor *r, bool keep)
@@ -149,6 +185,25 @@ pm_redactor *pm_redactor_spreading(const pm_redactor *r, pm_secrets *s, pm_err *
     }
     *v = *r;
     v->spread = s;
+    v->view = true;
+    v->owns_memo = false;
+    return v;
+}
+
+pm_redactor *pm_redactor_remembering(const pm_redactor *r, pm_err *err)
+{
+    pm_redactor *v = malloc(sizeof *v);
+    token_memo *m = calloc(1, sizeof *m);
+    if (!v || !m) {
+        free(v);
+        free(m);
+        pm_err_set(err, "out of memory");
+        return NULL;
+    }
+    *v = *r;
+    v->view = true;
+    v->memo = m;
+    v->owns_memo = true;
     return v;
 }
 
@@ -156,7 +211,9 @@ void pm_redactor_free(pm_redactor *r)
 {
     if (!r)
         return;
-    if (r->spread) { /* a view: the lists and the mac are its base's */
+    if (r->view) { /* the lists and the mac are its base's */
+        if (r->owns_memo)
+            memo_free(r->memo);
         free(r);
         return;
     }
@@ -167,7 +224,31 @@ void pm_redactor_free(pm_redactor *r)
     free(r);
 }
 
+static void hash_value(const pm_redactor *r, const char *value, size_t len, char out[TOKEN_TEXT]);
+
 void pm_redact_value(const pm_redactor *r, const char *value, size_t len, char *out, size_t size)
+{
+    char token[TOKEN_TEXT];
+    memo_slot *slot = r->memo && len <= MEMO_MAX_VALUE ? memo_slot_of(r->memo, value, len) : NULL;
+    if (slot && slot->value && slot->len == len && memcmp(slot->value, value, len) == 0) {
+        snprintf(out, size, "%s", slot->token);
+        return;
+    }
+    hash_value(r, value, len, token);
+    snprintf(out, size, "%s", token);
+    char *copy = slot ? malloc(len + 1) : NULL;
+    if (copy) { /* remembered (out of memory: only not remembered) */
+        memcpy(copy, value, len);
+        copy[len] = '\0';
+        free(slot->value);
+        slot->value = copy;
+        slot->len = len;
+        memcpy(slot->token, token, TOKEN_TEXT);
+    }
+}
+
+/* "redacted:" and the first 8 bytes of value's HMAC-SHA256, in hex. */
+static void hash_value(const pm_redactor *r, const char *value, size_t len, char out[TOKEN_TEXT])
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
@@ -177,7 +258,7 @@ void pm_redact_value(const pm_redactor *r, const char *value, size_t len, char *
         EVP_MAC_final(ctx, mac, &n_out, sizeof mac) != 1)
         HMAC(EVP_sha256(), r->key, KEY_BYTES, (const unsigned char *)value, len, mac, &n);
     EVP_MAC_CTX_free(ctx);
-    snprintf(out, size, "redacted:%02x%02x%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2],
+    snprintf(out, TOKEN_TEXT, "redacted:%02x%02x%02x%02x%02x%02x%02x%02x", mac[0], mac[1], mac[2],
              mac[3], mac[4], mac[5], mac[6], mac[7]);
 }
 
@@ -455,37 +536,26 @@ size_t pm_redact_json(const pm_redactor *r, json_t *value)
  * that on valid JSON this agrees with pm_redact_json. */
 typedef enum { TEXT_UNCHANGED, TEXT_REDACTED, TEXT_NEEDS_PARSER } text_result;
 
-/* The first byte of v equal to '"' or '\\', as the high bit of its byte (the "has zero
- * byte" trick; a byte above a true hit may be flagged too, never one below, so the lowest
- * flag is exact). */
-static uint64_t quote_or_backslash(uint64_t v)
-{
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
-    return (((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
-}
-
 /* From i (inside a string), the string's closing quote, or len; *escaped when a backslash
- * came first. Eight bytes at a time to the next quote or backslash: bodies are mostly
- * strings, and this is the scan every answer's body goes through (twice with a spreading
- * redactor), perf's first line of replay's result writer. */
+ * came first. Bodies are mostly strings, and this is the scan every answer's body goes
+ * through (twice with a spreading redactor): perf's first line of replay's result writer. */
 static size_t skip_string(const char *t, size_t len, size_t i, bool *escaped)
 {
     *escaped = false;
-    for (;;) {
-        uint64_t word, hit = 0;
-        while (i + 8 <= len && (memcpy(&word, t + i, 8), !(hit = quote_or_backslash(word))))
-            i += 8;
-        if (hit) /* little-endian: the lowest flagged byte comes first */
-            i += (size_t)__builtin_ctzll(hit) / 8;
-        else
-            while (i < len && t[i] != '"' && t[i] != '\\')
-                i++;
-        if (i >= len || t[i] == '"')
-            return i < len ? i : len; /* the closing quote, or len (a backslash may end the text) */
-        *escaped = true; /* a backslash: the byte after it is escaped */
-        i += 2;
+    /* Most strings hold no backslash: the next quote ends them, found with memchr (the
+     * byte walk below was a quarter of capture's record thread, callgrind). */
+    const char *q = i < len ? memchr(t + i, '"', len - i) : NULL;
+    size_t end = q ? (size_t)(q - t) : len;
+    if (i >= len || !memchr(t + i, '\\', end - i))
+        return end;
+    while (i < len && t[i] != '"') {
+        if (t[i] == '\\') {
+            *escaped = true;
+            i++;
+        }
+        i++;
     }
+    return i < len ? i : len; /* the closing quote, or len (a backslash may end the text) */
 }
 
 static size_t skip_space(const char *t, size_t len, size_t i)
@@ -653,6 +723,36 @@ void pm_redact_learn_body(const pm_redactor *r, const json_t *headers, const uns
         free(redact_body_fields(r, type, (const char *)data, len, &n));
     else
         free(pm_redact_coded_body(r, pm_headers_get(headers, "content-encoding"), type, data, len, &n));
+}
+
+void pm_redact_learn_body_fields(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len,
+                                 pm_body_fields *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!r->spread || len == 0 || !pm_utf8_valid(data, len)) {
+        pm_redact_learn_body(r, headers, data, len);
+        return;
+    }
+    f->red = redact_body_fields(r, pm_headers_get(headers, "content-type"), (const char *)data, len, &f->len);
+    f->done = true;
+}
+
+char *pm_redact_body_text_learned(const pm_redactor *r, pm_body_fields *f, const char *text, size_t len,
+                                  size_t *out_len)
+{
+    char *out = f->red;
+    *out_len = f->len;
+    f->red = NULL;
+    f->len = 0;
+    if (out)
+        return spread_over(r, out, out_len);
+    return spread(r, text, len, out_len);
+}
+
+void pm_body_fields_clear(pm_body_fields *f)
+{
+    free(f->red);
+    memset(f, 0, sizeof *f);
 }
 
 void pm_redact_learn_message(const pm_redactor *r, const json_t *message)

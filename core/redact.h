@@ -109,6 +109,12 @@ char *pm_secrets_spread(const pm_secrets *s, const char *text, size_t len, size_
  * given: pm_redact_header_value also answers for headers it does not list, and targets,
  * bodies and messages lose every known value. For one exchange (or one thread). */
 pm_redactor *pm_redactor_spreading(const pm_redactor *r, pm_secrets *s, pm_err *err);
+/* A redactor that redacts as r does (r must outlive it) and remembers the token of each
+ * value it hashed (a bounded table: values up to 4 KiB, one a slot, a newer value taking
+ * a slot over): for one thread redacting many exchanges that repeat the same credentials
+ * (capture's record writer: the HMAC of each request's JWT was 14% of it, callgrind).
+ * Not for sharing between threads. Spreading views of it share what it remembers. */
+pm_redactor *pm_redactor_remembering(const pm_redactor *r, pm_err *err);
 /* The learning pass of a spreading redactor: what it would replace in a header, headers
  * ([[name, value], ...]), a target, a body (text, or gzip/deflate by the message's
  * headers; binary bodies hold nothing to learn) or a record message, learned into its
@@ -119,6 +125,25 @@ void pm_redact_learn_headers(const pm_redactor *r, const json_t *headers);
 void pm_redact_learn_target(const pm_redactor *r, const char *target);
 void pm_redact_learn_body(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len);
 void pm_redact_learn_message(const pm_redactor *r, const json_t *message);
+/* A text body's fields pass (what pm_redact_body_text redacts by name, before it spreads),
+ * kept from the learning pass for the writing one: a spreading redactor's learning pass
+ * runs it on every body to learn their secrets, and the writing pass gave the same text
+ * again (a value's token is its known one, or its HMAC either way) — twice the scan of
+ * every JSON body, a sixth of capture's record thread (callgrind, bench/capture.sh). */
+typedef struct pm_body_fields {
+    bool done;  /* the body was UTF-8 text and its fields pass ran: red is the result */
+    char *red;  /* the text with its fields redacted, len bytes; NULL: nothing was */
+    size_t len;
+} pm_body_fields;
+/* pm_redact_learn_body, keeping the fields pass of a text body in *f (zeroed first; done
+ * stays false for other redactors, empty and non-text bodies). */
+void pm_redact_learn_body_fields(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len,
+                                 pm_body_fields *f);
+/* pm_redact_body_text(r, ..., text, len, out_len) for the body f was learned from (f->done):
+ * only the spreading is left to do. Takes f->red (f is left empty). */
+char *pm_redact_body_text_learned(const pm_redactor *r, pm_body_fields *f, const char *text, size_t len,
+                                  size_t *out_len);
+void pm_body_fields_clear(pm_body_fields *f);
 
 /* ---- which tokens a capture holds, and where (redact_inventory.c) -----------------------
  * For `pmirror credentials`: every `redacted:` token of capture or result records with its

@@ -97,7 +97,7 @@ static int emit(void *ctx, http_exchange *x, uint64_t conn_id)
 static void fuzz_streams(const uint8_t *data, size_t size)
 {
     stream_ctx ctx = {.opts = options()};
-    http_env env = {.opts = &ctx.opts, .stats = &ctx.stats, .emit = emit, .ctx = &ctx};
+    http_env env = {.opts = &ctx.opts, .stats = &ctx.stats, .emit = emit, .ctx = &ctx, .users = auth_users_new()};
     bool midstream = size > 0 && (data[0] & 1);
     http_conn *c = http_conn_new(&env, 1, midstream);
     int64_t ts = 1;
@@ -126,6 +126,7 @@ static void fuzz_streams(const uint8_t *data, size_t size)
     }
     http_conn_close(c, ts);
     http_conn_free(c);
+    auth_users_free(env.users);
     free(ctx.stats.families);
     pm_jtext_free(&ctx.text);
 }

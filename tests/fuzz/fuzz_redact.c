@@ -30,21 +30,55 @@ static pm_redactor *redactor(bool keep_jwt_claims)
     return r[keep_jwt_claims];
 }
 
+/* A spreading redactor over a fresh set seeded with a cut from text's middle (a
+ * credential echoed in it); NULL when memory ran out. */
+static pm_redactor *seeded(const pm_redactor *base, const char *text, size_t size, pm_secrets **s)
+{
+    *s = pm_secrets_new();
+    pm_redactor *r = *s ? pm_redactor_spreading(base, *s, NULL) : NULL;
+    if (!r) {
+        pm_secrets_free(*s);
+        return NULL;
+    }
+    if (size >= 2 * PM_SECRET_MIN_LEN)
+        pm_secrets_add(*s, base, text + size / 2, size / 2 < 40 ? size / 2 : 40, NULL);
+    return r;
+}
+
+/* The fields pass kept from learning (pm_redact_learn_body_fields, as capture does) gives
+ * what learning and then redacting the body again gives (out: that, NULL for unchanged). */
+static void learned_check(const pm_redactor *base, const char *text, size_t size, const char *out, size_t n)
+{
+    pm_secrets *s;
+    pm_redactor *r = seeded(base, text, size, &s);
+    if (!r)
+        return;
+    pm_body_fields f;
+    pm_redact_learn_body_fields(r, NULL, (const unsigned char *)text, size, &f);
+    if (f.done) {
+        size_t m = 0;
+        char *kept = pm_redact_body_text_learned(r, &f, text, size, &m);
+        if (!kept != !out || (kept && (m != n || memcmp(kept, out, n) != 0)))
+            abort(); /* the kept fields pass wrote another text */
+        free(kept);
+    }
+    pm_body_fields_clear(&f);
+    pm_redactor_free(r);
+    pm_secrets_free(s);
+}
+
 /* The body's secrets and one cut from its middle (a credential echoed in it) spread over
  * it: JSON stays JSON, and nothing known is left outside tokens. */
 static void spread_check(const pm_redactor *base, const char *text, size_t size)
 {
-    pm_secrets *s = pm_secrets_new();
-    pm_redactor *r = s ? pm_redactor_spreading(base, s, NULL) : NULL;
-    if (!r) {
-        pm_secrets_free(s);
+    pm_secrets *s;
+    pm_redactor *r = seeded(base, text, size, &s);
+    if (!r)
         return;
-    }
-    if (size >= 2 * PM_SECRET_MIN_LEN)
-        pm_secrets_add(s, base, text + size / 2, size / 2 < 40 ? size / 2 : 40, NULL);
     pm_redact_learn_body(r, NULL, (const unsigned char *)text, size);
     size_t n = 0;
     char *out = pm_redact_body_text(r, "application/json", text, size, &n);
+    learned_check(base, text, size, out, n);
     if (out) {
         json_t *before = json_loadb(text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
         json_t *after = before ? json_loadb(out, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;

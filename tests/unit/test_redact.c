@@ -539,6 +539,65 @@ Test(redact, record_body_secret_behind_escapes)
     pm_redactor_free(r);
 }
 
+/* The text scan finds each string's end with memchr (quote, then a backslash before it)
+ * instead of walking bytes: strings that end the text, a backslash as the last byte, an
+ * escaped quote or backslash just before a key, long strings around a key. What is not a
+ * listed key's string value stays byte for byte; "PW" stands for the token of s3cret-A, "P2"
+ * for that of s3cret-A and a backslash. */
+Test(redact, json_text_scan_finds_string_ends)
+{
+    pm_redactor *r = redactor();
+    char *tok = pm_redact_secret(r, "s3cret-A", 8), *tok2 = pm_redact_secret(r, "s3cret-A\\", 9);
+    cr_assert(tok && tok2);
+    char pad[300];
+    memset(pad, 'x', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    struct {
+        const char *in, *want; /* want NULL: unchanged */
+    } cases[] = {
+        {"{\"token\":\"s3cret-A\"}", "{\"token\":\"PW\"}"},
+        {"{\"a\":\"x\\\\\",\"token\":\"s3cret-A\"}", "{\"a\":\"x\\\\\",\"token\":\"PW\"}"},
+        {"{\"a\":\"q\\\"\",\"token\":\"s3cret-A\",\"b\":\"\\\\\\\"\"}", "{\"a\":\"q\\\"\",\"token\":\"PW\",\"b\":\"\\\\\\\"\"}"},
+        {"{\"a\":\"token\",\"b\":\"token\"}", NULL},
+        {"{\"token\" \n :  \"s3cret-A\"  }", "{\"token\" \n :  \"PW\"  }"},
+        {"{\"token\":\"s3cret-A", "{\"token\":\"PW"}, /* cut in the value: redacted as far as it goes */
+        {"{\"token\":\"s3cret-A\\", "{\"token\":\"P2"}, /* a backslash ends it: jansson cannot, the text is hashed */
+        {"{\"token", NULL},
+        {"\"", NULL},
+        {"", NULL},
+        {"{\"token\":12345678,\"Secret\":\"s3cret-A\"}", "{\"token\":12345678,\"Secret\":\"PW\"}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        for (int padded = 0; padded < 2; padded++) {
+            /* padded: a long string before, so the ends are found far from the start */
+            char *in = NULL, *want = NULL;
+            cr_assert_gt(asprintf(&in, "%s%s%s", padded ? "[\"" : "", padded ? pad : "", padded ? "\"," : ""), -1);
+            char *full = NULL;
+            cr_assert_gt(asprintf(&full, "%s%s", in, cases[i].in), -1);
+            size_t n = 0;
+            char *out = pm_redact_body_text(r, "application/json", full, strlen(full), &n);
+            if (!cases[i].want) {
+                cr_expect_null(out, "case %zu/%d: %s", i, padded, out);
+            } else {
+                char *w = strdup(cases[i].want), *at = strstr(w, "PW"), *at2 = strstr(w, "P2");
+                if (!at)
+                    at = at2;
+                cr_assert_gt(asprintf(&want, "%s%.*s%s%s", in, (int)(at - w), w, at == at2 ? tok2 : tok, at + 2), -1);
+                cr_expect(out && n == strlen(want) && memcmp(out, want, n) == 0, "case %zu/%d: %s, want %s", i,
+                          padded, out ? out : "(unchanged)", want);
+                free(w);
+            }
+            free(out);
+            free(in);
+            free(full);
+            free(want);
+        }
+    }
+    free(tok);
+    free(tok2);
+    pm_redactor_free(r);
+}
+
 /* ---- a secret's value, wherever it shows up (issue 14, item 10) --------------------- */
 
 /* A spreading redactor over a fresh set, with r's key and lists. */
@@ -752,5 +811,170 @@ Test(redact, spread_keeps_json_valid)
     json_decref(doc);
     free(out);
     pm_secrets_free(s);
+    pm_redactor_free(r);
+}
+
+/* ---- the fields pass kept from learning to writing (pm_body_to_jtext_learned) ----------- */
+
+/* Two bodies of one exchange written the way capture did (learn both, then write each with
+ * pm_body_to_jtext_redacted) and the way it does (the fields passes kept): the same text. */
+static char *write_pair(const pm_redactor *r, const char *types[2], const pm_body bodies[2], bool keep)
+{
+    pm_secrets *s = NULL;
+    pm_redactor *v = spreading(r, &s);
+    json_t *headers[2];
+    pm_body_fields fields[2];
+    for (int i = 0; i < 2; i++) {
+        headers[i] = types[i] ? json_pack("[[s,s]]", "Content-Type", types[i]) : json_array();
+        if (types[i] && strcmp(types[i], "text/plain+gzip") == 0)
+            json_array_append_new(headers[i], json_pack("[s,s]", "Content-Encoding", "gzip"));
+        if (keep)
+            pm_redact_learn_body_fields(v, headers[i], bodies[i].data, bodies[i].len, &fields[i]);
+        else
+            pm_redact_learn_body(v, headers[i], bodies[i].data, bodies[i].len);
+    }
+    pm_jtext t = {0};
+    pm_jtext_object_begin(&t);
+    for (int i = 0; i < 2; i++) {
+        pm_jtext_key(&t, i ? "response" : "request");
+        pm_jtext_object_begin(&t);
+        cr_assert_eq(keep ? pm_body_to_jtext_learned(&bodies[i], v, headers[i], &fields[i], &t)
+                          : pm_body_to_jtext_redacted(&bodies[i], v, headers[i], &t), 0);
+        pm_jtext_object_end(&t);
+        if (keep)
+            pm_body_fields_clear(&fields[i]);
+        json_decref(headers[i]);
+    }
+    pm_jtext_object_end(&t);
+    char *out = strdup(t.buf);
+    pm_jtext_free(&t);
+    pm_redactor_free(v);
+    pm_secrets_free(s);
+    return out;
+}
+
+Test(redact, body_fields_kept_from_learning_write_the_same)
+{
+    static const unsigned char gz[] = { /* gzip of "you sent Echo-0123456789abcdef" */
+        31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 171, 204, 47, 85, 40, 78, 205, 43, 81, 112, 77, 206, 200,
+        215, 53, 48, 52, 50, 54, 49, 53, 51, 183, 176, 76, 76, 74, 78, 73, 77, 3, 0, 216, 231, 23, 202, 30, 0, 0, 0};
+    static const unsigned char binary[] = {0xff, 0xfe, 'E', 'c', 'h', 'o', 0};
+    struct {
+        const char *types[2];
+        const void *data[2];
+        size_t len[2]; /* 0: strlen */
+        size_t limit;  /* the body cap (0: none): a body cut by --max-body */
+    } cases[] = {
+        {{"application/json", "application/json"},
+         {"{\"token\":\"Echo-0123456789abcdef\"}", "{\"seen\":\"Echo-0123456789abcdef\",\"n\":1}"}, {0, 0}, 0},
+        {{"application/json", "application/json"},
+         {"{\"a\":1}", "{\"refresh_token\":\"R-abcdefgh12345\",\"echo\":\"x R-abcdefgh12345\"}"}, {0, 0}, 0},
+        {{"application/json", NULL}, {"{\"\\u0074oken\":\"Echo-0123456789abcdef\"}", "Echo-0123456789abcdef!"}, {0, 0}, 0},
+        {{"application/x-www-form-urlencoded", "text/plain"},
+         {"user=a&password=Echo-0123456789abcdef", "you sent Echo-0123456789abcdef"}, {0, 0}, 0},
+        {{"application/json", "text/plain+gzip"}, {"{\"secret\":\"Echo-0123456789abcdef\"}", gz}, {0, sizeof gz}, 0},
+        {{"application/json", "application/octet-stream"},
+         {"{\"password\":\"Echo-0123456789abcdef\"}", binary}, {0, sizeof binary}, 0},
+        {{"application/json", "application/json"}, {"", "{}"}, {0, 0}, 0},
+        {{"application/json", "application/json"},
+         {"{\"token\":\"Echo-0123456789abcdef\",\"more\":\"xxxxxxxxxxxxxxxxxxxx\"}", "{\"token\":\"Echo-0123456789abcdef\"}"},
+         {0, 0}, 24},
+    };
+    pm_redactor *r = redactor();
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        pm_body bodies[2];
+        for (int i = 0; i < 2; i++) {
+            pm_body_init_sha_when_cut(&bodies[i], cases[c].limit ? cases[c].limit : 1 << 20);
+            size_t n = cases[c].len[i] ? cases[c].len[i] : strlen(cases[c].data[i]);
+            cr_assert_eq(pm_body_append(&bodies[i], cases[c].data[i], n), 0);
+        }
+        char *old = write_pair(r, cases[c].types, bodies, false);
+        char *kept = write_pair(r, cases[c].types, bodies, true);
+        cr_expect_str_eq(kept, old, "case %zu", c);
+        cr_expect_null(strstr(old, "Echo-0123456789abcdef"), "case %zu leaked: %s", c, old);
+        free(old);
+        free(kept);
+        pm_body_free(&bodies[0]);
+        pm_body_free(&bodies[1]);
+    }
+    pm_redactor_free(r);
+}
+
+/* Which values a set takes (spreadable: the bytes that bar one are found eight at a time
+ * past the first that cannot stand outside a JSON string): a barring byte at every place
+ * of a long value, in and out of the word loop, keeps it out; digits-only values stay out. */
+Test(redact, spread_values_with_barring_bytes_anywhere_left_out)
+{
+    pm_redactor *r = redactor();
+    const char bar[] = {'"', '\\', '\n', 0x01, 0x1f, 0x7f};
+    for (size_t at = 0; at < 40; at++)
+        for (size_t b = 0; b < sizeof bar; b++) {
+            char v[41];
+            memset(v, 'k', 40);
+            v[at] = bar[b];
+            v[40] = '\0';
+            pm_secrets *s = pm_secrets_new();
+            cr_assert_eq(pm_secrets_add(s, r, v, 40, NULL), 0);
+            cr_expect_eq(pm_secrets_count(s), 0, "byte 0x%02x at %zu taken", (unsigned)(unsigned char)bar[b], at);
+            pm_secrets_free(s);
+        }
+    const char *taken[] = {"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "12345678x", "truefalse-x9", "0000000000000000\x80"};
+    const char *left[] = {"1234567890123456", "truefalse", "1e10,2e20 {}[]:", "-.+eE 123"};
+    for (size_t i = 0; i < 4; i++) {
+        pm_secrets *s = pm_secrets_new();
+        pm_secrets_add(s, r, taken[i], strlen(taken[i]), NULL);
+        pm_secrets_add(s, r, left[i], strlen(left[i]), NULL);
+        cr_expect_eq(pm_secrets_count(s), 1, "%s / %s", taken[i], left[i]);
+        pm_secrets_free(s);
+    }
+    pm_redactor_free(r);
+}
+
+/* A remembering redactor (capture's record writer) gives every value the token a plain one
+ * gives: asked again, after more values than its table holds took the slots over, values
+ * too long to remember, short output buffers, and through spreading views of it. */
+Test(redact, remembering_gives_the_same_tokens)
+{
+    pm_redactor *r = redactor();
+    pm_err err = {{0}};
+    pm_redactor *m = pm_redactor_remembering(r, &err);
+    cr_assert_not_null(m, "%s", err.msg);
+    char *big = malloc(5001);
+    memset(big, 'b', 5000);
+    big[5000] = '\0';
+    for (int round = 0; round < 3; round++)
+        for (unsigned i = 0; i < 3000; i++) {
+            char v[64], want[32], got[32];
+            int n = snprintf(v, sizeof v, "Bearer eyJ-token-%u", round == 1 ? 2999 - i : i);
+            pm_redact_value(r, v, (size_t)n, want, sizeof want);
+            pm_redact_value(m, v, (size_t)n, got, sizeof got);
+            cr_assert_str_eq(got, want, "%s", v);
+            pm_redact_value(m, v, (size_t)n, got, 12); /* cut as snprintf cuts */
+            cr_assert_eq(strncmp(got, want, 11), 0);
+            cr_assert_eq(strlen(got), 11);
+        }
+    char want[32], got[32];
+    for (int i = 0; i < 2; i++) {
+        pm_redact_value(r, big, 5000, want, sizeof want);
+        pm_redact_value(m, big, 5000, got, sizeof got);
+        cr_assert_str_eq(got, want);
+    }
+    pm_secrets *s = NULL;
+    pm_redactor *sv = spreading(m, &s), *plain_sv = NULL;
+    pm_secrets *ps = NULL;
+    plain_sv = spreading(r, &ps);
+    const char *header = "Bearer eyJ-token-77-and-more";
+    char *a = pm_redact_header_value(sv, "Authorization", header);
+    char *b = pm_redact_header_value(plain_sv, "Authorization", header);
+    cr_assert(a && b);
+    cr_assert_str_eq(a, b);
+    free(a);
+    free(b);
+    pm_redactor_free(sv);
+    pm_secrets_free(s);
+    pm_redactor_free(plain_sv);
+    pm_secrets_free(ps);
+    free(big);
+    pm_redactor_free(m);
     pm_redactor_free(r);
 }
