@@ -9,7 +9,8 @@
  * and port, so SNI and the name check both use the name (CURLOPT_RESOLVE would do only for
  * a literal IP). A handshake that fails is `error: "tls"`, and error_detail says which of
  * the usual causes it was, first from OpenSSL's verify result, then from curl's text (curl
- * checks the host name itself, after OpenSSL said the chain was fine).
+ * checks the host name itself, after OpenSSL said the chain was fine). The handle's side is
+ * inline in tls.h: core itself calls no libcurl function.
  */
 #include "tls.h"
 
@@ -61,13 +62,12 @@ int pm_tls_route(pm_tls *tls, const char *base_url, pm_err *err)
     if (!(tls->url = malloc(n)))
         return pm_err_set(err, "out of memory");
     snprintf(tls->url, n, "%.*s%s%s", (int)(host - base_url), base_url, tls->server_name, host_end);
-    char entry[1024];
-    snprintf(entry, sizeof entry, "%s:%.*s:%.*s:%.*s", tls->server_name, port ? port_len : 3,
-             port ? port : default_port, (int)(host_end - host), host, port ? port_len : 3, port ? port : default_port);
-    struct curl_slist *list = curl_slist_append(NULL, entry);
-    if (!list)
+    n = 2 * strlen(base_url) + strlen(tls->server_name) + 8;
+    if (!(tls->connect_to.data = malloc(n)))
         return pm_err_set(err, "out of memory");
-    tls->connect_to = list;
+    snprintf(tls->connect_to.data, n, "%s:%.*s:%.*s:%.*s", tls->server_name, port ? port_len : 3,
+             port ? port : default_port, (int)(host_end - host), host, port ? port_len : 3, port ? port : default_port);
+    tls->connect_to.next = NULL;
     return 0;
 }
 
@@ -109,26 +109,6 @@ int pm_tls_derive(const pm_tls_given *given, const pm_tls *base, const char *url
         return pm_err_set(err, "%s: %s", what, why.msg);
     *out = tls;
     return 0;
-}
-
-/* ---- handles ---------------------------------------------------------------------------------- */
-
-void pm_tls_apply(CURL *e, const pm_tls *tls, bool insecure)
-{
-    if (tls) {
-        if (tls->ca)
-            curl_easy_setopt(e, CURLOPT_CAINFO, tls->ca);
-        if (tls->cert)
-            curl_easy_setopt(e, CURLOPT_SSLCERT, tls->cert);
-        if (tls->key)
-            curl_easy_setopt(e, CURLOPT_SSLKEY, tls->key);
-        if (tls->connect_to)
-            curl_easy_setopt(e, CURLOPT_CONNECT_TO, tls->connect_to);
-    }
-    if (insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
 }
 
 /* ---- what failed ------------------------------------------------------------------------------ */
@@ -176,15 +156,13 @@ static const char *alert_reason(const char *text)
     return NULL;
 }
 
-const char *pm_tls_error(CURL *e, int rc, char *errbuf)
+const char *pm_tls_failure(int rc, long verify_result, char *errbuf)
 {
-    const char *text = errbuf && errbuf[0] ? errbuf : curl_easy_strerror((CURLcode)rc);
+    const char *text = errbuf && errbuf[0] ? errbuf : "(curl gave no text)";
     const char *reason = NULL;
     switch ((CURLcode)rc) {
     case CURLE_PEER_FAILED_VERIFICATION: {
-        long result = 0;
-        if (curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &result) == CURLE_OK)
-            reason = verify_reason(result);
+        reason = verify_reason(verify_result);
         if (!reason)
             reason = has(text, "subject name") || has(text, "does not match") || has(text, "mismatch")
                          ? "name_mismatch"
@@ -260,7 +238,7 @@ void pm_tls_free_list(pm_tls *list)
         free(list->key);
         free(list->server_name);
         free(list->url);
-        curl_slist_free_all(list->connect_to);
+        free(list->connect_to.data);
         free(list);
         list = next;
     }

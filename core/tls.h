@@ -4,7 +4,8 @@
  * the URL's host is another (an IP, a Service alias), and what a failed handshake is called
  * in a result (`error: "tls"`, `error_detail` "REASON: curl's text"). Replay's calls, the
  * tee's transfers to the primary and the shadow all set their handles here, so a target is
- * authenticated the same way whoever talks to it.
+ * authenticated the same way whoever talks to it. core calls no libcurl function (layout.sh):
+ * the two that touch a handle are inline here, compiled into the stages that link libcurl.
  */
 #ifndef PM_CORE_TLS_H
 #define PM_CORE_TLS_H
@@ -21,7 +22,8 @@ typedef struct pm_tls {
     char *cert, *key;      /* client certificate and its key (PEM); NULL: none (key: in cert) */
     char *server_name;     /* the name verified and sent as SNI; NULL: the URL's host */
     char *url;             /* the base URL with server_name as its host (NULL: no server_name) */
-    struct curl_slist *connect_to; /* "NAME:PORT:HOST:PORT": where server_name connects */
+    struct curl_slist connect_to; /* one item, data "NAME:PORT:HOST:PORT" (owned; NULL: none):
+                                   * where server_name connects */
     struct pm_tls *next;   /* the owner's list (pm_suite's, or the tee's) */
 } pm_tls;
 
@@ -45,16 +47,42 @@ int pm_tls_check_file(const char *what, const char *path, pm_err *err);
  * certificate is verified against, and SNI names, server_name). 0, or -1 with err. */
 int pm_tls_route(pm_tls *tls, const char *base_url, pm_err *err);
 
+/* After a transfer that ended with rc (OpenSSL's verify result: CURLINFO_SSL_VERIFYRESULT):
+ * "tls" when TLS failed (a verification, a handshake, an alert the server sent about our
+ * certificate), errbuf (CURL_ERROR_SIZE, curl's text) rewritten as "REASON: text" —
+ * unknown_ca, name_mismatch, expired, not_yet_valid, client_cert_required,
+ * client_cert_refused, client_cert_invalid, ca_file_invalid, handshake; NULL when the
+ * failure is not TLS's (pm_curl_error_code names it). */
+const char *pm_tls_failure(int rc, long verify_result, char *errbuf);
+
 /* Sets a handle's TLS options: the CA bundle, the client certificate and key, the
  * connect-to mapping; insecure turns verification off. tls NULL: only insecure. */
-void pm_tls_apply(CURL *e, const pm_tls *tls, bool insecure);
+static inline void pm_tls_apply(CURL *e, const pm_tls *tls, bool insecure)
+{
+    if (tls) {
+        if (tls->ca)
+            curl_easy_setopt(e, CURLOPT_CAINFO, tls->ca);
+        if (tls->cert)
+            curl_easy_setopt(e, CURLOPT_SSLCERT, tls->cert);
+        if (tls->key)
+            curl_easy_setopt(e, CURLOPT_SSLKEY, tls->key);
+        if (tls->connect_to.data)
+            curl_easy_setopt(e, CURLOPT_CONNECT_TO, (struct curl_slist *)&tls->connect_to);
+    }
+    if (insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
 
-/* After a transfer that ended with rc: "tls" when TLS failed (a verification, a handshake,
- * an alert the server sent about our certificate), errbuf (CURL_ERROR_SIZE, curl's text)
- * rewritten as "REASON: text" — unknown_ca, name_mismatch, expired, not_yet_valid,
- * client_cert_required, client_cert_refused, client_cert_invalid, ca_file_invalid, handshake;
- * NULL when the failure is not TLS's (pm_curl_error_code names it). */
-const char *pm_tls_error(CURL *e, int rc, char *errbuf);
+/* pm_tls_failure for a handle's finished transfer. */
+static inline const char *pm_tls_error(CURL *e, int rc, char *errbuf)
+{
+    long verify_result = 0;
+    if (rc == CURLE_PEER_FAILED_VERIFICATION)
+        curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &verify_result);
+    return pm_tls_failure(rc, verify_result, errbuf);
+}
 
 /* An HTTPS answer that is the server's refusal of the client certificate rather than the
  * application's: nginx completes the handshake without one and answers 400 "No required

@@ -15,9 +15,10 @@ static void route(const char *url, const char *name, const char *want_url, const
     pm_err err;
     cr_assert_eq(pm_tls_route(&tls, url, &err), 0, "%s: %s", url, err.msg);
     cr_assert_str_eq(tls.url, want_url);
-    cr_assert_str_eq(tls.connect_to->data, want_entry);
+    cr_assert_str_eq(tls.connect_to.data, want_entry);
+    cr_assert_null(tls.connect_to.next);
     free(tls.url);
-    curl_slist_free_all(tls.connect_to);
+    free(tls.connect_to.data);
 }
 
 Test(tls, server_name_rewrites_the_host_and_connects_to_the_original)
