@@ -136,6 +136,9 @@ long long cli_parse_size(const char *s);
  * polling for the file never reads it half written. CLI_OK, or CLI_USAGE after one error
  * line naming the file. (port_file.c) */
 int cli_write_port_file(const char *cmd, const char *path, unsigned port);
+/* "pmirror CMD: warning: TLS not verified for target A, B (insecure: true) ..." on stderr,
+ * once; nothing when names (pm_suite_insecure_targets) is empty (insecure.c). */
+void cli_warn_insecure(const char *cmd, const json_t *names);
 
 /* ----- cmd_capture_queue.c: `capture --queue`, the options cmd_capture.c parsed for it ----- */
 

@@ -170,6 +170,9 @@ int cmd_replay(int argc, char **argv)
     if (!prof)
         return cli_fail("replay", "%s", err.msg);
     ro.suite = suite;
+    json_t *insecure = pm_suite_insecure_targets(suite);
+    cli_warn_insecure("replay", insecure);
+    json_decref(insecure);
     ro.correlation_path = prof->correlation.path;
     /* the targets' answers carry secrets too (Set-Cookie, issued tokens): redacted at rest,
      * JWTs keeping their claims for diff's jwt rule */

@@ -106,6 +106,8 @@ int cmd_run(int argc, char **argv)
     pm_err err;
     pipeline_run_result res;
     int run_rc = pipeline_run(&o, &res, &err);
+    if (run_rc == 0) /* the report's record of targets not verified, said once */
+        cli_warn_insecure("run", json_object_get(json_object_get(res.report, "run"), "insecure_targets"));
     bool all_promote = false;
     if (res.warning)
         fprintf(stderr, "pmirror run: warning: %s\n", res.warning);

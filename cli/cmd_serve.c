@@ -18,7 +18,8 @@
 
 int cmd_serve(int argc, char **argv)
 {
-    const char *fixture = NULL, *listen_addr = NULL, *target = NULL, *port_file = NULL;
+    const char *fixture = NULL, *listen_addr = NULL, *target = NULL, *port_file = NULL, *tls_cert = NULL,
+               *tls_key = NULL;
     long delay_ms = 0;
     bool recorded_latency = false, quiet = false;
     const cli_opt opts[] = {
@@ -28,12 +29,15 @@ int cmd_serve(int argc, char **argv)
         CLI_OPT_STRING(0, "target", &target, "NAME", "result files: serve this target's responses"),
         CLI_OPT_INT(0, "delay-ms", &delay_ms, 0, 3600 * 1000, "wait N ms before every answer (a slow backend)"),
         CLI_OPT_FLAG(0, "recorded-latency", &recorded_latency, "wait each exchange's recorded latency_us"),
+        CLI_OPT_STRING(0, "tls-cert", &tls_cert, "FILE",
+                       "serve HTTPS with this PEM certificate (chain first), standing in for an HTTPS target"),
+        CLI_OPT_STRING(0, "tls-key", &tls_key, "FILE", "... and this PEM key (default: in --tls-cert)"),
         CLI_OPT_STRING(0, "port-file", &port_file, "FILE", "write the bound port number to FILE"),
         CLI_OPT_FLAG('q', "quiet", &quiet, "no start and end lines"),
         CLI_OPT_END,
     };
     const cli_command cmd = {
-        "serve", "--fixture FILE --listen ADDR [--target NAME] [--delay-ms N] [--port-file FILE]",
+        "serve", "--fixture FILE --listen ADDR [--target NAME] [--delay-ms N] [--tls-cert F --tls-key F] [--port-file FILE]",
         "A recorded backend: answers each request with the recorded response of the same\n"
         "method and target (in recorded order when one was recorded several times; the\n"
         "request body's hash decides between different bodies; then the target without\n"
@@ -52,6 +56,8 @@ int cmd_serve(int argc, char **argv)
         return cli_fail("serve", "--fixture FILE is required");
     if (!listen_addr)
         return cli_fail("serve", "--listen ADDR is required (e.g. 127.0.0.1:8001, or :0 for any free port)");
+    if (tls_key && !tls_cert)
+        return cli_fail("serve", "--tls-key needs --tls-cert");
 
     sigset_t stop_signals, previous;
     sigemptyset(&stop_signals);
@@ -59,7 +65,8 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, &previous); /* inherited by the server's threads */
     replay_serve_options o = {.fixture = fixture, .listen = listen_addr, .target = target,
-                              .delay_ms = (unsigned)delay_ms, .recorded_latency = recorded_latency};
+                              .delay_ms = (unsigned)delay_ms, .recorded_latency = recorded_latency,
+                              .tls_cert = tls_cert, .tls_key = tls_key};
     pm_err err;
     replay_server *s = replay_serve_start(&o, &err);
     if (!s) {

@@ -21,6 +21,7 @@ typedef struct tee_args {
     const char *uri_header, *port_file, *progress;
     double primary_timeout, shadow_timeout, drain, header_timeout; /* seconds; 0 (header: -1) not given */
     cli_list families, selects;
+    pm_tls_given primary_tls, shadow_tls; /* --primary-ca ..., --shadow-ca ... */
     uint64_t queue_bytes, max_body; /* 0: not given */
     long queue, concurrency, max_connections, nice, workers, shadow_workers, max_per_ip;
     bool sink, allow_writes, sandbox, no_redact, quiet;
@@ -115,6 +116,10 @@ static int check_args(const tee_args *a)
         return cli_fail("tee", "--sink needs -c SUITE (the targets each mirrored copy is replayed to)");
     if (!a->sink && (!a->primary || !a->shadow))
         return cli_fail("tee", "proxy mode needs --primary URL and --shadow URL (or use --sink -c SUITE)");
+    const pm_tls_given *p = &a->primary_tls, *s = &a->shadow_tls;
+    if (a->sink && (p->ca || p->cert || p->key || p->server_name || s->ca || s->cert || s->key || s->server_name))
+        return cli_fail("tee", "--sink takes no --primary-*/--shadow-* TLS options: the suite's targets carry "
+                               "ca, cert, key and server_name");
     if (a->shadow && strncmp(a->shadow, "http://", 7) != 0 && strncmp(a->shadow, "https://", 8) != 0)
         return cli_fail("tee", "--shadow '%s': want an http:// or https:// URL", a->shadow);
     return CLI_OK;
@@ -127,6 +132,19 @@ int cmd_tee(int argc, char **argv)
         CLI_OPT_STRING('l', "listen", &a.listen, "ADDR", "127.0.0.1:PORT, [::1]:PORT, :PORT (loopback), 0.0.0.0:PORT"),
         CLI_OPT_STRING(0, "primary", &a.primary, "URL", "proxy mode: the primary (its answers go to the clients)"),
         CLI_OPT_STRING(0, "shadow", &a.shadow, "URL", "proxy mode: the shadow (its answers are diffed, never sent)"),
+        CLI_OPT_STRING(0, "primary-ca", &a.primary_tls.ca, "FILE",
+                       "CA bundle (PEM) the primary's certificate must chain to (default: the suite "
+                       "baseline's ca, else the system's)"),
+        CLI_OPT_STRING(0, "primary-cert", &a.primary_tls.cert, "FILE", "client certificate (PEM) for the primary"),
+        CLI_OPT_STRING(0, "primary-key", &a.primary_tls.key, "FILE", "... and its key (default: in --primary-cert)"),
+        CLI_OPT_STRING(0, "primary-server-name", &a.primary_tls.server_name, "NAME",
+                       "the name the primary's certificate carries when the URL's host is another (SNI, check)"),
+        CLI_OPT_STRING(0, "shadow-ca", &a.shadow_tls.ca, "FILE",
+                       "CA bundle for the shadow (default: the suite candidate's ca, else the system's)"),
+        CLI_OPT_STRING(0, "shadow-cert", &a.shadow_tls.cert, "FILE", "client certificate (PEM) for the shadow"),
+        CLI_OPT_STRING(0, "shadow-key", &a.shadow_tls.key, "FILE", "... and its key (default: in --shadow-cert)"),
+        CLI_OPT_STRING(0, "shadow-server-name", &a.shadow_tls.server_name, "NAME",
+                       "the name the shadow's certificate carries when the URL's host is another"),
         CLI_OPT_FLAG(0, "sink", &a.sink, "sink mode: take mirrored copies, answer 204, replay to the suite"),
         CLI_OPT_STRING('c', "suite", &a.suite, "SUITE", "suite file: targets, credentials, timeouts, selection"),
         CLI_OPT_STRING(0, "record", &a.record, "FILE", "append every result record, redacted (.gz: gzip)"),
@@ -196,6 +214,7 @@ int cmd_tee(int argc, char **argv)
     }
     pipeline_tee_options o = {
         .suite_path = a.suite, .profile = a.profile, .sink = a.sink, .shadow = a.shadow, .sandbox = a.sandbox,
+        .primary_tls = a.primary_tls, .shadow_tls = a.shadow_tls,
         .shadow_timeout = a.shadow_timeout, .families = a.families.items, .nfamilies = a.families.n,
         .selects = a.selects.items, .nselects = a.selects.n, .record = a.record, .out_dir = a.out_dir,
         .metrics = a.metrics, .rules_path = a.rules, .key = a.key, .no_redact = a.no_redact, .nice = (int)a.nice,
@@ -228,6 +247,9 @@ int cmd_tee(int argc, char **argv)
         goto done;
     }
     tee_front *front = pipeline_tee_front(t);
+    json_t *insecure = pm_suite_insecure_targets(pipeline_tee_targets(t));
+    cli_warn_insecure("tee", insecure);
+    json_decref(insecure);
     if (a.port_file && (rc = cli_write_port_file("tee", a.port_file, tee_port(front))) != CLI_OK)
         goto done;
     if (!a.quiet) {

@@ -18,7 +18,7 @@
 static const char *const suite_keys[] = {"profile", "targets", "pacing", "select", "allow_writes", NULL};
 static const char *const target_keys[] = {"name", "url", "role", "sandbox", "headers", "credentials",
                                           "timeout", "connect_timeout", "insecure", "database", "effects",
-                                          "run", "run_timeout", NULL};
+                                          "run", "run_timeout", "ca", "cert", "key", "server_name", NULL};
 static const char *const pacing_keys[] = {"concurrency", "rate", "speed", "limit", NULL};
 static const char *const select_keys[] = {"families", "cohort", NULL};
 
@@ -114,6 +114,13 @@ static int load_worker_target(pm_suite *s, const json_t *node, pm_target *t, pm_
                                   "target %s: database must be a PostgreSQL DSN (libpq string or URI)", t->name);
     if (fx && (!json_is_string(fx) || !strchr(json_string_value(fx), ':')))
         return pm_config_error_at(cfg, fx, err, "target %s: effects must be an address HOST:PORT", t->name);
+    static const char *const tls_keys[] = {"ca", "cert", "key", "server_name"};
+    for (size_t i = 0; i < sizeof tls_keys / sizeof *tls_keys; i++)
+        if (json_object_get(node, tls_keys[i]))
+            return pm_config_key_error_at(cfg, node, tls_keys[i], err,
+                                          "target %s: %s belongs to URL targets (a worker target's effects "
+                                          "sink is pmirror's own listener)",
+                                          t->name, tls_keys[i]);
     if (get_bool(cfg, node, "sandbox", &t->sandbox, err))
         return -1;
     if (!t->sandbox)
@@ -146,6 +153,68 @@ static int load_worker_target(pm_suite *s, const json_t *node, pm_target *t, pm_
         }
     }
     t->headers = json_array();
+    return 0;
+}
+
+/* A TLS file key: a non-empty string, taken from the suite file's directory when relative,
+ * readable now (an unreadable bundle found at the first request would fail every call). */
+static int tls_path(const pm_suite *s, const json_t *node, const pm_target *t, const char *key, char **out,
+                    pm_err *err)
+{
+    const json_t *v = json_object_get(node, key);
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || !*json_string_value(v))
+        return pm_config_error_at(s->cfg, v, err, "target %s: %s must be a file path", t->name, key);
+    const char *p = json_string_value(v);
+    if (p[0] == '/') {
+        *out = strdup(p);
+    } else {
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s", pm_config_path(s->cfg));
+        const char *dir = dirname(copy);
+        size_t n = strlen(dir) + strlen(p) + 2;
+        if ((*out = malloc(n)))
+            snprintf(*out, n, "%s/%s", dir, p);
+    }
+    if (!*out)
+        return pm_err_set(err, "out of memory");
+    pm_err why;
+    if (pm_tls_check_file(key, *out, &why) != 0)
+        return pm_config_error_at(s->cfg, v, err, "target %s: %s", t->name, why.msg);
+    return 0;
+}
+
+/* ca, cert, key, server_name: the target's TLS (tls.h), on the suite's list. */
+static int load_tls(pm_suite *s, const json_t *node, pm_target *t, pm_err *err)
+{
+    const json_t *name = json_object_get(node, "server_name");
+    if (!json_object_get(node, "ca") && !json_object_get(node, "cert") && !json_object_get(node, "key") && !name)
+        return 0;
+    if (t->recorded)
+        return pm_config_error_at(s->cfg, node, err, "target %s: the recording has no TLS to set", t->name);
+    pm_tls *tls = calloc(1, sizeof *tls);
+    if (!tls)
+        return pm_err_set(err, "out of memory");
+    tls->next = s->tls_list;
+    s->tls_list = tls;
+    if (tls_path(s, node, t, "ca", &tls->ca, err) || tls_path(s, node, t, "cert", &tls->cert, err) ||
+        tls_path(s, node, t, "key", &tls->key, err))
+        return -1;
+    if (tls->key && !tls->cert)
+        return pm_config_key_error_at(s->cfg, node, "key", err, "target %s: key without cert", t->name);
+    if (name) {
+        const char *n = json_string_value(name);
+        if (!n || !*n || strcspn(n, ":/[]@ ") != strlen(n))
+            return pm_config_error_at(s->cfg, name, err, "target %s: server_name must be a host name", t->name);
+        if (!(tls->server_name = strdup(n)))
+            return pm_err_set(err, "out of memory");
+        pm_err why;
+        if (pm_tls_route(tls, t->url, &why) != 0)
+            return pm_config_error_at(s->cfg, name, err, "target %s: %s", t->name, why.msg);
+        t->url = tls->url; /* the name in the URL; CURLOPT_CONNECT_TO reaches the original host */
+    }
+    t->tls = tls;
     return 0;
 }
 
@@ -192,7 +261,7 @@ static int load_target(pm_suite *s, const json_t *node, pm_target *t, pm_err *er
         get_number(cfg, node, "connect_timeout", 0.001, 1e6, &t->connect_timeout_s, err))
         return -1;
     t->headers = header_pairs(cfg, json_object_get(node, "headers"), err);
-    if (!t->headers)
+    if (!t->headers || load_tls(s, node, t, err) != 0)
         return -1;
     const json_t *creds = json_object_get(node, "credentials");
     if (creds) {
@@ -342,6 +411,7 @@ void pm_suite_free(pm_suite *s)
         free((void *)s->targets[i].run);
     }
     free(s->targets);
+    pm_tls_free_list(s->tls_list);
     free(s->profile_dir);
     pm_selection_free(s->selection);
     pm_config_free(s->cfg);
@@ -352,4 +422,13 @@ int pm_suite_check_names(const pm_suite *s, const struct pm_names *names, pm_err
 {
     const json_t *sel = json_object_get(pm_config_root(s->cfg), "select");
     return pm_names_check_list(names, s->cfg, json_object_get(sel, "families"), "select.families", false, err);
+}
+
+json_t *pm_suite_insecure_targets(const pm_suite *s)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; s && i < s->ntargets; i++)
+        if (s->targets[i].insecure && !s->targets[i].recorded)
+            json_array_append_new(names, json_string(s->targets[i].name));
+    return names;
 }

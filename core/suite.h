@@ -11,6 +11,7 @@
 #include "config.h"
 #include "err.h"
 #include "select.h"
+#include "tls.h"
 
 typedef enum { PM_ROLE_BASELINE, PM_ROLE_CANDIDATE, PM_ROLE_SECONDARY } pm_role;
 
@@ -26,6 +27,7 @@ typedef struct pm_target {
     pm_role role;
     bool sandbox;         /* mutating requests may go here (with --allow-writes) */
     bool insecure;        /* TLS without verification */
+    const pm_tls *tls;    /* ca, cert, key, server_name (borrowed from the suite's list); NULL: none */
     bool recorded;        /* the pseudo-target that answers with the capture's response */
     json_t *headers;      /* [[name, value], ...] set on every request (owned) */
     json_t *credentials;  /* {"redacted:<hex>": "real value"} (borrowed) */
@@ -43,6 +45,7 @@ typedef struct pm_suite {
     long limit;
     pm_selection *selection; /* NULL: everything */
     bool allow_writes;
+    pm_tls *tls_list;        /* the targets' TLS settings (owned) */
 } pm_suite;
 
 /* Loads and checks a suite file (DESIGN.md "The suite file"; every key in the README).
@@ -50,6 +53,9 @@ typedef struct pm_suite {
  * from the suite file's directory; default_profile when the suite names none. */
 pm_suite *pm_suite_load(const char *path, const char *default_profile, pm_err *err);
 void pm_suite_free(pm_suite *s);
+/* The names of the targets with `insecure: true` (new; an empty list: none): the run's
+ * warning and its report's run.insecure_targets. */
+json_t *pm_suite_insecure_targets(const pm_suite *s);
 const char *pm_role_name(pm_role role);
 
 /* The suite's `select.families` against the profile's names (NULL: unchecked): an unknown

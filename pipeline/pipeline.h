@@ -178,6 +178,8 @@ typedef struct pipeline_tee_options {
     bool sink;                    /* sink mode: the suite's targets; else proxy mode */
     const char *shadow;           /* proxy mode: the shadow's URL (the primary's: front.primary) */
     bool sandbox;                 /* proxy mode: the shadow is a sandbox */
+    pm_tls_given primary_tls;     /* proxy mode: --primary-ca ... over the suite baseline's */
+    pm_tls_given shadow_tls;      /* proxy mode: --shadow-ca ... over the suite candidate's */
     double shadow_timeout;        /* each shadow exchange's limit in seconds; 0: the suite's */
     const char *const *families;  /* --family, --select: what the front shadows (none of */
     size_t nfamilies;             /* either: the suite's selection, else everything) */

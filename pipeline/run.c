@@ -244,6 +244,10 @@ static int write_report(run_state *s, pipeline_run_result *res, pm_err *err)
     }
     reports_setup_run_keys(&s->setup, res->report, json_pack("[s]", o->input), warnings);
     json_decref(warnings);
+    json_t *insecure = pm_suite_insecure_targets(s->suite);
+    if (json_array_size(insecure)) /* a report made without verifying a target says so */
+        json_object_set(json_object_get(res->report, "run"), "insecure_targets", insecure);
+    json_decref(insecure);
     char proposal_path[4200];
     snprintf(proposal_path, sizeof proposal_path, "%s/proposal.yaml", o->out_dir);
     pm_output_tmp proposal = {0};

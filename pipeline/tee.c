@@ -25,6 +25,7 @@ struct pipeline_tee {
     pm_profile *profile;
     pm_suite *given;          /* -c SUITE */
     pm_suite *proxy;          /* proxy mode's primary + shadow */
+    pm_tls *tls_list;         /* proxy mode: the primary's and the shadow's TLS (core/tls.h) */
     const pm_suite *targets;  /* the one the replay engine uses */
     pm_capmap *map;
     pm_selection *selection;
@@ -51,7 +52,7 @@ static const pm_target *target_with_role(const pm_suite *s, pm_role role)
 }
 
 /* Proxy mode: [primary (recorded, baseline), shadow (candidate)]. */
-static pm_suite *proxy_suite(const pm_suite *given, const pipeline_tee_options *o)
+static pm_suite *proxy_suite(const pm_suite *given, const pipeline_tee_options *o, const pm_tls *shadow_tls)
 {
     pm_suite *s = calloc(1, sizeof *s);
     if (!s || !(s->targets = calloc(2, sizeof *s->targets))) {
@@ -73,12 +74,19 @@ static pm_suite *proxy_suite(const pm_suite *given, const pipeline_tee_options *
         sh->timeout_s = 30;
         sh->connect_timeout_s = 5;
     }
-    sh->url = o->shadow;
+    sh->url = shadow_tls && shadow_tls->url ? shadow_tls->url : o->shadow; /* server_name: the name */
+    sh->tls = shadow_tls;
     sh->role = PM_ROLE_CANDIDATE;
     sh->sandbox = sh->sandbox || o->sandbox;
     s->allow_writes = given && given->allow_writes;
     s->concurrency = given ? given->concurrency : 0;
     return s;
+}
+
+static const pm_tls *tls_of(const pm_suite *s, pm_role role)
+{
+    const pm_target *t = target_with_role(s, role);
+    return t ? t->tls : NULL;
 }
 
 static bool any_sandbox(const pm_suite *s)
@@ -101,7 +109,16 @@ static int choose_targets(pipeline_tee *t, pm_err *err)
                                        "has: its primary)", o->suite_path, t->given->targets[i].name);
         t->targets = t->given;
     } else {
-        if (!(t->proxy = proxy_suite(t->given, o)))
+        pm_tls *primary_tls, *shadow_tls; /* the command line's over the suite's baseline and candidate */
+        if (pm_tls_derive(&o->primary_tls, tls_of(t->given, PM_ROLE_BASELINE), o->front.primary, "--primary",
+                          &t->tls_list, &primary_tls, err) != 0 ||
+            pm_tls_derive(&o->shadow_tls, tls_of(t->given, PM_ROLE_CANDIDATE), o->shadow, "--shadow", &t->tls_list,
+                          &shadow_tls, err) != 0)
+            return -1;
+        t->o.front.primary_tls = primary_tls;
+        if (primary_tls && primary_tls->url)
+            t->o.front.primary = primary_tls->url;
+        if (!(t->proxy = proxy_suite(t->given, o, shadow_tls)))
             return pm_err_set(err, "out of memory");
         t->targets = t->proxy;
     }
@@ -305,6 +322,10 @@ int pipeline_tee_write_report(pipeline_tee *t, const char *when, pm_err *err)
         json_object_set_new(run, "profile", json_string(t->profile->dir));
         json_object_set_new(run, "mode", json_string(t->o.sink ? "tee-sink" : "tee-proxy"));
         json_object_set_new(run, "snapshot", json_string(when));
+        json_t *insecure = pm_suite_insecure_targets(t->targets);
+        if (json_array_size(insecure)) /* a report made without verifying a target says so */
+            json_object_set(run, "insecure_targets", insecure);
+        json_decref(insecure);
     }
     add_shadow_coverage(t, report);
     int rc = reports_write_dir(report, t->o.out_dir, err);
@@ -352,6 +373,7 @@ void pipeline_tee_free(pipeline_tee *t)
     pm_capmap_free(t->map);
     pm_suite_free(t->proxy);
     pm_suite_free(t->given);
+    pm_tls_free_list(t->tls_list);
     pm_profile_free(t->profile);
     pthread_mutex_destroy(&t->report_lock);
     pthread_mutex_destroy(&t->record_lock);

@@ -228,9 +228,19 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
     return pm_body_append(&call->resp_body, data, len) == 0 ? len : 0;
 }
 
-static const char *error_code(CURLcode rc, const rp_call *call)
+/* TLS failures are named in call->curl_error (tls.h); nginx's 400 refusing the client
+ * certificate is one too, not the application's answer. */
+static const char *error_code(CURL *e, CURLcode rc, rp_call *call, long status)
 {
-    return call->too_large ? "too_large" : pm_curl_error_code((int)rc);
+    if (call->too_large)
+        return "too_large";
+    const char *tls = pm_tls_error(e, (int)rc, call->curl_error);
+    if (!tls && rc == CURLE_OK && status == 400) {
+        size_t len;
+        const unsigned char *body = rp_call_body(call, &len);
+        tls = pm_tls_answer_error(status, body, len, call->curl_error);
+    }
+    return tls ? tls : pm_curl_error_code((int)rc);
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -258,10 +268,7 @@ static int start_transfer(replay_session *s, rp_call *call)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(t->connect_timeout_s * 1000));
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* bodies as sent: diff decodes */
-    if (t->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    pm_tls_apply(e, t->tls, t->insecure); /* CA bundle, client certificate, server_name */
     if (method && strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
@@ -589,7 +596,7 @@ static void collect_transfers(replay_session *s)
         }
         long status = 0;
         curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-        call->error = error_code(rc, call);
+        call->error = error_code(m->easy_handle, rc, call, status);
         call->status = call->error ? 0 : (int)status;
         call->done_us = now_us();
         call->done = true;

@@ -125,6 +125,8 @@ typedef struct replay_serve_options {
                           * capture's own recorded response) */
     unsigned delay_ms;   /* added to every answer (a slow backend for tests) */
     bool recorded_latency; /* wait each exchange's recorded latency before answering */
+    const char *tls_cert;  /* PEM certificate (chain): serve HTTPS; NULL: HTTP */
+    const char *tls_key;   /* PEM key of tls_cert (NULL: in tls_cert's file) */
 } replay_serve_options;
 
 typedef struct replay_server replay_server;

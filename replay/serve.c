@@ -35,6 +35,8 @@ struct replay_server {
     uint16_t port;
     char authority[80]; /* "127.0.0.1:8001": Location's host when a request has no Host */
     char url[96];
+    const char *scheme;     /* "http", or "https" with --tls-cert */
+    char *tls_cert, *tls_key; /* PEM text, for libmicrohttpd's GnuTLS */
     unsigned delay_ms;
     bool recorded_latency;
     atomic_uint_fast64_t answered, unmatched;
@@ -48,7 +50,7 @@ static void describe_address(replay_server *s, const struct sockaddr_storage *ss
     uint16_t port = 0;
     pm_describe_address(ss, s->authority, sizeof s->authority, &port);
     s->port = port;
-    snprintf(s->url, sizeof s->url, "http://%s/", s->authority);
+    snprintf(s->url, sizeof s->url, "%s://%s/", s->scheme, s->authority);
 }
 
 /* ===== one request ================================================================= */
@@ -148,7 +150,7 @@ static char *swap_uuids(const char *value, const serve_match *m)
 }
 
 /* Location: fresh UUIDs, and an absolute URL moved to the host the request came to. */
-static char *rewrite_location(const char *value, const serve_match *m, const char *host)
+static char *rewrite_location(const char *value, const serve_match *m, const char *scheme, const char *host)
 {
     char *swapped = swap_uuids(value, m);
     if (!swapped)
@@ -158,10 +160,10 @@ static char *rewrite_location(const char *value, const serve_match *m, const cha
     if (!absolute)
         return swapped;
     const char *rest = scheme_end + 3 + strcspn(scheme_end + 3, "/?#");
-    size_t size = strlen("http://") + strlen(host) + strlen(rest) + 1;
+    size_t size = strlen(scheme) + strlen("://") + strlen(host) + strlen(rest) + 1;
     char *out = malloc(size);
     if (out)
-        snprintf(out, size, "http://%s%s", host, rest);
+        snprintf(out, size, "%s://%s%s", scheme, host, rest);
     free(swapped);
     return out;
 }
@@ -207,7 +209,7 @@ static struct MHD_Response *recorded_answer(const replay_server *s, struct MHD_C
         if (strcasecmp(name, "Date") == 0)
             value = date;
         else if (strcasecmp(name, "Location") == 0)
-            value = owned = rewrite_location(value, m, host);
+            value = owned = rewrite_location(value, m, s->scheme, host);
         else if (strcasecmp(name, "Docker-Upload-UUID") == 0)
             value = owned = swap_uuids(value, m);
         if (value)
@@ -287,6 +289,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void server_free(replay_server *s)
 {
     serve_book_free(&s->book);
+    free(s->tls_cert);
+    free(s->tls_key);
     pthread_cond_destroy(&s->wait_cond);
     pthread_mutex_destroy(&s->wait_lock);
     free(s);
@@ -313,7 +317,10 @@ replay_server *replay_serve_start(const replay_serve_options *o, pm_err *err)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&s->wait_cond, &attr);
     pthread_condattr_destroy(&attr);
-    if (serve_book_load(&s->book, o->fixture, o->target, err) != 0) {
+    s->scheme = o->tls_cert ? "https" : "http";
+    if (serve_book_load(&s->book, o->fixture, o->target, err) != 0 ||
+        (o->tls_cert && (!(s->tls_cert = pm_read_file(o->tls_cert, NULL, err)) ||
+                         !(s->tls_key = pm_read_file(o->tls_key ? o->tls_key : o->tls_cert, NULL, err))))) {
         server_free(s);
         return NULL;
     }
@@ -325,15 +332,19 @@ replay_server *replay_serve_start(const replay_serve_options *o, pm_err *err)
     }
     describe_address(s, &bound);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                                 MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s, MHD_OPTION_NOTIFY_COMPLETED,
-                                 on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 300u, MHD_OPTION_END);
+                     (bound.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (s->tls_cert ? MHD_USE_TLS : 0);
+    /* the certificate options last: without TLS the list ends where they would begin */
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_URI_LOG_CALLBACK,
+        on_request_line, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(256 * 1024), MHD_OPTION_CONNECTION_TIMEOUT, 300u,
+        s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
+        MHD_OPTION_END);
     if (!s->daemon) {
         close(fd);
         server_free(s);
-        pm_err_set(err, "cannot start the HTTP server on %s", o->listen);
+        pm_err_set(err, "cannot start the HTTP%s server on %s%s", o->tls_cert ? "S" : "", o->listen,
+                   o->tls_cert ? " (is --tls-key the key of --tls-cert, both PEM?)" : "");
         return NULL;
     }
     return s;

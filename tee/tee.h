@@ -21,6 +21,8 @@
 typedef struct tee_options {
     const char *listen;            /* "127.0.0.1:8080", "[::1]:8080", ":8080" (loopback), "0.0.0.0:8080" */
     const char *primary;           /* proxy mode: the primary's base URL; NULL = sink mode */
+    const pm_tls *primary_tls;     /* proxy: the primary's CA bundle, client certificate and
+                                    * server_name (core/tls.h; its url is the primary's); NULL: none */
     const char *uri_header;        /* sink: header holding the original target (default X-Original-URI) */
     size_t queue;                  /* shadow copies waiting at most (default 1024), over all lanes */
     size_t queue_bytes;            /* ... holding at most this many body bytes (default 256 MiB) */

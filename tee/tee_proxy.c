@@ -167,8 +167,10 @@ static enum MHD_Result answer_error(tee_front *t, tee_request *rq)
     const char *code = rq->xfer.error;
     atomic_fetch_add(&t->primary_errors, 1);
     unsigned status = code && strcmp(code, "timeout") == 0 ? MHD_HTTP_GATEWAY_TIMEOUT : MHD_HTTP_BAD_GATEWAY;
-    char body[160];
-    int n = snprintf(body, sizeof body, "pmirror tee: the primary failed (%s)\n", code ? code : "other");
+    char body[160 + CURL_ERROR_SIZE];
+    bool tls = code && strcmp(code, "tls") == 0; /* which check failed: the operator's next step */
+    int n = snprintf(body, sizeof body, "pmirror tee: the primary failed (%s%s%s)\n", code ? code : "other",
+                     tls ? ": " : "", tls ? rq->xfer.curl_error : "");
     struct MHD_Response *r = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;

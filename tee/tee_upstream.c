@@ -116,11 +116,12 @@ static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 
 /* Options every request shares, set once per handle (a reset per request costs more than
  * the rest of setting a request up). */
-static CURL *new_handle(void)
+static CURL *new_handle(const tee_front *t)
 {
     CURL *e = curl_easy_init();
     if (!e)
         return NULL;
+    pm_tls_apply(e, t->o.primary_tls, false); /* the primary's CA bundle, client certificate, name */
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -151,7 +152,7 @@ static void list_remove(tee_worker *w, tee_request *rq)
 int tee_transfer_begin(tee_worker *w, tee_request *rq, const tee_transfer_request *tr)
 {
     tee_transfer *x = &rq->xfer;
-    CURL *e = w->nidle > 0 ? w->idle[--w->nidle] : new_handle();
+    CURL *e = w->nidle > 0 ? w->idle[--w->nidle] : new_handle(w->tee);
     if (!e)
         return -1;
     x->easy = e;
@@ -288,7 +289,9 @@ void tee_transfer_collect(tee_worker *w)
         tee_transfer *x = &rq->xfer;
         x->done = true;
         x->result = m->data.result;
-        x->error = pm_curl_error_code((int)x->result);
+        x->error = pm_tls_error(m->easy_handle, (int)x->result, x->curl_error); /* named in curl_error */
+        if (!x->error)
+            x->error = pm_curl_error_code((int)x->result);
         if (!x->head_done && !x->error)
             x->error = "garbage"; /* over without a head */
         tee_transfer_release(w, rq); /* the connection goes back to the cache now */
