@@ -195,6 +195,15 @@ static void decide(json_t *scope, const rpt_thresholds *t, const char *owner, co
 {
     json_t *reasons = json_array();
     const char *decision = rpt_decide(t, scope, owner, switch_name, reasons);
+    if (t->sequential && !isnan(t->min_parity_lower)) {
+        uint64_t mismatch = (uint64_t)json_integer_value(json_object_get(scope, "mismatch"));
+        uint64_t n = mismatch + (uint64_t)json_integer_value(json_object_get(scope, "match"));
+        json_object_set_new(scope, "sequential",
+                            json_pack("{s:f, s:o, s:o}", "alpha", PM_SEQ_ALPHA, "evidence_under",
+                                      rpt_evidence_json(pm_seq_log_evidence_under(mismatch, n, t->min_parity_lower)),
+                                      "evidence_over",
+                                      rpt_evidence_json(pm_seq_log_evidence_over(mismatch, n, t->min_parity_lower))));
+    }
     json_object_set_new(scope, "thresholds", rpt_thresholds_json(t, family));
     json_object_set_new(scope, "decision", json_string(decision));
     json_object_set_new(scope, "reasons", reasons);
@@ -232,6 +241,7 @@ static json_t *capabilities_json(const reports_builder *b, const char *family, c
         json_decref(numbers);
         rpt_thresholds t;
         rpt_gate_capability(b->gate, family, items[i].name, &t);
+        t.sequential = b->o.sequential;
         decide(cap, &t, json_string_value(json_object_get(cap, "owner")), c->cap_switch ? c->cap_switch : f->switch_name,
                false);
         json_object_set_new(cap, "top_differences", top_differences(f, items[i].name, b->o.top_differences));
@@ -313,6 +323,7 @@ static json_t *family_json(const reports_builder *b, const char *name, const rpt
     json_object_set_new(fam, "capabilities", caps);
     rpt_thresholds t;
     rpt_gate_family(b->gate, name, &t);
+    t.sequential = b->o.sequential;
     decide(fam, &t, json_string_value(json_object_get(fam, "owner")), f->switch_name, true);
     json_object_set_new(fam, "cap_switches", cap_switches_json(b, name, caps, owners, &t));
     json_object_set_new(fam, "cohorts", cohorts_json(f, b->o.top_cohorts));
@@ -420,6 +431,7 @@ json_t *reports_build(const reports_builder *b, pm_err *err)
     json_object_set_new(report, "run",
                         json_pack("{s:s, s:I, s:I, s:s}", "time", now, "records", (json_int_t)b->records,
                                   "skipped_records", (json_int_t)0, "snapshot_name", rpt_gate_snapshot_name(b->gate)));
+    json_object_set_new(json_object_get(report, "run"), "decisions", json_string(b->o.sequential ? "sequential" : "interval"));
     json_object_set_new(report, "totals", totals_json(families));
     json_object_set_new(report, "families", families);
     json_t *regressions = b->previous ? rpt_trend_apply(report, b->previous, rpt_gate_trend(b->gate)) : json_array();

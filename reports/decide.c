@@ -15,6 +15,10 @@
  *   promote       every check passes: the lower bound at or over the threshold, enough
  *                 samples and coverage, every budget met
  *
+ * With t->sequential (the tee's live decisions, `report --sequential`) the parity checks
+ * read the always-valid sequential test (core/sequential.h) instead of the interval: a
+ * scope looked at after every answer keeps its 5% error rate (see check_parity_sequential).
+ *
  * The decision reads the scope as the report shows it (rounded ratios, percentiles; the
  * upper bound from match and mismatch, rounded the same way), so a reader can redo it from
  * report.json. Reasons come first for what decided: an insufficient scope also lists
@@ -101,6 +105,44 @@ static void check_errors(const rpt_thresholds *t, const json_t *scope, json_int_
     }
 }
 
+/* An e-value in words: "1.2e+03", "20.5", "0.31". */
+static void fmt_evidence(char *buf, size_t size, double log_evidence)
+{
+    if (log_evidence > 690)
+        snprintf(buf, size, "> 1e300");
+    else
+        snprintf(buf, size, "%.3g", exp(log_evidence));
+}
+
+/* Sequential decisions (t->sequential: the tee, `report --sequential`): the mixture SPRT
+ * of core/sequential.h instead of the interval, so that a scope watched at every snapshot
+ * keeps its error rate. Evidence under the threshold reaching 1/alpha fails (decisive, at
+ * any count); evidence over it passes; neither yet: not decided. */
+static void check_parity_sequential(const rpt_thresholds *t, json_int_t match, json_int_t n, json_int_t samples,
+                                    json_t *fail, int *decisive, json_t *straddle, json_t *pass)
+{
+    uint64_t mismatch = (uint64_t)(n - match);
+    double under = pm_seq_log_evidence_under(mismatch, (uint64_t)n, t->min_parity_lower);
+    double over = pm_seq_log_evidence_over(mismatch, (uint64_t)n, t->min_parity_lower);
+    double bar = pm_seq_log_bar();
+    char th[32], eu[32], eo[32];
+    rpt_fmt_ratio(th, sizeof th, t->min_parity_lower, NAN);
+    fmt_evidence(eu, sizeof eu, under);
+    fmt_evidence(eo, sizeof eo, over);
+    const char *s = samples == 1 ? "" : "s";
+    if (under >= bar) {
+        say(fail, "parity under %s by the sequential test: evidence %s >= %g (alpha %g, valid at every look) at %lld "
+                  "sample%s", th, eu, 1 / PM_SEQ_ALPHA, PM_SEQ_ALPHA, (long long)samples, s);
+        (*decisive)++;
+    } else if (over >= bar) {
+        say(pass, "parity over %s by the sequential test: evidence %s >= %g (alpha %g) over %lld sample%s", th, eo,
+            1 / PM_SEQ_ALPHA, PM_SEQ_ALPHA, (long long)samples, s);
+    } else {
+        say(straddle, "sequential test not decided at %lld sample%s: evidence under %s %s, over it %s, neither >= %g",
+            (long long)samples, s, th, eu, eo, 1 / PM_SEQ_ALPHA);
+    }
+}
+
 /* The parity interval against min_parity_lower: the upper bound under it fails at any
  * count (decisive), the lower bound at or over it passes, and between them the interval
  * straddles the threshold: not decided yet. */
@@ -113,6 +155,10 @@ static void check_parity(const rpt_thresholds *t, const json_t *scope, json_int_
     double lower = rpt_number(json_object_get(scope, "parity_lower"));
     if (isnan(lower) || n <= 0) {
         say(fail, "no comparable answers (0 match + mismatch): parity unknown");
+        return;
+    }
+    if (t->sequential) {
+        check_parity_sequential(t, match, n, samples, fail, decisive, straddle, pass);
         return;
     }
     double upper = round(pm_wilson_upper((uint64_t)match, (uint64_t)n) * 1e6) / 1e6; /* as report.json rounds */

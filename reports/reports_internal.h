@@ -30,6 +30,9 @@
 
 /* A ratio as the report stores it: rounded to 6 decimals; NAN → JSON null. */
 json_t *rpt_ratio_json(double x);
+/* A sequential test's evidence from its log (pm_seq_log_evidence_*): e^x rounded to 4
+ * significant digits, capped at 1e300 (a proof); JSON null for NAN. */
+json_t *rpt_evidence_json(double log_evidence);
 /* a / b, NAN when b == 0. */
 double rpt_div(uint64_t a, uint64_t b);
 /* A number from the report tree: NAN for null or missing. */
@@ -76,6 +79,8 @@ typedef struct rpt_thresholds {
     double max_p99_ratio;
     long max_mismatches;            /* e.g. 0: "no digest mismatch" (PB-REG-PUSH) */
     double min_capability_coverage; /* families only */
+    bool sequential;                /* not from gate.yaml: the builder's reports_options.sequential
+                                       (parity by core/sequential.h's test, not the interval) */
 } rpt_thresholds;
 
 typedef struct rpt_trend_limits {

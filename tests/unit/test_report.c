@@ -287,6 +287,91 @@ Test(report, evidence_of_failure_decides_whatever_the_coverage)
     reports_free(b);
 }
 
+/* ---- sequential decisions (issue 19 item 3): valid at every look ---------------------- */
+
+static reports_builder *sequential_builder(const json_t *switches)
+{
+    reports_options o;
+    reports_options_init(&o);
+    o.gate_path = SHIPPED_GATE;
+    o.switches = switches;
+    o.sequential = true;
+    pm_err err = {{0}};
+    reports_builder *b = reports_new(&o, &err);
+    cr_assert_not_null(b, "reports_new: %s", err.msg);
+    return b;
+}
+
+Test(report, sequential_94_of_100_with_go_rolls_back)
+{
+    json_t *snapshot = json_pack("{s:{s:s}}", "owners", "ROUTE_OWNER_FAMILY_API_V1", "go");
+    reports_builder *b = sequential_builder(snapshot);
+    json_decref(snapshot);
+    add_api(b, "match", 94);
+    add_api(b, "mismatch", 6);
+    json_t *r = build(b);
+    json_t *f = family(r, "API_V1");
+    cr_assert_str_eq(decision(f), "rollback");
+    assert_reason(f, 0, "parity under 0.990 by the sequential test: evidence 94.2 >= 20 (alpha 0.05, valid at every "
+                        "look) at 100 samples");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "run"), "decisions")), "sequential");
+    cr_assert_float_eq(number(json_object_get(f, "sequential"), "evidence_under"), 94.2, 0.1);
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, sequential_95_of_100_is_not_yet_decided)
+{
+    /* the fixed interval (0.888..0.978) rolls it back; the test valid at every look asks a
+     * little more (evidence 18 of 20) */
+    json_t *snapshot = json_pack("{s:{s:s}}", "owners", "ROUTE_OWNER_FAMILY_API_V1", "go");
+    reports_builder *b = sequential_builder(snapshot);
+    json_decref(snapshot);
+    add_api(b, "match", 95);
+    add_api(b, "mismatch", 5);
+    json_t *r = build(b);
+    json_t *f = family(r, "API_V1");
+    cr_assert_str_eq(decision(f), "insufficient");
+    assert_reason(f, 1, "sequential test not decided at 100 samples: evidence under 0.990 18, over it 0.0248, "
+                        "neither >= 20");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, sequential_20000_of_20000_promotes)
+{
+    reports_builder *b = sequential_builder(NULL);
+    add_api(b, "match", 20000);
+    json_t *r = build(b);
+    json_t *f = family(r, "API_V1");
+    cr_assert_str_eq(decision(f), "promote");
+    assert_reason(f, 0, "parity over 0.990 by the sequential test: evidence 1.67e+86 >= 20 (alpha 0.05) over 20000 "
+                        "samples");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, switches_replaced_between_builds)
+{
+    reports_builder *b = sequential_builder(NULL);
+    add_api(b, "match", 90);
+    add_api(b, "mismatch", 10);
+    json_t *r = build(b);
+    cr_assert_str_eq(decision(family(r, "API_V1")), "hold");
+    json_decref(r);
+    json_t *snapshot = json_pack("{s:s}", "ROUTE_OWNER_FAMILY_API_V1", "go");
+    pm_err err = {{0}};
+    cr_assert_eq(reports_set_switches(b, snapshot, &err), 0, "%s", err.msg);
+    json_decref(snapshot);
+    r = build(b);
+    cr_assert_str_eq(decision(family(r, "API_V1")), "rollback");
+    json_decref(r);
+    json_t *bad = json_string("go");
+    cr_assert_eq(reports_set_switches(b, bad, &err), -1);
+    json_decref(bad);
+    reports_free(b);
+}
+
 /* ---- the histogram -------------------------------------------------------------------- */
 
 static int compare_u64(const void *a, const void *b)
