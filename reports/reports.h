@@ -45,6 +45,9 @@ int reports_add(reports_builder *b, const json_t *diff_record, pm_err *err);
  * (a live snapshot). `run` keys (time, inputs, ...) are the caller's to add. */
 json_t *reports_build(const reports_builder *b, pm_err *err);
 void reports_free(reports_builder *b);
+/* The owner a switch snapshot (flat, or under `switches:` / `owners:`) gives switch_name,
+ * as Quay reads it: "go", else "python"; NULL when snapshot is not a mapping. (owners.c) */
+const char *reports_switch_owner(const json_t *snapshot, const char *switch_name);
 /* Replaces the switch snapshot the next reports_build decides with (a copy is kept; NULL:
  * none), e.g. when the tee sees its --switches file change. 0, or -1 with err when it is
  * not a mapping of SWITCH: owner (the previous one stays). */
