@@ -93,6 +93,32 @@ static json_t *latency_json(const rpt_scope *s)
     return o;
 }
 
+/* The first target (by name, as latency_json lists them) with this role, or NULL. */
+static const rpt_latency *latency_with_role(const rpt_scope *s, const char *role)
+{
+    const rpt_latency *best = NULL;
+    for (size_t i = 0; i < s->nlatency; i++)
+        if (s->latency[i].role && strcmp(s->latency[i].role, role) == 0 &&
+            (!best || strcmp(s->latency[i].name, best->name) < 0))
+            best = &s->latency[i];
+    return best;
+}
+
+/* The Mann-Whitney U test of the candidate's latencies against the baseline's (what the
+ * latency budgets are decided on beside their ratio), or JSON null without both. */
+static json_t *latency_test_json(const rpt_scope *s)
+{
+    const rpt_latency *base = latency_with_role(s, "baseline"), *cand = latency_with_role(s, "candidate");
+    if (!base || !cand)
+        return json_null();
+    rpt_mann_whitney mw;
+    rpt_histogram_mann_whitney(base->h, cand->h, &mw);
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "test", "mann-whitney", "baseline", base->name,
+                     "candidate", cand->name, "n_baseline", (json_int_t)mw.n_baseline, "n_candidate",
+                     (json_int_t)mw.n_candidate, "u", isnan(mw.z) ? json_null() : json_real(mw.u), "z",
+                     rpt_ratio_json(mw.z), "p_slower", isnan(mw.p_slower) ? json_null() : rpt_evidence_json(log(mw.p_slower)));
+}
+
 /* {code: count} of a table of codes, most frequent first; past the cap "(other codes)". */
 static json_t *codes_json(const pm_table *codes, uint64_t dropped)
 {
@@ -123,6 +149,7 @@ static json_t *scope_json(const rpt_scope *s)
     json_object_set_new(o, "errors", codes_json(s->errors, s->errors_dropped));
     json_object_set_new(o, "skipped_by_reason", codes_json(s->skip_reasons, s->skip_reasons_dropped));
     json_object_set_new(o, "latency", latency_json(s));
+    json_object_set_new(o, "latency_test", latency_test_json(s));
     return o;
 }
 

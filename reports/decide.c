@@ -6,8 +6,11 @@
  *                 parity UPPER bound under min_parity_lower, more mismatches than
  *                 max_mismatches (a hard budget), or (families) a capability that holds;
  *                 or, with min_samples, a point check fails: parity unknown, error rate,
- *                 the candidate's error rate over the baseline's, p95 / p99 against the
- *                 baseline
+ *                 the candidate's error rate over the baseline's, p95 / p99 over the
+ *                 baseline's x the budget's ratio AND the candidate shown slower by the
+ *                 Mann-Whitney U test (p < 0.05); with fewer than 100 answers a side for
+ *                 p95 (500 for p99: 5 beyond the quantile) latency is "too few to judge",
+ *                 a note in every decision's reasons, never a failure
  *   rollback      it would hold and its switch is `go` in the switch snapshot
  *   insufficient  not decided either way: the parity interval straddles min_parity_lower,
  *                 or (to promote) fewer samples than min_samples or, for families, fewer of
@@ -60,13 +63,36 @@ static const json_t *latency_of(const json_t *scope, const char *role)
     return NULL;
 }
 
-static void check_latency(const rpt_thresholds *t, const json_t *scope, const char *q, double ratio, json_t *fail,
-                          json_t *pass)
+uint64_t rpt_latency_min_samples(double q)
+{
+    return (uint64_t)ceil(5 / (1 - q) - 1e-9);
+}
+
+/* The significance level of the latency test: a budget fails only when the candidate is
+ * shown slower (Mann-Whitney, one-sided) at this level, besides its quantile's ratio. */
+#define LATENCY_ALPHA 0.05
+
+/* A latency budget (candidate quantile <= baseline quantile x ratio), judged as Kayenta
+ * judges a canary metric: a point estimate alone decides nothing. Fewer than
+ * rpt_latency_min_samples answers on either side: "too few to judge latency" (a note,
+ * never a failure). Over the ratio: a failure only when the Mann-Whitney U test also shows
+ * the candidate slower (p < 0.05); else not decided. */
+static void check_latency(const rpt_thresholds *t, const json_t *scope, const char *q, double quantile, double ratio,
+                          json_t *fail, json_t *straddle, json_t *note, json_t *pass)
 {
     const json_t *base = latency_of(scope, "baseline"), *cand = latency_of(scope, "candidate");
     double b = rpt_number(json_object_get(base, q)), c = rpt_number(json_object_get(cand, q));
     if (isnan(ratio) || isnan(b) || isnan(c))
         return;
+    json_int_t nb = json_integer_value(json_object_get(base, "count")), nc = json_integer_value(json_object_get(cand, "count"));
+    uint64_t least = rpt_latency_min_samples(quantile);
+    if (nb < (json_int_t)least || nc < (json_int_t)least) {
+        say(note, "too few to judge latency: %s on %lld baseline and %lld candidate answers, fewer than %llu each "
+                  "(5 beyond the %s)", q, (long long)nb, (long long)nc, (unsigned long long)least, q);
+        return;
+    }
+    const json_t *test = json_object_get(scope, "latency_test");
+    double p = rpt_number(json_object_get(test, "p_slower"));
     char cs[32], bs[32], ls[32], rs[16];
     double limit = b * ratio;
     rpt_fmt_ms(cs, sizeof cs, c, limit);
@@ -76,8 +102,15 @@ static void check_latency(const rpt_thresholds *t, const json_t *scope, const ch
     char tail[64] = "";
     if (t->budget)
         snprintf(tail, sizeof tail, ", %s", t->budget);
-    if (c > limit)
-        say(fail, "candidate %s %s > baseline %s %s x %s (= %s%s)", q, cs, q, bs, rs, ls, tail);
+    char ps[32];
+    snprintf(ps, sizeof ps, "%.2g", p);
+    if (c > limit && !isnan(p) && p < LATENCY_ALPHA)
+        say(fail, "candidate %s %s > baseline %s %s x %s (= %s%s); Mann-Whitney: slower, p = %s on %lld/%lld", q, cs,
+            q, bs, rs, ls, tail, ps, (long long)nb, (long long)nc);
+    else if (c > limit)
+        say(straddle, "candidate %s %s > baseline %s %s x %s (= %s%s), but Mann-Whitney does not show it slower "
+                      "(p = %s on %lld/%lld): latency not decided", q, cs, q, bs, rs, ls, tail, ps, (long long)nb,
+            (long long)nc);
     else
         say(pass, "candidate %s %s <= baseline %s %s x %s (= %s%s)", q, cs, q, bs, rs, ls, tail);
 }
@@ -205,6 +238,7 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
     /* fail: every failing check, `decisive` of them deciding at any count (the others need
      * min_samples); straddle and short_of: not decided yet; pass: what a promotion rests on */
     json_t *fail = json_array(), *straddle = json_array(), *short_of = json_array(), *pass = json_array();
+    json_t *note = json_array(); /* said whatever the decision, last */
     int decisive = 0;
     json_int_t samples = count(scope, "match") + count(scope, "mismatch") + count(scope, "error");
     if (samples < t->min_samples)
@@ -228,8 +262,8 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
         decisive += over;
     }
     check_errors(t, scope, samples, fail, pass);
-    check_latency(t, scope, "p95", t->max_p95_ratio, fail, pass);
-    check_latency(t, scope, "p99", t->max_p99_ratio, fail, pass);
+    check_latency(t, scope, "p95", 0.95, t->max_p95_ratio, fail, straddle, note, pass);
+    check_latency(t, scope, "p99", 0.99, t->max_p99_ratio, fail, straddle, note, pass);
     check_capabilities(scope, fail, &decisive);
 
     const char *decision;
@@ -252,6 +286,8 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
         decision = "promote";
         json_array_extend(reasons, pass);
     }
+    json_array_extend(reasons, note);
+    json_decref(note);
     json_decref(fail);
     json_decref(straddle);
     json_decref(short_of);

@@ -50,6 +50,22 @@ void rpt_fmt_ms(char *buf, size_t size, double us, double other);
  * text from traffic, each renderer escapes it. */
 char *rpt_exemplar_request(const json_t *exemplar);
 
+/* ===== histogram.c ================================================================ */
+
+/* The one-sided Mann-Whitney U test of a candidate's latencies against a baseline's. */
+typedef struct rpt_mann_whitney {
+    uint64_t n_baseline, n_candidate;
+    double u;        /* pairs where the candidate is slower, ties (same bucket) counted half */
+    double z;        /* (U - n1 n2 / 2) / sd, tie- and continuity-corrected; NAN: no data */
+    double p_slower; /* P(a z this high | same distribution): small = the candidate is slower */
+} rpt_mann_whitney;
+
+void rpt_histogram_mann_whitney(const reports_histogram *base, const reports_histogram *cand, rpt_mann_whitney *out);
+
+/* The fewest answers per target a latency quantile q is judged on: 5 beyond it (p95: 100,
+ * p99: 500). Fewer: "too few to judge latency", never a decision either way. */
+uint64_t rpt_latency_min_samples(double q);
+
 /* ===== catalog.c ================================================================== */
 
 typedef struct rpt_catalog rpt_catalog;

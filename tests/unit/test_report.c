@@ -462,7 +462,8 @@ Test(report, promote_lists_what_passed)
     cr_assert_str_eq(decision(f), "promote");
     assert_reason(f, 0, "parity lower bound 0.839 >= 0.800 over 20 samples");
     assert_reason(f, 1, "error rate 0.000 <= 0.050 (0 of 20)");
-    assert_reason(f, 2, "candidate p95 0.10 ms <= baseline p95 0.10 ms x 1.10 (= 0.11 ms)");
+    assert_reason(f, 2, "too few to judge latency: p95 on 20 baseline and 20 candidate answers, fewer than 100 each "
+                        "(5 beyond the p95)");
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "proposal"), "ROUTE_OWNER_FAMILY_KEYS")),
                      "go");
     json_decref(r);
@@ -481,7 +482,9 @@ Test(report, hold_on_the_parity_upper_bound)
     cr_assert_str_eq(decision(f), "hold");
     assert_reason(f, 0, "parity upper bound 0.701 < 0.800 at 20 samples");
     assert_reason(f, 1, "capability KEYS_READ holds: parity upper bound 0.701 < 0.800 at 20 samples");
-    cr_assert_null(json_array_get(json_object_get(f, "reasons"), 2));
+    assert_reason(f, 2, "too few to judge latency: p95 on 20 baseline and 20 candidate answers, fewer than 100 each "
+                        "(5 beyond the p95)");
+    cr_assert_null(json_array_get(json_object_get(f, "reasons"), 3));
     cr_assert_eq(json_object_size(json_object_get(r, "proposal")), 0, "a hold proposes nothing");
     json_decref(r);
     reports_free(b);
@@ -505,7 +508,7 @@ Test(report, an_interval_across_the_threshold_is_insufficient_at_any_count)
 Test(report, hold_on_latency_and_failed_targets_do_not_count)
 {
     reports_builder *b = builder(small_gate(), NULL, NULL);
-    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 100, .cand_us = 120}, 40);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 100, .cand_us = 120}, 200);
     /* a timed-out candidate reports its 30 s: not a latency */
     add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "error", .base_us = 100,
                   .cand_us = 30000000, .error_target = "go"},
@@ -513,13 +516,67 @@ Test(report, hold_on_latency_and_failed_targets_do_not_count)
     json_t *r = build(b);
     json_t *f = family(r, "KEYS");
     json_t *go = json_object_get(json_object_get(f, "latency"), "go");
-    cr_assert_eq(json_integer_value(json_object_get(go, "count")), 40);
+    cr_assert_eq(json_integer_value(json_object_get(go, "count")), 200);
     cr_assert_eq(json_integer_value(json_object_get(go, "p99")), 120);
     cr_assert_str_eq(json_string_value(json_object_get(go, "role")), "candidate");
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(json_object_get(f, "latency"), "python"), "count")),
-                 41);
+                 201);
     cr_assert_str_eq(decision(f), "hold");
-    assert_reason(f, 0, "candidate p95 0.12 ms > baseline p95 0.10 ms x 1.10 (= 0.11 ms)");
+    assert_reason(f, 0, "candidate p95 0.12 ms > baseline p95 0.10 ms x 1.10 (= 0.11 ms); Mann-Whitney: slower, p = 2.8e-89 "
+                        "on 201/200");
+    json_decref(r);
+    reports_free(b);
+}
+
+/* ---- latency budgets by a test, not a point estimate (issue 19 item 2) ---------------- */
+
+Test(report, a_latency_comparison_on_20_samples_is_not_decisive)
+{
+    /* Go three times slower at p95 on 20 answers: too few to judge, never a hold */
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 1000, .cand_us = 3000}, 20);
+    json_t *r = build(b);
+    json_t *f = family(r, "KEYS");
+    cr_assert_str_eq(decision(f), "promote", "latency on 20 answers decides nothing");
+    assert_reason(f, 2, "too few to judge latency: p95 on 20 baseline and 20 candidate answers, fewer than 100 each "
+                        "(5 beyond the p95)");
+    json_t *test = json_object_get(f, "latency_test");
+    cr_assert_str_eq(json_string_value(json_object_get(test, "test")), "mann-whitney");
+    cr_assert_lt(number(test, "p_slower"), 0.001, "the test sees it; the sample size rule keeps it from deciding");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, a_slower_tail_the_test_does_not_confirm_is_not_decided)
+{
+    /* Go faster for 92% of answers, slower in its tail: p95 over the budget, but the
+     * candidate is not stochastically slower: latency not decided (insufficient) */
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 1000, .cand_us = 900}, 184);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 1000, .cand_us = 2000}, 16);
+    json_t *r = build(b);
+    json_t *f = family(r, "KEYS");
+    cr_assert_str_eq(decision(f), "insufficient");
+    assert_reason(f, 0, "candidate p95 2.0 ms > baseline p95 1.0 ms x 1.10 (= 1.1 ms), but Mann-Whitney does not show "
+                        "it slower (p = 1 on 200/200): latency not decided");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, mann_whitney_on_histograms_matches_the_textbook)
+{
+    /* baseline 1..10 µs, candidate 6..15 µs (exact buckets below 128): U = 87.5 pairs with
+     * the candidate slower (one tie group per shared value: 6..10), n 10/10 */
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    for (int i = 1; i <= 10; i++)
+        add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = i, .cand_us = i + 5},
+            1);
+    json_t *r = build(b);
+    json_t *test = json_object_get(family(r, "KEYS"), "latency_test");
+    cr_assert_float_eq(number(test, "u"), 87.5, 1e-9);
+    /* z = (87.5 - 50 - 0.5) / sqrt(100/12 * (21 - 5*6/380)) = 2.802, p = 0.00254 */
+    cr_assert_float_eq(number(test, "z"), 2.8022, 0.0001);
+    cr_assert_float_eq(number(test, "p_slower"), 0.002538, 0.000001);
     json_decref(r);
     reports_free(b);
 }
