@@ -238,7 +238,7 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
     /* fail: every failing check, `decisive` of them deciding at any count (the others need
      * min_samples); straddle and short_of: not decided yet; pass: what a promotion rests on */
     json_t *fail = json_array(), *straddle = json_array(), *short_of = json_array(), *pass = json_array();
-    json_t *note = json_array(); /* said whatever the decision, last */
+    json_t *note = json_array(); /* said whatever the decision, before the switch's line */
     int decisive = 0;
     json_int_t samples = count(scope, "match") + count(scope, "mismatch") + count(scope, "error");
     if (samples < t->min_samples)
@@ -272,6 +272,7 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
     if (decisive > 0 || (enough && json_array_size(fail) > 0)) {
         decision = go ? "rollback" : "hold";
         json_array_extend(reasons, fail);
+        json_array_extend(reasons, note);
         if (go)
             say(reasons, "%s is go in the switch snapshot and fails: roll back to python", switch_label(switch_name));
     } else if (json_array_size(short_of) > 0 || json_array_size(straddle) > 0) {
@@ -279,14 +280,15 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
         json_array_extend(reasons, short_of);
         json_array_extend(reasons, straddle);
         json_array_extend(reasons, fail);
+        json_array_extend(reasons, note);
         if (go)
             say(reasons, "%s is go in the switch snapshot: too little evidence to roll it back",
                 switch_label(switch_name));
     } else {
         decision = "promote";
         json_array_extend(reasons, pass);
+        json_array_extend(reasons, note);
     }
-    json_array_extend(reasons, note);
     json_decref(note);
     json_decref(fail);
     json_decref(straddle);

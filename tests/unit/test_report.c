@@ -686,7 +686,7 @@ Test(report, rollback_when_the_snapshot_says_go)
     cr_assert_str_eq(json_string_value(json_object_get(keys, "owner")), "go");
     cr_assert_str_eq(decision(keys), "rollback");
     assert_reason(keys, 0, "parity upper bound 0.701 < 0.800 at 20 samples");
-    assert_reason(keys, 2, "ROUTE_OWNER_FAMILY_KEYS is go in the switch snapshot and fails: roll back to python");
+    assert_reason(keys, 3, "ROUTE_OWNER_FAMILY_KEYS is go in the switch snapshot and fails: roll back to python");
     json_t *api = family(r, "API_V1");
     cr_assert_str_eq(json_string_value(json_object_get(api, "owner")), "python", "'GO' is not a known value");
     cr_assert_str_eq(decision(api), "hold");
@@ -697,7 +697,7 @@ Test(report, rollback_when_the_snapshot_says_go)
     cr_assert_str_eq(decision(tags), "insufficient");
     assert_reason(tags, 0, "3 samples < min_samples 10");
     assert_reason(tags, 1, "parity interval 0.439..1.000 straddles 0.800 at 3 samples");
-    assert_reason(tags, 2, "ROUTE_OWNER_CAP_V2_PULL is go in the switch snapshot: too little evidence to roll it back");
+    assert_reason(tags, 3, "ROUTE_OWNER_CAP_V2_PULL is go in the switch snapshot: too little evidence to roll it back");
     json_t *proposal = json_object_get(r, "proposal");
     cr_assert_str_eq(json_string_value(json_object_get(proposal, "ROUTE_OWNER_FAMILY_KEYS")), "python");
     cr_assert_eq(json_object_size(proposal), 1);
