@@ -119,6 +119,36 @@ static json_t *latency_test_json(const rpt_scope *s)
                      rpt_ratio_json(mw.z), "p_slower", isnan(mw.p_slower) ? json_null() : rpt_evidence_json(log(mw.p_slower)));
 }
 
+/* The tail test of a latency budget, per quantile with a ratio (p95, p99): how many of the
+ * candidate's answers are over the limit (baseline quantile x ratio), and how likely that
+ * many would be if the candidate's quantile were within it (at most 1 - q of its answers
+ * over: a one-sided binomial test). Into scope.latency_test.tail.{p95,p99}. */
+static void add_tail_tests(json_t *scope, const rpt_scope *s, const rpt_thresholds *t)
+{
+    const rpt_latency *base = latency_with_role(s, "baseline"), *cand = latency_with_role(s, "candidate");
+    json_t *test = json_object_get(scope, "latency_test");
+    if (!base || !cand || !json_is_object(test))
+        return;
+    const struct {
+        const char *q;
+        double quantile, ratio;
+    } budgets[] = {{"p95", 0.95, t->max_p95_ratio}, {"p99", 0.99, t->max_p99_ratio}};
+    json_t *tail = json_object();
+    for (size_t i = 0; i < 2; i++) {
+        double b = reports_histogram_quantile(base->h, budgets[i].quantile);
+        uint64_t n = reports_histogram_count(cand->h);
+        if (isnan(budgets[i].ratio) || isnan(b) || n == 0)
+            continue;
+        double limit = (double)llround(b) * budgets[i].ratio; /* as decide reads it from the report */
+        uint64_t over = rpt_histogram_count_over(cand->h, limit);
+        double p = rpt_binomial_upper_tail(over, n, 1 - budgets[i].quantile);
+        json_object_set_new(tail, budgets[i].q, json_pack("{s:f, s:I, s:I, s:o}", "limit", limit, "over",
+                                                          (json_int_t)over, "n", (json_int_t)n, "p",
+                                                          rpt_evidence_json(log(p))));
+    }
+    json_object_set_new(test, "tail", tail);
+}
+
 /* {code: count} of a table of codes, most frequent first; past the cap "(other codes)". */
 static json_t *codes_json(const pm_table *codes, uint64_t dropped)
 {
@@ -269,6 +299,7 @@ static json_t *capabilities_json(const reports_builder *b, const char *family, c
         rpt_thresholds t;
         rpt_gate_capability(b->gate, family, items[i].name, &t);
         t.sequential = b->o.sequential;
+        add_tail_tests(cap, &c->s, &t);
         decide(cap, &t, json_string_value(json_object_get(cap, "owner")), c->cap_switch ? c->cap_switch : f->switch_name,
                false);
         json_object_set_new(cap, "top_differences", top_differences(f, items[i].name, b->o.top_differences));
@@ -351,6 +382,7 @@ static json_t *family_json(const reports_builder *b, const char *name, const rpt
     rpt_thresholds t;
     rpt_gate_family(b->gate, name, &t);
     t.sequential = b->o.sequential;
+    add_tail_tests(fam, &f->s, &t);
     decide(fam, &t, json_string_value(json_object_get(fam, "owner")), f->switch_name, true);
     json_object_set_new(fam, "cap_switches", cap_switches_json(b, name, caps, owners, &t));
     json_object_set_new(fam, "cohorts", cohorts_json(f, b->o.top_cohorts));

@@ -150,3 +150,33 @@ void rpt_histogram_mann_whitney(const reports_histogram *base, const reports_his
     out->z = d / sqrt(var);
     out->p_slower = 0.5 * erfc(out->z / sqrt(2));
 }
+
+uint64_t rpt_histogram_count_over(const reports_histogram *h, double limit)
+{
+    uint64_t over = 0;
+    for (size_t b = 0; b < BUCKETS; b++) {
+        double lo = b < LINEAR ? (double)b : LINEAR * pow(GAMMA, (double)(b - LINEAR));
+        if (lo > limit)
+            over += h->buckets[b];
+    }
+    return over;
+}
+
+double rpt_binomial_upper_tail(uint64_t k, uint64_t n, double p)
+{
+    if (k == 0)
+        return 1;
+    if (k > n || p <= 0)
+        return 0;
+    if (p >= 1)
+        return 1;
+    double nn = (double)n, lp = log(p), lq = log1p(-p), sum = 0;
+    for (uint64_t i = k; i <= n; i++) {
+        double term = exp(lgamma(nn + 1) - lgamma((double)i + 1) - lgamma(nn - (double)i + 1) + (double)i * lp +
+                          (nn - (double)i) * lq);
+        sum += term;
+        if (term < sum * 1e-17 && (double)i > nn * p)
+            break;
+    }
+    return sum > 1 ? 1 : sum;
+}

@@ -62,6 +62,12 @@ typedef struct rpt_mann_whitney {
 
 void rpt_histogram_mann_whitney(const reports_histogram *base, const reports_histogram *cand, rpt_mann_whitney *out);
 
+/* Values in h certainly over limit: in buckets whose lower end is over it (a bucket across
+ * the limit is not counted: the count errs low). */
+uint64_t rpt_histogram_count_over(const reports_histogram *h, double limit);
+/* P(X >= k) for X ~ Binomial(n, p). */
+double rpt_binomial_upper_tail(uint64_t k, uint64_t n, double p);
+
 /* The fewest answers per target a latency quantile q is judged on: 5 beyond it (p95: 100,
  * p99: 500). Fewer: "too few to judge latency", never a decision either way. */
 uint64_t rpt_latency_min_samples(double q);
