@@ -72,6 +72,7 @@ int cmd_report(int argc, char **argv)
     const char *gate_path = NULL, *profile = NULL, *progress = "auto";
     cli_list inputs = {0};
     long top_cohorts = 10, top_differences = 10;
+    bool sequential = false;
     const cli_opt opts[] = {
         CLI_OPT_STRING('c', "suite", &suite_path, "SUITE", "suite file (its profile: gate.yaml, capabilities.yaml)"),
         CLI_OPT_LIST('i', "input", &inputs, "DIFFS", "diff file (.gz or plain, - = stdin); shards add up"),
@@ -84,6 +85,8 @@ int cmd_report(int argc, char **argv)
         CLI_OPT_INT(0, "top-cohorts", &top_cohorts, 0, 1e6, "cohorts listed per kind (org, repo, user), default 10"),
         CLI_OPT_INT(0, "top-differences", &top_differences, 0, 1e6,
                     "difference signatures listed per family, default 10"),
+        CLI_OPT_FLAG(0, "sequential", &sequential,
+                     "decide parity by the always-valid sequential test (rerun on a growing capture)"),
         CLI_OPT_ENUM(0, "progress", &progress, cli_when_values, "a progress line (auto: when stderr is a terminal)"),
         CLI_OPT_END,
     };
@@ -92,6 +95,9 @@ int cmd_report(int argc, char **argv)
         "Scores diff records per family, capability and cohort, decides each owner switch\n"
         "(promote, hold, insufficient, rollback) against the gate, and writes the reports.",
         "Several -i files are read as one: shards of a run give the report of the whole.\n"
+        "--sequential: for a capture watched as it grows (report rerun again and again), parity\n"
+        "is decided by a mixture SPRT valid at every look (alpha 0.05 over all of them) instead\n"
+        "of the fixed-sample Wilson interval, which repeated looks turn into far more than 5%.\n"
         "stdout: the Markdown summary table; stderr: one summary line. Exit codes: 0 written\n"
         "(a failing gate is not an error here: see pmirror gate), 2 bad input.",
         opts, 0, 0};
@@ -121,6 +127,7 @@ int cmd_report(int argc, char **argv)
     reports_options o = setup.o;
     o.top_cohorts = (size_t)top_cohorts;
     o.top_differences = (size_t)top_differences;
+    o.sequential = sequential;
     if (!(b = reports_new(&o, &err))) {
         cli_fail("report", "%s", err.msg);
         goto done;

@@ -4,7 +4,7 @@
  * and queues shadow copies, which pipeline/ replays, diffs and records on its own thread
  * (pipeline_tee: tee.c, shadow.c); this file holds the arguments, the signals (SIGHUP:
  * report snapshot; SIGTERM/SIGINT: drain, final report, exit 0), the start line, the
- * progress line and the summary.
+ * progress line, the decision tick's lines (--switches, --on-rollback) and the summary.
  */
 #include <malloc.h>
 #include <signal.h>
@@ -19,6 +19,7 @@
 typedef struct tee_args {
     const char *listen, *primary, *shadow, *suite, *record, *metrics, *out_dir, *profile, *rules, *key;
     const char *uri_header, *port_file, *progress;
+    const char *switches, *on_rollback; /* the live decisions acted on (pipeline/rollback.c) */
     double primary_timeout, shadow_timeout, drain, header_timeout; /* seconds; 0 (header: -1) not given */
     cli_list families, selects;
     pm_tls_given primary_tls, shadow_tls; /* --primary-ca ..., --shadow-ca ... */
@@ -78,6 +79,20 @@ static void print_summary(pipeline_tee *t, const tee_args *a, const char *why, u
         fprintf(stderr, "  report -> %s/report.{json,md,html}, junit.xml\n", a->out_dir);
 }
 
+/* A decision tick (--switches): what it did, one line each. */
+static void tick(pipeline_tee *t, bool live_line)
+{
+    json_t *events = json_array();
+    pm_err err;
+    if (pipeline_tee_tick(t, events, &err) != 0)
+        json_array_append_new(events, json_sprintf("rollback snapshot: %s", err.msg));
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e)
+        fprintf(stderr, "%spmirror tee: %s\n", live_line && i == 0 ? "\n" : "", json_string_value(e));
+    json_decref(events);
+}
+
 /* The front's options from the arguments (pipeline_tee sets the map, the selection and
  * what the shadow side needs). */
 static void front_options(tee_options *o, const tee_args *a)
@@ -120,6 +135,8 @@ static int check_args(const tee_args *a)
     if (a->sink && (p->ca || p->cert || p->key || p->server_name || s->ca || s->cert || s->key || s->server_name))
         return cli_fail("tee", "--sink takes no --primary-*/--shadow-* TLS options: the suite's targets carry "
                                "ca, cert, key and server_name");
+    if (a->on_rollback && !a->switches)
+        return cli_fail("tee", "--on-rollback needs --switches FILE (the snapshot that says which switches are go)");
     if (a->shadow && strncmp(a->shadow, "http://", 7) != 0 && strncmp(a->shadow, "https://", 8) != 0)
         return cli_fail("tee", "--shadow '%s': want an http:// or https:// URL", a->shadow);
     return CLI_OK;
@@ -181,6 +198,10 @@ int cmd_tee(int argc, char **argv)
         CLI_OPT_STRING(0, "rules", &a.rules, "FILE", "normalization rules (default: PROFILE/rules.yaml)"),
         CLI_OPT_STRING(0, "key", &a.key, "FILE",
                        "redaction key (default: .pmirror-key beside --record, else in --out-dir)"),
+        CLI_OPT_STRING(0, "switches", &a.switches, "FILE",
+                       "Quay switch snapshot (YAML), re-read when it changes: go-owned failures roll back"),
+        CLI_OPT_STRING(0, "on-rollback", &a.on_rollback, "CMD",
+                       "run CMD (sh -c) once when a go switch's decision turns rollback (needs --switches)"),
         CLI_OPT_FLAG(0, "no-redact", &a.no_redact, "write secrets into --record and the reports in the clear"),
         CLI_OPT_STRING(0, "port-file", &a.port_file, "FILE", "write the bound port number to FILE"),
         CLI_OPT_ENUM(0, "progress", &a.progress, cli_when_values, "a progress line (auto: a live line on a terminal)"),
@@ -198,8 +219,15 @@ int cmd_tee(int argc, char **argv)
         "Signals: SIGHUP writes a report snapshot into --out-dir; SIGTERM or SIGINT stops\n"
         "taking connections, drains the shadows for at most --drain-seconds, writes the final\n"
         "report and exits 0. Mutating requests are shadowed only to sandbox targets with\n"
-        "--allow-writes (skipped otherwise; the primary always gets them). Exit codes: 0 stopped\n"
-        "by a signal, 2 bad arguments or set-up.",
+        "--allow-writes (skipped otherwise; the primary always gets them).\n"
+        "Decisions are sequential (a mixture SPRT valid at every look, alpha 0.05). With\n"
+        "--switches, each second the snapshot is re-read if its file changed and the decisions\n"
+        "taken; a switch that is go and turns rollback runs --on-rollback's CMD once (not\n"
+        "waited for) with PMIRROR_FAMILY, PMIRROR_CAPABILITY, PMIRROR_SWITCH, PMIRROR_REASONS,\n"
+        "PMIRROR_SAMPLES, PMIRROR_MISMATCHES, PMIRROR_SWITCHES_FILE, PMIRROR_REPORT_DIR in its\n"
+        "environment, counts it in pmirror_tee_rollbacks_total{family} and writes a report\n"
+        "snapshot into --out-dir. Never twice while the switch stays go; never for python.\n"
+        "Exit codes: 0 stopped by a signal, 2 bad arguments or set-up.",
         opts, 0, 0};
     cli_list args;
     int rc = cli_parse(&cmd, argc, argv, &args);
@@ -219,6 +247,7 @@ int cmd_tee(int argc, char **argv)
         .selects = a.selects.items, .nselects = a.selects.n, .record = a.record, .out_dir = a.out_dir,
         .metrics = a.metrics, .rules_path = a.rules, .key = a.key, .no_redact = a.no_redact, .nice = (int)a.nice,
         .shadow_workers = (unsigned)a.shadow_workers,
+        .switches_path = a.switches, .on_rollback = a.on_rollback,
     };
     replay_options_init(&o.replay);
     o.replay.allow_writes = a.allow_writes;
@@ -287,6 +316,7 @@ int cmd_tee(int argc, char **argv)
                 fprintf(stderr, "%spmirror tee: SIGHUP: report snapshot -> %s\n", progress && tty ? "\n" : "",
                         a.out_dir);
         }
+        tick(t, progress && tty);
         if (progress && tty)
             print_status(t, stderr, "\rpmirror tee: ", "   ");
         else if (progress && pm_now_ms() - last_line >= 10000) {

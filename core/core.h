@@ -10,8 +10,9 @@
  * cohorts (capmap.h) and selection (select.h), suites (suite.h), request targets and methods
  * (target.h), the bounded hand-off between threads (handoff.h), the string-keyed hash table
  * and FNV-1a (table.h), hop-by-hop headers (hop_by_hop.h), zlib on whole buffers
- * (compress.h), the Wilson bound (wilson.h), listening sockets (net.h), Server-Sent Events
- * streams (sse.h) and the worker map
+ * (compress.h), the Wilson bound (wilson.h) and its always-valid sequential test
+ * (sequential.h), listening sockets (net.h), Server-Sent Events streams (sse.h) and the
+ * worker map
  * with its queue jobs (workers.h). A file may include just the parts it uses, or this
  * header for all of them.
  *
@@ -41,6 +42,7 @@
 #include "record.h"
 #include "redact.h"
 #include "select.h"
+#include "sequential.h"
 #include "sse.h"
 #include "suite.h"
 #include "table.h"

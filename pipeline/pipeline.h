@@ -170,6 +170,26 @@ typedef struct pipeline_run_result {
 int pipeline_run(const pipeline_run_options *o, pipeline_run_result *res, pm_err *err);
 void pipeline_run_result_free(pipeline_run_result *res);
 
+/* ===== the tee's --switches / --on-rollback watcher (rollback.c) ======================= */
+
+typedef struct pipeline_rollback pipeline_rollback;
+
+/* Reads the switch snapshot (an error names the file); command NULL: rollbacks are only
+ * said in the events, no hook runs; report_dir (NULL: none) goes to the hook's
+ * PMIRROR_REPORT_DIR. NULL with err. */
+pipeline_rollback *pipeline_rollback_new(const char *switches_path, const char *command, const char *report_dir,
+                                         pm_err *err);
+/* The snapshot in force (borrowed until the next reload). */
+const json_t *pipeline_rollback_snapshot(const pipeline_rollback *r);
+/* Re-reads the snapshot when its file changed (*changed then); a file that does not load
+ * leaves the previous one in force (an event says so, -1). Events: strings appended. */
+int pipeline_rollback_reload(pipeline_rollback *r, bool *changed, json_t *events);
+/* For each scope of report decided `rollback` whose switch is go in the snapshot and not
+ * yet acted on: the hook started (not waited for), counted in metrics (may be NULL) per
+ * family, an event. Also reaps hooks that ended (an event each). Returns how many acted. */
+size_t pipeline_rollback_act(pipeline_rollback *r, const json_t *report, tee_metrics *metrics, json_t *events);
+void pipeline_rollback_free(pipeline_rollback *r);
+
 /* ===== the tee: front → shadow → diff → record, report (tee.c) ========================= */
 
 typedef struct pipeline_tee_options {
@@ -199,6 +219,9 @@ typedef struct pipeline_tee_options {
     tee_options front;            /* listen, primary (proxy mode), the queue, limits, timeouts
                                    * (the map, the selection, shadow_writes, on_queued are set
                                    * here) */
+    const char *switches_path;    /* --switches: the snapshot the live decisions read, re-read
+                                   * when it changes; NULL: none */
+    const char *on_rollback;      /* --on-rollback CMD (needs switches_path); NULL: none */
 } pipeline_tee_options;
 
 typedef struct pipeline_tee pipeline_tee;
@@ -220,6 +243,12 @@ bool pipeline_tee_failed(pipeline_tee *t, pm_err *err);
 /* The reports of what was diffed so far into out_dir, `run.snapshot` = when ("sighup");
  * 0 without out_dir. */
 int pipeline_tee_write_report(pipeline_tee *t, const char *when, pm_err *err);
+/* One decision tick (cmd_tee calls it about every second): with --switches, the snapshot
+ * re-read when its file changed, the report built (sequential decisions), and each switch
+ * newly decided `rollback` acted on (rollback.c): the hook run, counted in the metrics, and
+ * a report snapshot written ("rollback"). What happened is appended to events (strings) for
+ * the caller to print. 0, or -1 with err when the snapshot could not be written. */
+int pipeline_tee_tick(pipeline_tee *t, json_t *events, pm_err *err);
 /* The drain: the front stops taking connections and finishes its answers, the shadows
  * finish within what is left of drain_s (the rest abandoned, counted in *abandoned), the
  * record is closed and the final report written. 0, or -1 with the first error. */

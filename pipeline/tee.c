@@ -4,7 +4,9 @@
  * --record file, the diff engines (one per shadow worker) and the report builder, the
  * metrics; then the front (tee/) and the shadow workers (shadow.c) started, report snapshots taken on demand, and
  * the drain: the front first (answers in progress finish), then the shadows, then the
- * record closed and the final report written.
+ * record closed and the final report written. With --switches, the decision tick
+ * (pipeline_tee_tick) acts on the live decisions through rollback.c; the tee's decisions
+ * are always sequential (valid at every snapshot and tick: core/sequential.h).
  *
  * Proxy mode's targets are the primary — its answer is the recording, the replay
  * engine's `recorded` pseudo-target, role baseline — and the shadow (role candidate).
@@ -39,6 +41,7 @@ struct pipeline_tee {
     tee_metrics *metrics;
     pipeline_shadow *shadow;
     tee_front *tee;
+    pipeline_rollback *rollback; /* --switches: the snapshot and the --on-rollback hook */
 };
 
 /* ---- targets ------------------------------------------------------------------------------- */
@@ -189,11 +192,17 @@ static int setup(pipeline_tee *t, pm_err *err)
     pm_names_free(names);
     if (!t->diffs[t->nshadows - 1])
         return -1;
-    if (o->out_dir) {
-        reports_setup rs; /* no snapshot, no previous report: only the names to close */
-        int rc = reports_setup_open(&rs, t->profile, NULL, NULL, NULL, err) == 0 && (t->report = reports_new(&rs.o, err))
-                     ? 0
-                     : -1;
+    if (o->switches_path &&
+        !(t->rollback = pipeline_rollback_new(o->switches_path, o->on_rollback, o->out_dir, err)))
+        return -1;
+    if (o->out_dir || t->rollback) {
+        reports_setup rs; /* no previous report; decisions valid at every snapshot */
+        int rc = reports_setup_open(&rs, t->profile, NULL, NULL, NULL, err);
+        if (rc == 0) {
+            rs.o.sequential = true;
+            rs.o.switches = t->rollback ? pipeline_rollback_snapshot(t->rollback) : NULL;
+            rc = (t->report = reports_new(&rs.o, err)) ? 0 : -1;
+        }
         reports_setup_close(&rs);
         if (rc != 0)
             return -1;
@@ -305,13 +314,20 @@ static void add_shadow_coverage(pipeline_tee *t, json_t *report)
     json_object_set_new(report, "shadow", rows);
 }
 
-int pipeline_tee_write_report(pipeline_tee *t, const char *when, pm_err *err)
+/* The report as it stands (new reference), or NULL with err. */
+static json_t *build_report(pipeline_tee *t, pm_err *err)
 {
-    if (!t->report)
-        return 0;
     pthread_mutex_lock(&t->report_lock);
     json_t *report = reports_build(t->report, err);
     pthread_mutex_unlock(&t->report_lock);
+    return report;
+}
+
+int pipeline_tee_write_report(pipeline_tee *t, const char *when, pm_err *err)
+{
+    if (!t->report || !t->o.out_dir)
+        return 0;
+    json_t *report = build_report(t, err);
     if (!report)
         return -1;
     json_t *run = json_object_get(report, "run");
@@ -326,11 +342,33 @@ int pipeline_tee_write_report(pipeline_tee *t, const char *when, pm_err *err)
         if (json_array_size(insecure)) /* a report made without verifying a target says so */
             json_object_set(run, "insecure_targets", insecure);
         json_decref(insecure);
+        json_object_set_new(run, "switches", t->o.switches_path ? json_string(t->o.switches_path) : json_null());
     }
     add_shadow_coverage(t, report);
     int rc = reports_write_dir(report, t->o.out_dir, err);
     json_decref(report);
     return rc;
+}
+
+int pipeline_tee_tick(pipeline_tee *t, json_t *events, pm_err *err)
+{
+    if (!t->rollback || !t->report)
+        return 0;
+    bool changed;
+    pipeline_rollback_reload(t->rollback, &changed, events);
+    if (changed) {
+        pthread_mutex_lock(&t->report_lock);
+        int rc = reports_set_switches(t->report, pipeline_rollback_snapshot(t->rollback), err);
+        pthread_mutex_unlock(&t->report_lock);
+        if (rc != 0)
+            return -1;
+    }
+    json_t *report = build_report(t, err);
+    if (!report)
+        return -1;
+    size_t acted = pipeline_rollback_act(t->rollback, report, t->metrics, events);
+    json_decref(report);
+    return acted ? pipeline_tee_write_report(t, "rollback", err) : 0;
 }
 
 /* ---- the end -------------------------------------------------------------------------------- */
@@ -367,6 +405,7 @@ void pipeline_tee_free(pipeline_tee *t)
     for (unsigned i = 0; t->diffs && i < t->nshadows; i++)
         diff_free(t->diffs[i]);
     free(t->diffs);
+    pipeline_rollback_free(t->rollback);
     pm_redactor_free(t->redactor);
     pm_redactor_free(t->answer_redactor);
     pm_selection_free(t->selection);

@@ -93,6 +93,62 @@ static json_t *latency_json(const rpt_scope *s)
     return o;
 }
 
+/* The first target (by name, as latency_json lists them) with this role, or NULL. */
+static const rpt_latency *latency_with_role(const rpt_scope *s, const char *role)
+{
+    const rpt_latency *best = NULL;
+    for (size_t i = 0; i < s->nlatency; i++)
+        if (s->latency[i].role && strcmp(s->latency[i].role, role) == 0 &&
+            (!best || strcmp(s->latency[i].name, best->name) < 0))
+            best = &s->latency[i];
+    return best;
+}
+
+/* The Mann-Whitney U test of the candidate's latencies against the baseline's (what the
+ * latency budgets are decided on beside their ratio), or JSON null without both. */
+static json_t *latency_test_json(const rpt_scope *s)
+{
+    const rpt_latency *base = latency_with_role(s, "baseline"), *cand = latency_with_role(s, "candidate");
+    if (!base || !cand)
+        return json_null();
+    rpt_mann_whitney mw;
+    rpt_histogram_mann_whitney(base->h, cand->h, &mw);
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "test", "mann-whitney", "baseline", base->name,
+                     "candidate", cand->name, "n_baseline", (json_int_t)mw.n_baseline, "n_candidate",
+                     (json_int_t)mw.n_candidate, "u", isnan(mw.z) ? json_null() : json_real(mw.u), "z",
+                     rpt_ratio_json(mw.z), "p_slower", isnan(mw.p_slower) ? json_null() : rpt_evidence_json(log(mw.p_slower)));
+}
+
+/* The tail test of a latency budget, per quantile with a ratio (p95, p99): how many of the
+ * candidate's answers are over the limit (baseline quantile x ratio), and how likely that
+ * many would be if the candidate's quantile were within it (at most 1 - q of its answers
+ * over: a one-sided binomial test). Into scope.latency_test.tail.{p95,p99}. */
+static void add_tail_tests(json_t *scope, const rpt_scope *s, const rpt_thresholds *t)
+{
+    const rpt_latency *base = latency_with_role(s, "baseline"), *cand = latency_with_role(s, "candidate");
+    json_t *test = json_object_get(scope, "latency_test");
+    if (!base || !cand || !json_is_object(test))
+        return;
+    const struct {
+        const char *q;
+        double quantile, ratio;
+    } budgets[] = {{"p95", 0.95, t->max_p95_ratio}, {"p99", 0.99, t->max_p99_ratio}};
+    json_t *tail = json_object();
+    for (size_t i = 0; i < 2; i++) {
+        double b = reports_histogram_quantile(base->h, budgets[i].quantile);
+        uint64_t n = reports_histogram_count(cand->h);
+        if (isnan(budgets[i].ratio) || isnan(b) || n == 0)
+            continue;
+        double limit = (double)llround(b) * budgets[i].ratio; /* as decide reads it from the report */
+        uint64_t over = rpt_histogram_count_over(cand->h, limit);
+        double p = rpt_binomial_upper_tail(over, n, 1 - budgets[i].quantile);
+        json_object_set_new(tail, budgets[i].q, json_pack("{s:f, s:I, s:I, s:o}", "limit", limit, "over",
+                                                          (json_int_t)over, "n", (json_int_t)n, "p",
+                                                          rpt_evidence_json(log(p))));
+    }
+    json_object_set_new(test, "tail", tail);
+}
+
 /* {code: count} of a table of codes, most frequent first; past the cap "(other codes)". */
 static json_t *codes_json(const pm_table *codes, uint64_t dropped)
 {
@@ -123,6 +179,7 @@ static json_t *scope_json(const rpt_scope *s)
     json_object_set_new(o, "errors", codes_json(s->errors, s->errors_dropped));
     json_object_set_new(o, "skipped_by_reason", codes_json(s->skip_reasons, s->skip_reasons_dropped));
     json_object_set_new(o, "latency", latency_json(s));
+    json_object_set_new(o, "latency_test", latency_test_json(s));
     return o;
 }
 
@@ -195,6 +252,15 @@ static void decide(json_t *scope, const rpt_thresholds *t, const char *owner, co
 {
     json_t *reasons = json_array();
     const char *decision = rpt_decide(t, scope, owner, switch_name, reasons);
+    if (t->sequential && !isnan(t->min_parity_lower)) {
+        uint64_t mismatch = (uint64_t)json_integer_value(json_object_get(scope, "mismatch"));
+        uint64_t n = mismatch + (uint64_t)json_integer_value(json_object_get(scope, "match"));
+        json_object_set_new(scope, "sequential",
+                            json_pack("{s:f, s:o, s:o}", "alpha", PM_SEQ_ALPHA, "evidence_under",
+                                      rpt_evidence_json(pm_seq_log_evidence_under(mismatch, n, t->min_parity_lower)),
+                                      "evidence_over",
+                                      rpt_evidence_json(pm_seq_log_evidence_over(mismatch, n, t->min_parity_lower))));
+    }
     json_object_set_new(scope, "thresholds", rpt_thresholds_json(t, family));
     json_object_set_new(scope, "decision", json_string(decision));
     json_object_set_new(scope, "reasons", reasons);
@@ -232,6 +298,8 @@ static json_t *capabilities_json(const reports_builder *b, const char *family, c
         json_decref(numbers);
         rpt_thresholds t;
         rpt_gate_capability(b->gate, family, items[i].name, &t);
+        t.sequential = b->o.sequential;
+        add_tail_tests(cap, &c->s, &t);
         decide(cap, &t, json_string_value(json_object_get(cap, "owner")), c->cap_switch ? c->cap_switch : f->switch_name,
                false);
         json_object_set_new(cap, "top_differences", top_differences(f, items[i].name, b->o.top_differences));
@@ -313,6 +381,8 @@ static json_t *family_json(const reports_builder *b, const char *name, const rpt
     json_object_set_new(fam, "capabilities", caps);
     rpt_thresholds t;
     rpt_gate_family(b->gate, name, &t);
+    t.sequential = b->o.sequential;
+    add_tail_tests(fam, &f->s, &t);
     decide(fam, &t, json_string_value(json_object_get(fam, "owner")), f->switch_name, true);
     json_object_set_new(fam, "cap_switches", cap_switches_json(b, name, caps, owners, &t));
     json_object_set_new(fam, "cohorts", cohorts_json(f, b->o.top_cohorts));
@@ -420,6 +490,7 @@ json_t *reports_build(const reports_builder *b, pm_err *err)
     json_object_set_new(report, "run",
                         json_pack("{s:s, s:I, s:I, s:s}", "time", now, "records", (json_int_t)b->records,
                                   "skipped_records", (json_int_t)0, "snapshot_name", rpt_gate_snapshot_name(b->gate)));
+    json_object_set_new(json_object_get(report, "run"), "decisions", json_string(b->o.sequential ? "sequential" : "interval"));
     json_object_set_new(report, "totals", totals_json(families));
     json_object_set_new(report, "families", families);
     json_t *regressions = b->previous ? rpt_trend_apply(report, b->previous, rpt_gate_trend(b->gate)) : json_array();

@@ -147,6 +147,20 @@ fail:
     return NULL;
 }
 
+int reports_set_switches(reports_builder *b, const json_t *switches, pm_err *err)
+{
+    json_t *copy = NULL;
+    if (switches) {
+        if (!rpt_owner_map(switches))
+            return pm_err_set(err, "the switch snapshot is not a mapping of SWITCH: owner");
+        if (!(copy = json_deep_copy(switches)))
+            return pm_err_set(err, "out of memory");
+    }
+    json_decref(b->switches);
+    b->switches = copy;
+    return 0;
+}
+
 /* ----- one record --------------------------------------------------------------------- */
 
 typedef enum { V_MATCH, V_MISMATCH, V_ERROR, V_SKIPPED } verdict;

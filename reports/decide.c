@@ -6,14 +6,21 @@
  *                 parity UPPER bound under min_parity_lower, more mismatches than
  *                 max_mismatches (a hard budget), or (families) a capability that holds;
  *                 or, with min_samples, a point check fails: parity unknown, error rate,
- *                 the candidate's error rate over the baseline's, p95 / p99 against the
- *                 baseline
+ *                 the candidate's error rate over the baseline's, p95 / p99 over the
+ *                 baseline's x the budget's ratio AND the candidate shown slower by the
+ *                 Mann-Whitney U test (p < 0.05); with fewer than 100 answers a side for
+ *                 p95 (500 for p99: 5 beyond the quantile) latency is "too few to judge",
+ *                 a note in every decision's reasons, never a failure
  *   rollback      it would hold and its switch is `go` in the switch snapshot
  *   insufficient  not decided either way: the parity interval straddles min_parity_lower,
  *                 or (to promote) fewer samples than min_samples or, for families, fewer of
  *                 its read capabilities seen than min_capability_coverage
  *   promote       every check passes: the lower bound at or over the threshold, enough
  *                 samples and coverage, every budget met
+ *
+ * With t->sequential (the tee's live decisions, `report --sequential`) the parity checks
+ * read the always-valid sequential test (core/sequential.h) instead of the interval: a
+ * scope looked at after every answer keeps its 5% error rate (see check_parity_sequential).
  *
  * The decision reads the scope as the report shows it (rounded ratios, percentiles; the
  * upper bound from match and mismatch, rounded the same way), so a reader can redo it from
@@ -56,13 +63,39 @@ static const json_t *latency_of(const json_t *scope, const char *role)
     return NULL;
 }
 
-static void check_latency(const rpt_thresholds *t, const json_t *scope, const char *q, double ratio, json_t *fail,
-                          json_t *pass)
+uint64_t rpt_latency_min_samples(double q)
+{
+    return (uint64_t)ceil(5 / (1 - q) - 1e-9);
+}
+
+/* The significance level of the latency test: a budget fails only when the candidate is
+ * shown slower (Mann-Whitney, one-sided) at this level, besides its quantile's ratio. */
+#define LATENCY_ALPHA 0.05
+
+/* A latency budget (candidate quantile <= baseline quantile x ratio), judged as Kayenta
+ * judges a canary metric: a point estimate alone decides nothing. Fewer than
+ * rpt_latency_min_samples answers on either side: "too few to judge latency" (a note,
+ * never a failure). Over the ratio: a failure only when a test also shows it (p < 0.05):
+ * the Mann-Whitney U test (the candidate slower as a whole), or, for a regression of the
+ * tail alone (a faster body, a slower tail), the tail test: more of the candidate's answers
+ * over the limit than the quantile allows (one-sided binomial, build.c). Else not decided. */
+static void check_latency(const rpt_thresholds *t, const json_t *scope, const char *q, double quantile, double ratio,
+                          json_t *fail, json_t *straddle, json_t *note, json_t *pass)
 {
     const json_t *base = latency_of(scope, "baseline"), *cand = latency_of(scope, "candidate");
     double b = rpt_number(json_object_get(base, q)), c = rpt_number(json_object_get(cand, q));
     if (isnan(ratio) || isnan(b) || isnan(c))
         return;
+    json_int_t nb = json_integer_value(json_object_get(base, "count")), nc = json_integer_value(json_object_get(cand, "count"));
+    uint64_t least = rpt_latency_min_samples(quantile);
+    if (nb < (json_int_t)least || nc < (json_int_t)least) {
+        say(note, "too few to judge latency: %s on %lld baseline and %lld candidate answers, fewer than %llu each "
+                  "(5 beyond the %s)", q, (long long)nb, (long long)nc, (unsigned long long)least, q);
+        return;
+    }
+    const json_t *test = json_object_get(scope, "latency_test");
+    double p = rpt_number(json_object_get(test, "p_slower"));
+    double p_tail = rpt_number(json_object_get(json_object_get(json_object_get(test, "tail"), q), "p"));
     char cs[32], bs[32], ls[32], rs[16];
     double limit = b * ratio;
     rpt_fmt_ms(cs, sizeof cs, c, limit);
@@ -72,8 +105,18 @@ static void check_latency(const rpt_thresholds *t, const json_t *scope, const ch
     char tail[64] = "";
     if (t->budget)
         snprintf(tail, sizeof tail, ", %s", t->budget);
-    if (c > limit)
-        say(fail, "candidate %s %s > baseline %s %s x %s (= %s%s)", q, cs, q, bs, rs, ls, tail);
+    char ps[32];
+    snprintf(ps, sizeof ps, "%.2g", p);
+    if (c > limit && !isnan(p) && p < LATENCY_ALPHA)
+        say(fail, "candidate %s %s > baseline %s %s x %s (= %s%s); Mann-Whitney: slower, p = %s on %lld/%lld", q, cs,
+            q, bs, rs, ls, tail, ps, (long long)nb, (long long)nc);
+    else if (c > limit && !isnan(p_tail) && p_tail < LATENCY_ALPHA)
+        say(fail, "candidate %s %s > baseline %s %s x %s (= %s%s); its tail over the limit by the tail test (p < "
+                  "%g), though Mann-Whitney does not show the whole slower", q, cs, q, bs, rs, ls, tail, LATENCY_ALPHA);
+    else if (c > limit)
+        say(straddle, "candidate %s %s > baseline %s %s x %s (= %s%s), but neither Mann-Whitney (p = %s on %lld/%lld) "
+                      "nor the tail test shows it: latency not decided", q, cs, q, bs, rs, ls, tail, ps, (long long)nb,
+            (long long)nc);
     else
         say(pass, "candidate %s %s <= baseline %s %s x %s (= %s%s)", q, cs, q, bs, rs, ls, tail);
 }
@@ -101,6 +144,44 @@ static void check_errors(const rpt_thresholds *t, const json_t *scope, json_int_
     }
 }
 
+/* An e-value in words: "1.2e+03", "20.5", "0.31". */
+static void fmt_evidence(char *buf, size_t size, double log_evidence)
+{
+    if (log_evidence > 690)
+        snprintf(buf, size, "> 1e300");
+    else
+        snprintf(buf, size, "%.3g", exp(log_evidence));
+}
+
+/* Sequential decisions (t->sequential: the tee, `report --sequential`): the mixture SPRT
+ * of core/sequential.h instead of the interval, so that a scope watched at every snapshot
+ * keeps its error rate. Evidence under the threshold reaching 1/alpha fails (decisive, at
+ * any count); evidence over it passes; neither yet: not decided. */
+static void check_parity_sequential(const rpt_thresholds *t, json_int_t match, json_int_t n, json_int_t samples,
+                                    json_t *fail, int *decisive, json_t *straddle, json_t *pass)
+{
+    uint64_t mismatch = (uint64_t)(n - match);
+    double under = pm_seq_log_evidence_under(mismatch, (uint64_t)n, t->min_parity_lower);
+    double over = pm_seq_log_evidence_over(mismatch, (uint64_t)n, t->min_parity_lower);
+    double bar = pm_seq_log_bar();
+    char th[32], eu[32], eo[32];
+    rpt_fmt_ratio(th, sizeof th, t->min_parity_lower, NAN);
+    fmt_evidence(eu, sizeof eu, under);
+    fmt_evidence(eo, sizeof eo, over);
+    const char *s = samples == 1 ? "" : "s";
+    if (under >= bar) {
+        say(fail, "parity under %s by the sequential test: evidence %s >= %g (alpha %g, valid at every look) at %lld "
+                  "sample%s", th, eu, 1 / PM_SEQ_ALPHA, PM_SEQ_ALPHA, (long long)samples, s);
+        (*decisive)++;
+    } else if (over >= bar) {
+        say(pass, "parity over %s by the sequential test: evidence %s >= %g (alpha %g) over %lld sample%s", th, eo,
+            1 / PM_SEQ_ALPHA, PM_SEQ_ALPHA, (long long)samples, s);
+    } else {
+        say(straddle, "sequential test not decided at %lld sample%s: evidence under %s %s, over it %s, neither >= %g",
+            (long long)samples, s, th, eu, eo, 1 / PM_SEQ_ALPHA);
+    }
+}
+
 /* The parity interval against min_parity_lower: the upper bound under it fails at any
  * count (decisive), the lower bound at or over it passes, and between them the interval
  * straddles the threshold: not decided yet. */
@@ -113,6 +194,10 @@ static void check_parity(const rpt_thresholds *t, const json_t *scope, json_int_
     double lower = rpt_number(json_object_get(scope, "parity_lower"));
     if (isnan(lower) || n <= 0) {
         say(fail, "no comparable answers (0 match + mismatch): parity unknown");
+        return;
+    }
+    if (t->sequential) {
+        check_parity_sequential(t, match, n, samples, fail, decisive, straddle, pass);
         return;
     }
     double upper = round(pm_wilson_upper((uint64_t)match, (uint64_t)n) * 1e6) / 1e6; /* as report.json rounds */
@@ -159,6 +244,7 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
     /* fail: every failing check, `decisive` of them deciding at any count (the others need
      * min_samples); straddle and short_of: not decided yet; pass: what a promotion rests on */
     json_t *fail = json_array(), *straddle = json_array(), *short_of = json_array(), *pass = json_array();
+    json_t *note = json_array(); /* said whatever the decision, before the switch's line */
     int decisive = 0;
     json_int_t samples = count(scope, "match") + count(scope, "mismatch") + count(scope, "error");
     if (samples < t->min_samples)
@@ -182,8 +268,8 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
         decisive += over;
     }
     check_errors(t, scope, samples, fail, pass);
-    check_latency(t, scope, "p95", t->max_p95_ratio, fail, pass);
-    check_latency(t, scope, "p99", t->max_p99_ratio, fail, pass);
+    check_latency(t, scope, "p95", 0.95, t->max_p95_ratio, fail, straddle, note, pass);
+    check_latency(t, scope, "p99", 0.99, t->max_p99_ratio, fail, straddle, note, pass);
     check_capabilities(scope, fail, &decisive);
 
     const char *decision;
@@ -192,6 +278,7 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
     if (decisive > 0 || (enough && json_array_size(fail) > 0)) {
         decision = go ? "rollback" : "hold";
         json_array_extend(reasons, fail);
+        json_array_extend(reasons, note);
         if (go)
             say(reasons, "%s is go in the switch snapshot and fails: roll back to python", switch_label(switch_name));
     } else if (json_array_size(short_of) > 0 || json_array_size(straddle) > 0) {
@@ -199,13 +286,16 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
         json_array_extend(reasons, short_of);
         json_array_extend(reasons, straddle);
         json_array_extend(reasons, fail);
+        json_array_extend(reasons, note);
         if (go)
             say(reasons, "%s is go in the switch snapshot: too little evidence to roll it back",
                 switch_label(switch_name));
     } else {
         decision = "promote";
         json_array_extend(reasons, pass);
+        json_array_extend(reasons, note);
     }
+    json_decref(note);
     json_decref(fail);
     json_decref(straddle);
     json_decref(short_of);

@@ -7,10 +7,12 @@
  * γ = 1.02). Because the boundaries never move, the histogram of a file is exactly the sum
  * of the histograms of its shards, whatever the order of records: `report -i a -i b`
  * gives the same percentiles as one file with both. Values beyond 2^40 µs (12 days) share
- * the last bucket. 1 284 counters, 10 KiB a histogram.
+ * the last bucket. 1 284 counters, 10 KiB a histogram. Two histograms also give the
+ * Mann-Whitney U test the latency budgets use (rpt_histogram_mann_whitney).
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "reports_internal.h"
 
@@ -108,4 +110,73 @@ double reports_histogram_quantile(const reports_histogram *h, double q)
         }
     }
     return (double)h->max;
+}
+
+/* ----- Mann-Whitney U on two histograms ----------------------------------------------- */
+
+/* The U test of "the candidate's latencies are stochastically larger than the baseline's"
+ * (one-sided), as Kayenta compares a canary's metric with its baseline's, computed on the
+ * buckets: values in one bucket (exact below 128 µs, within 2% above) count as ties. So
+ * it needs no sample kept (memory stays one histogram per target and scope) and is the
+ * same whatever the order of records and shards. Normal approximation with the tie
+ * correction and a continuity correction; the caller refuses small samples. */
+void rpt_histogram_mann_whitney(const reports_histogram *base, const reports_histogram *cand, rpt_mann_whitney *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n_baseline = base->count;
+    out->n_candidate = cand->count;
+    out->p_slower = NAN;
+    out->z = NAN;
+    if (base->count == 0 || cand->count == 0)
+        return;
+    double below = 0, u = 0, ties = 0;
+    for (size_t b = 0; b < BUCKETS; b++) {
+        double a = (double)base->buckets[b], c = (double)cand->buckets[b], t = a + c;
+        u += c * (below + a / 2);
+        below += a;
+        ties += t * t * t - t;
+    }
+    double n1 = (double)base->count, n2 = (double)cand->count, n = n1 + n2;
+    double mean = n1 * n2 / 2;
+    double var = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)));
+    out->u = u;
+    if (var <= 0) { /* every value tied: no difference to see */
+        out->z = 0;
+        out->p_slower = 0.5;
+        return;
+    }
+    double d = u - mean;
+    d = d > 0.5 ? d - 0.5 : d < -0.5 ? d + 0.5 : 0;
+    out->z = d / sqrt(var);
+    out->p_slower = 0.5 * erfc(out->z / sqrt(2));
+}
+
+uint64_t rpt_histogram_count_over(const reports_histogram *h, double limit)
+{
+    uint64_t over = 0;
+    for (size_t b = 0; b < BUCKETS; b++) {
+        double lo = b < LINEAR ? (double)b : LINEAR * pow(GAMMA, (double)(b - LINEAR));
+        if (lo > limit)
+            over += h->buckets[b];
+    }
+    return over;
+}
+
+double rpt_binomial_upper_tail(uint64_t k, uint64_t n, double p)
+{
+    if (k == 0)
+        return 1;
+    if (k > n || p <= 0)
+        return 0;
+    if (p >= 1)
+        return 1;
+    double nn = (double)n, lp = log(p), lq = log1p(-p), sum = 0;
+    for (uint64_t i = k; i <= n; i++) {
+        double term = exp(lgamma(nn + 1) - lgamma((double)i + 1) - lgamma(nn - (double)i + 1) + (double)i * lp +
+                          (nn - (double)i) * lq);
+        sum += term;
+        if (term < sum * 1e-17 && (double)i > nn * p)
+            break;
+    }
+    return sum > 1 ? 1 : sum;
 }

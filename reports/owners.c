@@ -36,3 +36,8 @@ const char *rpt_owner_effective(const json_t *map, const char *cap_switch, const
         return rpt_owner_of(map, cap_switch);
     return rpt_owner_of(map, family_switch);
 }
+
+const char *reports_switch_owner(const json_t *snapshot, const char *switch_name)
+{
+    return rpt_owner_of(rpt_owner_map(snapshot), switch_name);
+}

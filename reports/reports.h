@@ -27,6 +27,10 @@ typedef struct reports_options {
                                       switches; NULL = no coverage check */
     const pm_names *names;     /* the profile's families and capabilities: a gate naming
                                   one they lack is an error at its file:line; NULL: unchecked */
+    /* Added for live decisions (issue 19): */
+    bool sequential;           /* parity decided by the always-valid sequential test
+                                  (core/sequential.h) instead of the Wilson interval: the
+                                  tee, and `report --sequential` on a growing capture */
 } reports_options;
 
 void reports_options_init(reports_options *o);
@@ -41,6 +45,13 @@ int reports_add(reports_builder *b, const json_t *diff_record, pm_err *err);
  * (a live snapshot). `run` keys (time, inputs, ...) are the caller's to add. */
 json_t *reports_build(const reports_builder *b, pm_err *err);
 void reports_free(reports_builder *b);
+/* The owner a switch snapshot (flat, or under `switches:` / `owners:`) gives switch_name,
+ * as Quay reads it: "go", else "python"; NULL when snapshot is not a mapping. (owners.c) */
+const char *reports_switch_owner(const json_t *snapshot, const char *switch_name);
+/* Replaces the switch snapshot the next reports_build decides with (a copy is kept; NULL:
+ * none), e.g. when the tee sees its --switches file change. 0, or -1 with err when it is
+ * not a mapping of SWITCH: owner (the previous one stays). */
+int reports_set_switches(reports_builder *b, const json_t *switches, pm_err *err);
 
 /* Renderers: each writes one format of a built report. Return 0, or -1 with err. */
 int reports_write_json(FILE *out, const json_t *report, pm_err *err);

@@ -30,6 +30,9 @@
 
 /* A ratio as the report stores it: rounded to 6 decimals; NAN → JSON null. */
 json_t *rpt_ratio_json(double x);
+/* A sequential test's evidence from its log (pm_seq_log_evidence_*): e^x rounded to 4
+ * significant digits, capped at 1e300 (a proof); JSON null for NAN. */
+json_t *rpt_evidence_json(double log_evidence);
 /* a / b, NAN when b == 0. */
 double rpt_div(uint64_t a, uint64_t b);
 /* A number from the report tree: NAN for null or missing. */
@@ -46,6 +49,28 @@ void rpt_fmt_ms(char *buf, size_t size, double us, double other);
  * outcomes: "(completed → dead)"); NULL when the exemplar names neither. A new string:
  * text from traffic, each renderer escapes it. */
 char *rpt_exemplar_request(const json_t *exemplar);
+
+/* ===== histogram.c ================================================================ */
+
+/* The one-sided Mann-Whitney U test of a candidate's latencies against a baseline's. */
+typedef struct rpt_mann_whitney {
+    uint64_t n_baseline, n_candidate;
+    double u;        /* pairs where the candidate is slower, ties (same bucket) counted half */
+    double z;        /* (U - n1 n2 / 2) / sd, tie- and continuity-corrected; NAN: no data */
+    double p_slower; /* P(a z this high | same distribution): small = the candidate is slower */
+} rpt_mann_whitney;
+
+void rpt_histogram_mann_whitney(const reports_histogram *base, const reports_histogram *cand, rpt_mann_whitney *out);
+
+/* Values in h certainly over limit: in buckets whose lower end is over it (a bucket across
+ * the limit is not counted: the count errs low). */
+uint64_t rpt_histogram_count_over(const reports_histogram *h, double limit);
+/* P(X >= k) for X ~ Binomial(n, p). */
+double rpt_binomial_upper_tail(uint64_t k, uint64_t n, double p);
+
+/* The fewest answers per target a latency quantile q is judged on: 5 beyond it (p95: 100,
+ * p99: 500). Fewer: "too few to judge latency", never a decision either way. */
+uint64_t rpt_latency_min_samples(double q);
 
 /* ===== catalog.c ================================================================== */
 
@@ -76,6 +101,8 @@ typedef struct rpt_thresholds {
     double max_p99_ratio;
     long max_mismatches;            /* e.g. 0: "no digest mismatch" (PB-REG-PUSH) */
     double min_capability_coverage; /* families only */
+    bool sequential;                /* not from gate.yaml: the builder's reports_options.sequential
+                                       (parity by core/sequential.h's test, not the interval) */
 } rpt_thresholds;
 
 typedef struct rpt_trend_limits {

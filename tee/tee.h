@@ -131,6 +131,8 @@ typedef struct tee_observation {
 
 tee_metrics *tee_metrics_new(void);
 void tee_metrics_observe(tee_metrics *m, const tee_observation *obs);
+/* One --on-rollback command run for family: pmirror_tee_rollbacks_total{family}. */
+void tee_metrics_count_rollback(tee_metrics *m, const char *family);
 /* The shadow results of family observed so far (every verdict). */
 uint64_t tee_metrics_family_diffed(tee_metrics *m, const char *family);
 /* The whole exposition (malloc'd text); tee may be NULL (no front counters). */

@@ -9,7 +9,8 @@
  * dropped (by reason), queue depth; in proxy mode, open connections, connections refused
  * (per address, total) and heads that missed their deadline; per family, the copies
  * seen, diffed and shed, and the coverage (diffed / seen) that fair shedding
- * (tee_shed.c) keeps up for the rare families. Observations arrive from
+ * (tee_shed.c) keeps up for the rare families; and the --on-rollback hooks run per
+ * family (pipeline/rollback.c counts them here). Observations arrive from
  * the thread that diffs the shadow copies; scrapes come from the metrics server's
  * thread; one mutex keeps them apart. The client's path never touches it: the front's
  * counters are atomics read at scrape time.
@@ -42,8 +43,15 @@ typedef struct latency_row {
     double sum;
 } latency_row;
 
+typedef struct rollback_row {
+    char *family;
+    uint64_t count;
+} rollback_row;
+
 struct tee_metrics {
     pthread_mutex_t lock;
+    rollback_row *rollbacks; /* --on-rollback hooks run, per family (tee_metrics_count_rollback) */
+    size_t nrollbacks;
     capability_row *caps;
     size_t ncaps, cap_caps;
     latency_row *lats;
@@ -76,6 +84,9 @@ void tee_metrics_free(tee_metrics *m)
         free(m->lats[i].target);
         free(m->lats[i].family);
     }
+    for (size_t i = 0; i < m->nrollbacks; i++)
+        free(m->rollbacks[i].family);
+    free(m->rollbacks);
     free(m->caps);
     free(m->lats);
     pthread_mutex_destroy(&m->lock);
@@ -164,6 +175,25 @@ void tee_metrics_observe(tee_metrics *m, const tee_observation *obs)
         l->count++;
         l->sum += s;
     }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void tee_metrics_count_rollback(tee_metrics *m, const char *family)
+{
+    pthread_mutex_lock(&m->lock);
+    size_t i = 0;
+    while (i < m->nrollbacks && strcmp(m->rollbacks[i].family, family) != 0)
+        i++;
+    if (i == m->nrollbacks) {
+        rollback_row *p = realloc(m->rollbacks, (m->nrollbacks + 1) * sizeof *p);
+        char *name = p ? strdup(family) : NULL;
+        if (p)
+            m->rollbacks = p;
+        if (name)
+            m->rollbacks[m->nrollbacks++] = (rollback_row){name, 0};
+    }
+    if (i < m->nrollbacks)
+        m->rollbacks[i].count++;
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -342,6 +372,11 @@ static void verdict_metrics(text *t, const tee_metrics *m)
     }
     header(t, "pmirror_tee_diffed_total", "counter", "Shadow results diffed (every verdict).");
     emit(t, "pmirror_tee_diffed_total %llu\n", (unsigned long long)m->observed);
+    header(t, "pmirror_tee_rollbacks_total", "counter",
+           "--on-rollback commands run, per family (a go switch the sequential decision rolled back).");
+    for (size_t i = 0; i < m->nrollbacks; i++)
+        emit(t, "pmirror_tee_rollbacks_total{family=\"%s\"} %llu\n", label(m->rollbacks[i].family, l1, sizeof l1),
+             (unsigned long long)m->rollbacks[i].count);
 }
 
 static uint64_t family_diffed(const tee_metrics *m, const char *family)

@@ -226,6 +226,57 @@ def ratio(a, b):
     return None if b == 0 else a / b
 
 
+def latency_bucket(v):
+    """reports/histogram.c's bucket: exact below 128 us, then 2% wide."""
+    if v < 128:
+        return v
+    v = min(v, 1 << 40)
+    return min(128 + max(0, math.floor(math.log(v / 128) / math.log(1.02))), 128 + 1156 - 1)
+
+
+def mann_whitney_p_slower(base, cand):
+    """One-sided Mann-Whitney U (candidate slower), values in one bucket tied; normal
+    approximation with tie and continuity corrections (README "Reports and the gate")."""
+    a, c = {}, {}
+    for v in base:
+        a[latency_bucket(v)] = a.get(latency_bucket(v), 0) + 1
+    for v in cand:
+        c[latency_bucket(v)] = c.get(latency_bucket(v), 0) + 1
+    below = u = ties = 0.0
+    for b in sorted(set(a) | set(c)):
+        x, y = a.get(b, 0), c.get(b, 0)
+        u += y * (below + x / 2)
+        below += x
+        ties += (x + y) ** 3 - (x + y)
+    n1, n2 = len(base), len(cand)
+    n = n1 + n2
+    var = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
+    if var <= 0:
+        return 0.5
+    d = u - n1 * n2 / 2
+    d = d - 0.5 if d > 0.5 else d + 0.5 if d < -0.5 else 0
+    return 0.5 * math.erfc(d / math.sqrt(var) / math.sqrt(2))
+
+
+def tail_p(values, limit, quant):
+    """The tail test: P(X >= over) for X ~ Binomial(n, 1 - quant), over = the values in
+    buckets wholly over limit (reports/histogram.c's rpt_histogram_count_over)."""
+    def lo(b):
+        return b if b < 128 else 128 * 1.02 ** (b - 128)
+    over = sum(1 for v in values if lo(latency_bucket(v)) > limit)
+    n, p = len(values), 1 - quant
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(over, n + 1)) if over else 1.0
+
+
+def without_private(x):
+    """x without the keys that start with "_" (the generator's working data)."""
+    if isinstance(x, dict):
+        return {k: without_private(v) for k, v in x.items() if not k.startswith("_")}
+    if isinstance(x, list):
+        return [without_private(v) for v in x]
+    return x
+
+
 def nearest_rank(values, q):
     if not values:
         return None
@@ -302,6 +353,11 @@ def scope(facts):
             lat[target] = {"role": role, "count": len(values), "p50": nearest_rank(values, 0.5),
                            "p95": nearest_rank(values, 0.95), "p99": nearest_rank(values, 0.99)}
     s["latency"] = lat
+    values = {t: [x["latency"][t] for x in facts if t in x["latency"]] for t in ("python", "go")}
+    s["latency_test"] = ({"n_baseline": len(values["python"]), "n_candidate": len(values["go"]),
+                          "p_slower": mann_whitney_p_slower(values["python"], values["go"])}
+                         if values["python"] and values["go"] else None)
+    s["_go_latencies"] = values["go"]
     return s
 
 
@@ -319,7 +375,7 @@ def decide(t, s, owner, switch_name, family):
     # fail: every failing check, those in `decisive` deciding at any count (the others need
     # min_samples); straddle and short: not decided yet (the parity interval across the
     # threshold; samples or coverage short)
-    decisive, short, straddle, fail, ok = [], [], [], [], []
+    decisive, short, straddle, fail, ok, note = [], [], [], [], [], []
     n = s["samples"]
     if n < t["min_samples"]:
         short.append("%d sample%s < min_samples %d" % (n, "" if n == 1 else "s", t["min_samples"]))
@@ -365,30 +421,49 @@ def decide(t, s, owner, switch_name, family):
         (fail if bad else ok).append("candidate error rate %s %s baseline %s + %s%s" % (
             fmt_ratio(cand, limit), ">" if bad else "<=", fmt_ratio(base), fmt_ratio(t["max_error_rate_increase"]),
             budget))
-    for q, key in (("p95", "max_p95_ratio"), ("p99", "max_p99_ratio")):
+    # latency budgets: the quantile's ratio AND the Mann-Whitney U test (p < 0.05); fewer
+    # than 5 answers beyond the quantile on a side: too few to judge, a note only
+    for q, key, quant in (("p95", "max_p95_ratio", 0.95), ("p99", "max_p99_ratio", 0.99)):
         b, c = s["latency"].get("python", {}).get(q), s["latency"].get("go", {}).get(q)
         if t[key] is None or b is None or c is None:
             continue
+        nb, nc = s["latency"]["python"]["count"], s["latency"]["go"]["count"]
+        least = math.ceil(5 / (1 - quant) - 1e-9)
+        if nb < least or nc < least:
+            note.append("too few to judge latency: %s on %d baseline and %d candidate answers, fewer than %d each "
+                        "(5 beyond the %s)" % (q, nb, nc, least, q))
+            continue
         limit = b * t[key]
         bad = c > limit
-        (fail if bad else ok).append("candidate %s %s %s baseline %s %s x %.2f (= %s%s)" % (
-            q, fmt_ms(c, limit), ">" if bad else "<=", q, fmt_ms(b), t[key], fmt_ms(limit, c), budget))
+        p = s["latency_test"]["p_slower"]
+        text = "candidate %s %s %s baseline %s %s x %.2f (= %s%s)" % (
+            q, fmt_ms(c, limit), ">" if bad else "<=", q, fmt_ms(b), t[key], fmt_ms(limit, c), budget)
+        if bad and p < 0.05:
+            fail.append("%s; Mann-Whitney: slower, p = %.2g on %d/%d" % (text, p, nb, nc))
+        elif bad and tail_p(s["_go_latencies"], limit, quant) < 0.05:
+            fail.append("%s; its tail over the limit by the tail test (p < 0.05), though Mann-Whitney does not show "
+                        "the whole slower" % text)
+        elif bad:
+            straddle.append("%s, but neither Mann-Whitney (p = %.2g on %d/%d) nor the tail test shows it: latency "
+                            "not decided" % (text, p, nb, nc))
+        else:
+            ok.append(text)
     for name, cap in sorted(s.get("capabilities", {}).items()):
         if cap["decision"] in ("hold", "rollback"):
             fail.append("capability %s holds: %s" % (name, cap["reasons"][0]))
             decisive.append(fail[-1])
     go = owner == "go"
     if decisive or (fail and n >= t["min_samples"]):
-        reasons = list(fail)
+        reasons = list(fail) + note
         if go:
             reasons.append("%s is go in the switch snapshot and fails: roll back to python" % switch_name)
         return ("rollback" if go else "hold"), reasons
     if short or straddle:
-        reasons = short + straddle + fail
+        reasons = short + straddle + fail + note
         if go:
             reasons.append("%s is go in the switch snapshot: too little evidence to roll it back" % switch_name)
         return "insufficient", reasons
-    return "promote", ok
+    return "promote", ok + note
 
 
 def owners():
@@ -519,7 +594,7 @@ def main():
     expect = {"current_with_switches": current, "current_without_switches": current_plain, "previous": previous,
               "regressions": regressions(current, previous), "trend_limits": TREND, "nasty": NASTY}
     with open(os.path.join(a.out_dir, "expect.json"), "w") as f:
-        json.dump(expect, f, indent=1, sort_keys=True)
+        json.dump(without_private(expect), f, indent=1, sort_keys=True)
         f.write("\n")
     if a.expect_only:
         return

@@ -287,6 +287,91 @@ Test(report, evidence_of_failure_decides_whatever_the_coverage)
     reports_free(b);
 }
 
+/* ---- sequential decisions (issue 19 item 3): valid at every look ---------------------- */
+
+static reports_builder *sequential_builder(const json_t *switches)
+{
+    reports_options o;
+    reports_options_init(&o);
+    o.gate_path = SHIPPED_GATE;
+    o.switches = switches;
+    o.sequential = true;
+    pm_err err = {{0}};
+    reports_builder *b = reports_new(&o, &err);
+    cr_assert_not_null(b, "reports_new: %s", err.msg);
+    return b;
+}
+
+Test(report, sequential_94_of_100_with_go_rolls_back)
+{
+    json_t *snapshot = json_pack("{s:{s:s}}", "owners", "ROUTE_OWNER_FAMILY_API_V1", "go");
+    reports_builder *b = sequential_builder(snapshot);
+    json_decref(snapshot);
+    add_api(b, "match", 94);
+    add_api(b, "mismatch", 6);
+    json_t *r = build(b);
+    json_t *f = family(r, "API_V1");
+    cr_assert_str_eq(decision(f), "rollback");
+    assert_reason(f, 0, "parity under 0.990 by the sequential test: evidence 94.2 >= 20 (alpha 0.05, valid at every "
+                        "look) at 100 samples");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "run"), "decisions")), "sequential");
+    cr_assert_float_eq(number(json_object_get(f, "sequential"), "evidence_under"), 94.2, 0.1);
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, sequential_95_of_100_is_not_yet_decided)
+{
+    /* the fixed interval (0.888..0.978) rolls it back; the test valid at every look asks a
+     * little more (evidence 18 of 20) */
+    json_t *snapshot = json_pack("{s:{s:s}}", "owners", "ROUTE_OWNER_FAMILY_API_V1", "go");
+    reports_builder *b = sequential_builder(snapshot);
+    json_decref(snapshot);
+    add_api(b, "match", 95);
+    add_api(b, "mismatch", 5);
+    json_t *r = build(b);
+    json_t *f = family(r, "API_V1");
+    cr_assert_str_eq(decision(f), "insufficient");
+    assert_reason(f, 1, "sequential test not decided at 100 samples: evidence under 0.990 18, over it 0.0248, "
+                        "neither >= 20");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, sequential_20000_of_20000_promotes)
+{
+    reports_builder *b = sequential_builder(NULL);
+    add_api(b, "match", 20000);
+    json_t *r = build(b);
+    json_t *f = family(r, "API_V1");
+    cr_assert_str_eq(decision(f), "promote");
+    assert_reason(f, 0, "parity over 0.990 by the sequential test: evidence 1.67e+86 >= 20 (alpha 0.05) over 20000 "
+                        "samples");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, switches_replaced_between_builds)
+{
+    reports_builder *b = sequential_builder(NULL);
+    add_api(b, "match", 90);
+    add_api(b, "mismatch", 10);
+    json_t *r = build(b);
+    cr_assert_str_eq(decision(family(r, "API_V1")), "hold");
+    json_decref(r);
+    json_t *snapshot = json_pack("{s:s}", "ROUTE_OWNER_FAMILY_API_V1", "go");
+    pm_err err = {{0}};
+    cr_assert_eq(reports_set_switches(b, snapshot, &err), 0, "%s", err.msg);
+    json_decref(snapshot);
+    r = build(b);
+    cr_assert_str_eq(decision(family(r, "API_V1")), "rollback");
+    json_decref(r);
+    json_t *bad = json_string("go");
+    cr_assert_eq(reports_set_switches(b, bad, &err), -1);
+    json_decref(bad);
+    reports_free(b);
+}
+
 /* ---- the histogram -------------------------------------------------------------------- */
 
 static int compare_u64(const void *a, const void *b)
@@ -377,7 +462,8 @@ Test(report, promote_lists_what_passed)
     cr_assert_str_eq(decision(f), "promote");
     assert_reason(f, 0, "parity lower bound 0.839 >= 0.800 over 20 samples");
     assert_reason(f, 1, "error rate 0.000 <= 0.050 (0 of 20)");
-    assert_reason(f, 2, "candidate p95 0.10 ms <= baseline p95 0.10 ms x 1.10 (= 0.11 ms)");
+    assert_reason(f, 2, "too few to judge latency: p95 on 20 baseline and 20 candidate answers, fewer than 100 each "
+                        "(5 beyond the p95)");
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "proposal"), "ROUTE_OWNER_FAMILY_KEYS")),
                      "go");
     json_decref(r);
@@ -396,7 +482,9 @@ Test(report, hold_on_the_parity_upper_bound)
     cr_assert_str_eq(decision(f), "hold");
     assert_reason(f, 0, "parity upper bound 0.701 < 0.800 at 20 samples");
     assert_reason(f, 1, "capability KEYS_READ holds: parity upper bound 0.701 < 0.800 at 20 samples");
-    cr_assert_null(json_array_get(json_object_get(f, "reasons"), 2));
+    assert_reason(f, 2, "too few to judge latency: p95 on 20 baseline and 20 candidate answers, fewer than 100 each "
+                        "(5 beyond the p95)");
+    cr_assert_null(json_array_get(json_object_get(f, "reasons"), 3));
     cr_assert_eq(json_object_size(json_object_get(r, "proposal")), 0, "a hold proposes nothing");
     json_decref(r);
     reports_free(b);
@@ -420,7 +508,7 @@ Test(report, an_interval_across_the_threshold_is_insufficient_at_any_count)
 Test(report, hold_on_latency_and_failed_targets_do_not_count)
 {
     reports_builder *b = builder(small_gate(), NULL, NULL);
-    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 100, .cand_us = 120}, 40);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 100, .cand_us = 120}, 200);
     /* a timed-out candidate reports its 30 s: not a latency */
     add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "error", .base_us = 100,
                   .cand_us = 30000000, .error_target = "go"},
@@ -428,13 +516,87 @@ Test(report, hold_on_latency_and_failed_targets_do_not_count)
     json_t *r = build(b);
     json_t *f = family(r, "KEYS");
     json_t *go = json_object_get(json_object_get(f, "latency"), "go");
-    cr_assert_eq(json_integer_value(json_object_get(go, "count")), 40);
+    cr_assert_eq(json_integer_value(json_object_get(go, "count")), 200);
     cr_assert_eq(json_integer_value(json_object_get(go, "p99")), 120);
     cr_assert_str_eq(json_string_value(json_object_get(go, "role")), "candidate");
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(json_object_get(f, "latency"), "python"), "count")),
-                 41);
+                 201);
     cr_assert_str_eq(decision(f), "hold");
-    assert_reason(f, 0, "candidate p95 0.12 ms > baseline p95 0.10 ms x 1.10 (= 0.11 ms)");
+    assert_reason(f, 0, "candidate p95 0.12 ms > baseline p95 0.10 ms x 1.10 (= 0.11 ms); Mann-Whitney: slower, p = 2.8e-89 "
+                        "on 201/200");
+    json_decref(r);
+    reports_free(b);
+}
+
+/* ---- latency budgets by a test, not a point estimate (issue 19 item 2) ---------------- */
+
+Test(report, a_latency_comparison_on_20_samples_is_not_decisive)
+{
+    /* Go three times slower at p95 on 20 answers: too few to judge, never a hold */
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 1000, .cand_us = 3000}, 20);
+    json_t *r = build(b);
+    json_t *f = family(r, "KEYS");
+    cr_assert_str_eq(decision(f), "promote", "latency on 20 answers decides nothing");
+    assert_reason(f, 2, "too few to judge latency: p95 on 20 baseline and 20 candidate answers, fewer than 100 each "
+                        "(5 beyond the p95)");
+    json_t *test = json_object_get(f, "latency_test");
+    cr_assert_str_eq(json_string_value(json_object_get(test, "test")), "mann-whitney");
+    cr_assert_lt(number(test, "p_slower"), 0.001, "the test sees it; the sample size rule keeps it from deciding");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, a_slower_tail_the_test_does_not_confirm_is_not_decided)
+{
+    /* Go faster for 94.5% of answers, slower in 11 of 200: p95 over the budget, but the
+     * candidate is not slower as a whole, and 11 over the limit where 10 are allowed is no
+     * evidence of a slower tail (binomial p = 0.42): latency not decided (insufficient) */
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 1000, .cand_us = 900}, 189);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 1000, .cand_us = 2000}, 11);
+    json_t *r = build(b);
+    json_t *f = family(r, "KEYS");
+    cr_assert_str_eq(decision(f), "insufficient");
+    assert_reason(f, 0, "candidate p95 2.0 ms > baseline p95 1.0 ms x 1.10 (= 1.1 ms), but neither Mann-Whitney (p = 1 "
+                        "on 200/200) nor the tail test shows it: latency not decided");
+    json_t *tail = json_object_get(json_object_get(json_object_get(f, "latency_test"), "tail"), "p95");
+    cr_assert_eq(json_integer_value(json_object_get(tail, "over")), 11);
+    cr_assert_float_eq(number(tail, "p"), 0.4176, 0.001);
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, a_slower_tail_shown_by_the_tail_test_holds)
+{
+    /* Go faster for 85% of answers, 2x slower in 15%: Mann-Whitney does not see it, the
+     * tail test does (30 of 200 over the limit where 10 are allowed) */
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 1000, .cand_us = 900}, 170);
+    add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = 1000, .cand_us = 2000}, 30);
+    json_t *r = build(b);
+    json_t *f = family(r, "KEYS");
+    cr_assert_str_eq(decision(f), "hold");
+    assert_reason(f, 0, "candidate p95 2.0 ms > baseline p95 1.0 ms x 1.10 (= 1.1 ms); its tail over the limit by the "
+                        "tail test (p < 0.05), though Mann-Whitney does not show the whole slower");
+    json_decref(r);
+    reports_free(b);
+}
+
+Test(report, mann_whitney_on_histograms_matches_the_textbook)
+{
+    /* baseline 1..10 µs, candidate 6..15 µs (exact buckets below 128): U = 87.5 pairs with
+     * the candidate slower (one tie group per shared value: 6..10), n 10/10 */
+    reports_builder *b = builder(small_gate(), NULL, NULL);
+    for (int i = 1; i <= 10; i++)
+        add(b, &(rec){.family = "KEYS", .capability = "KEYS_READ", .verdict = "match", .base_us = i, .cand_us = i + 5},
+            1);
+    json_t *r = build(b);
+    json_t *test = json_object_get(family(r, "KEYS"), "latency_test");
+    cr_assert_float_eq(number(test, "u"), 87.5, 1e-9);
+    /* z = (87.5 - 50 - 0.5) / sqrt(100/12 * (21 - 5*6/380)) = 2.802, p = 0.00254 */
+    cr_assert_float_eq(number(test, "z"), 2.8022, 0.0001);
+    cr_assert_float_eq(number(test, "p_slower"), 0.002538, 0.000001);
     json_decref(r);
     reports_free(b);
 }
@@ -544,7 +706,7 @@ Test(report, rollback_when_the_snapshot_says_go)
     cr_assert_str_eq(json_string_value(json_object_get(keys, "owner")), "go");
     cr_assert_str_eq(decision(keys), "rollback");
     assert_reason(keys, 0, "parity upper bound 0.701 < 0.800 at 20 samples");
-    assert_reason(keys, 2, "ROUTE_OWNER_FAMILY_KEYS is go in the switch snapshot and fails: roll back to python");
+    assert_reason(keys, 3, "ROUTE_OWNER_FAMILY_KEYS is go in the switch snapshot and fails: roll back to python");
     json_t *api = family(r, "API_V1");
     cr_assert_str_eq(json_string_value(json_object_get(api, "owner")), "python", "'GO' is not a known value");
     cr_assert_str_eq(decision(api), "hold");
@@ -555,7 +717,7 @@ Test(report, rollback_when_the_snapshot_says_go)
     cr_assert_str_eq(decision(tags), "insufficient");
     assert_reason(tags, 0, "3 samples < min_samples 10");
     assert_reason(tags, 1, "parity interval 0.439..1.000 straddles 0.800 at 3 samples");
-    assert_reason(tags, 2, "ROUTE_OWNER_CAP_V2_PULL is go in the switch snapshot: too little evidence to roll it back");
+    assert_reason(tags, 3, "ROUTE_OWNER_CAP_V2_PULL is go in the switch snapshot: too little evidence to roll it back");
     json_t *proposal = json_object_get(r, "proposal");
     cr_assert_str_eq(json_string_value(json_object_get(proposal, "ROUTE_OWNER_FAMILY_KEYS")), "python");
     cr_assert_eq(json_object_size(proposal), 1);
