@@ -10,8 +10,8 @@
  * cohorts (capmap.h) and selection (select.h), suites (suite.h), request targets and methods
  * (target.h), the bounded hand-off between threads (handoff.h), the string-keyed hash table
  * and FNV-1a (table.h), hop-by-hop headers (hop_by_hop.h), zlib on whole buffers
- * (compress.h), the Wilson bound (wilson.h), listening sockets (net.h) and the worker map
- * with its queue jobs (workers.h). A file may include just the parts it uses, or this
+ * (compress.h), the Wilson bound (wilson.h), listening sockets (net.h), Unix socket
+ * addresses (unix_addr.h) and the worker map with its queue jobs (workers.h). A file may include just the parts it uses, or this
  * header for all of them.
  *
  * Conventions: functions return 0 on success and -1 on failure with `pm_err` filled
@@ -43,6 +43,7 @@
 #include "suite.h"
 #include "table.h"
 #include "target.h"
+#include "unix_addr.h"
 #include "wilson.h"
 #include "workers.h"
 

@@ -116,11 +116,13 @@ static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 
 /* Options every request shares, set once per handle (a reset per request costs more than
  * the rest of setting a request up). */
-static CURL *new_handle(void)
+static CURL *new_handle(const tee_front *t)
 {
     CURL *e = curl_easy_init();
     if (!e)
         return NULL;
+    if (t->primary_socket[0]) /* a unix: primary: every handle goes there */
+        curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, t->primary_socket);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -151,7 +153,7 @@ static void list_remove(tee_worker *w, tee_request *rq)
 int tee_transfer_begin(tee_worker *w, tee_request *rq, const tee_transfer_request *tr)
 {
     tee_transfer *x = &rq->xfer;
-    CURL *e = w->nidle > 0 ? w->idle[--w->nidle] : new_handle();
+    CURL *e = w->nidle > 0 ? w->idle[--w->nidle] : new_handle(w->tee);
     if (!e)
         return -1;
     x->easy = e;
