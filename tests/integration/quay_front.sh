@@ -114,12 +114,12 @@ requests() {
     same "$1" GET /missing/thing
     same "$1" POST /api/v1/repository/acme/app/tag/ '{"name": "v1", "blob": "0123456789"}'
 }
-for _ in 1 2 3; do requests "through the tee"; done
-[ "$(scrape "$M" pmirror_tee_requests_total)" -eq 18 ] && ok ||
-    bad "the tee saw $(scrape "$M" pmirror_tee_requests_total) of nginx's 18 requests (nginx: $(cat "$WORK/nginx/error.log"))"
+for _ in 1 2; do requests "through the tee"; done
+[ "$(scrape "$M" pmirror_tee_requests_total)" -eq 12 ] && ok ||
+    bad "the tee saw $(scrape "$M" pmirror_tee_requests_total) of nginx's 12 requests (nginx: $(cat "$WORK/nginx/error.log"))"
 wait_until 10 all_diffed "$M" && ok || bad "copies not all diffed: $(curl -s "$M" | grep -E '^pmirror_tee_(shadow|diffed|requests)')"
 matches=$(curl -s "$M" | awk '$1 ~ /^pmirror_tee_exchanges_total.*verdict="match"/ { n += $2 } END { print n + 0 }')
-[ "$matches" -ge 12 ] && ok || bad "$matches copies matched the shadow, want >= 12: $(curl -s "$M" | grep exchanges_total | grep -v ' 0$')"
+[ "$matches" -ge 8 ] && ok || bad "$matches copies matched the shadow, want >= 8: $(curl -s "$M" | grep exchanges_total | grep -v ' 0$')"
 [ "$(curl -s "$M" | awk '$1 == "pmirror_tee_primary_errors_total" { print $2 }')" = 0 ] && ok || bad "primary errors"
 
 # a second tee on the live socket: refused, one clear line, exit 2; the first keeps serving
@@ -137,8 +137,8 @@ expect_rc 2 "--primary unix:relative"
 kill -KILL "$web_tee"
 wait "$web_tee" 2>/dev/null
 test -S "$TSOCK" && ok || bad "SIGKILL left no socket file (the stale case is not tested)"
-for _ in 1 2; do requests "tee killed, through the backup"; done
-grep -c ' 200 \| 201 \| 404 ' "$WORK/nginx/access.log" | grep -q '^30$' && ok ||
+requests "tee killed, through the backup"
+grep -c ' 200 \| 201 \| 404 ' "$WORK/nginx/access.log" | grep -q '^18$' && ok ||
     bad "nginx's access log: $(tail -3 "$WORK/nginx/access.log")"
 
 # a new tee replaces the stale socket; nginx comes back to it once fail_timeout is over
