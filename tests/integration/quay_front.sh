@@ -44,7 +44,7 @@ tee_on_socket() {
         2>"$WORK/$name.tee.err" &
     pids+=($!)
     eval "${name}_tee=$!"
-    wait_until 10 grep -qs 'metrics http' "$WORK/$name.tee.err" || { bad "tee $name did not start: $(cat "$WORK/$name.tee.err")"; finish; exit; }
+    wait_until 30 grep -qs 'metrics http' "$WORK/$name.tee.err" || { bad "tee $name did not start: $(cat "$WORK/$name.tee.err")"; finish; exit; }
 }
 tee_on_socket web
 M=$(metrics_url web)
@@ -117,7 +117,7 @@ requests() {
 for _ in 1 2; do requests "through the tee"; done
 [ "$(scrape "$M" pmirror_tee_requests_total)" -eq 12 ] && ok ||
     bad "the tee saw $(scrape "$M" pmirror_tee_requests_total) of nginx's 12 requests (nginx: $(cat "$WORK/nginx/error.log"))"
-wait_until 10 all_diffed "$M" && ok || bad "copies not all diffed: $(curl -s "$M" | grep -E '^pmirror_tee_(shadow|diffed|requests)')"
+wait_until 30 all_diffed "$M" && ok || bad "copies not all diffed: $(curl -s "$M" | grep -E '^pmirror_tee_(shadow|diffed|requests)')"
 matches=$(curl -s "$M" | awk '$1 ~ /^pmirror_tee_exchanges_total.*verdict="match"/ { n += $2 } END { print n + 0 }')
 [ "$matches" -ge 8 ] && ok || bad "$matches copies matched the shadow, want >= 8: $(curl -s "$M" | grep exchanges_total | grep -v ' 0$')"
 [ "$(curl -s "$M" | awk '$1 == "pmirror_tee_primary_errors_total" { print $2 }')" = 0 ] && ok || bad "primary errors"
@@ -146,11 +146,11 @@ tee_on_socket again
 M2=$(metrics_url again)
 [ "$(stat -c %a "$TSOCK")" = 660 ] && ok || bad "the new socket is mode $(stat -c %a "$TSOCK")"
 back() { same "back to the tee" GET /v2/acme/app/tags/list; [ "$(scrape "$M2" pmirror_tee_requests_total)" -gt 0 ]; }
-wait_until 10 back && ok || bad "nginx did not come back to the new tee: $(cat "$WORK/again.tee.err")"
+wait_until 20 back && ok || bad "nginx did not come back to the new tee: $(cat "$WORK/again.tee.err")"
 requests "through the new tee"
-wait_until 10 all_diffed "$M2" && ok || bad "new tee: copies not all diffed"
+wait_until 30 all_diffed "$M2" && ok || bad "new tee: copies not all diffed"
 recorded() { [ "$(grep -c . "$WORK/again.record.jsonl")" -eq "$(scrape "$M2" pmirror_tee_shadow_queued_total)" ]; }
-wait_until 5 recorded && ok ||
+wait_until 10 recorded && ok ||
     bad "the record holds $(grep -c . "$WORK/again.record.jsonl") of $(scrape "$M2" pmirror_tee_shadow_queued_total) copies"
 grep -q '"host": "127.0.0.1:'"$NPORT"'"' "$WORK/again.record.jsonl" 2>/dev/null ||
     grep -q '\["Host", *"127.0.0.1:'"$NPORT"'"\]' "$WORK/again.record.jsonl" && ok ||
