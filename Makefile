@@ -20,7 +20,7 @@ DEB_PACKAGES = cmake make gcc clang pkg-config \
   libpcap-dev libcurl4-openssl-dev libjansson-dev zlib1g-dev libcriterion-dev \
   libmicrohttpd-dev libyaml-dev libpcre2-dev libssl-dev node-llhttp libpq-dev \
   postgresql python3-psycopg2 \
-  docker-registry skopeo python3 chromium libxml2-utils nginx valgrind \
+  docker-registry skopeo python3 chromium libxml2-utils nginx valgrind gunicorn \
   mandoc man-db dpkg-dev python3-yaml podman debootstrap
 
 FUZZ_SECONDS ?= 600

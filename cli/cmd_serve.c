@@ -25,7 +25,7 @@ int cmd_serve(int argc, char **argv)
     const cli_opt opts[] = {
         CLI_OPT_STRING('f', "fixture", &fixture, "FILE", "capture or result file to answer from (.gz or plain)"),
         CLI_OPT_STRING('l', "listen", &listen_addr, "ADDR",
-         "127.0.0.1:PORT, [::1]:PORT or :PORT (loopback); port 0 = any free port"),
+         "127.0.0.1:PORT, [::1]:PORT or :PORT (loopback); port 0 = any free port; or unix:/PATH"),
         CLI_OPT_STRING(0, "target", &target, "NAME", "result files: serve this target's responses"),
         CLI_OPT_INT(0, "delay-ms", &delay_ms, 0, 3600 * 1000, "wait N ms before every answer (a slow backend)"),
         CLI_OPT_FLAG(0, "recorded-latency", &recorded_latency, "wait each exchange's recorded latency_us"),

@@ -137,8 +137,17 @@ static int check_args(const tee_args *a)
                                "ca, cert, key and server_name");
     if (a->on_rollback && !a->switches)
         return cli_fail("tee", "--on-rollback needs --switches FILE (the snapshot that says which switches are go)");
-    if (a->shadow && strncmp(a->shadow, "http://", 7) != 0 && strncmp(a->shadow, "https://", 8) != 0)
-        return cli_fail("tee", "--shadow '%s': want an http:// or https:// URL", a->shadow);
+    if (a->shadow && pm_is_unix_url(a->shadow)) {
+        char path[PM_UNIX_PATH_MAX + 1];
+        const char *base;
+        pm_err err;
+        if (pm_unix_url_split(a->shadow, path, sizeof path, &base, &err) != 0)
+            return cli_fail("tee", "--shadow %s", err.msg);
+    } else if (a->shadow && strncmp(a->shadow, "http://", 7) != 0 && strncmp(a->shadow, "https://", 8) != 0) {
+        return cli_fail("tee", "--shadow '%s': want an http://, https:// or unix:/PATH[:/base] URL", a->shadow);
+    }
+    if (a->metrics && pm_is_unix_url(a->metrics))
+        return cli_fail("tee", "--metrics '%s': a TCP address (HOST:PORT): Prometheus scrapes over TCP", a->metrics);
     return CLI_OK;
 }
 
@@ -146,9 +155,13 @@ int cmd_tee(int argc, char **argv)
 {
     tee_args a = {.progress = "auto", .nice = 19, .max_per_ip = -1, .header_timeout = -1, .drain = 10};
     const cli_opt opts[] = {
-        CLI_OPT_STRING('l', "listen", &a.listen, "ADDR", "127.0.0.1:PORT, [::1]:PORT, :PORT (loopback), 0.0.0.0:PORT"),
-        CLI_OPT_STRING(0, "primary", &a.primary, "URL", "proxy mode: the primary (its answers go to the clients)"),
-        CLI_OPT_STRING(0, "shadow", &a.shadow, "URL", "proxy mode: the shadow (its answers are diffed, never sent)"),
+        CLI_OPT_STRING('l', "listen", &a.listen, "ADDR",
+                       "127.0.0.1:PORT, [::1]:PORT, :PORT (loopback), 0.0.0.0:PORT, unix:/PATH (mode 0660)"),
+        CLI_OPT_STRING(0, "primary", &a.primary, "URL",
+                       "proxy mode: the primary (its answers go to the clients): http(s)://HOST[:PORT][/base] "
+                       "or unix:/PATH[:/base] (a gunicorn socket; Host as the client sent it)"),
+        CLI_OPT_STRING(0, "shadow", &a.shadow, "URL",
+                       "proxy mode: the shadow (its answers are diffed, never sent): a URL or unix:/PATH[:/base]"),
         CLI_OPT_STRING(0, "primary-ca", &a.primary_tls.ca, "FILE",
                        "CA bundle (PEM) the primary's certificate must chain to (default: the suite "
                        "baseline's ca, else the system's)"),

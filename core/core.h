@@ -11,8 +11,8 @@
  * (target.h), the bounded hand-off between threads (handoff.h), the string-keyed hash table
  * and FNV-1a (table.h), hop-by-hop headers (hop_by_hop.h), zlib on whole buffers
  * (compress.h), the Wilson bound (wilson.h) and its always-valid sequential test
- * (sequential.h), listening sockets (net.h), Server-Sent Events streams (sse.h) and the
- * worker map
+ * (sequential.h), listening sockets (net.h), Unix socket addresses (unix_addr.h),
+ * Server-Sent Events streams (sse.h) and the worker map
  * with its queue jobs (workers.h). A file may include just the parts it uses, or this
  * header for all of them.
  *
@@ -47,6 +47,7 @@
 #include "suite.h"
 #include "table.h"
 #include "target.h"
+#include "unix_addr.h"
 #include "wilson.h"
 #include "workers.h"
 

@@ -1,6 +1,8 @@
 /*
  * net.c — the listening socket of `serve`, `tee` and the tee's metrics endpoint: one
  * spelling of --listen for all of them, one set of errors naming the address at fault.
+ * "unix:/PATH" listens on a Unix socket instead (unix_addr.c: a stale file replaced, a
+ * live one refused, mode 0660); pm_listen_release removes its file once it is closed.
  */
 #include "core.h"
 
@@ -12,11 +14,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+/* unix:/PATH: pm_unix_listen's socket, its address in *bound (reuse_port has no meaning) */
+static int listen_unix(const char *listen_addr, int backlog, struct sockaddr_storage *bound, pm_err *err)
+{
+    const char *base = NULL;
+    char path[PM_UNIX_PATH_MAX + 1];
+    if (pm_unix_url_split(listen_addr, path, sizeof path, &base, err) != 0)
+        return -1;
+    if (*base)
+        return pm_err_set(err, "--listen '%s': a socket to listen on has no base path", listen_addr);
+    int fd = pm_unix_listen(path, backlog, err);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_un *sa = (struct sockaddr_un *)bound;
+    memset(bound, 0, sizeof *bound);
+    sa->sun_family = AF_UNIX;
+    memcpy(sa->sun_path, path, strlen(path) + 1);
+    return fd;
+}
 
 int pm_listen_socket(const char *listen_addr, int backlog, bool reuse_port, struct sockaddr_storage *bound,
                      pm_err *err)
 {
+    if (pm_is_unix_url(listen_addr))
+        return listen_unix(listen_addr, backlog, bound, err);
     char host[256] = "", port[16];
     const char *colon = strrchr(listen_addr, ':');
     if (listen_addr[0] == '[') {
@@ -66,7 +90,10 @@ int pm_listen_socket(const char *listen_addr, int backlog, bool reuse_port, stru
 void pm_describe_address(const struct sockaddr_storage *ss, char *buf, size_t size, uint16_t *port)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET6) {
+    if (ss->ss_family == AF_UNIX) {
+        *port = 0;
+        snprintf(buf, size, "unix:%s", ((const struct sockaddr_un *)ss)->sun_path);
+    } else if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
         inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
         *port = ntohs(a->sin6_port);
@@ -77,4 +104,10 @@ void pm_describe_address(const struct sockaddr_storage *ss, char *buf, size_t si
         *port = ntohs(a->sin_port);
         snprintf(buf, size, "%s:%u", ip, (unsigned)*port);
     }
+}
+
+void pm_listen_release(const struct sockaddr_storage *bound)
+{
+    if (bound->ss_family == AF_UNIX)
+        pm_unix_unlink(((const struct sockaddr_un *)bound)->sun_path);
 }

@@ -13,12 +13,17 @@
 
 /* A bound, listening TCP socket (close-on-exec) for --listen: "127.0.0.1:8001",
  * "[::1]:8001", ":8001" or "8001" (both: loopback); port 0 takes any free one. The bound
- * address goes to *bound. reuse_port sets SO_REUSEPORT (one socket per worker). The fd, or
- * -1 with err naming the address. (core/net.c) */
+ * address goes to *bound. reuse_port sets SO_REUSEPORT (one socket per worker). Or a Unix
+ * socket for "unix:/PATH" (pm_unix_listen, unix_addr.h; reuse_port ignored; *bound is its
+ * sockaddr_un). The fd, or -1 with err naming the address. (core/net.c) */
 struct sockaddr_storage;
 int pm_listen_socket(const char *listen_addr, int backlog, bool reuse_port, struct sockaddr_storage *bound,
                      pm_err *err);
-/* "127.0.0.1:8001" or "[::1]:8001" for a bound address, and its port. */
+/* "127.0.0.1:8001", "[::1]:8001" or "unix:/PATH" for a bound address, and its port (0 for
+ * a Unix socket). */
 void pm_describe_address(const struct sockaddr_storage *ss, char *buf, size_t size, uint16_t *port);
+/* Once the socket bound at *bound is closed: a Unix socket's file removed (unless another
+ * process listens there now); nothing for TCP. */
+void pm_listen_release(const struct sockaddr_storage *bound);
 
 #endif

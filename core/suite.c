@@ -248,9 +248,16 @@ static int load_target(pm_suite *s, const json_t *node, pm_target *t, pm_err *er
                                       "target %s: run belongs to worker targets (database:)", t->name);
     if (strcmp(t->name, "recorded") == 0 || (u && strcmp(u, "recorded") == 0)) {
         t->recorded = true;
+    } else if (pm_is_unix_url(u)) { /* a gunicorn on its socket, as nginx reaches it in a Quay pod */
+        char path[PM_UNIX_PATH_MAX + 1];
+        const char *base;
+        pm_err why;
+        if (pm_unix_url_split(u, path, sizeof path, &base, &why) != 0)
+            return pm_config_error_at(cfg, url, err, "target %s: url %s", t->name, why.msg);
+        t->url = u;
     } else if (!u || (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)) {
-        return pm_config_error_at(cfg, url ? url : node, err, "target %s: url must start with http:// or https://",
-                                  t->name);
+        return pm_config_error_at(cfg, url ? url : node, err,
+                                  "target %s: url must start with http://, https:// or unix:/", t->name);
     } else {
         t->url = u;
     }

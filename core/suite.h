@@ -17,7 +17,8 @@ typedef enum { PM_ROLE_BASELINE, PM_ROLE_CANDIDATE, PM_ROLE_SECONDARY } pm_role;
 
 typedef struct pm_target {
     const char *name;     /* borrowed from the suite's config tree */
-    const char *url;      /* base URL without a trailing slash; NULL for `recorded` and worker targets */
+    const char *url;      /* base URL without a trailing slash, or "unix:/PATH[:/base]" (unix_addr.h);
+                           * NULL for `recorded` and worker targets */
     const char *database; /* a worker target: the sandbox database's DSN (libpq string or URI); else NULL */
     const char *effects;  /* a worker target: the effects sink's address (HOST:PORT); NULL: none */
     const char **run;     /* a worker target: a scheduled program's argv (NULL-terminated; the

@@ -48,12 +48,23 @@ static size_t origin_len(const char *url)
 int pm_request_for(const char *base_url, const char *target, char **origin_url, char **request_target)
 {
     *origin_url = *request_target = NULL;
-    size_t olen = origin_len(base_url);
-    if (olen == 0)
-        return -1;
+    const char *base_path;
+    size_t olen;
+    if (pm_is_unix_url(base_url)) { /* the socket is curl's to reach; the URL only names a host */
+        char socket_path[PM_UNIX_PATH_MAX + 1];
+        pm_err err;
+        if (pm_unix_url_split(base_url, socket_path, sizeof socket_path, &base_path, &err) != 0)
+            return -1;
+        base_url = "http://localhost";
+        olen = strlen(base_url);
+    } else {
+        olen = origin_len(base_url);
+        if (olen == 0)
+            return -1;
+        base_path = base_url + olen;
+    }
     /* the base URL's own path is a prefix (a backend mounted under /quay), without its
      * trailing slashes, and never its query or fragment */
-    const char *base_path = base_url + olen;
     size_t plen = strcspn(base_path, "?#");
     while (plen > 0 && base_path[plen - 1] == '/')
         plen--;

@@ -19,7 +19,9 @@ bool pm_target_is_clean(const char *target);
 /* What a client library should send so the server reads target exactly: *origin_url, the
  * base URL's "scheme://authority/" (for CURLOPT_URL), and *request_target, the base URL's
  * path without trailing slashes followed by target in origin form (for
- * CURLOPT_REQUEST_TARGET). Both new; -1 when base_url has no scheme or out of memory. */
+ * CURLOPT_REQUEST_TARGET). A "unix:/PATH[:/base]" base URL (unix_addr.h) gives
+ * "http://localhost/" and its base path; the caller sets CURLOPT_UNIX_SOCKET_PATH. Both
+ * new; -1 when base_url has no scheme, is a bad unix: form, or out of memory. */
 int pm_request_for(const char *base_url, const char *target, char **origin_url, char **request_target);
 /* A record's "target" key and, when the target is not UTF-8, "target_b64": its bytes
  * exactly ("target" shows them as Latin-1 for people and classification). Readers that

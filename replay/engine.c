@@ -255,6 +255,13 @@ static int start_transfer(replay_session *s, rp_call *call)
     call->easy = e;
     curl_easy_setopt(e, CURLOPT_URL, call->url);
     curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, call->request_target);
+    /* a unix: target (checked when the suite was loaded); NULL undoes a handle's previous one */
+    char socket_path[PM_UNIX_PATH_MAX + 1];
+    const char *base;
+    pm_err unix_err;
+    bool on_socket = pm_is_unix_url(t->url) &&
+                     pm_unix_url_split(t->url, socket_path, sizeof socket_path, &base, &unix_err) == 0;
+    curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, on_socket ? socket_path : NULL);
     curl_easy_setopt(e, CURLOPT_PRIVATE, call);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);

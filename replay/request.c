@@ -2,7 +2,9 @@
  * request.c — one recorded request rebuilt for one target.
  *
  * The URL is the target's base URL + the recorded path and query (an absolute-form
- * target is reduced to its path); Host comes from the target's URL; hop-by-hop headers,
+ * target is reduced to its path); Host comes from the target's URL, except for a unix:
+ * target, whose URL names no host: it gets the recorded Host, as nginx passes the
+ * client's on to a gunicorn socket; hop-by-hop headers,
  * Content-Length and Transfer-Encoding go (the body was de-chunked at capture and curl
  * frames it again); values earlier responses issued are swapped for this target's own
  * (correlate.c); the target's configured headers replace recorded ones of the same name;
@@ -126,7 +128,9 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
     bool has_accept = false;
     for (size_t h = 0; h < rec->n_req_headers; h++) {
         const char *name = rec->req_headers[h].name, *value = rec->req_headers[h].value;
-        if (is_dropped(name) || target_sets(t, name) || named_by_connection(rec->req_headers, rec->n_req_headers, name))
+        bool recorded_host = strcasecmp(name, "host") == 0 && pm_is_unix_url(t->url);
+        if ((is_dropped(name) && !recorded_host) || target_sets(t, name) ||
+            named_by_connection(rec->req_headers, rec->n_req_headers, name))
             continue;
         has_accept |= strcasecmp(name, "accept") == 0;
         char *correlated = rp_correlation_apply(corr, call->target, value, &missing);

@@ -1,8 +1,9 @@
 /*
  * serve.c — `pmirror serve`'s HTTP side: a recorded backend on libmicrohttpd. It binds
- * the listen address (loopback unless told otherwise), reads each request whole (its
- * body only hashed, never kept), asks the book (serve_match.c) which recorded exchange
- * answers it, and sends that answer the way a live server would.
+ * the listen address (loopback unless told otherwise; or a Unix socket, unix:/PATH, whose
+ * file is removed at the end), reads each request whole (its body only hashed, never
+ * kept), asks the book (serve_match.c) which recorded exchange answers it, and sends that
+ * answer the way a live server would.
  *
  * The answer is the recorded status, headers in recorded order and body, except what a
  * live server would say differently: hop-by-hop headers and Content-Length are left to
@@ -34,9 +35,10 @@ struct replay_server {
     struct MHD_Daemon *daemon;
     uint16_t port;
     char authority[80]; /* "127.0.0.1:8001": Location's host when a request has no Host */
-    char url[96];
+    char url[128];
     const char *scheme;     /* "http", or "https" with --tls-cert */
     char *tls_cert, *tls_key; /* PEM text, for libmicrohttpd's GnuTLS */
+    struct sockaddr_storage bound; /* a unix: socket's file goes at the end */
     unsigned delay_ms;
     bool recorded_latency;
     atomic_uint_fast64_t answered, unmatched;
@@ -48,6 +50,13 @@ struct replay_server {
 static void describe_address(replay_server *s, const struct sockaddr_storage *ss)
 {
     uint16_t port = 0;
+    s->bound = *ss;
+    if (ss->ss_family == AF_UNIX) { /* reached as unix:/PATH; a Location without Host names localhost */
+        pm_describe_address(ss, s->url, sizeof s->url, &port);
+        snprintf(s->authority, sizeof s->authority, "localhost");
+        s->port = 0;
+        return;
+    }
     pm_describe_address(ss, s->authority, sizeof s->authority, &port);
     s->port = port;
     snprintf(s->url, sizeof s->url, "%s://%s/", s->scheme, s->authority);
@@ -342,6 +351,7 @@ replay_server *replay_serve_start(const replay_serve_options *o, pm_err *err)
         MHD_OPTION_END);
     if (!s->daemon) {
         close(fd);
+        pm_listen_release(&bound);
         server_free(s);
         pm_err_set(err, "cannot start the HTTP%s server on %s%s", o->tls_cert ? "S" : "", o->listen,
                    o->tls_cert ? " (is --tls-key the key of --tls-cert, both PEM?)" : "");
@@ -394,5 +404,6 @@ void replay_serve_stop(replay_server *s)
     pthread_cond_broadcast(&s->wait_cond);
     pthread_mutex_unlock(&s->wait_lock);
     MHD_stop_daemon(s->daemon); /* joins every connection thread; closes the socket */
+    pm_listen_release(&s->bound);
     server_free(s);
 }

@@ -302,11 +302,13 @@ void tee_workers_stop(tee_front *t, int64_t deadline_us);
 struct tee_front {
     tee_options o;
     char *primary;              /* base URL without a trailing slash */
+    char primary_socket[PM_UNIX_PATH_MAX + 1]; /* a unix: primary's socket path; "" over TCP */
     char *uri_header;
     tee_worker *workers;
     size_t nworkers;
     uint16_t port;
-    char url[96];
+    char url[128];
+    struct sockaddr_storage bound; /* the --listen address: a Unix socket's file goes at the end */
     char id_prefix[16];         /* 8 hex of the start time: ids unique per run */
     tee_lane *lanes;            /* one queue per consumer */
     size_t nlanes;

@@ -8,7 +8,8 @@
  * Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade), Expect (this
  * side answered 100-continue) and Content-Length (curl frames the body again: the same
  * length, or chunked when the client sent it chunked); Host is kept; X-Forwarded-For gets
- * the client's address appended. The body streams through as it arrives. Only a request
+ * the client's address appended (a client on a Unix socket has none: nginx in front
+ * already added the real one, and the fields go on as they came, joined). The body streams through as it arrives. Only a request
  * tee_frame.c found well framed gets here, and its body is framed as the front read it.
  *
  * Answer: the primary's status and headers in order (repeated ones kept), hop-by-hop
@@ -106,8 +107,13 @@ static void forward_headers(header_walk *w, struct MHD_Connection *c)
 {
     w->connection = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Connection");
     MHD_get_connection_values(c, MHD_HEADER_KIND, forward_header, w);
-    snprintf(w->xff + w->xff_len, sizeof w->xff - w->xff_len, "%s", w->client_ip);
-    add_line(w, "X-Forwarded-For", w->xff);
+    if (w->client_ip[0]) {
+        snprintf(w->xff + w->xff_len, sizeof w->xff - w->xff_len, "%s", w->client_ip);
+        add_line(w, "X-Forwarded-For", w->xff);
+    } else if (w->xff_len >= 2) { /* a Unix socket's client has no address to add */
+        w->xff[w->xff_len - 2] = '\0';
+        add_line(w, "X-Forwarded-For", w->xff);
+    }
     /* curl adds these unless told not to ("Name:" with nothing after the colon): what
      * the client sent is what goes */
     struct curl_slist *l = curl_slist_append(w->list, "Expect:");

@@ -15,6 +15,8 @@
 #include "tee_internal.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +236,9 @@ void tee_on_connection(void *cls, struct MHD_Connection *c, void **socket_contex
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         const struct sockaddr *sa = ci ? ci->client_addr : NULL;
         snprintf(conn->client_ip, sizeof conn->client_ip, "unknown");
-        if (sa && sa->sa_family == AF_INET)
+        if (sa && sa->sa_family == AF_UNIX)
+            conn->client_ip[0] = '\0'; /* a local process: X-Forwarded-For goes on as it came */
+        else if (sa && sa->sa_family == AF_INET)
             inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, conn->client_ip, sizeof conn->client_ip);
         else if (sa && sa->sa_family == AF_INET6)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, conn->client_ip,
@@ -372,10 +376,37 @@ void tee_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 
 /* ===== start, stop, the consumer's end ===================================================== */
 
+/* unix:/PATH: one socket, whose descriptor each worker's daemon gets a duplicate of.
+ * SO_REUSEPORT does not spread a Unix socket's connections, so the event loops share
+ * the one queue: each has it in its epoll set, the first to accept takes the connection
+ * (the others find nothing: the socket is non-blocking). The duplicates let each daemon
+ * own and close its descriptor as it does a TCP one. */
+static int listen_unix(tee_front *t, int *fds, size_t n, pm_err *err)
+{
+    fds[0] = pm_listen_socket(t->o.listen, 1024, false, &t->bound, err);
+    if (fds[0] < 0)
+        return -1;
+    uint16_t port;
+    pm_describe_address(&t->bound, t->url, sizeof t->url, &port);
+    t->port = 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((fds[i] = fcntl(fds[0], F_DUPFD_CLOEXEC, 0)) < 0) {
+            pm_err_set(err, "cannot share the socket %s: %s", t->url, strerror(errno));
+            while (i-- > 0)
+                close(fds[i]);
+            pm_listen_release(&t->bound);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* n sockets on one address: the first as asked (port 0 picks one), the others on the
- * port it got, all SO_REUSEPORT. */
+ * port it got, all SO_REUSEPORT. A Unix socket: listen_unix. */
 static int listen_all(tee_front *t, int *fds, size_t n, pm_err *err)
 {
+    if (pm_is_unix_url(t->o.listen))
+        return listen_unix(t, fds, n, err);
     struct sockaddr_storage bound;
     if (n > 1) {
         /* SO_REUSEPORT would let this tee share a port another process of ours listens
@@ -419,13 +450,26 @@ tee_front *tee_start(const tee_options *o, pm_err *err)
         while (n > 0 && o->primary[n - 1] == '/')
             n--;
         t->primary = strndup(o->primary, n);
-        if (!t->primary ||
-            (strncasecmp(t->primary, "http://", 7) != 0 && strncasecmp(t->primary, "https://", 8) != 0)) {
-            pm_err_set(err, "--primary '%s': want an http:// or https:// URL", o->primary);
+        const char *base;
+        if (t->primary && pm_is_unix_url(t->primary)) {
+            if (pm_unix_url_split(t->primary, t->primary_socket, sizeof t->primary_socket, &base, err) != 0) {
+                char why[sizeof err->msg];
+                snprintf(why, sizeof why, "%s", err->msg);
+                pm_err_set(err, "--primary %s", why);
+                tee_free(t);
+                return NULL;
+            }
+        } else if (!t->primary ||
+                   (strncasecmp(t->primary, "http://", 7) != 0 && strncasecmp(t->primary, "https://", 8) != 0)) {
+            pm_err_set(err, "--primary '%s': want an http://, https:// or unix:/PATH[:/base] URL", o->primary);
             tee_free(t);
             return NULL;
         }
     }
+    /* behind a Unix socket every client is a local process (nginx, usually the only one):
+     * a limit per address would be a limit on nginx; --max-connections still holds */
+    if (pm_is_unix_url(o->listen))
+        t->o.max_per_ip = 0;
     t->uri_header = strdup(o->uri_header ? o->uri_header : "X-Original-URI");
     t->nlanes = o->lanes == 0 ? 1 : o->lanes > 64 ? 64 : o->lanes;
     t->lanes = calloc(t->nlanes, sizeof *t->lanes);
@@ -436,7 +480,7 @@ tee_front *tee_start(const tee_options *o, pm_err *err)
     t->capacity = per_lane * t->nlanes;
     t->shed = tee_shed_new(t->capacity);
     t->no_content = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-    t->guard = tee_guard_new(t->primary ? o->max_per_ip : 0, o->max_connections ? o->max_connections : 1024);
+    t->guard = tee_guard_new(t->primary ? t->o.max_per_ip : 0, o->max_connections ? o->max_connections : 1024);
     if (!t->uri_header || !lanes_ok || !t->shed || !t->no_content || !t->guard) {
         pm_err_set(err, "out of memory");
         tee_free(t);
@@ -570,6 +614,7 @@ void tee_free(tee_front *t)
     free(t->lanes);
     tee_shed_free(t->shed);
     tee_guard_free(t->guard);
+    pm_listen_release(&t->bound); /* every descriptor of it is closed by now */
     free(t->primary);
     free(t->uri_header);
     free(t);

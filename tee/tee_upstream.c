@@ -122,6 +122,8 @@ static CURL *new_handle(const tee_front *t)
     if (!e)
         return NULL;
     pm_tls_apply(e, t->o.primary_tls, false); /* the primary's CA bundle, client certificate, name */
+    if (t->primary_socket[0]) /* a unix: primary: every handle goes there */
+        curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, t->primary_socket);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

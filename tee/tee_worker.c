@@ -2,6 +2,8 @@
  * tee_worker.c — the proxy's event loops: one thread per worker (default: one per CPU),
  * each with its own libmicrohttpd daemon on its own SO_REUSEPORT socket (the kernel
  * spreads client connections over them) and its own libcurl multi handle for the primary.
+ * On a Unix socket (--listen unix:/PATH) the workers share one listening socket instead,
+ * each daemon with its own duplicate of the descriptor (tee_server.c's listen_unix).
  *
  * One thread drives both sides: curl_multi_poll waits on curl's sockets and on the
  * daemon's epoll descriptor at once, then MHD_run handles the clients and
