@@ -31,7 +31,7 @@ static int roff_char(FILE *out, char c)
 
 /* Output lines are broken between words past this many bytes (mandoc's style check wants
  * input lines of at most 80; in fill mode a line break between words is a space). */
-enum { ROFF_WRAP = 68 };
+enum { ROFF_WRAP = 68, ROFF_MAX = 78 }; /* mandoc's style check: lines of at most 80 bytes */
 
 void cli_roff_text(FILE *out, const char *text, bool paragraphs)
 {
@@ -59,7 +59,8 @@ void cli_roff_text(FILE *out, const char *text, bool paragraphs)
             continue;
         }
         if (*p == ' ' || *p == '\n') { /* (a newline outside paragraphs is a space) */
-            if (col >= ROFF_WRAP && p[1] && p[1] != '\n') {
+            size_t word = strcspn(p + 1, " \n"); /* the next word goes on this line only if it fits */
+            if ((col >= ROFF_WRAP || col + 1 + (int)word > ROFF_MAX) && p[1] && p[1] != '\n') {
                 fputc('\n', out);
                 col = 0;
                 while (p[1] == ' ')
