@@ -153,7 +153,7 @@ static int check_args(const tee_args *a)
 
 int cmd_tee(int argc, char **argv)
 {
-    tee_args a = {.progress = "auto", .nice = 19, .max_per_ip = -1, .header_timeout = -1, .drain = 10};
+    tee_args a = {.progress = "auto", .nice = 0, .max_per_ip = -1, .header_timeout = -1, .drain = 10};
     const cli_opt opts[] = {
         CLI_OPT_STRING('l', "listen", &a.listen, "ADDR",
                        "127.0.0.1:PORT, [::1]:PORT, :PORT (loopback), 0.0.0.0:PORT, unix:/PATH (mode 0660)"),
@@ -202,11 +202,13 @@ int cmd_tee(int argc, char **argv)
                     "proxy: connections from one client address at once, more refused (64; 0: no limit)"),
         CLI_OPT_NUMBER(0, "header-timeout", &a.header_timeout, 0, 86400,
                        "proxy: close a connection whose next request head is not whole in X s (10; 0: none)"),
-        CLI_OPT_INT(0, "workers", &a.workers, 1, 64, "proxy: event-loop threads (default: one per CPU)"),
+        CLI_OPT_INT(0, "workers", &a.workers, 1, 64,
+                    "proxy: event-loop threads (default: half the CPUs, at least 1)"),
         CLI_OPT_INT(0, "shadow-workers", &a.shadow_workers, 1, 64,
                     "shadow threads, each its own share of the flows (default: the CPUs --workers leaves, "
                     "at least 1)"),
-        CLI_OPT_INT(0, "shadow-nice", &a.nice, 0, 19, "the shadow threads' niceness (19: clients first)"),
+        CLI_OPT_INT(0, "shadow-nice", &a.nice, 0, 19,
+                    "the shadow threads' niceness (0; 19: a busy machine serves clients first, sheds copies)"),
         CLI_OPT_STRING(0, "profile", &a.profile, "DIR", "profile directory (default: the suite's, else config/quay)"),
         CLI_OPT_STRING(0, "rules", &a.rules, "FILE", "normalization rules (default: PROFILE/rules.yaml)"),
         CLI_OPT_STRING(0, "key", &a.key, "FILE",

@@ -136,13 +136,13 @@ static int choose_targets(pipeline_tee *t, pm_err *err)
 /* ---- set-up --------------------------------------------------------------------------------- */
 
 /* --shadow-workers, else the CPUs the front's event loops leave (proxy mode: --workers,
- * else one per CPU; sink mode's front is one daemon), at least one. */
+ * else half the CPUs; sink mode's front is one daemon), at least one. */
 static unsigned shadow_workers(const pipeline_tee_options *o)
 {
     if (o->shadow_workers)
         return o->shadow_workers > 64 ? 64 : o->shadow_workers;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    long front = o->sink ? 1 : o->front.workers ? (long)o->front.workers : cpus;
+    long front = o->sink ? 1 : o->front.workers ? (long)o->front.workers : (long)tee_default_workers();
     return cpus - front >= 1 ? (unsigned)(cpus - front) : 1;
 }
 

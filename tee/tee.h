@@ -41,7 +41,7 @@ typedef struct tee_options {
     double header_timeout_s;       /* proxy: a request head must arrive whole this long after
                                     * the connection opened or the previous answer ended, or
                                     * the connection is closed, counted (default 10; 0 = none) */
-    unsigned workers;              /* proxy: event-loop threads (default 0: one per CPU) */
+    unsigned workers;              /* proxy: event-loop threads (default 0: tee_default_workers) */
     bool shadow_writes;            /* mutating requests will reach a shadow (sandbox and
                                     * --allow-writes): keep their bodies; else only count them */
     const pm_capmap *map;          /* required */
@@ -79,6 +79,11 @@ typedef struct tee_stats {
 } tee_stats;
 
 typedef struct tee_front tee_front;
+
+/* Proxy mode's event loops when o.workers is 0: half the CPUs, at least one — the other
+ * half is the shadow side's (measured on 2 cores at 6 400 requests/s: one loop each way
+ * diffed every copy; two loops and the shadow squeezed between them, 81%). */
+unsigned tee_default_workers(void);
 
 /* Binds, and serves from background threads until tee_stop. */
 tee_front *tee_start(const tee_options *o, pm_err *err);

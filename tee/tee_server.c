@@ -487,8 +487,7 @@ tee_front *tee_start(const tee_options *o, pm_err *err)
         return NULL;
     }
     snprintf(t->id_prefix, sizeof t->id_prefix, "%08x", (unsigned)(tee_wall_us() & 0xffffffffu));
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t n = !t->primary ? 1 : o->workers ? o->workers : cpus > 0 ? (size_t)cpus : 1;
+    size_t n = !t->primary ? 1 : o->workers ? o->workers : tee_default_workers();
     if (n > 64)
         n = 64;
     int fds[64];
@@ -503,6 +502,12 @@ tee_front *tee_start(const tee_options *o, pm_err *err)
         return NULL;
     }
     return t;
+}
+
+unsigned tee_default_workers(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus >= 2 ? (unsigned)(cpus / 2) : 1;
 }
 
 uint16_t tee_port(const tee_front *t)
