@@ -88,6 +88,26 @@ wait_for() {
     done
 }
 
+# nginx_conf_head: the start of the nginx.conf a test runs Debian's nginx with, in the
+# foreground, its pid, logs and temporary files under $WORK/nginx; the caller adds its
+# upstreams and servers and closes the http block.
+nginx_conf_head() {
+    cat <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log $WORK/nginx/access.log;
+    client_body_temp_path $WORK/nginx/tmp/body;
+    proxy_temp_path $WORK/nginx/tmp/proxy;
+    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+    scgi_temp_path $WORK/nginx/tmp/scgi;
+EOF
+}
+
 finish() {
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]

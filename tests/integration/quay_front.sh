@@ -58,18 +58,7 @@ user=
 [ "$(id -u)" -eq 0 ] && user="user root root;" # workers reach the 0660 socket as its owner does
 cat >"$WORK/nginx.conf" <<CONF
 $user
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log $WORK/nginx/access.log;
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
+$(nginx_conf_head)
     upstream web_app_server {
         server unix:$TSOCK max_fails=1 fail_timeout=2s;
         server unix:$GSOCK backup;

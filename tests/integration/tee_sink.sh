@@ -78,18 +78,7 @@ chmod 777 "$WORK/nginx/tmp"
 # The configuration README.md documents: the mirror location passes the original URI in a
 # header, and the sink is the mirror's upstream.
 cat >"$WORK/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log $WORK/nginx/access.log;
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
+$(nginx_conf_head)
     server {
         listen 127.0.0.1:$NPORT;
         location / {

@@ -58,18 +58,7 @@ server_block() { # PORT CERT [extra directives]
 EOF
 }
 cat >"$WORK/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log $WORK/nginx/access.log;
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
+$(nginx_conf_head)
 $(server_block "$P_GOOD" server)
 $(server_block "$P_OTHER" other)
 $(server_block "$P_EXPIRED" expired)
