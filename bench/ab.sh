@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ab.sh — the working tree against an earlier commit, on the same inputs in the same run:
 # did a change (a refactor, a new check on a hot path) move capture, replay, diff, run or
 # the tee? Both are built here with the same flags (tests off); then every round times

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_classify.c — how long pm_classify takes with the whole Quay map loaded.
  * Reads "METHOD TARGET" lines (bench/classify.sh generates them), classifies the whole

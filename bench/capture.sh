@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # capture.sh — `pmirror capture -r` speed and memory against two peers measured in the
 # same run, on the same generated pcap (bench/gen_pcap.py: Quay-shaped keep-alive HTTP
 # on port 8080, ~50 exchanges per connection, ~200 connections open at once, some

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # classify.sh — classifier speed with the whole Quay map, against a named peer measured
 # in the same run: the same map in Python's stdlib `re` (bench/classify_peer.py).
 # Requests: every tracker route made concrete (GET routes also as HEAD), plus unmatched

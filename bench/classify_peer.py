@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The peer for bench/classify.sh: the same capability map classified the plain way in
 Python's stdlib `re` (every route of the method, most specific first, first match wins).
 Prints the median nanoseconds per request over ROUNDS passes, the request count and how

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # diff.sh — `pmirror diff` speed and memory against a plain Python 3 script measured in the
 # same run, on the same generated result file (bench/gen_results.py: Quay-shaped exchanges
 # answered by `python` and `go`, JSON bodies of 1-20 KiB encoded as each side's encoder

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * diff_loop.c — the diff engine alone over a result file, one thread: every line through
  * diff_result_text and serialized, nothing written. What perf profiles when the diff

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The peer for bench/diff.sh: the plain way to compare two backends' answers in Python's
 stdlib. For each result record: json.loads the line, take the baseline's and the
 candidate's body (base64-decoded and gunzipped when the record holds `body_b64` with

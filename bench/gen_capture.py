@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """gen_capture.py — the capture bench/replay.sh replays: EXCHANGES Quay-shaped GET
 exchanges written directly as capture records (JSON Lines, DESIGN.md "capture record"),
 and, on request, the docroot a static server answers them from and a URL list for wrk.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """gen_pcap.py — the traffic bench/capture.sh measures: a pcap of EXCHANGES HTTP/1.1
 exchanges between many Quay clients and one server on TCP port 8080.
 

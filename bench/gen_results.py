@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """gen_results.py — the result file bench/diff.sh diffs: RECORDS Quay-shaped GET exchanges
 answered by two targets, `python` (baseline) and `go` (candidate), written directly as
 result records (JSON Lines, DESIGN.md "Files").

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # lib.sh — what the benchmarks share, sourced by bench/*.sh (never run on its own): building
 # pmirror in the script's own build directory, installing a missing peer, a scratch
 # directory cleaned up on exit with the background servers it started, timing a command

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pcap_floor.c — the floor for bench/capture.sh: the least any libpcap-based reader can
  * spend on a pcap file. It opens the file with pcap_open_offline and walks every packet

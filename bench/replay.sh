@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # replay.sh — `pmirror replay` throughput and memory against wrk measured in the same run,
 # both driving the same fast server: one nginx (Debian's) on two loopback ports serving
 # Quay-shaped JSON of 1-8 KiB from a generated docroot (bench/gen_capture.py: manifests,

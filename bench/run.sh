@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh — `pmirror run` end to end against the four stages run one by one, in the same run,
 # on the same generated capture (bench/gen_capture.py: EXCHANGES Quay-shaped GET exchanges,
 # 60% manifests, 20% tag lists, 20% /api/v1 repositories) replayed against two nginx

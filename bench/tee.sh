@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tee.sh — `pmirror tee` (proxy mode) against nginx `proxy_pass` + `mirror`, and against
 # the primary alone, in one run on loopback, with the three goals of issue 18.
 #   backends  two nginx processes (Debian's, 1 worker each): the primary and the shadow,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # worker.sh — worker parity's speed (issue 16): jobs per second `pmirror worker` replays and
 # pmirror's CPU per job, and `pmirror capture --queue`'s CPU per 10 000 jobs, each against a
 # peer measured in the same run, in one private PostgreSQL cluster (tests/integration/pg.sh:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * auth_users.c — a session's remembered Authorization value → cohort user
  * (auth_users.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * auth_users.h — the cohort user of each Authorization value, remembered for a session
  * (auth_users.c; private to capture/).

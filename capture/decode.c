@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * decode.c — from a captured frame to a TCP segment: link layers (Ethernet with 802.1Q
  * and QinQ tags, Linux cooked v1 and v2, BSD loopback/NULL, raw IP), IPv4 (fragments

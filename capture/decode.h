@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * decode.h — link, IP and TCP headers → one TCP segment (private to capture/).
  * One function per link type in decode.c; adding a link type is adding one case.

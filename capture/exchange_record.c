@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * exchange_record.c — one exchange → the capture record of DESIGN.md ("Files"), written
  * as JSON text (pm_jtext) straight from the parser's state: this is capture's hot path.

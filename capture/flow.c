@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * flow.c — connections: lookup by 4-tuple, who is the client, lifecycle.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * flow.h — the table of TCP connections of one capture (private to capture/).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http_conn.c — HTTP/1.x on one reassembled connection: two llhttp parsers (requests
  * from the client, responses from the server) and a queue of exchanges in request order.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http_conn.h — HTTP/1.x over one reassembled TCP connection (private to capture/).
  *

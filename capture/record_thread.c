@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * record_thread.c — the thread that writes capture records (record_thread.h), on core's
  * bounded hand-off (core/handoff.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * record_thread.h — the capture session's second thread (record_thread.c), private to
  * capture/: finished exchanges go to it through a bounded queue, and it writes their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tcp_reasm.h — TCP reassembly of one direction of one connection (private to capture/).
  *

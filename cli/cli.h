@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli.h — the command layer: one entry point per subcommand (cmd_*.c) and the option
  * parser they share. Options are declared as a table per command, so `--help` is

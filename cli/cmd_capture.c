@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_capture.c — `pmirror capture (-r FILE | -i IFACE) ... -o OUT`: the wire into a
  * capture file. Argument handling, signals, the progress line and the closing summary;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_capture_queue.c — `pmirror capture --queue DSN [--queue-name Q]... [--producer NAME] -o JOBS`:
  * a Quay database's queue into job records. cmd_capture.c parses the options (one table for both

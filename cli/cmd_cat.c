@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_cat.c — `pmirror cat FILE...`: any pmirror file (capture, results, diffs; gzip or
  * plain) as plain JSON Lines on stdout. Damage at a file's end is a warning on stderr

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_classify.c — `pmirror classify METHOD TARGET [-H 'Name: value']...`: what the
  * capability map makes of one request (family, capability, switches, mutating, cohort).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_credentials.c — `pmirror credentials -i CAPTURE`: which `redacted:` tokens a capture
  * holds and where (core/redact_inventory.c), and the `credentials:` skeleton a suite's

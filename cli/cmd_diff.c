@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_diff.c — `pmirror diff [-c SUITE] -i RESULTS -o DIFFS`: every result record into a
  * verdict with its differences, streamed (one record in memory at a time).

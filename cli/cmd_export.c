@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_export.c — `pmirror export --har CAPTURE -o FILE.har`: capture (or result) files
  * into one HAR 1.2 document that browser devtools and HAR viewers open. Argument

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_gate.c — `pmirror gate [-c SUITE] REPORT.json [--family F]...`: the exit code a
  * nightly job or a cutover script acts on, and the owner switches to set. Prints the

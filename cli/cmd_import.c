@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_import.c — `pmirror import --har FILE.har -o CAPTURE`: a HAR recording (browser
  * devtools, Charles, mitmproxy, Postman) into a capture file, classified, selected and

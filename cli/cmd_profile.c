@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_profile.c — `pmirror profile (init|check) DIR`: dispatches to the profile's
  * subcommands (cmd_profile_init.c, cmd_profile_check.c), as main.c does to commands.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_profile_check.c — `pmirror profile check DIR`: loads every file of a profile the way
  * the commands that use it do (the capability map, the worker map, the rules and the gate

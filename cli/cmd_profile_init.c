@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_profile_init.c — `pmirror profile init DIR [--workers]`: a commented skeleton of every
  * profile file (core/profile_skeleton.c), the start of a profile for another service.

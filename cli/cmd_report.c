@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_report.c — `pmirror report [-c SUITE] -i DIFFS [-i DIFFS]... --out-dir DIR`: every diff
  * file streamed once through one report builder (shards add up to the report of the

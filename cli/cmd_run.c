@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_run.c — `pmirror run -c SUITE -i CAPTURE --out-dir DIR`: replay, diff, report and
  * gate in one streaming process, the way a nightly job or a pre-cutover check runs them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_serve.c — `pmirror serve --fixture FILE --listen ADDR`: a recorded backend that
  * answers from a capture or result file (replay/serve*.c does the work). This file

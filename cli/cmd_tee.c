@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_tee.c — `pmirror tee --listen ADDR (--primary URL --shadow URL | --sink -c SUITE)`:
  * live shadow traffic. The front (tee/) proxies to the primary or sinks mirrored copies

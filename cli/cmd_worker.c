@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_worker.c — `pmirror worker -c SUITE -i JOBS -o RESULTS`: every job record replayed into
  * each worker target's sandbox queue, one job result per job. Arguments, the worker map, the

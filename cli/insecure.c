@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * insecure.c — the one warning a run prints when a target's certificate is not checked
  * (`insecure: true` in the suite): a parity run that carries production credentials to a

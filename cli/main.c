@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c — `pmirror SUBCOMMAND ...`: dispatches to cmd_*.c. The table lists every
  * subcommand with the one-line summary `pmirror --help` shows; an unknown name is one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * options.c — the one option parser every subcommand uses (after git's parse-options):
  * a command declares its options as a table; parsing, error messages and --help all

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * port_file.c — --port-file of `serve` and `tee`: the bound port, for scripts that listen
  * on port 0 and poll for the file. Written whole through pm_output_tmp (a temporary with an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stdout_closed.c — when the reader of standard output goes away (`pmirror cat FILE | head`),
  * the output is no longer wanted: the command ends quietly, as coreutils do, instead of

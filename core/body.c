@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * body.c — a stored body with a cap (pm_body), the one capped body writer: the first
  * `limit` bytes kept, the whole length counted, the SHA-256 of the whole body computed, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/body.h — bodies with a cap: the first bytes kept, the whole length counted and hashed
  * (body.c). One part of core's public interface; core/core.h includes every part.

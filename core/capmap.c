@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * capmap.c — loads the capability map (config/quay/capabilities.yaml) and compiles it.
  *

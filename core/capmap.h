@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/capmap.h — the capability map and the classifier: a request's family, capability,
  * switches and cohort (capmap.c, classify.c, cohort.c). One part of core's public interface;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * capmap_internal.h — the compiled capability map, shared by capmap.c (loading and
  * compiling) and classify.c (matching). Private to core/.

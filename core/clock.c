@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clock.c — a monotonic millisecond clock for intervals (timestamps as text are
  * rfc3339.c's).

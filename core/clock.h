@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/clock.h — time: a monotonic clock and RFC 3339 timestamps, written and read (clock.c,
  * rfc3339.c). One part of core's public interface; core/core.h includes every part.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cohort.c — who a request is for: the caller (Basic auth user name, or the `sub` of a
  * Bearer JWT read without verifying it, as Quay's tokens carry it) and the repository a

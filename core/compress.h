@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/compress.h — zlib on whole buffers: inflate with a cap and deflate (zlib.c); and a file
  * read as it is or inflated when it is gzip (gz_input.c). One part of core's public interface;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c — loads the human-written files (suites, profiles, capability maps, rules)
  * into one jansson tree, whatever their syntax: YAML through libyaml's event parser,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/config.h — config files: YAML or JSON loaded into one jansson tree, errors as
  * FILE:LINE:COL (config.c). One part of core's public interface; core/core.h includes every

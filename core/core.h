@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core.h — core/'s umbrella header: every part of the layer every stage stands on.
  *

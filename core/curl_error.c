@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * curl_error.c — the one table from a libcurl transfer result to the short error code a
  * result record carries (DESIGN.md "Files": `timeout`, `refused`, `reset`, `tls`, …).

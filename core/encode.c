@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * encode.c — byte encodings every stage needs the same way: base64 (standard and
  * URL-safe, as JWTs use) and SHA-256 in hex (OpenSSL does the hashing). UTF-8 is utf8.c's.

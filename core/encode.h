@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/encode.h — byte encodings: UTF-8 checking and stepping, SHA-256 in hex, base64 (utf8.c,
  * encode.c). One part of core's public interface; core/core.h includes every part.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * err.c — the error value. Every fallible function in pmirror fills a pm_err and
  * returns -1; only cli/ decides what to print and which exit code follows.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/err.h — errors: the error value every function fills, and the libcurl result code table
  * (err.c, curl_error.c). One part of core's public interface; core/core.h includes every part.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/file.h — files: writing an output safely (no link followed, 0600, whole or not at all)
  * and reading a whole file (output_file.c, config.c). One part of core's public interface;

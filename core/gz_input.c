@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gz_input.c — a file read as it is, or inflated when it is gzip (core/compress.h), for the
  * JSON Lines reader.

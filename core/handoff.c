@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handoff.c — the bounded hand-off between a producing thread and the one thread that
  * consumes after it (pm_handoff): capture's packet loop → its record writer, replay's

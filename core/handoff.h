@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/handoff.h — the bounded hand-off of items from one thread to another (handoff.c). One
  * part of core's public interface; core/core.h includes every part.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hop_by_hop.c — the headers that belong to one connection, not to the message (RFC 9110
  * 7.6.1): the fixed set, and the names a Connection header lists. A proxy or a replayer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/hop_by_hop.h — hop-by-hop headers: RFC 9110's fixed set and the names a Connection
  * header lists (hop_by_hop.c). One part of core's public interface; core/core.h includes every

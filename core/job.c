@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * job.c — the worker map applied to one queue job (core/workers.h): its class (family,
  * switch, capability, cohort, producer), its body's secrets, and the templates probes, cohorts

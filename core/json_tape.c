@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json_tape.c — JSON text → a flat "tape" of tokens, without building a tree.
  *

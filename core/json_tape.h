@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/json_tape.h — the JSON tape: validate and tokenize a JSON text without building a tree
  * (json_tape.c, json_tape_tree.c). One part of core's public interface; core/core.h includes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json_tape_tree.c — a jansson tree built from a tape (pm_jtape_json), for the hot paths
  * that need a whole record as a tree: the replay engine reads every capture line this

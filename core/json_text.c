@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json_text.c — compact JSON written straight into a buffer (pm_jtext, see core.h).
  *

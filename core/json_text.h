@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/json_text.h — JSON text: the growing buffer hot paths serialize records into without
  * building trees (json_text.c). One part of core's public interface; core/core.h includes every

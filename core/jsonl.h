@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/jsonl.h — JSON Lines files (DESIGN.md "Files"): the streaming writer and reader, gzip by
  * file name, the line and body caps, and the parallel line map (jsonl_writer.c, jsonl_reader.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jsonl_reader.c — streams records from a JSON Lines file, gzip or plain.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jsonl_writer.c — writes records as JSON Lines, plain or gzip (by the ".gz" suffix).
  *

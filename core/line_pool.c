@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * line_pool.c — one JSON Lines file mapped line by line through a function on several
  * threads, the results emitted in input order.

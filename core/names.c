@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * names.c — the family and capability names a profile defines, so that a rule, a gate or a
  * selection naming one the profile does not have is an error at its file:line instead of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/names.h — the family and capability names a profile defines (names.c): what rules,
  * gates and selections may name. One part of core's public interface; core/core.h includes

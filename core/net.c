@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * net.c — the listening socket of `serve`, `tee` and the tee's metrics endpoint: one
  * spelling of --listen for all of them, one set of errors naming the address at fault.

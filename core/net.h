@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/net.h — listening sockets for --listen, and how a bound address is written (net.c). One
  * part of core's public interface; core/core.h includes every part.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * output_file.c — how pmirror creates the files it writes: never through a symbolic link,
  * mode 0600 (they hold traffic), and, for files a reader must see whole, under an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * profile.c — the profile a command works with: which directory it is, found once in a
  * fixed order, and where each of its files is, so that no command builds a profile path.

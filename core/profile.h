@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/profile.h — profiles: the directory of a profile found once (--profile, the suite's,
  * $PMIRROR_PROFILE, beside the binary, compiled in) and the paths of its files (profile.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * profile_skeleton.c — `pmirror profile init`'s files: a commented skeleton of every file a
  * profile has (profile.c's list), each one loading as written, for a small made-up service

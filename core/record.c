@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * record.c — helpers for the records of DESIGN.md ("Files"): every record starts with
  * "v": 1; bodies are "body" when they are UTF-8 text and "body_b64" otherwise, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/record.h — exchange records: the record callback, per-family counts, bodies and headers
  * of a record object, and a capture record's head and headers as JSON text (record.c, body.c).

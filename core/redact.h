@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/redact.h — redaction of secrets at rest: the keyed redactor, the profile's extra names,
  * and the spreading of a secret's value wherever it shows up (redact*.c). One part of core's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redact_coded.c — secrets inside compressed bodies.
  *

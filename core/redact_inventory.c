@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redact_inventory.c — which `redacted:` tokens a capture holds, and where: the raw material
  * of `pmirror credentials`, which turns a capture into the `credentials:` skeleton a suite

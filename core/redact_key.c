@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redact_key.c — where a redactor's key comes from, and when a key file may be trusted.
  *

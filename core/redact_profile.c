@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redact_profile.c — the profile's extra secret names (PROFILE/redact.yaml), and the
  * redactor a command makes with them (pm_profile_redactor).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * redact_spread.c — a secret's value, wherever it shows up in one exchange.
  *

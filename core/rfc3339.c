@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rfc3339.c — timestamps as text, both ways: the one writer of a record's `ts` (RFC 3339
  * UTC with microseconds) and the one reader of every timestamp pmirror is given (records'

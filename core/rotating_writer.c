@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rotating_writer.c — a JSON Lines output in numbered parts: a long live capture starts a
  * new file after about so many bytes or seconds, so that each finished part can be moved,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * select.c — which requests a capture or tee keeps: families, and the canary cohort.
  *

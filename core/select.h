@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/select.h — selection: which requests to keep, by family and by canary cohort (select.c).
  * One part of core's public interface; core/core.h includes every part.

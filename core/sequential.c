@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sequential.c — a parity score watched continuously. A fixed-sample 95% interval looked
  * at again and again (every tee snapshot, every rerun of `report` on a growing capture)

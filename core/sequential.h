@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/sequential.h — the always-valid test of a parity score that live decisions use
  * (sequential.c): the tee's decisions, its report snapshots and `pmirror report

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sse.c — a Server-Sent Events stream read into its events (sse.h), line by line as the
  * WHATWG spec's event stream interpretation does, from bytes already in memory: a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sse.h — Server-Sent Events (text/event-stream, WHATWG HTML "Server-sent events", the
  * event stream interpretation): a stream's bytes read into its events. One part of core's

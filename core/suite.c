@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * suite.c — the suite file (DESIGN.md "The suite file"): which backends a run talks to,
  * in which role, with which credentials, at which pace, on which slice of the traffic.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/suite.h — suites: the targets a replay sends to, their roles, and the pacing and policy
  * keys (suite.c). One part of core's public interface; core/core.h includes every part.

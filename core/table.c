@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * table.c — the string-keyed hash table (core/table.h); the report builder counts in it
  * (families, capabilities, cohorts, signatures, error codes). Entries live in one array in insertion

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/table.h — the string-keyed hash table, and the FNV-1a hash every table in pmirror
  * uses (table.c). One part of core's public interface; core/core.h includes every part.

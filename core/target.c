@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * target.c — request targets as the wire carries them: the origin form of a target
  * (proxies send absolute form), which bytes a request line may carry, and the request a

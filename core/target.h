@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/target.h — request targets and methods: origin form, what may go on a request line, how
  * a client library sends a target exactly, and which methods are safe (target.c, classify.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tls.c — a target's TLS (tls.h): its files checked when the suite or the command line
  * names them, its handle options, and the names of what went wrong.

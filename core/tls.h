@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/tls.h — TLS toward a target as production has it (tls.c): the CA bundle that
  * verifies it, the client certificate it may demand, the name its certificate carries when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * unix_addr.c — Unix domain sockets, for where Quay runs: nginx reaches gunicorn over
  * /tmp/gunicorn_*.sock, so the tee listens on a socket nginx's upstream names, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/unix_addr.h — Unix domain sockets as addresses: the "unix:/PATH" and
  * "unix:/PATH:/base/path" URL forms (the tee's --primary and --shadow, suite targets' url),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * utf8.c — stepping through UTF-8, the one decoder every stage uses: validation (to
  * choose "body" or "body_b64"), the escapers of report.md, junit.xml and report.html

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wilson.c — the interval of a parity score. parity = match / (match + mismatch); the
  * Wilson score interval's lower end at 95% (z = 1.959964) is what the gate compares to its

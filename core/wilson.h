@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/wilson.h — the Wilson score interval the reports and the tee's metrics share
  * (wilson.c). One part of core's public interface; core/core.h includes every part.

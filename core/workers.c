@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * workers.c — loads and checks the worker map (config/quay/workers.yaml, core/workers.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/workers.h — the profile's worker map (config/quay/workers.yaml) and what it says about
  * one queue job: its program, family, owner switch, capability and cohort, and which of its

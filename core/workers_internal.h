@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core/workers_internal.h — the worker map as workers.c builds it and job.c reads it: each
  * queue's public part (pm_worker_queue, first, so a pointer to it is a pointer to its spec)

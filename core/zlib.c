@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * zlib.c — whole-buffer gzip/zlib/raw deflate, both ways, for the stages that undo or
  * redo a Content-Encoding: diff decodes bodies before comparing them, redaction decodes,

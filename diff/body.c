@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * body.c — bodies as the servers meant them, then compared by what they are.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * diff.h — the public header of diff/: a result record (every target's answer to one
  * exchange) → a diff record (DESIGN.md "Files"): a verdict and the differences that

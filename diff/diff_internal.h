@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * diff_internal.h — what diff/'s files share (private): rules resolved for one exchange,
  * the difference list being built, decoded bodies.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * headers.c — response headers compared: names case-insensitively, values per name in
  * order (several values of one name are a list), under the profile's header rules:

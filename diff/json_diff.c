@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json_diff.c — two JSON documents compared the way a migration needs them compared.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * learn.c — noise learned over a whole result file (pass 1 of `pmirror diff`, before any
  * verdict), and what was learned written out as rules a person can review and adopt into

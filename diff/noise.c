@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * noise.c — noise learned instead of guessed (Diffy's rule, counted per capability).
  *

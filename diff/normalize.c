@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * normalize.c — values made target-neutral before they are compared: each target's own
  * host (and any URL's authority) becomes {host}, random UUIDs {uuid}, listed query

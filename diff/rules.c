@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rules.c — the profile's normalization rules (config/quay/rules.yaml) as data.
  *

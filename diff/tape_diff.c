@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tape_diff.c — two JSON bodies compared on their tapes, the fast path of json_diff.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * view.c — a result record's line seen through a tape: the few small fields a diff
  * record copies, and each target's answer (role, status, headers, error...) as a small

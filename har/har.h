@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * har.h — the public header of har/: HAR 1.2 recordings in (capture records), any HAR
  * viewer out (capture or result records).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * har_export.c — capture (or result) records → one HAR 1.2 document, for any HAR viewer
  * (Chrome devtools' import, the common web viewers) and for other tools.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * har_import.c — HAR 1.2 entries → capture records, as `pmirror capture` writes them.
  *

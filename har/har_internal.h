@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * har_internal.h — HAR 1.2 import and export, private to capture/ (and its tests and
  * fuzz target): the streaming reader of a HAR document (har_stream.c), the conversion of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * har_stream.c — a HAR document read as a stream, one entry at a time.
  *

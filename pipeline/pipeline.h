@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pipeline.h — the public header of pipeline/: the stages assembled into streaming
  * processes. No stage calls a later one; this is where replay, diff and reports meet

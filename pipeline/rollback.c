@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rollback.c — the tee acting on its own decisions (`--switches FILE --on-rollback CMD`,
  * issue 19 item 4). On each decision tick (cmd_tee's one-second loop, through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * run.c — `pmirror run` assembled (pipeline.h): the suite and its profile, the redactor
  * for the targets' answers, the diff engine, the report builder and the kept files made

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shadow.c — `pmirror tee`'s shadow side (pipeline.h): worker threads, one per lane of the
  * tee's queue, each draining its lane into its own replay engine (replay_run_source) and

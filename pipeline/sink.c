@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sink.c — the one result sink (pipeline.h): what happens to each result record after
  * replay, whoever drives it. The result's text is kept as it is (the results file, the

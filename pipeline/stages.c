@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stages.c — the second thread of `pmirror run` (diff and report) and of `pmirror replay`
  * (writing its results), fed by the replay loop (replay_run_handoff) through core's

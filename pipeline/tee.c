@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee.c — `pmirror tee` assembled (pipeline.h): the suite and its profile, the targets of
  * each mode, the capability map and the selection the front applies, the redactors, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * call.c — reading a finished call's answer as the engine keeps it (replay_internal.h):
  * headers as "name\0value\0" pairs in order, the body's first body_limit bytes. For the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * correlate.c — values a server issues and later requests carry back, per target.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * engine.c — the replay loop: one libcurl multi handle, every target of an exchange sent
  * at the same moment, results in the order exchanges finish.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * record.c — a capture record as replay reads it: its line tokenized once (pm_jtape),
  * the few fields replay looks at decoded into one block, and no jansson tree.

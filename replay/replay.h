@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay.h — the public header of replay/: captured exchanges → every target of a suite
  * (replay_run), and the other direction, a recorded backend that answers from recorded

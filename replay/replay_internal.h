@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay_internal.h — what replay's files share (private to replay/): the exchange in
  * flight and its per-target calls, the reorder window, the correlation tables.

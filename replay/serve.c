@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * serve.c — `pmirror serve`'s HTTP side: a recorded backend on libmicrohttpd. It binds
  * the listen address (loopback unless told otherwise; or a Unix socket, unix:/PATH, whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * serve_internal.h — private to replay/serve*.c: the "book" of recorded exchanges that
  * `pmirror serve` answers from, split from the HTTP side so matching can be read (and

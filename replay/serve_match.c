@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * serve_match.c — the book `pmirror serve` answers from: recorded exchanges loaded from
  * a capture or result file, and which one answers a given request.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * build.c — reports_build: the report tree (README "Reports and the gate" documents its
  * shape) from the builder's aggregates. Capabilities are scored and decided first, then

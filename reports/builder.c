@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builder.c — reports_new / reports_add / reports_free: diff records in, counts out, one
  * record at a time. What is kept per record is a handful of counters, one histogram

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * catalog.c — what the report needs from the capability map (config/quay/capabilities.yaml):
  * each family's read capabilities, for coverage ("share of the family's read capabilities

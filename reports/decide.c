@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * decide.c — one gate decision, with its reasons in words and numbers. Parity is judged by
  * its whole Wilson 95% interval, so a clear failure decides at any sample count:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * escape.c — text from traffic (paths, values, ids, cohort names) on its way into
  * junit.xml and report.md. Both escapers step through UTF-8 with core's pm_utf8_next: a

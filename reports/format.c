@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * format.c — numbers as the reasons and the Markdown table say them. Three decimals for a
  * ratio and one for milliseconds read well; when that would print two different numbers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gate.c — gate.yaml: the thresholds a family (or a capability) must meet to be promoted,
  * and the limits of the trend. The file has `defaults`, per-family overrides under

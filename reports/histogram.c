@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * histogram.c — the latency histogram behind every p50/p95/p99 of the report.
  *

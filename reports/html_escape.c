@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * html_escape.c — the one door through which text reaches report.html.
  *

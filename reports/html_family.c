@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * html_family.c — one section of report.html per family: the decision and its reasons,
  * the facts the gate used (thresholds, coverage, error codes, skips by reason), a row per

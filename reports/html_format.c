@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * html_format.c — the report's numbers as people read them on the page. Ratios keep
  * three decimals, as the decision reasons print them ("parity lower bound 0.962 <

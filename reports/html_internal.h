@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * html_internal.h — private to reports/: the pieces report.html is drawn with.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * html_tree.c — reading the report tree the way the HTML renderer needs it: every key
  * may be missing and every number may be null (parity with no samples, a target with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * html_value.c — one value from traffic (an exemplar's baseline or candidate answer)
  * shown as indented JSON text inside a <pre>. We print it ourselves instead of calling

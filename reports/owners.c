@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * owners.c — who owns a switch, from a Quay switch snapshot (`--switches`). The snapshot
  * is what Quay's config.yaml holds (quay-facts.md): a versioned owner map. Accepted: the

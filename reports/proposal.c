@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proposal.c — what the report proposes to do with the owner switches, and the YAML
  * snippet `pmirror gate` prints for the switch snapshot (the gate's snapshot_name). A switch whose family (or

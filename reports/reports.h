@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * reports.h — the public header of reports/: diff records (DESIGN.md "Files") → per-family
  * and per-capability parity scores, the promotion gate, and the renderers that people

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * reports_internal.h — private to reports/: the pieces the report builder is made of.
  *

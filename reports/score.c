@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * score.c — the numbers of a parity score as report.json stores them. parity = match /
  * (match + mismatch), its lower bound is core's pm_wilson_lower (what the gate compares

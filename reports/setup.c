@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * setup.c — what `report`, `run` and the tee give the report builder besides diff records:
  * the profile's gate.yaml (unless another gate is named) and capabilities.yaml, the switch

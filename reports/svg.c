@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * svg.c — the parity chart and the trend chart of report.html, drawn as inline SVG by
  * the code (no chart library, no script): one horizontal row per family, families in

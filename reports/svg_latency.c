@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * svg_latency.c — the latency comparison of report.html: one small chart per family
  * (small multiples, because families differ by orders of magnitude: a blob pull and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trend.c — `--previous OLD/report.json`: what changed since the last report. Each family
  * present in both gets `previous` (its old parity, lower bound, decision, p95 per target)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * write_dir.c — reports_write_dir: every format of one report into a directory. Each
  * file is written under a temporary name in the same directory and renamed over the old

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * write_json.c — report.json: the report tree as it is, indented for people and diffs.
  * Ratios in the tree are already rounded to 6 decimals (score.c), so %.15g prints them

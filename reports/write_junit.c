@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * write_junit.c — junit.xml for CI servers (Jenkins, GitLab): one <testsuite> per family,
  * whose first <testcase> is the family's own gate and the others one per capability.

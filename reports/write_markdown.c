@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * write_markdown.c — report.md: what a nightly job pastes into a chat or a pull request.
  * One table (family, switch, samples, parity, lower bound, p95 baseline → candidate,

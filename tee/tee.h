@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee.h — the public header of tee/: live traffic, an inline proxy or a mirror sink.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_exchange.c — the shadow copy of one live exchange and its capture record.
  *

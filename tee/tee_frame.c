@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_frame.c — the tee's verdict on a request head before anything of it goes on: the
  * request must be framed one way only (RFC 9112 §6), its fields well formed (§5) and its

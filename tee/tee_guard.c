@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_guard.c — what keeps one client from taking proxy mode's front away from the others
  * (slowloris): a limit on connections per client address shared by every worker, the

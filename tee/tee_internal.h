@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_internal.h — what the tee's files share (private to capture/): the shadow copy of
  * one exchange, the bounded queue it travels on, the connection to the primary, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_metrics.c — the tee's live numbers in Prometheus text exposition format (0.0.4),
  * served on GET /metrics.

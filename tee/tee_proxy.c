@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_proxy.c — proxy mode, libmicrohttpd's side: each client request to the primary
  * (tee_upstream.c) and the primary's answer back, as the primary sent it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_queue.c — the shadow queue: bounded, lock-free, never waits.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_server.c — the tee's HTTP front: options, the listening sockets, the callbacks
  * libmicrohttpd calls for every connection and request in both modes, the shadow copy's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_shed.c — fair shedding: which shadow copies the queue takes when the shadow side
  * cannot keep up, per family, so that a rare family (OAUTH, KEYS) keeps a share of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_sink.c — sink mode: copies that another proxy already mirrors here.
  *

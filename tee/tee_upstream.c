@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_upstream.c — proxy mode's transfers to the primary: one libcurl easy handle per
  * request in flight, on the worker's multi handle, driven by the worker's loop.

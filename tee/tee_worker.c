@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tee_worker.c — the proxy's event loops: one thread per worker (default: one per CPU),
  * each with its own libmicrohttpd daemon on its own SO_REUSEPORT socket (the kernel

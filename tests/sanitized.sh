@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # sanitized.sh LOGDIR CMD [ARG]... — runs one test of a sanitizer build (PMIRROR_SANITIZE)
 # and fails it when any sanitizer wrote a report, whatever the test's own verdict.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # valgrind.sh LOGDIR CMD [ARG]... — runs one integration test with every pmirror process it
 # starts under valgrind's memcheck (label `valgrind`, see tests/CMakeLists.txt), and fails
 # it when valgrind reported anything, whatever the test's own verdict.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # demo.sh — what `make demo` shows: the whole parity pipeline on bundled data.
 #
 #   1. capture   fixtures/demo/quay.pcap (six seconds of Quay-shaped traffic over six

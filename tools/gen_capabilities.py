@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Generates config/quay/capabilities.yaml from Quay's route tracker.
 
 The tracker (fixtures/quay/quay-route-tracker.csv, a copy of the rewrite plan's list of

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """make_demo.py — the bundled data of `make demo` (tools/demo.sh), in fixtures/demo/.
 
 Writes:

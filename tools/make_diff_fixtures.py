@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """make_diff_fixtures.py [OUT_DIR] — writes the golden data for `pmirror diff` under the
 shipped Quay profile: fixtures/diff/quay_golden.results.jsonl (result records, the file
 `pmirror replay` writes), quay_golden.expect.jsonl (the verdict and the differences each

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the crafted capture fixtures: fixtures/capture/NAME.pcap (+ some NAME.pcapng)
 and NAME.expect.jsonl, the exchanges the capture stage must find in each.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """make_report_fixtures.py [--pmirror BIN] [--expect-only] [OUT_DIR] — the golden data for
 `pmirror report` and `pmirror gate` (tests/integration/report_golden.sh). OUT_DIR defaults
 to fixtures/report beside this script's repository.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # record_registry.sh — records a real container client talking to a real registry, for
 # the capture stage's tests: fixtures/capture/real/skopeo_push_pull.pcap.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * effects.c — the effects sink: one small HTTP server (libmicrohttpd) per worker target, at the
  * suite's `effects:` address, where that worker deployment's outbound HTTP is pointed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * idmap.c — queueitem id → held job: open addressing with linear probing and backward-shift
  * deletion (no tombstones, so a long capture that adds and removes millions of jobs keeps

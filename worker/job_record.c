@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * job_record.c — a held job as a job record (DESIGN.md "Files"), handed to the capture's
  * callback, and the counts that go with it.

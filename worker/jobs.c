@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jobs.c — the jobs a capture holds until their outcome, and how a queue row's changes
  * become that outcome.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * logical.c — queue capture by logical decoding: a temporary replication slot with the
  * built-in test_decoding plugin, read with pg_logical_slot_get_changes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pg.c — libpq for queue capture: connecting to the source (timeouts and keepalives so a
  * dead server is noticed, a fallback application name the DBA can see in pg_stat_activity),

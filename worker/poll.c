@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * poll.c — queue capture by polling, for a source without wal_level=logical (or a role
  * without REPLICATION).

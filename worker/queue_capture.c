@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * queue_capture.c — the queue capture session (worker.h): connecting as a guest, checking
  * the table and the role, choosing logical decoding or polling, the read loop, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay.c — the job replay's loop (`pmirror worker`): job records in, job results out.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay_internal.h — what the job replay's files share (prefix wk_): a job in flight and its
  * answer per target (replay.c), a worker target's connection and its one look per poll at the

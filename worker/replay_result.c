@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay_result.c — a replayed job as a job result (DESIGN.md "Files"): the job record as it
  * was read, plus `responses: {TARGET: {role, outcome, effects, latency_us, error}}`.

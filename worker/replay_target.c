@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay_target.c — one worker target of the job replay: its sandbox database, reached through
  * one libpq connection, into which jobs are inserted as Quay's producer inserts them and whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * run.c — a scheduled program's single run (DESIGN.md: a job record of kind "run"; `pmirror
  * worker --run PROGRAM@SNAPSHOT`). gcworker, securityworker, autopruneworker and the other

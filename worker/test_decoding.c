@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_decoding.c — reads the text of test_decoding's changes (format: test_decoding.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_decoding.h — a parser for the text PostgreSQL's built-in `test_decoding` output plugin
  * writes for each change a logical replication slot decodes (test_decoding.c). Private to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * worker.h — the public header of worker/: worker parity (DESIGN.md "Worker parity").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * worker_internal.h — what worker/'s files share (prefix wk_): a queue row as text, the jobs
  * held until their outcome (jobs.c, idmap.c), the job record (job_record.c), the libpq

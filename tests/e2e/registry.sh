@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # registry.sh — end to end against real software (ctest label e2e): two CNCF registries
 # (Debian's docker-registry) on loopback, skopeo pushing and pulling a real image through
 # `pmirror tee` in proxy mode while `pmirror capture -i lo` records the same traffic, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_capture.c — libFuzzer target for the capture stage.
  *

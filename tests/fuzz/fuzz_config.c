@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_config.c — libFuzzer target for config loading (core/config.c) and what is built
  * from a loaded tree: the capability map (core/capmap.c, then the classifier on a fixed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_correlate.c — replay's correlation tables (replay/correlate.c) against a plain
  * model of what they promise: the index over recorded values' last 8 bytes must find

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_diff.c — libFuzzer target for the diff engine (diff/).
  *

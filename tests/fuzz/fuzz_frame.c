@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_frame.c — libFuzzer target for the tee's verdict on a request head
  * (tee/tee_frame.c) against a model written from RFC 9110/9112 directly.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_har.c — libFuzzer target for HAR import (har/har_stream.c, har_import.c) and,
  * on what import accepts, export (har_export.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_json_tape.c — libFuzzer target for core/json_tape.c, against jansson.
  *

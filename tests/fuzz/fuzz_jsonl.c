@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_jsonl.c — libFuzzer target for the JSON Lines reader and writer (core/jsonl_*.c).
  *

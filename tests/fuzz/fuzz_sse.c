@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_sse.c — libFuzzer target for core/sse.c against a model written another way: the
  * input's line ends made LF first (CRLF, then CR), split into lines, and each line read

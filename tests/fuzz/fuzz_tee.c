@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_tee.c — libFuzzer target for the tee's request handling without sockets: the
  * header lists and hop-by-hop rule (tee/tee_exchange.c: tee_headers_*,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_test_decoding.c — libFuzzer target for the parser of test_decoding's text
  * (worker/test_decoding.c), which reads every change a logical slot decodes on a production

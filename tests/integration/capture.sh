@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # capture.sh — `pmirror capture` as a user runs it: redaction by default (no secret of
 # an Authorization or Cookie header in the file), --no-redact, gzip output, selection,
 # rotation, statistics, and bad input (one clear error line, exit 2). First, the crafted

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # capture_live.sh — `pmirror capture -i lo` on live traffic: a real HTTP server on
 # loopback (Python's http.server), real requests, and the two ways a live capture ends:
 # --duration, and SIGTERM (a clean close: every exchange written, the file whole).

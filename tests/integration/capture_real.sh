@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # capture_real.sh — a real recording (skopeo pushing and pulling an image through a real
 # docker-registry on loopback, tools/record_registry.sh) against tshark's reading of the
 # same file (`tshark -2`, stored beside it): pmirror must find every request/response

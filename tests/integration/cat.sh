@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cat.sh — `pmirror cat` on plain and gzip files, on damaged files (every complete record
 # first, then one warning), on garbage and on a line past the line cap (one error line
 # naming file:line, exit 2).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """chromium_pages.py — what report_html.sh asks of headless Chromium, from one browser
 (not a test of its own: ctest runs *.sh). Python 3 standard library only.
 

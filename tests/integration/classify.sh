@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # classify.sh — `pmirror classify` on the foundation issue's examples, with the shipped
 # Quay profile and with broken capability maps.
 . "$(dirname "$0")/lib.sh"

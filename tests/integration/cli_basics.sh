@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cli_basics.sh — the command line contract of DESIGN.md: help, unknown subcommands,
 # exit codes, one clear error line for bad input, and the typed options.
 . "$(dirname "$0")/lib.sh"

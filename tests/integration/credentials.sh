@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # credentials.sh — issue 17 item 9: `pmirror credentials -i CAPTURE` lists each distinct
 # redacted: token of a capture with where it occurs (header and scheme, cookie, query
 # parameter, JSON field; request or response), how often, and the first exchange's method

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """creds_capture.py SPEC_OUT SECRETS_OUT — the clear traffic of credentials.sh and
 one_key.sh (issue 17 items 9 and 10): make_capture.py's spec of six exchanges carrying five
 secrets (a Bearer token twice, an access_token query parameter, a password JSON field, a

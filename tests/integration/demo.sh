@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # demo.sh — keeps `make demo` honest: tools/demo.sh runs the real pipeline (capture ->
 # two recorded backends -> pmirror run) on fixtures/demo/ with the built binary, and the
 # outcome must be the one tools/make_demo.py seeded: REGISTRY_V2, KEYS and WELLKNOWN

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # diff_golden.sh — `pmirror diff` on the golden Quay cases (fixtures/diff, made by
 # tools/make_diff_fixtures.py from quay-facts.md and DESIGN.md, not from the engine):
 # every record gets exactly one diff record with the expected verdict and exactly the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # diff_noise.sh — noise learned from a secondary target (Diffy's rule, per capability):
 # a field the two Pythons disagree on about as often as Python and Go is noise, absorbed
 # and listed; one they never disagree on is a real difference; the thresholds hold at

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fault_backends.sh — misbehaving backends through the whole pipeline, replay then diff (what
 # replay_faults.sh leaves out): a gzip bomb (1 GiB of zeros in ~1 MB) is stored as sent by
 # replay and is `too_large` in diff, whose memory stays far below the bomb; refusals, resets,

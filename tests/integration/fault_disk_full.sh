@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fault_disk_full.sh — every writing command (capture, replay, diff, cat) on a full disk: a
 # clean error naming the file and the cause, exit 2, and every record before the failure
 # readable by `pmirror cat` (exit 0, the damage at the end a warning), each one equal to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fault_kill.sh — `kill -9` in the middle of a capture and of a replay, plain and gzip
 # outputs: the file reads back (`pmirror cat` exit 0; a gzip stream cut short is a warning,
 # a plain file ends on a whole line), every record read back is whole and right, and the

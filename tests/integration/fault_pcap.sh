@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fault_pcap.sh — malformed pcap and pcapng files (capture.sh covers random bytes, an empty
 # file and one cut mid-record): a file libpcap cannot open is one error line naming it and
 # exit 2; damage inside a file is a warning naming it, every exchange before it kept, exit

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """fault_server.py PORT LOGFILE — a misbehaving HTTP/1.1 backend for replay tests.
 
 Serves on 127.0.0.1:PORT (0 = any free port; the bound port is printed on stdout as

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """gc_worker.py — a scheduled garbage collector for the worker-run tests and the demo, in two
 flavours, run once per `pmirror worker --run gcworker@SNAPSHOT` on a copy of the snapshot.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # har.sh — `pmirror import --har` and `pmirror export --har`: a devtools HAR into the
 # capture records its hand-written expectations name (fixtures/har/devtools.expect.json),
 # secrets never on disk, captures of the fixture pcaps out as HAR 1.2 (har_check.py) and

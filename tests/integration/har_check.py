@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """har_check.py FILE.har [--entries N] — checks that a file is a HAR 1.2 document that
 HAR viewers accept: every object and key the spec (http://www.softwareishard.com/blog/
 har-12-spec/) requires, with its type; times as ISO 8601; URLs absolute; `time` equal to

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """har_expect.py EXPECT.json CAPTURE.jsonl — checks a capture file written by
 `pmirror import --har` against a hand-written expectation file (fixtures/har/*.expect.json;
 its "about" member says how to read it). Python stdlib only. Prints one line per

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # layout.sh — the rooms of DESIGN.md ("Pipeline and layout") hold in the built tree, read
 # from the stage libraries' symbols and the headers the build exposes:
 #  - dependencies point one way: core <- capture, har, tee, replay, worker, diff, reports <-

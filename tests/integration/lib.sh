@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # lib.sh — shared helpers for the integration tests: each test script sources it, runs
 # the built binary ($PMIRROR_BIN) in a temporary directory and counts its checks.
 # Sourced, not run (its name has no test of its own: ctest runs *.sh except this one).

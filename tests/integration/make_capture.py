@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """make_capture.py OUT [SPEC] — writes a capture file (DESIGN.md "Files": one capture
 record per line, first key "v": 1) from a compact spec, so a test states exactly the
 timing (ts and done_us decide the replay's causal order) and the flags it needs.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # noise_run.sh — one noise rule whatever the input: `diff -i FILE`, `diff -i -` (a file or
 # a pipe on stdin) and `run` give the same verdicts and differences (issue 17). The
 # secondary (a second Python) differs from the baseline only by host:port in an echoed URL;

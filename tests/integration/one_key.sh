@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # one_key.sh — issue 17 item 10: one run, one key. A capture redacted with key K (the
 # .pmirror-key import wrote beside it) is replayed and run without --key into other
 # directories: what they write is redacted with K, so a secret the backends answer with (a

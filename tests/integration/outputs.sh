@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # outputs.sh — pmirror never writes through a symbolic link. `-o LINK` (plain, gzip, for
 # capture and import) is refused with one line naming the link, exit 2, and the link's target
 # keeps its bytes and its mode; `-o -` still writes to stdout; --port-file's temporary has an

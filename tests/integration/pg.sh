@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # pg.sh — a private PostgreSQL for the integration tests that need a real one (queue capture,
 # the worker replay). Sourced after lib.sh, not run (ctest skips it, like lib.sh).
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # profile.sh — a profile for a service that is not Quay (issue 17, items 6-8): `profile init`
 # writes one that loads, `profile check` lists its routes and names the file:line of a name
 # the maps lack; `method: "*"`; the Quay-only keys left out; records classified again with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # profile_tiny.sh — pmirror on a service that is not Quay, as a new user would run it: the
 # profile fixtures/profiles/tiny (written with `pmirror profile init`, edited, checked with
 # `pmirror profile check`), live traffic to tiny_service.py captured on loopback, then `run`

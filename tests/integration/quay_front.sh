@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # quay_front.sh — the tee where Quay runs it (issue 20), rebuilt from real parts: Debian's
 # nginx in front, as conf/nginx/http-base.conf.jnj has it but with the upstream pointed at
 # the tee's socket and gunicorn's own socket as the `backup` server

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """quay_front_app.py — the Python app behind quay_front.sh's nginx, standing in for Quay's
 gunicorn (stdlib only; gunicorn imports it as quay_front_app:app). Each answer is JSON that
 echoes what reached it — method, path, query, X-Forwarded-For, the body's length and SHA-256,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # queue_capture.sh — `pmirror capture --queue` against a real PostgreSQL (pg.sh) with Quay's
 # queueitem table, jobs enqueued, claimed, completed and retried the way data/queue.py does it
 # (quay_queue.sql):

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """queue_worker.py — a small Quay queue worker for worker_replay.sh, in two flavours.
 
     /usr/bin/python3 queue_worker.py FLAVOUR DSN HOOKS [--queues Q/,...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # replay_faults.sh — `pmirror replay` against backends that misbehave (fault_server.py on
 # 127.0.0.1, and a port nothing listens on): each failure ends as its own error code in the
 # result file (refused, reset, timeout, truncated, garbage), answers keep their status and

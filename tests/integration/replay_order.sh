@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # replay_order.sh — how `pmirror replay` sends what it sends, seen from backends it starts
 # itself (fault_server.py on 127.0.0.1, which logs every request with its arrival time):
 #  - causal order across connections: an exchange recorded after another's response ended

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # replay_registry.sh — replay against real registries (the CNCF distribution registry,
 # Debian's docker-registry), with traffic from a real client (skopeo) recorded by
 # `pmirror capture -i lo`:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # replay_safety.sh — the side-effect policy of `pmirror replay`: no mutating request
 # (every method but GET/HEAD/OPTIONS, and a GET the record marks mutating) ever reaches a
 # target unless that target has `sandbox: true` AND the run allows writes (--allow-writes

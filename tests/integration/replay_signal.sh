@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # replay_signal.sh — SIGINT and SIGTERM during `pmirror replay`: nothing new starts, what
 # is in flight finishes (bounded by the targets' timeouts), the result file is closed
 # whole (every line a complete result), the summary is printed, exit 0.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # report_display.sh — what report.md, junit.xml and report.html say about a difference,
 # through the command line (diff, then report): a trailing newline shows as "</html>\n", an
 # extra key whose value is null as (absent) | null, each exemplar names its request and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # report_golden.sh — `pmirror report` and `pmirror gate` on the golden diff files of
 # fixtures/report (tools/make_report_fixtures.py: result records made from a story, diffed
 # by `pmirror diff`; expect.json computed by the script from the spec, not from reports/):

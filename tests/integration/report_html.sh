@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # report_html.sh — report.html in a real browser: the fixture reports (rendered by the
 # unit test binary, fixtures/report/html/) opened in headless Chromium (one browser for
 # every page, driven by chromium_pages.py). The hostile

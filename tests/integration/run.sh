@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # run.sh — `pmirror run` is the four stages in one process: on the real skopeo/registry
 # recording served back by two `pmirror serve` backends, `run` gives the report that
 # replay + diff + report give one by one (every family's numbers, decisions, reasons),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # secrets.sh — no credential is left on disk. Known secrets are planted in the traffic, in
 # requests and in responses: a Basic password, a Bearer JWT, an OAuth token in a query
 # string, session and CSRF cookies, a robot password and a robot token in JSON bodies,

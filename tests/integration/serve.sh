@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # serve.sh — `pmirror serve` as the replay tests, the demo and a team reproducing a
 # parity failure use it: the real skopeo/docker-registry recording captured at test time
 # and served back to curl — the blob and manifest bytes exact (their sha256 is their

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # serve_unix.sh — replay and serve over Unix sockets (issue 20): `pmirror serve --listen
 # unix:/PATH` answers a capture on a socket file (mode 0660; a second serve on the live
 # socket refused, exit 2; the file removed on SIGTERM, and a stale one left by SIGKILL

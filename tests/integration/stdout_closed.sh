@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # stdout_closed.sh — issue 17 item 14: when the reader of standard output goes away
 # (`pmirror cat BIG | head -1`), a command ends quietly with status 0, as coreutils do, not
 # with "write failed: Broken pipe" and exit 2: cat, diff -o -, export --har -o -, classify,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tee_backend.py PORT LOGFILE [--variant NAME] [--delay-ms N] — a backend for the tee tests.
 
 Serves HTTP/1.1 (keep-alive) on 127.0.0.1:PORT (0 = any free port; prints "PORT <n>" on

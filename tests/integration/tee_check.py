@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tee_check.py — client-side checks for the tee tests (Python 3 standard library only).
 
   compare PRIMARY_PORT TEE_PORT METHOD PATH [METHOD PATH]...

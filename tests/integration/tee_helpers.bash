@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tee_helpers.bash — what tee_proxy.sh and tee_sink.sh share (sourced after lib.sh; not a
 # test of its own: ctest runs *.sh). Backends and tees on free loopback ports, killed at
 # exit with lib.sh's other servers, and readers for tee_check.py's JSON.

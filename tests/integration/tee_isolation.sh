@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tee_isolation.sh — `pmirror tee` in proxy mode: the shadow side never slows the primary
 # path. A healthy run, then a stopped shadow (SIGSTOP: connections hang), a refusing one
 # and one that answers after 10 s: the client sees zero errors and about the same p99

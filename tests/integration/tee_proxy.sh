@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tee_proxy.sh — `pmirror tee` in proxy mode against Python backends it starts on loopback
 # (tee_backend.py): what the client gets is exactly what the primary sent (status,
 # headers in order with repeats, bodies chunked, gzip, large, binary; HEAD, 204, 304),

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tee_raw.py — the raw ends of tee_smuggling.sh (not a test of its own: ctest runs *.sh).
 
   tee_raw.py primary LOG      a primary that frames requests itself (Content-Length or

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tee_rollback.sh — the tee acting on its live decisions (issue 19 item 4): a proxy tee in
 # front of a primary, the snapshot saying KEYS is `go`, --on-rollback a command that logs
 # its environment and flips the switch file to python. The shadow answers like the primary

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tee_shed.sh — fair shedding (issue 18): two families at a 90/10 mix (REGISTRY_V2 and
 # KEYS) sent through the tee much faster than a deliberately slow shadow (20 ms an answer,
 # two at a time, --queue 8) can diff them. Each family must keep a share: the small

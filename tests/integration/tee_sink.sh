@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tee_sink.sh — `pmirror tee --sink`: mirrored copies (curl with the original-URI header,
 # then Debian's nginx with a `mirror` directive) are answered 204 at once, replayed to the
 # suite's two targets under their original target, and diffed: verdicts in the metrics,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tee_slowloris.py — the two sides of tee_slowloris.sh (Python 3 standard library only).
 
   attack PORT SECONDS OUT.json [--conns N] [--src ADDR] [--every S] [--stop-file PATH]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tee_slowloris.sh — proxy mode holds under slowloris, on loopback only, in about 30 s:
 # 1 100 connections from 127.0.0.2 dribble one byte of a request head every 2 s (a closed
 # one comes back at its next tick) while a client on 127.0.0.1 makes 400 ordinary GETs,

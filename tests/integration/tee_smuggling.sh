@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tee_smuggling.sh — the tee in proxy mode frames every request before anything reaches
 # the primary (RFC 9112 §5, §6): a raw client (tee_raw.py send) sends each attack byte for
 # byte, a raw primary (tee_raw.py primary) logs every request it framed and every byte it

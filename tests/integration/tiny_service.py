@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tiny_service.py — a small HTTP API that is not Quay, in two flavours, for profile_tiny.sh:
 the "python" service and its "go" port, which differs in the ways a real port does.
 

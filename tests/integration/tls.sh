@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tls.sh — TLS as production has it (README "The suite file": ca, cert, key, server_name;
 # insecure's warning): certificates made here with the openssl command (a CA, a server
 # certificate for 127.0.0.1, one for another name, an expired one, a client certificate),

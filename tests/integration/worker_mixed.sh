@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # worker_mixed.sh — mixed mode (issue 16): jobs one implementation's producer enqueued are
 # consumed by the other's worker just as well, and the reports say which producer made each.
 # Two captures of one source database (pg.sh), `--producer python` while Python-style producers

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # worker_replay.sh — `pmirror worker` against a real PostgreSQL (pg.sh): jobs captured with
 # `pmirror capture --queue` from one database (the "production" source) are replayed into two
 # sandbox databases of the same cluster, each consumed by a test worker following Quay's claim

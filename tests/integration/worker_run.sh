@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # worker_run.sh — scheduled programs (`pmirror worker --run PROGRAM@SNAPSHOT`, records of kind
 # "run") against a real PostgreSQL (pg.sh): one snapshot database (tags, manifests, blobs, a
 # queue), copied per target with CREATE DATABASE ... TEMPLATE, a test garbage collector run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * scratch.h — a scratch directory for unit tests that write files: scratch_make makes one
  * under /tmp (a TestSuite's .init; Criterion runs each test in its own process, so each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_auth_users.c — capture's remembered Authorization → user (capture/auth_users.c)
  * answers exactly what pm_cohort_user_from_authorization does: for Basic, Bearer JWT,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_capmap.c — the capability map against Quay's own route list.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_capture_fixtures.c — every crafted pcap in fixtures/capture/ against the
  * exchanges it is known to hold (NAME.expect.jsonl, written by tools/make_pcaps.py with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_config.c — YAML and JSON config files into one jansson tree: how YAML scalars
  * resolve, that both syntaxes give equal trees, and that every error (syntax, duplicate

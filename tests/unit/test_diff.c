@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_diff.c — the diff engine (diff/) on result records built here: the JSON corners a
  * migration trips on (key order, number forms, null / missing / [], order, depth), every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_diff_stream.c — event streams (text/event-stream, Quay's /realtime) compared as
  * lists of events (issue 22): each event's data as JSON when it parses, the event's index

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_display.c — what a reviewer reads about a difference, from the diff record to every
  * renderer (report.md, junit.xml, report.html): invisible characters shown escaped (a

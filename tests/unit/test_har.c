@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_har.c — HAR import's corners, on in-memory documents: the streamed walk of the
  * document (members in any order, escaped names, a byte order mark, values it must skip,

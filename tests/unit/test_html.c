@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_html.c — report.html (reports_write_html) on the hand-written reports in
  * fixtures/report/html/: the escaper byte by byte in both contexts, every section of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_jsonl.c — the JSON Lines files every stage reads and writes: round trips through
  * plain and gzip files, the 0600 mode, and above all what survives damage — a truncated

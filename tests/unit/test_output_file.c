@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_output_file.c — core/output_file.c: outputs are never written through a symbolic
  * link (refused, naming the path; a dangling link creates nothing), are 0600, and a device

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_profile.c — core/profile.c: the order a profile is looked up in (--profile,
  * $PMIRROR_PROFILE, beside the binary (installed, then a build tree's), the source tree's,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_record.c — the record helpers of core/: "v" first, body vs body_b64 and the
  * truncation keys, header look-up, and the encodings every stage leans on (UTF-8

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_redact.c — secrets at rest: the keyed token form, what each header keeps (scheme,
  * cookie names, Set-Cookie attributes), query parameters, JSON and form bodies, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_redact_inventory.c — which redacted: tokens a record holds and where
  * (core/redact_inventory.c, behind `pmirror credentials`): the token's exact form, each

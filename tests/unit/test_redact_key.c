@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_redact_key.c — the redaction key file is trusted only when it is the user's own:
  * a key planted beside the output (or given with --key) that someone else owns, that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_replay_fastpath.c — what the replay loop reads capture lines with instead of
  * jansson trees, checked against jansson itself: pm_jtape_json builds the tree

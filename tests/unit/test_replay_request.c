@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_replay_request.c — building a target's request from a capture record
  * (rp_request_build) and the correlation tables it reads (rp_correlation_*): configured

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_report.c — the report builder (reports/) on diff records built here: the Wilson
  * bound and the latency histogram against known values, every gate decision with its

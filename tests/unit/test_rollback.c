@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_rollback.c — the tee's rollback watcher (pipeline/rollback.c) on reports made here:
  * a go family decided rollback is acted on once, however many ticks; a python one never;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_rotating_writer.c — core/rotating_writer.c: a JSON Lines output in numbered parts
  * (capture --rotate-size, --rotate-seconds): the part names, a new part once a line takes

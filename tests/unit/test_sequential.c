@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_sequential.c — the always-valid sequential test of core/sequential.c, by
  * simulation (fixed seeds, well under a second): a healthy canary watched at 50 looks is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_serve.c — `pmirror serve`, the recorded backend, through its API: each test
  * writes a few capture (or result) records with pm_jsonl_writer, starts a server on

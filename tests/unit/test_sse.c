@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_sse.c — core/sse.c: a Server-Sent Events stream read into its events as the WHATWG
  * spec's interpretation does (multi-line data, CR/LF/CRLF line ends, comments counted,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_target.c — request targets and methods as core sees them (core/target.c,
  * core/classify.c): the origin form of a target, which targets may go on a request line,

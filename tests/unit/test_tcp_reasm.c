@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_tcp_reasm.c — TCP reassembly of one direction: in-order and reordered delivery,
  * duplicates and byte-exact overlap trimming (first copy wins), gaps when the stream is

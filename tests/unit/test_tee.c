@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_tee.c — the tee's parts that need no network: the bounded shadow queue (limits,
  * order, many producers at once), the shadow copy's capture record, hop-by-hop header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_tls.c — core/tls.c without a network: server_name's URL and connect-to mapping, the
  * names a TLS failure gets from curl's result and text, and nginx's 400 refusing a client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_toolkit.c — core's shared toolkit, each piece the one copy every stage uses: the
  * RFC 3339 reader, the libcurl error codes, the hop-by-hop set, UTF-8 stepping, zlib.

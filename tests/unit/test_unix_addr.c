@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_unix_addr.c — Unix sockets as addresses (core/unix_addr.c, core/net.c,
  * core/target.c): the unix:/PATH and unix:/PATH:/base/path forms and the bad ones, the

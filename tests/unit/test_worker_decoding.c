@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_worker_decoding.c — the parser of test_decoding's text (worker/test_decoding.c): the
  * lines PostgreSQL 15 wrote for queueitem changes in this project's tests (copied from a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_worker_jobs.c — the jobs queue capture holds (worker/jobs.c, worker/idmap.c): how the
  * row's changes become the first delivery's outcome, as logical decoding sees each step and as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_worker_map.c — the worker map (core/workers.c, core/job.c): the shipped Quay map
  * loads with its nine queues and the tracker's program names, and its scheduled programs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_worker_targets.c — the worker side of suites and diff: worker targets in a suite file
  * (database, effects, run, sandbox: true required, errors at file:line:column), and job results
