@@ -89,6 +89,11 @@ static void close_container(pm_jtext *t, char c)
 void pm_jtext_object_reopen(pm_jtext *t, const char *object, size_t len)
 {
     pm_jtext_reset(t);
+    pm_jtext_object_extend(t, object, len);
+}
+
+void pm_jtext_object_extend(pm_jtext *t, const char *object, size_t len)
+{
     while (len > 0 && (*object == ' ' || *object == '\t'))
         object++, len--;
     while (len > 0 && object[len - 1] != '}') /* trailing blanks */
@@ -98,13 +103,18 @@ void pm_jtext_object_reopen(pm_jtext *t, const char *object, size_t len)
     while (len > 0 && (object[len - 1] == ' ' || object[len - 1] == '\t' || object[len - 1] == '\r' ||
                        object[len - 1] == '\n'))
         len--;
-    if (len == 0 || object[0] != '{') {
+    if (len == 0 || object[0] != '{' || t->depth >= MAX_DEPTH) {
         t->failed = true;
         return;
     }
+    separate(t);
     put(t, object, len);
-    t->depth = 1;
-    t->need_comma = 1 | (object[len - 1] != '{' ? 1ULL << 1 : 0); /* it has members: a comma first */
+    t->depth++;
+    uint64_t bit = 1ULL << (t->depth & MAX_DEPTH);
+    if (object[len - 1] != '{') /* it has members: a comma first */
+        t->need_comma |= bit;
+    else
+        t->need_comma &= ~bit;
 }
 
 void pm_jtext_object_begin(pm_jtext *t) { open_container(t, '{'); }

@@ -35,6 +35,9 @@ void pm_jtext_object_begin(pm_jtext *t);
  * extends each capture line this way instead of re-serializing it. Sets t->failed when
  * `object` does not look like an object. */
 void pm_jtext_object_reopen(pm_jtext *t, const char *object, size_t len);
+/* The same as the next value of what t holds (after a key, or as an array's element): an
+ * object already serialized, left open for more members. */
+void pm_jtext_object_extend(pm_jtext *t, const char *object, size_t len);
 void pm_jtext_object_end(pm_jtext *t);
 void pm_jtext_array_begin(pm_jtext *t);
 void pm_jtext_array_end(pm_jtext *t);

@@ -218,6 +218,7 @@ static int setup(pipeline_tee *t, pm_err *err)
     so.replay.suite = t->targets;
     so.replay.correlation_path = t->profile->correlation.path;
     so.replay.order_writes_only = true;
+    so.replay.hash_uncut = t->record != NULL; /* nothing else keeps the shadow's results */
     return (t->shadow = pipeline_shadow_new(&so, err)) ? 0 : -1;
 }
 

@@ -49,6 +49,7 @@ struct rp_correlation {
     size_t ntargets;
     const json_t *rules; /* the profile's declared rules (borrowed), see below */
     json_t *wanted;      /* the JSON body fields to learn: built-in and declared */
+    pm_jtape tape;       /* reused for every body read */
 };
 
 rp_correlation *rp_correlation_new(size_t ntargets, const json_t *rules)
@@ -92,6 +93,7 @@ void rp_correlation_free(rp_correlation *c)
     table_free(&c->issued);
     free(c->targets);
     json_decref(c->wanted);
+    pm_jtape_free(&c->tape);
     free(c);
 }
 
@@ -244,26 +246,78 @@ static bool escapes_a_name_char(const char *text, size_t len)
     return false;
 }
 
-/* The JSON object a body holds, or NULL (bodies that are not objects issue nothing, nor
- * do bodies that do not name a wanted field: those are not parsed at all, unless an
- * escape could be hiding the name). */
-static json_t *body_object(const char *text, size_t len, const json_t *wanted)
+/* Whether text names field as a JSON key would ("token" with its quotes). */
+static bool names_field(const char *text, size_t len, const char *field, size_t flen)
 {
-    if (!text || len == 0 || !memchr(text, '{', len < 64 ? len : 64))
+    char quoted[130];
+    if (flen + 2 > sizeof quoted) /* a long declared name: unquoted, only ever more often */
+        return memmem(text, len, field, flen) != NULL;
+    quoted[0] = '"';
+    memcpy(quoted + 1, field, flen);
+    quoted[flen + 1] = '"';
+    return memmem(text, len, quoted, flen + 2) != NULL;
+}
+
+/* A tape string token decoded into a new NUL-terminated buffer; NULL on a bad escape. */
+static char *tape_string(const pm_jtape *t, const pm_jtok *k)
+{
+    size_t len = k->end - k->start, out_len = len;
+    char *s = malloc(len + 1);
+    if (!s)
         return NULL;
-    bool named = false;
-    size_t i;
-    const json_t *f;
-    json_array_foreach(wanted, i, f)
-        named |= json_is_string(f) && memmem(text, len, json_string_value(f), json_string_length(f)) != NULL;
-    if (!named && !escapes_a_name_char(text, len))
-        return NULL;
-    json_t *doc = json_loadb(text, len, 0, NULL);
-    if (doc && !json_is_object(doc)) {
-        json_decref(doc);
+    if (!(k->flags & PM_JTOK_ESCAPED))
+        memcpy(s, t->text + k->start, len);
+    else if (pm_jstr_unescape(t->text + k->start, len, s, &out_len) != 0) {
+        free(s);
         return NULL;
     }
-    return doc;
+    s[out_len] = '\0';
+    return s;
+}
+
+/* The wanted top-level string fields of a body that is a JSON object, decoded: vals[i] for
+ * wanted[i] (malloc'd; NULL when absent or not a string). False when it has none. Bodies
+ * that name no wanted field as a key are not read at all; the others are read on a tape,
+ * no tree built, except where an escape could hide a name: jansson reads those, as it
+ * decodes keys. */
+static bool body_fields(rp_correlation *c, const char *text, size_t len, char **vals)
+{
+    const json_t *wanted = c->wanted;
+    size_t n = json_array_size(wanted), i;
+    const json_t *f;
+    for (i = 0; i < n; i++)
+        vals[i] = NULL;
+    if (!text || len == 0 || !memchr(text, '{', len < 64 ? len : 64))
+        return false;
+    bool named = false, escaped = escapes_a_name_char(text, len);
+    json_array_foreach(wanted, i, f)
+        named |= json_is_string(f) && names_field(text, len, json_string_value(f), json_string_length(f));
+    if (!named && !escaped)
+        return false;
+    bool found = false;
+    if (escaped) {
+        json_t *doc = json_loadb(text, len, 0, NULL);
+        json_array_foreach(wanted, i, f) {
+            const char *v = json_is_object(doc) ? json_string_value(json_object_get(doc, json_string_value(f))) : NULL;
+            found |= v && (vals[i] = strdup(v)) != NULL;
+        }
+        json_decref(doc);
+        return found;
+    }
+    if (pm_jtape_parse(&c->tape, text, len, 64) != 0 || c->tape.tok[0].type != PM_JOBJ)
+        return false;
+    json_array_foreach(wanted, i, f) {
+        long v = json_is_string(f) ? pm_jtape_find(&c->tape, 0, json_string_value(f)) : -1;
+        if (v >= 0 && c->tape.tok[v].type == PM_JSTR)
+            found |= (vals[i] = tape_string(&c->tape, &c->tape.tok[v])) != NULL;
+    }
+    return found;
+}
+
+static void free_fields(char **vals, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(vals[i]);
 }
 
 void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
@@ -273,21 +327,19 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         return;
     const rp_header *rec_headers = rec->resp_headers;
     const size_t nrec = rec->n_resp_headers;
-    /* JSON bodies: the recorded body is parsed once; a target's only when the recorded one
+    /* JSON bodies: the recorded body is read once; a target's only when the recorded one
      * issued something. */
-    const json_t *wanted = c->wanted;
-    json_t *rec_doc = NULL;
+    const size_t nwanted = json_array_size(c->wanted);
+    char *rec_vals[nwanted ? nwanted : 1], *vals[nwanted ? nwanted : 1];
+    bool rec_issued = false;
     if (rec->resp_body >= 0) {
         size_t len = 0;
         char *text = rp_record_string(rec, rec->resp_body, &len);
-        rec_doc = body_object(text, len, wanted);
+        rec_issued = body_fields(c, text, len, rec_vals);
         free(text);
+    } else {
+        memset(rec_vals, 0, sizeof rec_vals);
     }
-    bool rec_issued = false;
-    size_t i;
-    const json_t *f;
-    json_array_foreach(wanted, i, f)
-        rec_issued |= json_is_string(json_object_get(rec_doc, json_string_value(f)));
 
     for (size_t t = 0; t < c->ntargets; t++) {
         const rp_call *call = &x->calls[t];
@@ -304,6 +356,7 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         pair_up(c, t, rp_headers_get(rec_headers, nrec, "docker-upload-uuid"),
                 rp_call_header(call, "docker-upload-uuid"));
         /* declared in the profile: more response headers whose values come back */
+        size_t i;
         const json_t *h;
         json_array_foreach(json_object_get(c->rules, "headers"), i, h)
             if (json_is_string(h))
@@ -318,15 +371,12 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
             continue;
         size_t body_len;
         const unsigned char *body = rp_call_body(call, &body_len);
-        json_t *doc = body_object((const char *)body, body_len, wanted);
-        json_array_foreach(wanted, i, f) {
-            const char *name = json_string_value(f);
-            pair_up(c, t, json_string_value(json_object_get(rec_doc, name)),
-                    json_string_value(json_object_get(doc, name)));
-        }
-        json_decref(doc);
+        body_fields(c, (const char *)body, body_len, vals);
+        for (i = 0; i < nwanted; i++)
+            pair_up(c, t, rec_vals[i], vals[i]);
+        free_fields(vals, nwanted);
     }
-    json_decref(rec_doc);
+    free_fields(rec_vals, nwanted);
 }
 
 static char *replace_all(const char *s, const char *from, const char *to)

@@ -61,6 +61,7 @@ void replay_options_init(replay_options *o)
     memset(o, 0, sizeof *o);
     o->max_body = 16u << 20;
     o->window = 4096;
+    o->hash_uncut = true;
 }
 
 replay_session *replay_new(const replay_options *o, pm_err *err)
@@ -398,7 +399,20 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
                            const pm_redactor *r)
 {
     if (target->recorded) { /* the capture's own response, with the target's keys added */
-        json_t *copy = x->rec->response >= 0 ? rp_record_json(x->rec, x->rec->response) : json_object();
+        const rp_record *rec = x->rec;
+        if (rec->response >= 0 && pm_jtape_find(&rec->tape, (size_t)rec->response, "role") < 0 &&
+            pm_jtape_find(&rec->tape, (size_t)rec->response, "error") < 0) {
+            /* its text as recorded, reopened: not parsed into a tree and serialized again */
+            const pm_jtok *k = &rec->tape.tok[rec->response];
+            pm_jtext_object_extend(t, rec->text + k->start, k->end - k->start);
+            pm_jtext_key(t, "role");
+            pm_jtext_cstring(t, pm_role_name(target->role));
+            pm_jtext_key(t, "error");
+            pm_jtext_cstring(t, call->error);
+            pm_jtext_object_end(t);
+            return;
+        }
+        json_t *copy = rec->response >= 0 ? rp_record_json(rec, rec->response) : json_object();
         json_object_set_new(copy, "role", json_string(pm_role_name(target->role)));
         json_object_set_new(copy, "error", call->error ? json_string(call->error) : json_null());
         pm_jtext_json(t, copy);
@@ -433,7 +447,10 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
             pm_body_to_jtext_redacted(&call->resp_body, r, headers, t);
         } else { /* hashed here, off the replay loop */
             pm_body body;
-            pm_body_init(&body, call->body_limit);
+            if (x->hash_uncut)
+                pm_body_init(&body, call->body_limit);
+            else
+                pm_body_init_sha_when_cut(&body, call->body_limit);
             if (call->data_len > 0 && pm_body_append(&body, call->data, call->data_len) != 0)
                 t->failed = true;
             pm_body_to_jtext_redacted(&body, r, headers, t);
@@ -673,6 +690,7 @@ static rp_exchange *new_exchange(replay_session *s, rp_record *rec)
     }
     x->suite = s->suite;
     x->redactor = s->o.redactor;
+    x->hash_uncut = s->o.hash_uncut;
     x->sent = s->sent;
     x->rec = rec;
     x->order = s->next_order++;

@@ -28,6 +28,9 @@ typedef struct replay_options {
     const char *correlation_path; /* correlation rules ({headers: [...], json_fields: [...]}):
                               * the profile's correlation.yaml (pm_profile.correlation.path);
                               * NULL: the built-in ones alone */
+    bool hash_uncut;         /* body_sha256 of every answer, as the results format promises
+                              * (default); false: only of a body cut by max_body, as capture
+                              * does (the tee's shadow when no record keeps its results) */
     const pm_redactor *redactor; /* secrets in the targets' answers (Set-Cookie, issued tokens)
                               * are redacted in the results with it; NULL: kept (tests only).
                               * Give it keep_jwt_claims: diff compares issued JWTs' claims. */

@@ -94,6 +94,7 @@ typedef struct rp_call {
 struct replay_exchange {
     const pm_suite *suite;  /* borrowed from the session, as the redactor */
     const pm_redactor *redactor;
+    bool hash_uncut;        /* the session's option */
     const pm_secrets *sent; /* the suite's credentials, for answers echoing them (borrowed) */
     rp_record *rec;         /* the capture record (owned) */
     int64_t ts_us;          /* recorded request start */

@@ -86,8 +86,10 @@ tee_exchange *tee_exchange_new(size_t max_body)
     tee_exchange *x = calloc(1, sizeof *x);
     if (!x)
         return NULL;
-    pm_body_init(&x->req_body, max_body);
-    pm_body_init(&x->resp_body, max_body);
+    /* a capture record: body_sha256 only of a body cut by max_body, as capture writes it
+     * (the front hashes nothing it does not have to) */
+    pm_body_init_sha_when_cut(&x->req_body, max_body);
+    pm_body_init_sha_when_cut(&x->resp_body, max_body);
     x->req_body_kept = true;
     return x;
 }

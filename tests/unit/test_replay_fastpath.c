@@ -166,6 +166,39 @@ Test(jtext_reopen, adds_members_to_a_serialized_object)
     pm_jtext_free(&t);
 }
 
+/* An object extended in place as the value of a key and as array elements: the members
+ * before and after it keep their commas. */
+Test(jtext_reopen, extends_a_serialized_object_as_a_nested_value)
+{
+    pm_jtext t = {0};
+    pm_jtext_object_begin(&t);
+    pm_jtext_key(&t, "first");
+    pm_jtext_int(&t, 1);
+    pm_jtext_key(&t, "inner");
+    pm_jtext_object_extend(&t, " {\"a\":1} ", 9);
+    pm_jtext_key(&t, "role");
+    pm_jtext_cstring(&t, "baseline");
+    pm_jtext_object_end(&t);
+    pm_jtext_key(&t, "list");
+    pm_jtext_array_begin(&t);
+    pm_jtext_object_extend(&t, "{}", 2);
+    pm_jtext_key(&t, "b");
+    pm_jtext_null(&t);
+    pm_jtext_object_end(&t);
+    pm_jtext_object_extend(&t, "{ }", 3);
+    pm_jtext_object_end(&t);
+    pm_jtext_array_end(&t);
+    pm_jtext_key(&t, "last");
+    pm_jtext_bool(&t, true);
+    pm_jtext_object_end(&t);
+    cr_assert_not(t.failed);
+    cr_expect_str_eq(t.buf, "{\"first\":1,\"inner\":{\"a\":1,\"role\":\"baseline\"},"
+                            "\"list\":[{\"b\":null},{}],\"last\":true}");
+    pm_jtext_object_extend(&t, "[1]", 3);
+    cr_expect(t.failed, "an array is not an object");
+    pm_jtext_free(&t);
+}
+
 /* ---- rp_record ----------------------------------------------------------------------- */
 
 static rp_record *record_of(const char *text)

@@ -135,6 +135,52 @@ Test(correlation, learns_a_token_whose_key_is_escaped)
 }
 
 /* One exchange whose recorded answer and each target's carry the given headers. */
+/* Bodies read on a tape: a top-level string field is learned with its escapes decoded; the
+ * same name nested deeper, or only inside a string, is not a field. */
+Test(correlation, learns_top_level_fields_with_escaped_values)
+{
+    rp_record *rec = record_of("{\"v\":1,\"id\":\"t\",\"request\":{\"method\":\"GET\",\"target\":\"/v2/auth\","
+                               "\"headers\":[]},\"response\":{\"status\":200,\"headers\":[],"
+                               "\"body\":\"{\\\"inner\\\":{\\\"next_page\\\":\\\"nested-page-0001\\\"},"
+                               "\\\"token\\\":\\\"rec\\\\/token-1234\\\",\\\"next_page\\\":7}\"}}");
+    rp_exchange x = {.rec = rec};
+    rp_call call = {.x = &x};
+    answered(&call, 200, "{\"expires_in\":300,\"token\":\"tgt\\u002ftoken-5678\",\"inner\":{\"next_page\":\"p-9999999\"}}");
+    x.calls = &call;
+    rp_correlation *corr = rp_correlation_new(1, NULL);
+    rp_correlation_learn(corr, &x);
+    const char *missing = NULL;
+    char *out = rp_correlation_apply(corr, 0, "Bearer rec/token-1234", &missing);
+    cr_assert_not_null(out, "missing %s", missing ? missing : "-");
+    cr_expect_str_eq(out, "Bearer tgt/token-5678");
+    free(out);
+    out = rp_correlation_apply(corr, 0, "/v2/_catalog?next_page=nested-page-0001", &missing);
+    cr_assert_not_null(out, "a nested field was learned: missing %s", missing ? missing : "-");
+    cr_expect_str_eq(out, "/v2/_catalog?next_page=nested-page-0001");
+    free(out);
+    call_free(&call);
+
+    /* "token" only inside a string value: nothing issued, nothing learned */
+    rp_correlation_free(corr);
+    corr = rp_correlation_new(1, NULL);
+    rp_record_free(rec);
+    rec = record_of("{\"v\":1,\"id\":\"u\",\"request\":{\"method\":\"GET\",\"target\":\"/x\",\"headers\":[]},"
+                    "\"response\":{\"status\":200,\"headers\":[],"
+                    "\"body\":\"{\\\"note\\\":\\\"a \\\\\\\"token\\\\\\\": rec-value-000001\\\"}\"}}");
+    x.rec = rec;
+    rp_call other = {.x = &x};
+    answered(&other, 200, "{\"token\":\"tgt-value-000002\"}");
+    x.calls = &other;
+    rp_correlation_learn(corr, &x);
+    out = rp_correlation_apply(corr, 0, "rec-value-000001", &missing);
+    cr_assert_not_null(out);
+    cr_expect_str_eq(out, "rec-value-000001");
+    free(out);
+    call_free(&other);
+    rp_correlation_free(corr);
+    rp_record_free(rec);
+}
+
 static void learn_headers(rp_correlation *corr, const char *rec_headers, const char *const *target_hdr,
                           const size_t *target_hdr_len, size_t ntargets)
 {

@@ -230,6 +230,40 @@ Test(tee_exchange, record_is_a_capture_record_with_the_primary_answer)
     cr_assert_str_eq(json_string_value(json_object_get(resp, "body")), "01234567");
     cr_assert_eq(json_integer_value(json_object_get(resp, "body_len")), 16);
     cr_assert(json_is_true(json_object_get(resp, "body_truncated")));
+    cr_assert_str_eq(json_string_value(json_object_get(resp, "body_sha256")),
+                     "9f9f5111f7b27a781f1f1ddde5ebc2dd2b796bfc7365c9c28b548e564176929f", "the whole body's hash");
+    json_decref(r);
+    free(text);
+    tee_exchange_free(x);
+}
+
+/* As capture writes it: an uncut body is its own proof, so no body_sha256 (the front
+ * hashes nothing it does not have to). */
+Test(tee_exchange, an_uncut_body_has_no_hash)
+{
+    tee_exchange *x = tee_exchange_new(64);
+    x->ts_us = 1767225600000000LL;
+    x->id_prefix = "abcd0123";
+    x->mode = "proxy";
+    x->method = strdup("POST");
+    x->target = strdup("/api/v1/repository");
+    x->version = strdup("HTTP/1.1");
+    pm_body_append(&x->req_body, "{\"a\":1}", 7);
+    x->has_response = true;
+    x->status = 201;
+    pm_body_append(&x->resp_body, "{}", 2);
+    x->resp_complete = true;
+    size_t len = 0;
+    char *text = tee_exchange_record(x, &len);
+    cr_assert_not_null(text);
+    json_t *r = json_loadb(text, len, 0, NULL);
+    cr_assert_not_null(r, "the record is JSON: %s", text);
+    json_t *req = json_object_get(r, "request"), *resp = json_object_get(r, "response");
+    cr_expect_str_eq(json_string_value(json_object_get(req, "body")), "{\"a\":1}");
+    cr_expect_str_eq(json_string_value(json_object_get(resp, "body")), "{}");
+    cr_expect_null(json_object_get(req, "body_sha256"), "%s", text);
+    cr_expect_null(json_object_get(resp, "body_sha256"), "%s", text);
+    cr_expect_null(json_object_get(resp, "body_truncated"), "%s", text);
     json_decref(r);
     free(text);
     tee_exchange_free(x);
