@@ -50,7 +50,9 @@ void pm_jtext_cstring(pm_jtext *t, const char *s); /* NULL writes null */
 void pm_jtext_int(pm_jtext *t, int64_t v);
 void pm_jtext_bool(pm_jtext *t, bool v);
 void pm_jtext_null(pm_jtext *t);
-/* A value already serialized as JSON by jansson (for rare, complex values). */
+/* A jansson tree written as JSON text, as json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER)
+ * would (strings escaped the pm_jtext way; reals and very deep subtrees by json_dumps).
+ * A NULL value sets t->failed. */
 void pm_jtext_json(pm_jtext *t, const json_t *value);
 
 #endif

@@ -199,6 +199,71 @@ Test(jtext_reopen, extends_a_serialized_object_as_a_nested_value)
     pm_jtext_free(&t);
 }
 
+/* ---- pm_jtext_json ------------------------------------------------------------------ */
+
+/* The tree written by pm_jtext equals json_dumps' compact, ordered text: byte for byte, or
+ * (exact) as the same JSON where a control character is escaped (jansson spells \u001F,
+ * \b and \f where pm_jtext spells \u001f, \u0008 and \u000c). */
+static void same_as_dumps(const char *text, bool exact)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+    cr_assert_not_null(v, "%s: %s", text, e.text);
+    char *want = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    pm_jtext t = {0};
+    pm_jtext_json(&t, v);
+    cr_assert_not(t.failed, "%s", text);
+    if (exact) {
+        cr_expect_str_eq(t.buf, want);
+    } else {
+        json_t *back = json_loads(t.buf, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+        cr_expect(back && json_equal(back, v), "%s reads back as another value: %s", text, t.buf);
+        json_decref(back);
+    }
+    free(want);
+    json_decref(v);
+    pm_jtext_free(&t);
+}
+
+Test(jtext_json, writes_what_json_dumps_writes)
+{
+    same_as_dumps("{}", true);
+    same_as_dumps("[]", true);
+    same_as_dumps("{\"b\":1,\"a\":[true,false,null,{},[]],\"c\":{\"z\":\"\",\"y\":-9223372036854775808}}", true);
+    same_as_dumps("\"caf\u00e9 \\u2603 \\ud83d\\ude00 \\\" \\\\ / \\n\\r\\t end\"", true);
+    same_as_dumps("\"\\u0001 \\u001f \\b\\f \\u0000 end\"", false);
+    same_as_dumps("{\"\\u00e9\":[\"x\",2,3]}", true);
+    same_as_dumps("[1.5,-0.0,1e300,{\"r\":0.1}]", true);
+    /* deeper than the writer's comma bits: the subtree goes through json_dumps */
+    char deep[2048];
+    size_t n = 0;
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(deep + n, sizeof deep - n, "%s", i % 2 ? "[0," : "{\"k\":");
+    n += (size_t)snprintf(deep + n, sizeof deep - n, "1");
+    for (int i = 99; i >= 0; i--)
+        n += (size_t)snprintf(deep + n, sizeof deep - n, "%s", i % 2 ? "]" : "}");
+    same_as_dumps(deep, true);
+}
+
+Test(jtext_json, appends_after_what_is_there)
+{
+    pm_jtext t = {0};
+    pm_jtext_object_begin(&t);
+    pm_jtext_key(&t, "a");
+    pm_jtext_int(&t, 1);
+    pm_jtext_key(&t, "tree");
+    json_t *v = json_pack("{s:[i,s]}", "x", 2, "y");
+    pm_jtext_json(&t, v);
+    json_decref(v);
+    pm_jtext_key(&t, "z");
+    pm_jtext_null(&t);
+    pm_jtext_object_end(&t);
+    cr_expect_str_eq(t.buf, "{\"a\":1,\"tree\":{\"x\":[2,\"y\"]},\"z\":null}");
+    pm_jtext_json(&t, NULL);
+    cr_expect(t.failed);
+    pm_jtext_free(&t);
+}
+
 /* ---- rp_record ----------------------------------------------------------------------- */
 
 static rp_record *record_of(const char *text)
