@@ -62,7 +62,7 @@ test: deps
 	cd $(BUILD) && ctest --output-on-failure -L '^package$$'
 	$(MAKE) sanitize
 	@if command -v clang >/dev/null 2>&1; then \
-	  $(MAKE) clang && cd build-clang && ctest --output-on-failure -L fuzz; \
+	  $(MAKE) clang && cd build-clang && ctest --output-on-failure -j $(JOBS) -L fuzz; \
 	else echo "make test: clang not found: skipping the clang build and the fuzz smoke run"; fi
 	$(MAKE) valgrind
 
