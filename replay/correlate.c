@@ -9,7 +9,9 @@
  * `token` / `next_page`); before each request, every recorded value is replaced by the
  * target's. A recorded value a target never received is a failed correlation: the
  * request is not sent (never the recorded value blindly). The profile can declare more:
- * correlation.yaml `headers: [...]` and `json_fields: [...]` (top-level body fields). Tables are bounded (oldest
+ * correlation.yaml `headers: [...]` and `json_fields: [...]` (top-level body fields). With
+ * --mixed, the one target that answered a flow step issues the value for every target.
+ * Tables are bounded (oldest
  * pairs go first), so memory does not grow with the capture.
  */
 #include "replay_internal.h"
@@ -190,7 +192,7 @@ static void table_scan(const pair_table *t, const char *s, size_t len, const boo
 }
 
 /* "http://host:port/v2/x?y" → "/v2/x?y"; relative values unchanged. */
-static char *path_of(const char *v)
+char *rp_url_path(const char *v)
 {
     if (!v)
         return NULL;
@@ -205,14 +207,14 @@ static char *path_of(const char *v)
 }
 
 /* The URL inside a Link header's <...>. */
-static char *link_target(const char *v)
+char *rp_link_target(const char *v)
 {
     const char *open = v ? strchr(v, '<') : NULL;
     const char *close = open ? strchr(open, '>') : NULL;
     if (!close)
         return NULL;
     char *inner = strndup(open + 1, (size_t)(close - open - 1));
-    char *path = path_of(inner);
+    char *path = rp_url_path(inner);
     free(inner);
     return path;
 }
@@ -266,6 +268,19 @@ static json_t *body_object(const char *text, size_t len, const json_t *wanted)
     return doc;
 }
 
+/* Pairs what target t issued in the table of t; for a --mixed step (one target answered
+ * it) in every target's table: the next step, whichever target it goes to, carries the
+ * value the *issuing* target gave (a PATCH to Go uses the Location Python answered). */
+static void pair_into(rp_correlation *c, const rp_exchange *x, size_t t, const char *recorded, const char *value)
+{
+    if (!x->mixed) {
+        pair_up(c, t, recorded, value);
+        return;
+    }
+    for (size_t u = 0; u < c->ntargets; u++)
+        pair_up(c, u, recorded, value);
+}
+
 void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
 {
     const rp_record *rec = x->rec;
@@ -291,27 +306,27 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
 
     for (size_t t = 0; t < c->ntargets; t++) {
         const rp_call *call = &x->calls[t];
-        if (call->skipped || call->error || !call->status)
+        if (call->skipped || call->error || !call->status || (x->mixed && x->mixed->target != t))
             continue;
         static const char *const url_headers[] = {"location", "content-location", NULL};
         for (const char *const *h = url_headers; *h; h++) {
-            char *r = path_of(rp_headers_get(rec_headers, nrec, *h));
-            char *v = path_of(rp_call_header(call, *h));
-            pair_up(c, t, r, v);
+            char *r = rp_url_path(rp_headers_get(rec_headers, nrec, *h));
+            char *v = rp_url_path(rp_call_header(call, *h));
+            pair_into(c, x, t, r, v);
             free(r);
             free(v);
         }
-        pair_up(c, t, rp_headers_get(rec_headers, nrec, "docker-upload-uuid"),
+        pair_into(c, x, t, rp_headers_get(rec_headers, nrec, "docker-upload-uuid"),
                 rp_call_header(call, "docker-upload-uuid"));
         /* declared in the profile: more response headers whose values come back */
         const json_t *h;
         json_array_foreach(json_object_get(c->rules, "headers"), i, h)
             if (json_is_string(h))
-                pair_up(c, t, rp_headers_get(rec_headers, nrec, json_string_value(h)),
+                pair_into(c, x, t, rp_headers_get(rec_headers, nrec, json_string_value(h)),
                         rp_call_header(call, json_string_value(h)));
-        char *rl = link_target(rp_headers_get(rec_headers, nrec, "link"));
-        char *vl = link_target(rp_call_header(call, "link"));
-        pair_up(c, t, rl, vl);
+        char *rl = rp_link_target(rp_headers_get(rec_headers, nrec, "link"));
+        char *vl = rp_link_target(rp_call_header(call, "link"));
+        pair_into(c, x, t, rl, vl);
         free(rl);
         free(vl);
         if (!rec_issued)
@@ -321,7 +336,7 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         json_t *doc = body_object((const char *)body, body_len, wanted);
         json_array_foreach(wanted, i, f) {
             const char *name = json_string_value(f);
-            pair_up(c, t, json_string_value(json_object_get(rec_doc, name)),
+            pair_into(c, x, t, json_string_value(json_object_get(rec_doc, name)),
                     json_string_value(json_object_get(doc, name)));
         }
         json_decref(doc);
