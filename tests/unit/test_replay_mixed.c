@@ -166,6 +166,41 @@ Test(mixed_flow, refuses_a_suite_without_one_baseline_and_one_candidate)
     cr_assert_null(rp_mixed_new(REPLAY_MIXED_ALTERNATE, &suite, &err));
 }
 
+/* ---- correlation: the issuing target's value, for every target -------------------------------- */
+
+Test(mixed_correlation, the_next_step_carries_the_issuing_targets_value)
+{
+    rp_record *rec = record_of("r1", "POST", "/v2/acme/app/blobs/uploads/", "", 202, LOC("uuid-rec-0000", "RECstate"),
+                               NULL);
+    rp_exchange x = {.rec = rec};
+    rp_call calls[2] = {{.x = &x, .target = 0}, {.x = &x, .target = 1}};
+    /* only python (target 1) was sent the POST: its Location is the one every later step uses */
+    static const char hdr[] = "Location\0/v2/acme/app/blobs/uploads/uuid-py-1111?_state=PYstate1\0"
+                              "Docker-Upload-UUID\0uuid-py-1111\0";
+    calls[1].status = 202;
+    calls[1].hdr = malloc(sizeof hdr);
+    memcpy(calls[1].hdr, hdr, sizeof hdr);
+    calls[1].hdr_len = sizeof hdr - 1;
+    calls[0].error = "mixed";
+    calls[0].skipped = calls[0].done = true;
+    x.calls = calls;
+    rp_mixed_step step = {.flow = "r1", .kind = "upload", .step = 0, .target = 1};
+    x.mixed = &step;
+    rp_correlation *corr = rp_correlation_new(2, NULL);
+    rp_correlation_learn(corr, &x);
+    const char *patch = "/v2/acme/app/blobs/uploads/uuid-rec-0000?_state=RECstate";
+    for (size_t t = 0; t < 2; t++) {
+        const char *missing = NULL;
+        char *out = rp_correlation_apply(corr, t, patch, &missing);
+        cr_assert_not_null(out, "target %zu: correlation failed on %s", t, missing ? missing : "-");
+        cr_assert_str_eq(out, "/v2/acme/app/blobs/uploads/uuid-py-1111?_state=PYstate1", "target %zu", t);
+        free(out);
+    }
+    rp_correlation_free(corr);
+    free(calls[1].hdr);
+    rp_record_free(rec);
+}
+
 /* ---- diff: a step judged against the recording --------------------------------------------- */
 
 static json_t *judge(const char *answer, const char *recorded)
