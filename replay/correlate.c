@@ -395,13 +395,34 @@ static bool unmapped(void *ctx, int slot)
     return false;
 }
 
+/* A recorded value the target has no value of its own for is a failed correlation, even
+ * when a shorter value inside it is mapped (a failed PATCH issued no new upload Location,
+ * but the upload's UUID in the old one is mapped: replacing the UUID alone would send the
+ * recorded `_state`). */
+static bool unissued(void *ctx, int slot)
+{
+    scan_state *st = ctx;
+    const pair *r = &st->t->items[slot];
+    int j = table_find(st->target, r->recorded, r->len);
+    if (j >= 0 && st->target->items[j].value)
+        return true;
+    st->missing = r->recorded;
+    return false;
+}
+
 char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s, const char **missing)
 {
     *missing = NULL;
+    const pair_table *t = &c->targets[target];
+    scan_state before = {.t = &c->issued, .target = t};
+    table_scan(&c->issued, s, strlen(s), NULL, unissued, &before);
+    if (before.missing) {
+        *missing = before.missing;
+        return NULL;
+    }
     char *cur = strdup(s);
     if (!cur)
         return NULL;
-    const pair_table *t = &c->targets[target];
     /* longest recorded values first: an upload URL before the UUID inside it */
     bool *used = NULL;
     for (;;) {

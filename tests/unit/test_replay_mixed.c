@@ -201,6 +201,49 @@ Test(mixed_correlation, the_next_step_carries_the_issuing_targets_value)
     rp_record_free(rec);
 }
 
+/* A step that failed issued nothing: the next one is not sent, though the upload's UUID
+ * inside the recorded Location is mapped (replacing it alone would send the recorded
+ * `_state`). */
+Test(mixed_correlation, a_location_never_issued_stops_the_next_step)
+{
+    rp_correlation *corr = rp_correlation_new(2, NULL);
+    rp_record *post = record_of("r1", "POST", "/v2/acme/app/blobs/uploads/", "", 202, LOC("uuid-rec-0000", "RECstat1"),
+                                NULL);
+    rp_record *patch = record_of("r2", "PATCH", "/v2/acme/app/blobs/uploads/uuid-rec-0000?_state=RECstat1", "", 202,
+                                 LOC("uuid-rec-0000", "RECstat2"), NULL);
+    static const char posted[] = "Location\0/v2/acme/app/blobs/uploads/uuid-py-1111?_state=PYstate1\0"
+                                 "Docker-Upload-UUID\0uuid-py-1111\0";
+    static const char refused[] = "Content-Type\0application/json\0";
+    rp_record *recs[2] = {post, patch};
+    const char *answers[2] = {posted, refused};
+    size_t lens[2] = {sizeof posted - 1, sizeof refused - 1};
+    int statuses[2] = {202, 404};
+    for (size_t i = 0; i < 2; i++) {
+        rp_exchange x = {.rec = recs[i]};
+        rp_call calls[2] = {{.x = &x, .target = 0}, {.x = &x, .target = 1}};
+        size_t by = i == 0 ? 1 : 0; /* python opened it, go refused the PATCH */
+        calls[by].status = statuses[i];
+        calls[by].hdr = malloc(lens[i] + 1);
+        memcpy(calls[by].hdr, answers[i], lens[i] + 1);
+        calls[by].hdr_len = lens[i];
+        calls[1 - by].error = "mixed";
+        calls[1 - by].skipped = true;
+        x.calls = calls;
+        rp_mixed_step step = {.flow = "r1", .kind = "upload", .step = (unsigned)i, .target = by};
+        x.mixed = &step;
+        rp_correlation_learn(corr, &x);
+        free(calls[by].hdr);
+    }
+    const char *missing = NULL;
+    char *out = rp_correlation_apply(corr, 1, "/v2/acme/app/blobs/uploads/uuid-rec-0000?_state=RECstat2&digest=sha256:x",
+                                     &missing);
+    cr_assert_null(out, "sent as %s", out);
+    cr_assert_str_eq(missing, "/v2/acme/app/blobs/uploads/uuid-rec-0000?_state=RECstat2");
+    rp_correlation_free(corr);
+    rp_record_free(post);
+    rp_record_free(patch);
+}
+
 /* ---- diff: a step judged against the recording --------------------------------------------- */
 
 static json_t *judge(const char *answer, const char *recorded)
