@@ -383,22 +383,10 @@ static bool longest(void *ctx, int slot)
     return true;
 }
 
-/* A recorded value the target did not issue too (mapped to itself) is a failed correlation. */
-static bool unmapped(void *ctx, int slot)
-{
-    scan_state *st = ctx;
-    const pair *r = &st->t->items[slot];
-    int j = table_find(st->target, r->recorded, r->len);
-    if (j >= 0 && st->target->items[j].value && strcmp(st->target->items[j].value, r->recorded) == 0)
-        return true;
-    st->missing = r->recorded;
-    return false;
-}
-
-/* A recorded value the target has no value of its own for is a failed correlation, even
- * when a shorter value inside it is mapped (a failed PATCH issued no new upload Location,
- * but the upload's UUID in the old one is mapped: replacing the UUID alone would send the
- * recorded `_state`). */
+/* A recorded value the target has no value of its own for is a failed correlation. Checked
+ * on the request as recorded, before any substitution: a shorter value inside it may be
+ * mapped (a failed PATCH issued no new upload Location, but the upload's UUID in the old one
+ * is mapped: replacing the UUID alone would send the recorded `_state`). */
 static bool unissued(void *ctx, int slot)
 {
     scan_state *st = ctx;
@@ -440,12 +428,5 @@ char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s
         }
     }
     free(used);
-    scan_state st = {.t = &c->issued, .target = t};
-    table_scan(&c->issued, cur, strlen(cur), NULL, unmapped, &st);
-    if (st.missing) {
-        *missing = st.missing;
-        free(cur);
-        return NULL;
-    }
     return cur;
 }
