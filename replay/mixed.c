@@ -20,7 +20,9 @@
  * and they are diffed as usual.
  *
  * Memory is bounded: the last MAX_FLOWS flows and MAX_VALUES issued values are kept (an
- * older flow's later requests then count as exchanges in no flow).
+ * older flow's later requests then count as exchanges in no flow). The values are indexed
+ * by their last 8 bytes, so finding which ones a request carries costs one probe per
+ * byte of its target and headers, however many flows are open.
  */
 #include "replay_internal.h"
 
@@ -31,6 +33,7 @@
 
 #define MAX_FLOWS 1024
 #define MAX_VALUES 4096
+#define NBUCKETS 8192   /* a power of two, twice MAX_VALUES */
 #define MIN_VALUE_LEN 8 /* as correlate.c: shorter values occur by chance */
 
 const char *const replay_mixed_names[] = {"alternate", "baseline-first", "candidate-first", NULL};
@@ -74,6 +77,9 @@ typedef struct {
 
 typedef struct {
     char *value;    /* a recorded value one of the flow's steps issued */
+    size_t len;
+    uint64_t tail;  /* its last 8 bytes: the index's key (as correlate.c's) */
+    int next;       /* the next value in its bucket, -1 */
     size_t slot;    /* its flow */
     uint64_t gen;   /* the flow's gen then: a reused slot makes the value stale */
 } issued_value;
@@ -86,6 +92,7 @@ struct rp_mixed {
     uint64_t gen;
     issued_value values[MAX_VALUES];
     size_t nvalues, next_value;
+    int buckets[NBUCKETS]; /* values by the hash of their last 8 bytes, -1: none */
 };
 
 rp_mixed *rp_mixed_new(replay_mixed_pattern pattern, const pm_suite *suite, pm_err *err)
@@ -109,6 +116,8 @@ rp_mixed *rp_mixed_new(replay_mixed_pattern pattern, const pm_suite *suite, pm_e
         pm_err_set(err, "out of memory");
         return NULL;
     }
+    for (size_t i = 0; i < NBUCKETS; i++)
+        m->buckets[i] = -1;
     m->pattern = pattern;
     m->baseline = b;
     m->candidate = c;
@@ -211,39 +220,59 @@ static bool opens_upload(const rp_record *rec)
 
 /* ---- flows ------------------------------------------------------------------------------ */
 
-static bool carries(const rp_record *rec, const char *value)
+static uint64_t tail_of(const char *p, size_t len)
 {
-    if (rec->target && strstr(rec->target, value))
-        return true;
-    for (size_t i = 0; i < rec->n_req_headers; i++)
-        if (strcasecmp(rec->req_headers[i].name, "host") != 0 && strstr(rec->req_headers[i].value, value))
-            return true;
-    return false;
+    uint64_t h;
+    memcpy(&h, p + len - 8, sizeof h);
+    return h;
 }
 
-/* The flow whose issued value the request carries (the lowest rank, then the longest
- * value), or -1. */
-static long joined_flow(const rp_mixed *m, const rp_record *rec)
+static size_t bucket_of(uint64_t tail)
 {
-    long best = -1;
-    size_t best_len = 0;
-    for (size_t i = 0; i < m->nvalues; i++) {
-        const issued_value *v = &m->values[i];
-        const mixed_flow *f = &m->flows[v->slot];
-        if (f->gen != v->gen || !f->id)
-            continue;
-        size_t len = strlen(v->value);
-        if (best >= 0) {
-            int best_rank = m->flows[best].rank;
-            if (f->rank > best_rank || (f->rank == best_rank && len <= best_len))
+    return (size_t)((tail * 0x9E3779B97F4A7C15ull) >> 51) & (NBUCKETS - 1);
+}
+
+typedef struct {
+    long best; /* the flow slot found, -1 */
+    size_t best_len;
+} join_state;
+
+/* Every live value that occurs in s, one bucket probe per byte of s (correlate.c finds
+ * recorded values in headers the same way): the flow of the lowest rank, then of the
+ * longest value, wins. */
+static void scan_for_values(const rp_mixed *m, const char *s, join_state *js)
+{
+    size_t len = strlen(s);
+    for (size_t end = MIN_VALUE_LEN; end <= len; end++) {
+        uint64_t tail = tail_of(s, end);
+        for (int i = m->buckets[bucket_of(tail)]; i >= 0; i = m->values[i].next) {
+            const issued_value *v = &m->values[i];
+            const mixed_flow *f = &m->flows[v->slot];
+            if (v->tail != tail || v->len > end || f->gen != v->gen || !f->id ||
+                memcmp(s + end - v->len, v->value, v->len) != 0)
                 continue;
-        }
-        if (carries(rec, v->value)) {
-            best = (long)v->slot;
-            best_len = len;
+            if (js->best >= 0) {
+                int best_rank = m->flows[js->best].rank;
+                if (f->rank > best_rank || (f->rank == best_rank && v->len <= js->best_len))
+                    continue;
+            }
+            js->best = (long)v->slot;
+            js->best_len = v->len;
         }
     }
-    return best;
+}
+
+/* The flow whose issued value the request carries (in its target or a header but Host),
+ * or -1. */
+static long joined_flow(const rp_mixed *m, const rp_record *rec)
+{
+    join_state js = {.best = -1};
+    if (rec->target)
+        scan_for_values(m, rec->target, &js);
+    for (size_t i = 0; i < rec->n_req_headers; i++)
+        if (strcasecmp(rec->req_headers[i].name, "host") != 0)
+            scan_for_values(m, rec->req_headers[i].value, &js);
+    return js.best;
 }
 
 static size_t open_flow(rp_mixed *m, const rp_record *rec, int rank)
@@ -261,19 +290,37 @@ static size_t open_flow(rp_mixed *m, const rp_record *rec, int rank)
     return slot;
 }
 
+static void unlink_value(rp_mixed *m, int index)
+{
+    int *link = &m->buckets[bucket_of(m->values[index].tail)];
+    while (*link >= 0 && *link != index)
+        link = &m->values[*link].next;
+    if (*link == index)
+        *link = m->values[index].next;
+}
+
+/* Keeps value (taken; at least MIN_VALUE_LEN bytes) as flow slot's; the oldest value goes
+ * when MAX_VALUES are kept. */
 static void remember(rp_mixed *m, size_t slot, char *value)
 {
-    issued_value *v;
+    int index;
     if (m->nvalues < MAX_VALUES) {
-        v = &m->values[m->nvalues++];
+        index = (int)m->nvalues++;
     } else {
-        v = &m->values[m->next_value];
+        index = (int)m->next_value;
         m->next_value = (m->next_value + 1) % MAX_VALUES;
-        free(v->value);
+        unlink_value(m, index);
+        free(m->values[index].value);
     }
+    issued_value *v = &m->values[index];
     v->value = value;
+    v->len = strlen(value);
+    v->tail = tail_of(value, v->len);
     v->slot = slot;
     v->gen = m->flows[slot].gen;
+    size_t b = bucket_of(v->tail);
+    v->next = m->buckets[b];
+    m->buckets[b] = index;
 }
 
 rp_mixed_step *rp_mixed_assign(rp_mixed *m, const rp_record *rec)
