@@ -8,6 +8,7 @@
 #     is answered from an earlier one, every upload's steps succeed as recorded, the
 #     family's mixed flows all complete, and both registries then serve the image with the
 #     recorded manifest and blob digests (and `run` exits 0: nothing failed);
+#     and a paginated listing's next page is served by the other one;
 #  2. with two different secrets: the upload Location's `_state` one signed is refused by
 #     the other, the continuation fails, REGISTRY_V2 and the push capability switch hold
 #     (exit 1) and the report (json, md, html) names the step that failed: the PATCH the
@@ -41,6 +42,16 @@ posts = [r for r in rs if r["request"]["method"] == "POST"]
 print(manifest[0] if len(manifest) == 1 and manifest[0] else "-", len(posts), " ".join(blobs))
 PY
 read -r manifest uploads blobs <"$WORK/recorded"
+# a paginated listing, captured: the catalog one repository a page, its Link followed
+push "$WORK/img" "$origin" acme/other:v1
+"$PMIRROR" capture -q -i lo --port "$origin" -o "$WORK/list.jsonl" 2>"$WORK/cap-list.err" &
+cap=$!
+sleep 1
+next=$(curl -s -D - -o /dev/null --max-time 5 "http://127.0.0.1:$origin/v2/_catalog?n=1" | sed -n 's/^[Ll]ink: <\([^>]*\)>.*/\1/p')
+curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$origin$next"
+sleep 1
+kill -TERM $cap; wait $cap || bad "capture (listing) exit $?: $(cat "$WORK/cap-list.err")"
+[ -n "$next" ] && ok || bad "the catalog gave no Link to its next page"
 [ "$manifest" != - ] && [ "$uploads" -ge 2 ] && [ -n "$blobs" ] && ok ||
     bad "the capture holds no complete push: manifest $manifest, $uploads uploads, blobs '$blobs'"
 
@@ -102,6 +113,19 @@ for pattern in alternate baseline-first candidate-first; do
     done
 done
 expect_err "mixed step" "run names the mixed steps in its summary"
+
+# --- a paginated listing: its next page asked of the other implementation ---------------------
+push "$WORK/img" "$go" acme/other:v1 # the last pattern's registries: both hold both repositories now
+run "$PMIRROR" run -c "$WORK/suite-candidate-first.yaml" -i "$WORK/list.jsonl" --out-dir "$WORK/out-list" \
+    --gate "$WORK/gate.yaml" --mixed alternate --keep-results --progress never
+expect_rc 0 "run --mixed alternate on the listing"
+python3 - "$WORK/out-list/diffs.jsonl.gz" >"$WORK/list-check" <<'PY'
+import gzip, json, sys
+steps = [d for d in map(json.loads, gzip.open(sys.argv[1], "rt")) if d["verdict"] == "mixed"]
+got = [(d["mixed"]["kind"], d["mixed"]["step"], d["mixed"]["target"], d["mixed"]["ok"]) for d in steps]
+print("ok" if got == [("listing", 0, "python", True), ("listing", 1, "go", True)] else got)
+PY
+[ "$(cat "$WORK/list-check")" = ok ] && ok || bad "listing across implementations: $(cat "$WORK/list-check")"
 
 # --- 2. two secrets: the continuation fails, the family does not promote -----------------------
 start_registry py-apart py "$WORK/storage-apart" "the python secret"
