@@ -334,7 +334,7 @@ static void add_parity(reports_builder *b, const char *id)
     json_decref(d);
 }
 
-static json_t *report_of(bool second_flow_fails)
+static json_t *report_of(bool second_flow_fails, int parity_records)
 {
     char gate[] = "/tmp/pm-mixed-gate-XXXXXX";
     int fd = mkstemp(gate);
@@ -350,7 +350,7 @@ static json_t *report_of(bool second_flow_fails)
     reports_builder *b = reports_new(&o, &err);
     unlink(gate);
     cr_assert_not_null(b, "%s", err.msg);
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < parity_records; i++) {
         char id[16];
         snprintf(id, sizeof id, "p%02d", i);
         add_parity(b, id);
@@ -372,7 +372,7 @@ static json_t *report_of(bool second_flow_fails)
 
 Test(mixed_report, flows_are_their_own_dimension)
 {
-    json_t *r = report_of(false);
+    json_t *r = report_of(false, 20);
     const json_t *f = json_object_get(json_object_get(r, "families"), "REGISTRY_V2");
     cr_assert_eq(json_integer_value(json_object_get(f, "total")), 20, "mixed steps are no parity samples");
     cr_assert_eq(json_integer_value(json_object_get(f, "mismatch")), 0);
@@ -386,7 +386,7 @@ Test(mixed_report, flows_are_their_own_dimension)
 
 Test(mixed_report, failed_flows_hold_and_name_the_step)
 {
-    json_t *r = report_of(true);
+    json_t *r = report_of(true, 20);
     const json_t *f = json_object_get(json_object_get(r, "families"), "REGISTRY_V2");
     cr_assert_eq(json_integer_value(json_object_get(f, "mismatch")), 0, "a failed step is no mismatch");
     const json_t *m = json_object_get(f, "mixed");
@@ -398,5 +398,19 @@ Test(mixed_report, failed_flows_hold_and_name_the_step)
     cr_assert(strstr(reasons, "answered 404 by go, recorded 202"), "%s", reasons);
     free(reasons);
     cr_assert_null(json_object_get(json_object_get(r, "proposal"), "ROUTE_OWNER_FAMILY_REGISTRY_V2"));
+    json_decref(r);
+}
+
+/* A capability seen only through mixed flows (an upload capability in a mixed run): its
+ * flows are its samples, no "parity unknown" holds it. */
+Test(mixed_report, a_capability_of_flows_only_is_judged_on_them)
+{
+    json_t *r = report_of(false, 0);
+    const json_t *f = json_object_get(json_object_get(r, "families"), "REGISTRY_V2");
+    const json_t *cap = json_object_get(json_object_get(f, "capabilities"), "V2_BLOB_UPLOAD");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(cap, "mixed"), "completed")), 10);
+    char *reasons = json_dumps(json_object_get(cap, "reasons"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(cap, "decision")), "promote", "%s", reasons);
+    free(reasons);
     json_decref(r);
 }
