@@ -110,6 +110,11 @@ static void print_summary(const replay_output *o, const replay_stats *st, const 
                     o->suite->targets[i].name, (unsigned long long)t->skipped_unsafe,
                     (unsigned long long)t->no_credentials, (unsigned long long)t->correlation);
     }
+    if (st->mixed_steps)
+        fprintf(stderr, "  --mixed: %llu exchanges were steps of %llu flows, each sent to one target; the other %llu "
+                        "went to every target\n",
+                (unsigned long long)st->mixed_steps, (unsigned long long)st->mixed_flows,
+                (unsigned long long)(st->in_scope > st->mixed_steps ? st->in_scope - st->mixed_steps : 0));
     if (st->out_of_order)
         fprintf(stderr, "  %llu exchanges arrived beyond the reorder window and were replayed late\n",
                 (unsigned long long)st->out_of_order);

@@ -331,8 +331,10 @@ static void start_exchange(replay_session *s, rp_exchange *x)
     for (size_t h = 0; h < x->rec->n_req_headers && !mutating; h++)
         mutating = pm_header_overrides_to_mutating(x->rec->req_headers[h].name, x->rec->req_headers[h].value);
     x->mutating = mutating;
-    if (s->mixed)
-        x->mixed = rp_mixed_assign(s->mixed, x->rec);
+    if (s->mixed && (x->mixed = rp_mixed_assign(s->mixed, x->rec))) {
+        s->stats.mixed_steps++;
+        s->stats.mixed_flows += x->mixed->step == 0;
+    }
     for (size_t i = 0; i < s->suite->ntargets; i++) {
         rp_call *call = &x->calls[i];
         const pm_target *t = &s->suite->targets[i];

@@ -66,6 +66,7 @@ typedef struct replay_stats {
     uint64_t done;           /* result records written */
     uint64_t out_of_order;   /* records beyond the reorder window (replayed late, counted) */
     uint64_t unreadable;     /* a replay_source's records that did not parse (passed over) */
+    uint64_t mixed_flows, mixed_steps; /* --mixed: flows opened, exchanges sent as their steps */
     double input_read;       /* share of the input file read so far, -1 when unknown */
     replay_target_stats *targets; /* one per suite target, in suite order */
     size_t ntargets;

@@ -152,7 +152,22 @@ PY
 grep -q "answered 4[0-9][0-9] by go" "$WORK/out-apart/report.md" && ok || bad "report.md does not name the failed step"
 grep -q "answered 4[0-9][0-9] by go" "$WORK/out-apart/report.html" && ok || bad "report.html does not name the failed step"
 
-# --- replay alone: --mixed refuses a suite without one baseline and one candidate -----------------
+# --- replay alone: one answer per step, the split said in the summary; a suite without one
+# baseline and one candidate refused -----------------------------------------------------------
+run "$PMIRROR" replay -c "$WORK/suite-alternate.yaml" -i "$WORK/push.jsonl" -o "$WORK/alone.jsonl" --mixed alternate \
+    --allow-writes --progress never
+expect_rc 0 "replay --mixed alternate"
+expect_err "were steps of $uploads flows" "replay's summary counts the flows"
+python3 - "$WORK/alone.jsonl" >"$WORK/alone-check" <<'PY'
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+steps = [r for r in rs if "mixed" in r]
+bad = [r["id"] for r in steps if list(r["responses"]) != [r["mixed"]["target"]]]
+others = [r["id"] for r in rs if "mixed" not in r and sorted(r["responses"]) != ["go", "python"]]
+print("ok" if steps and not bad and not others else "steps %d, not one answer: %s; others not on both: %s"
+      % (len(steps), bad, others))
+PY
+[ "$(cat "$WORK/alone-check")" = ok ] && ok || bad "replay --mixed results: $(cat "$WORK/alone-check")"
 printf 'targets:\n  - {name: a, url: "http://127.0.0.1:%s", role: baseline}\n  - {name: b, url: "http://127.0.0.1:%s", role: secondary}\n' \
     "$py" "$go" >"$WORK/no-candidate.yaml"
 run "$PMIRROR" replay -c "$WORK/no-candidate.yaml" -i "$WORK/push.jsonl" -o "$WORK/r.jsonl" --mixed alternate
