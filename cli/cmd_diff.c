@@ -73,6 +73,8 @@ static void add_stats(diff_stats *total, const diff_engine *e)
     total->mismatch += s->mismatch;
     total->error += s->error;
     total->skipped += s->skipped;
+    total->mixed += s->mixed;
+    total->mixed_failed += s->mixed_failed;
     total->expired_rules_hit += s->expired_rules_hit;
 }
 
@@ -104,7 +106,9 @@ int cmd_diff(int argc, char **argv)
     };
     const cli_command cmd = {"diff", "[-c SUITE] -i RESULTS -o DIFFS",
                              "Turns each result record into a verdict (match, mismatch, error, skipped)\n"
-                             "with the differences that remain after the profile's normalization rules.",
+                             "with the differences that remain after the profile's normalization rules.\n"
+                             "A step of a replay --mixed flow has one answer: its verdict is mixed, judged\n"
+                             "against the recording (status class, Docker-Content-Digest).",
                              "Exit codes: 0 done (mismatches are not an error here: see pmirror gate), 2 bad input.",
                              opts, 0, 0};
     cli_list args;
@@ -198,6 +202,9 @@ int cmd_diff(int argc, char **argv)
                     (unsigned long long)st->records, (unsigned long long)st->match,
                     (unsigned long long)st->mismatch, (unsigned long long)st->error,
                     (unsigned long long)st->skipped, out_path);
+            if (st->mixed)
+                fprintf(stderr, "pmirror diff: %llu mixed flow steps (replay --mixed), %llu failed\n",
+                        (unsigned long long)st->mixed, (unsigned long long)st->mixed_failed);
             if (st->expired_rules_hit)
                 fprintf(stderr, "pmirror diff: %llu differences were not absorbed because their rule expired\n",
                         (unsigned long long)st->expired_rules_hit);

@@ -41,14 +41,16 @@ static void count(json_t *families, const pm_suite *suite, const replay_exchange
         json_object_set_new(families, family, f);
     }
     for (size_t i = 0; i < suite->ntargets; i++) {
+        bool skipped;
+        const char *error = replay_exchange_error(x, i, &skipped);
+        if (error && strcmp(error, "mixed") == 0)
+            continue; /* --mixed: another target's step */
         const char *name = suite->targets[i].name;
         json_t *t = json_object_get(f, name);
         if (!t) {
             t = json_pack("{s:i,s:i,s:i}", "answered", 0, "errors", 0, "skipped", 0);
             json_object_set_new(f, name, t);
         }
-        bool skipped;
-        const char *error = replay_exchange_error(x, i, &skipped);
         const char *key = skipped ? "skipped" : error ? "errors" : "answered";
         json_object_set_new(t, key, json_integer(json_integer_value(json_object_get(t, key)) + 1));
     }
@@ -108,6 +110,11 @@ static void print_summary(const replay_output *o, const replay_stats *st, const 
                     o->suite->targets[i].name, (unsigned long long)t->skipped_unsafe,
                     (unsigned long long)t->no_credentials, (unsigned long long)t->correlation);
     }
+    if (st->mixed_steps)
+        fprintf(stderr, "  --mixed: %llu exchanges were steps of %llu flows, each sent to one target; the other %llu "
+                        "went to every target\n",
+                (unsigned long long)st->mixed_steps, (unsigned long long)st->mixed_flows,
+                (unsigned long long)(st->in_scope > st->mixed_steps ? st->in_scope - st->mixed_steps : 0));
     if (st->out_of_order)
         fprintf(stderr, "  %llu exchanges arrived beyond the reorder window and were replayed late\n",
                 (unsigned long long)st->out_of_order);
@@ -116,6 +123,7 @@ static void print_summary(const replay_output *o, const replay_stats *st, const 
 int cmd_replay(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_path = NULL, *progress = "auto", *key = NULL;
+    const char *mixed = NULL;
     double rate = 0, speed = 0;
     long concurrency = 0, limit = 0;
     uint64_t max_body = 0;
@@ -131,6 +139,9 @@ int cmd_replay(int argc, char **argv)
         CLI_OPT_INT(0, "limit", &limit, 1, CLI_NO_MAX, "replay only the first N exchanges in scope"),
         CLI_OPT_SHARD(0, "shard", &shard, "replay shard K of N (by repository, else user, else connection)"),
         CLI_OPT_FLAG(0, "allow-writes", &allow_writes, "send mutating requests to sandbox targets"),
+        CLI_OPT_ENUM(0, "mixed", &mixed, replay_mixed_names,
+                     "split each flow (upload, token, paginated listing) across baseline and candidate, one "
+                     "target per step: alternating, or the first step on one and the rest on the other"),
         CLI_OPT_SIZE(0, "max-body", &max_body, 1, CLI_NO_MAX, "stored response body cap (default 16M)"),
         CLI_OPT_STRING(0, "key", &key, "FILE",
                        "redaction key for the answers' secrets (default: the capture's .pmirror-key beside it, "
@@ -144,7 +155,9 @@ int cmd_replay(int argc, char **argv)
         "in the recording's causal order, and writes one result record per exchange with\n"
         "each target's answer or error code.",
         "Mutating requests go only to targets with sandbox: true, and only with\n"
-        "--allow-writes; elsewhere they are skipped_unsafe. Exit: 0 done, 2 bad input.",
+        "--allow-writes; elsewhere they are skipped_unsafe. With --mixed, each step of a\n"
+        "flow goes to one target (its result has one answer and a mixed object) and the\n"
+        "exchanges in no flow go to every target. Exit: 0 done, 2 bad input.",
         opts, 0, 0};
     cli_list args;
     int rc = cli_parse(&cmd, argc, argv, &args);
@@ -164,6 +177,7 @@ int cmd_replay(int argc, char **argv)
     ro.speed = speed;
     ro.shard_k = shard.k;
     ro.shard_n = shard.n;
+    ro.mixed = replay_mixed_from_name(mixed);
 
     pm_err err;
     pm_suite *suite;

@@ -162,10 +162,16 @@ int cmd_report(int argc, char **argv)
     size_t promote = 0, families = json_object_size(json_object_get(report, "families"));
     const char *name;
     const json_t *fam;
-    json_object_foreach(json_object_get(report, "families"), name, fam)
+    json_int_t mixed_steps = 0; /* replay --mixed flow steps: no parity records */
+    json_object_foreach(json_object_get(report, "families"), name, fam) {
         promote += strcmp(json_string_value(json_object_get(fam, "decision")), "promote") == 0;
-    fprintf(stderr, "pmirror report: %lld records, %zu families (%zu promote) -> %s/report.{json,md,html}, junit.xml\n",
-            (long long)json_integer_value(json_object_get(totals, "total")), families, promote, out_dir);
+        mixed_steps += json_integer_value(json_object_get(json_object_get(fam, "mixed"), "steps"));
+    }
+    char mixed[64] = "";
+    if (mixed_steps)
+        snprintf(mixed, sizeof mixed, " and %lld mixed flow steps", (long long)mixed_steps);
+    fprintf(stderr, "pmirror report: %lld records%s, %zu families (%zu promote) -> %s/report.{json,md,html}, junit.xml\n",
+            (long long)json_integer_value(json_object_get(totals, "total")), mixed, families, promote, out_dir);
     rc = CLI_OK;
 done:
     json_decref(report);

@@ -30,6 +30,17 @@ static void show_progress(void *ctx, const pipeline_progress *p)
             (unsigned long long)p->counts.error, (unsigned long long)p->counts.skipped);
 }
 
+/* ", 5 mixed steps (1 failed)" when --mixed made some, else "" (a static buffer). */
+static const char *mixed_steps(const pipeline_counts *c)
+{
+    static char buf[80];
+    buf[0] = '\0';
+    if (c->mixed)
+        snprintf(buf, sizeof buf, ", %llu mixed step%s (%llu failed)", (unsigned long long)c->mixed,
+                 c->mixed == 1 ? "" : "s", (unsigned long long)c->mixed_failed);
+    return buf;
+}
+
 /* The profile and the gate that decided (a missing gate.yaml means the built-in defaults,
  * which a reader must not mistake for the profile's): said with the summary once the run has
  * succeeded, so that an error stays the one line on stderr. */
@@ -43,7 +54,7 @@ static void say_gate(const json_t *report)
 int cmd_run(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_dir = NULL, *switches_path = NULL, *previous_path = NULL;
-    const char *gate_path = NULL, *profile = NULL, *progress = "auto", *key = NULL;
+    const char *gate_path = NULL, *profile = NULL, *progress = "auto", *key = NULL, *mixed = NULL;
     double rate = 0;
     long concurrency = 0, limit = 0;
     cli_shard shard = {0};
@@ -61,6 +72,9 @@ int cmd_run(int argc, char **argv)
         CLI_OPT_LIST(0, "family", &families, "FAMILY", "gate only these families (default: every family seen)"),
         CLI_OPT_FLAG(0, "keep-results", &keep, "also write results.jsonl.gz and diffs.jsonl.gz into DIR"),
         CLI_OPT_FLAG(0, "allow-writes", &allow_writes, "send mutating requests to sandbox targets"),
+        CLI_OPT_ENUM(0, "mixed", &mixed, replay_mixed_names,
+                     "split each flow (upload, token, paginated listing) across baseline and candidate, one "
+                     "target per step, and score the flows as each family's mixed dimension"),
         CLI_OPT_INT(0, "concurrency", &concurrency, 1, 100000, "exchanges in flight at most (default 32)"),
         CLI_OPT_NUMBER(0, "rate", &rate, 0.001, 1e9, "start at most X exchanges per second"),
         CLI_OPT_STRING(0, "key", &key, "FILE", "redaction key for the answers' secrets (default: the capture's .pmirror-key beside it, "
@@ -75,8 +89,9 @@ int cmd_run(int argc, char **argv)
         "Replays the capture against the suite's targets, diffs every exchange, scores each\n"
         "family against the gate and writes the reports, in one streaming process.",
         "stdout: the Markdown summary table, then the switch proposal as YAML (also in\n"
-        "DIR/proposal.yaml). Exit codes: 0 every family in scope may be promoted, 1 one may\n"
-        "not, 2 bad input.",
+        "DIR/proposal.yaml). With --mixed, a family whose flows do not complete across the\n"
+        "two implementations does not promote; the report names the step that failed.\n"
+        "Exit codes: 0 every family in scope may be promoted, 1 one may not, 2 bad input.",
         opts, 0, 0};
     cli_list args;
     int rc = cli_parse(&cmd, argc, argv, &args);
@@ -103,6 +118,7 @@ int cmd_run(int argc, char **argv)
     o.replay.rate = rate;
     o.replay.shard_k = shard.k;
     o.replay.shard_n = shard.n;
+    o.replay.mixed = replay_mixed_from_name(mixed);
 
     pm_err err;
     pipeline_run_result res;
@@ -128,10 +144,11 @@ int cmd_run(int argc, char **argv)
     } else {
         say_gate(res.report);
         fprintf(stderr,
-                "pmirror run: %llu exchanges: %llu match, %llu mismatch, %llu error, %llu skipped -> %s/report.html\n",
+                "pmirror run: %llu exchanges: %llu match, %llu mismatch, %llu error, %llu skipped%s -> "
+                "%s/report.html\n",
                 (unsigned long long)res.exchanges, (unsigned long long)res.counts.match,
                 (unsigned long long)res.counts.mismatch, (unsigned long long)res.counts.error,
-                (unsigned long long)res.counts.skipped, out_dir);
+                (unsigned long long)res.counts.skipped, mixed_steps(&res.counts), out_dir);
         rc = all_promote ? CLI_OK : CLI_GATE_FAILED;
     }
     pipeline_run_result_free(&res);

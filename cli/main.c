@@ -28,7 +28,7 @@ typedef struct {
 static const subcommand subcommands[] = {
     {"capture", "wire -> capture file (libpcap, TCP reassembly, HTTP/1.x)", cmd_capture},
     {"tee", "live shadow traffic: inline proxy or mirror sink, diffed live", cmd_tee},
-    {"replay", "capture -> results: every exchange to every target", cmd_replay},
+    {"replay", "capture -> results: every exchange to every target (--mixed: each flow split across two)", cmd_replay},
     {"diff", "results -> verdicts (normalized, noise learned)", cmd_diff},
     {"report", "verdicts -> report.json, report.md, junit.xml, report.html", cmd_report},
     {"gate", "exit 0 when every family in scope may be promoted, 1 otherwise; prints the switch proposal", cmd_gate},

@@ -33,6 +33,7 @@ void diff_options_init(diff_options *o);
 
 typedef struct diff_stats {
     uint64_t records, match, mismatch, error, skipped;
+    uint64_t mixed, mixed_failed; /* --mixed flow steps (verdict "mixed"), and those that failed */
     uint64_t expired_rules_hit; /* differences an expired rule would have absorbed */
 } diff_stats;
 

@@ -203,4 +203,11 @@ char *diff_drop_params(char *s, const json_t *params);
 
 void diff_headers(diff_ctx *c, const json_t *baseline, const json_t *candidate);
 
+/* ===== mixed.c ===================================================================== */
+
+/* A --mixed flow step (a result line with a top-level `mixed` object): judged against the
+ * recording into d (verdict "mixed", mixed {..., ok, failure}). 0 done, 1 not a mixed
+ * step (d untouched), -1 with err (the line does not parse). */
+int diff_mixed_judge(const char *line, size_t len, json_t *d, pm_err *err);
+
 #endif

@@ -11,7 +11,8 @@
  * live), a difference this exchange's secondary shows too, varying the same way. The
  * signature is a stable hash
  * of the capability and the set of (where, path with indices as [*], kind), so a
- * thousand copies of one bug group into one row of the report.
+ * thousand copies of one bug group into one row of the report. A --mixed flow step (one
+ * answer, no pair) is judged against the recording instead (mixed.c): verdict `mixed`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -538,6 +539,22 @@ json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *e
     }
     json_object_set_new(d, "latency", latency);
     json_object_set_new(d, "roles", roles);
+    /* a --mixed flow step: one answer, judged against the recording (mixed.c); `"mixed":`
+     * occurs in a line only as a key (a body's quotes are escaped) */
+    if (memmem(line, len, "\"mixed\":", 8)) {
+        int judged = diff_mixed_judge(line, len, d, err);
+        if (judged < 0) {
+            json_decref(d);
+            return NULL;
+        }
+        if (judged == 0) {
+            json_object_set_new(d, "signature", signature(capability ? capability : "UNKNOWN", NULL));
+            e->stats.records++;
+            e->stats.mixed++;
+            e->stats.mixed_failed += !json_is_true(json_object_get(json_object_get(d, "mixed"), "ok"));
+            return d;
+        }
+    }
 
     const char *verdict;
     json_t *differences = json_array(), *noise = json_array();

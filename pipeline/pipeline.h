@@ -52,6 +52,7 @@ typedef struct pipeline_sink_options {
 
 typedef struct pipeline_counts {
     uint64_t results, match, mismatch, error, skipped;
+    uint64_t mixed, mixed_failed; /* --mixed: flow steps (verdict "mixed"), and those that failed */
     uint64_t diff_failures;     /* live: results diff or the report could not take */
 } pipeline_counts;
 

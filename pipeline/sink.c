@@ -26,7 +26,7 @@
 struct pipeline_sink {
     pipeline_sink_options o;
     FILE *spool; /* learn_noise: the results to judge once noise is learned */
-    _Atomic uint64_t results, match, mismatch, error, skipped, diff_failures;
+    _Atomic uint64_t results, match, mismatch, error, skipped, mixed, mixed_failed, diff_failures;
 };
 
 pipeline_sink *pipeline_sink_new(const pipeline_sink_options *o, pm_err *err)
@@ -60,8 +60,15 @@ static void count(_Atomic uint64_t *n)
     atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
 }
 
-static void count_verdict(pipeline_sink *s, const char *v)
+static void count_verdict(pipeline_sink *s, const json_t *d)
 {
+    const char *v = json_string_value(json_object_get(d, "verdict"));
+    if (v && strcmp(v, "mixed") == 0) { /* a --mixed flow step: no pair of answers */
+        count(&s->mixed);
+        if (!json_is_true(json_object_get(json_object_get(d, "mixed"), "ok")))
+            count(&s->mixed_failed);
+        return;
+    }
     count(!v                           ? &s->skipped
           : strcmp(v, "match") == 0    ? &s->match
           : strcmp(v, "mismatch") == 0 ? &s->mismatch
@@ -97,7 +104,7 @@ static int judge(pipeline_sink *s, const char *text, size_t len, const char *fam
         count(&s->diff_failures);
         return 0;
     }
-    count_verdict(s, json_string_value(json_object_get(d, "verdict")));
+    count_verdict(s, d);
     int rc = s->o.diffs ? pm_jsonl_writer_write(s->o.diffs, d, err) : 0;
     json_decref(d);
     return rc;
@@ -158,6 +165,8 @@ pipeline_counts pipeline_sink_counts(const pipeline_sink *s)
         .mismatch = atomic_load_explicit(&s->mismatch, memory_order_relaxed),
         .error = atomic_load_explicit(&s->error, memory_order_relaxed),
         .skipped = atomic_load_explicit(&s->skipped, memory_order_relaxed),
+        .mixed = atomic_load_explicit(&s->mixed, memory_order_relaxed),
+        .mixed_failed = atomic_load_explicit(&s->mixed_failed, memory_order_relaxed),
         .diff_failures = atomic_load_explicit(&s->diff_failures, memory_order_relaxed),
     };
     return c;

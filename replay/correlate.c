@@ -9,7 +9,9 @@
  * `token` / `next_page`); before each request, every recorded value is replaced by the
  * target's. A recorded value a target never received is a failed correlation: the
  * request is not sent (never the recorded value blindly). The profile can declare more:
- * correlation.yaml `headers: [...]` and `json_fields: [...]` (top-level body fields). Tables are bounded (oldest
+ * correlation.yaml `headers: [...]` and `json_fields: [...]` (top-level body fields). With
+ * --mixed, the one target that answered a flow step issues the value for every target.
+ * Tables are bounded (oldest
  * pairs go first), so memory does not grow with the capture.
  */
 #include "replay_internal.h"
@@ -192,7 +194,7 @@ static void table_scan(const pair_table *t, const char *s, size_t len, const boo
 }
 
 /* "http://host:port/v2/x?y" → "/v2/x?y"; relative values unchanged. */
-static char *path_of(const char *v)
+char *rp_url_path(const char *v)
 {
     if (!v)
         return NULL;
@@ -207,14 +209,14 @@ static char *path_of(const char *v)
 }
 
 /* The URL inside a Link header's <...>. */
-static char *link_target(const char *v)
+char *rp_link_target(const char *v)
 {
     const char *open = v ? strchr(v, '<') : NULL;
     const char *close = open ? strchr(open, '>') : NULL;
     if (!close)
         return NULL;
     char *inner = strndup(open + 1, (size_t)(close - open - 1));
-    char *path = path_of(inner);
+    char *path = rp_url_path(inner);
     free(inner);
     return path;
 }
@@ -320,6 +322,19 @@ static void free_fields(char **vals, size_t n)
         free(vals[i]);
 }
 
+/* Pairs what target t issued in the table of t; for a --mixed step (one target answered
+ * it) in every target's table: the next step, whichever target it goes to, carries the
+ * value the *issuing* target gave (a PATCH to Go uses the Location Python answered). */
+static void pair_into(rp_correlation *c, const rp_exchange *x, size_t t, const char *recorded, const char *value)
+{
+    if (!x->mixed) {
+        pair_up(c, t, recorded, value);
+        return;
+    }
+    for (size_t u = 0; u < c->ntargets; u++)
+        pair_up(c, u, recorded, value);
+}
+
 void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
 {
     const rp_record *rec = x->rec;
@@ -343,28 +358,28 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
 
     for (size_t t = 0; t < c->ntargets; t++) {
         const rp_call *call = &x->calls[t];
-        if (call->skipped || call->error || !call->status)
+        if (call->skipped || call->error || !call->status || (x->mixed && x->mixed->target != t))
             continue;
         static const char *const url_headers[] = {"location", "content-location", NULL};
         for (const char *const *h = url_headers; *h; h++) {
-            char *r = path_of(rp_headers_get(rec_headers, nrec, *h));
-            char *v = path_of(rp_call_header(call, *h));
-            pair_up(c, t, r, v);
+            char *r = rp_url_path(rp_headers_get(rec_headers, nrec, *h));
+            char *v = rp_url_path(rp_call_header(call, *h));
+            pair_into(c, x, t, r, v);
             free(r);
             free(v);
         }
-        pair_up(c, t, rp_headers_get(rec_headers, nrec, "docker-upload-uuid"),
+        pair_into(c, x, t, rp_headers_get(rec_headers, nrec, "docker-upload-uuid"),
                 rp_call_header(call, "docker-upload-uuid"));
         /* declared in the profile: more response headers whose values come back */
         size_t i;
         const json_t *h;
         json_array_foreach(json_object_get(c->rules, "headers"), i, h)
             if (json_is_string(h))
-                pair_up(c, t, rp_headers_get(rec_headers, nrec, json_string_value(h)),
+                pair_into(c, x, t, rp_headers_get(rec_headers, nrec, json_string_value(h)),
                         rp_call_header(call, json_string_value(h)));
-        char *rl = link_target(rp_headers_get(rec_headers, nrec, "link"));
-        char *vl = link_target(rp_call_header(call, "link"));
-        pair_up(c, t, rl, vl);
+        char *rl = rp_link_target(rp_headers_get(rec_headers, nrec, "link"));
+        char *vl = rp_link_target(rp_call_header(call, "link"));
+        pair_into(c, x, t, rl, vl);
         free(rl);
         free(vl);
         if (!rec_issued)
@@ -373,7 +388,7 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         const unsigned char *body = rp_call_body(call, &body_len);
         body_fields(c, (const char *)body, body_len, vals);
         for (i = 0; i < nwanted; i++)
-            pair_up(c, t, rec_vals[i], vals[i]);
+            pair_into(c, x, t, rec_vals[i], vals[i]);
         free_fields(vals, nwanted);
     }
     free_fields(rec_vals, nwanted);
@@ -418,13 +433,16 @@ static bool longest(void *ctx, int slot)
     return true;
 }
 
-/* A recorded value the target did not issue too (mapped to itself) is a failed correlation. */
-static bool unmapped(void *ctx, int slot)
+/* A recorded value the target has no value of its own for is a failed correlation. Checked
+ * on the request as recorded, before any substitution: a shorter value inside it may be
+ * mapped (a failed PATCH issued no new upload Location, but the upload's UUID in the old one
+ * is mapped: replacing the UUID alone would send the recorded `_state`). */
+static bool unissued(void *ctx, int slot)
 {
     scan_state *st = ctx;
     const pair *r = &st->t->items[slot];
     int j = table_find(st->target, r->recorded, r->len);
-    if (j >= 0 && st->target->items[j].value && strcmp(st->target->items[j].value, r->recorded) == 0)
+    if (j >= 0 && st->target->items[j].value)
         return true;
     st->missing = r->recorded;
     return false;
@@ -433,10 +451,16 @@ static bool unmapped(void *ctx, int slot)
 char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s, const char **missing)
 {
     *missing = NULL;
+    const pair_table *t = &c->targets[target];
+    scan_state before = {.t = &c->issued, .target = t};
+    table_scan(&c->issued, s, strlen(s), NULL, unissued, &before);
+    if (before.missing) {
+        *missing = before.missing;
+        return NULL;
+    }
     char *cur = strdup(s);
     if (!cur)
         return NULL;
-    const pair_table *t = &c->targets[target];
     /* longest recorded values first: an upload URL before the UUID inside it */
     bool *used = NULL;
     for (;;) {
@@ -454,12 +478,5 @@ char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s
         }
     }
     free(used);
-    scan_state st = {.t = &c->issued, .target = t};
-    table_scan(&c->issued, cur, strlen(cur), NULL, unmapped, &st);
-    if (st.missing) {
-        *missing = st.missing;
-        free(cur);
-        return NULL;
-    }
     return cur;
 }

@@ -13,6 +13,9 @@
  *
  * Side effects: a mutating exchange (the record's `mutating`) goes only to sandbox
  * targets, and only with allow_writes; elsewhere it is `skipped_unsafe`.
+ *
+ * --mixed (mixed.c): an exchange that is a step of a flow goes to the one target the
+ * pattern picks; its result holds that one answer and a `mixed` object.
  */
 #include "replay_internal.h"
 
@@ -33,6 +36,7 @@ struct replay_session {
     const pm_suite *suite;
     CURLM *multi;
     rp_correlation *corr;
+    rp_mixed *mixed;  /* --mixed: the flows seen so far; NULL: off */
     rp_exchange *in_flight;
     size_t n_in_flight;
     uint64_t next_order;
@@ -107,6 +111,10 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
             replay_free(s);
             return NULL;
         }
+    }
+    if (o->mixed != REPLAY_MIXED_OFF && !(s->mixed = rp_mixed_new(o->mixed, s->suite, err))) {
+        replay_free(s);
+        return NULL;
     }
     s->corr = rp_correlation_new(s->suite->ntargets, s->rules ? pm_config_root(s->rules) : NULL);
     s->stats.ntargets = s->suite->ntargets;
@@ -324,12 +332,21 @@ static void start_exchange(replay_session *s, rp_exchange *x)
     for (size_t h = 0; h < x->rec->n_req_headers && !mutating; h++)
         mutating = pm_header_overrides_to_mutating(x->rec->req_headers[h].name, x->rec->req_headers[h].value);
     x->mutating = mutating;
+    if (s->mixed && (x->mixed = rp_mixed_assign(s->mixed, x->rec))) {
+        s->stats.mixed_steps++;
+        s->stats.mixed_flows += x->mixed->step == 0;
+    }
     for (size_t i = 0; i < s->suite->ntargets; i++) {
         rp_call *call = &x->calls[i];
         const pm_target *t = &s->suite->targets[i];
         call->x = x;
         call->target = i;
         replay_target_stats *ts = &s->stats.targets[i];
+        if (x->mixed && x->mixed->target != i) { /* another target's step: not sent, not written */
+            call->error = "mixed";
+            call->skipped = call->done = true;
+            continue;
+        }
         if (t->recorded) {
             answer_from_record(call);
             continue;
@@ -494,6 +511,8 @@ static int result_text(const rp_exchange *x, pm_jtext *t)
     int64_t first_sent = INT64_MAX, last_sent = 0;
     for (size_t i = 0; i < suite->ntargets; i++) {
         const rp_call *call = &x->calls[i];
+        if (x->mixed && x->mixed->target != i)
+            continue; /* a mixed step: one answer */
         pm_jtext_key(t, suite->targets[i].name);
         write_response(t, x, call, &suite->targets[i], r);
         if (call->sent_us && call->sent_us < first_sent)
@@ -505,6 +524,21 @@ static int result_text(const rp_exchange *x, pm_jtext *t)
     if (first_sent != INT64_MAX) {
         pm_jtext_key(t, "send_skew_us");
         pm_jtext_int(t, last_sent - first_sent);
+    }
+    if (x->mixed) {
+        pm_jtext_key(t, "mixed");
+        pm_jtext_object_begin(t);
+        pm_jtext_key(t, "pattern");
+        pm_jtext_cstring(t, replay_mixed_name(x->mixed->pattern));
+        pm_jtext_key(t, "flow");
+        pm_jtext_cstring(t, x->mixed->flow);
+        pm_jtext_key(t, "kind");
+        pm_jtext_cstring(t, x->mixed->kind);
+        pm_jtext_key(t, "step");
+        pm_jtext_int(t, x->mixed->step);
+        pm_jtext_key(t, "target");
+        pm_jtext_cstring(t, suite->targets[x->mixed->target].name);
+        pm_jtext_object_end(t);
     }
     pm_jtext_object_end(t);
     pm_redactor_free(r);
@@ -541,6 +575,7 @@ static void free_exchange(rp_exchange *x)
         pm_body_free(&c->resp_body);
     }
     free(x->calls);
+    rp_mixed_step_free(x->mixed);
     rp_record_free(x->rec);
     free(x);
 }
@@ -888,6 +923,7 @@ void replay_free(replay_session *s)
     if (s->multi)
         curl_multi_cleanup(s->multi);
     rp_correlation_free(s->corr);
+    rp_mixed_free(s->mixed);
     pm_config_free(s->rules);
     pm_jtext_free(&s->text);
     free(s->stats.targets);

@@ -13,6 +13,25 @@
 
 /* ===== replay: capture → results ================================================= */
 
+/* --mixed (mixed.c): each flow (an upload's POST, PATCHes and PUT; a token and the
+ * requests that carry it; a paginated listing) split across the baseline and the
+ * candidate, one target per step, to show that each implementation continues what the
+ * other started. */
+typedef enum {
+    REPLAY_MIXED_OFF,             /* every exchange to every target (the default) */
+    REPLAY_MIXED_ALTERNATE,       /* steps 0, 2, 4... to the baseline, 1, 3... to the candidate */
+    REPLAY_MIXED_BASELINE_FIRST,  /* step 0 to the baseline, every later step to the candidate */
+    REPLAY_MIXED_CANDIDATE_FIRST, /* step 0 to the candidate, every later step to the baseline */
+} replay_mixed_pattern;
+
+/* The patterns' names, NULL-terminated, in the enum's order from ALTERNATE (the CLI's
+ * word list). */
+extern const char *const replay_mixed_names[];
+/* The pattern a name says; REPLAY_MIXED_OFF for NULL or an unknown name. */
+replay_mixed_pattern replay_mixed_from_name(const char *name);
+/* The name of a pattern ("alternate", ...); NULL for REPLAY_MIXED_OFF. */
+const char *replay_mixed_name(replay_mixed_pattern p);
+
 typedef struct replay_options {
     const pm_suite *suite;   /* targets, pacing defaults, selection */
     long concurrency;        /* exchanges in flight at most (default: the suite's, 32) */
@@ -34,6 +53,8 @@ typedef struct replay_options {
     const pm_redactor *redactor; /* secrets in the targets' answers (Set-Cookie, issued tokens)
                               * are redacted in the results with it; NULL: kept (tests only).
                               * Give it keep_jwt_claims: diff compares issued JWTs' claims. */
+    replay_mixed_pattern mixed; /* --mixed: flows split across baseline and candidate; the
+                              * suite must have exactly one of each (replay_new refuses) */
 } replay_options;
 
 void replay_options_init(replay_options *o);
@@ -48,6 +69,7 @@ typedef struct replay_stats {
     uint64_t done;           /* result records written */
     uint64_t out_of_order;   /* records beyond the reorder window (replayed late, counted) */
     uint64_t unreadable;     /* a replay_source's records that did not parse (passed over) */
+    uint64_t mixed_flows, mixed_steps; /* --mixed: flows opened, exchanges sent as their steps */
     double input_read;       /* share of the input file read so far, -1 when unknown */
     replay_target_stats *targets; /* one per suite target, in suite order */
     size_t ntargets;

@@ -103,6 +103,8 @@ struct replay_exchange {
     rp_call *calls;         /* suite->ntargets */
     size_t pending;
     bool mutating;          /* set when started: goes only to sandbox targets */
+    struct rp_mixed_step *mixed; /* --mixed: the flow step this exchange is (owned), NULL:
+                             * sent to every target as usual */
     rp_exchange *next;      /* in-flight list */
 };
 
@@ -134,10 +136,41 @@ void rp_correlation_free(rp_correlation *c);
 /* Learns what the recorded response and each target's response issued (upload
  * Location and UUID, /v2/auth tokens, pagination links): recorded value → target value. */
 void rp_correlation_learn(rp_correlation *c, const rp_exchange *x);
+/* A URL's path and query ("http://h:1/v2/x?y" → "/v2/x?y"; relative ones as they are),
+ * and the path of the URL inside a Link header's <...>: new strings, NULL for NULL. */
+char *rp_url_path(const char *v);
+char *rp_link_target(const char *v);
 /* Rewrites s for a target: every recorded value the target has its own value for is
  * replaced. Returns a new string, or NULL with *missing set to the recorded value the
  * target never received (a failed correlation: never send the recorded value). */
 char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s, const char **missing);
+
+/* ---- mixed mode: flows split across baseline and candidate (mixed.c) ------------------ */
+
+typedef struct rp_mixed rp_mixed;
+
+/* One exchange as a step of a flow: the flow's id (the id of the record that opened it),
+ * its kind ("upload", "listing", "token"), the step's index (0: the opening one) and the
+ * one target that answers it. */
+typedef struct rp_mixed_step {
+    char *flow;
+    const char *kind;
+    unsigned step;
+    size_t target;
+    replay_mixed_pattern pattern;
+} rp_mixed_step;
+
+/* NULL with err when the suite does not have exactly one baseline and one candidate. */
+rp_mixed *rp_mixed_new(replay_mixed_pattern pattern, const pm_suite *suite, pm_err *err);
+void rp_mixed_free(rp_mixed *m);
+/* The step a record is (new; rp_mixed_step_free), or NULL when it is in no flow (sent to
+ * every target). Called in request order: learns the values the record's recorded
+ * response issues, so that the requests carrying them later join its flow. */
+rp_mixed_step *rp_mixed_assign(rp_mixed *m, const rp_record *rec);
+void rp_mixed_step_free(rp_mixed_step *step);
+/* The role that answers step `step` of a flow under pattern p (PM_ROLE_BASELINE or
+ * PM_ROLE_CANDIDATE). */
+pm_role rp_mixed_role(replay_mixed_pattern p, unsigned step);
 
 /* ---- building one target's request ---------------------------------------------------- */
 

@@ -297,6 +297,9 @@ static json_t *capabilities_json(const reports_builder *b, const char *family, c
         json_t *numbers = scope_json(&c->s);
         json_object_update(cap, numbers);
         json_decref(numbers);
+        json_t *mixed = rpt_mixed_json(c->mixed);
+        if (mixed)
+            json_object_set_new(cap, "mixed", mixed);
         rpt_thresholds t;
         rpt_gate_capability(b->gate, family, items[i].name, &t);
         t.sequential = b->o.sequential;
@@ -380,6 +383,9 @@ static json_t *family_json(const reports_builder *b, const char *name, const rpt
     json_object_set_new(fam, "coverage", coverage_json(b, name, f));
     json_t *caps = capabilities_json(b, name, f, owners);
     json_object_set_new(fam, "capabilities", caps);
+    json_t *mixed = rpt_mixed_json(f->mixed);
+    if (mixed)
+        json_object_set_new(fam, "mixed", mixed);
     rpt_thresholds t;
     rpt_gate_family(b->gate, name, &t);
     t.sequential = b->o.sequential;

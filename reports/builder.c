@@ -42,6 +42,7 @@ static void free_capability(void *p)
     if (!c)
         return;
     free(c->cap_switch);
+    rpt_mixed_free(c->mixed);
     scope_clear(&c->s);
     free(c);
 }
@@ -66,6 +67,7 @@ static void free_family(void *p)
     if (!f)
         return;
     free(f->switch_name);
+    rpt_mixed_free(f->mixed);
     scope_clear(&f->s);
     pm_table_free(f->capabilities);
     for (int k = 0; k < RPT_COHORT_KINDS; k++)
@@ -164,7 +166,7 @@ int reports_set_switches(reports_builder *b, const json_t *switches, pm_err *err
 
 /* ----- one record --------------------------------------------------------------------- */
 
-typedef enum { V_MATCH, V_MISMATCH, V_ERROR, V_SKIPPED } verdict;
+typedef enum { V_MATCH, V_MISMATCH, V_ERROR, V_SKIPPED, V_MIXED } verdict;
 
 /* What reports_add reads from a record, checked once. */
 typedef struct {
@@ -204,8 +206,10 @@ static int view_record(const json_t *r, record_view *rv, pm_err *err)
         rv->v = V_ERROR;
     else if (strcmp(v, "skipped") == 0)
         rv->v = V_SKIPPED;
+    else if (strcmp(v, "mixed") == 0) /* a --mixed flow step: its own dimension (mixed.c) */
+        rv->v = V_MIXED;
     else
-        return pm_err_set(err, "verdict \"%.40s\": not match, mismatch, error or skipped", v);
+        return pm_err_set(err, "verdict \"%.40s\": not match, mismatch, error, skipped or mixed", v);
     bool bad = false;
     rv->id = string_or_null(r, "id", &bad);
     rv->family = string_or_null(r, "family", &bad);
@@ -256,6 +260,8 @@ static int view_record(const json_t *r, record_view *rv, pm_err *err)
 static void count_verdict(uint64_t *total, uint64_t *match, uint64_t *mismatch, uint64_t *error, uint64_t *skipped,
                           verdict v)
 {
+    if (v == V_MIXED) /* not a sample of parity: reports_add gives it to mixed.c */
+        return;
     (*total)++;
     switch (v) {
     case V_MATCH:
@@ -269,6 +275,8 @@ static void count_verdict(uint64_t *total, uint64_t *match, uint64_t *mismatch, 
         break;
     case V_SKIPPED:
         (*skipped)++;
+        break;
+    case V_MIXED:
         break;
     }
 }
@@ -629,6 +637,13 @@ int reports_add(reports_builder *b, const json_t *diff_record, pm_err *err)
     rpt_capability *c = f ? capability_of(f, &rv, err) : NULL;
     if (!c)
         return -1;
+    if (rv.v == V_MIXED) { /* a --mixed flow step: its own dimension, no parity sample */
+        const json_t *mixed = json_object_get(diff_record, "mixed");
+        if (rpt_mixed_add(&f->mixed, mixed, rv.id, err) != 0 || rpt_mixed_add(&c->mixed, mixed, rv.id, err) != 0)
+            return -1;
+        b->records++;
+        return 0;
+    }
     if (count_scope(&f->s, &rv, err) != 0 || count_scope(&c->s, &rv, err) != 0 || count_cohorts(f, &rv, err) != 0 ||
         count_signature(f, &rv, err) != 0 || count_noise(b, &rv, err) != 0 || count_expired(b, &rv, err) != 0)
         return -1;

@@ -19,6 +19,12 @@
  *   promote       every check passes: the lower bound at or over the threshold, enough
  *                 samples and coverage, every budget met
  *
+ * --mixed flows (a scope's `mixed`: the steps of one flow answered by different
+ * implementations) are judged on their completion's lower bound against min_parity_lower:
+ * under it with a failed flow holds at any count, under it with every flow completed is
+ * insufficient; the reason names the step that failed. A scope with flows and no parity
+ * sample (an upload capability in a mixed run) counts its flows as its samples.
+ *
  * With t->sequential (the tee's live decisions, `report --sequential`) the parity checks
  * read the always-valid sequential test (core/sequential.h) instead of the interval: a
  * scope looked at after every answer keeps its 5% error rate (see check_parity_sequential).
@@ -234,6 +240,39 @@ static void check_capabilities(const json_t *scope, json_t *fail, int *decisive)
     }
 }
 
+/* --mixed flows (mixed.c): their completion's Wilson lower bound against the parity
+ * threshold, as a promotion needs of parity (the interval, also in a sequential report:
+ * flows are few and replayed on purpose). Under it, a failed flow holds at any count: a
+ * step one implementation refused after the other began the flow is a broken
+ * continuation, not sampling noise, and no switch may move while it stands; with every
+ * flow completed, too few flows are only insufficient. The reason names the failed step,
+ * so it says what to fix. */
+static void check_mixed(const rpt_thresholds *t, const json_t *scope, json_t *fail, int *decisive, json_t *straddle,
+                        json_t *pass)
+{
+    const json_t *m = json_object_get(scope, "mixed");
+    json_int_t flows = count(m, "flows"), done = count(m, "completed");
+    if (!m || flows <= 0 || isnan(t->min_parity_lower))
+        return;
+    double thr = t->min_parity_lower;
+    double lower = round(pm_wilson_lower((uint64_t)done, (uint64_t)flows) * 1e6) / 1e6;
+    const char *step = json_string_value(json_object_get(json_object_get(m, "first_failure"), "failure"));
+    char lo[32], th[32];
+    rpt_fmt_ratio(lo, sizeof lo, lower, thr);
+    rpt_fmt_ratio(th, sizeof th, thr, lower);
+    if (lower < thr && done < flows) {
+        say(fail, "mixed flows: %lld of %lld completed across implementations, lower bound %s < %s; failed step: %s",
+            (long long)done, (long long)flows, lo, th, step ? step : "(not named)");
+        (*decisive)++;
+    } else if (lower < thr) {
+        say(straddle, "mixed flows: %lld of %lld completed across implementations, too few: lower bound %s < %s",
+            (long long)done, (long long)flows, lo, th);
+    } else {
+        say(pass, "mixed flows: %lld of %lld completed across implementations, lower bound %s >= %s", (long long)done,
+            (long long)flows, lo, th);
+    }
+}
+
 static const char *switch_label(const char *switch_name)
 {
     return switch_name ? switch_name : "the switch";
@@ -248,9 +287,16 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
     json_t *note = json_array(); /* said whatever the decision, before the switch's line */
     int decisive = 0;
     json_int_t samples = count(scope, "match") + count(scope, "mismatch") + count(scope, "error");
+    /* a scope seen only through --mixed flows (an upload capability in a mixed run): its
+     * flows are its samples, and there is no parity to judge */
+    json_int_t flows = count(json_object_get(scope, "mixed"), "flows");
+    bool mixed_only = samples == 0 && flows > 0;
+    if (mixed_only)
+        samples = flows;
     if (samples < t->min_samples)
         say(short_of, "%lld sample%s < min_samples %ld", (long long)samples, samples == 1 ? "" : "s", t->min_samples);
-    check_parity(t, scope, samples, fail, &decisive, straddle, pass);
+    if (!mixed_only)
+        check_parity(t, scope, samples, fail, &decisive, straddle, pass);
     const json_t *coverage = json_object_get(scope, "coverage");
     double share = rpt_number(json_object_get(coverage, "share"));
     if (!isnan(share) && !isnan(t->min_capability_coverage)) {
@@ -272,6 +318,7 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
     check_latency(t, scope, "p95", 0.95, t->max_p95_ratio, fail, straddle, note, pass);
     check_latency(t, scope, "p99", 0.99, t->max_p99_ratio, fail, straddle, note, pass);
     check_capabilities(scope, fail, &decisive);
+    check_mixed(t, scope, fail, &decisive, straddle, pass);
 
     const char *decision;
     bool go = owner && strcmp(owner, "go") == 0;

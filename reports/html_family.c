@@ -67,6 +67,20 @@ static int facts(FILE *out, const json_t *fam, pm_err *err)
             html_fmt_count(a, html_num(fam, "total")), html_fmt_count(b, html_num(fam, "match")),
             html_fmt_count(c, html_num(fam, "mismatch")), html_fmt_count(d, html_num(fam, "error")),
             html_fmt_count(e, html_num(fam, "skipped")));
+    const json_t *mixed = json_object_get(fam, "mixed");
+    if (mixed) { /* --mixed flows: completion and the first failed step */
+        fact(out, "mixed flows");
+        fprintf(out, "%s of %s completed across implementations (%s, lower bound %s)",
+                html_fmt_count(a, html_num(mixed, "completed")), html_fmt_count(b, html_num(mixed, "flows")),
+                html_fmt_ratio(c, html_num(mixed, "completion")), html_fmt_ratio(d, html_num(mixed, "completion_lower")));
+        const char *failed = html_str(json_object_get(mixed, "first_failure"), "failure");
+        if (failed) {
+            fputs("; first failed step: <code>", out);
+            html_text(out, failed);
+            fputs("</code>", out);
+        }
+        fputs("</dd></div>", out);
+    }
     if (cov) {
         fact(out, "capability coverage");
         fprintf(out, "%s of %s read capabilities seen (%s)</dd></div>", html_fmt_count(a, html_num(cov, "seen")),

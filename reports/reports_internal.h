@@ -10,6 +10,7 @@
  *   decide.c      one decision (promote / hold / insufficient / rollback) with its reasons
  *   owners.c      a Quay switch snapshot: who owns each switch
  *   builder.c     reports_new / reports_add: streaming aggregation of diff records
+ *   mixed.c       a family's --mixed flows: completion, its interval, the failed step
  *   build.c       reports_build: the report tree from the aggregates
  *   trend.c       --previous: per-family deltas and the regressions list
  *   proposal.c    the proposal in the report, and the YAML snippet `pmirror gate` prints
@@ -191,6 +192,7 @@ typedef struct rpt_scope {
 typedef struct rpt_capability {
     char *cap_switch;
     rpt_scope s;
+    struct rpt_mixed *mixed; /* --mixed flows; NULL: none seen */
 } rpt_capability;
 
 typedef struct rpt_cohort {
@@ -216,8 +218,20 @@ typedef struct rpt_signature {
 enum { RPT_COHORT_ORG, RPT_COHORT_REPO, RPT_COHORT_USER, RPT_COHORT_PRODUCER, RPT_COHORT_KINDS };
 extern const char *const rpt_cohort_kinds[RPT_COHORT_KINDS]; /* "org", ... (builder.c) */
 
+/* ===== mixed.c ==================================================================== */
+
+/* A family's or a capability's --mixed flows (verdict "mixed" records), scored by flow. */
+typedef struct rpt_mixed rpt_mixed;
+/* One step (the diff record's `mixed` object, its id); *m is made on first use. */
+int rpt_mixed_add(rpt_mixed **m, const json_t *mixed, const char *id, pm_err *err);
+/* {patterns, flows, completed, failed, completion, completion_lower, steps, failed_steps,
+ * first_failure} (new reference); NULL when m is NULL (no mixed steps). */
+json_t *rpt_mixed_json(const rpt_mixed *m);
+void rpt_mixed_free(rpt_mixed *m);
+
 typedef struct rpt_family {
     char *switch_name;
+    rpt_mixed *mixed;       /* --mixed flows; NULL: none seen */
     rpt_scope s;
     pm_table *capabilities; /* name -> rpt_capability */
     pm_table *cohorts[RPT_COHORT_KINDS];

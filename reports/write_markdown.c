@@ -307,6 +307,52 @@ static void write_failing(FILE *out, const json_t *report)
     }
 }
 
+/* --mixed flows per family: completion, its interval, the first failed step. */
+static void write_mixed(FILE *out, const json_t *report)
+{
+    bool header = false;
+    const char *name;
+    const json_t *f;
+    json_object_foreach(json_object_get(report, "families"), name, f) {
+        const json_t *m = json_object_get(f, "mixed");
+        if (!m)
+            continue;
+        if (!header) {
+            fputs("\n**Mixed flows** (--mixed: each flow's steps answered by baseline and candidate in turn; a flow "
+                  "completes when every step succeeds as recorded):\n\n"
+                  "| family | pattern | flows | completed | completion | lower | first failed step |\n"
+                  "|---|---|--:|--:|--:|--:|---|\n",
+                  out);
+            header = true;
+        }
+        fputs("| ", out);
+        md_name(out, name);
+        fputs(" | ", out);
+        const char *pattern;
+        const json_t *n;
+        bool first = true;
+        json_object_foreach(json_object_get(m, "patterns"), pattern, n) {
+            (void)n;
+            if (!first)
+                fputs(", ", out);
+            md(out, pattern);
+            first = false;
+        }
+        fprintf(out, " | %lld | %lld | ", (long long)json_integer_value(json_object_get(m, "flows")),
+                (long long)json_integer_value(json_object_get(m, "completed")));
+        ratio_cell(out, json_object_get(m, "completion"));
+        fputs(" | ", out);
+        ratio_cell(out, json_object_get(m, "completion_lower"));
+        fputs(" | ", out);
+        const json_t *failure = json_object_get(json_object_get(m, "first_failure"), "failure");
+        if (json_is_string(failure))
+            md_json_string(out, failure, 0);
+        else
+            fputs("none", out);
+        fputs(" |\n", out);
+    }
+}
+
 static void write_expired(FILE *out, const json_t *report)
 {
     const json_t *list = json_object_get(report, "expired_rules");
@@ -376,6 +422,7 @@ int reports_write_markdown(FILE *out, const json_t *report, pm_err *err)
     write_regressions(out, report);
     write_producers(out, report);
     write_shadow(out, report);
+    write_mixed(out, report);
     write_failing(out, report);
     write_expired(out, report);
     if (ferror(out))

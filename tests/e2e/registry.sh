@@ -14,53 +14,7 @@
 # sandbox), so both registries end up with the image; its record of the whole session is
 # diffable (every pull a match, every write sent) and its metrics count the exchanges.
 . "$(dirname "$0")/../integration/lib.sh"
-for tool in docker-registry skopeo python3 curl; do
-    command -v $tool >/dev/null || { echo "FAIL: $tool is not installed (make deps installs it)"; exit 1; }
-done
-export HOME=$WORK/home
-mkdir -p "$HOME"
-sk=(skopeo --insecure-policy)
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-start_registry() { # start_registry NAME VAR: sets VAR to its port (no $(...): the pid must reach the exit trap)
-    local port dir=$WORK/reg-$1
-    port=$(free_port)
-    mkdir -p "$dir"
-    printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}, maintenance: {uploadpurging: {enabled: false}}}\nhttp: {addr: "127.0.0.1:%s"}\n' \
-        "$dir/storage" "$port" >"$dir/config.yml"
-    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-    pids+=($!)
-    wait_port "$port" || { echo "FAIL: registry $1 did not start: $(cat "$dir/log")" >&2; exit 1; }
-    printf -v "$2" %s "$port"
-}
-
-# make_image DIR TEXT: a tiny OCI image layout whose one layer holds TEXT, tagged v1
-make_image() {
-    local img=$1 root=$WORK/rootfs-$RANDOM
-    mkdir -p "$root/app" "$img/blobs/sha256"
-    printf '%s\n' "$2" >"$root/app/hello.txt"
-    tar --sort=name --mtime='2026-11-01 00:00:00Z' --owner=0 --group=0 --numeric-owner -C "$root" -cf "$root.tar" app
-    gzip -n -9 <"$root.tar" >"$root.tar.gz"
-    blob() { local hex; hex=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$img/blobs/sha256/$hex"; echo "sha256:$hex $(stat -c %s "$1")"; }
-    local layer layer_size config config_size manifest manifest_size
-    read -r layer layer_size < <(blob "$root.tar.gz")
-    printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-        "$(sha256sum "$root.tar" | cut -d' ' -f1)" >"$root.config.json"
-    read -r config config_size < <(blob "$root.config.json")
-    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%s}]}' \
-        "$config" "$config_size" "$layer" "$layer_size" >"$root.manifest.json"
-    read -r manifest manifest_size < <(blob "$root.manifest.json")
-    printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
-        "$manifest" "$manifest_size" >"$img/index.json"
-    printf '{"imageLayoutVersion":"1.0.0"}' >"$img/oci-layout"
-}
-push() { "${sk[@]}" copy -q --dest-tls-verify=false "oci:$1:v1" "docker://127.0.0.1:$2/$3" || bad "skopeo push to $2/$3"; }
-suite() { # suite FILE BASE_PORT CAND_PORT [sandbox]
-    local sb=${4:-false}
-    printf 'targets:\n  - {name: python, url: "http://127.0.0.1:%s", role: baseline, sandbox: %s}\n  - {name: go, url: "http://127.0.0.1:%s", role: candidate, sandbox: %s}\n' \
-        "$2" "$sb" "$3" "$sb" >"$1"
-}
+. "$(dirname "$0")/registry_lib.bash"
 # a gate for a handful of exchanges: the default asks for 200 samples per family. One or two
 # manifest answers are too few for a parity interval to decide (0 of 1: 0..0.793); a digest
 # mismatch is decided by the hard budget, as PB-REG-PUSH's "no digest mismatch"
