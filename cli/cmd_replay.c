@@ -116,7 +116,7 @@ static void print_summary(const replay_output *o, const replay_stats *st, const 
 int cmd_replay(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_path = NULL, *progress = "auto", *key = NULL;
-    double rate = 0, speed = 0;
+    double rate = 0, speed = 0, stream_window = 0;
     long concurrency = 0, limit = 0;
     uint64_t max_body = 0;
     cli_shard shard = {0};
@@ -129,6 +129,9 @@ int cmd_replay(int argc, char **argv)
         CLI_OPT_NUMBER(0, "rate", &rate, 0.001, 1e9, "start at most X exchanges per second"),
         CLI_OPT_NUMBER(0, "speed", &speed, 0.001, 1e9, "follow the recording's timing, X times faster"),
         CLI_OPT_INT(0, "limit", &limit, 1, CLI_NO_MAX, "replay only the first N exchanges in scope"),
+        CLI_OPT_NUMBER(0, "stream-window", &stream_window, 0.001, 86400,
+                       "hold each event stream open X seconds (default: its recorded window, at most the "
+                       "target's timeout)"),
         CLI_OPT_SHARD(0, "shard", &shard, "replay shard K of N (by repository, else user, else connection)"),
         CLI_OPT_FLAG(0, "allow-writes", &allow_writes, "send mutating requests to sandbox targets"),
         CLI_OPT_SIZE(0, "max-body", &max_body, 1, CLI_NO_MAX, "stored response body cap (default 16M)"),
@@ -162,6 +165,7 @@ int cmd_replay(int argc, char **argv)
         ro.max_body = (size_t)max_body;
     ro.rate = rate; /* bounded by the table: replay turns them into int64 microsecond delays */
     ro.speed = speed;
+    ro.stream_window_s = stream_window;
     ro.shard_k = shard.k;
     ro.shard_n = shard.n;
 

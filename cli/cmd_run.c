@@ -44,7 +44,7 @@ int cmd_run(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_dir = NULL, *switches_path = NULL, *previous_path = NULL;
     const char *gate_path = NULL, *profile = NULL, *progress = "auto", *key = NULL;
-    double rate = 0;
+    double rate = 0, stream_window = 0;
     long concurrency = 0, limit = 0;
     cli_shard shard = {0};
     bool allow_writes = false, keep = false;
@@ -63,6 +63,9 @@ int cmd_run(int argc, char **argv)
         CLI_OPT_FLAG(0, "allow-writes", &allow_writes, "send mutating requests to sandbox targets"),
         CLI_OPT_INT(0, "concurrency", &concurrency, 1, 100000, "exchanges in flight at most (default 32)"),
         CLI_OPT_NUMBER(0, "rate", &rate, 0.001, 1e9, "start at most X exchanges per second"),
+        CLI_OPT_NUMBER(0, "stream-window", &stream_window, 0.001, 86400,
+                       "hold each event stream open X seconds (default: its recorded window, at most the "
+                       "target's timeout)"),
         CLI_OPT_STRING(0, "key", &key, "FILE", "redaction key for the answers' secrets (default: the capture's .pmirror-key beside it, "
                        "else DIR/.pmirror-key)"),
         CLI_OPT_INT(0, "limit", &limit, 1, CLI_NO_MAX, "replay only the first N exchanges in scope"),
@@ -101,6 +104,7 @@ int cmd_run(int argc, char **argv)
     o.replay.limit = limit;
     o.replay.allow_writes = allow_writes;
     o.replay.rate = rate;
+    o.replay.stream_window_s = stream_window;
     o.replay.shard_k = shard.k;
     o.replay.shard_n = shard.n;
 
