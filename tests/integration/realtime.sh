@@ -7,7 +7,9 @@
 #  - against two flavours that differ in the test event's field type: the subscription is a
 #    mismatch at that event's field, nothing is an error, and the run lasts about the
 #    recorded window (the streams are closed by pmirror, not by a 30 s timeout);
-#  - against two servers of the same flavour: every exchange matches and REALTIME promotes.
+#  - against two servers of the same flavour: every exchange matches and REALTIME promotes;
+#  - through the tee: the client's subscription is recorded complete for the time it held
+#    it, and the shadow's copy is held as long and closed by pmirror, without an error.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "FAIL: python3 is not installed"; exit 1; }
 
@@ -146,5 +148,37 @@ elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 expect_rc 0 "replay --stream-window 1"
 [ "$elapsed_ms" -lt 2500 ] && ok || bad "replay --stream-window 1 took ${elapsed_ms} ms"
 grep -q '"closed_by":"pmirror"' "$WORK/short.jsonl" && ok || bad "replay: no stream closed by pmirror"
+
+# --- the tee: a shadowed stream is held as long as the client held the primary's -------------
+. "$HERE/tee_helpers.bash"
+start_tee tee --primary "http://127.0.0.1:$port_a" --shadow "http://127.0.0.1:$port_b" --record "$WORK/tee.jsonl"
+python3 - "$tport" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.sendall(b"GET /realtime/user/subscribe HTTP/1.1\r\nHost: quay\r\n\r\n")
+time.sleep(1.5)
+s.close()
+PY
+wait_for 15 grep -q '"v":1' "$WORK/tee.jsonl" || bad "the tee recorded no result for the subscription"
+kill -TERM "$tee_tee"; wait "$tee_tee" || bad "tee exit $?: $(cat "$WORK/tee.tee.err")"
+python3 - "$WORK/tee.jsonl" >"$WORK/tee.check" <<'PY'
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+problems = [] if len(records) == 1 else ["%d records, want 1" % len(records)]
+for r in records:
+    st = r["response"].get("stream") or {}
+    if r["response"].get("complete") is not True or st.get("closed_by") != "client":
+        problems.append("primary: complete %r stream %r" % (r["response"].get("complete"), st))
+    if not 1400000 <= st.get("window_us", 0) <= 3500000:
+        problems.append("primary window_us %r" % st.get("window_us"))
+    for name, a in r["responses"].items():
+        ast = a.get("stream") or {}
+        if a.get("error") is not None or (a["role"] != "baseline" and ast.get("closed_by") != "pmirror"):
+            problems.append("%s: error %r stream %r" % (name, a.get("error"), ast))
+        if a["role"] != "baseline" and not 1400000 <= a.get("done_us", 0) <= 4500000:
+            problems.append("%s: held %r us" % (name, a.get("done_us")))
+print("ok" if not problems else "; ".join(problems))
+PY
+[ "$(cat "$WORK/tee.check")" = ok ] && ok || bad "tee: $(cat "$WORK/tee.check")"
 
 finish
