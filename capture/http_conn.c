@@ -361,7 +361,9 @@ static int on_headers_complete(llhttp_t *p)
         return 1; /* no body, whatever Content-Length says (RFC 9110, 6.4.1) */
     if (method && strcmp(method, "CONNECT") == 0 && m->status >= 200 && m->status < 300)
         return 2; /* a tunnel follows */
-    m->stream = s->x->cls.streaming || pm_sse_is_stream_type(pm_headers_get(m->headers, "content-type"));
+    /* an event stream: a 2xx answer (a 101 or an error on a streaming route is none) */
+    m->stream = m->status >= 200 && m->status < 300 &&
+                (s->x->cls.streaming || pm_sse_is_stream_type(pm_headers_get(m->headers, "content-type")));
     return 0;
 }
 

@@ -33,7 +33,7 @@ typedef struct http_message {
     int64_t ts_first, ts_last; /* capture times of the first and last byte; a stream's
                                 * ts_last is when its window ended */
     bool complete;
-    /* Responses: an event stream (Content-Type text/event-stream, or the route's
+    /* Responses: a 2xx event stream (Content-Type text/event-stream, or the route's
      * `streaming: true`) is complete for its window when the client or the capture ended
      * it; closed_by says which side did, marks when its body's bytes arrived. */
     bool stream;

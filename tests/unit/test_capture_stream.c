@@ -198,3 +198,31 @@ Test(capture_stream, the_route_can_say_streaming)
     http_conn_free(c);
     teardown(&f);
 }
+
+Test(capture_stream, an_upgrade_on_a_streaming_route_is_no_stream)
+{
+    fixture f;
+    setup(&f);
+    http_conn *c = http_conn_new(&f.env, 1, false);
+    feed(c, true, "GET /realtime/user/subscribe HTTP/1.1\r\nHost: quay\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 0);
+    feed(c, false, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 1000);
+    http_conn_close(c, 2000);
+    const json_t *resp = only_response(&f);
+    cr_expect_eq(json_integer_value(json_object_get(resp, "status")), 101);
+    cr_expect_null(json_object_get(resp, "stream"), "a 101 answer is no event stream");
+    http_conn_free(c);
+    teardown(&f);
+}
+
+Test(capture_stream, an_error_answer_is_no_stream)
+{
+    fixture f;
+    setup(&f);
+    http_conn *c = http_conn_new(&f.env, 1, false);
+    feed(c, true, subscribe, 0);
+    feed(c, false, "HTTP/1.1 401 UNAUTHORIZED\r\nContent-Type: text/event-stream\r\nContent-Length: 0\r\n\r\n", 1000);
+    http_conn_close(c, 2000);
+    cr_expect_null(json_object_get(only_response(&f), "stream"), "only a 2xx answer streams");
+    http_conn_free(c);
+    teardown(&f);
+}
