@@ -38,6 +38,7 @@ typedef struct side {
     bool ended;       /* FIN or RST seen */
     bool ever_parsed; /* a message head was parsed on this side */
     bool head_too_large;
+    bool drained;     /* server side: a stream's window ended; what follows reached nobody */
     int64_t ts;
     char *field, *value; /* the header being accumulated */
     size_t field_len, value_len;
@@ -553,6 +554,8 @@ void http_conn_data(http_conn *c, bool from_client, const uint8_t *data, size_t 
 {
     side *s = from_client ? &c->client : &c->server;
     s->ts = ts_us;
+    if (s->drained)
+        return;
     while (len > 0 && !c->stopped) {
         if (s->resync) {
             size_t off = find_message_start(c, s, data, len);
@@ -614,7 +617,7 @@ static void no_more_responses(http_conn *c)
 }
 
 /* An event stream the server is still sending ends its window here, complete: whatever
- * the server sends after it reached nobody (skipped: no request awaits an answer).
+ * the server sends after it reached nobody (dropped, not counted as skipped bytes).
  * False when the server side is not inside a stream's body. */
 static bool close_stream(http_conn *c, http_closed_by by, int64_t ts)
 {
@@ -632,6 +635,7 @@ static bool close_stream(http_conn *c, http_closed_by by, int64_t ts)
     s->field_len = s->value_len = 0;
     llhttp_reset(&s->parser);
     s->resync = true;
+    s->drained = by == HTTP_CLOSED_CLIENT;
     return true;
 }
 

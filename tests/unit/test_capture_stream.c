@@ -120,6 +120,7 @@ Test(capture_stream, closed_by_client_fin_is_complete)
     http_conn_close(c, 9700);
     expect_stream(only_response(&f), "client", 8000);
     cr_expect_eq(f.stats.http_errors, 0);
+    cr_expect_eq(f.stats.skipped_bytes, 0, "what the server sent after the client left is no skipped byte");
     http_conn_free(c);
     teardown(&f);
 }
