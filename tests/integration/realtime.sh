@@ -32,7 +32,7 @@ start_sse a2 A
 start_sse b B
 
 # --- the recording --------------------------------------------------------------------------
-"$PMIRROR" capture -q -i lo --port "$port_a" -o "$WORK/cap.jsonl" 2>"$WORK/cap.err" &
+"$PMIRROR" capture -q -i lo --port "$port_a" -o "$WORK/cap.jsonl" --stats "$WORK/cap-stats.json" 2>"$WORK/cap.err" &
 cap=$!
 sleep 1
 python3 - "$port_a" >"$WORK/client.out" 2>&1 <<'PY'
@@ -88,6 +88,8 @@ else:
 print("ok" if not problems else "; ".join(problems))
 PY
 [ "$(cat "$WORK/cap.check")" = ok ] && ok || bad "capture: $(cat "$WORK/cap.check")"
+grep -q '"event_streams": 1' "$WORK/cap-stats.json" && grep -q '"incomplete_responses": 0' "$WORK/cap-stats.json" && ok ||
+    bad "capture stats: $(grep -E 'event_streams|incomplete' "$WORK/cap-stats.json")"
 
 # --- the replays ----------------------------------------------------------------------------
 suite() { # suite FILE PORT PORT
