@@ -116,11 +116,12 @@ static void print_summary(const replay_output *o, const replay_stats *st, const 
 int cmd_replay(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_path = NULL, *progress = "auto", *key = NULL;
-    double rate = 0, speed = 0, stream_window = 0;
+    double rate = 0, speed = 0;
     long concurrency = 0, limit = 0;
     uint64_t max_body = 0;
     cli_shard shard = {0};
     bool allow_writes = false;
+    double stream_window = 0;
     const cli_opt opts[] = {
         CLI_OPT_STRING('c', "suite", &suite_path, "SUITE", "suite file: targets, pacing, selection (README)"),
         CLI_OPT_STRING('i', "input", &in_path, "CAPTURE", "capture file to replay (.gz or plain, - = stdin)"),

@@ -44,11 +44,12 @@ int cmd_run(int argc, char **argv)
 {
     const char *suite_path = NULL, *in_path = NULL, *out_dir = NULL, *switches_path = NULL, *previous_path = NULL;
     const char *gate_path = NULL, *profile = NULL, *progress = "auto", *key = NULL;
-    double rate = 0, stream_window = 0;
+    double rate = 0;
     long concurrency = 0, limit = 0;
     cli_shard shard = {0};
     bool allow_writes = false, keep = false;
     cli_list families = {0};
+    double stream_window = 0;
     const cli_opt opts[] = {
         CLI_OPT_STRING('c', "suite", &suite_path, "SUITE", "suite file: targets, profile (README)"),
         CLI_OPT_STRING('i', "input", &in_path, "CAPTURE", "capture file to replay (.gz or plain, - = stdin)"),

@@ -103,14 +103,14 @@ struct replay_exchange {
     rp_record *rec;         /* the capture record (owned) */
     int64_t ts_us;          /* recorded request start */
     int64_t end_us;         /* recorded response end; INT64_MAX when unknown */
-    uint64_t order;         /* position in request order */
-    rp_call *calls;         /* suite->ntargets */
-    size_t pending;
-    bool mutating;          /* set when started: goes only to sandbox targets */
     bool stream;            /* an event stream (stream.c): held for a window */
     int64_t stream_start_us; /* recorded: its response's first byte */
     int64_t stream_hold_us;  /* recorded: from its request's start to the stream's close;
                               * 0 when unknown */
+    uint64_t order;         /* position in request order */
+    rp_call *calls;         /* suite->ntargets */
+    size_t pending;
+    bool mutating;          /* set when started: goes only to sandbox targets */
     rp_exchange *next;      /* in-flight list */
 };
 
