@@ -38,15 +38,16 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def subscribe(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        # subscribed before the head goes out: a client that has the head may publish at once
         events = queue.Queue()
         with lock:
             subscribers.add(events)
         try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
             self.chunk("data: {}\n\n")
             while True:
                 try:
