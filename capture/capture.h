@@ -53,6 +53,7 @@ typedef struct capture_stats {
     uint64_t exchanges;          /* records handed to the callback */
     uint64_t not_selected;       /* exchanges outside --family / --select */
     uint64_t incomplete_responses; /* response complete: false */
+    uint64_t event_streams;      /* event-stream answers (response.stream), complete for their window */
     uint64_t without_response;   /* request seen, response never */
     uint64_t orphan_responses;   /* responses without a request (stream picked up late) */
     uint64_t lost_requests;      /* requests broken by a gap before they completed */

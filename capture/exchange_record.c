@@ -11,12 +11,17 @@
  * request's first byte; `latency_us` runs from the request's last byte to the response's
  * first (the wait for the server, as the capture issue asks); `done_us` from `ts` to the
  * response's last byte; `request.done_us` from `ts` to the request's last byte.
+ *
+ * An event-stream answer also gets `response.stream`: the window it was observed for
+ * (its first byte to its close), who closed it, its events and comments counted, and
+ * each event's offset in the window (from the packet times its bytes came in).
  */
 #include "http_conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void write_version(pm_jtext *t, const http_message *m)
 {
@@ -49,6 +54,58 @@ static void write_request(pm_jtext *t, const http_exchange *x, const capture_opt
     pm_jtext_object_end(t);
 }
 
+/* When the byte at body offset `at` arrived: the first packet mark that reached it. */
+static int64_t mark_time(const http_message *m, uint64_t at)
+{
+    size_t lo = 0, hi = m->nmarks; /* marks grow with body_len: a binary search */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->marks[mid].body_len < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->nmarks ? m->marks[lo].ts : m->ts_last;
+}
+
+/* response.stream: {window_us, closed_by, events, comments, offsets_us}. Events are
+ * counted in the body as kept (a --max-body cut counts what is kept; an encoded body is
+ * not read: no counts, no offsets). */
+static void write_stream(pm_jtext *t, const http_message *m)
+{
+    pm_jtext_key(t, "stream");
+    pm_jtext_object_begin(t);
+    int64_t end = m->complete ? m->ts_last : m->nmarks ? m->marks[m->nmarks - 1].ts : m->ts_first;
+    pm_jtext_key(t, "window_us");
+    pm_jtext_int(t, end > m->ts_first ? end - m->ts_first : 0);
+    pm_jtext_key(t, "closed_by");
+    pm_jtext_cstring(t, http_closed_by_name(m->closed_by));
+    const char *encoding = pm_headers_get(m->headers, "content-encoding");
+    size_t *ends = NULL;
+    pm_sse_counts counts;
+    json_t *events = encoding && strcasecmp(encoding, "identity") != 0
+                         ? NULL
+                         : pm_sse_events_at(m->body.data, m->body.len, &counts, &ends);
+    if (events) {
+        pm_jtext_key(t, "events");
+        pm_jtext_int(t, (int64_t)counts.events);
+        pm_jtext_key(t, "comments");
+        pm_jtext_int(t, (int64_t)counts.comments);
+        if (m->marks_cap != SIZE_MAX) { /* every packet's time was kept */
+            pm_jtext_key(t, "offsets_us");
+            pm_jtext_array_begin(t);
+            for (uint64_t i = 0; i < counts.events; i++) {
+                int64_t at = mark_time(m, ends[i]) - m->ts_first;
+                pm_jtext_int(t, at > 0 ? at : 0);
+            }
+            pm_jtext_array_end(t);
+        }
+    }
+    free(ends);
+    json_decref(events);
+    pm_jtext_object_end(t);
+}
+
 static void write_response(pm_jtext *t, const http_exchange *x, const capture_options *o, pm_body_fields *fields)
 {
     const http_message *m = &x->resp;
@@ -73,6 +130,8 @@ static void write_response(pm_jtext *t, const http_exchange *x, const capture_op
         pm_jtext_key(t, "done_us");
         pm_jtext_int(t, m->ts_last - x->req.ts_first);
     }
+    if (m->stream)
+        write_stream(t, m);
     pm_jtext_object_end(t);
 }
 

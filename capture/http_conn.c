@@ -13,7 +13,11 @@
  *  - after a gap or a parse error a side skips to the next line that starts a message
  *    (a request line, or a status line when a request awaits one), as it does for a
  *    connection picked up in the middle; a client whose very first bytes are not HTTP
- *    makes the stream `non_http`.
+ *    makes the stream `non_http`;
+ *  - an event-stream answer (text/event-stream, or a route marked `streaming`) has no end
+ *    of its own: the client's FIN or RST, or the end of the capture, ends its window and
+ *    it leaves complete (closed_by says who closed it); other answers cut that way stay
+ *    incomplete.
  */
 #include "http_conn.h"
 
@@ -22,6 +26,7 @@
 #include <string.h>
 
 #define MAX_QUEUED 4096
+#define MAX_MARKS 65536 /* packets of one stream whose times are kept (event offsets) */
 
 typedef struct side {
     llhttp_t parser;
@@ -33,6 +38,7 @@ typedef struct side {
     bool ended;       /* FIN or RST seen */
     bool ever_parsed; /* a message head was parsed on this side */
     bool head_too_large;
+    bool drained;     /* server side: a stream's window ended; what follows reached nobody */
     int64_t ts;
     char *field, *value; /* the header being accumulated */
     size_t field_len, value_len;
@@ -124,6 +130,7 @@ void http_exchange_clear(http_exchange *x)
         json_decref(msgs[i]->headers);
         json_decref(msgs[i]->trailers);
         pm_body_free(&msgs[i]->body);
+        free(msgs[i]->marks);
         memset(msgs[i], 0, sizeof *msgs[i]);
     }
     pm_class_clear(&x->cls);
@@ -137,7 +144,35 @@ static void message_reset(http_message *m)
     json_decref(m->headers);
     json_decref(m->trailers);
     pm_body_free(&m->body);
+    free(m->marks);
     memset(m, 0, sizeof *m);
+}
+
+const char *http_closed_by_name(http_closed_by by)
+{
+    static const char *const names[] = {NULL, "client", "server", "capture"};
+    return by >= HTTP_CLOSED_NONE && by <= HTTP_CLOSED_CAPTURE ? names[by] : NULL;
+}
+
+/* Notes that a stream's body was body_len bytes long at ts (one mark per packet time).
+ * Past MAX_MARKS no more are kept: the record then gives no offsets. */
+static void stream_mark(http_message *m, int64_t ts)
+{
+    if (m->nmarks > 0 && m->marks[m->nmarks - 1].ts == ts) {
+        m->marks[m->nmarks - 1].body_len = m->body.total;
+        return;
+    }
+    if (m->nmarks == m->marks_cap) {
+        size_t cap = m->marks_cap ? m->marks_cap * 2 : 16;
+        http_mark *p = cap <= MAX_MARKS ? realloc(m->marks, cap * sizeof *p) : NULL;
+        if (!p) {
+            m->marks_cap = SIZE_MAX; /* no more marks, and none written */
+            return;
+        }
+        m->marks = p;
+        m->marks_cap = cap;
+    }
+    m->marks[m->nmarks++] = (http_mark){m->body.total, ts};
 }
 
 /* ---- the queue ---------------------------------------------------------------------- */
@@ -327,6 +362,9 @@ static int on_headers_complete(llhttp_t *p)
         return 1; /* no body, whatever Content-Length says (RFC 9110, 6.4.1) */
     if (method && strcmp(method, "CONNECT") == 0 && m->status >= 200 && m->status < 300)
         return 2; /* a tunnel follows */
+    /* an event stream: a 2xx answer (a 101 or an error on a streaming route is none) */
+    m->stream = m->status >= 200 && m->status < 300 &&
+                (s->x->cls.streaming || pm_sse_is_stream_type(pm_headers_get(m->headers, "content-type")));
     return 0;
 }
 
@@ -344,6 +382,8 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
         return -1;
     if (!was_truncated && m->body.len < m->body.total)
         c->env->stats->truncated_bodies++;
+    if (m->stream && m->marks_cap != SIZE_MAX)
+        stream_mark(m, s->ts);
     return 0;
 }
 
@@ -369,6 +409,8 @@ static int on_message_complete(llhttp_t *p)
     } else {
         m->complete = true;
         m->ts_last = s->ts;
+        if (m->stream && m->closed_by == HTTP_CLOSED_NONE)
+            m->closed_by = HTTP_CLOSED_SERVER; /* it ended the stream itself */
         state_of(s->x)->resp_done = true;
     }
     s->x = NULL;
@@ -512,6 +554,8 @@ void http_conn_data(http_conn *c, bool from_client, const uint8_t *data, size_t 
 {
     side *s = from_client ? &c->client : &c->server;
     s->ts = ts_us;
+    if (s->drained)
+        return;
     while (len > 0 && !c->stopped) {
         if (s->resync) {
             size_t off = find_message_start(c, s, data, len);
@@ -572,6 +616,29 @@ static void no_more_responses(http_conn *c)
         state_of(x)->resp_done = true;
 }
 
+/* An event stream the server is still sending ends its window here, complete: whatever
+ * the server sends after it reached nobody (dropped, not counted as skipped bytes).
+ * False when the server side is not inside a stream's body. */
+static bool close_stream(http_conn *c, http_closed_by by, int64_t ts)
+{
+    side *s = &c->server;
+    if (c->stopped || s->resync || !s->in_message || !s->headers_done || !s->x || s->x == &c->orphan ||
+        !s->x->resp.stream)
+        return false;
+    http_message *m = &s->x->resp;
+    m->complete = true;
+    m->ts_last = ts;
+    m->closed_by = by;
+    state_of(s->x)->resp_done = true;
+    s->in_message = false;
+    s->x = NULL;
+    s->field_len = s->value_len = 0;
+    llhttp_reset(&s->parser);
+    s->resync = true;
+    s->drained = by == HTTP_CLOSED_CLIENT;
+    return true;
+}
+
 void http_conn_end(http_conn *c, bool from_client, bool reset, int64_t ts_us)
 {
     side *s = from_client ? &c->client : &c->server;
@@ -579,6 +646,20 @@ void http_conn_end(http_conn *c, bool from_client, bool reset, int64_t ts_us)
     if (s->ended)
         return;
     s->ended = true;
+    if (from_client && close_stream(c, HTTP_CLOSED_CLIENT, ts_us))
+        no_more_responses(c); /* nothing pipelined behind a stream can be answered */
+    if (!from_client && !c->stopped && !s->resync && s->in_message && s->x && s->x != &c->orphan &&
+        s->x->resp.stream) {
+        /* The server ended its stream with a FIN: a close-delimited body completes by
+         * llhttp_finish (on_message_complete names the server), a chunked one cut here is
+         * complete too. A reset broke it: it stays incomplete, as any answer would. */
+        if (reset)
+            s->x->resp.closed_by = HTTP_CLOSED_SERVER;
+        else if (llhttp_message_needs_eof(&s->parser))
+            llhttp_finish(&s->parser);
+        else
+            close_stream(c, HTTP_CLOSED_SERVER, ts_us);
+    }
     if (!c->stopped && !s->resync && s->in_message) {
         /* A body delimited by the close completes at a FIN, never at a reset. */
         if (!reset && !s->client && llhttp_message_needs_eof(&s->parser))
@@ -599,6 +680,7 @@ void http_conn_end(http_conn *c, bool from_client, bool reset, int64_t ts_us)
 void http_conn_close(http_conn *c, int64_t ts_us)
 {
     c->client.ts = c->server.ts = ts_us;
+    close_stream(c, HTTP_CLOSED_CAPTURE, ts_us);
     abandon_message(c, &c->client);
     abandon_message(c, &c->server);
     for (http_exchange *x = c->head; x; x = x->next)

@@ -12,6 +12,15 @@
 #include "auth_users.h"
 #include "capture.h"
 
+/* Who ended an event-stream answer's window. */
+typedef enum http_closed_by { HTTP_CLOSED_NONE, HTTP_CLOSED_CLIENT, HTTP_CLOSED_SERVER, HTTP_CLOSED_CAPTURE } http_closed_by;
+
+/* An event stream's body length at a packet's time: where each event arrived. */
+typedef struct http_mark {
+    uint64_t body_len;
+    int64_t ts;
+} http_mark;
+
 typedef struct http_message {
     char *method;  /* requests */
     char *target;  /* requests */
@@ -21,8 +30,16 @@ typedef struct http_message {
     json_t *headers;  /* [[name, value], ...] */
     json_t *trailers; /* chunked trailers, NULL when none */
     pm_body body; /* hashed only when cut; its limit set at its first bytes (core/body.c) */
-    int64_t ts_first, ts_last; /* capture times of the first and last byte */
+    int64_t ts_first, ts_last; /* capture times of the first and last byte; a stream's
+                                * ts_last is when its window ended */
     bool complete;
+    /* Responses: a 2xx event stream (Content-Type text/event-stream, or the route's
+     * `streaming: true`) is complete for its window when the client or the capture ended
+     * it; closed_by says which side did, marks when its body's bytes arrived. */
+    bool stream;
+    http_closed_by closed_by;
+    http_mark *marks;
+    size_t nmarks, marks_cap;
 } http_message;
 
 typedef struct http_exchange {
@@ -63,6 +80,8 @@ bool http_conn_stopped(const http_conn *c);
 bool http_conn_failed(const http_conn *c);
 void http_conn_free(http_conn *c);
 
+/* The name of a closed_by ("client", "server", "capture"), NULL for none. */
+const char *http_closed_by_name(http_closed_by by);
 /* Frees an exchange's contents (not the struct). */
 void http_exchange_clear(http_exchange *x);
 /* Writes the capture record of DESIGN.md for an exchange into t (reset first);

@@ -107,6 +107,8 @@ static int emit_exchange(void *ctx, http_exchange *x, uint64_t conn_id)
         s->stats.without_response++;
     else if (!x->resp.complete)
         s->stats.incomplete_responses++;
+    if (x->has_response && x->resp.stream)
+        s->stats.event_streams++;
     http_exchange *moved = malloc(sizeof *moved);
     if (!moved) {
         s->cb_failed = true;
@@ -565,6 +567,7 @@ json_t *capture_stats_json(const capture_stats *st)
     json_object_set_new(o, "exchanges_by_family", families);
     put(o, "not_selected", st->not_selected);
     put(o, "incomplete_responses", st->incomplete_responses);
+    put(o, "event_streams", st->event_streams);
     put(o, "without_response", st->without_response);
     put(o, "orphan_responses", st->orphan_responses);
     put(o, "lost_requests", st->lost_requests);

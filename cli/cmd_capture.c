@@ -80,6 +80,9 @@ static void print_summary(const capture_stats *st, const char *out)
         fprintf(stderr, "%s%s %llu", i == 0 ? " (" : ", ", st->families[i].family,
                 (unsigned long long)st->families[i].exchanges);
     fprintf(stderr, "%s -> %s\n", st->nfamilies ? ")" : "", out);
+    if (st->event_streams)
+        fprintf(stderr, "pmirror capture: %llu event streams, each complete for the window it was observed\n",
+                (unsigned long long)st->event_streams);
     uint64_t lost = st->incomplete_responses + st->without_response + st->orphan_responses +
                     st->lost_requests + st->http_errors + st->gaps + st->kernel_drops + st->bad_packets +
                     st->truncated_bodies + st->not_selected;

@@ -129,6 +129,7 @@ int cmd_replay(int argc, char **argv)
     uint64_t max_body = 0;
     cli_shard shard = {0};
     bool allow_writes = false;
+    double stream_window = 0;
     const cli_opt opts[] = {
         CLI_OPT_STRING('c', "suite", &suite_path, "SUITE", "suite file: targets, pacing, selection (README)"),
         CLI_OPT_STRING('i', "input", &in_path, "CAPTURE", "capture file to replay (.gz or plain, - = stdin)"),
@@ -137,6 +138,9 @@ int cmd_replay(int argc, char **argv)
         CLI_OPT_NUMBER(0, "rate", &rate, 0.001, 1e9, "start at most X exchanges per second"),
         CLI_OPT_NUMBER(0, "speed", &speed, 0.001, 1e9, "follow the recording's timing, X times faster"),
         CLI_OPT_INT(0, "limit", &limit, 1, CLI_NO_MAX, "replay only the first N exchanges in scope"),
+        CLI_OPT_NUMBER(0, "stream-window", &stream_window, 0.001, 86400,
+                       "hold each event stream open X seconds (default: its recorded window, at most the "
+                       "target's timeout)"),
         CLI_OPT_SHARD(0, "shard", &shard, "replay shard K of N (by repository, else user, else connection)"),
         CLI_OPT_FLAG(0, "allow-writes", &allow_writes, "send mutating requests to sandbox targets"),
         CLI_OPT_ENUM(0, "mixed", &mixed, replay_mixed_names,
@@ -175,6 +179,7 @@ int cmd_replay(int argc, char **argv)
         ro.max_body = (size_t)max_body;
     ro.rate = rate; /* bounded by the table: replay turns them into int64 microsecond delays */
     ro.speed = speed;
+    ro.stream_window_s = stream_window;
     ro.shard_k = shard.k;
     ro.shard_n = shard.n;
     ro.mixed = replay_mixed_from_name(mixed);

@@ -60,6 +60,7 @@ int cmd_run(int argc, char **argv)
     cli_shard shard = {0};
     bool allow_writes = false, keep = false;
     cli_list families = {0};
+    double stream_window = 0;
     const cli_opt opts[] = {
         CLI_OPT_STRING('c', "suite", &suite_path, "SUITE", "suite file: targets, profile (README)"),
         CLI_OPT_STRING('i', "input", &in_path, "CAPTURE", "capture file to replay (.gz or plain, - = stdin)"),
@@ -77,6 +78,9 @@ int cmd_run(int argc, char **argv)
                      "target per step, and score the flows as each family's mixed dimension"),
         CLI_OPT_INT(0, "concurrency", &concurrency, 1, 100000, "exchanges in flight at most (default 32)"),
         CLI_OPT_NUMBER(0, "rate", &rate, 0.001, 1e9, "start at most X exchanges per second"),
+        CLI_OPT_NUMBER(0, "stream-window", &stream_window, 0.001, 86400,
+                       "hold each event stream open X seconds (default: its recorded window, at most the "
+                       "target's timeout)"),
         CLI_OPT_STRING(0, "key", &key, "FILE", "redaction key for the answers' secrets (default: the capture's .pmirror-key beside it, "
                        "else DIR/.pmirror-key)"),
         CLI_OPT_INT(0, "limit", &limit, 1, CLI_NO_MAX, "replay only the first N exchanges in scope"),
@@ -116,6 +120,7 @@ int cmd_run(int argc, char **argv)
     o.replay.limit = limit;
     o.replay.allow_writes = allow_writes;
     o.replay.rate = rate;
+    o.replay.stream_window_s = stream_window;
     o.replay.shard_k = shard.k;
     o.replay.shard_n = shard.n;
     o.replay.mixed = replay_mixed_from_name(mixed);

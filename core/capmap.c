@@ -290,6 +290,10 @@ static int load_route(pm_capmap *map, const json_t *types, const json_t *ns_vars
     bool any = strcmp(rt->method, PM_ANY_METHOD) == 0;
     rt->mutating = mut ? json_is_true(mut) : !any && is_write_method(rt->method);
     rt->mutating_by_method = !mut && any;
+    const json_t *streaming = json_object_get(node, "streaming");
+    if (streaming && !json_is_boolean(streaming))
+        return pm_config_error_at(cfg, streaming, err, "route %s: streaming must be true or false", rt->label);
+    rt->streaming = json_is_true(streaming);
     const char *when = get_string(node, "mutating_when");
     if (when && strcmp(when, "push_scope") == 0)
         rt->mutating_when = MUTATING_WHEN_PUSH_SCOPE;

@@ -30,6 +30,7 @@ typedef struct pm_class {
     const char *route_id;      /* tracker id or NULL */
     const char *route_switch;  /* per-route switch id or NULL */
     bool mutating;
+    bool streaming; /* the route's `streaming: true`: it answers an event stream */
     bool matched;
     pm_cohort cohort; /* owned: pm_class_clear frees it */
 } pm_class;

@@ -24,6 +24,7 @@ typedef struct {
     bool mutating;
     bool mutating_by_method; /* an any-method route without `mutating`: as the request's method */
     int mutating_when;
+    bool streaming; /* `streaming: true`: its answer is an event stream (capture, replay) */
     pcre2_code *re;
     /* Literal text before the first and after the last variable: a memcmp rejects most
      * candidates before PCRE2 is called (see classify.c). */

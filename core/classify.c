@@ -162,6 +162,7 @@ void pm_classify_user(const pm_capmap *map, const char *method, const char *targ
         out->route_id = rt->id;
         out->route_switch = rt->route_switch;
         out->mutating = rt->mutating || (rt->mutating_by_method && !pm_method_is_safe(method));
+        out->streaming = rt->streaming;
         out->cohort.repo = group_value(md, rt->repository_group);
         out->cohort.org = group_value(md, rt->namespace_group);
         if (rt->mutating_when == MUTATING_WHEN_PUSH_SCOPE && pm_cohort_scope_pushes(query))

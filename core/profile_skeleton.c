@@ -28,6 +28,8 @@ static const char capabilities_yaml[] =
     "#       switch: NAME             a per-route switch (default none)\n"
     "#       mutating: true|false     default: every method but GET, HEAD and OPTIONS (a \"*\"\n"
     "#                                route: as the request's method)\n"
+    "#       streaming: true          its answer is an event stream, held for a window (default\n"
+    "#                                false; a text/event-stream Content-Type says so too)\n"
     "# types: {NAME: regex}           optional; built in: segment '[^/]+', path '[^/].*'\n"
     "# namespace_vars: [names]        optional: path variables giving the cohort's org\n"
     "# repository_vars: [names]       optional: path variables giving the cohort's repo\n"

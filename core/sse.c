@@ -39,6 +39,9 @@ typedef struct event {
     buf data, type, id;
     bool has_data, has_id, has_retry, pending; /* pending: a field since the last dispatch */
     json_int_t retry;
+    size_t end;    /* offset just past the current line's end */
+    size_t *ends;  /* NULL, or where each dispatched event ended (pm_sse_events_at) */
+    size_t ends_cap;
 } event;
 
 static void event_reset(event *e)
@@ -84,10 +87,20 @@ static int dispatch(event *e, json_t *events, pm_sse_counts *c)
               !json_object_set_new(ev, "data", text(e->data.p ? e->data.p : "", n)) &&
               (!e->has_id || !json_object_set_new(ev, "id", text(e->id.p ? e->id.p : "", e->id.len))) &&
               (!e->has_retry || !json_object_set_new(ev, "retry", json_integer(e->retry)));
+    if (ok && e->ends_cap > 0 && c->events == e->ends_cap) {
+        size_t *p = realloc(e->ends, 2 * e->ends_cap * sizeof *p);
+        ok = p != NULL;
+        if (p) {
+            e->ends = p;
+            e->ends_cap *= 2;
+        }
+    }
     if (ok) {
         ok = json_array_append_new(events, ev) == 0; /* takes ev, also when it fails */
         ev = NULL;
     }
+    if (ok && e->ends_cap > 0)
+        e->ends[c->events] = e->end;
     json_decref(ev);
     int rc = ok ? 0 : -1;
     c->events += rc == 0;
@@ -143,11 +156,25 @@ static int line(event *e, const char *s, size_t n, json_t *events, pm_sse_counts
 
 json_t *pm_sse_events(const unsigned char *data, size_t len, pm_sse_counts *counts)
 {
+    return pm_sse_events_at(data, len, counts, NULL);
+}
+
+json_t *pm_sse_events_at(const unsigned char *data, size_t len, pm_sse_counts *counts, size_t **ends)
+{
     pm_sse_counts local;
     pm_sse_counts *c = counts ? counts : &local;
     memset(c, 0, sizeof *c);
     json_t *events = json_array();
     event e = {0};
+    if (ends) {
+        *ends = NULL;
+        e.ends = malloc(16 * sizeof *e.ends);
+        e.ends_cap = e.ends ? 16 : 0;
+        if (!e.ends) {
+            json_decref(events);
+            return NULL;
+        }
+    }
     const char *s = (const char *)data;
     size_t i = len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     int rc = events ? 0 : -1;
@@ -159,19 +186,22 @@ json_t *pm_sse_events(const unsigned char *data, size_t len, pm_sse_counts *coun
             e.pending = true;
             break;
         }
+        size_t end = i + (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n' ? 2 : 1);
+        e.end = end;
         rc = line(&e, s + start, i - start, events, c);
-        if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
-            i++;
-        i++;
+        i = end;
     }
     c->cut = rc == 0 && e.pending;
     free(e.data.p);
     free(e.type.p);
     free(e.id.p);
     if (rc != 0) {
+        free(e.ends);
         json_decref(events);
         return NULL;
     }
+    if (ends)
+        *ends = e.ends;
     return events;
 }
 

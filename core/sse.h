@@ -29,6 +29,11 @@ typedef struct pm_sse_counts {
  * new array (NULL: out of memory); counts may be NULL. */
 json_t *pm_sse_events(const unsigned char *data, size_t len, pm_sse_counts *counts);
 
+/* pm_sse_events, and with ends (not NULL) a new array (free()) of counts' `events` byte
+ * offsets: where each event's dispatching blank line ended in data, e.g. to find when it
+ * arrived. *ends is NULL when the result is. */
+json_t *pm_sse_events_at(const unsigned char *data, size_t len, pm_sse_counts *counts, size_t **ends);
+
 /* Whether a Content-Type names an event stream (text/event-stream, any parameters). */
 bool pm_sse_is_stream_type(const char *content_type);
 

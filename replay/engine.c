@@ -11,6 +11,9 @@
  * (the recording's timing, faster or slower). Each exchange's answers feed the
  * correlation tables before any later exchange is built.
  *
+ * Event streams (stream.c): held for their recorded window, then closed here without an
+ * error; an exchange recorded while one was open waits only for its head on every target.
+ *
  * Side effects: a mutating exchange (the record's `mutating`) goes only to sandbox
  * targets, and only with allow_writes; elsewhere it is `skipped_unsafe`.
  *
@@ -281,7 +284,7 @@ static int start_transfer(replay_session *s, rp_call *call)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->curl_error);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(t->timeout_s * 1000));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, rp_stream_timeout_ms(call->x, t, s->o.stream_window_s));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(t->connect_timeout_s * 1000));
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* bodies as sent: diff decodes */
@@ -487,6 +490,7 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
         pm_jtext_key(t, "error_detail");
         pm_jtext_cstring(t, call->curl_error);
     }
+    rp_stream_write(t, call);
     pm_jtext_object_end(t);
 }
 
@@ -656,7 +660,7 @@ static void collect_transfers(replay_session *s)
         }
         long status = 0;
         curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-        call->error = error_code(m->easy_handle, rc, call, status);
+        call->error = rp_stream_window_over(call, (int)rc, status) ? NULL : error_code(m->easy_handle, rc, call, status);
         call->status = call->error ? 0 : (int)status;
         call->done_us = now_us();
         call->done = true;
@@ -673,7 +677,7 @@ static void collect_transfers(replay_session *s)
 static bool causally_free(const replay_session *s, int64_t ts)
 {
     for (const rp_exchange *x = s->in_flight; x; x = x->next)
-        if (x->end_us <= ts && (x->mutating || !s->o.order_writes_only))
+        if ((x->end_us <= ts && (x->mutating || !s->o.order_writes_only)) || rp_stream_holds(x, ts))
             return false;
     return true;
 }
@@ -731,6 +735,7 @@ static rp_exchange *new_exchange(replay_session *s, rp_record *rec)
     x->order = s->next_order++;
     x->ts_us = rec->has_ts ? rec->ts_us : 0;
     x->end_us = rec->end_us;
+    rp_stream_init(x);
     return x;
 }
 

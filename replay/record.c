@@ -220,7 +220,13 @@ rp_record *rp_record_new(char *text, size_t len, const pm_jtape *parsed, pm_err 
     int64_t v;
     r->resp_status = integer_of(t, member(t, response, "status"), &v) ? (int)v : 0;
     r->end_us = r->has_ts && integer_of(t, member(t, response, "done_us"), &v) ? r->ts_us + v : INT64_MAX;
+    r->resp_stream = member_of_type(t, response, "stream", PM_JOBJ);
     return r;
+}
+
+bool rp_record_integer(const rp_record *r, long obj, const char *key, int64_t *v)
+{
+    return integer_of(&r->tape, member(&r->tape, obj, key), v);
 }
 
 void rp_record_free(rp_record *r)

@@ -42,6 +42,8 @@ typedef struct replay_options {
     bool allow_writes;       /* mutating requests may go to sandbox targets */
     size_t max_body;         /* stored response body cap, default 16 MiB */
     size_t window;           /* records read ahead to restore request order, default 4096 */
+    double stream_window_s;  /* --stream-window: hold each event stream this long; 0 = its
+                              * recorded window, at most the target's timeout (stream.c) */
     bool order_writes_only;  /* live input (tee): only a mutating exchange holds back the
                               * exchanges that began after it ended; reads overlap freely */
     const char *correlation_path; /* correlation rules ({headers: [...], json_fields: [...]}):

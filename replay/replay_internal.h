@@ -35,6 +35,7 @@ typedef struct rp_record {
     bool req_body_b64, req_body_redacted;
     long resp_body;               /* token of response.body (text bodies), -1 otherwise */
     int resp_status;              /* 0 when none */
+    long resp_stream;             /* token of response.stream (an event stream), -1: none */
 } rp_record;
 
 /* A record from its line. Takes text (malloc'd; ownership passes, also on failure);
@@ -53,6 +54,9 @@ char *rp_record_string(const rp_record *r, long tok, size_t *len);
 int rp_record_request_body(const rp_record *r, unsigned char **data, size_t *len);
 /* Bytes of body text the record holds (for the reorder window's memory bound). */
 size_t rp_record_body_bytes(const rp_record *r);
+/* The integer `key` of the object at token obj (e.g. r->response); false when it is not
+ * there or not an integer. */
+bool rp_record_integer(const rp_record *r, long obj, const char *key, int64_t *v);
 /* First value of a header (case-insensitive name), or NULL. */
 const char *rp_headers_get(const rp_header *h, size_t n, const char *name);
 
@@ -86,6 +90,7 @@ typedef struct rp_call {
     bool skipped;
     bool done;
     bool too_large;
+    bool window_over;       /* an event stream pmirror closed at the end of its window */
     int retries;
     int64_t sent_us, first_byte_us, done_us; /* wall clock, µs */
     char curl_error[CURL_ERROR_SIZE];
@@ -99,6 +104,10 @@ struct replay_exchange {
     rp_record *rec;         /* the capture record (owned) */
     int64_t ts_us;          /* recorded request start */
     int64_t end_us;         /* recorded response end; INT64_MAX when unknown */
+    bool stream;            /* an event stream (stream.c): held for a window */
+    int64_t stream_start_us; /* recorded: its response's first byte */
+    int64_t stream_hold_us;  /* recorded: from its request's start to the stream's close;
+                              * 0 when unknown */
     uint64_t order;         /* position in request order */
     rp_call *calls;         /* suite->ntargets */
     size_t pending;
@@ -179,6 +188,26 @@ pm_role rp_mixed_role(replay_mixed_pattern p, unsigned step);
  * credentials applied, correlated values substituted. Returns 0, or sets call->error
  * ("correlation", "no_credentials") and call->skipped where that applies, and returns -1. */
 int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation *corr);
+
+/* ---- event streams (stream.c) ----------------------------------------------------------- */
+
+/* Marks x as an event stream when its record says so (response.stream, or a recorded
+ * text/event-stream answer), with the recorded times stream.c needs. */
+void rp_stream_init(rp_exchange *x);
+/* CURLOPT_TIMEOUT_MS for a call of x to target t: for a stream, its window (window_s > 0:
+ * --stream-window; else the recorded one, at most the target's timeout); else the
+ * target's timeout. */
+long rp_stream_timeout_ms(const rp_exchange *x, const pm_target *t, double window_s);
+/* Whether x, in flight, holds back an exchange recorded as starting at ts: x is a stream
+ * whose recorded answer had begun by ts, and a target has not answered its head yet. */
+bool rp_stream_holds(const rp_exchange *x, int64_t ts);
+/* Whether a transfer that ended with rc (a CURLcode) and status is a stream whose window
+ * pmirror ended (a timeout after a 2xx head): its normal end, not an error. Sets
+ * call->window_over. */
+bool rp_stream_window_over(rp_call *call, int rc, long status);
+/* Writes the `stream` key of a target's answer when it is an event stream:
+ * {closed_by: "pmirror"|"server", window_us, events, comments}. */
+void rp_stream_write(pm_jtext *t, const rp_call *call);
 
 /* Stable shard of a record (repository, else user, else connection) among n. */
 unsigned rp_shard_of(const rp_record *record, unsigned n);

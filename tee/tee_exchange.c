@@ -158,6 +158,28 @@ static void write_request(pm_jtext *t, const tee_exchange *x)
     pm_jtext_object_end(t);
 }
 
+/* response.stream as capture writes it: the window the client held the stream, who closed
+ * it, its events and keep-alive comments (in the body as kept). */
+static void write_stream(pm_jtext *t, const tee_exchange *x)
+{
+    pm_sse_counts counts;
+    json_t *events = pm_sse_events(x->resp_body.data, x->resp_body.len, &counts);
+    pm_jtext_key(t, "stream");
+    pm_jtext_object_begin(t);
+    pm_jtext_key(t, "window_us");
+    pm_jtext_int(t, x->stream_window_us);
+    pm_jtext_key(t, "closed_by");
+    pm_jtext_cstring(t, x->stream_closed_by);
+    if (events) {
+        pm_jtext_key(t, "events");
+        pm_jtext_int(t, (int64_t)counts.events);
+        pm_jtext_key(t, "comments");
+        pm_jtext_int(t, (int64_t)counts.comments);
+    }
+    json_decref(events);
+    pm_jtext_object_end(t);
+}
+
 static void write_response(pm_jtext *t, const tee_exchange *x)
 {
     pm_jtext_key(t, "response");
@@ -172,6 +194,8 @@ static void write_response(pm_jtext *t, const tee_exchange *x)
     pm_jtext_int(t, x->latency_us);
     pm_jtext_key(t, "done_us");
     pm_jtext_int(t, x->done_us);
+    if (x->stream_closed_by)
+        write_stream(t, x);
     pm_jtext_object_end(t);
 }
 

@@ -91,6 +91,8 @@ typedef struct tee_exchange {
                                * an event loop may deliver after the client's next request began
                                * (replay's causal order needs end <= the next request's start) */
     const char *mode;         /* "proxy" | "sink" */
+    const char *stream_closed_by; /* an event-stream answer: "client" | "server"; NULL: none */
+    int64_t stream_window_us; /* how long the client held it: its first byte to the close */
     struct tee_family *fam;   /* its family's counters (tee_shed.c); NULL: none */
     bool handed;              /* went to the shadow side: not shed when freed */
 } tee_exchange;

@@ -18,7 +18,10 @@
  * primary did not give one (close-delimited for an HTTP/1.0 client). HEAD, 204 and 304
  * carry no body; HEAD and 304 keep the primary's Content-Length. When the primary
  * cannot be reached or fails before its head: 502 (504 on a timeout), counted, and no
- * shadow copy. A client that leaves mid-answer abandons the primary's transfer.
+ * shadow copy. A client that leaves mid-answer abandons the primary's transfer; the copy
+ * goes too, except for an event stream (a 2xx text/event-stream answer), which has no end
+ * but the client's leaving: it is complete for the window the client held it (its record's
+ * response.stream), and the shadow holds its copy as long (replay/stream.c).
  *
  * Nothing waits here: when the request needs its transfer to move (room for more body,
  * the head, body bytes), its connection is suspended and the transfer's callbacks resume
@@ -294,12 +297,33 @@ enum MHD_Result tee_proxy_handle(tee_worker *w, tee_request *rq, const char *met
     return answer(t, rq, method);
 }
 
+/* Whether the copy is a 2xx event stream the primary had begun answering. */
+static bool is_stream(const tee_request *rq)
+{
+    const tee_exchange *x = rq->x;
+    return x && rq->answered && x->has_response && x->status >= 200 && x->status < 300 &&
+           pm_sse_is_stream_type(tee_headers_get(&x->resp_headers, "content-type"));
+}
+
 void tee_proxy_completed(tee_worker *w, tee_request *rq, enum MHD_RequestTerminationCode toe)
 {
     tee_front *t = w->tee;
     /* COMPLETED_OK: libmicrohttpd sent the whole answer (a primary that failed mid-body
      * made the reader end with an error, which closes the connection instead) */
     bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->answered;
+    if (is_stream(rq)) {
+        bool primary_failed = rq->xfer.done && rq->xfer.result != CURLE_OK;
+        if (ok || !primary_failed) { /* the primary ended it, or the client left: complete */
+            int64_t now = tee_wall_us();
+            rq->x->stream_closed_by = ok ? "server" : "client";
+            rq->x->stream_window_us = rq->xfer.first_byte_us && now > rq->xfer.first_byte_us
+                                          ? now - rq->xfer.first_byte_us
+                                          : 0;
+            if (!ok)
+                rq->x->handed_us = now; /* the close is the window's end */
+            ok = true;
+        }
+    }
     tee_transfer_release(w, rq);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         atomic_fetch_add(&t->client_aborts, 1);

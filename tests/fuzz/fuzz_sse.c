@@ -4,7 +4,9 @@
  * input's line ends made LF first (CRLF, then CR), split into lines, and each line read
  * with string functions. For inputs whose bytes are valid UTF-8 and hold no NUL (the
  * model's strings cannot), both must find the same events — type, data, id, retry — and
- * agree on whether the stream was cut mid-event; for any input the parser must not fail.
+ * agree on whether the stream was cut mid-event; for any input the parser must not fail,
+ * and pm_sse_events_at must find the same events, each ending after the one before, just
+ * past a line end, within the input.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +40,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* only memory can fail, and it does not here */
     if (json_array_size(events) != c.events)
         abort();
+    pm_sse_counts c2;
+    size_t *ends = NULL;
+    json_t *again = pm_sse_events_at(data, size, &c2, &ends);
+    if (!again || !ends || !json_equal(again, events) || c2.events != c.events || c2.comments != c.comments)
+        abort();
+    for (size_t i = 0; i < c2.events; i++)
+        if (ends[i] == 0 || ends[i] > size || (i > 0 && ends[i] <= ends[i - 1]) ||
+            (data[ends[i] - 1] != '\n' && data[ends[i] - 1] != '\r'))
+            abort();
+    free(ends);
+    json_decref(again);
     if (memchr(data, '\0', size) || !pm_utf8_valid(data, size)) {
         json_decref(events);
         return 0;

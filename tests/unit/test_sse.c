@@ -6,6 +6,8 @@
  * recognition. tests/fuzz/fuzz_sse.c checks the parser against a model.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -97,4 +99,31 @@ Test(sse, content_types)
     cr_assert_not(pm_sse_is_stream_type("text/event-streams"));
     cr_assert_not(pm_sse_is_stream_type("application/json"));
     cr_assert_not(pm_sse_is_stream_type(NULL));
+}
+
+Test(sse, where_each_event_ended)
+{
+    /* 40 events of CRLF, CR and LF line ends: past the first growth of the offsets array */
+    char s[4096] = "";
+    size_t want[40];
+    for (int i = 0; i < 40; i++) {
+        const char *end = i % 3 == 0 ? "\r\n" : i % 3 == 1 ? "\r" : "\n";
+        char one[64];
+        snprintf(one, sizeof one, ": ka\ndata: %d%sid: x%s%s", i, end, end, end);
+        strcat(s, one);
+        want[i] = strlen(s);
+    }
+    strcat(s, "data: cut"); /* not dispatched: no offset */
+    pm_sse_counts c;
+    size_t *ends = NULL;
+    json_t *ev = pm_sse_events_at((const unsigned char *)s, strlen(s), &c, &ends);
+    cr_assert_not_null(ev);
+    cr_assert_not_null(ends);
+    cr_assert_eq(c.events, 40);
+    cr_expect_eq(c.comments, 40);
+    cr_expect(c.cut);
+    for (size_t i = 0; i < 40; i++)
+        cr_expect_eq(ends[i], want[i], "event %zu ended at %zu, want %zu", i, ends[i], want[i]);
+    free(ends);
+    json_decref(ev);
 }
