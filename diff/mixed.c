@@ -14,22 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "diff_internal.h"
-
-/* The first value of a header in a [[name, value], ...] list, or NULL. */
-static const char *header_of(const json_t *headers, const char *name)
-{
-    size_t i;
-    const json_t *pair;
-    json_array_foreach(headers, i, pair) {
-        const char *n = json_string_value(json_array_get(pair, 0));
-        if (n && strcasecmp(n, name) == 0)
-            return json_string_value(json_array_get(pair, 1));
-    }
-    return NULL;
-}
 
 /* The request as a failure names it: its method and path without the query, an upload's
  * id shortened to "…" (each replay has its own). */
@@ -68,8 +54,8 @@ int diff_mixed_judge(const char *line, size_t len, json_t *d, pm_err *err)
     json_int_t want = json_integer_value(json_object_get(recorded, "status"));
     json_int_t got = json_integer_value(json_object_get(answer, "status"));
     const char *error = json_string_value(json_object_get(answer, "error"));
-    const char *want_digest = header_of(json_object_get(recorded, "headers"), "docker-content-digest");
-    const char *got_digest = header_of(json_object_get(answer, "headers"), "docker-content-digest");
+    const char *want_digest = pm_headers_get(json_object_get(recorded, "headers"), "docker-content-digest");
+    const char *got_digest = pm_headers_get(json_object_get(answer, "headers"), "docker-content-digest");
     char req[400], why[900];
     describe_request(result, req, sizeof req);
     why[0] = '\0';
