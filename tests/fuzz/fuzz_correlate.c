@@ -16,8 +16,9 @@
  * The model: pairs (recorded → value) per target and the recorded values issued, values
  * shorter than 8 bytes ignored, a value learnt again replaced; applying replaces the
  * longest recorded value found (the leftmost of equal length), every occurrence, then the
- * next, each value once; then any issued value still in the text that the target did not
- * issue as itself refuses the text.
+ * next, each value once. Before any of it, an issued value in the text as given that the
+ * target has no value of its own for refuses the text (replay/correlate.c: a shorter value
+ * inside it being mapped does not make it sendable).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -89,6 +90,16 @@ static char *model_replace_all(const char *s, const char *from, const char *to)
 
 static char *model_apply(const model_table *pairs, const model_table *issued, const char *s)
 {
+    for (size_t i = 0; i < issued->n; i++) {
+        const char *r = issued->items[i].recorded;
+        if (!strstr(s, r))
+            continue;
+        bool mapped = false;
+        for (size_t j = 0; j < pairs->n && !mapped; j++)
+            mapped = strcmp(pairs->items[j].recorded, r) == 0 && pairs->items[j].value;
+        if (!mapped)
+            return NULL;
+    }
     char *cur = strdup(s);
     bool used[MAX_OPS] = {0};
     for (;;) {
@@ -113,19 +124,6 @@ static char *model_apply(const model_table *pairs, const model_table *issued, co
         char *next = model_replace_all(cur, pairs->items[best].recorded, pairs->items[best].value);
         free(cur);
         cur = next;
-    }
-    for (size_t i = 0; i < issued->n; i++) {
-        const char *r = issued->items[i].recorded;
-        if (!strstr(cur, r))
-            continue;
-        bool mapped = false;
-        for (size_t j = 0; j < pairs->n && !mapped; j++)
-            mapped = strcmp(pairs->items[j].recorded, r) == 0 && pairs->items[j].value &&
-                     strcmp(pairs->items[j].value, r) == 0;
-        if (!mapped) {
-            free(cur);
-            return NULL;
-        }
     }
     return cur;
 }
