@@ -7,9 +7,20 @@
  */
 #include "core.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+void pm_json_append_printf(json_t *array, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *s = json_vsprintf(fmt, ap);
+    va_end(ap);
+    if (s)
+        json_array_append_new(array, s);
+}
 
 json_t *pm_record_new(void)
 {

@@ -32,6 +32,10 @@ typedef struct pm_family_count {
  * (core/record.c) */
 void pm_family_count_add(pm_family_count **families, size_t *n, const char *family);
 
+/* Appends a printf-formatted string to a JSON array (reasons, events); nothing when out
+ * of memory. (core/record.c) */
+void pm_json_append_printf(json_t *array, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* A new record object whose first key is "v": 1. */
 json_t *pm_record_new(void);
 /* Sets "body" (valid UTF-8) or "body_b64" (anything else) on obj, plus "body_len" (the

@@ -27,7 +27,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,17 +98,6 @@ const json_t *pipeline_rollback_snapshot(const pipeline_rollback *r)
     return pm_config_root(r->snapshot);
 }
 
-static void event(json_t *events, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void event(json_t *events, const char *fmt, ...)
-{
-    char buf[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    json_array_append_new(events, json_string(buf));
-}
-
 /* "go" when the snapshot gives switch_name to go, as Quay reads it. */
 static bool is_go(const json_t *snapshot, const char *switch_name)
 {
@@ -135,9 +123,9 @@ int pipeline_rollback_reload(pipeline_rollback *r, bool *changed, json_t *events
     pm_config *next = pm_config_load(r->switches_path, &err);
     if (!next || !reports_switch_owner(pm_config_root(next), "")) {
         if (next)
-            event(events, "%s changed but is not a switch snapshot; the previous one stays", r->switches_path);
+            pm_json_append_printf(events, "%s changed but is not a switch snapshot; the previous one stays", r->switches_path);
         else
-            event(events, "%s changed but does not load (%s); the previous one stays", r->switches_path, err.msg);
+            pm_json_append_printf(events, "%s changed but does not load (%s); the previous one stays", r->switches_path, err.msg);
         pm_config_free(next);
         r->seen = now; /* said once; read again when it changes again */
         return -1;
@@ -153,7 +141,7 @@ int pipeline_rollback_reload(pipeline_rollback *r, bool *changed, json_t *events
         if (!is_go(pm_config_root(r->snapshot), sw))
             json_object_del(r->acted, sw);
     }
-    event(events, "%s re-read", r->switches_path);
+    pm_json_append_printf(events, "%s re-read", r->switches_path);
     return 0;
 }
 
@@ -284,10 +272,10 @@ static void reap(pipeline_rollback *r, json_t *events)
         }
         if (got == r->children[i]) {
             if (WIFEXITED(status))
-                event(events, "--on-rollback for %s (pid %ld) exited %d", r->child_switch[i], (long)got,
+                pm_json_append_printf(events, "--on-rollback for %s (pid %ld) exited %d", r->child_switch[i], (long)got,
                       WEXITSTATUS(status));
             else if (WIFSIGNALED(status))
-                event(events, "--on-rollback for %s (pid %ld) killed by signal %d", r->child_switch[i], (long)got,
+                pm_json_append_printf(events, "--on-rollback for %s (pid %ld) killed by signal %d", r->child_switch[i], (long)got,
                       WTERMSIG(status));
         }
         free(r->child_switch[i]);
@@ -307,14 +295,14 @@ static bool act(pipeline_rollback *r, const char *family, const char *capability
     json_object_set_new(r->acted, switch_name, json_true());
     const char *first = json_string_value(json_array_get(json_object_get(scope, "reasons"), 0));
     if (!r->command) {
-        event(events, "rollback: %s%s%s (%s): %s", family, capability ? "/" : "", capability ? capability : "",
+        pm_json_append_printf(events, "rollback: %s%s%s (%s): %s", family, capability ? "/" : "", capability ? capability : "",
               switch_name, first ? first : "");
         return true;
     }
     int why = 0;
     pid_t pid = spawn_hook(r, family, capability, switch_name, scope, &why);
     if (pid < 0) {
-        event(events, "rollback: %s (%s): --on-rollback could not start: %s", family, switch_name, strerror(why));
+        pm_json_append_printf(events, "rollback: %s (%s): --on-rollback could not start: %s", family, switch_name, strerror(why));
         return true;
     }
     if (metrics)
@@ -323,7 +311,7 @@ static bool act(pipeline_rollback *r, const char *family, const char *capability
         r->children[r->nchildren] = pid;
         r->child_switch[r->nchildren++] = dup_or_null(switch_name);
     }
-    event(events, "rollback: %s%s%s (%s go -> python): --on-rollback started (pid %ld): %s", family,
+    pm_json_append_printf(events, "rollback: %s%s%s (%s go -> python): --on-rollback started (pid %ld): %s", family,
           capability ? "/" : "", capability ? capability : "", switch_name, (long)pid, first ? first : "");
     return true;
 }

@@ -35,22 +35,10 @@
  * checks that already fail; a promoted one lists what passed.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "reports_internal.h"
-
-static void say(json_t *list, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(json_t *list, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    json_array_append_new(list, json_string(buf));
-}
 
 static json_int_t count(const json_t *scope, const char *key)
 {
@@ -96,7 +84,7 @@ static void check_latency(const rpt_thresholds *t, const json_t *scope, const ch
     json_int_t nb = json_integer_value(json_object_get(base, "count")), nc = json_integer_value(json_object_get(cand, "count"));
     uint64_t least = rpt_latency_min_samples(quantile);
     if (nb < (json_int_t)least || nc < (json_int_t)least) {
-        say(note, "too few to judge latency: %s on %lld baseline and %lld candidate answers, fewer than %llu each "
+        pm_json_append_printf(note, "too few to judge latency: %s on %lld baseline and %lld candidate answers, fewer than %llu each "
                   "(5 beyond the %s)", q, (long long)nb, (long long)nc, (unsigned long long)least, q);
         return;
     }
@@ -115,17 +103,17 @@ static void check_latency(const rpt_thresholds *t, const json_t *scope, const ch
     char ps[32];
     snprintf(ps, sizeof ps, "%.2g", p);
     if (c > limit && !isnan(p) && p < LATENCY_ALPHA)
-        say(fail, "candidate %s %s > baseline %s %s x %s (= %s%s); Mann-Whitney: slower, p = %s on %lld/%lld", q, cs,
+        pm_json_append_printf(fail, "candidate %s %s > baseline %s %s x %s (= %s%s); Mann-Whitney: slower, p = %s on %lld/%lld", q, cs,
             q, bs, rs, ls, tail, ps, (long long)nb, (long long)nc);
     else if (c > limit && !isnan(p_tail) && p_tail < LATENCY_ALPHA)
-        say(fail, "candidate %s %s > baseline %s %s x %s (= %s%s); its tail over the limit by the tail test (p < "
+        pm_json_append_printf(fail, "candidate %s %s > baseline %s %s x %s (= %s%s); its tail over the limit by the tail test (p < "
                   "%g), though Mann-Whitney does not show the whole slower", q, cs, q, bs, rs, ls, tail, LATENCY_ALPHA);
     else if (c > limit)
-        say(straddle, "candidate %s %s > baseline %s %s x %s (= %s%s), but neither Mann-Whitney (p = %s on %lld/%lld) "
+        pm_json_append_printf(straddle, "candidate %s %s > baseline %s %s x %s (= %s%s), but neither Mann-Whitney (p = %s on %lld/%lld) "
                       "nor the tail test shows it: latency not decided", q, cs, q, bs, rs, ls, tail, ps, (long long)nb,
             (long long)nc);
     else
-        say(pass, "candidate %s %s <= baseline %s %s x %s (= %s%s)", q, cs, q, bs, rs, ls, tail);
+        pm_json_append_printf(pass, "candidate %s %s <= baseline %s %s x %s (= %s%s)", q, cs, q, bs, rs, ls, tail);
 }
 
 static void check_errors(const rpt_thresholds *t, const json_t *scope, json_int_t samples, json_t *fail, json_t *pass)
@@ -135,7 +123,7 @@ static void check_errors(const rpt_thresholds *t, const json_t *scope, json_int_
     if (!isnan(t->max_error_rate) && !isnan(rate)) {
         rpt_fmt_ratio(a, sizeof a, rate, t->max_error_rate);
         rpt_fmt_ratio(b, sizeof b, t->max_error_rate, rate);
-        say(rate > t->max_error_rate ? fail : pass, "error rate %s %s %s (%lld of %lld)", a,
+        pm_json_append_printf(rate > t->max_error_rate ? fail : pass, "error rate %s %s %s (%lld of %lld)", a,
             rate > t->max_error_rate ? ">" : "<=", b, (long long)count(scope, "error"), (long long)samples);
     }
     const json_t *by_role = json_object_get(scope, "error_rate_by_role");
@@ -146,7 +134,7 @@ static void check_errors(const rpt_thresholds *t, const json_t *scope, json_int_
         rpt_fmt_ratio(a, sizeof a, cand, limit);
         rpt_fmt_ratio(b, sizeof b, base, NAN);
         rpt_fmt_ratio(c, sizeof c, t->max_error_rate_increase, NAN);
-        say(bad ? fail : pass, "candidate error rate %s %s baseline %s + %s%s%s", a, bad ? ">" : "<=", b, c,
+        pm_json_append_printf(bad ? fail : pass, "candidate error rate %s %s baseline %s + %s%s%s", a, bad ? ">" : "<=", b, c,
             t->budget ? ", " : "", t->budget ? t->budget : "");
     }
 }
@@ -177,14 +165,14 @@ static void check_parity_sequential(const rpt_thresholds *t, json_int_t match, j
     fmt_evidence(eo, sizeof eo, over);
     const char *s = samples == 1 ? "" : "s";
     if (under >= bar) {
-        say(fail, "parity under %s by the sequential test: evidence %s >= %g (alpha %g, valid at every look) at %lld "
+        pm_json_append_printf(fail, "parity under %s by the sequential test: evidence %s >= %g (alpha %g, valid at every look) at %lld "
                   "sample%s", th, eu, 1 / PM_SEQ_ALPHA, PM_SEQ_ALPHA, (long long)samples, s);
         (*decisive)++;
     } else if (over >= bar) {
-        say(pass, "parity over %s by the sequential test: evidence %s >= %g (alpha %g) over %lld sample%s", th, eo,
+        pm_json_append_printf(pass, "parity over %s by the sequential test: evidence %s >= %g (alpha %g) over %lld sample%s", th, eo,
             1 / PM_SEQ_ALPHA, PM_SEQ_ALPHA, (long long)samples, s);
     } else {
-        say(straddle, "sequential test not decided at %lld sample%s: evidence under %s %s, over it %s, neither >= %g",
+        pm_json_append_printf(straddle, "sequential test not decided at %lld sample%s: evidence under %s %s, over it %s, neither >= %g",
             (long long)samples, s, th, eu, eo, 1 / PM_SEQ_ALPHA);
     }
 }
@@ -200,7 +188,7 @@ static void check_parity(const rpt_thresholds *t, const json_t *scope, json_int_
     json_int_t match = count(scope, "match"), n = match + count(scope, "mismatch");
     double lower = rpt_number(json_object_get(scope, "parity_lower"));
     if (isnan(lower) || n <= 0) {
-        say(fail, "no comparable answers (0 match + mismatch): parity unknown");
+        pm_json_append_printf(fail, "no comparable answers (0 match + mismatch): parity unknown");
         return;
     }
     if (t->sequential) {
@@ -214,15 +202,15 @@ static void check_parity(const rpt_thresholds *t, const json_t *scope, json_int_
     rpt_fmt_ratio(up, sizeof up, upper, thr);
     if (upper < thr) {
         rpt_fmt_ratio(th, sizeof th, thr, upper);
-        say(fail, "parity upper bound %s < %s at %lld sample%s", up, th, (long long)samples, samples == 1 ? "" : "s");
+        pm_json_append_printf(fail, "parity upper bound %s < %s at %lld sample%s", up, th, (long long)samples, samples == 1 ? "" : "s");
         (*decisive)++;
     } else if (lower < thr) {
         rpt_fmt_ratio(th, sizeof th, thr, lower);
-        say(straddle, "parity interval %s..%s straddles %s at %lld sample%s", lo, up, th, (long long)samples,
+        pm_json_append_printf(straddle, "parity interval %s..%s straddles %s at %lld sample%s", lo, up, th, (long long)samples,
             samples == 1 ? "" : "s");
     } else {
         rpt_fmt_ratio(th, sizeof th, thr, lower);
-        say(pass, "parity lower bound %s >= %s over %lld samples", lo, th, (long long)samples);
+        pm_json_append_printf(pass, "parity lower bound %s >= %s over %lld samples", lo, th, (long long)samples);
     }
 }
 
@@ -234,7 +222,7 @@ static void check_capabilities(const json_t *scope, json_t *fail, int *decisive)
         const char *d = json_string_value(json_object_get(cap, "decision"));
         if (d && (strcmp(d, "hold") == 0 || strcmp(d, "rollback") == 0)) {
             const char *why = json_string_value(json_array_get(json_object_get(cap, "reasons"), 0));
-            say(fail, "capability %s holds: %s", name, why ? why : "(no reason)");
+            pm_json_append_printf(fail, "capability %s holds: %s", name, why ? why : "(no reason)");
             (*decisive)++;
         }
     }
@@ -261,14 +249,14 @@ static void check_mixed(const rpt_thresholds *t, const json_t *scope, json_t *fa
     rpt_fmt_ratio(lo, sizeof lo, lower, thr);
     rpt_fmt_ratio(th, sizeof th, thr, lower);
     if (lower < thr && done < flows) {
-        say(fail, "mixed flows: %lld of %lld completed across implementations, lower bound %s < %s; failed step: %s",
+        pm_json_append_printf(fail, "mixed flows: %lld of %lld completed across implementations, lower bound %s < %s; failed step: %s",
             (long long)done, (long long)flows, lo, th, step ? step : "(not named)");
         (*decisive)++;
     } else if (lower < thr) {
-        say(straddle, "mixed flows: %lld of %lld completed across implementations, too few: lower bound %s < %s",
+        pm_json_append_printf(straddle, "mixed flows: %lld of %lld completed across implementations, too few: lower bound %s < %s",
             (long long)done, (long long)flows, lo, th);
     } else {
-        say(pass, "mixed flows: %lld of %lld completed across implementations, lower bound %s >= %s", (long long)done,
+        pm_json_append_printf(pass, "mixed flows: %lld of %lld completed across implementations, lower bound %s >= %s", (long long)done,
             (long long)flows, lo, th);
     }
 }
@@ -294,7 +282,7 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
     if (mixed_only)
         samples = flows;
     if (samples < t->min_samples)
-        say(short_of, "%lld sample%s < min_samples %ld", (long long)samples, samples == 1 ? "" : "s", t->min_samples);
+        pm_json_append_printf(short_of, "%lld sample%s < min_samples %ld", (long long)samples, samples == 1 ? "" : "s", t->min_samples);
     if (!mixed_only)
         check_parity(t, scope, samples, fail, &decisive, straddle, pass);
     const json_t *coverage = json_object_get(scope, "coverage");
@@ -303,14 +291,14 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
         char a[32], b[32];
         rpt_fmt_ratio(a, sizeof a, share, t->min_capability_coverage);
         rpt_fmt_ratio(b, sizeof b, t->min_capability_coverage, share);
-        say(share < t->min_capability_coverage ? short_of : pass,
+        pm_json_append_printf(share < t->min_capability_coverage ? short_of : pass,
             "capability coverage %lld of %lld read capabilities = %s %s %s", (long long)count(coverage, "seen"),
             (long long)count(coverage, "read_capabilities"), a, share < t->min_capability_coverage ? "<" : ">=", b);
     }
     json_int_t mismatches = count(scope, "mismatch");
     if (t->max_mismatches >= 0) { /* a hard budget: decisive at any count */
         bool over = mismatches > t->max_mismatches;
-        say(over ? fail : pass, "%lld mismatches %s max_mismatches %ld%s%s", (long long)mismatches, over ? ">" : "<=",
+        pm_json_append_printf(over ? fail : pass, "%lld mismatches %s max_mismatches %ld%s%s", (long long)mismatches, over ? ">" : "<=",
             t->max_mismatches, t->budget ? ", " : "", t->budget ? t->budget : "");
         decisive += over;
     }
@@ -328,7 +316,7 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
         json_array_extend(reasons, fail);
         json_array_extend(reasons, note);
         if (go)
-            say(reasons, "%s is go in the switch snapshot and fails: roll back to python", switch_label(switch_name));
+            pm_json_append_printf(reasons, "%s is go in the switch snapshot and fails: roll back to python", switch_label(switch_name));
     } else if (json_array_size(short_of) > 0 || json_array_size(straddle) > 0) {
         decision = "insufficient";
         json_array_extend(reasons, short_of);
@@ -336,7 +324,7 @@ const char *rpt_decide(const rpt_thresholds *t, const json_t *scope, const char 
         json_array_extend(reasons, fail);
         json_array_extend(reasons, note);
         if (go)
-            say(reasons, "%s is go in the switch snapshot: too little evidence to roll it back",
+            pm_json_append_printf(reasons, "%s is go in the switch snapshot: too little evidence to roll it back",
                 switch_label(switch_name));
     } else {
         decision = "promote";
