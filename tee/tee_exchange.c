@@ -73,8 +73,11 @@ bool tee_hop_by_hop(const tee_headers *h, const char *name)
     if (pm_header_is_hop_by_hop(name))
         return true;
     const char *value = NULL;
+    /* the name's length is there for free (its value follows its NUL): most names are
+     * not "connection" by length alone, and this runs for every header of every answer */
     for (const char *h_name = tee_headers_next(h, NULL, &value); h_name; h_name = tee_headers_next(h, h_name, &value))
-        if (strcasecmp(h_name, "connection") == 0 && pm_connection_lists(value, name))
+        if (value - h_name == sizeof "connection" && strcasecmp(h_name, "connection") == 0 &&
+            pm_connection_lists(value, name))
             return true;
     return false;
 }
