@@ -5,9 +5,9 @@
 #   backends  two nginx processes (Debian's, 1 worker each): the primary and the shadow,
 #             serving the same Quay-shaped JSON of 1-8 KiB (bench/gen_capture.py's docroot:
 #             manifests, tag lists, /api/v1 repositories);
-#   (a) tee   pmirror tee --primary PRIMARY --shadow SHADOW with its defaults (one event
-#             loop per CPU, --shadow-workers: the CPUs those leave, at least one, the shadow
-#             side at nice 19, queue 1024), plus TEE_ARGS from the environment;
+#   (a) tee   pmirror tee --primary PRIMARY --shadow SHADOW with its defaults (event loops
+#             for half the CPUs, --shadow-workers: the CPUs those leave, at least one, the
+#             shadow side at --shadow-nice 0, queue 1024), plus TEE_ARGS from the environment;
 #   (b) mirror nginx `proxy_pass` to the primary + `mirror` to the shadow, as its users run
 #             it: worker_processes auto, HTTP/1.1 keep-alive upstreams for both;
 #   (c) direct straight to the primary.
