@@ -23,6 +23,9 @@
 # manifests, API_V1 repositories) at 3x the rate the shadow side diffed at saturation
 # (goal 1's tee runs), SECONDS once; coverage (diffed / seen) per family from /metrics.
 #   goal: the small family's coverage >= the big one's.
+# Also printed: the CPU (user + system) the front's loops spend per request and the shadow
+# workers per copy diffed, from /proc (the threads are named tee-loop and tee-shadow): the
+# two saturation goals trade against each other through these.
 # A check, not a goal: every answer through the tee is a 2xx, and the shadow copies the
 # tee diffed all match (the two backends serve the same files): exit 1 otherwise. The
 # machine may be shared: goals are reported, not enforced.
@@ -98,7 +101,8 @@ EOF
 # shellcheck disable=SC2086  # TEE_ARGS: words on purpose
 "$PMIRROR" tee --listen "127.0.0.1:$TEE" --primary "http://127.0.0.1:$PRIMARY" --shadow "http://127.0.0.1:$SHADOW" \
     --metrics "127.0.0.1:$METRICS" --progress never -q ${TEE_ARGS:-} 2>"$TMP/tee.err" &
-bench_track $!
+TEE_PID=$!
+bench_track $TEE_PID
 for p in "$PRIMARY" "$SHADOW" "$MIRROR" "$TEE" "$METRICS"; do
     wait_port "$p" || { echo "nothing listens on port $p" >&2; cat "$TMP"/*/error.log "$TMP/tee.err" >&2 2>/dev/null; exit 1; }
 done
@@ -140,24 +144,37 @@ drained() {
     REQ=$(sum_metric pmirror_tee_requests_total)
 }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0) ? 100 * a / b : 0 }'; }
+# cpu_ticks NAME: user + system clock ticks of the tee's threads named NAME (tee-loop: the
+# front's event loops; tee-shadow: the shadow workers), so far
+cpu_ticks() {
+    local n=0 t
+    for t in /proc/"$TEE_PID"/task/*; do
+        [ "$(cat "$t/comm" 2>/dev/null)" = "$1" ] && n=$((n + $(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$n"
+}
+# per_us TICKS COUNT: microseconds of CPU per item
+per_us() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0) ? t * 1e6 / hz / n : 0 }'; }
 
 # ---------------------------------------------------------------- goal 1: saturation (wrk)
 declare -A R5 L50 L99 ERR
 for name in tee mirror direct; do R5[$name]="" L50[$name]="" L99[$name]="" ERR[$name]=0; done
 declare -A PORT=([tee]=$TEE [mirror]=$MIRROR [direct]=$PRIMARY)
-SHARE="" DIFF_RATE=""
+SHARE="" DIFF_RATE="" FRONT_US="" COPY_US=""
 echo "warming up (2 s each) ..."
 for name in tee mirror direct; do wrk -t2 -c"$CONNS" -d2s "http://127.0.0.1:${PORT[$name]}/" >/dev/null 2>&1 || true; done
 drained
 for i in $(seq "$RUNS"); do
     for name in tee mirror direct; do
         echo "run $i/$RUNS: $name (wrk -t2 -c$CONNS -d${SECS}s) ..."
-        [ "$name" = tee ] && { r0=$REQ d0=$DIFFED t0=$(date +%s.%N); }
+        [ "$name" = tee ] && { r0=$REQ d0=$DIFFED t0=$(date +%s.%N) f0=$(cpu_ticks tee-loop) s0=$(cpu_ticks tee-shadow); }
         run_wrk "${PORT[$name]}"
         R5[$name]+="$RPS " L50[$name]+="$P50 " L99[$name]+="$P99 " ERR[$name]=$((ERR[$name] + BAD))
         if [ "$name" = tee ]; then
             drained
             SHARE+="$(pct $((DIFFED - d0)) $((REQ - r0))) "
+            FRONT_US+="$(per_us $(($(cpu_ticks tee-loop) - f0)) $((REQ - r0))) "
+            COPY_US+="$(per_us $(($(cpu_ticks tee-shadow) - s0)) $((DIFFED - d0))) "
             DIFF_RATE+="$(awk -v d=$((DIFFED - d0)) -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", d / (b - a) }') "
         fi
     done
@@ -232,6 +249,10 @@ printf '%-34s %12s %9s %9s\n' "(a) pmirror tee" "$(med "$FX_RATE_TEE")" "$(med "
 printf '%-34s %12s %9s %9s\n' "(c) straight to the primary" "$(med "$FX_RATE_DIRECT")" "$(med "$FX_P99_DIRECT")" "-"
 printf 'overload: 90/10 REGISTRY_V2/API_V1 at %s/s asked, %s/s achieved; the shadow side diffed %s/s at saturation\n' \
     "$OVER" "$OV_RATE" "$CAP"
+# what bounds the two saturation goals together: on a machine the clients and backends share,
+# requests/s x (front + diffed share x copy) is about constant
+printf 'CPU at saturation (medians, user + system): front %s us per request, shadow %s us per copy diffed\n' \
+    "$(med "$FRONT_US")" "$(med "$COPY_US")"
 
 ratio=$(awk -v a="$(med "${R5[tee]}")" -v b="$(med "${R5[mirror]}")" 'BEGIN { printf "%.2f", a / b }')
 p99_over=$(awk -v a="$(med "$FX_P99_TEE")" -v b="$(med "$FX_P99_DIRECT")" 'BEGIN { printf "%.2f", a - b }')

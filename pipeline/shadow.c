@@ -256,6 +256,7 @@ int pipeline_shadow_start(pipeline_shadow *s, tee_front *tee, pm_err *err)
         shadow_worker *w = &s->workers[i];
         if (pthread_create(&w->thread, NULL, run, w) != 0)
             return pm_err_set(err, "cannot start shadow worker %u of %u", i + 1, s->nworkers);
+        pthread_setname_np(w->thread, "tee-shadow"); /* top -H, /proc, bench/tee.sh's CPU split */
         w->started = true;
     }
     return 0;

@@ -137,6 +137,7 @@ int tee_workers_start(tee_front *t, const int *listen_fds, size_t n, pm_err *err
         if (t->primary) {
             if (pthread_create(&w->thread, NULL, worker_run, w) != 0)
                 return pm_err_set(err, "cannot start a tee worker thread");
+            pthread_setname_np(w->thread, "tee-loop"); /* top -H, /proc, bench/tee.sh's CPU split */
             w->running = true;
         }
     }
