@@ -332,3 +332,16 @@ void pm_jtext_json(pm_jtext *t, const json_t *value)
     }
     put_tree(t, value);
 }
+
+void pm_jtext_raw(pm_jtext *t, const char *json, size_t len)
+{
+    separate(t);
+    put(t, json, len);
+}
+
+void pm_jtext_raw_key(pm_jtext *t, const char *quoted, size_t len)
+{
+    separate(t);
+    put(t, quoted, len);
+    put(t, ":", 1);
+}

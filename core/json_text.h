@@ -54,5 +54,9 @@ void pm_jtext_null(pm_jtext *t);
  * would (strings escaped the pm_jtext way; reals and very deep subtrees by json_dumps).
  * A NULL value sets t->failed. */
 void pm_jtext_json(pm_jtext *t, const json_t *value);
+/* JSON text already serialized (a value, or a key with its quotes), written as it is: for
+ * writing a line again from its own bytes with a few values replaced. */
+void pm_jtext_raw(pm_jtext *t, const char *json, size_t len);
+void pm_jtext_raw_key(pm_jtext *t, const char *quoted, size_t len);
 
 #endif

@@ -126,6 +126,13 @@ void pipeline_shadow_get_stats(pipeline_shadow *s, pipeline_shadow_stats *out);
  * --record file that cannot be written): the front goes on, the shadows stop. */
 bool pipeline_shadow_failed(pipeline_shadow *s, pm_err *err);
 void pipeline_shadow_free(pipeline_shadow *s);
+/* A shadow result's text redacted as the shadow keeps it (shadow_redact.c): into out, the
+ * request by `requests`, the recorded response and the answers by `answers`, with one set
+ * of secrets (each credential of suite's targets among them). tape: the caller's, reused.
+ * reference: the whole result as a tree, redacted and written again (what the faster
+ * splice must equal). 0, or -1 when the text is not a JSON object or memory ran out. */
+int pipeline_shadow_redact(const pm_redactor *requests, const pm_redactor *answers, const pm_suite *suite,
+                           const char *text, size_t len, pm_jtape *tape, pm_jtext *out, bool reference);
 
 /* ===== `run`: replay → diff → report → gate in one process (run.c) ================== */
 

@@ -110,52 +110,6 @@ static int next_copy(void *ctx, json_t **record, char **text, size_t *len, pm_er
 
 /* ---- out: verdicts, metrics, report, record ------------------------------------------------ */
 
-/* In place: what a capture redacts in the request (whole tokens), and what replay redacts
- * in every answer (JWTs keep their header and claims, for diff's jwt rule, and lose the
- * signature), so the record re-diffs offline as it was diffed live. */
-static void redact_messages(const pm_redactor *request, const pm_redactor *answers, json_t *result)
-{
-    json_t *req = json_object_get(result, "request");
-    const char *target = json_string_value(json_object_get(req, "target"));
-    if (target) {
-        char *clean = pm_redact_target(request, target);
-        if (clean)
-            json_object_set_new(req, "target", json_string(clean));
-        free(clean);
-    }
-    pm_redact_message(request, req);
-    pm_redact_message(answers, json_object_get(result, "response"));
-    const char *name;
-    json_t *answer;
-    json_object_foreach(json_object_get(result, "responses"), name, answer)
-        pm_redact_message(answers, answer);
-}
-
-/* Every secret of the exchange is learned (both redactors share one set) before any part is
- * redacted, so an echo is redacted wherever it comes. */
-static int redact_result(const pipeline_shadow_options *o, json_t *result)
-{
-    pm_secrets *secrets = pm_secrets_new();
-    pm_redactor *request = secrets ? pm_redactor_spreading(o->redactor, secrets, NULL) : NULL;
-    pm_redactor *answers = request ? pm_redactor_spreading(o->answer_redactor, secrets, NULL) : NULL;
-    int rc = answers && pm_secrets_add_suite(secrets, o->redactor, o->replay.suite) == 0 ? 0 : -1;
-    if (rc == 0) {
-        json_t *req = json_object_get(result, "request");
-        pm_redact_learn_target(request, json_string_value(json_object_get(req, "target")));
-        pm_redact_learn_message(request, req);
-        pm_redact_learn_message(answers, json_object_get(result, "response"));
-        const char *name;
-        json_t *answer;
-        json_object_foreach(json_object_get(result, "responses"), name, answer)
-            pm_redact_learn_message(answers, answer);
-        redact_messages(request, answers, result);
-    }
-    pm_redactor_free(answers);
-    pm_redactor_free(request);
-    pm_secrets_free(secrets);
-    return rc;
-}
-
 /* The metrics of one result, read off its diff record (family, capability, verdict, each
  * target's latency); the sink's on_diff. */
 static void observe(void *ctx, const json_t *diff, const char *family)
@@ -184,22 +138,13 @@ static void observe(void *ctx, const json_t *diff, const char *family)
         tee_metrics_observe(s->o.metrics, &obs);
 }
 
-/* The result as it may be kept: redacted (the worker's buffer, *len set), or NULL when it
- * does not parse or memory ran out. Read on a tape and written with pm_jtext, not with
- * json_loadb and json_dumps: those were two thirds of a shadow copy's cost whenever a
- * record or a report was kept (callgrind). */
+/* The result as it may be kept, redacted (shadow_redact.c): the worker's buffer, *len set;
+ * NULL when it does not parse or memory ran out. */
 static const char *redacted_text(shadow_worker *w, const replay_result *r, size_t *len)
 {
-    json_t *result = NULL;
-    if (pm_utf8_valid((const unsigned char *)r->text, r->len) && pm_jtape_parse(&w->tape, r->text, r->len, 2048) == 0)
-        result = pm_jtape_json(&w->tape, 0);
-    bool ok = json_is_object(result) && redact_result(&w->s->o, result) == 0;
-    if (ok) {
-        pm_jtext_reset(&w->clean);
-        pm_jtext_json(&w->clean, result);
-        ok = !w->clean.failed;
-    }
-    json_decref(result);
+    const pipeline_shadow_options *o = &w->s->o;
+    bool ok = pipeline_shadow_redact(o->redactor, o->answer_redactor, o->replay.suite, r->text, r->len, &w->tape,
+                                     &w->clean, false) == 0;
     *len = ok ? w->clean.len : 0;
     return ok ? w->clean.buf : NULL;
 }
