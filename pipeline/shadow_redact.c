@@ -84,6 +84,8 @@ typedef struct message {
     json_t *headers;          /* "headers" as a tree, redacted in place; NULL: none */
     char *body;               /* the body decoded; then, when redacted, the text to write */
     size_t body_len;
+    pm_body_fields fields;    /* the body's fields pass, from learning, for writing */
+    char *learnt_type;        /* the Content-Type that pass read (NULL: none) */
     bool body_new;            /* body holds the redacted text */
     bool flag;                /* body_redacted becomes true */
 } message;
@@ -173,13 +175,31 @@ static void message_clear(message *m)
     json_decref(m->headers);
     free(m->body);
     free(m->target);
+    free(m->learnt_type);
+    pm_body_fields_clear(&m->fields);
 }
 
-static void learn(message *m)
+/* The body's fields pass is kept for writing (a second one would give the same text). */
+static int learn(message *m)
 {
     pm_redact_learn_headers(m->r, m->headers);
-    if (m->body)
-        pm_redact_learn_body(m->r, m->headers, (const unsigned char *)m->body, m->body_len);
+    if (!m->body)
+        return 0;
+    const char *type = pm_headers_get(m->headers, "content-type");
+    if (type && !(m->learnt_type = strdup(type)))
+        return -1;
+    pm_redact_learn_body_fields(m->r, m->headers, (const unsigned char *)m->body, m->body_len, &m->fields);
+    return 0;
+}
+
+/* The body redacted, as pm_redact_body_text would, reusing the fields pass when the
+ * Content-Type it read is still the one (header redaction may have changed it). */
+static char *redact_body(message *m, const char *type, size_t *n)
+{
+    bool same = (!type && !m->learnt_type) || (type && m->learnt_type && strcmp(type, m->learnt_type) == 0);
+    if (m->fields.done && same)
+        return pm_redact_body_text_learned(m->r, &m->fields, m->body, m->body_len, n);
+    return pm_redact_body_text(m->r, type, m->body, m->body_len, n);
 }
 
 /* As pm_redact_message does it to a tree, with the request's target first. */
@@ -200,7 +220,7 @@ static void redact(const pm_jtape *t, message *m)
         return;
     const char *type = pm_headers_get(m->headers, "content-type");
     size_t n = 0;
-    char *red = pm_redact_body_text(m->r, type, m->body, m->body_len, &n);
+    char *red = redact_body(m, type, &n);
     if (!red)
         return;
     if (pm_utf8_valid((const unsigned char *)red, n)) { /* else json_stringn refuses it, as here */
@@ -338,12 +358,15 @@ static int redact_splice(const pm_redactor *request, const pm_redactor *answers,
                 pm_redact_learn_target(request, target);
                 free(target);
             }
-            learn(&s->m[i]);
+            if (learn(&s->m[i]) != 0)
+                rc = -1;
         }
-        for (size_t i = 0; i < s->n; i++)
+        for (size_t i = 0; rc == 0 && i < s->n; i++)
             redact(t, &s->m[i]);
-        write_result(out, s, responses);
-        rc = out->failed ? -1 : 0;
+        if (rc == 0) {
+            write_result(out, s, responses);
+            rc = out->failed ? -1 : 0;
+        }
     }
     for (size_t i = 0; i < s->n; i++)
         message_clear(&s->m[i]);
