@@ -73,6 +73,15 @@ static int redact_tree(const pm_redactor *request, const pm_redactor *answers, c
 
 /* ---- the splice: the result's own text, redacted values put in -------------------------- */
 
+/* One [name, value, ...] pair of a message's headers, decoded as a tree would hold it (a
+ * NUL inside a string ends it, as json_string_value does). */
+typedef struct header {
+    long tok;                 /* the pair's array */
+    char *name;
+    char *value;              /* NULL: not a string */
+    char *red;                /* the value redacted, to be written; NULL: kept */
+} header;
+
 /* One message (the request, the recorded response, an answer) as redaction reads it. */
 typedef struct message {
     long obj;                 /* its object's token */
@@ -81,7 +90,10 @@ typedef struct message {
     char *target;             /* ... redacted, to be written; NULL: kept */
     long body_tok;            /* "body" when a string, or -1 */
     long flag_tok;            /* "body_redacted", or -1 */
-    json_t *headers;          /* "headers" as a tree, redacted in place; NULL: none */
+    long headers_tok;         /* "headers", or -1 */
+    header *h;                /* its pairs with a string name, in order */
+    size_t nh;
+    bool headers_new;         /* a value was redacted: the headers are written again */
     char *body;               /* the body decoded; then, when redacted, the text to write */
     size_t body_len;
     pm_body_fields fields;    /* the body's fields pass, from learning, for writing */
@@ -138,6 +150,54 @@ static char *decoded(const pm_jtape *t, long tok, size_t *len)
     return s;
 }
 
+/* The pairs of a headers array that have a string name: 0, or -1 on no memory. */
+static int read_headers(const pm_jtape *t, message *m)
+{
+    long arr = m->headers_tok;
+    if (t->tok[arr].type != PM_JARR || t->tok[arr].count == 0)
+        return 0;
+    if (!(m->h = calloc(t->tok[arr].count, sizeof *m->h)))
+        return -1;
+    size_t e = (size_t)arr + 1, n = 0;
+    for (uint32_t i = 0; i < t->tok[arr].count; i++, e = t->tok[e].next) {
+        if (t->tok[e].type != PM_JARR || t->tok[e].count == 0 || t->tok[e + 1].type != PM_JSTR)
+            continue;
+        header *h = &m->h[m->nh++];
+        h->tok = (long)e;
+        if (!(h->name = decoded(t, (long)e + 1, &n)))
+            return -1;
+        size_t v = t->tok[e + 1].next;
+        if (t->tok[e].count >= 2 && t->tok[v].type == PM_JSTR && !(h->value = decoded(t, (long)v, &n)))
+            return -1;
+    }
+    return 0;
+}
+
+/* pm_headers_get on the message's headers as they are now (redacted values once redacted). */
+static const char *header_get(const message *m, const char *name)
+{
+    for (size_t i = 0; i < m->nh; i++)
+        if (strcasecmp(m->h[i].name, name) == 0)
+            return m->h[i].red ? m->h[i].red : m->h[i].value;
+    return NULL;
+}
+
+/* What the body passes read of the headers (pm_headers_get: the first Content-Type and
+ * Content-Encoding), as a small tree for them. */
+static json_t *body_headers(const message *m)
+{
+    json_t *a = json_array();
+    static const char *const names[] = {"content-type", "content-encoding"};
+    for (size_t k = 0; a && k < 2; k++)
+        for (size_t i = 0; i < m->nh; i++)
+            if (strcasecmp(m->h[i].name, names[k]) == 0) {
+                const char *v = m->h[i].value;
+                json_array_append_new(a, json_pack("[s,o]", m->h[i].name, v ? json_string(v) : json_null()));
+                break;
+            }
+    return a;
+}
+
 /* Reads a message object: 0, 1 when only the reference reads it the same way, -1 on no
  * memory. */
 static int read_message(splice *s, long obj, const pm_redactor *r, bool request)
@@ -146,15 +206,14 @@ static int read_message(splice *s, long obj, const pm_redactor *r, bool request)
     if (s->n == MAX_MESSAGES || !plain_keys(t, (size_t)obj))
         return 1;
     message *m = &s->m[s->n++];
-    *m = (message){.obj = obj, .r = r, .target_tok = -1, .body_tok = -1, .flag_tok = -1};
+    *m = (message){.obj = obj, .r = r, .target_tok = -1, .body_tok = -1, .flag_tok = -1, .headers_tok = -1};
     long b64 = -1;
     size_t k = (size_t)obj + 1;
     for (uint32_t i = 0; i < t->tok[obj].count; i++, k = t->tok[k + 1].next) {
         long v = (long)k + 1;
-        if (key_is(t, k, "headers")) {
-            if (!(m->headers = pm_jtape_json(t, (size_t)v)))
-                return -1;
-        } else if (key_is(t, k, "body") && t->tok[v].type == PM_JSTR)
+        if (key_is(t, k, "headers"))
+            m->headers_tok = v;
+        else if (key_is(t, k, "body") && t->tok[v].type == PM_JSTR)
             m->body_tok = v;
         else if (key_is(t, k, "body_b64") && t->tok[v].type == PM_JSTR)
             b64 = v;
@@ -163,7 +222,9 @@ static int read_message(splice *s, long obj, const pm_redactor *r, bool request)
         else if (request && key_is(t, k, "target") && t->tok[v].type == PM_JSTR)
             m->target_tok = v;
     }
-    if (b64 >= 0 && pm_headers_get(m->headers, "content-encoding"))
+    if (m->headers_tok >= 0 && read_headers(t, m) != 0)
+        return -1;
+    if (b64 >= 0 && header_get(m, "content-encoding"))
         return 1; /* a coded body: decoded, redacted and encoded again by the reference */
     if (m->body_tok >= 0 && !(m->body = decoded(t, m->body_tok, &m->body_len)))
         return -1;
@@ -172,7 +233,12 @@ static int read_message(splice *s, long obj, const pm_redactor *r, bool request)
 
 static void message_clear(message *m)
 {
-    json_decref(m->headers);
+    for (size_t i = 0; i < m->nh; i++) {
+        free(m->h[i].name);
+        free(m->h[i].value);
+        free(m->h[i].red);
+    }
+    free(m->h);
     free(m->body);
     free(m->target);
     free(m->learnt_type);
@@ -182,13 +248,19 @@ static void message_clear(message *m)
 /* The body's fields pass is kept for writing (a second one would give the same text). */
 static int learn(message *m)
 {
-    pm_redact_learn_headers(m->r, m->headers);
+    for (size_t i = 0; i < m->nh; i++)
+        if (m->h[i].value)
+            pm_redact_learn_header(m->r, m->h[i].name, m->h[i].value);
     if (!m->body)
         return 0;
-    const char *type = pm_headers_get(m->headers, "content-type");
-    if (type && !(m->learnt_type = strdup(type)))
+    const char *type = header_get(m, "content-type");
+    json_t *headers = body_headers(m);
+    if (!headers || (type && !(m->learnt_type = strdup(type)))) {
+        json_decref(headers);
         return -1;
-    pm_redact_learn_body_fields(m->r, m->headers, (const unsigned char *)m->body, m->body_len, &m->fields);
+    }
+    pm_redact_learn_body_fields(m->r, headers, (const unsigned char *)m->body, m->body_len, &m->fields);
+    json_decref(headers);
     return 0;
 }
 
@@ -215,10 +287,18 @@ static void redact(const pm_jtape *t, message *m)
         }
         free(target);
     }
-    pm_redact_headers(m->r, m->headers);
+    for (size_t i = 0; i < m->nh; i++) { /* as pm_redact_headers */
+        header *h = &m->h[i];
+        if (h->value && (h->red = pm_redact_header_value(m->r, h->name, h->value)) &&
+            !pm_utf8_valid((const unsigned char *)h->red, strlen(h->red))) {
+            free(h->red); /* json_string would refuse it: the tree keeps the value */
+            h->red = NULL;
+        }
+        m->headers_new |= h->red != NULL;
+    }
     if (!m->body)
         return;
-    const char *type = pm_headers_get(m->headers, "content-type");
+    const char *type = header_get(m, "content-type");
     size_t n = 0;
     char *red = redact_body(m, type, &n);
     if (!red)
@@ -249,6 +329,30 @@ static void put_key(pm_jtext *out, const pm_jtape *t, size_t k)
     pm_jtext_raw_key(out, t->text + t->tok[k].start - 1, t->tok[k].end - t->tok[k].start + 2);
 }
 
+/* The headers array, each redacted value put in its pair. */
+static void write_headers(pm_jtext *out, const pm_jtape *t, const message *m)
+{
+    long arr = m->headers_tok;
+    pm_jtext_array_begin(out);
+    size_t e = (size_t)arr + 1, next = 0;
+    for (uint32_t i = 0; i < t->tok[arr].count; i++, e = t->tok[e].next) {
+        const header *h = next < m->nh && m->h[next].tok == (long)e ? &m->h[next++] : NULL;
+        if (!h || !h->red) {
+            put_raw(out, t, e);
+            continue;
+        }
+        pm_jtext_array_begin(out);
+        size_t x = e + 1;
+        for (uint32_t j = 0; j < t->tok[e].count; j++, x = t->tok[x].next)
+            if (j == 1)
+                pm_jtext_cstring(out, h->red);
+            else
+                put_raw(out, t, x);
+        pm_jtext_array_end(out);
+    }
+    pm_jtext_array_end(out);
+}
+
 static void write_message(pm_jtext *out, const pm_jtape *t, const message *m)
 {
     pm_jtext_object_begin(out);
@@ -258,8 +362,8 @@ static void write_message(pm_jtext *out, const pm_jtape *t, const message *m)
         put_key(out, t, k);
         if (v == m->target_tok && m->target)
             pm_jtext_cstring(out, m->target);
-        else if (m->headers && key_is(t, k, "headers"))
-            pm_jtext_json(out, m->headers);
+        else if (v == m->headers_tok && m->headers_new)
+            write_headers(out, t, m);
         else if (v == m->body_tok && m->body_new)
             pm_jtext_string(out, m->body, m->body_len);
         else if (v == m->flag_tok && m->flag)
