@@ -137,10 +137,13 @@ typedef struct diff_body {
 
 #define DIFF_VIEW_MAX_ANSWERS 16
 
-/* One target's answer: its small fields as jansson values, its body as a span of the line. */
+/* One target's answer: its small fields as jansson values, its headers and body as spans of
+ * the line. */
 typedef struct diff_answer {
     char *name;
-    json_t *meta;          /* role, status or outcome (job results), headers, error, skipped, latency_us */
+    json_t *meta;          /* role, status or outcome (job results), error, skipped, latency_us */
+    const pm_jtape *tape;  /* the line's (the view's) */
+    long headers;          /* tape index of "headers" (an array of [name, value]); -1: none */
     const char *body;      /* the content of "body" or "body_b64" in the line, still escaped; NULL: none */
     size_t body_len;
     bool body_b64, body_escaped;
@@ -201,7 +204,11 @@ char *diff_drop_params(char *s, const json_t *params);
 
 /* ---- headers (headers.c) --------------------------------------------------------------------- */
 
-void diff_headers(diff_ctx *c, const json_t *baseline, const json_t *candidate);
+/* Compares two answers' headers, read off their tape. */
+void diff_headers(diff_ctx *c, const diff_answer *baseline, const diff_answer *candidate);
+/* The value of an answer's first header of this name (any case), as pm_headers_get gives it
+ * for the same array (malloc'd); NULL when there is none or it is not a string. */
+char *diff_answer_header(const diff_answer *a, const char *name);
 
 /* ===== mixed.c ===================================================================== */
 
