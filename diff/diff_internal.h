@@ -137,11 +137,11 @@ typedef struct diff_body {
 
 #define DIFF_VIEW_MAX_ANSWERS 16
 
-/* One target's answer: its small fields as jansson values, its headers and body as spans of
- * the line. */
+/* One target's answer: its small fields as jansson values (kept apart, no object around
+ * them: each is read by name), its headers and body as spans of the line. */
 typedef struct diff_answer {
     char *name;
-    json_t *meta;          /* role, status or outcome (job results), error, skipped, latency_us */
+    json_t *role, *status, *outcome, *error, *skipped, *latency_us; /* NULL: absent; outcome: job results */
     const pm_jtape *tape;  /* the line's (the view's) */
     long headers;          /* tape index of "headers" (an array of [name, value]); -1: none */
     const char *body;      /* the content of "body" or "body_b64" in the line, still escaped; NULL: none */

@@ -179,10 +179,9 @@ static bool same_plain_body(const diff_answer *x, const diff_answer *y)
 
 static void compare_answers(diff_ctx *c, const diff_answer *x, const diff_answer *y, const char **error)
 {
-    const json_t *a = x->meta, *b = y->meta;
-    const json_t *sa = json_object_get(a, "status"), *sb = json_object_get(b, "status");
+    const json_t *sa = x->status, *sb = y->status;
     bool differ = json_integer_value(sa) != json_integer_value(sb);
-    const json_t *oa = json_object_get(a, "outcome"), *ob = json_object_get(b, "outcome");
+    const json_t *oa = x->outcome, *ob = y->outcome;
     if (oa || ob) { /* a job result: the queue row's outcome is its status */
         sa = oa;
         sb = ob;
@@ -270,8 +269,8 @@ static json_t *signature(const char *capability, const json_t *differences)
 
 static bool answered(const diff_answer *a)
 {
-    return a && !json_is_true(json_object_get(a->meta, "skipped")) &&
-           (!json_object_get(a->meta, "error") || json_is_null(json_object_get(a->meta, "error")));
+    return a && !json_is_true(a->skipped) &&
+           (!a->error || json_is_null(a->error));
 }
 
 /* A comparison context for one exchange: its rules, and their last keys for the tapes. */
@@ -550,10 +549,10 @@ json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *e
     json_t *latency = json_object(), *roles = json_object();
     for (size_t i = 0; i < e->view.n; i++) {
         const diff_answer *a = &e->view.answers[i];
-        if (json_is_integer(json_object_get(a->meta, "latency_us")))
-            json_object_set(latency, a->name, json_object_get(a->meta, "latency_us"));
-        if (json_is_string(json_object_get(a->meta, "role")))
-            json_object_set(roles, a->name, json_object_get(a->meta, "role"));
+        if (json_is_integer(a->latency_us))
+            json_object_set(latency, a->name, a->latency_us);
+        if (json_is_string(a->role))
+            json_object_set(roles, a->name, a->role);
     }
     json_object_set_new(d, "latency", latency);
     json_object_set_new(d, "roles", roles);
@@ -579,15 +578,15 @@ json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *e
     if (!base || !cand) {
         verdict = "error";
         json_object_set_new(errors, base ? "candidate" : "baseline", json_string("no_target"));
-    } else if (json_is_true(json_object_get(base->meta, "skipped")) ||
-               json_is_true(json_object_get(cand->meta, "skipped"))) {
+    } else if (json_is_true(base->skipped) ||
+               json_is_true(cand->skipped)) {
         verdict = "skipped";
-    } else if (!json_is_null(json_object_get(base->meta, "error")) && json_object_get(base->meta, "error")) {
+    } else if (!json_is_null(base->error) && base->error) {
         verdict = "error";
-        json_object_set(errors, base->name, json_object_get(base->meta, "error"));
-    } else if (!json_is_null(json_object_get(cand->meta, "error")) && json_object_get(cand->meta, "error")) {
+        json_object_set(errors, base->name, base->error);
+    } else if (!json_is_null(cand->error) && cand->error) {
         verdict = "error";
-        json_object_set(errors, cand->name, json_object_get(cand->meta, "error"));
+        json_object_set(errors, cand->name, cand->error);
     } else {
         diff_ctx c = context_for(e, family, capability, differences);
         const char *decode_error = NULL;

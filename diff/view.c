@@ -9,7 +9,7 @@
  * (unescaped, base64, gunzipped) only by body.c when it is compared.
  *
  * A job result's answer (pmirror worker) has `outcome` where an answer has `status`, and
- * `effects` (a JSON object) where it has a body: the outcome goes into meta, the effects'
+ * `effects` (a JSON object) where it has a body: the outcome is kept as a status is, the effects'
  * text is the body's span (plain JSON, no escapes to undo), so the same comparison runs.
  *
  * An answer's headers are not built at all: they are compared off the tape (headers.c).
@@ -38,7 +38,10 @@ void diff_view_clear(diff_view *v)
     json_decref(v->method);
     v->method = NULL;
     for (size_t i = 0; i < v->n; i++) {
-        json_decref(v->answers[i].meta);
+        diff_answer *a = &v->answers[i];
+        json_t **kept[] = {&a->role, &a->status, &a->outcome, &a->error, &a->skipped, &a->latency_us};
+        for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++)
+            json_decref(*kept[k]);
         free(v->answers[i].name);
     }
     v->n = 0;
@@ -59,6 +62,20 @@ static bool numbers_ok(const pm_jtape *t, size_t i)
     return true;
 }
 
+/* Where an answer keeps the small field named ks (kn bytes), NULL when it is not one. */
+static json_t **kept_slot(diff_answer *a, const char *ks, size_t kn)
+{
+    const struct {
+        const char *key;
+        json_t **slot;
+    } kept[] = {{"role", &a->role},   {"status", &a->status},   {"outcome", &a->outcome},
+                {"error", &a->error}, {"skipped", &a->skipped}, {"latency_us", &a->latency_us}};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        if (strlen(kept[i].key) == kn && memcmp(kept[i].key, ks, kn) == 0)
+            return kept[i].slot;
+    return NULL;
+}
+
 static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
 {
     const pm_jtape *t = &v->tape;
@@ -73,7 +90,6 @@ static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
     memset(a, 0, sizeof *a);
     a->name = strdup(json_string_value(name));
     json_decref(name);
-    a->meta = json_object();
     a->tape = t;
     a->headers = -1;
     if (t->tok[obj].type != PM_JOBJ)
@@ -84,6 +100,7 @@ static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
         size_t val = k + 1;
         const char *ks = t->text + key->start;
         size_t kn = key->end - key->start;
+        json_t **slot;
         if (kn == 4 && memcmp(ks, "body", 4) == 0 && t->tok[val].type == PM_JSTR) {
             a->body = t->text + t->tok[val].start;
             a->body_len = t->tok[val].end - t->tok[val].start;
@@ -100,24 +117,17 @@ static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
             a->body_len = t->tok[val].end - t->tok[val].start;
             a->body_escaped = false;
             a->body_b64 = false;
-        } else if (!(key->flags & PM_JTOK_ESCAPED) &&
-                   kn == 7 && memcmp(ks, "headers", 7) == 0) {
+        } else if (!(key->flags & PM_JTOK_ESCAPED) && kn == 7 && memcmp(ks, "headers", 7) == 0) {
             /* read where it is (headers.c); refused as a tree would be, the last one kept */
             if (!numbers_ok(t, val))
                 return pm_err_set(err, "responses.%s.%.*s is not valid JSON text", a->name, (int)kn, ks);
             a->headers = (long)val;
-        } else if (!(key->flags & PM_JTOK_ESCAPED) &&
-                   ((kn == 4 && memcmp(ks, "role", 4) == 0) || (kn == 6 && memcmp(ks, "status", 6) == 0) ||
-                    (kn == 7 && memcmp(ks, "outcome", 7) == 0) ||
-                    (kn == 5 && memcmp(ks, "error", 5) == 0) ||
-                    (kn == 7 && memcmp(ks, "skipped", 7) == 0) || (kn == 10 && memcmp(ks, "latency_us", 10) == 0))) {
+        } else if (!(key->flags & PM_JTOK_ESCAPED) && (slot = kept_slot(a, ks, kn))) {
             json_t *value = diff_tape_json(t, val);
             if (!value)
                 return pm_err_set(err, "responses.%s.%.*s is not valid JSON text", a->name, (int)kn, ks);
-            char keyname[16];
-            memcpy(keyname, ks, kn);
-            keyname[kn] = '\0';
-            json_object_set_new(a->meta, keyname, value);
+            json_decref(*slot); /* the last of duplicate keys, as a tree would have it */
+            *slot = value;
         }
         k = t->tok[val].next;
     }
@@ -148,13 +158,13 @@ static int copy_exchange_fields(diff_view *v, pm_err *err)
     }
     for (size_t i = 0; i < v->n; i++) {
         const diff_answer *a = &v->answers[i];
-        const json_t *s = json_object_get(a->meta, "status");
+        const json_t *s = a->status;
         if (!s)
-            s = json_object_get(a->meta, "outcome");
+            s = a->outcome;
         if (json_is_integer(s) || json_is_string(s))
             json_object_set(status, a->name, (json_t *)s);
-        if (json_is_true(json_object_get(a->meta, "skipped"))) {
-            const json_t *why = json_object_get(a->meta, "error");
+        if (json_is_true(a->skipped)) {
+            const json_t *why = a->error;
             json_object_set_new(skipped, a->name, json_is_string(why) ? json_copy((json_t *)why) : json_string("skipped"));
         }
     }
@@ -211,7 +221,7 @@ int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err)
 const diff_answer *diff_view_answer(const diff_view *v, const char *role)
 {
     for (size_t i = 0; i < v->n; i++) {
-        const char *r = json_string_value(json_object_get(v->answers[i].meta, "role"));
+        const char *r = json_string_value(v->answers[i].role);
         if (r && strcmp(r, role) == 0)
             return &v->answers[i];
     }
