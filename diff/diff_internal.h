@@ -151,7 +151,9 @@ typedef struct diff_answer {
 
 typedef struct diff_view {
     pm_jtape tape;         /* of the line; reused */
-    json_t *fields;        /* id, ts, family, capability, switch, cap_switch, route_id, cohort */
+    json_t *fields;        /* a diff record's start: {v: 1} and id, ts, family, capability, switch,
+                            * cap_switch, route_id, cohort, request, status, skipped (diff_result_text
+                            * takes it: NULL after) */
     json_t *method;        /* request.method (a string), NULL when the record has none (a job) */
     diff_answer answers[DIFF_VIEW_MAX_ANSWERS];
     size_t n;
@@ -166,6 +168,11 @@ void diff_view_free(diff_view *v);
  * not accept it (a number out of range, a NUL in a key); the text's UTF-8 is checked by the
  * caller, once for the whole text. */
 json_t *diff_tape_json(const pm_jtape *t, size_t i);
+/* A string token as json_string_value reads it (up to a first NUL): its bytes in the line,
+ * or unescaped into buf (room for the token's length). NULL when it is not a string. */
+const char *diff_tape_string(const pm_jtape *t, size_t i, char *buf, size_t *len);
+/* The same as a C string (malloc'd); NULL when it is not a string or out of memory. */
+char *diff_tape_strdup(const pm_jtape *t, size_t i);
 
 /* The decoded body of an answer: its bytes (unescaped or base64-decoded), then
  * gzip/deflate undone (Content-Encoding, or gzip magic bytes). Returns 0, or -1 with

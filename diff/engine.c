@@ -541,8 +541,8 @@ json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *e
     reclassify(e);
     const char *family = field(e, "family");
     const char *capability = field(e, "capability");
-    json_t *d = pm_record_new();
-    json_object_update(d, e->view.fields);
+    json_t *d = e->view.fields; /* the fields are the record's start (diff_view_parse) */
+    e->view.fields = NULL;
     const diff_answer *base = diff_view_answer(&e->view, "baseline");
     const diff_answer *cand = diff_view_answer(&e->view, "candidate");
     const diff_answer *second = diff_view_answer(&e->view, "secondary");

@@ -133,37 +133,9 @@ static void pair_tokens(const pm_jtape *t, size_t p, size_t *name, size_t *value
     *value = k->type == PM_JARR && k->count >= 2 ? t->tok[p + 1].next : 0;
 }
 
-/* A string token as json_string_value reads it (up to a first NUL): its bytes in the line,
- * or unescaped into buf (room for the token's length). NULL when it is not a string. */
-static const char *tape_string(const pm_jtape *t, size_t i, char *buf, size_t *len)
-{
-    const pm_jtok *k = &t->tok[i];
-    if (k->type != PM_JSTR)
-        return NULL;
-    *len = k->end - k->start;
-    if (!(k->flags & PM_JTOK_ESCAPED))
-        return t->text + k->start; /* the tape refuses raw control bytes: no NUL */
-    pm_jstr_unescape(t->text + k->start, *len, buf, len); /* the tape checked the escapes */
-    *len = strnlen(buf, *len);
-    return buf;
-}
-
 static bool same_name(const char *a, size_t alen, const char *b, size_t blen)
 {
     return alen == blen && strncasecmp(a, b, alen) == 0;
-}
-
-/* A string token's value as a C string (malloc'd), NULL when it is not a string. */
-static char *tape_strdup(const pm_jtape *t, size_t i)
-{
-    char *buf = t->tok[i].type == PM_JSTR ? malloc(t->tok[i].end - t->tok[i].start + 1) : NULL;
-    size_t len = 0;
-    const char *s = buf ? tape_string(t, i, buf, &len) : NULL;
-    if (s && s != buf)
-        memcpy(buf, s, len);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
 }
 
 /* Whether token i is a string reading name (any case); unescaped only when escaped. */
@@ -174,7 +146,7 @@ static bool token_is(const pm_jtape *t, size_t i, const char *name, size_t len)
         return false;
     if (!(k->flags & PM_JTOK_ESCAPED))
         return same_name(t->text + k->start, k->end - k->start, name, len);
-    char *s = tape_strdup(t, i);
+    char *s = diff_tape_strdup(t, i);
     bool same = s && same_name(s, strlen(s), name, len);
     free(s);
     return same;
@@ -188,7 +160,7 @@ char *diff_answer_header(const diff_answer *a, const char *name)
         size_t ni, vi;
         pair_tokens(t, p, &ni, &vi);
         if (token_is(t, ni, name, len))
-            return tape_strdup(t, vi);
+            return diff_tape_strdup(t, vi);
     }
     return NULL;
 }
@@ -206,7 +178,7 @@ static uint32_t name_hash(const char *s, size_t n)
 {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)tolower((unsigned char)s[i])) * 16777619u;
+        h = (h ^ (unsigned char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i])) * 16777619u; /* as strncasecmp */
     return h;
 }
 
@@ -221,9 +193,9 @@ static size_t collect(const diff_answer *a, bool candidate, hpair *p, char **tex
         hpair *h = &p[m];
         memset(h, 0, sizeof *h);
         h->candidate = candidate;
-        h->name = tape_string(t, ni, *text, &h->name_len);
+        h->name = diff_tape_string(t, ni, *text, &h->name_len);
         *text += h->name == *text ? h->name_len : 0;
-        h->value = tape_string(t, vi, *text, &h->value_len);
+        h->value = diff_tape_string(t, vi, *text, &h->value_len);
         *text += h->value == *text ? h->value_len : 0;
         h->hash = name_hash(h->name, h->name ? h->name_len : 0);
     }

@@ -31,6 +31,31 @@ json_t *diff_tape_json(const pm_jtape *t, size_t i)
     return pm_jtape_json(t, i); /* the text's UTF-8 was checked whole (diff_view_parse, body.c) */
 }
 
+const char *diff_tape_string(const pm_jtape *t, size_t i, char *buf, size_t *len)
+{
+    const pm_jtok *k = &t->tok[i];
+    if (k->type != PM_JSTR)
+        return NULL;
+    *len = k->end - k->start;
+    if (!(k->flags & PM_JTOK_ESCAPED))
+        return t->text + k->start; /* the tape refuses raw control bytes: no NUL */
+    pm_jstr_unescape(t->text + k->start, *len, buf, len); /* the tape checked the escapes */
+    *len = strnlen(buf, *len);
+    return buf;
+}
+
+char *diff_tape_strdup(const pm_jtape *t, size_t i)
+{
+    char *buf = t->tok[i].type == PM_JSTR ? malloc(t->tok[i].end - t->tok[i].start + 1) : NULL;
+    size_t len = 0;
+    const char *s = buf ? diff_tape_string(t, i, buf, &len) : NULL;
+    if (s && s != buf)
+        memcpy(buf, s, len);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
 void diff_view_clear(diff_view *v)
 {
     json_decref(v->fields);
@@ -67,11 +92,12 @@ static json_t **kept_slot(diff_answer *a, const char *ks, size_t kn)
 {
     const struct {
         const char *key;
+        size_t len;
         json_t **slot;
-    } kept[] = {{"role", &a->role},   {"status", &a->status},   {"outcome", &a->outcome},
-                {"error", &a->error}, {"skipped", &a->skipped}, {"latency_us", &a->latency_us}};
+    } kept[] = {{"role", 4, &a->role},   {"status", 6, &a->status},   {"outcome", 7, &a->outcome},
+                {"error", 5, &a->error}, {"skipped", 7, &a->skipped}, {"latency_us", 10, &a->latency_us}};
     for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
-        if (strlen(kept[i].key) == kn && memcmp(kept[i].key, ks, kn) == 0)
+        if (kept[i].len == kn && memcmp(kept[i].key, ks, kn) == 0)
             return kept[i].slot;
     return NULL;
 }
@@ -81,15 +107,12 @@ static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
     const pm_jtape *t = &v->tape;
     if (v->n == DIFF_VIEW_MAX_ANSWERS)
         return pm_err_set(err, "more than %d targets in one record", DIFF_VIEW_MAX_ANSWERS);
-    json_t *name = diff_tape_json(t, name_tok);
-    if (!json_is_string(name)) {
-        json_decref(name);
+    char *name = diff_tape_strdup(t, name_tok); /* a key: never a NUL in it */
+    if (!name)
         return pm_err_set(err, "a target name is not valid UTF-8");
-    }
     diff_answer *a = &v->answers[v->n++];
     memset(a, 0, sizeof *a);
-    a->name = strdup(json_string_value(name));
-    json_decref(name);
+    a->name = name;
     a->tape = t;
     a->headers = -1;
     if (t->tok[obj].type != PM_JOBJ)
@@ -188,7 +211,7 @@ int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err)
         return pm_err_set(err, "not a JSON object");
     static const char *const copied[] = {"id", "ts", "family", "capability", "switch", "cap_switch", "route_id",
                                          "cohort", NULL};
-    v->fields = json_object();
+    v->fields = pm_record_new(); /* the diff record's start: diff_result_text takes it as it is */
     for (const char *const *name = copied; *name; name++) {
         long i = pm_jtape_find(t, 0, *name);
         if (i < 0)
