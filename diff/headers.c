@@ -168,7 +168,7 @@ char *diff_answer_header(const diff_answer *a, const char *name)
 /* One header of either list. Pairs of one name (any case) are chained in order, baseline's
  * then candidate's, from the first, which is where the name is compared. */
 typedef struct hpair {
-    const char *name, *value; /* NULL: not a string (a name then reads "", a value is left out) */
+    const char *name, *value; /* a name not a string reads "", with no value (never joined) */
     size_t name_len, value_len;
     uint32_t hash, next, last; /* next: 0 ends the chain (the first pair is never a next) */
     bool candidate, first;
@@ -183,7 +183,7 @@ static uint32_t name_hash(const char *s, size_t n)
 }
 
 /* The pairs of one answer into p, escaped strings unescaped into *text (advanced). */
-static size_t collect(const diff_answer *a, bool candidate, hpair *p, char **text)
+static void collect(const diff_answer *a, bool candidate, hpair *p, char **text)
 {
     const pm_jtape *t = a->tape;
     size_t n, at = first_pair(a, &n);
@@ -197,9 +197,13 @@ static size_t collect(const diff_answer *a, bool candidate, hpair *p, char **tex
         *text += h->name == *text ? h->name_len : 0;
         h->value = diff_tape_string(t, vi, *text, &h->value_len);
         *text += h->value == *text ? h->value_len : 0;
-        h->hash = name_hash(h->name, h->name ? h->name_len : 0);
+        if (!h->name) {
+            h->name = "";
+            h->name_len = 0;
+            h->value = NULL;
+        }
+        h->hash = name_hash(h->name, h->name_len);
     }
-    return n;
 }
 
 /* Chains each pair to the first of its name, found in an open-addressed table of firsts. */
@@ -209,8 +213,7 @@ static void group(hpair *p, size_t n, uint32_t *slot, size_t cap)
         size_t s = p[i].hash & (cap - 1);
         for (; slot[s]; s = (s + 1) & (cap - 1)) {
             hpair *f = &p[slot[s] - 1];
-            if (f->hash == p[i].hash && same_name(f->name ? f->name : "", f->name ? f->name_len : 0,
-                                                  p[i].name ? p[i].name : "", p[i].name ? p[i].name_len : 0))
+            if (f->hash == p[i].hash && same_name(f->name, f->name_len, p[i].name, p[i].name_len))
                 break;
         }
         if (slot[s]) {
@@ -232,7 +235,7 @@ static const char *joined(const hpair *p, size_t f, bool candidate, char *out)
     size_t len = 0;
     bool any = false;
     for (size_t i = f;; i = p[i].next) {
-        if (p[i].candidate == candidate && p[i].name && p[i].value) {
+        if (p[i].candidate == candidate && p[i].value) {
             if (any)
                 out[len++] = '\n';
             memcpy(out + len, p[i].value, p[i].value_len);
@@ -278,10 +281,9 @@ void diff_headers(diff_ctx *c, const diff_answer *baseline, const diff_answer *c
     for (size_t i = 0; i < na + nb; i++) {
         if (!p[i].first)
             continue;
-        size_t nl = p[i].name ? p[i].name_len : 0;
-        for (size_t k = 0; k < nl; k++)
+        for (size_t k = 0; k < p[i].name_len; k++)
             name[k] = (char)tolower((unsigned char)p[i].name[k]);
-        name[nl] = '\0';
+        name[p[i].name_len] = '\0';
         compare_one(c, name, joined(p, i, false, va), joined(p, i, true, vb));
     }
     if (arena != (char *)small)
