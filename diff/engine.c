@@ -269,8 +269,7 @@ static json_t *signature(const char *capability, const json_t *differences)
 
 static bool answered(const diff_answer *a)
 {
-    return a && !json_is_true(a->skipped) &&
-           (!a->error || json_is_null(a->error));
+    return a && !json_is_true(a->skipped) && (!a->error || json_is_null(a->error));
 }
 
 /* A comparison context for one exchange: its rules, and their last keys for the tapes. */
@@ -578,8 +577,7 @@ json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *e
     if (!base || !cand) {
         verdict = "error";
         json_object_set_new(errors, base ? "candidate" : "baseline", json_string("no_target"));
-    } else if (json_is_true(base->skipped) ||
-               json_is_true(cand->skipped)) {
+    } else if (json_is_true(base->skipped) || json_is_true(cand->skipped)) {
         verdict = "skipped";
     } else if (!json_is_null(base->error) && base->error) {
         verdict = "error";

@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * view.c — a result record's line seen through a tape: the few small fields a diff
- * record copies, and each target's answer (role, status, headers, error...) as a small
- * jansson object, with its body left where it is in the line, still escaped.
+ * record copies (as the diff record's start), and each target's answer: its small fields
+ * (role, status, error...) as jansson values, its headers and body left where they are in
+ * the line, still escaped.
  *
  * Bodies are most of a result line; parsing them into a jansson string only to parse
  * them again as JSON was most of `pmirror diff`'s time. Here a body is a span, decoded
  * (unescaped, base64, gunzipped) only by body.c when it is compared.
  *
  * A job result's answer (pmirror worker) has `outcome` where an answer has `status`, and
- * `effects` (a JSON object) where it has a body: the outcome is kept as a status is, the effects'
- * text is the body's span (plain JSON, no escapes to undo), so the same comparison runs.
+ * `effects` (a JSON object) where it has a body: the outcome is kept as a status is, the
+ * effects' text is the body's span (plain JSON, no escapes to undo), so the same
+ * comparison runs.
  *
- * An answer's headers are not built at all: they are compared off the tape (headers.c).
+ * Headers are read once, to be compared: headers.c reads them off the tape, no tree built.
  *
  * What a reviewer needs to find the exchange again is copied into the diff record as well:
  * `request` {method, target}, `status` {TARGET: status or outcome} and, for the targets that
