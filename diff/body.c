@@ -89,10 +89,11 @@ int diff_body_decode(const diff_answer *answer, size_t max_decoded, diff_body *o
     bool borrowed = out->borrowed;
     memset(out, 0, sizeof *out);
     out->present = answer->body != NULL;
-    const char *encoding = pm_headers_get(json_object_get(answer->meta, "headers"), "content-encoding");
+    char *encoding = diff_answer_header(answer, "content-encoding");
     bool gzip_magic = len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
     bool gzip = gzip_magic || (encoding && strcasecmp(encoding, "gzip") == 0);
     bool deflate = !gzip && encoding && strcasecmp(encoding, "deflate") == 0;
+    free(encoding);
     if (gzip || deflate) {
         int rc = inflate_all(raw, len, 15 + 32, max_decoded, out, error);
         if (rc == -1 && deflate && strcmp(*error, "decode") == 0) /* raw deflate, as some servers send it */

@@ -137,10 +137,13 @@ typedef struct diff_body {
 
 #define DIFF_VIEW_MAX_ANSWERS 16
 
-/* One target's answer: its small fields as jansson values, its body as a span of the line. */
+/* One target's answer: its small fields as jansson values (kept apart, no object around
+ * them: each is read by name), its headers and body as spans of the line. */
 typedef struct diff_answer {
     char *name;
-    json_t *meta;          /* role, status or outcome (job results), headers, error, skipped, latency_us */
+    json_t *role, *status, *outcome, *error, *skipped, *latency_us; /* NULL: absent; outcome: job results */
+    const pm_jtape *tape;  /* the line's (the view's) */
+    long headers;          /* tape index of "headers" (an array of [name, value]); -1: none */
     const char *body;      /* the content of "body" or "body_b64" in the line, still escaped; NULL: none */
     size_t body_len;
     bool body_b64, body_escaped;
@@ -148,7 +151,9 @@ typedef struct diff_answer {
 
 typedef struct diff_view {
     pm_jtape tape;         /* of the line; reused */
-    json_t *fields;        /* id, ts, family, capability, switch, cap_switch, route_id, cohort */
+    json_t *fields;        /* a diff record's start: {v: 1} and id, ts, family, capability, switch,
+                            * cap_switch, route_id, cohort, request, status, skipped (diff_result_text
+                            * takes it: NULL after) */
     json_t *method;        /* request.method (a string), NULL when the record has none (a job) */
     diff_answer answers[DIFF_VIEW_MAX_ANSWERS];
     size_t n;
@@ -163,6 +168,11 @@ void diff_view_free(diff_view *v);
  * not accept it (a number out of range, a NUL in a key); the text's UTF-8 is checked by the
  * caller, once for the whole text. */
 json_t *diff_tape_json(const pm_jtape *t, size_t i);
+/* A string token as json_string_value reads it (up to a first NUL): its bytes in the line,
+ * or unescaped into buf (room for the token's length). NULL when it is not a string. */
+const char *diff_tape_string(const pm_jtape *t, size_t i, char *buf, size_t *len);
+/* The same as a C string (malloc'd); NULL when it is not a string or out of memory. */
+char *diff_tape_strdup(const pm_jtape *t, size_t i);
 
 /* The decoded body of an answer: its bytes (unescaped or base64-decoded), then
  * gzip/deflate undone (Content-Encoding, or gzip magic bytes). Returns 0, or -1 with
@@ -201,7 +211,11 @@ char *diff_drop_params(char *s, const json_t *params);
 
 /* ---- headers (headers.c) --------------------------------------------------------------------- */
 
-void diff_headers(diff_ctx *c, const json_t *baseline, const json_t *candidate);
+/* Compares two answers' headers, read off their tape. */
+void diff_headers(diff_ctx *c, const diff_answer *baseline, const diff_answer *candidate);
+/* The value of an answer's first header of this name (any case), as pm_headers_get gives it
+ * for the same array (malloc'd); NULL when there is none or it is not a string. */
+char *diff_answer_header(const diff_answer *a, const char *name);
 
 /* ===== mixed.c ===================================================================== */
 

@@ -170,16 +170,18 @@ static bool same_plain_body(const diff_answer *x, const diff_answer *y)
     if (!x->body || !y->body || x->body_b64 || y->body_b64 || x->body_len != y->body_len ||
         memcmp(x->body, y->body, x->body_len) != 0)
         return false;
-    return !pm_headers_get(json_object_get(x->meta, "headers"), "content-encoding") &&
-           !pm_headers_get(json_object_get(y->meta, "headers"), "content-encoding");
+    char *ex = diff_answer_header(x, "content-encoding"), *ey = ex ? NULL : diff_answer_header(y, "content-encoding");
+    bool plain = !ex && !ey;
+    free(ex);
+    free(ey);
+    return plain;
 }
 
 static void compare_answers(diff_ctx *c, const diff_answer *x, const diff_answer *y, const char **error)
 {
-    const json_t *a = x->meta, *b = y->meta;
-    const json_t *sa = json_object_get(a, "status"), *sb = json_object_get(b, "status");
+    const json_t *sa = x->status, *sb = y->status;
     bool differ = json_integer_value(sa) != json_integer_value(sb);
-    const json_t *oa = json_object_get(a, "outcome"), *ob = json_object_get(b, "outcome");
+    const json_t *oa = x->outcome, *ob = y->outcome;
     if (oa || ob) { /* a job result: the queue row's outcome is its status */
         sa = oa;
         sb = ob;
@@ -189,7 +191,7 @@ static void compare_answers(diff_ctx *c, const diff_answer *x, const diff_answer
      * the 404 said (its Content-Type, its body), counted in the same verdict */
     if (differ)
         diff_add(c, "status", "", "value", sa, sb);
-    diff_headers(c, json_object_get(a, "headers"), json_object_get(b, "headers"));
+    diff_headers(c, x, y);
     if (same_plain_body(x, y))
         return;
     diff_body ba, bb;
@@ -197,10 +199,11 @@ static void compare_answers(diff_ctx *c, const diff_answer *x, const diff_answer
     int ra = diff_body_decode(x, c->o->max_decoded, &ba, &ea);
     int rb = diff_body_decode(y, c->o->max_decoded, &bb, &eb);
     if (ra == 0 && rb == 0) {
-        const char *type = pm_headers_get(json_object_get(a, "headers"), "content-type");
+        char *type = diff_answer_header(x, "content-type");
         if (!type)
-            type = pm_headers_get(json_object_get(b, "headers"), "content-type");
+            type = diff_answer_header(y, "content-type");
         diff_bodies(c, type, &ba, &bb);
+        free(type);
     } else {
         *error = ea ? ea : eb;
     }
@@ -266,8 +269,7 @@ static json_t *signature(const char *capability, const json_t *differences)
 
 static bool answered(const diff_answer *a)
 {
-    return a && !json_is_true(json_object_get(a->meta, "skipped")) &&
-           (!json_object_get(a->meta, "error") || json_is_null(json_object_get(a->meta, "error")));
+    return a && !json_is_true(a->skipped) && (!a->error || json_is_null(a->error));
 }
 
 /* A comparison context for one exchange: its rules, and their last keys for the tapes. */
@@ -517,6 +519,20 @@ json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err)
     return d;
 }
 
+/* Whether the line holds the bytes `"mixed":`. In JSON they can only be a key written as is
+ * followed by its colon (a string's own quotes are escaped), so the tape's few string tokens
+ * answer it without searching the bodies' bytes; the same lines as a search of the text. */
+static bool has_mixed_key(const pm_jtape *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const pm_jtok *k = &t->tok[i];
+        if ((k->flags & (PM_JTOK_KEY | PM_JTOK_ESCAPED)) == PM_JTOK_KEY && k->end - k->start == 5 &&
+            k->end + 1 < t->len && t->text[k->end + 1] == ':' && memcmp(t->text + k->start, "mixed", 5) == 0)
+            return true;
+    }
+    return false;
+}
+
 json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *err)
 {
     if (diff_view_parse(&e->view, line, len, err) != 0)
@@ -524,24 +540,23 @@ json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *e
     reclassify(e);
     const char *family = field(e, "family");
     const char *capability = field(e, "capability");
-    json_t *d = pm_record_new();
-    json_object_update(d, e->view.fields);
+    json_t *d = e->view.fields; /* the fields are the record's start (diff_view_parse) */
+    e->view.fields = NULL;
     const diff_answer *base = diff_view_answer(&e->view, "baseline");
     const diff_answer *cand = diff_view_answer(&e->view, "candidate");
     const diff_answer *second = diff_view_answer(&e->view, "secondary");
     json_t *latency = json_object(), *roles = json_object();
     for (size_t i = 0; i < e->view.n; i++) {
         const diff_answer *a = &e->view.answers[i];
-        if (json_is_integer(json_object_get(a->meta, "latency_us")))
-            json_object_set(latency, a->name, json_object_get(a->meta, "latency_us"));
-        if (json_is_string(json_object_get(a->meta, "role")))
-            json_object_set(roles, a->name, json_object_get(a->meta, "role"));
+        if (json_is_integer(a->latency_us))
+            json_object_set(latency, a->name, a->latency_us);
+        if (json_is_string(a->role))
+            json_object_set(roles, a->name, a->role);
     }
     json_object_set_new(d, "latency", latency);
     json_object_set_new(d, "roles", roles);
-    /* a --mixed flow step: one answer, judged against the recording (mixed.c); `"mixed":`
-     * occurs in a line only as a key (a body's quotes are escaped) */
-    if (memmem(line, len, "\"mixed\":", 8)) {
+    /* a --mixed flow step: one answer, judged against the recording (mixed.c) */
+    if (has_mixed_key(&e->view.tape)) {
         int judged = diff_mixed_judge(line, len, d, err);
         if (judged < 0) {
             json_decref(d);
@@ -562,15 +577,14 @@ json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *e
     if (!base || !cand) {
         verdict = "error";
         json_object_set_new(errors, base ? "candidate" : "baseline", json_string("no_target"));
-    } else if (json_is_true(json_object_get(base->meta, "skipped")) ||
-               json_is_true(json_object_get(cand->meta, "skipped"))) {
+    } else if (json_is_true(base->skipped) || json_is_true(cand->skipped)) {
         verdict = "skipped";
-    } else if (!json_is_null(json_object_get(base->meta, "error")) && json_object_get(base->meta, "error")) {
+    } else if (!json_is_null(base->error) && base->error) {
         verdict = "error";
-        json_object_set(errors, base->name, json_object_get(base->meta, "error"));
-    } else if (!json_is_null(json_object_get(cand->meta, "error")) && json_object_get(cand->meta, "error")) {
+        json_object_set(errors, base->name, base->error);
+    } else if (!json_is_null(cand->error) && cand->error) {
         verdict = "error";
-        json_object_set(errors, cand->name, json_object_get(cand->meta, "error"));
+        json_object_set(errors, cand->name, cand->error);
     } else {
         diff_ctx c = context_for(e, family, capability, differences);
         const char *decode_error = NULL;

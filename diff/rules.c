@@ -374,8 +374,11 @@ const diff_rule *diff_rule_for_path(const diff_rule *const *list, size_t n, unsi
 const diff_rule *diff_rule_for_header(const diff_rule *const *list, size_t n, unsigned kinds_mask, const char *header)
 {
     const diff_rule *expired = NULL;
+    /* rules' headers are lower case (ASCII, as loaded): most differ in their first letter */
+    char first = (char)(header[0] >= 'A' && header[0] <= 'Z' ? header[0] + 32 : header[0]);
     for (size_t i = 0; i < n; i++)
-        if (list[i]->header && (kinds_mask & (1u << list[i]->kind)) && strcasecmp(list[i]->header, header) == 0) {
+        if (list[i]->header && list[i]->header[0] == first && (kinds_mask & (1u << list[i]->kind)) &&
+            strcasecmp(list[i]->header, header) == 0) {
             if (!list[i]->expired)
                 return list[i]; /* a live rule, even after an expired one */
             if (!expired)

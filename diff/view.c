@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * view.c — a result record's line seen through a tape: the few small fields a diff
- * record copies, and each target's answer (role, status, headers, error...) as a small
- * jansson object, with its body left where it is in the line, still escaped.
+ * record copies (as the diff record's start), and each target's answer: its small fields
+ * (role, status, error...) as jansson values, its headers and body left where they are in
+ * the line, still escaped.
  *
  * Bodies are most of a result line; parsing them into a jansson string only to parse
  * them again as JSON was most of `pmirror diff`'s time. Here a body is a span, decoded
  * (unescaped, base64, gunzipped) only by body.c when it is compared.
  *
  * A job result's answer (pmirror worker) has `outcome` where an answer has `status`, and
- * `effects` (a JSON object) where it has a body: the outcome goes into meta, the effects'
- * text is the body's span (plain JSON, no escapes to undo), so the same comparison runs.
+ * `effects` (a JSON object) where it has a body: the outcome is kept as a status is, the
+ * effects' text is the body's span (plain JSON, no escapes to undo), so the same
+ * comparison runs.
+ *
+ * Headers are read once, to be compared: headers.c reads them off the tape, no tree built.
  *
  * What a reviewer needs to find the exchange again is copied into the diff record as well:
  * `request` {method, target}, `status` {TARGET: status or outcome} and, for the targets that
@@ -29,6 +33,31 @@ json_t *diff_tape_json(const pm_jtape *t, size_t i)
     return pm_jtape_json(t, i); /* the text's UTF-8 was checked whole (diff_view_parse, body.c) */
 }
 
+const char *diff_tape_string(const pm_jtape *t, size_t i, char *buf, size_t *len)
+{
+    const pm_jtok *k = &t->tok[i];
+    if (k->type != PM_JSTR)
+        return NULL;
+    *len = k->end - k->start;
+    if (!(k->flags & PM_JTOK_ESCAPED))
+        return t->text + k->start; /* the tape refuses raw control bytes: no NUL */
+    pm_jstr_unescape(t->text + k->start, *len, buf, len); /* the tape checked the escapes */
+    *len = strnlen(buf, *len);
+    return buf;
+}
+
+char *diff_tape_strdup(const pm_jtape *t, size_t i)
+{
+    char *buf = t->tok[i].type == PM_JSTR ? malloc(t->tok[i].end - t->tok[i].start + 1) : NULL;
+    size_t len = 0;
+    const char *s = buf ? diff_tape_string(t, i, buf, &len) : NULL;
+    if (s && s != buf)
+        memcpy(buf, s, len);
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
 void diff_view_clear(diff_view *v)
 {
     json_decref(v->fields);
@@ -36,7 +65,10 @@ void diff_view_clear(diff_view *v)
     json_decref(v->method);
     v->method = NULL;
     for (size_t i = 0; i < v->n; i++) {
-        json_decref(v->answers[i].meta);
+        diff_answer *a = &v->answers[i];
+        json_t **kept[] = {&a->role, &a->status, &a->outcome, &a->error, &a->skipped, &a->latency_us};
+        for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++)
+            json_decref(*kept[k]);
         free(v->answers[i].name);
     }
     v->n = 0;
@@ -48,21 +80,43 @@ void diff_view_free(diff_view *v)
     pm_jtape_free(&v->tape);
 }
 
+/* Whether the value at i has only numbers jansson takes: a tree of it would be built. */
+static bool numbers_ok(const pm_jtape *t, size_t i)
+{
+    for (size_t k = i; k < t->tok[i].next; k++)
+        if (t->tok[k].type == PM_JNUM && !pm_jtape_number_ok(t, &t->tok[k]))
+            return false;
+    return true;
+}
+
+/* Where an answer keeps the small field named ks (kn bytes), NULL when it is not one. */
+static json_t **kept_slot(diff_answer *a, const char *ks, size_t kn)
+{
+    const struct {
+        const char *key;
+        size_t len;
+        json_t **slot;
+    } kept[] = {{"role", 4, &a->role},   {"status", 6, &a->status},   {"outcome", 7, &a->outcome},
+                {"error", 5, &a->error}, {"skipped", 7, &a->skipped}, {"latency_us", 10, &a->latency_us}};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        if (kept[i].len == kn && memcmp(kept[i].key, ks, kn) == 0)
+            return kept[i].slot;
+    return NULL;
+}
+
 static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
 {
     const pm_jtape *t = &v->tape;
     if (v->n == DIFF_VIEW_MAX_ANSWERS)
         return pm_err_set(err, "more than %d targets in one record", DIFF_VIEW_MAX_ANSWERS);
-    json_t *name = diff_tape_json(t, name_tok);
-    if (!json_is_string(name)) {
-        json_decref(name);
+    char *name = diff_tape_strdup(t, name_tok); /* a key: never a NUL in it */
+    if (!name)
         return pm_err_set(err, "a target name is not valid UTF-8");
-    }
     diff_answer *a = &v->answers[v->n++];
     memset(a, 0, sizeof *a);
-    a->name = strdup(json_string_value(name));
-    json_decref(name);
-    a->meta = json_object();
+    a->name = name;
+    a->tape = t;
+    a->headers = -1;
     if (t->tok[obj].type != PM_JOBJ)
         return pm_err_set(err, "responses.%s is not an object", a->name);
     size_t k = obj + 1;
@@ -71,6 +125,7 @@ static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
         size_t val = k + 1;
         const char *ks = t->text + key->start;
         size_t kn = key->end - key->start;
+        json_t **slot;
         if (kn == 4 && memcmp(ks, "body", 4) == 0 && t->tok[val].type == PM_JSTR) {
             a->body = t->text + t->tok[val].start;
             a->body_len = t->tok[val].end - t->tok[val].start;
@@ -87,18 +142,17 @@ static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
             a->body_len = t->tok[val].end - t->tok[val].start;
             a->body_escaped = false;
             a->body_b64 = false;
-        } else if (!(key->flags & PM_JTOK_ESCAPED) &&
-                   ((kn == 4 && memcmp(ks, "role", 4) == 0) || (kn == 6 && memcmp(ks, "status", 6) == 0) ||
-                    (kn == 7 && memcmp(ks, "outcome", 7) == 0) || (kn == 7 && memcmp(ks, "headers", 7) == 0) ||
-                    (kn == 5 && memcmp(ks, "error", 5) == 0) ||
-                    (kn == 7 && memcmp(ks, "skipped", 7) == 0) || (kn == 10 && memcmp(ks, "latency_us", 10) == 0))) {
+        } else if (!(key->flags & PM_JTOK_ESCAPED) && kn == 7 && memcmp(ks, "headers", 7) == 0) {
+            /* read where it is (headers.c); refused as a tree would be, the last one kept */
+            if (!numbers_ok(t, val))
+                return pm_err_set(err, "responses.%s.%.*s is not valid JSON text", a->name, (int)kn, ks);
+            a->headers = (long)val;
+        } else if (!(key->flags & PM_JTOK_ESCAPED) && (slot = kept_slot(a, ks, kn))) {
             json_t *value = diff_tape_json(t, val);
             if (!value)
                 return pm_err_set(err, "responses.%s.%.*s is not valid JSON text", a->name, (int)kn, ks);
-            char keyname[16];
-            memcpy(keyname, ks, kn);
-            keyname[kn] = '\0';
-            json_object_set_new(a->meta, keyname, value);
+            json_decref(*slot); /* the last of duplicate keys, as a tree would have it */
+            *slot = value;
         }
         k = t->tok[val].next;
     }
@@ -129,13 +183,13 @@ static int copy_exchange_fields(diff_view *v, pm_err *err)
     }
     for (size_t i = 0; i < v->n; i++) {
         const diff_answer *a = &v->answers[i];
-        const json_t *s = json_object_get(a->meta, "status");
+        const json_t *s = a->status;
         if (!s)
-            s = json_object_get(a->meta, "outcome");
+            s = a->outcome;
         if (json_is_integer(s) || json_is_string(s))
             json_object_set(status, a->name, (json_t *)s);
-        if (json_is_true(json_object_get(a->meta, "skipped"))) {
-            const json_t *why = json_object_get(a->meta, "error");
+        if (json_is_true(a->skipped)) {
+            const json_t *why = a->error;
             json_object_set_new(skipped, a->name, json_is_string(why) ? json_copy((json_t *)why) : json_string("skipped"));
         }
     }
@@ -159,7 +213,7 @@ int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err)
         return pm_err_set(err, "not a JSON object");
     static const char *const copied[] = {"id", "ts", "family", "capability", "switch", "cap_switch", "route_id",
                                          "cohort", NULL};
-    v->fields = json_object();
+    v->fields = pm_record_new(); /* the diff record's start: diff_result_text takes it as it is */
     for (const char *const *name = copied; *name; name++) {
         long i = pm_jtape_find(t, 0, *name);
         if (i < 0)
@@ -192,7 +246,7 @@ int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err)
 const diff_answer *diff_view_answer(const diff_view *v, const char *role)
 {
     for (size_t i = 0; i < v->n; i++) {
-        const char *r = json_string_value(json_object_get(v->answers[i].meta, "role"));
+        const char *r = json_string_value(v->answers[i].role);
         if (r && strcmp(r, role) == 0)
             return &v->answers[i];
     }

@@ -835,6 +835,70 @@ Test(headers, multiple_values_are_ordered)
     diff_free(e);
 }
 
+/* A result line as written, for what jansson would not write (escaped letters in a name). */
+static json_t *run_text(diff_engine *e, const char *line)
+{
+    pm_err err = {{0}};
+    json_t *d = diff_result_text(e, line, strlen(line), &err);
+    cr_assert_not_null(d, "diff_result_text: %s", err.msg);
+    return d;
+}
+
+/* Headers are read off the line: escaped names and values read as their text. */
+Test(headers, escaped_names_and_values)
+{
+    diff_engine *e = engine(NULL);
+    const char *line = "{\"id\":\"r1\",\"family\":\"F\",\"capability\":\"C\",\"responses\":{"
+                       "\"py\":{\"role\":\"baseline\",\"status\":200,\"body\":\"{\\\"a\\\":1}\",\"headers\":["
+                       "[\"Content-\\u0054ype\",\"application/json\"],[\"X-\\u0041\",\"caf\\u00e9 \\\"q\\\"\"],"
+                       "[\"X-B\",\"1\\n2\"]]},"
+                       "\"go\":{\"role\":\"candidate\",\"status\":200,\"body\":\"{\\\"a\\\":2}\",\"headers\":["
+                       "[\"content-type\",\"application/json\"],[\"x-a\",\"caf\xc3\xa9 \\\"q\\\"\"],"
+                       "[\"x-\\u0062\",\"1\\n3\"]]}}}";
+    json_t *d = run_text(e, line);
+    expect_value(d, 0, "baseline", "\"1\\n2\"");
+    expect_value(d, 0, "candidate", "\"1\\n3\"");
+    expect(d, "mismatch", 2, "header", "x-b", "value", "body", "$.a", "value"); /* the Content-Type read */
+    diff_free(e);
+}
+
+/* Names in their first order, baseline's then candidate's, each once; the values of one
+ * name joined in order, wherever they are in the list. */
+Test(headers, differences_in_the_order_names_first_appear)
+{
+    diff_engine *e = engine(NULL);
+    json_t *d = run(e, with_headers("[[\"B\",\"1\"],[\"A\",\"1\"],[\"X\",\"1\"],[\"b\",\"2\"]]",
+                                    "[[\"a\",\"2\"],[\"C\",\"1\"],[\"x\",\"1\"],[\"B\",\"1\"],[\"B\",\"2\"]]"));
+    expect(d, "mismatch", 2, "header", "a", "value", "header", "c", "extra");
+    d = run(e, with_headers("[[\"B\",\"1\"],[\"A\",\"1\"],[\"b\",\"2\"]]", "[[\"a\",\"1\"],[\"B\",\"1\"]]"));
+    expect_value(d, 0, "baseline", "\"1\\n2\"");
+    expect(d, "mismatch", 1, "header", "b", "value");
+    diff_free(e);
+}
+
+/* More headers than the comparison keeps on its stack. */
+Test(headers, many_headers)
+{
+    diff_engine *e = engine(NULL);
+    json_t *ha = json_array(), *hb = json_array();
+    char name[32], value[300];
+    memset(value, 'v', sizeof value - 1);
+    value[sizeof value - 1] = '\0';
+    for (int i = 0; i < 400; i++) {
+        snprintf(name, sizeof name, "X-H%d", i);
+        json_array_append_new(ha, json_pack("[ss]", name, value));
+        if (i != 123)
+            json_array_insert_new(hb, 0, json_pack("[ss]", name, value));
+    }
+    char *a = json_dumps(ha, JSON_COMPACT), *b = json_dumps(hb, JSON_COMPACT);
+    expect(run(e, with_headers(a, b)), "mismatch", 1, "header", "x-h123", "missing");
+    free(a);
+    free(b);
+    json_decref(ha);
+    json_decref(hb);
+    diff_free(e);
+}
+
 /* ---- status ------------------------------------------------------------------------------- */
 
 TestSuite(status, .init = scratch_make, .fini = scratch_remove, .timeout = 30);
