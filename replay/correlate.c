@@ -45,6 +45,13 @@ typedef struct {
     int *buckets;     /* NBUCKETS heads, -1 when empty */
 } pair_table;
 
+#define QUICK_MAX 128 /* names_field's longest quoted name */
+
+typedef struct {
+    const char *name; /* in wanted */
+    size_t len;
+} quick_name;
+
 struct rp_correlation {
     pair_table *targets; /* one per target */
     pair_table issued;   /* recorded values (value unused), for failure detection */
@@ -52,6 +59,13 @@ struct rp_correlation {
     const json_t *rules; /* the profile's declared rules (borrowed), see below */
     json_t *wanted;      /* the JSON body fields to learn: built-in and declared */
     pm_jtape tape;       /* reused for every body read */
+    /* The wanted names a body is checked for in one pass over its quotes (names_any):
+     * those of at most QUICK_MAX bytes without a '"' in them; quick_lens has bit n set
+     * when one is n bytes long. The others (slow_names) are looked for one by one. */
+    quick_name *quick;
+    size_t nquick;
+    uint64_t quick_lens[QUICK_MAX / 64 + 1];
+    bool slow_names;
 };
 
 rp_correlation *rp_correlation_new(size_t ntargets, const json_t *rules)
@@ -69,9 +83,23 @@ rp_correlation *rp_correlation_new(size_t ntargets, const json_t *rules)
     for (const char *const *f = builtin_fields; *f; f++)
         json_array_append_new(c->wanted, json_string(*f));
     json_array_extend(c->wanted, json_object_get(rules, "json_fields"));
-    if (!c->targets || !c->wanted) {
+    if (!c->targets || !c->wanted || !(c->quick = calloc(json_array_size(c->wanted) + 1, sizeof *c->quick))) {
         rp_correlation_free(c);
         return NULL;
+    }
+    size_t i;
+    const json_t *f;
+    json_array_foreach(c->wanted, i, f) {
+        if (!json_is_string(f))
+            continue;
+        const char *name = json_string_value(f);
+        size_t len = json_string_length(f);
+        if (len > QUICK_MAX || memchr(name, '"', len)) {
+            c->slow_names = true;
+            continue;
+        }
+        c->quick[c->nquick++] = (quick_name){name, len};
+        c->quick_lens[len / 64] |= (uint64_t)1 << (len % 64);
     }
     return c;
 }
@@ -95,6 +123,7 @@ void rp_correlation_free(rp_correlation *c)
     table_free(&c->issued);
     free(c->targets);
     json_decref(c->wanted);
+    free(c->quick);
     pm_jtape_free(&c->tape);
     free(c);
 }
@@ -175,9 +204,41 @@ static void table_put(pair_table *t, const char *recorded, const char *value)
     t->buckets[b] = slot;
 }
 
+/* Slots already replaced in one string: a few at most, so a short list, not a flag per
+ * slot of the table (a 4 KiB calloc for every request that carried a value). */
+typedef struct {
+    int *slots;
+    size_t n, cap;
+    int small[16];
+} slot_set;
+
+static bool slot_set_has(const slot_set *u, int slot)
+{
+    for (size_t i = 0; i < u->n; i++)
+        if (u->slots[i] == slot)
+            return true;
+    return false;
+}
+
+static bool slot_set_add(slot_set *u, int slot)
+{
+    if (u->n == u->cap) {
+        size_t cap = u->cap * 2;
+        int *grown = u->slots == u->small ? malloc(cap * sizeof *grown) : realloc(u->slots, cap * sizeof *grown);
+        if (!grown)
+            return false;
+        if (u->slots == u->small)
+            memcpy(grown, u->small, sizeof u->small);
+        u->slots = grown;
+        u->cap = cap;
+    }
+    u->slots[u->n++] = slot;
+    return true;
+}
+
 /* Calls found(slot) for each pair of t whose recorded value occurs in s (len bytes) and
- * that `skip` does not mark; stops when found returns false. */
-static void table_scan(const pair_table *t, const char *s, size_t len, const bool *skip,
+ * that `skip` does not hold; stops when found returns false. */
+static void table_scan(const pair_table *t, const char *s, size_t len, const slot_set *skip,
                        bool (*found)(void *ctx, int slot), void *ctx)
 {
     if (!t->buckets || len < MIN_VALUE_LEN)
@@ -186,7 +247,7 @@ static void table_scan(const pair_table *t, const char *s, size_t len, const boo
         uint64_t tail = tail_of(s, end);
         for (int i = t->buckets[bucket_of(tail)]; i >= 0; i = t->items[i].next) {
             const pair *p = &t->items[i];
-            if (p->tail == tail && p->len <= end && !(skip && skip[i]) &&
+            if (p->tail == tail && p->len <= end && !(skip && slot_set_has(skip, i)) &&
                 memcmp(s + end - p->len, p->recorded, p->len) == 0 && !found(ctx, i))
                 return;
         }
@@ -260,6 +321,28 @@ static bool names_field(const char *text, size_t len, const char *field, size_t 
     return memmem(text, len, quoted, flen + 2) != NULL;
 }
 
+/* Whether text names one of the quick names as a JSON key would ("token" with its
+ * quotes): names_field for all of them in one pass. Every such occurrence begins at a
+ * '"' and its name runs to the next '"', so each quote is tried as an opening one with
+ * the bytes up to the next; a length no quick name has is passed over at once. */
+static bool names_any(const rp_correlation *c, const char *text, size_t len)
+{
+    if (c->nquick == 0)
+        return false;
+    const char *end = text + len;
+    for (const char *p = memchr(text, '"', len), *q; p; p = q) {
+        if (!(q = memchr(p + 1, '"', (size_t)(end - p - 1))))
+            return false;
+        size_t n = (size_t)(q - p - 1);
+        if (n > QUICK_MAX || !((c->quick_lens[n / 64] >> (n % 64)) & 1))
+            continue;
+        for (size_t i = 0; i < c->nquick; i++)
+            if (c->quick[i].len == n && memcmp(c->quick[i].name, p + 1, n) == 0)
+                return true;
+    }
+    return false;
+}
+
 /* A tape string token decoded into a new NUL-terminated buffer; NULL on a bad escape. */
 static char *tape_string(const pm_jtape *t, const pm_jtok *k)
 {
@@ -291,9 +374,13 @@ static bool body_fields(rp_correlation *c, const char *text, size_t len, char **
         vals[i] = NULL;
     if (!text || len == 0 || !memchr(text, '{', len < 64 ? len : 64))
         return false;
-    bool named = false, escaped = escapes_a_name_char(text, len);
-    json_array_foreach(wanted, i, f)
-        named |= json_is_string(f) && names_field(text, len, json_string_value(f), json_string_length(f));
+    bool named = names_any(c, text, len), escaped = escapes_a_name_char(text, len);
+    if (!named && c->slow_names)
+        json_array_foreach(wanted, i, f) {
+            size_t flen = json_is_string(f) ? json_string_length(f) : 0;
+            if (json_is_string(f) && (flen > QUICK_MAX || memchr(json_string_value(f), '"', flen)))
+                named |= names_field(text, len, json_string_value(f), flen);
+        }
     if (!named && !escaped)
         return false;
     bool found = false;
@@ -462,21 +549,20 @@ char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s
     if (!cur)
         return NULL;
     /* longest recorded values first: an upload URL before the UUID inside it */
-    bool *used = NULL;
+    slot_set used = {.n = 0, .cap = sizeof used.small / sizeof *used.small};
+    used.slots = used.small;
     for (;;) {
         scan_state st = {.t = t, .best = -1};
-        table_scan(t, cur, strlen(cur), used, longest, &st);
-        if (st.best < 0)
+        table_scan(t, cur, strlen(cur), &used, longest, &st);
+        if (st.best < 0 || !slot_set_add(&used, st.best))
             break;
-        if (!used && !(used = calloc(MAX_PAIRS, sizeof *used)))
-            break;
-        used[st.best] = true;
         char *next = replace_all(cur, t->items[st.best].recorded, t->items[st.best].value);
         if (next) {
             free(cur);
             cur = next;
         }
     }
-    free(used);
+    if (used.slots != used.small)
+        free(used.slots);
     return cur;
 }
