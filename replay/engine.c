@@ -417,8 +417,10 @@ static json_t *body_headers(const rp_call *call)
 }
 
 /* What a spreading redactor learns of one answer before any is written: an issued token
- * or a session cookie echoed in another answer's part is redacted there too. */
-static void learn_answer(const pm_redactor *r, const rp_call *call)
+ * or a session cookie echoed in another answer's part is redacted there too. The body's
+ * fields pass is kept in *fields for writing it (pm_body_to_jtext_learned): not a second
+ * scan of every JSON body. */
+static void learn_answer(const pm_redactor *r, const rp_call *call, pm_body_fields *fields)
 {
     if (!call->status)
         return;
@@ -429,17 +431,17 @@ static void learn_answer(const pm_redactor *r, const rp_call *call)
     }
     json_t *headers = body_headers(call);
     if (call->spilled)
-        pm_redact_learn_body(r, headers, call->resp_body.data, call->resp_body.len);
+        pm_redact_learn_body_fields(r, headers, call->resp_body.data, call->resp_body.len, fields);
     else
-        pm_redact_learn_body(r, headers, call->data, call->data_len);
+        pm_redact_learn_body_fields(r, headers, call->data, call->data_len, fields);
     json_decref(headers);
 }
 
 /* One target's answer as a JSON object, written straight as text, its secrets (a session
  * cookie, a token the backend issued, a credential the suite sent it and it echoed)
- * redacted as a capture's are. */
+ * redacted as a capture's are; fields: its body's fields pass as learn_answer kept it. */
 static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *call, const pm_target *target,
-                           const pm_redactor *r)
+                           const pm_redactor *r, pm_body_fields *fields)
 {
     if (target->recorded) { /* the capture's own response, with the target's keys added */
         const rp_record *rec = x->rec;
@@ -487,7 +489,7 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
         }
         pm_jtext_array_end(t);
         if (call->spilled) {
-            pm_body_to_jtext_redacted(&call->resp_body, r, headers, t);
+            pm_body_to_jtext_learned(&call->resp_body, r, headers, fields, t);
         } else { /* hashed here, off the replay loop */
             pm_body body;
             if (x->hash_uncut)
@@ -496,7 +498,7 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
                 pm_body_init_sha_when_cut(&body, call->body_limit);
             if (call->data_len > 0 && pm_body_append(&body, call->data, call->data_len) != 0)
                 t->failed = true;
-            pm_body_to_jtext_redacted(&body, r, headers, t);
+            pm_body_to_jtext_learned(&body, r, headers, fields, t);
             pm_body_free(&body);
         }
         json_decref(headers);
@@ -529,9 +531,11 @@ static int result_text(const rp_exchange *x, pm_jtext *t)
         pm_secrets_free(secrets);
         return -1;
     }
+    pm_body_fields fields[suite->ntargets ? suite->ntargets : 1];
+    memset(fields, 0, sizeof fields);
     for (size_t i = 0; r && i < suite->ntargets; i++)
         if (!suite->targets[i].recorded)
-            learn_answer(r, &x->calls[i]);
+            learn_answer(r, &x->calls[i], &fields[i]);
     pm_jtext_object_reopen(t, x->rec->text, x->rec->text_len);
     pm_jtext_key(t, "responses");
     pm_jtext_object_begin(t);
@@ -541,7 +545,7 @@ static int result_text(const rp_exchange *x, pm_jtext *t)
         if (x->mixed && x->mixed->target != i)
             continue; /* a mixed step: one answer */
         pm_jtext_key(t, suite->targets[i].name);
-        write_response(t, x, call, &suite->targets[i], r);
+        write_response(t, x, call, &suite->targets[i], r, &fields[i]);
         if (call->sent_us && call->sent_us < first_sent)
             first_sent = call->sent_us;
         if (call->sent_us > last_sent)
@@ -568,6 +572,8 @@ static int result_text(const rp_exchange *x, pm_jtext *t)
         pm_jtext_object_end(t);
     }
     pm_jtext_object_end(t);
+    for (size_t i = 0; i < suite->ntargets; i++) /* those of answers not written */
+        pm_body_fields_clear(&fields[i]);
     pm_redactor_free(r);
     pm_secrets_free(secrets);
     return t->failed ? -1 : 0;
