@@ -409,6 +409,46 @@ static void free_fields(char **vals, size_t n)
         free(vals[i]);
 }
 
+/* The response headers every exchange is learned from, found in one pass over a
+ * response's headers (rp_call_header and rp_headers_get walk them once per name, a
+ * strcasecmp per header each time): the first value of each, as those give. */
+enum { H_LOCATION, H_CONTENT_LOCATION, H_UPLOAD_UUID, H_LINK, NLEARNED };
+static const struct {
+    const char *name;
+    size_t len;
+} learned[NLEARNED] = {{"location", 8}, {"content-location", 16}, {"docker-upload-uuid", 18}, {"link", 4}};
+
+static void take_learned(const char *name, const char *value, const char **v)
+{
+    size_t len = strlen(name);
+    for (int i = 0; i < NLEARNED; i++)
+        if (!v[i] && len == learned[i].len && strcasecmp(name, learned[i].name) == 0) {
+            v[i] = value;
+            return;
+        }
+}
+
+/* From a call's "name\0value\0" pairs (replay_internal.h). */
+static void call_learned(const rp_call *c, const char **v)
+{
+    for (int i = 0; i < NLEARNED; i++)
+        v[i] = NULL;
+    for (size_t at = 0; at < c->hdr_len;) {
+        const char *n = c->hdr + at, *value = n + strlen(n) + 1;
+        take_learned(n, value, v);
+        at = (size_t)(value + strlen(value) + 1 - c->hdr);
+    }
+}
+
+/* From a record's headers. */
+static void record_learned(const rp_header *h, size_t n, const char **v)
+{
+    for (int i = 0; i < NLEARNED; i++)
+        v[i] = NULL;
+    for (size_t i = 0; i < n; i++)
+        take_learned(h[i].name, h[i].value, v);
+}
+
 /* Pairs what target t issued in the table of t; for a --mixed step (one target answered
  * it) in every target's table: the next step, whichever target it goes to, carries the
  * value the *issuing* target gave (a PATCH to Go uses the Location Python answered). */
@@ -443,20 +483,22 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         memset(rec_vals, 0, sizeof rec_vals);
     }
 
+    const char *rec_h[NLEARNED], *call_h[NLEARNED];
+    record_learned(rec_headers, nrec, rec_h);
     for (size_t t = 0; t < c->ntargets; t++) {
         const rp_call *call = &x->calls[t];
         if (call->skipped || call->error || !call->status || (x->mixed && x->mixed->target != t))
             continue;
-        static const char *const url_headers[] = {"location", "content-location", NULL};
-        for (const char *const *h = url_headers; *h; h++) {
-            char *r = rp_url_path(rp_headers_get(rec_headers, nrec, *h));
-            char *v = rp_url_path(rp_call_header(call, *h));
+        call_learned(call, call_h);
+        static const int url_headers[] = {H_LOCATION, H_CONTENT_LOCATION};
+        for (size_t u = 0; u < 2; u++) {
+            char *r = rp_url_path(rec_h[url_headers[u]]);
+            char *v = rp_url_path(call_h[url_headers[u]]);
             pair_into(c, x, t, r, v);
             free(r);
             free(v);
         }
-        pair_into(c, x, t, rp_headers_get(rec_headers, nrec, "docker-upload-uuid"),
-                rp_call_header(call, "docker-upload-uuid"));
+        pair_into(c, x, t, rec_h[H_UPLOAD_UUID], call_h[H_UPLOAD_UUID]);
         /* declared in the profile: more response headers whose values come back */
         size_t i;
         const json_t *h;
@@ -464,8 +506,8 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
             if (json_is_string(h))
                 pair_into(c, x, t, rp_headers_get(rec_headers, nrec, json_string_value(h)),
                         rp_call_header(call, json_string_value(h)));
-        char *rl = rp_link_target(rp_headers_get(rec_headers, nrec, "link"));
-        char *vl = rp_link_target(rp_call_header(call, "link"));
+        char *rl = rp_link_target(rec_h[H_LINK]);
+        char *vl = rp_link_target(call_h[H_LINK]);
         pair_into(c, x, t, rl, vl);
         free(rl);
         free(vl);
