@@ -298,8 +298,13 @@ static void pair_up(rp_correlation *c, size_t target, const char *recorded, cons
  * also <, > and &), so bodies with ordinary escapes still go unparsed. */
 static bool escapes_a_name_char(const char *text, size_t len)
 {
-    for (const char *p = text, *end = text + len; (p = memmem(p, (size_t)(end - p), "\\u00", 4)) && end - p >= 6;
-         p += 4) {
+    /* every backslash tried (memchr: bodies have few), not a memmem for "\u00" over all */
+    const char *end = text + len;
+    for (const char *p = memchr(text, '\\', len); p; p = memchr(p + 1, '\\', (size_t)(end - p - 1))) {
+        if (end - p < 4 || memcmp(p, "\\u00", 4) != 0)
+            continue;
+        if (end - p < 6) /* cut short: nothing after it can be one */
+            return false;
         char hex[3] = {p[4], p[5], '\0'};
         char *stop = NULL;
         long c = strtol(hex, &stop, 16);
