@@ -45,6 +45,13 @@ typedef struct {
     int *buckets;     /* NBUCKETS heads, -1 when empty */
 } pair_table;
 
+#define QUICK_MAX 128 /* names_field's longest quoted name */
+
+typedef struct {
+    const char *name; /* in wanted */
+    size_t len;
+} quick_name;
+
 struct rp_correlation {
     pair_table *targets; /* one per target */
     pair_table issued;   /* recorded values (value unused), for failure detection */
@@ -52,6 +59,13 @@ struct rp_correlation {
     const json_t *rules; /* the profile's declared rules (borrowed), see below */
     json_t *wanted;      /* the JSON body fields to learn: built-in and declared */
     pm_jtape tape;       /* reused for every body read */
+    /* The wanted names a body is checked for in one pass over its quotes (names_any):
+     * those of at most QUICK_MAX bytes without a '"' in them; quick_lens has bit n set
+     * when one is n bytes long. The others (slow_names) are looked for one by one. */
+    quick_name *quick;
+    size_t nquick;
+    uint64_t quick_lens[QUICK_MAX / 64 + 1];
+    bool slow_names;
 };
 
 rp_correlation *rp_correlation_new(size_t ntargets, const json_t *rules)
@@ -69,9 +83,23 @@ rp_correlation *rp_correlation_new(size_t ntargets, const json_t *rules)
     for (const char *const *f = builtin_fields; *f; f++)
         json_array_append_new(c->wanted, json_string(*f));
     json_array_extend(c->wanted, json_object_get(rules, "json_fields"));
-    if (!c->targets || !c->wanted) {
+    if (!c->targets || !c->wanted || !(c->quick = calloc(json_array_size(c->wanted) + 1, sizeof *c->quick))) {
         rp_correlation_free(c);
         return NULL;
+    }
+    size_t i;
+    const json_t *f;
+    json_array_foreach(c->wanted, i, f) {
+        if (!json_is_string(f))
+            continue;
+        const char *name = json_string_value(f);
+        size_t len = json_string_length(f);
+        if (len > QUICK_MAX || memchr(name, '"', len)) {
+            c->slow_names = true;
+            continue;
+        }
+        c->quick[c->nquick++] = (quick_name){name, len};
+        c->quick_lens[len / 64] |= (uint64_t)1 << (len % 64);
     }
     return c;
 }
@@ -95,6 +123,7 @@ void rp_correlation_free(rp_correlation *c)
     table_free(&c->issued);
     free(c->targets);
     json_decref(c->wanted);
+    free(c->quick);
     pm_jtape_free(&c->tape);
     free(c);
 }
@@ -175,9 +204,41 @@ static void table_put(pair_table *t, const char *recorded, const char *value)
     t->buckets[b] = slot;
 }
 
+/* Slots already replaced in one string: a few at most, so a short list, not a flag per
+ * slot of the table (a 4 KiB calloc for every request that carried a value). */
+typedef struct {
+    int *slots;
+    size_t n, cap;
+    int small[16];
+} slot_set;
+
+static bool slot_set_has(const slot_set *u, int slot)
+{
+    for (size_t i = 0; i < u->n; i++)
+        if (u->slots[i] == slot)
+            return true;
+    return false;
+}
+
+static bool slot_set_add(slot_set *u, int slot)
+{
+    if (u->n == u->cap) {
+        size_t cap = u->cap * 2;
+        int *grown = u->slots == u->small ? malloc(cap * sizeof *grown) : realloc(u->slots, cap * sizeof *grown);
+        if (!grown)
+            return false;
+        if (u->slots == u->small)
+            memcpy(grown, u->small, sizeof u->small);
+        u->slots = grown;
+        u->cap = cap;
+    }
+    u->slots[u->n++] = slot;
+    return true;
+}
+
 /* Calls found(slot) for each pair of t whose recorded value occurs in s (len bytes) and
- * that `skip` does not mark; stops when found returns false. */
-static void table_scan(const pair_table *t, const char *s, size_t len, const bool *skip,
+ * that `skip` does not hold; stops when found returns false. */
+static void table_scan(const pair_table *t, const char *s, size_t len, const slot_set *skip,
                        bool (*found)(void *ctx, int slot), void *ctx)
 {
     if (!t->buckets || len < MIN_VALUE_LEN)
@@ -186,7 +247,7 @@ static void table_scan(const pair_table *t, const char *s, size_t len, const boo
         uint64_t tail = tail_of(s, end);
         for (int i = t->buckets[bucket_of(tail)]; i >= 0; i = t->items[i].next) {
             const pair *p = &t->items[i];
-            if (p->tail == tail && p->len <= end && !(skip && skip[i]) &&
+            if (p->tail == tail && p->len <= end && !(skip && slot_set_has(skip, i)) &&
                 memcmp(s + end - p->len, p->recorded, p->len) == 0 && !found(ctx, i))
                 return;
         }
@@ -237,8 +298,13 @@ static void pair_up(rp_correlation *c, size_t target, const char *recorded, cons
  * also <, > and &), so bodies with ordinary escapes still go unparsed. */
 static bool escapes_a_name_char(const char *text, size_t len)
 {
-    for (const char *p = text, *end = text + len; (p = memmem(p, (size_t)(end - p), "\\u00", 4)) && end - p >= 6;
-         p += 4) {
+    /* every backslash tried (memchr: bodies have few), not a memmem for "\u00" over all */
+    const char *end = text + len;
+    for (const char *p = memchr(text, '\\', len); p; p = memchr(p + 1, '\\', (size_t)(end - p - 1))) {
+        if (end - p < 4 || memcmp(p, "\\u00", 4) != 0)
+            continue;
+        if (end - p < 6) /* cut short: nothing after it can be one */
+            return false;
         char hex[3] = {p[4], p[5], '\0'};
         char *stop = NULL;
         long c = strtol(hex, &stop, 16);
@@ -258,6 +324,28 @@ static bool names_field(const char *text, size_t len, const char *field, size_t 
     memcpy(quoted + 1, field, flen);
     quoted[flen + 1] = '"';
     return memmem(text, len, quoted, flen + 2) != NULL;
+}
+
+/* Whether text names one of the quick names as a JSON key would ("token" with its
+ * quotes): names_field for all of them in one pass. Every such occurrence begins at a
+ * '"' and its name runs to the next '"', so each quote is tried as an opening one with
+ * the bytes up to the next; a length no quick name has is passed over at once. */
+static bool names_any(const rp_correlation *c, const char *text, size_t len)
+{
+    if (c->nquick == 0)
+        return false;
+    const char *end = text + len;
+    for (const char *p = memchr(text, '"', len), *q; p; p = q) {
+        if (!(q = memchr(p + 1, '"', (size_t)(end - p - 1))))
+            return false;
+        size_t n = (size_t)(q - p - 1);
+        if (n > QUICK_MAX || !((c->quick_lens[n / 64] >> (n % 64)) & 1))
+            continue;
+        for (size_t i = 0; i < c->nquick; i++)
+            if (c->quick[i].len == n && memcmp(c->quick[i].name, p + 1, n) == 0)
+                return true;
+    }
+    return false;
 }
 
 /* A tape string token decoded into a new NUL-terminated buffer; NULL on a bad escape. */
@@ -291,9 +379,13 @@ static bool body_fields(rp_correlation *c, const char *text, size_t len, char **
         vals[i] = NULL;
     if (!text || len == 0 || !memchr(text, '{', len < 64 ? len : 64))
         return false;
-    bool named = false, escaped = escapes_a_name_char(text, len);
-    json_array_foreach(wanted, i, f)
-        named |= json_is_string(f) && names_field(text, len, json_string_value(f), json_string_length(f));
+    bool named = names_any(c, text, len), escaped = escapes_a_name_char(text, len);
+    if (!named && c->slow_names)
+        json_array_foreach(wanted, i, f) {
+            size_t flen = json_is_string(f) ? json_string_length(f) : 0;
+            if (json_is_string(f) && (flen > QUICK_MAX || memchr(json_string_value(f), '"', flen)))
+                named |= names_field(text, len, json_string_value(f), flen);
+        }
     if (!named && !escaped)
         return false;
     bool found = false;
@@ -320,6 +412,46 @@ static void free_fields(char **vals, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(vals[i]);
+}
+
+/* The response headers every exchange is learned from, found in one pass over a
+ * response's headers (rp_call_header and rp_headers_get walk them once per name, a
+ * strcasecmp per header each time): the first value of each, as those give. */
+enum { H_LOCATION, H_CONTENT_LOCATION, H_UPLOAD_UUID, H_LINK, NLEARNED };
+static const struct {
+    const char *name;
+    size_t len;
+} learned[NLEARNED] = {{"location", 8}, {"content-location", 16}, {"docker-upload-uuid", 18}, {"link", 4}};
+
+static void take_learned(const char *name, const char *value, const char **v)
+{
+    size_t len = strlen(name);
+    for (int i = 0; i < NLEARNED; i++)
+        if (!v[i] && len == learned[i].len && strcasecmp(name, learned[i].name) == 0) {
+            v[i] = value;
+            return;
+        }
+}
+
+/* From a call's "name\0value\0" pairs (replay_internal.h). */
+static void call_learned(const rp_call *c, const char **v)
+{
+    for (int i = 0; i < NLEARNED; i++)
+        v[i] = NULL;
+    for (size_t at = 0; at < c->hdr_len;) {
+        const char *n = c->hdr + at, *value = n + strlen(n) + 1;
+        take_learned(n, value, v);
+        at = (size_t)(value + strlen(value) + 1 - c->hdr);
+    }
+}
+
+/* From a record's headers. */
+static void record_learned(const rp_header *h, size_t n, const char **v)
+{
+    for (int i = 0; i < NLEARNED; i++)
+        v[i] = NULL;
+    for (size_t i = 0; i < n; i++)
+        take_learned(h[i].name, h[i].value, v);
 }
 
 /* Pairs what target t issued in the table of t; for a --mixed step (one target answered
@@ -356,20 +488,22 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
         memset(rec_vals, 0, sizeof rec_vals);
     }
 
+    const char *rec_h[NLEARNED], *call_h[NLEARNED];
+    record_learned(rec_headers, nrec, rec_h);
     for (size_t t = 0; t < c->ntargets; t++) {
         const rp_call *call = &x->calls[t];
         if (call->skipped || call->error || !call->status || (x->mixed && x->mixed->target != t))
             continue;
-        static const char *const url_headers[] = {"location", "content-location", NULL};
-        for (const char *const *h = url_headers; *h; h++) {
-            char *r = rp_url_path(rp_headers_get(rec_headers, nrec, *h));
-            char *v = rp_url_path(rp_call_header(call, *h));
+        call_learned(call, call_h);
+        static const int url_headers[] = {H_LOCATION, H_CONTENT_LOCATION};
+        for (size_t u = 0; u < 2; u++) {
+            char *r = rp_url_path(rec_h[url_headers[u]]);
+            char *v = rp_url_path(call_h[url_headers[u]]);
             pair_into(c, x, t, r, v);
             free(r);
             free(v);
         }
-        pair_into(c, x, t, rp_headers_get(rec_headers, nrec, "docker-upload-uuid"),
-                rp_call_header(call, "docker-upload-uuid"));
+        pair_into(c, x, t, rec_h[H_UPLOAD_UUID], call_h[H_UPLOAD_UUID]);
         /* declared in the profile: more response headers whose values come back */
         size_t i;
         const json_t *h;
@@ -377,8 +511,8 @@ void rp_correlation_learn(rp_correlation *c, const rp_exchange *x)
             if (json_is_string(h))
                 pair_into(c, x, t, rp_headers_get(rec_headers, nrec, json_string_value(h)),
                         rp_call_header(call, json_string_value(h)));
-        char *rl = rp_link_target(rp_headers_get(rec_headers, nrec, "link"));
-        char *vl = rp_link_target(rp_call_header(call, "link"));
+        char *rl = rp_link_target(rec_h[H_LINK]);
+        char *vl = rp_link_target(call_h[H_LINK]);
         pair_into(c, x, t, rl, vl);
         free(rl);
         free(vl);
@@ -462,21 +596,20 @@ char *rp_correlation_apply(const rp_correlation *c, size_t target, const char *s
     if (!cur)
         return NULL;
     /* longest recorded values first: an upload URL before the UUID inside it */
-    bool *used = NULL;
+    slot_set used = {.n = 0, .cap = sizeof used.small / sizeof *used.small};
+    used.slots = used.small;
     for (;;) {
         scan_state st = {.t = t, .best = -1};
-        table_scan(t, cur, strlen(cur), used, longest, &st);
-        if (st.best < 0)
+        table_scan(t, cur, strlen(cur), &used, longest, &st);
+        if (st.best < 0 || !slot_set_add(&used, st.best))
             break;
-        if (!used && !(used = calloc(MAX_PAIRS, sizeof *used)))
-            break;
-        used[st.best] = true;
         char *next = replace_all(cur, t->items[st.best].recorded, t->items[st.best].value);
         if (next) {
             free(cur);
             cur = next;
         }
     }
-    free(used);
+    if (used.slots != used.small)
+        free(used.slots);
     return cur;
 }

@@ -88,6 +88,27 @@ static char *apply_credentials(const pm_target *t, const char *value)
     return apply_credentials_n(t, value, strlen(value), NULL);
 }
 
+/* Appends "name: value" to a header list: built with memcpy in a stack buffer when it
+ * fits (curl_slist_append copies it), not snprintf'd into a malloc'd one per header. */
+static int append_header(struct curl_slist **list, const char *name, const char *value)
+{
+    size_t nlen = strlen(name), vlen = strlen(value), len = nlen + vlen + 2;
+    char small[512];
+    char *line = len < sizeof small ? small : malloc(len + 1);
+    if (!line)
+        return -1;
+    memcpy(line, name, nlen);
+    memcpy(line + nlen, ": ", 2);
+    memcpy(line + nlen + 2, value, vlen + 1);
+    struct curl_slist *grown = curl_slist_append(*list, line);
+    if (line != small)
+        free(line);
+    if (!grown)
+        return -1;
+    *list = grown;
+    return 0;
+}
+
 static int fail(rp_call *call, const char *code, bool skipped)
 {
     call->error = code;
@@ -145,23 +166,18 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
             free(final);
             return fail(call, "no_credentials", true);
         }
-        size_t len = strlen(name) + strlen(final) + 3;
-        char *line = malloc(len);
-        snprintf(line, len, "%s: %s", name, final);
-        call->headers = curl_slist_append(call->headers, line);
-        free(line);
+        int added = append_header(&call->headers, name, final);
         free(final);
+        if (added != 0)
+            return fail(call, "out_of_memory", false);
     }
     size_t i;
     const json_t *pair;
     json_array_foreach(t->headers, i, pair) {
         const char *name = json_string_value(json_array_get(pair, 0));
         const char *value = json_string_value(json_array_get(pair, 1));
-        size_t len = strlen(name) + strlen(value) + 3;
-        char *line = malloc(len);
-        snprintf(line, len, "%s: %s", name, value);
-        call->headers = curl_slist_append(call->headers, line);
-        free(line);
+        if (append_header(&call->headers, name, value) != 0)
+            return fail(call, "out_of_memory", false);
         has_accept |= strcasecmp(name, "accept") == 0;
     }
     /* curl adds these unless told not to; the recording is what is sent */

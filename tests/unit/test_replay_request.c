@@ -181,6 +181,70 @@ Test(correlation, learns_top_level_fields_with_escaped_values)
     rp_record_free(rec);
 }
 
+/* The learn of one recorded body (a JSON string, as the record holds it) and one target's,
+ * under correlation rules (borrowed by the tables: the caller keeps them). */
+static rp_correlation *learned_from(const json_t *rules, const char *rec_body_json, const char *target_body)
+{
+    rp_correlation *corr = rp_correlation_new(1, rules);
+    cr_assert_not_null(corr);
+    char line[2048];
+    snprintf(line, sizeof line,
+             "{\"v\":1,\"id\":\"f\",\"request\":{\"method\":\"GET\",\"target\":\"/x\",\"headers\":[]},"
+             "\"response\":{\"status\":200,\"headers\":[],\"body\":%s}}",
+             rec_body_json);
+    rp_record *rec = record_of(line);
+    rp_exchange x = {.rec = rec};
+    rp_call call = {.x = &x};
+    answered(&call, 200, target_body);
+    x.calls = &call;
+    rp_correlation_learn(corr, &x);
+    call_free(&call);
+    rp_record_free(rec);
+    return corr;
+}
+
+static void expect_mapped(rp_correlation *corr, const char *from, const char *to)
+{
+    const char *missing = NULL;
+    char *out = rp_correlation_apply(corr, 0, from, &missing);
+    cr_assert_not_null(out, "%s: missing %s", from, missing ? missing : "-");
+    cr_expect_str_eq(out, to);
+    free(out);
+}
+
+/* The names a body is checked for before it is read (one pass over its quotes, correlate.c):
+ * a declared field is found whatever its length (one longer than the quick pass takes is
+ * looked for on its own), next to an empty string, and a declared name that is not a
+ * string is passed over. */
+Test(correlation, declared_fields_short_long_and_quoted_are_learned)
+{
+    char longname[200];
+    memset(longname, 'k', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    char rec_body[1024], target_body[1024];
+    json_t *rules = json_pack("{s:[s,s,i]}", "json_fields", "id", longname, 7);
+    snprintf(rec_body, sizeof rec_body,
+             "\"{\\\"a\\\":\\\"\\\",\\\"id\\\":\\\"rec-id-00000001\\\","
+             "\\\"%s\\\":\\\"rec-long-0000001\\\"}\"",
+             longname);
+    snprintf(target_body, sizeof target_body, "{\"a\":\"\",\"id\":\"tgt-id-00000002\",\"%s\":\"tgt-long-0000002\"}",
+             longname);
+    rp_correlation *corr = learned_from(rules, rec_body, target_body);
+    expect_mapped(corr, "rec-id-00000001", "tgt-id-00000002");
+    expect_mapped(corr, "rec-long-0000001", "tgt-long-0000002");
+    rp_correlation_free(corr);
+    json_decref(rules);
+
+    /* only the long name: the quick pass has nothing to find, the body is still read */
+    rules = json_pack("{s:[s]}", "json_fields", longname);
+    snprintf(rec_body, sizeof rec_body, "\"{\\\"%s\\\":\\\"rec-long-0000003\\\"}\"", longname);
+    snprintf(target_body, sizeof target_body, "{\"%s\":\"tgt-long-0000004\"}", longname);
+    corr = learned_from(rules, rec_body, target_body);
+    expect_mapped(corr, "rec-long-0000003", "tgt-long-0000004");
+    rp_correlation_free(corr);
+    json_decref(rules);
+}
+
 static void learn_headers(rp_correlation *corr, const char *rec_headers, const char *const *target_hdr,
                           const size_t *target_hdr_len, size_t ntargets)
 {
