@@ -209,29 +209,36 @@ static size_t first_special(const unsigned char *p, bool latin1)
 enum text_kind { TEXT_UTF8, TEXT_LATIN1, TEXT_UNCHECKED };
 
 /* Escapes s straight into the buffer, a chunk at a time (room for the worst case of one
- * chunk, 6 bytes out per byte in, is reserved up front). An unchecked string is validated
- * only when its first byte >= 0x80 comes up, and only from there (all before it is ASCII,
- * written the same either way): most keys and header values never are. Each block is copied whole before it
- * is known where it stops (no call per run between escapes): the output is at most
- * 6 bytes per input byte before it, and a block is read only while SCAN_BLOCK input bytes
- * remain, so the copy stays inside the reserve. The last bytes go one at a time. */
+ * chunk, 6 bytes out per byte in, and a block more is reserved up front). An unchecked
+ * string is validated only when its first byte >= 0x80 comes up, and only from there (all
+ * before it is ASCII, written the same either way): most keys and header values never
+ * are. Each block is copied whole before it is known where it stops (no call per run
+ * between escapes): the output is at most 6 bytes per input byte before it, so the copy
+ * stays inside the reserve. The last bytes of a chunk, fewer than a block, are scanned in
+ * a zero-padded copy — a NUL stops the scan as any control byte does — so that short
+ * strings (keys, header values: dozens per record) take the same path as long ones. */
 static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, enum text_kind text)
 {
+    unsigned char last[SCAN_BLOCK];
     for (size_t base = 0; base < len; base += ESCAPE_CHUNK) {
         size_t end = len - base < ESCAPE_CHUNK ? len : base + ESCAPE_CHUNK;
-        if (!reserve(t, 6 * (end - base)))
+        if (!reserve(t, 6 * (end - base) + SCAN_BLOCK))
             return;
         char *out = t->buf + t->len;
         size_t i = base;
         while (i < end) {
-            if (i + SCAN_BLOCK <= end) {
-                memcpy(out, s + i, SCAN_BLOCK);
-                size_t run = first_special(s + i, text != TEXT_UTF8);
-                out += run;
-                i += run;
-                if (run == SCAN_BLOCK)
-                    continue;
+            const unsigned char *block = s + i;
+            if (end - i < SCAN_BLOCK) {
+                memset(last, 0, SCAN_BLOCK);
+                memcpy(last, s + i, end - i);
+                block = last;
             }
+            memcpy(out, block, SCAN_BLOCK);
+            size_t run = first_special(block, text != TEXT_UTF8); /* at most end - i: the padding stops it */
+            out += run;
+            i += run;
+            if (run == SCAN_BLOCK || i == end)
+                continue;
             unsigned char c = s[i++];
             if (c == '"' || c == '\\') { /* most stops, in JSON bodies */
                 out[0] = '\\';
