@@ -25,8 +25,13 @@
 
 static void write_version(pm_jtext *t, const http_message *m)
 {
-    char v[16];
-    snprintf(v, sizeof v, "HTTP/%d.%d", m->major, m->minor);
+    char v[16] = "HTTP/x.y";
+    if (m->major >= 0 && m->major <= 9 && m->minor >= 0 && m->minor <= 9) { /* HTTP/1.x: no printf (every record) */
+        v[5] = (char)('0' + m->major);
+        v[7] = (char)('0' + m->minor);
+    } else {
+        snprintf(v, sizeof v, "HTTP/%d.%d", m->major, m->minor);
+    }
     pm_jtext_key(t, "version");
     pm_jtext_cstring(t, v);
 }

@@ -76,13 +76,28 @@ void capture_options_init(capture_options *o)
 
 /* ---- records ------------------------------------------------------------------------ */
 
+/* out = prefix + "-" + n, as "%s-%llu" writes it, without printf's machinery (twice a
+ * record); out has room for 20 digits after the prefix (see write_exchange's sizes). */
+static void dash_number(char *out, const char *prefix, uint64_t n)
+{
+    size_t len = strlen(prefix);
+    memcpy(out, prefix, len);
+    out[len++] = '-';
+    char digits[20], *p = digits + sizeof digits;
+    do
+        *--p = (char)('0' + n % 10);
+    while ((n /= 10) != 0);
+    memcpy(out + len, p, (size_t)(digits + sizeof digits - p));
+    out[len + (size_t)(digits + sizeof digits - p)] = '\0';
+}
+
 /* On the record thread: the record's text, then the caller's fn. */
 static int write_exchange(void *ctx, const http_exchange *x, uint64_t conn_id, pm_err *err)
 {
     capture_session *s = ctx;
-    char session[48], id[72];
-    snprintf(session, sizeof session, "%s-%llu", s->prefix, (unsigned long long)conn_id);
-    snprintf(id, sizeof id, "%s-%llu", session, (unsigned long long)x->seq);
+    char session[sizeof s->prefix + 21], id[sizeof session + 21];
+    dash_number(session, s->prefix, conn_id);
+    dash_number(id, session, x->seq);
     if (capture_exchange_record(x, &s->opts, session, id, &s->text) != 0)
         return pm_err_set(err, "out of memory building record %s", id);
     pthread_mutex_lock(&s->fn_lock);

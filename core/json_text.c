@@ -3,8 +3,8 @@
  * json_text.c — compact JSON written straight into a buffer (pm_jtext, see core.h).
  *
  * Exists for one reason, measured: writing capture records through jansson trees cost
- * most of `pmirror capture`'s time (bench/capture.sh, perf). Strings are escaped with a
- * table lookup per byte and copied in runs; the only state is a comma bit per depth.
+ * most of `pmirror capture`'s time (bench/capture.sh, perf). Strings are escaped a block
+ * of bytes at a time (put_string_body); the only state is a comma bit per depth.
  * jansson stays the reader of everything and the writer of everything that is not hot.
  */
 #include "core.h"
@@ -15,12 +15,12 @@
 
 #define MAX_DEPTH 63
 
-static bool reserve(pm_jtext *t, size_t more)
+/* The slow half of reserve, kept out of line so that the check every write makes stays
+ * small enough to inline. */
+static bool grow(pm_jtext *t, size_t more)
 {
     if (t->failed)
         return false;
-    if (t->len + more + 1 <= t->cap)
-        return true;
     size_t cap = t->cap ? t->cap : 4096;
     while (cap < t->len + more + 1)
         cap *= 2;
@@ -34,12 +34,27 @@ static bool reserve(pm_jtext *t, size_t more)
     return true;
 }
 
+/* Room for `more` bytes and the terminating NUL; false once an allocation has failed
+ * (a failed buffer never has room: its cap is not grown). */
+static inline bool reserve(pm_jtext *t, size_t more)
+{
+    return (!t->failed && t->len + more + 1 <= t->cap) || grow(t, more);
+}
+
 static void put(pm_jtext *t, const char *s, size_t n)
 {
     if (!reserve(t, n))
         return;
     memcpy(t->buf + t->len, s, n);
     t->len += n;
+    t->buf[t->len] = '\0';
+}
+
+static void put_byte(pm_jtext *t, char c)
+{
+    if (!reserve(t, 1))
+        return;
+    t->buf[t->len++] = c;
     t->buf[t->len] = '\0';
 }
 
@@ -51,7 +66,7 @@ static void separate(pm_jtext *t)
         return;
     uint64_t bit = 1ULL << (t->depth & MAX_DEPTH);
     if (t->need_comma & bit)
-        put(t, ",", 1);
+        put_byte(t, ',');
     t->need_comma |= bit;
 }
 
@@ -74,14 +89,14 @@ void pm_jtext_free(pm_jtext *t)
 static void open_container(pm_jtext *t, char c)
 {
     separate(t);
-    put(t, &c, 1);
+    put_byte(t, c);
     t->depth++;
     t->need_comma &= ~(1ULL << (t->depth & MAX_DEPTH));
 }
 
 static void close_container(pm_jtext *t, char c)
 {
-    put(t, &c, 1);
+    put_byte(t, c);
     t->need_comma &= ~(1ULL << (t->depth & MAX_DEPTH));
     t->depth--;
 }
@@ -147,47 +162,93 @@ static size_t escape_into(char *out, unsigned char c)
     }
 }
 
-/* The bytes of v that need escaping in UTF-8 text — control bytes (< 0x20), '"', '\\' —
- * as the high bit of each such byte (the classic "has zero byte" and "has less than"
- * word tricks). The lowest flagged byte is always a true one, so ctz finds it. */
-static uint64_t special_bytes(uint64_t v)
+/* The escaper's scan reads a block at a time: 16 bytes with SSE2 (every x86-64 compiler
+ * targets it), else 8 in a word. first_special(p, latin1) is the index of the first byte
+ * of p[0..SCAN_BLOCK) that cannot be copied as it is — a control byte (< 0x20), '"',
+ * '\\', and when latin1 any byte >= 0x80 — or SCAN_BLOCK when there is none. JSON bodies
+ * have a '"' every few bytes, so what a stop costs matters as much as what a clean block
+ * does. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define SCAN_BLOCK 16
+
+static size_t first_special(const unsigned char *p, bool latin1)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v); /* v <= 0x1F */
+    __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash)));
+    if (latin1)
+        mask |= (unsigned)_mm_movemask_epi8(v);
+    return mask ? (size_t)__builtin_ctz(mask) : SCAN_BLOCK;
+}
+#else
+#include <endian.h>
+#define SCAN_BLOCK 8
+
+/* The flagged bytes as the high bit of each (the classic "has zero byte" and "has less
+ * than" word tricks); the lowest flagged byte is always a true one, so ctz finds it. */
+static size_t first_special(const unsigned char *p, bool latin1)
 {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t v;
+    memcpy(&v, p, 8);
+    v = le64toh(v); /* the lowest bit is the first byte */
     uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
-    uint64_t has_quote = (quote - ones) & ~quote & highs;
-    uint64_t has_backslash = (backslash - ones) & ~backslash & highs;
-    uint64_t has_control = (v - ones * 0x20) & ~v & highs;
-    return has_quote | has_backslash | has_control;
+    uint64_t special = ((quote - ones) & ~quote & highs) | ((backslash - ones) & ~backslash & highs) |
+                       ((v - ones * 0x20) & ~v & highs) | (latin1 ? v & highs : 0);
+    return special ? (size_t)__builtin_ctzll(special) / 8 : SCAN_BLOCK;
 }
+#endif
 
 #define ESCAPE_CHUNK 4096
 
+/* What the escaper knows of a string: valid UTF-8 (bytes >= 0x80 copied), not (bytes
+ * >= 0x80 written as \u00XX, read as Latin-1), or not yet known. */
+enum text_kind { TEXT_UTF8, TEXT_LATIN1, TEXT_UNCHECKED };
+
 /* Escapes s straight into the buffer, a chunk at a time (room for the worst case of one
- * chunk, 6 bytes out per byte in, is reserved up front); when utf8 is false, bytes
- * >= 0x80 are written as \u00XX (read as Latin-1). */
-static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, bool utf8)
+ * chunk, 6 bytes out per byte in, and a block more is reserved up front). An unchecked
+ * string is validated only when its first byte >= 0x80 comes up, and only from there (all
+ * before it is ASCII, written the same either way): most keys and header values never
+ * are. Each block is copied whole before it is known where it stops (no call per run
+ * between escapes): the output is at most 6 bytes per input byte before it, so the copy
+ * stays inside the reserve. The last bytes of a chunk, fewer than a block, are scanned in
+ * a zero-padded copy — a NUL stops the scan as any control byte does — so that short
+ * strings (keys, header values: dozens per record) take the same path as long ones. */
+static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, enum text_kind text)
 {
+    unsigned char last[SCAN_BLOCK];
     for (size_t base = 0; base < len; base += ESCAPE_CHUNK) {
         size_t end = len - base < ESCAPE_CHUNK ? len : base + ESCAPE_CHUNK;
-        if (!reserve(t, 6 * (end - base)))
+        if (!reserve(t, 6 * (end - base) + SCAN_BLOCK))
             return;
         char *out = t->buf + t->len;
         size_t i = base;
         while (i < end) {
-            if (utf8) {
-                uint64_t word, special = 0;
-                size_t start = i;
-                while (i + 8 <= end && (memcpy(&word, s + i, 8), !(special = special_bytes(word))))
-                    i += 8;
-                if (special) /* little-endian: the lowest set bit is the first byte */
-                    i += (size_t)__builtin_ctzll(special) / 8;
-                memcpy(out, s + start, i - start);
-                out += i - start;
-                if (i >= end)
-                    break;
+            const unsigned char *block = s + i;
+            if (end - i < SCAN_BLOCK) {
+                memset(last, 0, SCAN_BLOCK);
+                memcpy(last, s + i, end - i);
+                block = last;
             }
+            memcpy(out, block, SCAN_BLOCK);
+            size_t run = first_special(block, text != TEXT_UTF8); /* at most end - i: the padding stops it */
+            out += run;
+            i += run;
+            if (run == SCAN_BLOCK || i == end)
+                continue;
             unsigned char c = s[i++];
-            if (!needs_escape[c] && (utf8 || c < 0x80))
+            if (c == '"' || c == '\\') { /* most stops, in JSON bodies */
+                out[0] = '\\';
+                out[1] = (char)c;
+                out += 2;
+                continue;
+            }
+            if (c >= 0x80 && text == TEXT_UNCHECKED)
+                text = pm_utf8_valid(s + i - 1, len - i + 1) ? TEXT_UTF8 : TEXT_LATIN1;
+            if (!needs_escape[c] && (c < 0x80 || text == TEXT_UTF8))
                 *out++ = (char)c;
             else
                 out += escape_into(out, c);
@@ -201,8 +262,8 @@ void pm_jtext_key(pm_jtext *t, const char *key)
 {
     size_t n = strlen(key);
     separate(t);
-    put(t, "\"", 1);
-    put_string_body(t, (const unsigned char *)key, n, pm_utf8_valid((const unsigned char *)key, n));
+    put_byte(t, '"');
+    put_string_body(t, (const unsigned char *)key, n, TEXT_UNCHECKED);
     put(t, "\":", 2);
 }
 
@@ -211,9 +272,9 @@ void pm_jtext_string_utf8(pm_jtext *t, const char *s, size_t len)
     separate(t);
     if (!reserve(t, len + len / 8 + 2))
         return;
-    put(t, "\"", 1);
-    put_string_body(t, (const unsigned char *)s, len, true);
-    put(t, "\"", 1);
+    put_byte(t, '"');
+    put_string_body(t, (const unsigned char *)s, len, TEXT_UTF8);
+    put_byte(t, '"');
 }
 
 void pm_jtext_string(pm_jtext *t, const char *s, size_t len)
@@ -221,9 +282,9 @@ void pm_jtext_string(pm_jtext *t, const char *s, size_t len)
     separate(t);
     if (!reserve(t, len + len / 8 + 2))
         return;
-    put(t, "\"", 1);
-    put_string_body(t, (const unsigned char *)s, len, pm_utf8_valid((const unsigned char *)s, len));
-    put(t, "\"", 1);
+    put_byte(t, '"');
+    put_string_body(t, (const unsigned char *)s, len, TEXT_UNCHECKED);
+    put_byte(t, '"');
 }
 
 void pm_jtext_cstring(pm_jtext *t, const char *s)
@@ -236,10 +297,16 @@ void pm_jtext_cstring(pm_jtext *t, const char *s)
 
 void pm_jtext_int(pm_jtext *t, int64_t v)
 {
-    char num[32];
-    int n = snprintf(num, sizeof num, "%lld", (long long)v);
+    /* what "%lld" writes, without printf's machinery (several per record) */
+    char num[24], *p = num + sizeof num;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--p = '-';
     separate(t);
-    put(t, num, (size_t)n);
+    put(t, p, (size_t)(num + sizeof num - p));
 }
 
 void pm_jtext_bool(pm_jtext *t, bool v)

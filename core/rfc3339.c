@@ -11,7 +11,16 @@
 #include "core.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+
+/* v as n decimal digits, zero-padded (v < 10^n). */
+static char *put_digits(char *p, long v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + n;
+}
 
 void pm_time_rfc3339(int64_t epoch_us, char *buf, size_t size)
 {
@@ -23,6 +32,25 @@ void pm_time_rfc3339(int64_t epoch_us, char *buf, size_t size)
     }
     struct tm tm;
     gmtime_r(&secs, &tm);
+    int year = tm.tm_year + 1900;
+    if (year >= 0 && year <= 9999 && size >= sizeof "YYYY-MM-DDThh:mm:ss.uuuuuuZ") {
+        /* what the snprintf below writes, without printf's machinery (every record) */
+        char *p = put_digits(buf, year, 4);
+        *p++ = '-';
+        p = put_digits(p, tm.tm_mon + 1, 2);
+        *p++ = '-';
+        p = put_digits(p, tm.tm_mday, 2);
+        *p++ = 'T';
+        p = put_digits(p, tm.tm_hour, 2);
+        *p++ = ':';
+        p = put_digits(p, tm.tm_min, 2);
+        *p++ = ':';
+        p = put_digits(p, tm.tm_sec, 2);
+        *p++ = '.';
+        p = put_digits(p, micros, 6);
+        memcpy(p, "Z", 2);
+        return;
+    }
     snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
 }
