@@ -608,3 +608,22 @@ long pm_jtape_find(const pm_jtape *t, size_t obj, const char *key)
     }
     return -1;
 }
+
+char *pm_jtape_strdup(const pm_jtape *t, size_t i, size_t *len)
+{
+    const pm_jtok *k = &t->tok[i];
+    size_t n = k->end - k->start;
+    char *s = k->type == PM_JSTR ? malloc(n + 1) : NULL;
+    if (!s)
+        return NULL;
+    if (!(k->flags & PM_JTOK_ESCAPED))
+        memcpy(s, t->text + k->start, n);
+    else if (pm_jstr_unescape(t->text + k->start, n, s, &n) != 0) {
+        free(s);
+        return NULL;
+    }
+    s[n] = '\0';
+    if (len)
+        *len = n;
+    return s;
+}

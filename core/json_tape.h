@@ -48,5 +48,9 @@ json_t *pm_jtape_json(const pm_jtape *t, size_t i);
 /* A JSON string's escaped content → UTF-8 bytes; out has room for len bytes (never
  * longer). 0, or -1 on a bad escape or a lone surrogate. */
 int pm_jstr_unescape(const char *s, size_t len, char *out, size_t *out_len);
+/* The string at token i, unescaped, as a new NUL-terminated buffer (a \u0000 inside ends it
+ * as a C string); *len (when not NULL) its decoded length. NULL when token i is not a
+ * string, holds a bad escape, or memory ran out. */
+char *pm_jtape_strdup(const pm_jtape *t, size_t i, size_t *len);
 
 #endif

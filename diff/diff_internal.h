@@ -171,8 +171,6 @@ json_t *diff_tape_json(const pm_jtape *t, size_t i);
 /* A string token as json_string_value reads it (up to a first NUL): its bytes in the line,
  * or unescaped into buf (room for the token's length). NULL when it is not a string. */
 const char *diff_tape_string(const pm_jtape *t, size_t i, char *buf, size_t *len);
-/* The same as a C string (malloc'd); NULL when it is not a string or out of memory. */
-char *diff_tape_strdup(const pm_jtape *t, size_t i);
 
 /* The decoded body of an answer: its bytes (unescaped or base64-decoded), then
  * gzip/deflate undone (Content-Encoding, or gzip magic bytes). Returns 0, or -1 with

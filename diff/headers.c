@@ -146,7 +146,7 @@ static bool token_is(const pm_jtape *t, size_t i, const char *name, size_t len)
         return false;
     if (!(k->flags & PM_JTOK_ESCAPED))
         return same_name(t->text + k->start, k->end - k->start, name, len);
-    char *s = diff_tape_strdup(t, i);
+    char *s = pm_jtape_strdup(t, i, NULL);
     bool same = s && same_name(s, strlen(s), name, len);
     free(s);
     return same;
@@ -160,7 +160,7 @@ char *diff_answer_header(const diff_answer *a, const char *name)
         size_t ni, vi;
         pair_tokens(t, p, &ni, &vi);
         if (token_is(t, ni, name, len))
-            return diff_tape_strdup(t, vi);
+            return pm_jtape_strdup(t, vi, NULL);
     }
     return NULL;
 }

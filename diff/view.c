@@ -46,18 +46,6 @@ const char *diff_tape_string(const pm_jtape *t, size_t i, char *buf, size_t *len
     return buf;
 }
 
-char *diff_tape_strdup(const pm_jtape *t, size_t i)
-{
-    char *buf = t->tok[i].type == PM_JSTR ? malloc(t->tok[i].end - t->tok[i].start + 1) : NULL;
-    size_t len = 0;
-    const char *s = buf ? diff_tape_string(t, i, buf, &len) : NULL;
-    if (s && s != buf)
-        memcpy(buf, s, len);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
 void diff_view_clear(diff_view *v)
 {
     json_decref(v->fields);
@@ -109,7 +97,7 @@ static int parse_answer(diff_view *v, size_t name_tok, size_t obj, pm_err *err)
     const pm_jtape *t = &v->tape;
     if (v->n == DIFF_VIEW_MAX_ANSWERS)
         return pm_err_set(err, "more than %d targets in one record", DIFF_VIEW_MAX_ANSWERS);
-    char *name = diff_tape_strdup(t, name_tok); /* a key: never a NUL in it */
+    char *name = pm_jtape_strdup(t, name_tok, NULL); /* a key: never a NUL in it */
     if (!name)
         return pm_err_set(err, "a target name is not valid UTF-8");
     diff_answer *a = &v->answers[v->n++];

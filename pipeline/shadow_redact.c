@@ -131,25 +131,6 @@ static bool plain_keys(const pm_jtape *t, size_t obj)
     return true;
 }
 
-/* A string token decoded into a new buffer (NUL-terminated; *len without it), or NULL. */
-static char *decoded(const pm_jtape *t, long tok, size_t *len)
-{
-    const pm_jtok *k = &t->tok[tok];
-    size_t n = k->end - k->start;
-    char *s = malloc(n + 1);
-    if (!s)
-        return NULL;
-    if (!(k->flags & PM_JTOK_ESCAPED))
-        memcpy(s, t->text + k->start, n);
-    else if (pm_jstr_unescape(t->text + k->start, n, s, &n) != 0) {
-        free(s);
-        return NULL;
-    }
-    s[n] = '\0';
-    *len = n;
-    return s;
-}
-
 /* The pairs of a headers array that have a string name: 0, or -1 on no memory. */
 static int read_headers(const pm_jtape *t, message *m)
 {
@@ -158,16 +139,16 @@ static int read_headers(const pm_jtape *t, message *m)
         return 0;
     if (!(m->h = calloc(t->tok[arr].count, sizeof *m->h)))
         return -1;
-    size_t e = (size_t)arr + 1, n = 0;
+    size_t e = (size_t)arr + 1;
     for (uint32_t i = 0; i < t->tok[arr].count; i++, e = t->tok[e].next) {
         if (t->tok[e].type != PM_JARR || t->tok[e].count == 0 || t->tok[e + 1].type != PM_JSTR)
             continue;
         header *h = &m->h[m->nh++];
         h->tok = (long)e;
-        if (!(h->name = decoded(t, (long)e + 1, &n)))
+        if (!(h->name = pm_jtape_strdup(t, e + 1, NULL)))
             return -1;
         size_t v = t->tok[e + 1].next;
-        if (t->tok[e].count >= 2 && t->tok[v].type == PM_JSTR && !(h->value = decoded(t, (long)v, &n)))
+        if (t->tok[e].count >= 2 && t->tok[v].type == PM_JSTR && !(h->value = pm_jtape_strdup(t, v, NULL)))
             return -1;
     }
     return 0;
@@ -226,7 +207,7 @@ static int read_message(splice *s, long obj, const pm_redactor *r, bool request)
         return -1;
     if (b64 >= 0 && header_get(m, "content-encoding"))
         return 1; /* a coded body: decoded, redacted and encoded again by the reference */
-    if (m->body_tok >= 0 && !(m->body = decoded(t, m->body_tok, &m->body_len)))
+    if (m->body_tok >= 0 && !(m->body = pm_jtape_strdup(t, (size_t)m->body_tok, &m->body_len)))
         return -1;
     return 0;
 }
@@ -278,8 +259,7 @@ static char *redact_body(message *m, const char *type, size_t *n)
 static void redact(const pm_jtape *t, message *m)
 {
     if (m->target_tok >= 0) {
-        size_t n = 0;
-        char *target = decoded(t, m->target_tok, &n);
+        char *target = pm_jtape_strdup(t, (size_t)m->target_tok, NULL);
         m->target = target ? pm_redact_target(m->r, target) : NULL;
         if (m->target && !pm_utf8_valid((const unsigned char *)m->target, strlen(m->target))) {
             free(m->target); /* json_string would refuse it: the tree keeps the target */
@@ -458,7 +438,7 @@ static int redact_splice(const pm_redactor *request, const pm_redactor *answers,
     if (rc == 0) {
         for (size_t i = 0; i < s->n; i++) { /* every secret first: the target, then each message */
             if (s->m[i].target_tok >= 0) {
-                char *target = decoded(t, s->m[i].target_tok, &(size_t){0});
+                char *target = pm_jtape_strdup(t, (size_t)s->m[i].target_tok, NULL);
                 pm_redact_learn_target(request, target);
                 free(target);
             }

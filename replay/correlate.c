@@ -348,23 +348,6 @@ static bool names_any(const rp_correlation *c, const char *text, size_t len)
     return false;
 }
 
-/* A tape string token decoded into a new NUL-terminated buffer; NULL on a bad escape. */
-static char *tape_string(const pm_jtape *t, const pm_jtok *k)
-{
-    size_t len = k->end - k->start, out_len = len;
-    char *s = malloc(len + 1);
-    if (!s)
-        return NULL;
-    if (!(k->flags & PM_JTOK_ESCAPED))
-        memcpy(s, t->text + k->start, len);
-    else if (pm_jstr_unescape(t->text + k->start, len, s, &out_len) != 0) {
-        free(s);
-        return NULL;
-    }
-    s[out_len] = '\0';
-    return s;
-}
-
 /* The wanted top-level string fields of a body that is a JSON object, decoded: vals[i] for
  * wanted[i] (malloc'd; NULL when absent or not a string). False when it has none. Bodies
  * that name no wanted field as a key are not read at all; the others are read on a tape,
@@ -403,7 +386,7 @@ static bool body_fields(rp_correlation *c, const char *text, size_t len, char **
     json_array_foreach(wanted, i, f) {
         long v = json_is_string(f) ? pm_jtape_find(&c->tape, 0, json_string_value(f)) : -1;
         if (v >= 0 && c->tape.tok[v].type == PM_JSTR)
-            found |= (vals[i] = tape_string(&c->tape, &c->tape.tok[v])) != NULL;
+            found |= (vals[i] = pm_jtape_strdup(&c->tape, (size_t)v, NULL)) != NULL;
     }
     return found;
 }
