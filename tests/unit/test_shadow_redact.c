@@ -141,13 +141,13 @@ Test(shadow_redact, what_the_splice_leaves_to_the_reference)
     fixture_init(&f);
     /* a gzip body as body_b64 (redacted by decoding it), a duplicate key, an escaped key */
     const char *lines[] = {
-        "{\"id\":\"t-4\",\"request\":{\"method\":\"GET\",\"target\":\"/\",\"headers\":[[\"Authorization\","
-        "\"Basic Zm9vOkJhc2ljLVB3\"]]},\"response\":{\"status\":200,\"headers\":[[\"Content-Encoding\",\"gzip\"],"
-        "[\"Content-Type\",\"application/json\"]],\"body_b64\":\"H4sIAAAAAAAAA6tWKkktLlGyUgpJLS5RqgUA8Bxb1xEAAAA=\"},"
-        "\"responses\":{}}",
+        ("{\"id\":\"t-4\",\"request\":{\"method\":\"GET\",\"target\":\"/\",\"headers\":[[\"Authorization\","
+         "\"Basic Zm9vOkJhc2ljLVB3\"]]},\"response\":{\"status\":200,\"headers\":[[\"Content-Encoding\",\"gzip\"],"
+         "[\"Content-Type\",\"application/json\"]],\"body_b64\":\"H4sIAAAAAAAAA6tWKkktLlGyUgpJLS5RqgUA8Bxb1xEAAAA=\"},"
+         "\"responses\":{}}"),
         "{\"id\":\"t-5\",\"request\":{\"target\":\"/a?token=Dup-1\",\"target\":\"/b?token=Dup-2\"},\"responses\":{}}",
-        "{\"id\":\"t-6\",\"req\\u0075est\":{\"target\":\"/a?token=Esc-1\"},\"request\":{\"target\":\"/?token=Esc-2\"},"
-        "\"responses\":{}}",
+        ("{\"id\":\"t-6\",\"req\\u0075est\":{\"target\":\"/a?token=Esc-1\"},\"request\":{\"target\":\"/?token=Esc-2\"},"
+         "\"responses\":{}}"),
     };
     for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
         const char *out = both_ways(&f, lines[i]);
