@@ -21,6 +21,7 @@
  * pattern picks; its result holds that one answer and a `mixed` object.
  */
 #include "replay_internal.h"
+#include "core/proxy_env.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -49,30 +50,12 @@ struct replay_session {
     replay_handoff_fn handoff; /* replay_run_handoff: exchanges given away, not written */
     CURL **idle;   /* finished easy handles, reset and kept for the next transfers */
     size_t nidle;
-    bool no_proxy_env; /* no *_proxy variable in the environment (proxy_environment) */
     volatile sig_atomic_t stop;
     int64_t first_ts_us, started_wall_us;
     bool first_ts_set;
     double rate_tokens;
     int64_t rate_last_us;
 };
-
-extern char **environ;
-
-/* Whether the environment names a proxy: any variable whose name ends in "_proxy", in
- * any case (http_proxy, HTTPS_PROXY, all_proxy, no_proxy, ...: more than curl reads, so
- * that none it reads is missed). Without one, each transfer tells curl "no proxy" itself:
- * curl would otherwise look up five or six of them in the environment on every transfer
- * to find the same nothing. With one, curl reads them as always. */
-static bool proxy_environment(void)
-{
-    for (char **v = environ; v && *v; v++) {
-        const char *eq = strchr(*v, '=');
-        if (eq && eq - *v >= 6 && strncasecmp(eq - 6, "_proxy", 6) == 0)
-            return true;
-    }
-    return false;
-}
 
 static int64_t now_us(void)
 {
@@ -120,7 +103,6 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
     if (s->o.limit <= 0)
         s->o.limit = o->suite->limit;
     s->o.allow_writes = o->allow_writes || o->suite->allow_writes;
-    s->no_proxy_env = !proxy_environment();
     s->multi = curl_multi_init();
     if (o->correlation_path) {
         s->rules = pm_config_load(o->correlation_path, err);
@@ -307,10 +289,7 @@ static int start_transfer(replay_session *s, rp_call *call)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(t->connect_timeout_s * 1000));
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* bodies as sent: diff decodes */
-    if (s->no_proxy_env) { /* what curl would find in the environment, without the look-ups */
-        curl_easy_setopt(e, CURLOPT_PROXY, "");
-        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
-    }
+    pm_proxy_apply(e); /* what curl would find in the environment, without its look-ups */
     pm_tls_apply(e, t->tls, t->insecure); /* CA bundle, client certificate, server_name */
     if (method && strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);

@@ -14,6 +14,7 @@
  * the multi handle keeps the connections to the primary alive between requests.
  */
 #include "tee_internal.h"
+#include "core/proxy_env.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,7 @@ static CURL *new_handle(const tee_front *t)
     if (!e)
         return NULL;
     pm_tls_apply(e, t->o.primary_tls, false); /* the primary's CA bundle, client certificate, name */
+    pm_proxy_apply(e); /* what curl would find in the environment, without its look-ups */
     if (t->primary_socket[0]) /* a unix: primary: every handle goes there */
         curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, t->primary_socket);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
