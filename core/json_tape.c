@@ -28,12 +28,41 @@
 
 #include "core.h"
 
-#define TOK_NUL 0x80 /* a string holding \u0000 (private: jansson refuses it in keys) */
-
 void pm_jtape_free(pm_jtape *t)
 {
     free(t->tok);
     memset(t, 0, sizeof *t);
+}
+
+int pm_jtape_copy(pm_jtape *dst, const pm_jtape *src)
+{
+    if (dst->cap < src->n) {
+        pm_jtok *p = realloc(dst->tok, src->n * sizeof *p);
+        if (!p)
+            return -1;
+        dst->tok = p;
+        dst->cap = src->n;
+    }
+    memcpy(dst->tok, src->tok, src->n * sizeof *src->tok);
+    dst->n = src->n;
+    dst->text = src->text;
+    dst->len = src->len;
+    dst->error = src->error;
+    dst->error_at = src->error_at;
+    return 0;
+}
+
+bool pm_jtape_same(const pm_jtape *a, const pm_jtape *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++) {
+        const pm_jtok *x = &a->tok[i], *y = &b->tok[i];
+        if (x->start != y->start || x->end != y->end || x->next != y->next || x->count != y->count ||
+            x->type != y->type || x->flags != y->flags)
+            return false;
+    }
+    return true;
 }
 
 static int fail(pm_jtape *t, const char *why, size_t at)
@@ -121,7 +150,7 @@ static size_t u_escape(pm_jtape *t, int k, const unsigned char *s, size_t len, s
     if (cp < 0)
         return 0;
     if (cp == 0)
-        t->tok[k].flags |= TOK_NUL;
+        t->tok[k].flags |= PM_JTOK_NUL;
     if (cp >= 0xDC00 && cp <= 0xDFFF)
         return 0; /* a low half alone */
     if (cp < 0xD800 || cp > 0xDBFF)
@@ -446,7 +475,7 @@ int pm_jtape_parse(pm_jtape *t, const char *text, size_t len, unsigned max_depth
             }
             if (string_token(t, s, len, i, &end) != 0)
                 goto out;
-            if (t->tok[t->n - 1].flags & TOK_NUL) {
+            if (t->tok[t->n - 1].flags & PM_JTOK_NUL) {
                 fail(t, "NUL byte in an object key", i); /* as jansson */
                 goto out;
             }

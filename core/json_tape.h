@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 enum { PM_JOBJ, PM_JARR, PM_JSTR, PM_JNUM, PM_JTRUE, PM_JFALSE, PM_JNULL };
-enum { PM_JTOK_ESCAPED = 1, PM_JTOK_INTEGER = 2, PM_JTOK_KEY = 4 };
+/* A string with escapes in it; a number without fraction or exponent; an object's key; a
+ * string holding \u0000 (jansson refuses it in a key). */
+enum { PM_JTOK_ESCAPED = 1, PM_JTOK_INTEGER = 2, PM_JTOK_KEY = 4, PM_JTOK_NUL = 8 };
 
 /* One value. Strings span their content without the quotes; numbers, literals and
  * containers their whole text. An object's tokens after it are key, value, key, value...
@@ -37,6 +39,11 @@ typedef struct pm_jtape {
  * UTF-8 is not checked (see json_tape.c); nesting beyond max_depth is an error. */
 int pm_jtape_parse(pm_jtape *t, const char *text, size_t len, unsigned max_depth);
 void pm_jtape_free(pm_jtape *t);
+/* dst becomes src (its tokens copied into dst's reused array; its text borrowed, as
+ * src's). 0, or -1 when out of memory. */
+int pm_jtape_copy(pm_jtape *dst, const pm_jtape *src);
+/* Whether a and b hold the same tokens (spans, links, counts, types, flags). */
+bool pm_jtape_same(const pm_jtape *a, const pm_jtape *b);
 /* The value of key in the object at index obj (keys compared as written), or -1. */
 long pm_jtape_find(const pm_jtape *t, size_t obj, const char *key);
 /* Whether a number token fits what jansson accepts: an integer in 64 bits, a finite real. */

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json_tape.h"
+
 /* A growing buffer of compact JSON text. The capture stage writes each record straight
  * into one instead of building a jansson tree and dumping it: bench/capture.sh showed
  * jansson's allocation and dumping taking most of capture's time. Output is always valid
@@ -25,10 +27,19 @@ typedef struct pm_jtext {
     int depth;
     uint64_t need_comma; /* bit d: the container at depth d already has a member */
     bool failed;         /* an allocation failed: the text is incomplete */
+    /* Following (pm_jtext_tape_start): the tokens of what is written, kept as it goes. */
+    pm_jtape *tape;      /* NULL: not followed */
+    bool tape_lost;      /* a part could not be followed: no tape for this text */
+    size_t tape_depth;   /* the deepest nesting the tape may hold (an upper bound) */
+    uint32_t open[64];   /* the token of each open container, by depth */
+    pm_jtape scratch;    /* for text written as it is, without its tokens */
 } pm_jtext;
 
 void pm_jtext_reset(pm_jtext *t);
 void pm_jtext_free(pm_jtext *t);
+/* The text, now the caller's (malloc'd; *len its length; NULL when an allocation failed);
+ * t is emptied as by pm_jtext_free, and a tape it followed into stays the caller's. */
+char *pm_jtext_release(pm_jtext *t, size_t *len);
 void pm_jtext_object_begin(pm_jtext *t);
 /* Resets t to an object already serialized (`object`: one JSON object's text), left open:
  * keys written next add members to it, pm_jtext_object_end closes it. The replay engine
@@ -58,5 +69,25 @@ void pm_jtext_json(pm_jtext *t, const json_t *value);
  * writing a line again from its own bytes with a few values replaced. */
 void pm_jtext_raw(pm_jtext *t, const char *json, size_t len);
 void pm_jtext_raw_key(pm_jtext *t, const char *quoted, size_t len);
+
+/* Following: a stage that writes a record another stage reads back (the tee's copy for
+ * replay, replay's result for the diff) hands over the tokens with the text, and the
+ * reader does not parse it again. pm_jtext_tape_start(t, tape) makes t keep in `tape` the
+ * tokens of everything written after it, up to the next pm_jtext_reset (which empties the
+ * tape and keeps following) or a pm_jtext_tape_start(t, NULL). Text written as it is
+ * (pm_jtext_raw, _raw_key, _object_extend, reals) is parsed on the way, unless its tokens
+ * come with it (the _from calls). pm_jtext_tape_done gives the tape of what t holds: the
+ * very tokens pm_jtape_parse(t->buf, t->len, max_depth) would give, and a promise that the
+ * text is valid UTF-8 — or NULL when that cannot be promised (a raw part that is not JSON
+ * or not UTF-8, nesting beyond max_depth, a container still open, memory), and the reader
+ * parses the text itself, as it would have anyway. */
+void pm_jtext_tape_start(pm_jtext *t, pm_jtape *tape);
+const pm_jtape *pm_jtext_tape_done(pm_jtext *t, unsigned max_depth);
+/* pm_jtext_raw / _raw_key / _object_extend of the value (key, object) at token i of src, a
+ * tape of valid UTF-8 text (one pm_jtext_tape_done gave, or one parsed from text that
+ * pm_utf8_valid passed): its tokens are copied, not parsed again. */
+void pm_jtext_raw_from(pm_jtext *t, const pm_jtape *src, size_t i);
+void pm_jtext_raw_key_from(pm_jtext *t, const pm_jtape *src, size_t i);
+void pm_jtext_object_extend_from(pm_jtext *t, const pm_jtape *src, size_t i);
 
 #endif

@@ -65,6 +65,10 @@ json_t *diff_result(diff_engine *e, const json_t *result, pm_err *err);
 /* The same from the record's line of JSON text, without parsing what need not be
  * parsed (the fast path: `pmirror diff` reads lines, never trees). */
 json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *err);
+/* The same with the line's tokens when its writer kept them (pm_jtext_tape_done: valid
+ * UTF-8, the tape pm_jtape_parse would make), so that it is not parsed again; NULL
+ * tokens: as diff_result_text. */
+json_t *diff_result_tokens(diff_engine *e, const char *line, size_t len, const pm_jtape *tokens, pm_err *err);
 int diff_learn_text(diff_engine *e, const char *line, size_t len, pm_err *err);
 const diff_stats *diff_get_stats(const diff_engine *e);
 void diff_free(diff_engine *e);

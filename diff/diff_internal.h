@@ -159,8 +159,9 @@ typedef struct diff_view {
     size_t n;
 } diff_view;
 
-/* 0, or -1 with err (what is wrong with the line). The view borrows line. */
-int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err);
+/* 0, or -1 with err (what is wrong with the line). The view borrows line. With tokens
+ * (the line's tape from its writer, diff_result_tokens) the line is not parsed again. */
+int diff_view_parse(diff_view *v, const char *line, size_t len, const pm_jtape *tokens, pm_err *err);
 const diff_answer *diff_view_answer(const diff_view *v, const char *role);
 void diff_view_clear(diff_view *v);
 void diff_view_free(diff_view *v);

@@ -455,7 +455,7 @@ static const char *field(const diff_engine *e, const char *key)
 
 int diff_learn_text(diff_engine *e, const char *line, size_t len, pm_err *err)
 {
-    if (diff_view_parse(&e->view, line, len, err) != 0)
+    if (diff_view_parse(&e->view, line, len, NULL, err) != 0)
         return -1;
     reclassify(e);
     const diff_answer *base = diff_view_answer(&e->view, "baseline");
@@ -535,7 +535,12 @@ static bool has_mixed_key(const pm_jtape *t)
 
 json_t *diff_result_text(diff_engine *e, const char *line, size_t len, pm_err *err)
 {
-    if (diff_view_parse(&e->view, line, len, err) != 0)
+    return diff_result_tokens(e, line, len, NULL, err);
+}
+
+json_t *diff_result_tokens(diff_engine *e, const char *line, size_t len, const pm_jtape *tokens, pm_err *err)
+{
+    if (diff_view_parse(&e->view, line, len, tokens, err) != 0)
         return NULL;
     reclassify(e);
     const char *family = field(e, "family");

@@ -189,14 +189,19 @@ static int copy_exchange_fields(diff_view *v, pm_err *err)
     return 0;
 }
 
-int diff_view_parse(diff_view *v, const char *line, size_t len, pm_err *err)
+int diff_view_parse(diff_view *v, const char *line, size_t len, const pm_jtape *tokens, pm_err *err)
 {
     diff_view_clear(v);
     pm_jtape *t = &v->tape;
-    if (!pm_utf8_valid((const unsigned char *)line, len))
-        return pm_err_set(err, "not UTF-8");
-    if (pm_jtape_parse(t, line, len, RECORD_MAX_DEPTH) != 0)
-        return pm_err_set(err, "not JSON (%s at column %zu)", t->error, t->error_at + 1);
+    if (tokens && tokens->text == line && tokens->len == len) {
+        if (pm_jtape_copy(t, tokens) != 0)
+            return pm_err_set(err, "out of memory");
+    } else {
+        if (!pm_utf8_valid((const unsigned char *)line, len))
+            return pm_err_set(err, "not UTF-8");
+        if (pm_jtape_parse(t, line, len, RECORD_MAX_DEPTH) != 0)
+            return pm_err_set(err, "not JSON (%s at column %zu)", t->error, t->error_at + 1);
+    }
     if (t->tok[0].type != PM_JOBJ)
         return pm_err_set(err, "not a JSON object");
     static const char *const copied[] = {"id", "ts", "family", "capability", "switch", "cap_switch", "route_id",

@@ -59,9 +59,11 @@ typedef struct pipeline_counts {
 typedef struct pipeline_sink pipeline_sink;
 
 pipeline_sink *pipeline_sink_new(const pipeline_sink_options *o, pm_err *err);
-/* One result record's text (family: replay's, for a result diff cannot read). 0, or -1
- * with err (a write failed; not live: diff or the report failed). One thread at a time. */
-int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const char *family, pm_err *err);
+/* One result record's text (tokens: its tape when its writer kept it, else NULL; family:
+ * replay's, for a result diff cannot read). 0, or -1 with err (a write failed; not live:
+ * diff or the report failed). One thread at a time. */
+int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const pm_jtape *tokens, const char *family,
+                      pm_err *err);
 /* After the last result: with learn_noise, the noise decided and every spooled result
  * judged in order (else nothing to do). 0, or -1 with err. One thread at a time. */
 int pipeline_sink_finish(pipeline_sink *s, pm_err *err);
@@ -128,11 +130,15 @@ bool pipeline_shadow_failed(pipeline_shadow *s, pm_err *err);
 void pipeline_shadow_free(pipeline_shadow *s);
 /* A shadow result's text redacted as the shadow keeps it (shadow_redact.c): into out, the
  * request by `requests`, the recorded response and the answers by `answers`, with one set
- * of secrets (each credential of suite's targets among them). tape: the caller's, reused.
- * reference: the whole result as a tree, redacted and written again (what the faster
- * splice must equal). 0, or -1 when the text is not a JSON object or memory ran out. */
+ * of secrets (each credential of suite's targets among them). tokens: the text's tape when
+ * its writer kept it (replay_result.tokens), else NULL and the text is parsed into tape,
+ * the caller's, reused. When out follows (pm_jtext_tape_start), the redacted text's tokens
+ * are kept as it is written. reference: the whole result as a tree, redacted and written
+ * again (what the faster splice must equal). 0, or -1 when the text is not a JSON object
+ * or memory ran out. */
 int pipeline_shadow_redact(const pm_redactor *requests, const pm_redactor *answers, const pm_suite *suite,
-                           const char *text, size_t len, pm_jtape *tape, pm_jtext *out, bool reference);
+                           const char *text, size_t len, const pm_jtape *tokens, pm_jtape *tape, pm_jtext *out,
+                           bool reference);
 
 /* ===== `run`: replay → diff → report → gate in one process (run.c) ================== */
 

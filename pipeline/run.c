@@ -77,7 +77,7 @@ static bool has_secondary(const pm_suite *suite)
 static int add_job_result(void *ctx, const char *text, size_t len, pm_err *err)
 {
     run_state *s = ctx;
-    return pipeline_sink_add(s->sink, text, len, NULL, err);
+    return pipeline_sink_add(s->sink, text, len, NULL, NULL, err);
 }
 
 /* Each finished exchange to the stages' thread. */

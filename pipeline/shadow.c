@@ -38,8 +38,10 @@ typedef struct shadow_worker {
     pm_err err;
     atomic_uint_fast64_t taken; /* copies handed to the replay engine */
     atomic_uint_fast64_t unreadable; /* ... of which replay could not read (its stats, lately) */
+    pm_jtape copy;            /* the tokens of the copy being taken (tee_next) */
     pm_jtape tape;            /* a result read to be redacted */
     pm_jtext clean;           /* ... and written again */
+    pm_jtape clean_tokens;    /* ... its tokens, kept as it is written (clean follows) */
 } shadow_worker;
 
 struct pipeline_shadow {
@@ -64,6 +66,7 @@ pipeline_shadow *pipeline_shadow_new(const pipeline_shadow_options *o, pm_err *e
         return NULL;
     }
     s->o = *o;
+    s->o.replay.result_tokens = true; /* the sink diffs (and the redaction reads) each result */
     s->nworkers = n;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->ended_cond, NULL);
@@ -92,13 +95,13 @@ void pipeline_shadow_wakeup(void *ctx, unsigned lane)
 /* ---- in: shadow copies from the tee's queue ---------------------------------------------- */
 
 /* The tee writes each copy's record itself: replay reads its text (no tree). */
-static int next_copy(void *ctx, json_t **record, char **text, size_t *len, pm_err *err)
+static int next_copy(void *ctx, json_t **record, char **text, size_t *len, const pm_jtape **tokens, pm_err *err)
 {
     (void)err;
     shadow_worker *w = ctx;
     char *t = NULL;
     size_t n = 0;
-    int got = tee_next(w->s->tee, w->lane, &t, &n);
+    int got = tee_next(w->s->tee, w->lane, &t, &n, &w->copy, tokens);
     if (got != 1)
         return got == 0 ? 0 : REPLAY_SOURCE_WAIT;
     atomic_fetch_add(&w->taken, 1);
@@ -140,12 +143,13 @@ static void observe(void *ctx, const json_t *diff, const char *family)
 
 /* The result as it may be kept, redacted (shadow_redact.c): the worker's buffer, *len set;
  * NULL when it does not parse or memory ran out. */
-static const char *redacted_text(shadow_worker *w, const replay_result *r, size_t *len)
+static const char *redacted_text(shadow_worker *w, const replay_result *r, size_t *len, const pm_jtape **tokens)
 {
     const pipeline_shadow_options *o = &w->s->o;
-    bool ok = pipeline_shadow_redact(o->redactor, o->answer_redactor, o->replay.suite, r->text, r->len, &w->tape,
-                                     &w->clean, false) == 0;
+    bool ok = pipeline_shadow_redact(o->redactor, o->answer_redactor, o->replay.suite, r->text, r->len, r->tokens,
+                                     &w->tape, &w->clean, false) == 0;
     *len = ok ? w->clean.len : 0;
+    *tokens = ok ? pm_jtext_tape_done(&w->clean, JSON_PARSER_MAX_DEPTH) : NULL;
     return ok ? w->clean.buf : NULL;
 }
 
@@ -158,11 +162,12 @@ static int on_result(void *ctx, const replay_result *r, pm_err *err)
     shadow_worker *w = ctx;
     const char *text = r->text;
     size_t len = r->len;
-    if (w->s->o.redactor && !(text = redacted_text(w, r, &len))) {
+    const pm_jtape *tokens = r->tokens; /* replay's, and the redaction's: nobody parses it again */
+    if (w->s->o.redactor && !(text = redacted_text(w, r, &len, &tokens))) {
         atomic_fetch_add(&w->s->bad_records, 1);
         return 0;
     }
-    return pipeline_sink_add(w->sink, text, len, r->family, err);
+    return pipeline_sink_add(w->sink, text, len, tokens, r->family, err);
 }
 
 static void on_progress(void *ctx, const replay_stats *st, double per_s)
@@ -179,6 +184,7 @@ static void *run(void *arg)
 {
     shadow_worker *w = arg;
     pipeline_shadow *s = w->s;
+    pm_jtext_tape_start(&w->clean, &w->clean_tokens);
     if (s->o.nice > 0)
         setpriority(PRIO_PROCESS, (id_t)gettid(), s->o.nice); /* best effort */
     replay_source src = {next_copy, w};
@@ -293,8 +299,10 @@ void pipeline_shadow_free(pipeline_shadow *s)
     for (unsigned i = 0; i < s->nworkers; i++) {
         replay_free(s->workers[i].session);
         pipeline_sink_free(s->workers[i].sink);
+        pm_jtape_free(&s->workers[i].copy);
         pm_jtape_free(&s->workers[i].tape);
         pm_jtext_free(&s->workers[i].clean);
+        pm_jtape_free(&s->workers[i].clean_tokens);
     }
     free(s->workers);
     pthread_cond_destroy(&s->ended_cond);

@@ -294,19 +294,15 @@ static void redact(const pm_jtape *t, message *m)
     m->flag = !(type && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0);
 }
 
-/* The value at token v as it is in the text. */
+/* The value at token v as it is in the text (its tokens with it, when out follows). */
 static void put_raw(pm_jtext *out, const pm_jtape *t, size_t v)
 {
-    const pm_jtok *k = &t->tok[v];
-    if (k->type == PM_JSTR)
-        pm_jtext_raw(out, t->text + k->start - 1, k->end - k->start + 2);
-    else
-        pm_jtext_raw(out, t->text + k->start, k->end - k->start);
+    pm_jtext_raw_from(out, t, v);
 }
 
 static void put_key(pm_jtext *out, const pm_jtape *t, size_t k)
 {
-    pm_jtext_raw_key(out, t->text + t->tok[k].start - 1, t->tok[k].end - t->tok[k].start + 2);
+    pm_jtext_raw_key_from(out, t, k);
 }
 
 /* The headers array, each redacted value put in its pair. */
@@ -459,10 +455,16 @@ static int redact_splice(const pm_redactor *request, const pm_redactor *answers,
 }
 
 int pipeline_shadow_redact(const pm_redactor *requests, const pm_redactor *answers, const pm_suite *suite,
-                           const char *text, size_t len, pm_jtape *tape, pm_jtext *out, bool reference)
+                           const char *text, size_t len, const pm_jtape *tokens, pm_jtape *tape, pm_jtext *out,
+                           bool reference)
 {
-    if (!pm_utf8_valid((const unsigned char *)text, len) || pm_jtape_parse(tape, text, len, RESULT_MAX_DEPTH) != 0 ||
-        tape->tok[0].type != PM_JOBJ)
+    const pm_jtape *t = tokens && tokens->text == text && tokens->len == len ? tokens : NULL;
+    if (!t) {
+        if (!pm_utf8_valid((const unsigned char *)text, len) || pm_jtape_parse(tape, text, len, RESULT_MAX_DEPTH) != 0)
+            return -1;
+        t = tape;
+    }
+    if (t->tok[0].type != PM_JOBJ)
         return -1;
     /* each result its own set of secrets, shared by both views: an echo across is redacted */
     pm_secrets *secrets = pm_secrets_new();
@@ -470,10 +472,10 @@ int pipeline_shadow_redact(const pm_redactor *requests, const pm_redactor *answe
     pm_redactor *answer = request ? pm_redactor_spreading(answers, secrets, NULL) : NULL;
     int rc = answer && pm_secrets_add_suite(secrets, requests, suite) == 0 ? 1 : -1;
     if (rc == 1 && !reference)
-        rc = redact_splice(request, answer, tape, out);
+        rc = redact_splice(request, answer, t, out);
     if (rc == 1) {
         /* the splice learnt nothing when it left the result to the reference */
-        rc = redact_tree(request, answer, tape, out);
+        rc = redact_tree(request, answer, t, out);
     }
     pm_redactor_free(answer);
     pm_redactor_free(request);

@@ -89,10 +89,11 @@ static int report(pipeline_sink *s, const json_t *d, pm_err *err)
 }
 
 /* One result diffed, its diff record scored, kept and counted. */
-static int judge(pipeline_sink *s, const char *text, size_t len, const char *family, pm_err *err)
+static int judge(pipeline_sink *s, const char *text, size_t len, const pm_jtape *tokens, const char *family,
+                 pm_err *err)
 {
     pm_err why;
-    json_t *d = diff_result_text(s->o.diff, text, len, &why);
+    json_t *d = diff_result_tokens(s->o.diff, text, len, tokens, &why);
     if (s->o.on_diff)
         s->o.on_diff(s->o.ctx, d, family);
     if (!d || report(s, d, &why) != 0) {
@@ -110,7 +111,8 @@ static int judge(pipeline_sink *s, const char *text, size_t len, const char *fam
     return rc;
 }
 
-int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const char *family, pm_err *err)
+int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const pm_jtape *tokens, const char *family,
+                      pm_err *err)
 {
     if (s->o.results) {
         if (s->o.results_lock)
@@ -125,7 +127,7 @@ int pipeline_sink_add(pipeline_sink *s, const char *text, size_t len, const char
         return 0;
     count(&s->results);
     if (!s->spool)
-        return judge(s, text, len, family, err);
+        return judge(s, text, len, tokens, family, err);
     if (diff_learn_text(s->o.diff, text, len, err) != 0)
         return -1;
     if (fwrite(text, 1, len, s->spool) != len || fputc('\n', s->spool) == EOF)
@@ -147,7 +149,7 @@ int pipeline_sink_finish(pipeline_sink *s, pm_err *err)
     while (rc == 0 && (n = getline(&line, &cap, s->spool)) > 0) {
         if (line[n - 1] == '\n')
             n--;
-        rc = judge(s, line, (size_t)n, NULL, err);
+        rc = judge(s, line, (size_t)n, NULL, NULL, err);
     }
     free(line);
     if (rc == 0 && ferror(s->spool))

@@ -52,7 +52,7 @@ static int take(void *ctx, void *p, pm_err *err)
         text = st->text.buf;
         len = st->text.len;
     }
-    return pipeline_sink_add(st->sink, text, len, NULL, err);
+    return pipeline_sink_add(st->sink, text, len, NULL, NULL, err);
 }
 
 static void free_item(void *ctx, void *p)

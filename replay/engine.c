@@ -46,6 +46,7 @@ struct replay_session {
     uint64_t next_order;
     replay_stats stats;
     pm_jtext text; /* the result being written, reused */
+    pm_jtape text_tokens; /* its tokens, with o.result_tokens */
     pm_secrets *sent; /* what the suite's credentials and headers send (with a redactor) */
     replay_handoff_fn handoff; /* replay_run_handoff: exchanges given away, not written */
     CURL **idle;   /* finished easy handles, reset and kept for the next transfers */
@@ -87,6 +88,8 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
             return NULL;
         }
     s->o = *o;
+    if (o->result_tokens)
+        pm_jtext_tape_start(&s->text, &s->text_tokens);
     s->suite = o->suite;
     if (o->redactor && (!(s->sent = pm_secrets_new()) || pm_secrets_add_suite(s->sent, o->redactor, o->suite) != 0)) {
         pm_secrets_free(s->sent);
@@ -433,8 +436,7 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
         if (rec->response >= 0 && pm_jtape_find(&rec->tape, (size_t)rec->response, "role") < 0 &&
             pm_jtape_find(&rec->tape, (size_t)rec->response, "error") < 0) {
             /* its text as recorded, reopened: not parsed into a tree and serialized again */
-            const pm_jtok *k = &rec->tape.tok[rec->response];
-            pm_jtext_object_extend(t, rec->text + k->start, k->end - k->start);
+            pm_jtext_object_extend_from(t, &rec->tape, (size_t)rec->response);
             pm_jtext_key(t, "role");
             pm_jtext_cstring(t, pm_role_name(target->role));
             pm_jtext_key(t, "error");
@@ -523,7 +525,12 @@ static int result_text(const rp_exchange *x, pm_jtext *t)
         if (headers[i])
             learn_answer(r, call, headers[i], &fields[i]);
     }
-    pm_jtext_object_reopen(t, x->rec->text, x->rec->text_len);
+    if (t->tape) { /* following: the record's own tokens carried over */
+        pm_jtext_reset(t);
+        pm_jtext_object_extend_from(t, &x->rec->tape, 0);
+    } else {
+        pm_jtext_object_reopen(t, x->rec->text, x->rec->text_len);
+    }
     pm_jtext_key(t, "responses");
     pm_jtext_object_begin(t);
     int64_t first_sent = INT64_MAX, last_sent = 0;
@@ -635,8 +642,8 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
         errors[i] = x->calls[i].error;
         skipped[i] = x->calls[i].skipped;
     }
-    replay_result r = {s->text.buf, s->text.len, x->rec->family, errors,
-                       skipped};
+    const pm_jtape *tokens = s->o.result_tokens ? pm_jtext_tape_done(&s->text, JSON_PARSER_MAX_DEPTH) : NULL;
+    replay_result r = {s->text.buf, s->text.len, tokens, x->rec->family, errors, skipped};
     int rc = fn(ctx, &r, err);
     s->stats.done++;
     free_exchange(x);
@@ -772,12 +779,13 @@ static int input_next(replay_session *s, rp_input *in, rp_record **record, pm_er
         json_t *tree = NULL; /* the source's tree, if any: replay reads the text */
         char *text = NULL;
         size_t len = 0;
-        int got = in->source->next(in->source->ctx, &tree, &text, &len, err);
+        const pm_jtape *tokens = NULL; /* when the source has them: no parse */
+        int got = in->source->next(in->source->ctx, &tree, &text, &len, &tokens, err);
         json_decref(tree);
         if (got != 1)
             return got;
         pm_err why;
-        if ((*record = rp_record_new(text, len, NULL, &why)))
+        if ((*record = rp_record_new(text, len, tokens, &why)))
             return 1;
         s->stats.unreadable++; /* live input: counted, and the next one taken */
     }
@@ -949,6 +957,7 @@ void replay_free(replay_session *s)
     rp_mixed_free(s->mixed);
     pm_config_free(s->rules);
     pm_jtext_free(&s->text);
+    pm_jtape_free(&s->text_tokens);
     free(s->stats.targets);
     free(s);
 }

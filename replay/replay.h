@@ -57,6 +57,8 @@ typedef struct replay_options {
                               * Give it keep_jwt_claims: diff compares issued JWTs' claims. */
     replay_mixed_pattern mixed; /* --mixed: flows split across baseline and candidate; the
                               * suite must have exactly one of each (replay_new refuses) */
+    bool result_tokens;      /* hand each result's tokens with its text (replay_result.tokens):
+                              * for a reader that would parse it again (the tee's shadow) */
 } replay_options;
 
 void replay_options_init(replay_options *o);
@@ -83,6 +85,8 @@ typedef struct replay_stats {
 typedef struct replay_result {
     const char *text;
     size_t len;
+    const pm_jtape *tokens;    /* with o.result_tokens: the text's tape (pm_jtext_tape_done),
+                                * or NULL: the reader parses the text */
     const char *family;
     const char *const *errors; /* per suite target: NULL or the error code */
     const bool *skipped;       /* per suite target */
@@ -106,13 +110,14 @@ void replay_stop(replay_session *s);
 /* Records from memory instead of a file (the tee's shadow queue). next() returns 1 with
  * *record (a new reference, or NULL: replay reads only the text) and *text, its JSON
  * text (malloc'd; ownership passes; a text that does not parse is counted in
- * stats.unreadable and passed over), 0 when
+ * stats.unreadable and passed over) and *tokens, the text's tape when the source wrote it
+ * following (pm_jtext_tape_done; read before the next call) or NULL, 0 when
  * the input has ended, REPLAY_SOURCE_WAIT when nothing is ready yet (replay_wakeup ends
  * the wait; it is at most 50 ms anyway), or -1 with err. Records are taken in the order
  * given (no reorder window). */
 #define REPLAY_SOURCE_WAIT 2
 typedef struct replay_source {
-    int (*next)(void *ctx, json_t **record, char **text, size_t *len, pm_err *err);
+    int (*next)(void *ctx, json_t **record, char **text, size_t *len, const pm_jtape **tokens, pm_err *err);
     void *ctx;
 } replay_source;
 

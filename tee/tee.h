@@ -96,9 +96,11 @@ bool tee_is_sink(const tee_front *t);
 /* The consumer's side (one thread per lane, lane < o.lanes): 1 = *text is the lane's next
  * shadow copy's capture record (JSON text, malloc'd, yours; *len its length); TEE_WAIT =
  * none now (on_queued will be called when one comes); 0 = the tee has stopped and the
- * lane is empty. */
+ * lane is empty. With `tape` (the caller's, reused), the record's tokens are kept there as
+ * it is written and *tokens is that tape, or NULL when they could not be kept: the reader
+ * then parses the text (pm_jtext_tape_done). */
 #define TEE_WAIT 2
-int tee_next(tee_front *t, unsigned lane, char **text, size_t *len);
+int tee_next(tee_front *t, unsigned lane, char **text, size_t *len, pm_jtape *tape, const pm_jtape **tokens);
 
 /* Stops: no new connections; requests being answered get up to timeout_s to finish,
  * then every connection is closed; then the queue takes no more copies (what it holds

@@ -202,7 +202,7 @@ static void write_response(pm_jtext *t, const tee_exchange *x)
     pm_jtext_object_end(t);
 }
 
-char *tee_exchange_record(const tee_exchange *x, size_t *len)
+char *tee_exchange_record(const tee_exchange *x, size_t *len, pm_jtape *tape, const pm_jtape **tokens)
 {
     char id[64], session[32], source[16];
     snprintf(id, sizeof id, "%s-%llu-%llu", x->id_prefix ? x->id_prefix : "tee", (unsigned long long)x->connection,
@@ -210,15 +210,14 @@ char *tee_exchange_record(const tee_exchange *x, size_t *len)
     snprintf(session, sizeof session, "tee-%llu", (unsigned long long)x->connection);
     snprintf(source, sizeof source, "tee-%s", x->mode ? x->mode : "proxy");
     pm_jtext t = {0};
+    if (tape)
+        pm_jtext_tape_start(&t, tape);
     pm_record_head(&t, id, x->ts_us, session, x->seq, source, &x->cls);
     write_request(&t, x);
     if (x->has_response)
         write_response(&t, x);
     pm_jtext_object_end(&t);
-    if (t.failed) {
-        pm_jtext_free(&t);
-        return NULL;
-    }
-    *len = t.len;
-    return t.buf;
+    if (tokens)
+        *tokens = tape ? pm_jtext_tape_done(&t, JSON_PARSER_MAX_DEPTH) : NULL;
+    return pm_jtext_release(&t, len);
 }

@@ -100,8 +100,10 @@ typedef struct tee_exchange {
 tee_exchange *tee_exchange_new(size_t max_body);
 /* Memory the copy holds, for the queue's byte budget. */
 size_t tee_exchange_bytes(const tee_exchange *x);
-/* The capture record (DESIGN.md "Files") as JSON text, unredacted; NULL when out of memory. */
-char *tee_exchange_record(const tee_exchange *x, size_t *len);
+/* The capture record (DESIGN.md "Files") as JSON text, unredacted; NULL when out of memory.
+ * With `tape`, its tokens are kept there as it is written, and *tokens is that tape (NULL
+ * when they could not be: see pm_jtext_tape_done). */
+char *tee_exchange_record(const tee_exchange *x, size_t *len, pm_jtape *tape, const pm_jtape **tokens);
 void tee_exchange_free(tee_exchange *x);
 
 /* ---- the bounded queue: many producers (front threads), one consumer ------------------- */

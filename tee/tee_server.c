@@ -526,7 +526,7 @@ bool tee_is_sink(const tee_front *t)
     return t->primary == NULL;
 }
 
-int tee_next(tee_front *t, unsigned k, char **text, size_t *len)
+int tee_next(tee_front *t, unsigned k, char **text, size_t *len, pm_jtape *tape, const pm_jtape **tokens)
 {
     if (k >= t->nlanes)
         return 0;
@@ -542,7 +542,7 @@ int tee_next(tee_front *t, unsigned k, char **text, size_t *len)
             atomic_store(&lane->consumer_waiting, false);
         }
         tee_shed_left(x->fam);
-        *text = tee_exchange_record(x, len);
+        *text = tee_exchange_record(x, len, tape, tokens);
         x->handed = *text != NULL;
         tee_exchange_free(x);
         if (*text)

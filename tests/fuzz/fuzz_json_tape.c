@@ -8,6 +8,11 @@
  * as pm_jtape_number_ok says. When both accept: the tokens nest inside their parents'
  * spans, `next` skips exactly the subtree, counts match jansson's sizes, every string
  * unescapes to the bytes jansson decoded.
+ *
+ * It also holds pm_jtext's following (core/json_text.c) to the parser: whatever the
+ * writer's tape gives for a text must be exactly the tape pm_jtape_parse makes of it, for
+ * any bytes written as strings and keys, for the input written as it is, again from its
+ * tokens, and as jansson's tree of it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +23,73 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static pm_jtape tape;
+static pm_jtext writer;
+static pm_jtape followed, reparsed;
+
+/* The writer's tape, when it gives one, equals a parse of its text, which is UTF-8. */
+static void same_as_parse(bool must)
+{
+    const pm_jtape *got = pm_jtext_tape_done(&writer, JSON_PARSER_MAX_DEPTH);
+    if (!got) {
+        if (must)
+            abort();
+        return;
+    }
+    if (!pm_utf8_valid((const unsigned char *)writer.buf, writer.len) ||
+        pm_jtape_parse(&reparsed, writer.buf, writer.len, JSON_PARSER_MAX_DEPTH) != 0 || !pm_jtape_same(got, &reparsed))
+        abort();
+}
+
+/* Any bytes as a key and as a string value (the key up to a first NUL, as a C string). */
+static void follow_bytes(const uint8_t *data, size_t size)
+{
+    char *key = malloc(size + 1);
+    memcpy(key, data, size);
+    key[size] = '\0';
+    pm_jtext_reset(&writer);
+    pm_jtext_object_begin(&writer);
+    pm_jtext_key(&writer, key);
+    pm_jtext_string(&writer, (const char *)data, size);
+    pm_jtext_key(&writer, "n");
+    pm_jtext_int(&writer, (int64_t)size - 1000);
+    pm_jtext_key(&writer, "a");
+    pm_jtext_array_begin(&writer);
+    pm_jtext_bool(&writer, size & 1);
+    pm_jtext_null(&writer);
+    pm_jtext_array_end(&writer);
+    pm_jtext_object_end(&writer);
+    same_as_parse(true);
+    free(key);
+}
+
+/* The parsed input (tape) written again: as it is, from its tokens, as jansson's tree. */
+static void follow_json(const uint8_t *data, size_t size, const json_t *v)
+{
+    pm_jtext_reset(&writer);
+    pm_jtext_raw(&writer, (const char *)data, size);
+    same_as_parse(false);
+    pm_jtext_reset(&writer);
+    pm_jtext_json(&writer, v);
+    same_as_parse(false);
+    pm_jtext_reset(&writer);
+    pm_jtext_array_begin(&writer);
+    pm_jtext_raw_from(&writer, &tape, 0);
+    if (tape.tok[0].type == PM_JOBJ) {
+        pm_jtext_object_extend_from(&writer, &tape, 0);
+        pm_jtext_key(&writer, "added");
+        pm_jtext_int(&writer, 1);
+        pm_jtext_object_end(&writer);
+        pm_jtext_object_begin(&writer);
+        for (size_t k = 1, m = 0; m < tape.tok[0].count; m++) {
+            pm_jtext_raw_key_from(&writer, &tape, k);
+            pm_jtext_raw_from(&writer, &tape, k + 1);
+            k = tape.tok[k + 1].next;
+        }
+        pm_jtext_object_end(&writer);
+    }
+    pm_jtext_array_end(&writer);
+    same_as_parse(false);
+}
 
 /* Walks the value at index i alongside jansson's v; returns the index after it. */
 static size_t check(size_t i, const json_t *v, uint32_t lo, uint32_t hi)
@@ -96,7 +168,12 @@ static size_t check(size_t i, const json_t *v, uint32_t lo, uint32_t hi)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > (1u << 16) || !pm_utf8_valid(data, size))
+    if (size > (1u << 16))
+        return 0;
+    if (!writer.tape)
+        pm_jtext_tape_start(&writer, &followed);
+    follow_bytes(data, size);
+    if (!pm_utf8_valid(data, size))
         return 0;
     json_t *v = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     bool ok = pm_jtape_parse(&tape, (const char *)data, size, JSON_PARSER_MAX_DEPTH) == 0;
@@ -112,6 +189,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* the tape and jansson disagree on what is JSON */
     if (v && check(0, v, 0, (uint32_t)size) != tape.n)
         abort();
+    if (v)
+        follow_json(data, size, v);
     json_decref(v);
     return 0;
 }

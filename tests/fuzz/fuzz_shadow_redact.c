@@ -45,8 +45,10 @@ static const fixture *fixture_get(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const fixture *f = fixture_get();
-    pm_jtape tape = {0};
-    pm_jtext canonical = {0}, spliced = {0}, reference = {0};
+    pm_jtape tape = {0}, canonical_tokens = {0}, spliced_tokens = {0}, reparsed = {0};
+    pm_jtext canonical = {0}, spliced = {0}, reference = {0}, again = {0};
+    pm_jtext_tape_start(&canonical, &canonical_tokens); /* as replay writes results */
+    pm_jtext_tape_start(&spliced, &spliced_tokens);     /* as the shadow redacts them */
     const char *text = (const char *)data;
     size_t len = size;
     if (size > 0 && (data[0] & 1)) { /* "{" is odd */
@@ -60,16 +62,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
     }
-    int a = pipeline_shadow_redact(f->requests, f->answers, &f->suite, text, len, &tape, &reference, true);
-    int b = pipeline_shadow_redact(f->requests, f->answers, &f->suite, text, len, &tape, &spliced, false);
+    int a = pipeline_shadow_redact(f->requests, f->answers, &f->suite, text, len, NULL, &tape, &reference, true);
+    int b = pipeline_shadow_redact(f->requests, f->answers, &f->suite, text, len, NULL, &tape, &spliced, false);
     if (a != b)
         abort();
     if (a == 0 && text == canonical.buf &&
         (reference.len != spliced.len || memcmp(reference.buf, spliced.buf, reference.len) != 0))
         abort();
+    /* with the writer's tokens: the same answer, not parsed */
+    const pm_jtape *tokens = text == canonical.buf ? pm_jtext_tape_done(&canonical, JSON_PARSER_MAX_DEPTH) : NULL;
+    if (tokens) {
+        int c = pipeline_shadow_redact(f->requests, f->answers, &f->suite, text, len, tokens, &tape, &again, false);
+        if (c != b || (c == 0 && (again.len != spliced.len || memcmp(again.buf, spliced.buf, again.len) != 0)))
+            abort();
+    }
+    /* the redacted text's own tokens, kept as it was written, are those of a parse */
+    const pm_jtape *kept = b == 0 ? pm_jtext_tape_done(&spliced, JSON_PARSER_MAX_DEPTH) : NULL;
+    if (kept && (pm_jtape_parse(&reparsed, spliced.buf, spliced.len, JSON_PARSER_MAX_DEPTH) != 0 ||
+                 !pm_jtape_same(kept, &reparsed)))
+        abort();
     pm_jtape_free(&tape);
+    pm_jtape_free(&canonical_tokens);
+    pm_jtape_free(&spliced_tokens);
+    pm_jtape_free(&reparsed);
     pm_jtext_free(&canonical);
     pm_jtext_free(&spliced);
     pm_jtext_free(&reference);
+    pm_jtext_free(&again);
     return 0;
 }

@@ -308,7 +308,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)tee_exchange_bytes(x);
 
     size_t len = 0;
-    char *text = tee_exchange_record(x, &len);
+    char *text = tee_exchange_record(x, &len, NULL, NULL);
     if (text)
         check_record(text, len, x, plant ? secret : NULL, plant ? plain : NULL);
     free(text);

@@ -20,8 +20,8 @@ typedef struct fixture {
     pm_redactor *requests, *answers;
     pm_target targets[2];
     pm_suite suite;
-    pm_jtape tape;
-    pm_jtext spliced, reference;
+    pm_jtape tape, line_tokens, spliced_tokens, reparsed;
+    pm_jtext spliced, reference, again;
 } fixture;
 
 static void fixture_init(fixture *f)
@@ -45,19 +45,35 @@ static void fixture_free(fixture *f)
     pm_redactor_free(f->requests);
     pm_redactor_free(f->answers);
     pm_jtape_free(&f->tape);
+    pm_jtape_free(&f->line_tokens);
+    pm_jtape_free(&f->spliced_tokens);
+    pm_jtape_free(&f->reparsed);
     pm_jtext_free(&f->spliced);
     pm_jtext_free(&f->reference);
+    pm_jtext_free(&f->again);
 }
 
-/* Both ways on one line: equal bytes, and the text the splice gave (valid as long as f). */
+/* Both ways on one line: equal bytes, and the text the splice gave (valid as long as f).
+ * Also as the tee's shadow runs it: given the line's tokens (replay's, not parsed again)
+ * the same bytes, and the splice's own tokens, kept as it writes, those of a parse. */
 static const char *both_ways(fixture *f, const char *line)
 {
     size_t n = strlen(line);
-    cr_assert_eq(pipeline_shadow_redact(f->requests, f->answers, &f->suite, line, n, &f->tape, &f->reference, true),
+    pm_jtext_tape_start(&f->spliced, &f->spliced_tokens);
+    cr_assert_eq(pm_jtape_parse(&f->line_tokens, line, n, JSON_PARSER_MAX_DEPTH), 0);
+    cr_assert_eq(pipeline_shadow_redact(f->requests, f->answers, &f->suite, line, n, &f->line_tokens, &f->tape,
+                                        &f->again, false),
+                 0, "with tokens: %s", line);
+    cr_assert_eq(pipeline_shadow_redact(f->requests, f->answers, &f->suite, line, n, NULL, &f->tape, &f->reference, true),
                  0, "reference: %s", line);
-    cr_assert_eq(pipeline_shadow_redact(f->requests, f->answers, &f->suite, line, n, &f->tape, &f->spliced, false),
+    cr_assert_eq(pipeline_shadow_redact(f->requests, f->answers, &f->suite, line, n, NULL, &f->tape, &f->spliced, false),
                  0, "splice: %s", line);
     cr_assert_str_eq(f->spliced.buf, f->reference.buf, "the splice differs from the reference");
+    cr_assert_str_eq(f->again.buf, f->spliced.buf, "the splice with the line's tokens differs");
+    const pm_jtape *kept = pm_jtext_tape_done(&f->spliced, JSON_PARSER_MAX_DEPTH);
+    cr_assert_not_null(kept, "no tokens kept for %s", f->spliced.buf);
+    cr_assert_eq(pm_jtape_parse(&f->reparsed, f->spliced.buf, f->spliced.len, JSON_PARSER_MAX_DEPTH), 0);
+    cr_assert(pm_jtape_same(kept, &f->reparsed), "the kept tokens differ from a parse of %s", f->spliced.buf);
     return f->spliced.buf;
 }
 
@@ -164,7 +180,7 @@ Test(shadow_redact, refuses_what_is_not_a_result)
     fixture_init(&f);
     static const char *const bad[] = {"", "[1,2]", "{\"id\":", "{\"a\":\"\xff\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        cr_expect_eq(pipeline_shadow_redact(f.requests, f.answers, &f.suite, bad[i], strlen(bad[i]), &f.tape,
+        cr_expect_eq(pipeline_shadow_redact(f.requests, f.answers, &f.suite, bad[i], strlen(bad[i]), NULL, &f.tape,
                                             &f.spliced, false),
                      -1, "%s", bad[i]);
     fixture_free(&f);

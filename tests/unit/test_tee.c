@@ -215,7 +215,7 @@ Test(tee_exchange, record_is_a_capture_record_with_the_primary_answer)
     pm_body_append(&x->resp_body, "0123456789abcdef", 16); /* cut at 8 */
     x->resp_complete = true;
     size_t len = 0;
-    char *text = tee_exchange_record(x, &len);
+    char *text = tee_exchange_record(x, &len, NULL, NULL);
     cr_assert_not_null(text);
     json_t *r = json_loadb(text, len, 0, NULL);
     cr_assert_not_null(r, "the record is JSON: %s", text);
@@ -254,7 +254,7 @@ Test(tee_exchange, an_uncut_body_has_no_hash)
     pm_body_append(&x->resp_body, "{}", 2);
     x->resp_complete = true;
     size_t len = 0;
-    char *text = tee_exchange_record(x, &len);
+    char *text = tee_exchange_record(x, &len, NULL, NULL);
     cr_assert_not_null(text);
     json_t *r = json_loadb(text, len, 0, NULL);
     cr_assert_not_null(r, "the record is JSON: %s", text);
