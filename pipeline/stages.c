@@ -37,6 +37,7 @@ struct pipeline_stages {
     pipeline_sink *sink;
     pm_handoff *handoff;
     pm_jtext text;      /* the result being written (stages' thread) */
+    pm_jtape tokens;    /* ... its tokens, kept as it is written: the diff does not parse it */
     pm_jtext push_text; /* results the replay thread writes (pipeline_stages_push) */
 };
 
@@ -46,13 +47,15 @@ static int take(void *ctx, void *p, pm_err *err)
     const stage_item *it = p;
     const char *text = it->text;
     size_t len = it->len;
+    const pm_jtape *tokens = NULL;
     if (!text) {
         if (replay_exchange_text(it->x, &st->text) != 0)
             return pm_err_set(err, "out of memory writing a result");
         text = st->text.buf;
         len = st->text.len;
+        tokens = pm_jtext_tape_done(&st->text, JSON_PARSER_MAX_DEPTH);
     }
-    return pipeline_sink_add(st->sink, text, len, NULL, NULL, err);
+    return pipeline_sink_add(st->sink, text, len, tokens, NULL, err);
 }
 
 static void free_item(void *ctx, void *p)
@@ -80,6 +83,7 @@ pipeline_stages *pipeline_stages_start(const pipeline_sink_options *o, pm_err *e
         free(st);
         return NULL;
     }
+    pm_jtext_tape_start(&st->text, &st->tokens);
     /* A little less priority than the replay loop (best effort): on two cores shared with
      * the targets, the loop woken by an answer then takes the CPU from this thread at once
      * instead of waiting out its time slice, and the queue absorbs the difference
@@ -122,6 +126,7 @@ int pipeline_stages_finish(pipeline_stages *st, pipeline_counts *counts, pm_err 
     *counts = pipeline_sink_counts(st->sink);
     pipeline_sink_free(st->sink);
     pm_jtext_free(&st->text);
+    pm_jtape_free(&st->tokens);
     pm_jtext_free(&st->push_text);
     free(st);
     return rc;
