@@ -21,7 +21,6 @@
  * pattern picks; its result holds that one answer and a `mixed` object.
  */
 #include "replay_internal.h"
-#include "core/proxy_env.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -48,8 +47,7 @@ struct replay_session {
     pm_jtext text; /* the result being written, reused */
     pm_secrets *sent; /* what the suite's credentials and headers send (with a redactor) */
     replay_handoff_fn handoff; /* replay_run_handoff: exchanges given away, not written */
-    CURL **idle;   /* finished easy handles, reset and kept for the next transfers */
-    size_t nidle;
+    rp_handles *handles; /* finished easy handles, kept per target for the next transfers */
     volatile sig_atomic_t stop;
     int64_t first_ts_us, started_wall_us;
     bool first_ts_set;
@@ -123,7 +121,8 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
     s->corr = rp_correlation_new(s->suite->ntargets, s->rules ? pm_config_root(s->rules) : NULL);
     s->stats.ntargets = s->suite->ntargets;
     s->stats.targets = calloc(s->suite->ntargets, sizeof *s->stats.targets);
-    if (!s->multi || !s->corr || !s->stats.targets) {
+    s->handles = rp_handles_new(s->suite, 2 * (size_t)s->o.concurrency); /* bounded by the concurrency */
+    if (!s->multi || !s->corr || !s->stats.targets || !s->handles) {
         replay_free(s);
         pm_err_set(err, "out of memory");
         return NULL;
@@ -263,34 +262,19 @@ static int start_transfer(replay_session *s, rp_call *call)
 {
     const pm_target *t = &s->suite->targets[call->target];
     const char *method = call->x->rec->method;
-    CURL *e = s->nidle > 0 ? s->idle[--s->nidle] : curl_easy_init();
+    CURL *e = rp_handles_take(s->handles, call->target, &call->sends);
     if (!e)
         return -1;
     call->easy = e;
-    curl_easy_setopt(e, CURLOPT_URL, call->url);
     curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, call->request_target);
-    /* a unix: target (checked when the suite was loaded); NULL undoes a handle's previous one */
-    char socket_path[PM_UNIX_PATH_MAX + 1];
-    const char *base;
-    pm_err unix_err;
-    bool on_socket = pm_is_unix_url(t->url) &&
-                     pm_unix_url_split(t->url, socket_path, sizeof socket_path, &base, &unix_err) == 0;
-    curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, on_socket ? socket_path : NULL);
     curl_easy_setopt(e, CURLOPT_PRIVATE, call);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, call);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->curl_error);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, rp_stream_timeout_ms(call->x, t, s->o.stream_window_s));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(t->connect_timeout_s * 1000));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* bodies as sent: diff decodes */
-    pm_proxy_apply(e); /* what curl would find in the environment, without its look-ups */
-    pm_tls_apply(e, t->tls, t->insecure); /* CA bundle, client certificate, server_name */
     if (method && strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
@@ -643,21 +627,6 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
     return rc;
 }
 
-/* Keeps a finished handle for the next transfer (its allocations and DNS/connection
- * state with it) instead of freeing it: bounded by the concurrency. */
-static void release_handle(replay_session *s, CURL *e)
-{
-    size_t cap = 2 * (size_t)s->o.concurrency * (s->suite->ntargets ? s->suite->ntargets : 1);
-    if (!s->idle)
-        s->idle = calloc(cap, sizeof *s->idle);
-    if (s->idle && s->nidle < cap) {
-        curl_easy_reset(e);
-        s->idle[s->nidle++] = e;
-    } else {
-        curl_easy_cleanup(e);
-    }
-}
-
 /* Finished transfers: retry a refused connection once, else close the call. */
 static void collect_transfers(replay_session *s)
 {
@@ -682,7 +651,7 @@ static void collect_transfers(replay_session *s)
         call->status = call->error ? 0 : (int)status;
         call->done_us = now_us();
         call->done = true;
-        release_handle(s, m->easy_handle);
+        rp_handles_give(s->handles, call->target, m->easy_handle, rc == CURLE_OK && call->sends == 1);
         call->easy = NULL;
         call->x->pending--;
     }
@@ -940,9 +909,7 @@ void replay_free(replay_session *s)
     if (!s)
         return;
     pm_secrets_free(s->sent);
-    for (size_t i = 0; i < s->nidle; i++)
-        curl_easy_cleanup(s->idle[i]);
-    free(s->idle);
+    rp_handles_free(s->handles);
     if (s->multi)
         curl_multi_cleanup(s->multi);
     rp_correlation_free(s->corr);
