@@ -54,6 +54,8 @@ rp_handles *rp_handles_new(const pm_suite *suite, size_t cap)
         target_handles *th = &h->t[i];
         const char *base;
         pm_err err;
+        if (!t->url) /* the `recorded` pseudo-target (and the tee's): nothing is sent to it */
+            continue;
         th->on_socket = pm_is_unix_url(t->url) &&
                         pm_unix_url_split(t->url, th->socket_path, sizeof th->socket_path, &base, &err) == 0;
         char *request_target = NULL;
