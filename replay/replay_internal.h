@@ -210,6 +210,12 @@ bool rp_stream_window_over(rp_call *call, int rc, long status);
  * {closed_by: "pmirror"|"server", window_us, events, comments}. */
 void rp_stream_write(pm_jtext *t, const rp_call *call);
 
+/* ---- the result record (result.c) ------------------------------------------------------- */
+
+/* x's result written into t (reset first: the record's line, reopened): as
+ * replay_exchange_text. 0, or -1 (out of memory). */
+int rp_result_text(const rp_exchange *x, pm_jtext *t);
+
 /* ---- easy handles kept per target (handles.c) ------------------------------------------ */
 
 typedef struct rp_handles rp_handles;
