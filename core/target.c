@@ -80,8 +80,13 @@ int pm_request_for(const char *base_url, const char *target, char **origin_url, 
         *origin_url = *request_target = NULL;
         return -1;
     }
-    snprintf(*origin_url, olen + 2, "%.*s/", (int)olen, base_url);
-    snprintf(*request_target, n, "%.*s%s%s", (int)plen, base_path, slash, path);
+    /* memcpy, not snprintf: this runs for every request replay sends */
+    memcpy(*origin_url, base_url, olen);
+    memcpy(*origin_url + olen, "/", 2);
+    size_t slen = strlen(slash), tlen = n - 1 - plen - slen;
+    memcpy(*request_target, base_path, plen);
+    memcpy(*request_target + plen, slash, slen);
+    memcpy(*request_target + plen + slen, path, tlen + 1);
     return 0;
 }
 

@@ -31,7 +31,11 @@
  * instead of a search per pair, which with thousands of registry tokens was most of
  * replay's time. The last bytes, not the first: tokens share their beginnings
  * ("redacted:", "eyJhbGci", "/v2/org/") and differ at the end. A bucket chains the pairs
- * whose last 8 bytes hash to it. */
+ * whose last 8 bytes hash to it. And the scan skips: `blocks` counts the 2-byte pieces of
+ * the pairs' last 8 bytes (at any of their 7 offsets); where the 2 bytes before a place are
+ * none of them, no value can end there or at the 6 places after it (its last 8 bytes would
+ * hold them), so the scan moves on by 7. A target's value put in by a substitution (an
+ * 800-byte registry token, scanned again for what else to replace) is mostly skipped. */
 typedef struct {
     char *recorded, *value;
     size_t len;      /* of recorded */
@@ -43,6 +47,7 @@ typedef struct {
     pair *items;
     size_t n, oldest; /* ring: the oldest is at `oldest` once full */
     int *buckets;     /* NBUCKETS heads, -1 when empty */
+    uint16_t *blocks; /* 65536 counts: pairs' tail pieces (at most 7 * MAX_PAIRS) */
 } pair_table;
 
 #define QUICK_MAX 128 /* names_field's longest quoted name */
@@ -112,6 +117,7 @@ static void table_free(pair_table *t)
     }
     free(t->items);
     free(t->buckets);
+    free(t->blocks);
 }
 
 void rp_correlation_free(rp_correlation *c)
@@ -134,6 +140,18 @@ static uint64_t tail_of(const char *p, size_t len)
     uint64_t h;
     memcpy(&h, p, sizeof h);
     return h;
+}
+
+/* Adds d to the counts of a tail's 7 two-byte pieces. */
+static void count_blocks(pair_table *t, uint64_t tail, int d)
+{
+    unsigned char b[8];
+    memcpy(b, &tail, sizeof b);
+    for (int j = 0; j < 7; j++) {
+        uint16_t k;
+        memcpy(&k, b + j, sizeof k);
+        t->blocks[k] = (uint16_t)(t->blocks[k] + d);
+    }
 }
 
 static size_t bucket_of(uint64_t tail)
@@ -174,11 +192,14 @@ static void table_put(pair_table *t, const char *recorded, const char *value)
     if (!t->items) {
         t->items = calloc(MAX_PAIRS, sizeof *t->items);
         t->buckets = malloc(NBUCKETS * sizeof *t->buckets);
-        if (!t->items || !t->buckets) {
+        t->blocks = calloc(65536, sizeof *t->blocks);
+        if (!t->items || !t->buckets || !t->blocks) {
             free(t->items);
             free(t->buckets);
+            free(t->blocks);
             t->items = NULL;
             t->buckets = NULL;
+            t->blocks = NULL;
             return;
         }
         for (size_t i = 0; i < NBUCKETS; i++)
@@ -191,6 +212,7 @@ static void table_put(pair_table *t, const char *recorded, const char *value)
         slot = (int)t->oldest;
         t->oldest = (t->oldest + 1) % MAX_PAIRS;
         unlink_pair(t, slot);
+        count_blocks(t, t->items[slot].tail, -1);
         free(t->items[slot].recorded);
         free(t->items[slot].value);
     }
@@ -199,6 +221,7 @@ static void table_put(pair_table *t, const char *recorded, const char *value)
     p->value = value ? strdup(value) : NULL;
     p->len = len;
     p->tail = tail_of(recorded, len);
+    count_blocks(t, p->tail, +1);
     size_t b = bucket_of(p->tail);
     p->next = t->buckets[b];
     t->buckets[b] = slot;
@@ -244,6 +267,12 @@ static void table_scan(const pair_table *t, const char *s, size_t len, const slo
     if (!t->buckets || len < MIN_VALUE_LEN)
         return;
     for (size_t end = 8; end <= len; end++) { /* each place a value could end */
+        uint16_t piece;
+        memcpy(&piece, s + end - 2, sizeof piece);
+        if (!t->blocks[piece]) {
+            end += 6; /* none ends here nor at the 6 places after */
+            continue;
+        }
         uint64_t tail = tail_of(s, end);
         for (int i = t->buckets[bucket_of(tail)]; i >= 0; i = t->items[i].next) {
             const pair *p = &t->items[i];

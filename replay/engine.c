@@ -19,9 +19,11 @@
  *
  * --mixed (mixed.c): an exchange that is a step of a flow goes to the one target the
  * pattern picks; its result holds that one answer and a `mixed` object.
+ *
+ * Elsewhere: a request built (request.c), the easy handles kept per target (handles.c), a
+ * finished exchange's result record written (result.c).
  */
 #include "replay_internal.h"
-#include "core/proxy_env.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -49,8 +51,7 @@ struct replay_session {
     pm_jtape text_tokens; /* its tokens, with o.result_tokens */
     pm_secrets *sent; /* what the suite's credentials and headers send (with a redactor) */
     replay_handoff_fn handoff; /* replay_run_handoff: exchanges given away, not written */
-    CURL **idle;   /* finished easy handles, reset and kept for the next transfers */
-    size_t nidle;
+    rp_handles *handles; /* finished easy handles, kept per target for the next transfers */
     volatile sig_atomic_t stop;
     int64_t first_ts_us, started_wall_us;
     bool first_ts_set;
@@ -126,7 +127,8 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
     s->corr = rp_correlation_new(s->suite->ntargets, s->rules ? pm_config_root(s->rules) : NULL);
     s->stats.ntargets = s->suite->ntargets;
     s->stats.targets = calloc(s->suite->ntargets, sizeof *s->stats.targets);
-    if (!s->multi || !s->corr || !s->stats.targets) {
+    s->handles = rp_handles_new(s->suite, 2 * (size_t)s->o.concurrency); /* bounded by the concurrency */
+    if (!s->multi || !s->corr || !s->stats.targets || !s->handles) {
         replay_free(s);
         pm_err_set(err, "out of memory");
         return NULL;
@@ -266,34 +268,19 @@ static int start_transfer(replay_session *s, rp_call *call)
 {
     const pm_target *t = &s->suite->targets[call->target];
     const char *method = call->x->rec->method;
-    CURL *e = s->nidle > 0 ? s->idle[--s->nidle] : curl_easy_init();
+    CURL *e = rp_handles_take(s->handles, call->target, &call->sends);
     if (!e)
         return -1;
     call->easy = e;
-    curl_easy_setopt(e, CURLOPT_URL, call->url);
     curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, call->request_target);
-    /* a unix: target (checked when the suite was loaded); NULL undoes a handle's previous one */
-    char socket_path[PM_UNIX_PATH_MAX + 1];
-    const char *base;
-    pm_err unix_err;
-    bool on_socket = pm_is_unix_url(t->url) &&
-                     pm_unix_url_split(t->url, socket_path, sizeof socket_path, &base, &unix_err) == 0;
-    curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, on_socket ? socket_path : NULL);
     curl_easy_setopt(e, CURLOPT_PRIVATE, call);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, call);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->curl_error);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, rp_stream_timeout_ms(call->x, t, s->o.stream_window_s));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(t->connect_timeout_s * 1000));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* bodies as sent: diff decodes */
-    pm_proxy_apply(e); /* what curl would find in the environment, without its look-ups */
-    pm_tls_apply(e, t->tls, t->insecure); /* CA bundle, client certificate, server_name */
     if (method && strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
@@ -382,204 +369,6 @@ static void start_exchange(replay_session *s, rp_exchange *x)
     }
 }
 
-/* ---- results ------------------------------------------------------------------------- */
-
-/* An answer's Content-Type and Content-Encoding: what redacting its body looks at. Built
- * once per answer for learning and writing it; a value that is not UTF-8 is left out (as
- * json_pack("[ss]") did, at a tenth of its cost). */
-static json_t *body_headers(const rp_call *call)
-{
-    json_t *headers = json_array();
-    static const char *const wanted[] = {"content-type", "content-encoding"};
-    for (size_t i = 0; i < 2; i++) {
-        const char *v = rp_call_header(call, wanted[i]);
-        json_t *value = v ? json_string(v) : NULL, *pair = value ? json_array() : NULL;
-        if (!pair) {
-            json_decref(value);
-            continue;
-        }
-        json_array_append_new(pair, json_string(wanted[i]));
-        json_array_append_new(pair, value);
-        json_array_append_new(headers, pair);
-    }
-    return headers;
-}
-
-/* What a spreading redactor learns of one answer before any is written: an issued token
- * or a session cookie echoed in another answer's part is redacted there too. The body's
- * fields pass is kept in *fields for writing it (pm_body_to_jtext_learned): not a second
- * scan of every JSON body. */
-static void learn_answer(const pm_redactor *r, const rp_call *call, const json_t *headers, pm_body_fields *fields)
-{
-    if (!call->status)
-        return;
-    for (size_t at = 0; at < call->hdr_len;) {
-        const char *n = call->hdr + at, *v = n + strlen(n) + 1;
-        at = (size_t)(v + strlen(v) + 1 - call->hdr);
-        pm_redact_learn_header(r, n, v);
-    }
-    if (call->spilled)
-        pm_redact_learn_body_fields(r, headers, call->resp_body.data, call->resp_body.len, fields);
-    else
-        pm_redact_learn_body_fields(r, headers, call->data, call->data_len, fields);
-}
-
-/* One target's answer as a JSON object, written straight as text, its secrets (a session
- * cookie, a token the backend issued, a credential the suite sent it and it echoed)
- * redacted as a capture's are; headers (body_headers) and fields (its body's fields pass)
- * as learn_answer had them. */
-static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *call, const pm_target *target,
-                           const pm_redactor *r, const json_t *headers, pm_body_fields *fields)
-{
-    if (target->recorded) { /* the capture's own response, with the target's keys added */
-        const rp_record *rec = x->rec;
-        if (rec->response >= 0 && pm_jtape_find(&rec->tape, (size_t)rec->response, "role") < 0 &&
-            pm_jtape_find(&rec->tape, (size_t)rec->response, "error") < 0) {
-            /* its text as recorded, reopened: not parsed into a tree and serialized again */
-            pm_jtext_object_extend_from(t, &rec->tape, (size_t)rec->response);
-            pm_jtext_key(t, "role");
-            pm_jtext_cstring(t, pm_role_name(target->role));
-            pm_jtext_key(t, "error");
-            pm_jtext_cstring(t, call->error);
-            pm_jtext_object_end(t);
-            return;
-        }
-        json_t *copy = rec->response >= 0 ? rp_record_json(rec, rec->response) : json_object();
-        json_object_set_new(copy, "role", json_string(pm_role_name(target->role)));
-        json_object_set_new(copy, "error", call->error ? json_string(call->error) : json_null());
-        pm_jtext_json(t, copy);
-        json_decref(copy);
-        return;
-    }
-    pm_jtext_object_begin(t);
-    pm_jtext_key(t, "role");
-    pm_jtext_cstring(t, pm_role_name(target->role));
-    if (call->skipped) {
-        pm_jtext_key(t, "skipped");
-        pm_jtext_bool(t, true);
-    }
-    if (call->status) {
-        pm_jtext_key(t, "status");
-        pm_jtext_int(t, call->status);
-        pm_jtext_key(t, "headers");
-        pm_jtext_array_begin(t);
-        for (size_t at = 0; at < call->hdr_len;) {
-            const char *n = call->hdr + at, *v = n + strlen(n) + 1;
-            at = (size_t)(v + strlen(v) + 1 - call->hdr);
-            char *red = r ? pm_redact_header_value(r, n, v) : NULL;
-            pm_jtext_array_begin(t);
-            pm_jtext_cstring(t, n);
-            pm_jtext_cstring(t, red ? red : v);
-            pm_jtext_array_end(t);
-            free(red);
-        }
-        pm_jtext_array_end(t);
-        if (call->spilled) {
-            pm_body_to_jtext_learned(&call->resp_body, r, headers, fields, t);
-        } else { /* hashed here, off the replay loop */
-            pm_body body;
-            if (x->hash_uncut)
-                pm_body_init(&body, call->body_limit);
-            else
-                pm_body_init_sha_when_cut(&body, call->body_limit);
-            if (call->data_len > 0 && pm_body_append(&body, call->data, call->data_len) != 0)
-                t->failed = true;
-            pm_body_to_jtext_learned(&body, r, headers, fields, t);
-            pm_body_free(&body);
-        }
-    }
-    if (call->sent_us) {
-        pm_jtext_key(t, "latency_us");
-        pm_jtext_int(t, call->first_byte_us ? call->first_byte_us - call->sent_us : 0);
-        pm_jtext_key(t, "done_us");
-        pm_jtext_int(t, call->done_us - call->sent_us);
-    }
-    pm_jtext_key(t, "error");
-    pm_jtext_cstring(t, call->error);
-    if (call->error && call->curl_error[0]) {
-        pm_jtext_key(t, "error_detail");
-        pm_jtext_cstring(t, call->curl_error);
-    }
-    rp_stream_write(t, call);
-    pm_jtext_object_end(t);
-}
-
-/* The capture record's own text, its closing brace replaced by the replay's keys: the
- * recorded bodies are not parsed and escaped a second time. */
-static int result_text(const rp_exchange *x, pm_jtext *t)
-{
-    const pm_suite *suite = x->suite;
-    pm_secrets *secrets = NULL;
-    pm_redactor *r = NULL;
-    if (x->redactor && (!(secrets = pm_secrets_new()) || pm_secrets_add_all(secrets, x->sent) != 0 ||
-                        !(r = pm_redactor_spreading(x->redactor, secrets, NULL)))) {
-        pm_secrets_free(secrets);
-        return -1;
-    }
-    pm_body_fields fields[suite->ntargets ? suite->ntargets : 1];
-    json_t *headers[suite->ntargets ? suite->ntargets : 1];
-    memset(fields, 0, sizeof fields);
-    for (size_t i = 0; i < suite->ntargets; i++) {
-        const rp_call *call = &x->calls[i];
-        headers[i] = r && !suite->targets[i].recorded && call->status ? body_headers(call) : NULL;
-        if (headers[i])
-            learn_answer(r, call, headers[i], &fields[i]);
-    }
-    if (t->tape) { /* following: the record's own tokens carried over */
-        pm_jtext_reset(t);
-        pm_jtext_object_extend_from(t, &x->rec->tape, 0);
-    } else {
-        pm_jtext_object_reopen(t, x->rec->text, x->rec->text_len);
-    }
-    pm_jtext_key(t, "responses");
-    pm_jtext_object_begin(t);
-    int64_t first_sent = INT64_MAX, last_sent = 0;
-    for (size_t i = 0; i < suite->ntargets; i++) {
-        const rp_call *call = &x->calls[i];
-        if (x->mixed && x->mixed->target != i)
-            continue; /* a mixed step: one answer */
-        pm_jtext_key(t, suite->targets[i].name);
-        write_response(t, x, call, &suite->targets[i], r, headers[i], &fields[i]);
-        if (call->sent_us && call->sent_us < first_sent)
-            first_sent = call->sent_us;
-        if (call->sent_us > last_sent)
-            last_sent = call->sent_us;
-    }
-    pm_jtext_object_end(t);
-    if (first_sent != INT64_MAX) {
-        pm_jtext_key(t, "send_skew_us");
-        pm_jtext_int(t, last_sent - first_sent);
-    }
-    if (x->mixed) {
-        pm_jtext_key(t, "mixed");
-        pm_jtext_object_begin(t);
-        pm_jtext_key(t, "pattern");
-        pm_jtext_cstring(t, replay_mixed_name(x->mixed->pattern));
-        pm_jtext_key(t, "flow");
-        pm_jtext_cstring(t, x->mixed->flow);
-        pm_jtext_key(t, "kind");
-        pm_jtext_cstring(t, x->mixed->kind);
-        pm_jtext_key(t, "step");
-        pm_jtext_int(t, x->mixed->step);
-        pm_jtext_key(t, "target");
-        pm_jtext_cstring(t, suite->targets[x->mixed->target].name);
-        pm_jtext_object_end(t);
-    }
-    pm_jtext_object_end(t);
-    for (size_t i = 0; i < suite->ntargets; i++) {
-        json_decref(headers[i]);
-        pm_body_fields_clear(&fields[i]); /* those of answers not written */
-    }
-    pm_redactor_free(r);
-    pm_secrets_free(secrets);
-    return t->failed ? -1 : 0;
-}
-
-int replay_exchange_text(const replay_exchange *x, pm_jtext *out)
-{
-    return result_text(x, out);
-}
-
 const char *replay_exchange_family(const replay_exchange *x)
 {
     return x->rec->family;
@@ -631,7 +420,7 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
         s->stats.done++;
         return s->handoff(ctx, x, err);
     }
-    if (result_text(x, &s->text) != 0) {
+    if (rp_result_text(x, &s->text) != 0) {
         pm_err_set(err, "record %s: cannot write its result", x->rec->id ? x->rec->id : "?");
         free_exchange(x);
         return -1;
@@ -648,21 +437,6 @@ static int finish_exchange(replay_session *s, rp_exchange *x, replay_result_fn f
     s->stats.done++;
     free_exchange(x);
     return rc;
-}
-
-/* Keeps a finished handle for the next transfer (its allocations and DNS/connection
- * state with it) instead of freeing it: bounded by the concurrency. */
-static void release_handle(replay_session *s, CURL *e)
-{
-    size_t cap = 2 * (size_t)s->o.concurrency * (s->suite->ntargets ? s->suite->ntargets : 1);
-    if (!s->idle)
-        s->idle = calloc(cap, sizeof *s->idle);
-    if (s->idle && s->nidle < cap) {
-        curl_easy_reset(e);
-        s->idle[s->nidle++] = e;
-    } else {
-        curl_easy_cleanup(e);
-    }
 }
 
 /* Finished transfers: retry a refused connection once, else close the call. */
@@ -689,7 +463,7 @@ static void collect_transfers(replay_session *s)
         call->status = call->error ? 0 : (int)status;
         call->done_us = now_us();
         call->done = true;
-        release_handle(s, m->easy_handle);
+        rp_handles_give(s->handles, call->target, m->easy_handle, rc == CURLE_OK && call->sends == 1);
         call->easy = NULL;
         call->x->pending--;
     }
@@ -948,9 +722,7 @@ void replay_free(replay_session *s)
     if (!s)
         return;
     pm_secrets_free(s->sent);
-    for (size_t i = 0; i < s->nidle; i++)
-        curl_easy_cleanup(s->idle[i]);
-    free(s->idle);
+    rp_handles_free(s->handles);
     if (s->multi)
         curl_multi_cleanup(s->multi);
     rp_correlation_free(s->corr);

@@ -50,6 +50,43 @@ static long member_of_type(const pm_jtape *t, long obj, const char *key, int typ
     return v >= 0 && t->tok[v].type == type ? v : -1;
 }
 
+typedef struct {
+    const char *name;
+    size_t len;
+} key;
+
+#define KEY(s) {s, sizeof s - 1}
+
+/* member for n keys at once, in one pass over the object's members: out[i] is the value
+ * of keys[i] (the last of duplicates), -1 when absent or obj is not an object. */
+static void members(const pm_jtape *t, long obj, const key *keys, long *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = -1;
+    if (obj < 0 || t->tok[obj].type != PM_JOBJ)
+        return;
+    size_t at = (size_t)obj + 1;
+    for (uint32_t m = 0; m < t->tok[obj].count; m++) {
+        const pm_jtok *k = &t->tok[at];
+        const char *s = t->text + k->start;
+        size_t len = k->end - k->start;
+        char buf[64];
+        if ((k->flags & PM_JTOK_ESCAPED) && len < sizeof buf && pm_jstr_unescape(s, len, buf, &len) == 0)
+            s = buf;
+        for (size_t i = 0; i < n; i++)
+            if (keys[i].len == len && memcmp(s, keys[i].name, len) == 0) {
+                out[i] = (long)at + 1;
+                break;
+            }
+        at = t->tok[at + 1].next;
+    }
+}
+
+static long of_type(const pm_jtape *t, long v, int type)
+{
+    return v >= 0 && t->tok[v].type == type ? v : -1;
+}
+
 /* Where decoded strings go: the block's string area, filled in order. */
 typedef struct {
     char *at, *end;
@@ -158,9 +195,25 @@ rp_record *rp_record_new(char *text, size_t len, const pm_jtape *parsed, pm_err 
         pm_err_set(err, "not a JSON object");
         return NULL;
     }
-    long request = member_of_type(t, 0, "request", PM_JOBJ);
-    long response = member_of_type(t, 0, "response", PM_JOBJ);
-    long req_headers = member(t, request, "headers"), resp_headers = member(t, response, "headers");
+    /* the keys replay reads, each object's found in one pass */
+    enum { K_ID, K_SESSION, K_FAMILY, K_TS, K_MUTATING, K_COHORT, K_REQUEST, K_RESPONSE, NTOP };
+    static const key top_keys[NTOP] = {KEY("id"), KEY("session"), KEY("family"), KEY("ts"),
+                                       KEY("mutating"), KEY("cohort"), KEY("request"), KEY("response")};
+    enum { Q_METHOD, Q_TARGET_B64, Q_TARGET, Q_HEADERS, Q_BODY, Q_BODY_B64, Q_BODY_REDACTED, NREQ };
+    static const key req_keys[NREQ] = {KEY("method"), KEY("target_b64"), KEY("target"), KEY("headers"),
+                                       KEY("body"), KEY("body_b64"), KEY("body_redacted")};
+    enum { S_HEADERS, S_BODY, S_STATUS, S_DONE_US, S_STREAM, NRESP };
+    static const key resp_keys[NRESP] = {KEY("headers"), KEY("body"), KEY("status"), KEY("done_us"), KEY("stream")};
+    enum { C_ORG, C_REPO, C_USER, NCOHORT };
+    static const key cohort_keys[NCOHORT] = {KEY("org"), KEY("repo"), KEY("user")};
+    long top[NTOP], rq[NREQ], rs[NRESP], co[NCOHORT];
+    members(t, 0, top_keys, top, NTOP);
+    long request = of_type(t, top[K_REQUEST], PM_JOBJ);
+    long response = of_type(t, top[K_RESPONSE], PM_JOBJ);
+    members(t, request, req_keys, rq, NREQ);
+    members(t, response, resp_keys, rs, NRESP);
+    members(t, of_type(t, top[K_COHORT], PM_JOBJ), cohort_keys, co, NCOHORT);
+    long req_headers = rq[Q_HEADERS], resp_headers = rs[S_HEADERS];
     size_t nh = count_headers(t, req_headers) + count_headers(t, resp_headers);
     size_t nstr = 0;
     for (size_t i = 0; i < t->n; i++)
@@ -191,36 +244,35 @@ rp_record *rp_record_new(char *text, size_t len, const pm_jtape *parsed, pm_err 
 
     r->request = request;
     r->response = response;
-    r->id = decode(t, member(t, 0, "id"), &out);
-    r->session = decode(t, member(t, 0, "session"), &out);
-    r->family = decode(t, member(t, 0, "family"), &out);
-    r->has_ts = pm_time_parse(decode(t, member(t, 0, "ts"), &out), &r->ts_us);
-    r->mutating = member_of_type(t, 0, "mutating", PM_JTRUE) >= 0;
-    long cohort = member_of_type(t, 0, "cohort", PM_JOBJ);
-    r->org = decode(t, member(t, cohort, "org"), &out);
-    r->repo = decode(t, member(t, cohort, "repo"), &out);
-    r->user = decode(t, member(t, cohort, "user"), &out);
-    r->method = decode(t, member(t, request, "method"), &out);
+    r->id = decode(t, top[K_ID], &out);
+    r->session = decode(t, top[K_SESSION], &out);
+    r->family = decode(t, top[K_FAMILY], &out);
+    r->has_ts = pm_time_parse(decode(t, top[K_TS], &out), &r->ts_us);
+    r->mutating = of_type(t, top[K_MUTATING], PM_JTRUE) >= 0;
+    r->org = decode(t, co[C_ORG], &out);
+    r->repo = decode(t, co[C_REPO], &out);
+    r->user = decode(t, co[C_USER], &out);
+    r->method = decode(t, rq[Q_METHOD], &out);
     /* target_b64: the target's bytes when they are not UTF-8 ("target" then shows them
      * as Latin-1, which is not what was sent) */
-    long target_b64 = member_of_type(t, request, "target_b64", PM_JSTR);
+    long target_b64 = of_type(t, rq[Q_TARGET_B64], PM_JSTR);
     r->target = target_b64 >= 0 ? decode_b64(t, target_b64, &out) : NULL;
     if (!r->target)
-        r->target = decode(t, member(t, request, "target"), &out);
+        r->target = decode(t, rq[Q_TARGET], &out);
     r->req_headers = headers;
     r->n_req_headers = decode_headers(t, req_headers, headers, &out);
     r->resp_headers = headers + r->n_req_headers;
     r->n_resp_headers = decode_headers(t, resp_headers, headers + r->n_req_headers, &out);
     r->resp_headers_tok = resp_headers;
-    r->req_body = member_of_type(t, request, "body", PM_JSTR);
-    if (r->req_body < 0 && (r->req_body = member_of_type(t, request, "body_b64", PM_JSTR)) >= 0)
+    r->req_body = of_type(t, rq[Q_BODY], PM_JSTR);
+    if (r->req_body < 0 && (r->req_body = of_type(t, rq[Q_BODY_B64], PM_JSTR)) >= 0)
         r->req_body_b64 = true;
-    r->req_body_redacted = member_of_type(t, request, "body_redacted", PM_JTRUE) >= 0;
-    r->resp_body = member_of_type(t, response, "body", PM_JSTR);
+    r->req_body_redacted = of_type(t, rq[Q_BODY_REDACTED], PM_JTRUE) >= 0;
+    r->resp_body = of_type(t, rs[S_BODY], PM_JSTR);
     int64_t v;
-    r->resp_status = integer_of(t, member(t, response, "status"), &v) ? (int)v : 0;
-    r->end_us = r->has_ts && integer_of(t, member(t, response, "done_us"), &v) ? r->ts_us + v : INT64_MAX;
-    r->resp_stream = member_of_type(t, response, "stream", PM_JOBJ);
+    r->resp_status = integer_of(t, rs[S_STATUS], &v) ? (int)v : 0;
+    r->end_us = r->has_ts && integer_of(t, rs[S_DONE_US], &v) ? r->ts_us + v : INT64_MAX;
+    r->resp_stream = of_type(t, rs[S_STREAM], PM_JOBJ);
     return r;
 }
 

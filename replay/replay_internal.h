@@ -92,6 +92,7 @@ typedef struct rp_call {
     bool too_large;
     bool window_over;       /* an event stream pmirror closed at the end of its window */
     int retries;
+    unsigned sends;         /* requests curl sent in this transfer (handles.c counts them) */
     int64_t sent_us, first_byte_us, done_us; /* wall clock, µs */
     char curl_error[CURL_ERROR_SIZE];
 } rp_call;
@@ -208,6 +209,30 @@ bool rp_stream_window_over(rp_call *call, int rc, long status);
 /* Writes the `stream` key of a target's answer when it is an event stream:
  * {closed_by: "pmirror"|"server", window_us, events, comments}. */
 void rp_stream_write(pm_jtext *t, const rp_call *call);
+
+/* ---- the result record (result.c) ------------------------------------------------------- */
+
+/* x's result written into t (reset first: the record's line, reopened): as
+ * replay_exchange_text. 0, or -1 (out of memory). */
+int rp_result_text(const rp_exchange *x, pm_jtext *t);
+
+/* ---- easy handles kept per target (handles.c) ------------------------------------------ */
+
+typedef struct rp_handles rp_handles;
+
+/* Idle lists of at most cap handles per target of suite (borrowed: it outlives them). */
+rp_handles *rp_handles_new(const pm_suite *suite, size_t cap);
+void rp_handles_free(rp_handles *h);
+/* A handle for target with the target's own options set (URL, unix socket, TLS, proxy,
+ * HTTP/1.1, connect timeout) and a fresh handle's request defaults (a GET, no headers, no
+ * body): the caller sets the request's. *sends counts the requests it sends in the
+ * transfer (0 now); sends must stay valid until the handle is given back. NULL when out
+ * of memory. */
+CURL *rp_handles_take(rp_handles *h, size_t target, unsigned *sends);
+/* A finished (removed from the multi) handle back to its target's list: kept as it is
+ * when clean (no error, one request sent), else reset and set up again; freed when the
+ * list is full. */
+void rp_handles_give(rp_handles *h, size_t target, CURL *e, bool clean);
 
 /* Stable shard of a record (repository, else user, else connection) among n. */
 unsigned rp_shard_of(const rp_record *record, unsigned n);

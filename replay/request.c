@@ -147,12 +147,14 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
     }
     free(path);
 
-    bool has_accept = false;
+    bool has_accept = false, has_connection = false;
+    for (size_t h = 0; h < rec->n_req_headers && !has_connection; h++)
+        has_connection = strcasecmp(rec->req_headers[h].name, "connection") == 0;
     for (size_t h = 0; h < rec->n_req_headers; h++) {
         const char *name = rec->req_headers[h].name, *value = rec->req_headers[h].value;
         bool recorded_host = strcasecmp(name, "host") == 0 && pm_is_unix_url(t->url);
         if ((is_dropped(name) && !recorded_host) || target_sets(t, name) ||
-            named_by_connection(rec->req_headers, rec->n_req_headers, name))
+            (has_connection && named_by_connection(rec->req_headers, rec->n_req_headers, name)))
             continue;
         has_accept |= strcasecmp(name, "accept") == 0;
         char *correlated = rp_correlation_apply(corr, call->target, value, &missing);
