@@ -222,6 +222,7 @@ typedef struct tee_transfer {
     size_t buf_off, buf_len, buf_cap;
     bool recv_paused;
     CURLcode result;
+    unsigned sends;             /* requests curl sent for it: 2 or more when it retried */
     const char *error;          /* refused | timeout | reset | garbage | other */
     char curl_error[CURL_ERROR_SIZE];
 } tee_transfer;

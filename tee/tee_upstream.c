@@ -12,12 +12,22 @@
  * head arrived, body bytes arrived, the transfer ended — the request's connection is
  * resumed (tee_request_wake). Finished handles are kept per worker with their settings;
  * the multi handle keeps the connections to the primary alive between requests.
+ *
+ * A handle is kept only after a clean transfer: no error, and one request sent. When a
+ * kept connection turns out closed by the primary as the request went out, curl sends it
+ * again on a new one and counts a retry on the handle, a count only curl_easy_reset clears;
+ * at the sixth, curl fails the transfer ("Connection died") and the client got a 502 for
+ * a request the primary would have answered (tests/integration/tee_reuse.sh). Such a
+ * handle is freed instead. With a libcurl older than 7.80 (no CURLOPT_PREREQFUNCTION to
+ * count the requests sent) no handle is kept.
  */
 #include "tee_internal.h"
 #include "core/proxy_env.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#define PM_HAVE_PREREQ (LIBCURL_VERSION_NUM >= 0x075000) /* 7.80.0 */
 
 #define SEND_CAP (256u << 10) /* request body bytes held for curl */
 #define RECV_CAP (256u << 10) /* response body bytes held before curl is paused */
@@ -116,6 +126,16 @@ static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 
 /* ---- handles ---------------------------------------------------------------------------------- */
 
+#if PM_HAVE_PREREQ
+/* Counts the requests a transfer sends (a second one is curl's retry). */
+static int count_send(void *ctx, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    ((tee_transfer *)ctx)->sends++;
+    return CURL_PREREQFUNC_OK;
+}
+#endif
+
 /* Options every request shares, set once per handle (a reset per request costs more than
  * the rest of setting a request up). */
 static CURL *new_handle(const tee_front *t)
@@ -137,6 +157,9 @@ static CURL *new_handle(const tee_front *t)
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L << 10);
     /* a silent primary is a timeout; a slow but moving transfer (a big blob) is not */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+#if PM_HAVE_PREREQ
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, count_send);
+#endif
     return e;
 }
 
@@ -168,6 +191,10 @@ int tee_transfer_begin(tee_worker *w, tee_request *rq, const tee_transfer_reques
     curl_easy_setopt(e, CURLOPT_WRITEDATA, rq);
     curl_easy_setopt(e, CURLOPT_READDATA, rq);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_error);
+#if PM_HAVE_PREREQ
+    x->sends = 0;
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
+#endif
     curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, x->request_target);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
@@ -265,6 +292,12 @@ void tee_transfer_release(tee_worker *w, tee_request *rq)
     if (!x->easy)
         return;
     curl_multi_remove_handle(w->multi, x->easy); /* unfinished: its connection is closed */
+    bool clean = PM_HAVE_PREREQ && x->done && x->result == CURLE_OK && x->sends == 1;
+    if (!clean) { /* a retry counted on it, or whatever an error left: not used again */
+        curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+        return;
+    }
     if (w->nidle == w->cap_idle) {
         size_t cap = w->cap_idle ? 2 * w->cap_idle : 64;
         CURL **p = realloc(w->idle, cap * sizeof *p);

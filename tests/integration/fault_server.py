@@ -18,6 +18,10 @@ Behaviour by path prefix (keep-alive HTTP/1.1 for the normal answers):
   /stall         never answers (sleeps 60 s in its daemon thread)
   /endless       Transfer-Encoding: chunked, chunks until the client goes away
   /status/<code> that status with a small body
+  /once          200 JSON when it is the first request of its connection; a later one on
+                 the same connection is read and logged, and the connection closed without
+                 an answer (a kept-alive connection the server closed as a request came:
+                 the client must send it again on a new one)
   /gzipbomb      200, Content-Encoding: gzip, application/json: one valid gzip member of
                  ~1 MB that inflates to 1 GiB of zeros (built once, on first use)
   anything else  200 JSON
@@ -163,6 +167,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
+        elif path.startswith("/once"):
+            if getattr(self, "answered_once", False):
+                self.close_connection = True
+                return
+            self.answered_once = True
+            self._json()
         elif path.startswith("/status/"):
             code = int("".join(c for c in path[8:].split("/")[0].split("?")[0] if c.isdigit()) or 500)
             self._json(code, status=code)
