@@ -175,6 +175,8 @@ typedef struct tee_worker {
     int listen_fd;
     bool owns_fd;               /* listen_fd is ours to close (no daemon took it) */
     CURLM *multi;               /* proxy mode */
+    CURLU *origin;              /* the primary's origin, parsed once for every handle (NULL:
+                                 * each transfer gives curl the URL as text) */
     CURL **idle;                /* finished easy handles, kept with their settings */
     size_t nidle, cap_idle;
     tee_request *active;        /* requests whose transfer runs or that wait suspended */
@@ -250,6 +252,9 @@ typedef struct tee_transfer_request {
     double timeout_s, connect_timeout_s;
 } tee_transfer_request;
 
+/* The primary's origin (scheme://authority/), parsed for CURLOPT_CURLU: curl otherwise
+ * parses the URL text again and prints it back for every transfer. NULL when it cannot be. */
+CURLU *tee_origin_parse(const tee_front *t);
 /* Starts rq's transfer (rq->xfer.url and .headers set) on the worker's multi handle. */
 int tee_transfer_begin(tee_worker *w, tee_request *rq, const tee_transfer_request *tr);
 /* Copies up to len request body bytes for curl; returns how many it took (0: the buffer

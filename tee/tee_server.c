@@ -611,6 +611,8 @@ void tee_free(tee_front *t)
         free(w->idle);
         if (w->multi)
             curl_multi_cleanup(w->multi);
+        if (w->origin)
+            curl_url_cleanup(w->origin); /* after the handles that point to it */
     }
     free(t->workers);
     if (t->no_content)

@@ -136,13 +136,29 @@ static int count_send(void *ctx, char *primary_ip, char *local_ip, int primary_p
 }
 #endif
 
+CURLU *tee_origin_parse(const tee_front *t)
+{
+    char *origin = NULL, *target = NULL;
+    CURLU *u = pm_request_for(t->primary, "/", &origin, &target) == 0 ? curl_url() : NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, origin, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        u = NULL;
+    }
+    free(origin);
+    free(target);
+    return u;
+}
+
 /* Options every request shares, set once per handle (a reset per request costs more than
  * the rest of setting a request up). */
-static CURL *new_handle(const tee_front *t)
+static CURL *new_handle(const tee_worker *w)
 {
+    const tee_front *t = w->tee;
     CURL *e = curl_easy_init();
     if (!e)
         return NULL;
+    if (w->origin)
+        curl_easy_setopt(e, CURLOPT_CURLU, w->origin);
     pm_tls_apply(e, t->o.primary_tls, false); /* the primary's CA bundle, client certificate, name */
     pm_proxy_apply(e); /* what curl would find in the environment, without its look-ups */
     if (t->primary_socket[0]) /* a unix: primary: every handle goes there */
@@ -180,7 +196,7 @@ static void list_remove(tee_worker *w, tee_request *rq)
 int tee_transfer_begin(tee_worker *w, tee_request *rq, const tee_transfer_request *tr)
 {
     tee_transfer *x = &rq->xfer;
-    CURL *e = w->nidle > 0 ? w->idle[--w->nidle] : new_handle(w->tee);
+    CURL *e = w->nidle > 0 ? w->idle[--w->nidle] : new_handle(w);
     if (!e)
         return -1;
     x->easy = e;
@@ -195,7 +211,8 @@ int tee_transfer_begin(tee_worker *w, tee_request *rq, const tee_transfer_reques
     x->sends = 0;
     curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
 #endif
-    curl_easy_setopt(e, CURLOPT_URL, x->url);
+    if (!w->origin)
+        curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, x->request_target);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(tr->connect_timeout_s * 1000));

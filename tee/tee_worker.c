@@ -120,6 +120,7 @@ int tee_workers_start(tee_front *t, const int *listen_fds, size_t n, pm_err *err
                 return pm_err_set(err, "out of memory");
             /* keep a connection to the primary for every request that may be in flight */
             curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)(limit / n + 16));
+            w->origin = tee_origin_parse(t); /* NULL: the URL goes as text, as before */
         } else {
             flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
             pool = 2;
