@@ -36,6 +36,13 @@ static void write_version(pm_jtext *t, const http_message *m)
     pm_jtext_cstring(t, v);
 }
 
+/* body, body_len... (core/body.c), redacted by o->redactor (fields: its learning pass). */
+static void write_body(pm_jtext *t, const http_message *m, const capture_options *o, pm_body_fields *fields)
+{
+    pm_body_to_jtext_typed(&m->body, o->redactor, http_fields_get(&m->headers, "content-type"),
+                           http_fields_get(&m->headers, "content-encoding"), fields, t);
+}
+
 static void write_request(pm_jtext *t, const http_exchange *x, const capture_options *o, pm_body_fields *fields)
 {
     const http_message *m = &x->req;
@@ -48,8 +55,8 @@ static void write_request(pm_jtext *t, const http_exchange *x, const capture_opt
     pm_jtext_target(t, red ? red : target);
     free(red);
     write_version(t, m);
-    pm_record_headers(t, "headers", m->headers, o->redactor);
-    pm_body_to_jtext_learned(&m->body, o->redactor, m->headers, fields, t);
+    http_fields_write(t, "headers", &m->headers, o->redactor);
+    write_body(t, m, o, fields);
     pm_jtext_key(t, "complete");
     pm_jtext_bool(t, m->complete);
     if (m->complete && m->ts_last >= m->ts_first) {
@@ -85,7 +92,7 @@ static void write_stream(pm_jtext *t, const http_message *m)
     pm_jtext_int(t, end > m->ts_first ? end - m->ts_first : 0);
     pm_jtext_key(t, "closed_by");
     pm_jtext_cstring(t, http_closed_by_name(m->closed_by));
-    const char *encoding = pm_headers_get(m->headers, "content-encoding");
+    const char *encoding = http_fields_get(&m->headers, "content-encoding");
     size_t *ends = NULL;
     pm_sse_counts counts;
     json_t *events = encoding && strcasecmp(encoding, "identity") != 0
@@ -121,10 +128,10 @@ static void write_response(pm_jtext *t, const http_exchange *x, const capture_op
     pm_jtext_key(t, "reason");
     pm_jtext_cstring(t, m->reason ? m->reason : "");
     write_version(t, m);
-    pm_record_headers(t, "headers", m->headers, o->redactor);
-    if (m->trailers)
-        pm_record_headers(t, "trailers", m->trailers, o->redactor);
-    pm_body_to_jtext_learned(&m->body, o->redactor, m->headers, fields, t);
+    http_fields_write(t, "headers", &m->headers, o->redactor);
+    if (m->trailers.n)
+        http_fields_write(t, "trailers", &m->trailers, o->redactor);
+    write_body(t, m, o, fields);
     pm_jtext_key(t, "complete");
     pm_jtext_bool(t, m->complete);
     int64_t request_end = x->req.complete ? x->req.ts_last : x->req.ts_first;
@@ -143,10 +150,11 @@ static void write_response(pm_jtext *t, const http_exchange *x, const capture_op
 /* Learns m's secrets; its body's fields pass is kept in *fields for writing it. */
 static void learn_message(const pm_redactor *r, const http_message *m, pm_body_fields *fields)
 {
-    pm_redact_learn_headers(r, m->headers);
-    if (m->trailers)
-        pm_redact_learn_headers(r, m->trailers);
-    pm_redact_learn_body_fields(r, m->headers, m->body.data, m->body.len, fields);
+    http_fields_learn(r, &m->headers);
+    http_fields_learn(r, &m->trailers);
+    pm_redact_learn_body_fields_typed(r, http_fields_get(&m->headers, "content-type"),
+                                      http_fields_get(&m->headers, "content-encoding"), m->body.data, m->body.len,
+                                      fields);
 }
 
 /* fields: the bodies' fields passes the learning pass kept (request, response), or NULL. */

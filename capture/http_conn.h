@@ -11,6 +11,7 @@
 
 #include "auth_users.h"
 #include "capture.h"
+#include "http_fields.h"
 
 /* Who ended an event-stream answer's window. */
 typedef enum http_closed_by { HTTP_CLOSED_NONE, HTTP_CLOSED_CLIENT, HTTP_CLOSED_SERVER, HTTP_CLOSED_CAPTURE } http_closed_by;
@@ -27,8 +28,8 @@ typedef struct http_message {
     int status;    /* responses */
     char *reason;  /* responses */
     int major, minor;
-    json_t *headers;  /* [[name, value], ...] */
-    json_t *trailers; /* chunked trailers, NULL when none */
+    http_fields headers;
+    http_fields trailers; /* chunked trailers (none: n is 0) */
     pm_body body; /* hashed only when cut; its limit set at its first bytes (core/body.c) */
     int64_t ts_first, ts_last; /* capture times of the first and last byte; a stream's
                                 * ts_last is when its window ended */

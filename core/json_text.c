@@ -50,7 +50,7 @@ static void put(pm_jtext *t, const char *s, size_t n)
     t->buf[t->len] = '\0';
 }
 
-static void put_byte(pm_jtext *t, char c)
+static inline void put_byte(pm_jtext *t, char c)
 {
     if (!reserve(t, 1))
         return;
@@ -163,16 +163,15 @@ static size_t escape_into(char *out, unsigned char c)
 }
 
 /* The escaper's scan reads a block at a time: 16 bytes with SSE2 (every x86-64 compiler
- * targets it), else 8 in a word. first_special(p, latin1) is the index of the first byte
- * of p[0..SCAN_BLOCK) that cannot be copied as it is — a control byte (< 0x20), '"',
- * '\\', and when latin1 any byte >= 0x80 — or SCAN_BLOCK when there is none. JSON bodies
- * have a '"' every few bytes, so what a stop costs matters as much as what a clean block
- * does. */
+ * targets it), else 8 in a word. special_mask(p, latin1) has bit k set when byte k of
+ * p[0..SCAN_BLOCK) cannot be copied as it is — a control byte (< 0x20), '"', '\\', and
+ * when latin1 any byte >= 0x80. JSON bodies have a '"' every few bytes, so what a stop
+ * costs matters as much as what a clean block does. */
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #define SCAN_BLOCK 16
 
-static size_t first_special(const unsigned char *p, bool latin1)
+static unsigned special_mask(const unsigned char *p, bool latin1)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v); /* v <= 0x1F */
@@ -181,15 +180,17 @@ static size_t first_special(const unsigned char *p, bool latin1)
     unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash)));
     if (latin1)
         mask |= (unsigned)_mm_movemask_epi8(v);
-    return mask ? (size_t)__builtin_ctz(mask) : SCAN_BLOCK;
+    return mask;
 }
 #else
 #include <endian.h>
 #define SCAN_BLOCK 8
 
 /* The flagged bytes as the high bit of each (the classic "has zero byte" and "has less
- * than" word tricks); the lowest flagged byte is always a true one, so ctz finds it. */
-static size_t first_special(const unsigned char *p, bool latin1)
+ * than" word tricks), one bit per byte. Only the lowest bit is sure to be a true one (a
+ * borrow can flag the byte after a flagged one): each stop is checked byte by byte, and a
+ * block is scanned again after every stop. */
+static unsigned special_mask(const unsigned char *p, bool latin1)
 {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     uint64_t v;
@@ -198,7 +199,7 @@ static size_t first_special(const unsigned char *p, bool latin1)
     uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
     uint64_t special = ((quote - ones) & ~quote & highs) | ((backslash - ones) & ~backslash & highs) |
                        ((v - ones * 0x20) & ~v & highs) | (latin1 ? v & highs : 0);
-    return special ? (size_t)__builtin_ctzll(special) / 8 : SCAN_BLOCK;
+    return special ? 1u << (__builtin_ctzll(special) / 8) : 0;
 }
 #endif
 
@@ -208,18 +209,41 @@ static size_t first_special(const unsigned char *p, bool latin1)
  * >= 0x80 written as \u00XX, read as Latin-1), or not yet known. */
 enum text_kind { TEXT_UTF8, TEXT_LATIN1, TEXT_UNCHECKED };
 
+/* One byte the scan stopped at, written at out as it must be (copied or escaped); an
+ * unchecked string is validated from here on at its first byte >= 0x80 (*text says what
+ * it turned out to be). Returns the bytes written. */
+static size_t put_stop(char *out, const unsigned char *s, size_t i, size_t len, enum text_kind *text)
+{
+    unsigned char c = s[i];
+    if (c == '"' || c == '\\') { /* most stops, in JSON bodies */
+        out[0] = '\\';
+        out[1] = (char)c;
+        return 2;
+    }
+    if (c >= 0x80 && *text == TEXT_UNCHECKED)
+        *text = pm_utf8_valid(s + i, len - i) ? TEXT_UTF8 : TEXT_LATIN1;
+    if (!needs_escape[c] && (c < 0x80 || *text == TEXT_UTF8)) {
+        *out = (char)c;
+        return 1;
+    }
+    return escape_into(out, c);
+}
+
 /* Escapes s straight into the buffer, a chunk at a time (room for the worst case of one
  * chunk, 6 bytes out per byte in, and a block more is reserved up front). An unchecked
  * string is validated only when its first byte >= 0x80 comes up, and only from there (all
  * before it is ASCII, written the same either way): most keys and header values never
- * are. Each block is copied whole before it is known where it stops (no call per run
- * between escapes): the output is at most 6 bytes per input byte before it, so the copy
- * stays inside the reserve. The last bytes of a chunk, fewer than a block, are scanned in
- * a zero-padded copy — a NUL stops the scan as any control byte does — so that short
- * strings (keys, header values: dozens per record) take the same path as long ones. */
+ * are. A block's mask of special bytes is computed once and walked stop by stop (JSON
+ * bodies have a '"' every few bytes: what a stop costs is most of what a body costs);
+ * before each run of plain bytes a whole block is copied from the run's start, before it
+ * is known where the run ends: the output is at most 6 bytes per input byte before it, so
+ * the copy stays inside the reserve. Reading a block from any of a block's offsets takes
+ * two blocks of input, so the last ones of a string are scanned in a zero-padded copy — a
+ * NUL stops the scan as any control byte does — and short strings (keys, header values:
+ * dozens per record) take the same path as long ones. */
 static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, enum text_kind text)
 {
-    unsigned char last[SCAN_BLOCK];
+    unsigned char last[2 * SCAN_BLOCK];
     for (size_t base = 0; base < len; base += ESCAPE_CHUNK) {
         size_t end = len - base < ESCAPE_CHUNK ? len : base + ESCAPE_CHUNK;
         if (!reserve(t, 6 * (end - base) + SCAN_BLOCK))
@@ -228,30 +252,31 @@ static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, enu
         size_t i = base;
         while (i < end) {
             const unsigned char *block = s + i;
-            if (end - i < SCAN_BLOCK) {
-                memset(last, 0, SCAN_BLOCK);
-                memcpy(last, s + i, end - i);
+            size_t avail = SCAN_BLOCK; /* bytes of the block to write */
+            if (end - i < SCAN_BLOCK || len - i < 2 * SCAN_BLOCK) {
+                avail = end - i < SCAN_BLOCK ? end - i : SCAN_BLOCK;
+                memset(last, 0, sizeof last);
+                memcpy(last, s + i, avail);
                 block = last;
             }
-            memcpy(out, block, SCAN_BLOCK);
-            size_t run = first_special(block, text != TEXT_UTF8); /* at most end - i: the padding stops it */
-            out += run;
-            i += run;
-            if (run == SCAN_BLOCK || i == end)
-                continue;
-            unsigned char c = s[i++];
-            if (c == '"' || c == '\\') { /* most stops, in JSON bodies */
-                out[0] = '\\';
-                out[1] = (char)c;
-                out += 2;
-                continue;
+            /* the stops before avail, and one at avail that ends the block */
+            unsigned mask = (special_mask(block, text != TEXT_UTF8) & ((1u << avail) - 1)) | 1u << avail;
+            size_t pos = 0; /* block bytes written */
+            for (;;) {
+                memcpy(out, block + pos, SCAN_BLOCK);
+                size_t k = (size_t)__builtin_ctz(mask);
+                out += k - pos;
+                if (k == avail)
+                    break;
+                out += put_stop(out, s, i + k, len, &text);
+                pos = k + 1;
+                mask &= mask - 1;
+#if SCAN_BLOCK == 8
+                if (pos < avail) /* the word scan is sure of its first stop only */
+                    mask = ((special_mask(block + pos, text != TEXT_UTF8) << pos) & ((1u << avail) - 1)) | 1u << avail;
+#endif
             }
-            if (c >= 0x80 && text == TEXT_UNCHECKED)
-                text = pm_utf8_valid(s + i - 1, len - i + 1) ? TEXT_UTF8 : TEXT_LATIN1;
-            if (!needs_escape[c] && (c < 0x80 || text == TEXT_UTF8))
-                *out++ = (char)c;
-            else
-                out += escape_into(out, c);
+            i += avail;
         }
         t->len = (size_t)(out - t->buf);
         t->buf[t->len] = '\0';
@@ -260,8 +285,23 @@ static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, enu
 
 void pm_jtext_key(pm_jtext *t, const char *key)
 {
-    size_t n = strlen(key);
+    /* Keys are literals, nearly always plain ASCII: written in one copy (the escaper's
+     * set-up cost more than a key, and a record has dozens: callgrind). */
+    size_t n = 0;
+    unsigned special = 0;
+    for (unsigned char c; (c = (unsigned char)key[n]) != 0; n++)
+        special |= needs_escape[c] | (c >> 7);
     separate(t);
+    if (!special && reserve(t, n + 3)) {
+        char *o = t->buf + t->len;
+        o[0] = '"';
+        memcpy(o + 1, key, n);
+        o[n + 1] = '"';
+        o[n + 2] = ':';
+        t->len += n + 3;
+        t->buf[t->len] = '\0';
+        return;
+    }
     put_byte(t, '"');
     put_string_body(t, (const unsigned char *)key, n, TEXT_UNCHECKED);
     put(t, "\":", 2);

@@ -744,28 +744,53 @@ void pm_redact_learn_target(const pm_redactor *r, const char *target)
         free(redact_params(r, q + 1, strlen(q + 1)));
 }
 
+/* pm_redact_learn_body with the body's Content-Type and Content-Encoding given (what
+ * headers hold is looked up by the callers that have them as jansson). */
+static void learn_body(const pm_redactor *r, const char *type, const json_t *headers, const char *encoding,
+                       const unsigned char *data, size_t len)
+{
+    size_t n = 0;
+    if (pm_utf8_valid(data, len))
+        free(redact_body_fields(r, type, (const char *)data, len, &n));
+    else
+        free(pm_redact_coded_body(r, headers ? pm_headers_get(headers, "content-encoding") : encoding, type, data,
+                                  len, &n));
+}
+
 void pm_redact_learn_body(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len)
 {
     if (!r->spread || len == 0)
         return;
-    size_t n = 0;
-    const char *type = pm_headers_get(headers, "content-type");
-    if (pm_utf8_valid(data, len))
-        free(redact_body_fields(r, type, (const char *)data, len, &n));
-    else
-        free(pm_redact_coded_body(r, pm_headers_get(headers, "content-encoding"), type, data, len, &n));
+    learn_body(r, pm_headers_get(headers, "content-type"), headers, NULL, data, len);
+}
+
+/* pm_redact_learn_body_fields with Content-Type (and, when headers is NULL,
+ * Content-Encoding) given. */
+static void learn_body_fields(const pm_redactor *r, const char *type, const json_t *headers, const char *encoding,
+                              const unsigned char *data, size_t len, pm_body_fields *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!r->spread || len == 0)
+        return;
+    if (!pm_utf8_valid(data, len)) {
+        learn_body(r, type, headers, encoding, data, len);
+        return;
+    }
+    f->red = redact_body_fields(r, type, (const char *)data, len, &f->len);
+    f->done = true;
 }
 
 void pm_redact_learn_body_fields(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len,
                                  pm_body_fields *f)
 {
-    memset(f, 0, sizeof *f);
-    if (!r->spread || len == 0 || !pm_utf8_valid(data, len)) {
-        pm_redact_learn_body(r, headers, data, len);
-        return;
-    }
-    f->red = redact_body_fields(r, pm_headers_get(headers, "content-type"), (const char *)data, len, &f->len);
-    f->done = true;
+    const char *type = r->spread && len > 0 ? pm_headers_get(headers, "content-type") : NULL;
+    learn_body_fields(r, type, headers, NULL, data, len, f);
+}
+
+void pm_redact_learn_body_fields_typed(const pm_redactor *r, const char *content_type, const char *content_encoding,
+                                       const unsigned char *data, size_t len, pm_body_fields *f)
+{
+    learn_body_fields(r, content_type, NULL, content_encoding, data, len, f);
 }
 
 char *pm_redact_body_text_learned(const pm_redactor *r, pm_body_fields *f, const char *text, size_t len,

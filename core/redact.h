@@ -140,6 +140,9 @@ typedef struct pm_body_fields {
  * stays false for other redactors, empty and non-text bodies). */
 void pm_redact_learn_body_fields(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len,
                                  pm_body_fields *f);
+/* The same with the body's Content-Type and Content-Encoding values given (NULL: none). */
+void pm_redact_learn_body_fields_typed(const pm_redactor *r, const char *content_type, const char *content_encoding,
+                                       const unsigned char *data, size_t len, pm_body_fields *f);
 /* pm_redact_body_text(r, ..., text, len, out_len) for the body f was learned from (f->done):
  * only the spreading is left to do. Takes f->red (f is left empty). */
 char *pm_redact_body_text_learned(const pm_redactor *r, pm_body_fields *f, const char *text, size_t len,
