@@ -170,17 +170,18 @@ static void write_exchange(const http_exchange *x, const capture_options *o, con
 }
 
 int capture_exchange_record(const http_exchange *x, const capture_options *o, const char *session,
-                            const char *id, pm_jtext *t)
+                            const char *id, pm_secrets *reused, pm_jtext *t)
 {
     if (!o->redactor) {
         write_exchange(x, o, session, id, NULL, t);
         return t->failed ? -1 : 0;
     }
     capture_options spreading = *o;
-    pm_secrets *secrets = pm_secrets_new();
+    pm_secrets *secrets = reused ? reused : pm_secrets_new();
     pm_redactor *r = secrets ? pm_redactor_spreading(o->redactor, secrets, NULL) : NULL;
     if (!r) {
-        pm_secrets_free(secrets);
+        if (!reused)
+            pm_secrets_free(secrets);
         return -1;
     }
     spreading.redactor = r;
@@ -193,6 +194,9 @@ int capture_exchange_record(const http_exchange *x, const capture_options *o, co
     pm_body_fields_clear(&fields[0]);
     pm_body_fields_clear(&fields[1]);
     pm_redactor_free(r);
-    pm_secrets_free(secrets);
+    if (reused)
+        pm_secrets_clear(secrets);
+    else
+        pm_secrets_free(secrets);
     return t->failed ? -1 : 0;
 }

@@ -86,8 +86,9 @@ const char *http_closed_by_name(http_closed_by by);
 /* Frees an exchange's contents (not the struct). */
 void http_exchange_clear(http_exchange *x);
 /* Writes the capture record of DESIGN.md for an exchange into t (reset first);
- * -1 when memory ran out. */
+ * -1 when memory ran out. secrets: an empty set the exchange's secrets are learned into
+ * while redacting, left empty again (NULL: one is made for the call). */
 int capture_exchange_record(const http_exchange *x, const capture_options *o, const char *session,
-                            const char *id, pm_jtext *t);
+                            const char *id, pm_secrets *secrets, pm_jtext *t);
 
 #endif

@@ -85,6 +85,8 @@ typedef struct pm_secrets pm_secrets;
 
 pm_secrets *pm_secrets_new(void);
 void pm_secrets_free(pm_secrets *s);
+/* Empties s for the next exchange (a set reused instead of made anew each time). */
+void pm_secrets_clear(pm_secrets *s);
 /* Learns value, to be replaced by token (NULL: what r writes for it where it is named).
  * Short values, redacted ones and values already known are ignored. -1: out of memory. */
 int pm_secrets_add(pm_secrets *s, const pm_redactor *r, const char *value, size_t len, const char *token);

@@ -54,14 +54,20 @@ pm_secrets *pm_secrets_new(void)
     return calloc(1, sizeof(pm_secrets));
 }
 
-void pm_secrets_free(pm_secrets *s)
+void pm_secrets_clear(pm_secrets *s)
 {
-    if (!s)
-        return;
     for (size_t i = 0; i < s->n; i++) {
         free(s->items[i].value);
         free(s->items[i].token);
     }
+    s->n = 0;
+}
+
+void pm_secrets_free(pm_secrets *s)
+{
+    if (!s)
+        return;
+    pm_secrets_clear(s);
     free(s);
 }
 
