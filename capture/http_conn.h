@@ -31,6 +31,8 @@ typedef struct http_message {
     http_fields headers;
     http_fields trailers; /* chunked trailers (none: n is 0) */
     pm_body body; /* hashed only when cut; its limit set at its first bytes (core/body.c) */
+    bool fields_none; /* the body is UTF-8 text whose redaction fields pass finds nothing
+                       * (capture_exchange_prepare) */
     int64_t ts_first, ts_last; /* capture times of the first and last byte; a stream's
                                 * ts_last is when its window ended */
     bool complete;
@@ -85,6 +87,9 @@ void http_conn_free(http_conn *c);
 const char *http_closed_by_name(http_closed_by by);
 /* Frees an exchange's contents (not the struct). */
 void http_exchange_clear(http_exchange *x);
+/* The part of an exchange's record that needs nothing but the exchange, done before it
+ * goes to the record thread (on the packet loop): which bodies have no secret fields. */
+void capture_exchange_prepare(http_exchange *x, const capture_options *o);
 /* Writes the capture record of DESIGN.md for an exchange into t (reset first);
  * -1 when memory ran out. secrets: an empty set the exchange's secrets are learned into
  * while redacting, left empty again (NULL: one is made for the call). */

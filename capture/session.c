@@ -128,6 +128,7 @@ static int emit_exchange(void *ctx, http_exchange *x, uint64_t conn_id)
         s->stats.incomplete_responses++;
     if (x->has_response && x->resp.stream)
         s->stats.event_streams++;
+    capture_exchange_prepare(x, &s->opts);
     http_exchange *moved = malloc(sizeof *moved);
     if (!moved) {
         s->cb_failed = true;

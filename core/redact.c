@@ -596,8 +596,10 @@ static size_t skip_space(const char *t, size_t len, size_t i)
     return i;
 }
 
-static text_result redact_json_text(const pm_redactor *r, const char *t, size_t len, bool force, char **out,
-                                    size_t *out_len)
+/* dry: only says whether anything would be redacted (TEXT_REDACTED at the first value that
+ * would be; nothing learned, *out untouched). */
+static text_result redact_json_text(const pm_redactor *r, const char *t, size_t len, bool force, bool dry,
+                                    char **out, size_t *out_len)
 {
     strbuf b = {0};
     size_t copied = 0, i = 0;
@@ -634,6 +636,8 @@ static text_result redact_json_text(const pm_redactor *r, const char *t, size_t 
             return TEXT_NEEDS_PARSER;
         }
         if (!already_redacted(t + v + 1, vend - v - 1)) {
+            if (dry)
+                return TEXT_REDACTED;
             sb_add(&b, t + copied, v + 1 - copied);
             sb_add_secret(&b, r, t + v + 1, vend - v - 1);
             copied = vend;
@@ -677,12 +681,12 @@ static char *redact_body_fields(const pm_redactor *r, const char *content_type, 
         return red;
     }
     char *out = NULL;
-    text_result rc = redact_json_text(r, text, len, false, &out, out_len);
+    text_result rc = redact_json_text(r, text, len, false, false, &out, out_len);
     if (rc != TEXT_NEEDS_PARSER)
         return out;
     json_t *doc = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (!doc) { /* escapes in a body that is not JSON: hash what is written */
-        redact_json_text(r, text, len, true, &out, out_len);
+        redact_json_text(r, text, len, true, false, &out, out_len);
         return out;
     }
     if (pm_redact_json(r, doc) > 0) {
@@ -785,6 +789,26 @@ void pm_redact_learn_body_fields(const pm_redactor *r, const json_t *headers, co
 {
     const char *type = r->spread && len > 0 ? pm_headers_get(headers, "content-type") : NULL;
     learn_body_fields(r, type, headers, NULL, data, len, f);
+}
+
+bool pm_redact_body_fields_none(const pm_redactor *r, const char *content_type, const char *text, size_t len)
+{
+    if (content_type && strncasecmp(content_type, "application/x-www-form-urlencoded", 33) == 0) {
+        if (memchr(text, '\0', len))
+            return false; /* redact_body_fields compares by strlen: such a body comes back */
+        for (size_t i = 0; i <= len;) { /* the parameters redact_params would redact */
+            const char *p = text + i, *amp = memchr(p, '&', len - i);
+            size_t n = amp ? (size_t)(amp - p) : len - i;
+            const char *eq = memchr(p, '=', n);
+            if (eq && list_has(&r->query, p, (size_t)(eq - p)) && eq + 1 < p + n)
+                return false;
+            if (!amp)
+                break;
+            i += n + 1;
+        }
+        return true;
+    }
+    return redact_json_text(r, text, len, false, true, NULL, NULL) == TEXT_UNCHANGED;
 }
 
 void pm_redact_learn_body_fields_typed(const pm_redactor *r, const char *content_type, const char *content_encoding,

@@ -901,6 +901,49 @@ Test(redact, body_fields_kept_from_learning_write_the_same)
     pm_redactor_free(r);
 }
 
+/* pm_redact_body_fields_none (capture asks it on the packet loop to skip learning a body):
+ * true exactly where the fields pass finds nothing, which the learning pass then confirms
+ * (done, nothing redacted, nothing learned); false for a listed field or parameter holding
+ * a value, a key spelled with escapes, and a form body holding a NUL. */
+Test(redact, body_fields_none_where_the_fields_pass_finds_nothing)
+{
+    static const struct {
+        const char *type, *text;
+        size_t len; /* 0: strlen */
+        bool none;
+    } cases[] = {
+        {"application/json", "{\"schemaVersion\":2,\"layers\":[{\"digest\":\"sha256:abc\"}]}", 0, true},
+        {"application/json", "{\"token\":\"Echo-0123456789abcdef\"}", 0, false},
+        {"application/json", "{\"a\":{\"password\" : \"x\"}}", 0, false},
+        {"application/json", "{\"token\":123,\"secret\":null}", 0, true},
+        {"application/json", "{\"token\":\"redacted:0123456789abcdef\"}", 0, true},
+        {"application/json", "{\"\\u0074oken\":\"Echo-0123456789abcdef\"}", 0, false},
+        {"application/json", "[\"token\", \"password\"]", 0, true},
+        {NULL, "{\"access_token\":\"Echo-0123456789abcdef\"}", 0, false},
+        {"application/x-www-form-urlencoded", "user=a&password=Echo-0123456789abcdef", 0, false},
+        {"application/x-www-form-urlencoded", "user=a&note=hello&password=", 0, true},
+        {"application/x-www-form-urlencoded", "user=a\0b&x=y", 12, false},
+        {"text/plain", "password: hunter2-0123456789", 0, true},
+    };
+    pm_redactor *base = redactor();
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        size_t len = cases[c].len ? cases[c].len : strlen(cases[c].text);
+        bool none = pm_redact_body_fields_none(base, cases[c].type, cases[c].text, len);
+        cr_expect_eq(none, cases[c].none, "case %zu", c);
+        if (!none)
+            continue;
+        pm_secrets *s = pm_secrets_new();
+        pm_redactor *r = pm_redactor_spreading(base, s, NULL);
+        pm_body_fields f;
+        pm_redact_learn_body_fields_typed(r, cases[c].type, NULL, (const unsigned char *)cases[c].text, len, &f);
+        cr_expect(f.done && !f.red && pm_secrets_count(s) == 0, "case %zu: the fields pass found something", c);
+        pm_body_fields_clear(&f);
+        pm_redactor_free(r);
+        pm_secrets_free(s);
+    }
+    pm_redactor_free(base);
+}
+
 /* Which values a set takes (spreadable: the bytes that bar one are found eight at a time
  * past the first that cannot stand outside a JSON string): a barring byte at every place
  * of a long value, in and out of the word loop, keeps it out; digits-only values stay out. */
