@@ -142,9 +142,10 @@ typedef struct pm_body_fields {
  * stays false for other redactors, empty and non-text bodies). */
 void pm_redact_learn_body_fields(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len,
                                  pm_body_fields *f);
-/* True when the fields pass over a UTF-8 text body finds nothing to redact (no listed JSON
- * field holding a string, no listed form parameter holding a value; nothing spelled with
- * escapes): its pm_body_fields are then {done = true, red = NULL} without running it. Reads
+/* True only when the fields pass over a UTF-8 text body finds nothing to redact (no listed
+ * JSON field holding a string, no listed form parameter holding a value; nothing spelled
+ * with escapes): its pm_body_fields are then {done = true, red = NULL} without running it.
+ * It may say false where the pass finds nothing (a listed key holding a number). Reads
  * only r's lists (any thread may ask while another redacts): capture asks on its packet
  * loop, so that its record thread does not scan each body twice. */
 bool pm_redact_body_fields_none(const pm_redactor *r, const char *content_type, const char *text, size_t len);

@@ -902,34 +902,39 @@ Test(redact, body_fields_kept_from_learning_write_the_same)
 }
 
 /* pm_redact_body_fields_none (capture asks it on the packet loop to skip learning a body):
- * true exactly where the fields pass finds nothing, which the learning pass then confirms
+ * true only where the fields pass finds nothing, which the learning pass then confirms
  * (done, nothing redacted, nothing learned); false for a listed field or parameter holding
- * a value, a key spelled with escapes, and a form body holding a NUL. */
+ * a value, a key spelled with escapes, and a form body holding a NUL. A listed key whose
+ * value is no string to redact may go either way (the check may be cautious). */
 Test(redact, body_fields_none_where_the_fields_pass_finds_nothing)
 {
     static const struct {
         const char *type, *text;
         size_t len; /* 0: strlen */
-        bool none;
+        int none;   /* 1: must be, 0: must not be, -1: either */
     } cases[] = {
-        {"application/json", "{\"schemaVersion\":2,\"layers\":[{\"digest\":\"sha256:abc\"}]}", 0, true},
-        {"application/json", "{\"token\":\"Echo-0123456789abcdef\"}", 0, false},
-        {"application/json", "{\"a\":{\"password\" : \"x\"}}", 0, false},
-        {"application/json", "{\"token\":123,\"secret\":null}", 0, true},
-        {"application/json", "{\"token\":\"redacted:0123456789abcdef\"}", 0, true},
-        {"application/json", "{\"\\u0074oken\":\"Echo-0123456789abcdef\"}", 0, false},
-        {"application/json", "[\"token\", \"password\"]", 0, true},
-        {NULL, "{\"access_token\":\"Echo-0123456789abcdef\"}", 0, false},
-        {"application/x-www-form-urlencoded", "user=a&password=Echo-0123456789abcdef", 0, false},
-        {"application/x-www-form-urlencoded", "user=a&note=hello&password=", 0, true},
-        {"application/x-www-form-urlencoded", "user=a\0b&x=y", 12, false},
-        {"text/plain", "password: hunter2-0123456789", 0, true},
+        {"application/json", "{\"schemaVersion\":2,\"layers\":[{\"digest\":\"sha256:abc\"}]}", 0, 1},
+        {"application/json", "{\"token\":\"Echo-0123456789abcdef\"}", 0, 0},
+        {"application/json", "{\"a\":{\"password\" : \"x\"}}", 0, 0},
+        {"application/json", "{\"a\":{\"passwordsandmore\":\"x\", \"b\": \"token\"}}", 0, 1},
+        {"application/json", "{\"token\":123,\"secret\":null}", 0, -1},
+        {"application/json", "{\"token\":\"redacted:0123456789abcdef\"}", 0, -1},
+        {"application/json", "{\"\\u0074oken\":\"Echo-0123456789abcdef\"}", 0, 0},
+        {"application/json", "{\"a\\\"b\":\"x\",\"n\":1}", 0, 0},
+        {"application/json", "[\"token\", \"password\"]", 0, 1},
+        {"application/json", "\"token\":\"x\"", 0, 0},
+        {NULL, "{\"access_token\":\"Echo-0123456789abcdef\"}", 0, 0},
+        {"application/x-www-form-urlencoded", "user=a&password=Echo-0123456789abcdef", 0, 0},
+        {"application/x-www-form-urlencoded", "user=a&note=hello&password=", 0, 1},
+        {"application/x-www-form-urlencoded", "user=a\0b&x=y", 12, 0},
+        {"text/plain", "password: hunter2-0123456789", 0, 1},
     };
     pm_redactor *base = redactor();
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         size_t len = cases[c].len ? cases[c].len : strlen(cases[c].text);
         bool none = pm_redact_body_fields_none(base, cases[c].type, cases[c].text, len);
-        cr_expect_eq(none, cases[c].none, "case %zu", c);
+        if (cases[c].none >= 0)
+            cr_expect_eq(none, cases[c].none == 1, "case %zu", c);
         if (!none)
             continue;
         pm_secrets *s = pm_secrets_new();
