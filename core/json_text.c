@@ -307,10 +307,57 @@ void pm_jtext_key(pm_jtext *t, const char *key)
     put(t, "\":", 2);
 }
 
+#define SHORT_STRING 32
+
+/* A short string of plain ASCII (most header values, the names in a record's head),
+ * checked a byte at a time and copied whole with its quotes: the block escaper's set-up
+ * costs more than such a string (callgrind). False, with nothing written, for any other.
+ * The caller has reserved room. */
+/* True when one of 8 bytes at p is a control byte, '"', '\\' or >= 0x80 (the "has zero
+ * byte" and "has less than" word tests: exact as yes or no). */
+static bool word_special(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t v, quote, backslash;
+    memcpy(&v, p, 8);
+    quote = v ^ (ones * '"');
+    backslash = v ^ (ones * '\\');
+    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((v - ones * 0x20) & ~v) | v) & highs;
+}
+
+/* True when no byte of s[0, len) (len <= SHORT_STRING) needs more than a copy in ASCII:
+ * two overlapping blocks or words cover it. */
+static bool plain_ascii(const unsigned char *s, size_t len)
+{
+#if defined(__SSE2__)
+    if (len >= 16)
+        return !special_mask(s, true) && !special_mask(s + len - 16, true);
+#endif
+    if (len >= 8 && len <= 16)
+        return !word_special(s) && !word_special(s + len - 8);
+    unsigned special = 0;
+    for (size_t i = 0; i < len; i++)
+        special |= needs_escape[s[i]] | (s[i] >> 7);
+    return !special;
+}
+
+static bool put_short_plain(pm_jtext *t, const char *s, size_t len)
+{
+    if (len > SHORT_STRING || !plain_ascii((const unsigned char *)s, len))
+        return false;
+    char *o = t->buf + t->len;
+    o[0] = '"';
+    memcpy(o + 1, s, len);
+    o[len + 1] = '"';
+    t->len += len + 2;
+    t->buf[t->len] = '\0';
+    return true;
+}
+
 void pm_jtext_string_utf8(pm_jtext *t, const char *s, size_t len)
 {
     separate(t);
-    if (!reserve(t, len + len / 8 + 2))
+    if (!reserve(t, len + len / 8 + 2) || put_short_plain(t, s, len))
         return;
     put_byte(t, '"');
     put_string_body(t, (const unsigned char *)s, len, TEXT_UTF8);
@@ -320,7 +367,7 @@ void pm_jtext_string_utf8(pm_jtext *t, const char *s, size_t len)
 void pm_jtext_string(pm_jtext *t, const char *s, size_t len)
 {
     separate(t);
-    if (!reserve(t, len + len / 8 + 2))
+    if (!reserve(t, len + len / 8 + 2) || put_short_plain(t, s, len))
         return;
     put_byte(t, '"');
     put_string_body(t, (const unsigned char *)s, len, TEXT_UNCHECKED);
