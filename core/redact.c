@@ -147,7 +147,7 @@ static int list_load(name_list *l, const json_t *rules, const char *key,
     return 0;
 }
 
-static bool list_has(const name_list *l, const char *name, size_t len)
+static inline bool list_has(const name_list *l, const char *name, size_t len)
 {
     if (len > l->longest)
         return false;
