@@ -60,7 +60,7 @@ static inline void put_byte(pm_jtext *t, char c)
 
 /* Before any value: the comma that separates it from the previous one, unless the value
  * follows its key. */
-static void separate(pm_jtext *t)
+static inline void separate(pm_jtext *t)
 {
     if (t->len > 0 && t->buf[t->len - 1] == ':')
         return;
@@ -283,36 +283,11 @@ static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, enu
     }
 }
 
-void pm_jtext_key(pm_jtext *t, const char *key)
-{
-    /* Keys are literals, nearly always plain ASCII: written in one copy (the escaper's
-     * set-up cost more than a key, and a record has dozens: callgrind). */
-    size_t n = 0;
-    unsigned special = 0;
-    for (unsigned char c; (c = (unsigned char)key[n]) != 0; n++)
-        special |= needs_escape[c] | (c >> 7);
-    separate(t);
-    if (!special && reserve(t, n + 3)) {
-        char *o = t->buf + t->len;
-        o[0] = '"';
-        memcpy(o + 1, key, n);
-        o[n + 1] = '"';
-        o[n + 2] = ':';
-        t->len += n + 3;
-        t->buf[t->len] = '\0';
-        return;
-    }
-    put_byte(t, '"');
-    put_string_body(t, (const unsigned char *)key, n, TEXT_UNCHECKED);
-    put(t, "\":", 2);
-}
-
+/* Keys and short strings of plain ASCII (most header values, the names in a record's
+ * head) are checked whole and copied with their quotes: the block escaper's set-up costs
+ * more than such a string (callgrind). */
 #define SHORT_STRING 32
 
-/* A short string of plain ASCII (most header values, the names in a record's head),
- * checked a byte at a time and copied whole with its quotes: the block escaper's set-up
- * costs more than such a string (callgrind). False, with nothing written, for any other.
- * The caller has reserved room. */
 /* True when one of 8 bytes at p is a control byte, '"', '\\' or >= 0x80 (the "has zero
  * byte" and "has less than" word tests: exact as yes or no). */
 static bool word_special(const unsigned char *p)
@@ -341,6 +316,28 @@ static bool plain_ascii(const unsigned char *s, size_t len)
     return !special;
 }
 
+void pm_jtext_key(pm_jtext *t, const char *key)
+{
+    /* Keys are literals, nearly always short plain ASCII: a record has dozens. */
+    size_t n = strlen(key);
+    separate(t);
+    if (n <= SHORT_STRING && plain_ascii((const unsigned char *)key, n) && reserve(t, n + 3)) {
+        char *o = t->buf + t->len;
+        o[0] = '"';
+        memcpy(o + 1, key, n);
+        o[n + 1] = '"';
+        o[n + 2] = ':';
+        t->len += n + 3;
+        t->buf[t->len] = '\0';
+        return;
+    }
+    put_byte(t, '"');
+    put_string_body(t, (const unsigned char *)key, n, TEXT_UNCHECKED);
+    put(t, "\":", 2);
+}
+
+/* s as a JSON string when it is short plain ASCII (the caller has reserved room); false,
+ * with nothing written, for any other. */
 static bool put_short_plain(pm_jtext *t, const char *s, size_t len)
 {
     if (len > SHORT_STRING || !plain_ascii((const unsigned char *)s, len))
