@@ -41,7 +41,7 @@ typedef struct side {
     bool drained;     /* server side: a stream's window ended; what follows reached nobody */
     int64_t ts;
     char *field, *value; /* the header being accumulated */
-    size_t field_len, value_len;
+    size_t field_len, value_len, field_cap, value_cap;
     size_t head_bytes;
     http_exchange *x; /* the exchange whose message this side is filling */
 } side;
@@ -90,6 +90,25 @@ static int append_string(char **s, const char *at, size_t n)
     return append_bytes(s, &len, at, n);
 }
 
+/* append_bytes into a buffer a side reuses for every header: grown, never shrunk. */
+static int append_kept(char **s, size_t *len, size_t *cap, const char *at, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t want = *cap ? *cap : 128;
+        while (want < *len + n + 1)
+            want *= 2;
+        char *p = realloc(*s, want);
+        if (!p)
+            return -1;
+        *s = p;
+        *cap = want;
+    }
+    memcpy(*s + *len, at, n);
+    *len += n;
+    (*s)[*len] = '\0';
+    return 0;
+}
+
 static http_conn *conn_of(llhttp_t *p)
 {
     return p->data;
@@ -127,8 +146,8 @@ void http_exchange_clear(http_exchange *x)
         free(msgs[i]->method);
         free(msgs[i]->target);
         free(msgs[i]->reason);
-        json_decref(msgs[i]->headers);
-        json_decref(msgs[i]->trailers);
+        http_fields_free(&msgs[i]->headers);
+        http_fields_free(&msgs[i]->trailers);
         pm_body_free(&msgs[i]->body);
         free(msgs[i]->marks);
         memset(msgs[i], 0, sizeof *msgs[i]);
@@ -141,8 +160,8 @@ static void message_reset(http_message *m)
     free(m->method);
     free(m->target);
     free(m->reason);
-    json_decref(m->headers);
-    json_decref(m->trailers);
+    http_fields_free(&m->headers);
+    http_fields_free(&m->trailers);
     pm_body_free(&m->body);
     free(m->marks);
     memset(m, 0, sizeof *m);
@@ -260,9 +279,10 @@ static int on_message_begin(llhttp_t *p)
         s->x->has_response = true;
     }
     http_message *m = message_of(s);
-    m->headers = json_array();
+    m->headers.n = 0; /* a message begun again (an orphan's) starts empty */
+    m->headers.len = 0;
     m->ts_first = s->ts;
-    return m->headers ? 0 : -1;
+    return 0;
 }
 
 /* Head bytes into one text field of the message being parsed (method, target, reason). */
@@ -298,7 +318,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
     side *s = side_of(p);
     if (count_head(s, n, conn_of(p)->env->opts) != 0)
         return -1;
-    return append_bytes(&s->field, &s->field_len, at, n);
+    return append_kept(&s->field, &s->field_len, &s->field_cap, at, n);
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n)
@@ -306,7 +326,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
     side *s = side_of(p);
     if (count_head(s, n, conn_of(p)->env->opts) != 0)
         return -1;
-    return append_bytes(&s->value, &s->value_len, at, n);
+    return append_kept(&s->value, &s->value_len, &s->value_cap, at, n);
 }
 
 static int on_header_value_complete(llhttp_t *p)
@@ -315,17 +335,12 @@ static int on_header_value_complete(llhttp_t *p)
     http_message *m = message_of(s);
     if (!m)
         return -1;
-    json_t **list = s->headers_done ? &m->trailers : &m->headers;
-    if (!*list)
-        *list = json_array();
-    /* Header bytes that are not UTF-8 are kept as they came (jansson's _nocheck);
-     * the record writer (pm_jtext) escapes them as Latin-1. */
-    json_t *pair = json_array();
-    json_array_append_new(pair, json_stringn_nocheck(s->field ? s->field : "", s->field_len));
-    json_array_append_new(pair, json_stringn_nocheck(s->value ? s->value : "", s->value_len));
-    json_array_append_new(*list, pair);
+    /* Header bytes that are not UTF-8 are kept as they came; the record writer (pm_jtext)
+     * escapes them as Latin-1. */
+    int rc = http_fields_add(s->headers_done ? &m->trailers : &m->headers, s->field, s->field_len, s->value,
+                             s->value_len);
     s->field_len = s->value_len = 0;
-    return 0;
+    return rc;
 }
 
 static int on_headers_complete(llhttp_t *p)
@@ -343,11 +358,12 @@ static int on_headers_complete(llhttp_t *p)
         if (!m->method)
             m->method = strdup(llhttp_method_name((llhttp_method_t)p->method));
         http_exchange *x = s->x;
-        const char *auth = pm_headers_get(m->headers, "authorization");
+        const char *auth = http_fields_get(&m->headers, "authorization");
         const char *user = auth ? auth_users_get(c->env->users, auth) : NULL;
         pm_classify_user(c->env->opts->map, m->method, m->target ? m->target : "/", user,
                          &x->cls);
-        pm_classify_overrides(&x->cls, m->headers);
+        if (http_fields_override_mutating(&m->headers))
+            x->cls.mutating = true;
         x->classified = true;
         x->selected = pm_selection_matches(c->env->opts->selection, x->cls.family, &x->cls.cohort);
         return 0;
@@ -364,7 +380,7 @@ static int on_headers_complete(llhttp_t *p)
         return 2; /* a tunnel follows */
     /* an event stream: a 2xx answer (a 101 or an error on a streaming route is none) */
     m->stream = m->status >= 200 && m->status < 300 &&
-                (s->x->cls.streaming || pm_sse_is_stream_type(pm_headers_get(m->headers, "content-type")));
+                (s->x->cls.streaming || pm_sse_is_stream_type(http_fields_get(&m->headers, "content-type")));
     return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "auth_users.h"
 #include "capture.h"
+#include "http_fields.h"
 
 /* Who ended an event-stream answer's window. */
 typedef enum http_closed_by { HTTP_CLOSED_NONE, HTTP_CLOSED_CLIENT, HTTP_CLOSED_SERVER, HTTP_CLOSED_CAPTURE } http_closed_by;
@@ -27,9 +28,11 @@ typedef struct http_message {
     int status;    /* responses */
     char *reason;  /* responses */
     int major, minor;
-    json_t *headers;  /* [[name, value], ...] */
-    json_t *trailers; /* chunked trailers, NULL when none */
+    http_fields headers;
+    http_fields trailers; /* chunked trailers (none: n is 0) */
     pm_body body; /* hashed only when cut; its limit set at its first bytes (core/body.c) */
+    bool fields_none; /* the body is UTF-8 text whose redaction fields pass finds nothing
+                       * (capture_exchange_prepare) */
     int64_t ts_first, ts_last; /* capture times of the first and last byte; a stream's
                                 * ts_last is when its window ended */
     bool complete;
@@ -84,9 +87,13 @@ void http_conn_free(http_conn *c);
 const char *http_closed_by_name(http_closed_by by);
 /* Frees an exchange's contents (not the struct). */
 void http_exchange_clear(http_exchange *x);
+/* The part of an exchange's record that needs nothing but the exchange, done before it
+ * goes to the record thread (on the packet loop): which bodies have no secret fields. */
+void capture_exchange_prepare(http_exchange *x, const capture_options *o);
 /* Writes the capture record of DESIGN.md for an exchange into t (reset first);
- * -1 when memory ran out. */
+ * -1 when memory ran out. secrets: an empty set the exchange's secrets are learned into
+ * while redacting, left empty again (NULL: one is made for the call). */
 int capture_exchange_record(const http_exchange *x, const capture_options *o, const char *session,
-                            const char *id, pm_jtext *t);
+                            const char *id, pm_secrets *secrets, pm_jtext *t);
 
 #endif

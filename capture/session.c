@@ -54,6 +54,8 @@ struct capture_session {
     char prefix[16];
     bool prefix_set;
     pm_jtext text; /* the record being written, reused (the record thread's) */
+    pm_secrets *secrets; /* each exchange's secrets while its record is written, reused
+                          * (the record thread's; made at its first redacted record) */
     pm_redactor *remembering; /* opts.redactor when redacting: the record thread's, it
                                * remembers each credential's token across exchanges */
     record_thread *writer; /* during capture_run */
@@ -98,7 +100,9 @@ static int write_exchange(void *ctx, const http_exchange *x, uint64_t conn_id, p
     char session[sizeof s->prefix + 21], id[sizeof session + 21];
     dash_number(session, s->prefix, conn_id);
     dash_number(id, session, x->seq);
-    if (capture_exchange_record(x, &s->opts, session, id, &s->text) != 0)
+    if (s->opts.redactor && !s->secrets)
+        s->secrets = pm_secrets_new(); /* NULL: the record makes its own, and fails the same */
+    if (capture_exchange_record(x, &s->opts, session, id, s->secrets, &s->text) != 0)
         return pm_err_set(err, "out of memory building record %s", id);
     pthread_mutex_lock(&s->fn_lock);
     int rc = s->fn(s->fn_ctx, s->text.buf, s->text.len, err);
@@ -124,6 +128,7 @@ static int emit_exchange(void *ctx, http_exchange *x, uint64_t conn_id)
         s->stats.incomplete_responses++;
     if (x->has_response && x->resp.stream)
         s->stats.event_streams++;
+    capture_exchange_prepare(x, &s->opts);
     http_exchange *moved = malloc(sizeof *moved);
     if (!moved) {
         s->cb_failed = true;
@@ -614,6 +619,7 @@ void capture_close(capture_session *s)
         pcap_close(s->pcap);
     free(s->stats.families);
     pm_jtext_free(&s->text);
+    pm_secrets_free(s->secrets);
     pthread_mutex_destroy(&s->fn_lock);
     free(s);
 }

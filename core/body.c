@@ -101,8 +101,26 @@ int pm_body_to_jtext_redacted(const pm_body *b, const pm_redactor *r, const json
     return pm_body_to_jtext_learned(b, r, headers, NULL, t);
 }
 
-int pm_body_to_jtext_learned(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_body_fields *f,
-                             pm_jtext *t)
+/* A message's Content-Type and Content-Encoding: given, or looked up in its headers only
+ * when asked for (most bodies need neither). */
+typedef struct {
+    const json_t *headers;
+    const char *type, *encoding;
+    bool given;
+} body_types;
+
+static const char *type_of(const body_types *m)
+{
+    return m->given ? m->type : pm_headers_get(m->headers, "content-type");
+}
+
+static const char *encoding_of(const body_types *m)
+{
+    return m->given ? m->encoding : pm_headers_get(m->headers, "content-encoding");
+}
+
+static int body_to_jtext(const pm_body *b, const pm_redactor *r, const body_types *m, pm_body_fields *f,
+                         pm_jtext *t)
 {
     char hex[65];
     bool cut = b->len < b->total, with_sha = cut || b->sha_always;
@@ -113,10 +131,10 @@ int pm_body_to_jtext_learned(const pm_body *b, const pm_redactor *r, const json_
     size_t red_len = 0;
     char *red = !r || b->len == 0 ? NULL
                 : learned ? pm_redact_body_text_learned(r, f, (const char *)b->data, b->len, &red_len)
-                : text ? pm_redact_body_text(r, pm_headers_get(headers, "content-type"), (const char *)b->data,
+                : text ? pm_redact_body_text(r, type_of(m), (const char *)b->data,
                                              b->len, &red_len)
-                       : pm_redact_coded_body(r, pm_headers_get(headers, "content-encoding"),
-                                              pm_headers_get(headers, "content-type"), b->data, b->len, &red_len);
+                       : pm_redact_coded_body(r, encoding_of(m),
+                                              type_of(m), b->data, b->len, &red_len);
     const unsigned char *data = red ? (const unsigned char *)red : b->data;
     size_t len = red ? red_len : b->len;
     if (text) {
@@ -151,6 +169,20 @@ int pm_body_to_jtext_learned(const pm_body *b, const pm_redactor *r, const json_
         pm_jtext_cstring(t, hex);
     }
     return 0;
+}
+
+int pm_body_to_jtext_learned(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_body_fields *f,
+                             pm_jtext *t)
+{
+    body_types m = {.headers = headers};
+    return body_to_jtext(b, r, &m, f, t);
+}
+
+int pm_body_to_jtext_typed(const pm_body *b, const pm_redactor *r, const char *content_type,
+                           const char *content_encoding, pm_body_fields *f, pm_jtext *t)
+{
+    body_types m = {.type = content_type, .encoding = content_encoding, .given = true};
+    return body_to_jtext(b, r, &m, f, t);
 }
 
 int pm_body_to_json(const pm_body *b, json_t *obj)

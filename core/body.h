@@ -45,6 +45,10 @@ int pm_body_to_jtext_redacted(const pm_body *b, const pm_redactor *r, const json
  * The same text out; f->red is taken. */
 int pm_body_to_jtext_learned(const pm_body *b, const pm_redactor *r, const json_t *headers, pm_body_fields *f,
                              pm_jtext *t);
+/* The same with the message's Content-Type and Content-Encoding values given (NULL: none)
+ * instead of its headers: for a caller that keeps headers outside jansson (capture). */
+int pm_body_to_jtext_typed(const pm_body *b, const pm_redactor *r, const char *content_type,
+                           const char *content_encoding, pm_body_fields *f, pm_jtext *t);
 void pm_body_free(pm_body *b);
 
 #endif

@@ -59,7 +59,7 @@ static void put(pm_jtext *t, const char *s, size_t n)
     t->buf[t->len] = '\0';
 }
 
-static void put_byte(pm_jtext *t, char c)
+static inline void put_byte(pm_jtext *t, char c)
 {
     if (!reserve(t, 1))
         return;
@@ -69,7 +69,7 @@ static void put_byte(pm_jtext *t, char c)
 
 /* Before any value: the comma that separates it from the previous one, unless the value
  * follows its key. */
-static void separate(pm_jtext *t)
+static inline void separate(pm_jtext *t)
 {
     if (t->len > 0 && t->buf[t->len - 1] == ':')
         return;
@@ -352,16 +352,15 @@ static size_t escape_into(char *out, unsigned char c)
 }
 
 /* The escaper's scan reads a block at a time: 16 bytes with SSE2 (every x86-64 compiler
- * targets it), else 8 in a word. first_special(p, latin1) is the index of the first byte
- * of p[0..SCAN_BLOCK) that cannot be copied as it is — a control byte (< 0x20), '"',
- * '\\', and when latin1 any byte >= 0x80 — or SCAN_BLOCK when there is none. JSON bodies
- * have a '"' every few bytes, so what a stop costs matters as much as what a clean block
- * does. */
+ * targets it), else 8 in a word. special_mask(p, latin1) has bit k set when byte k of
+ * p[0..SCAN_BLOCK) cannot be copied as it is — a control byte (< 0x20), '"', '\\', and
+ * when latin1 any byte >= 0x80. JSON bodies have a '"' every few bytes, so what a stop
+ * costs matters as much as what a clean block does. */
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #define SCAN_BLOCK 16
 
-static size_t first_special(const unsigned char *p, bool latin1)
+static unsigned special_mask(const unsigned char *p, bool latin1)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v); /* v <= 0x1F */
@@ -370,15 +369,17 @@ static size_t first_special(const unsigned char *p, bool latin1)
     unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash)));
     if (latin1)
         mask |= (unsigned)_mm_movemask_epi8(v);
-    return mask ? (size_t)__builtin_ctz(mask) : SCAN_BLOCK;
+    return mask;
 }
 #else
 #include <endian.h>
 #define SCAN_BLOCK 8
 
 /* The flagged bytes as the high bit of each (the classic "has zero byte" and "has less
- * than" word tricks); the lowest flagged byte is always a true one, so ctz finds it. */
-static size_t first_special(const unsigned char *p, bool latin1)
+ * than" word tricks), one bit per byte. Only the lowest bit is sure to be a true one (a
+ * borrow can flag the byte after a flagged one): each stop is checked byte by byte, and a
+ * block is scanned again after every stop. */
+static unsigned special_mask(const unsigned char *p, bool latin1)
 {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     uint64_t v;
@@ -387,7 +388,7 @@ static size_t first_special(const unsigned char *p, bool latin1)
     uint64_t quote = v ^ (ones * '"'), backslash = v ^ (ones * '\\');
     uint64_t special = ((quote - ones) & ~quote & highs) | ((backslash - ones) & ~backslash & highs) |
                        ((v - ones * 0x20) & ~v & highs) | (latin1 ? v & highs : 0);
-    return special ? (size_t)__builtin_ctzll(special) / 8 : SCAN_BLOCK;
+    return special ? 1u << (__builtin_ctzll(special) / 8) : 0;
 }
 #endif
 
@@ -397,18 +398,41 @@ static size_t first_special(const unsigned char *p, bool latin1)
  * >= 0x80 written as \u00XX, read as Latin-1), or not yet known. */
 enum text_kind { TEXT_UTF8, TEXT_LATIN1, TEXT_UNCHECKED };
 
+/* One byte the scan stopped at, written at out as it must be (copied or escaped); an
+ * unchecked string is validated from here on at its first byte >= 0x80 (*text says what
+ * it turned out to be). Returns the bytes written. */
+static size_t put_stop(char *out, const unsigned char *s, size_t i, size_t len, enum text_kind *text)
+{
+    unsigned char c = s[i];
+    if (c == '"' || c == '\\') { /* most stops, in JSON bodies */
+        out[0] = '\\';
+        out[1] = (char)c;
+        return 2;
+    }
+    if (c >= 0x80 && *text == TEXT_UNCHECKED)
+        *text = pm_utf8_valid(s + i, len - i) ? TEXT_UTF8 : TEXT_LATIN1;
+    if (!needs_escape[c] && (c < 0x80 || *text == TEXT_UTF8)) {
+        *out = (char)c;
+        return 1;
+    }
+    return escape_into(out, c);
+}
+
 /* Escapes s straight into the buffer, a chunk at a time (room for the worst case of one
  * chunk, 6 bytes out per byte in, and a block more is reserved up front). An unchecked
  * string is validated only when its first byte >= 0x80 comes up, and only from there (all
  * before it is ASCII, written the same either way): most keys and header values never
- * are. Each block is copied whole before it is known where it stops (no call per run
- * between escapes): the output is at most 6 bytes per input byte before it, so the copy
- * stays inside the reserve. The last bytes of a chunk, fewer than a block, are scanned in
- * a zero-padded copy — a NUL stops the scan as any control byte does — so that short
- * strings (keys, header values: dozens per record) take the same path as long ones. */
+ * are. A block's mask of special bytes is computed once and walked stop by stop (JSON
+ * bodies have a '"' every few bytes: what a stop costs is most of what a body costs);
+ * before each run of plain bytes a whole block is copied from the run's start, before it
+ * is known where the run ends: the output is at most 6 bytes per input byte before it, so
+ * the copy stays inside the reserve. Reading a block from any of a block's offsets takes
+ * two blocks of input, so the last ones of a string are scanned in a zero-padded copy — a
+ * NUL stops the scan as any control byte does — and short strings (keys, header values:
+ * dozens per record) take the same path as long ones. */
 static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, enum text_kind text)
 {
-    unsigned char last[SCAN_BLOCK];
+    unsigned char last[2 * SCAN_BLOCK];
     for (size_t base = 0; base < len; base += ESCAPE_CHUNK) {
         size_t end = len - base < ESCAPE_CHUNK ? len : base + ESCAPE_CHUNK;
         if (!reserve(t, 6 * (end - base) + SCAN_BLOCK))
@@ -417,30 +441,31 @@ static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, enu
         size_t i = base;
         while (i < end) {
             const unsigned char *block = s + i;
-            if (end - i < SCAN_BLOCK) {
-                memset(last, 0, SCAN_BLOCK);
-                memcpy(last, s + i, end - i);
+            size_t avail = SCAN_BLOCK; /* bytes of the block to write */
+            if (end - i < SCAN_BLOCK || len - i < 2 * SCAN_BLOCK) {
+                avail = end - i < SCAN_BLOCK ? end - i : SCAN_BLOCK;
+                memset(last, 0, sizeof last);
+                memcpy(last, s + i, avail);
                 block = last;
             }
-            memcpy(out, block, SCAN_BLOCK);
-            size_t run = first_special(block, text != TEXT_UTF8); /* at most end - i: the padding stops it */
-            out += run;
-            i += run;
-            if (run == SCAN_BLOCK || i == end)
-                continue;
-            unsigned char c = s[i++];
-            if (c == '"' || c == '\\') { /* most stops, in JSON bodies */
-                out[0] = '\\';
-                out[1] = (char)c;
-                out += 2;
-                continue;
+            /* the stops before avail, and one at avail that ends the block */
+            unsigned mask = (special_mask(block, text != TEXT_UTF8) & ((1u << avail) - 1)) | 1u << avail;
+            size_t pos = 0; /* block bytes written */
+            for (;;) {
+                memcpy(out, block + pos, SCAN_BLOCK);
+                size_t k = (size_t)__builtin_ctz(mask);
+                out += k - pos;
+                if (k == avail)
+                    break;
+                out += put_stop(out, s, i + k, len, &text);
+                pos = k + 1;
+                mask &= mask - 1;
+#if SCAN_BLOCK == 8
+                if (pos < avail) /* the word scan is sure of its first stop only */
+                    mask = ((special_mask(block + pos, text != TEXT_UTF8) << pos) & ((1u << avail) - 1)) | 1u << avail;
+#endif
             }
-            if (c >= 0x80 && text == TEXT_UNCHECKED)
-                text = pm_utf8_valid(s + i - 1, len - i + 1) ? TEXT_UTF8 : TEXT_LATIN1;
-            if (!needs_escape[c] && (c < 0x80 || text == TEXT_UTF8))
-                *out++ = (char)c;
-            else
-                out += escape_into(out, c);
+            i += avail;
         }
         t->len = (size_t)(out - t->buf);
         t->buf[t->len] = '\0';
@@ -458,10 +483,55 @@ static void follow_string(pm_jtext *t, const char *s, size_t len, size_t at, uin
     follow(t, PM_JSTR, flags, at, t->len);
 }
 
+/* Keys and short strings of plain ASCII (most header values, the names in a record's
+ * head) are checked whole and copied with their quotes: the block escaper's set-up costs
+ * more than such a string (callgrind). */
+#define SHORT_STRING 32
+
+/* True when one of 8 bytes at p is a control byte, '"', '\\' or >= 0x80 (the "has zero
+ * byte" and "has less than" word tests: exact as yes or no). */
+static bool word_special(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t v, quote, backslash;
+    memcpy(&v, p, 8);
+    quote = v ^ (ones * '"');
+    backslash = v ^ (ones * '\\');
+    return (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((v - ones * 0x20) & ~v) | v) & highs;
+}
+
+/* True when no byte of s[0, len) (len <= SHORT_STRING) needs more than a copy in ASCII:
+ * two overlapping blocks or words cover it. */
+static bool plain_ascii(const unsigned char *s, size_t len)
+{
+#if defined(__SSE2__)
+    if (len >= 16)
+        return !special_mask(s, true) && !special_mask(s + len - 16, true);
+#endif
+    if (len >= 8 && len <= 16)
+        return !word_special(s) && !word_special(s + len - 8);
+    unsigned special = 0;
+    for (size_t i = 0; i < len; i++)
+        special |= needs_escape[s[i]] | (s[i] >> 7);
+    return !special;
+}
+
 void pm_jtext_key(pm_jtext *t, const char *key)
 {
+    /* Keys are literals, nearly always short plain ASCII: a record has dozens. */
     size_t n = strlen(key);
     separate(t);
+    if (n <= SHORT_STRING && plain_ascii((const unsigned char *)key, n) && reserve(t, n + 3)) {
+        char *o = t->buf + t->len;
+        o[0] = '"';
+        memcpy(o + 1, key, n);
+        o[n + 1] = '"';
+        o[n + 2] = ':';
+        t->len += n + 3;
+        t->buf[t->len] = '\0';
+        follow(t, PM_JSTR, PM_JTOK_KEY, (size_t)(o + 1 - t->buf), (size_t)(o + 1 + n - t->buf));
+        return;
+    }
     put_byte(t, '"');
     size_t at = t->len;
     put_string_body(t, (const unsigned char *)key, n, TEXT_UNCHECKED);
@@ -469,13 +539,32 @@ void pm_jtext_key(pm_jtext *t, const char *key)
     put(t, "\":", 2);
 }
 
+/* s as a JSON string when it is short plain ASCII (the caller has reserved room); false,
+ * with nothing written, for any other. */
+static bool put_short_plain(pm_jtext *t, const char *s, size_t len)
+{
+    if (len > SHORT_STRING || !plain_ascii((const unsigned char *)s, len))
+        return false;
+    char *o = t->buf + t->len;
+    o[0] = '"';
+    memcpy(o + 1, s, len);
+    o[len + 1] = '"';
+    t->len += len + 2;
+    t->buf[t->len] = '\0';
+    return true;
+}
+
 static void put_string(pm_jtext *t, const char *s, size_t len, enum text_kind text)
 {
     separate(t);
     if (!reserve(t, len + len / 8 + 2))
         return;
+    size_t at = t->len + 1; /* the string's first byte */
+    if (put_short_plain(t, s, len)) {
+        follow(t, PM_JSTR, 0, at, at + len);
+        return;
+    }
     put_byte(t, '"');
-    size_t at = t->len;
     put_string_body(t, (const unsigned char *)s, len, text);
     follow_string(t, s, len, at, 0);
     put_byte(t, '"');

@@ -147,7 +147,7 @@ static int list_load(name_list *l, const json_t *rules, const char *key,
     return 0;
 }
 
-static bool list_has(const name_list *l, const char *name, size_t len)
+static inline bool list_has(const name_list *l, const char *name, size_t len)
 {
     if (len > l->longest)
         return false;
@@ -596,8 +596,10 @@ static size_t skip_space(const char *t, size_t len, size_t i)
     return i;
 }
 
-static text_result redact_json_text(const pm_redactor *r, const char *t, size_t len, bool force, char **out,
-                                    size_t *out_len)
+/* dry: only says whether anything would be redacted (TEXT_REDACTED at the first value that
+ * would be; nothing learned, *out untouched). */
+static text_result redact_json_text(const pm_redactor *r, const char *t, size_t len, bool force, bool dry,
+                                    char **out, size_t *out_len)
 {
     strbuf b = {0};
     size_t copied = 0, i = 0;
@@ -634,6 +636,8 @@ static text_result redact_json_text(const pm_redactor *r, const char *t, size_t 
             return TEXT_NEEDS_PARSER;
         }
         if (!already_redacted(t + v + 1, vend - v - 1)) {
+            if (dry)
+                return TEXT_REDACTED;
             sb_add(&b, t + copied, v + 1 - copied);
             sb_add_secret(&b, r, t + v + 1, vend - v - 1);
             copied = vend;
@@ -677,12 +681,12 @@ static char *redact_body_fields(const pm_redactor *r, const char *content_type, 
         return red;
     }
     char *out = NULL;
-    text_result rc = redact_json_text(r, text, len, false, &out, out_len);
+    text_result rc = redact_json_text(r, text, len, false, false, &out, out_len);
     if (rc != TEXT_NEEDS_PARSER)
         return out;
     json_t *doc = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (!doc) { /* escapes in a body that is not JSON: hash what is written */
-        redact_json_text(r, text, len, true, &out, out_len);
+        redact_json_text(r, text, len, true, false, &out, out_len);
         return out;
     }
     if (pm_redact_json(r, doc) > 0) {
@@ -744,28 +748,121 @@ void pm_redact_learn_target(const pm_redactor *r, const char *target)
         free(redact_params(r, q + 1, strlen(q + 1)));
 }
 
+/* pm_redact_learn_body with the body's Content-Type and Content-Encoding given (what
+ * headers hold is looked up by the callers that have them as jansson). */
+static void learn_body(const pm_redactor *r, const char *type, const json_t *headers, const char *encoding,
+                       const unsigned char *data, size_t len)
+{
+    size_t n = 0;
+    if (pm_utf8_valid(data, len))
+        free(redact_body_fields(r, type, (const char *)data, len, &n));
+    else
+        free(pm_redact_coded_body(r, headers ? pm_headers_get(headers, "content-encoding") : encoding, type, data,
+                                  len, &n));
+}
+
 void pm_redact_learn_body(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len)
 {
     if (!r->spread || len == 0)
         return;
-    size_t n = 0;
-    const char *type = pm_headers_get(headers, "content-type");
-    if (pm_utf8_valid(data, len))
-        free(redact_body_fields(r, type, (const char *)data, len, &n));
-    else
-        free(pm_redact_coded_body(r, pm_headers_get(headers, "content-encoding"), type, data, len, &n));
+    learn_body(r, pm_headers_get(headers, "content-type"), headers, NULL, data, len);
+}
+
+/* pm_redact_learn_body_fields with Content-Type (and, when headers is NULL,
+ * Content-Encoding) given. */
+static void learn_body_fields(const pm_redactor *r, const char *type, const json_t *headers, const char *encoding,
+                              const unsigned char *data, size_t len, pm_body_fields *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!r->spread || len == 0)
+        return;
+    if (!pm_utf8_valid(data, len)) {
+        learn_body(r, type, headers, encoding, data, len);
+        return;
+    }
+    f->red = redact_body_fields(r, type, (const char *)data, len, &f->len);
+    f->done = true;
 }
 
 void pm_redact_learn_body_fields(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len,
                                  pm_body_fields *f)
 {
-    memset(f, 0, sizeof *f);
-    if (!r->spread || len == 0 || !pm_utf8_valid(data, len)) {
-        pm_redact_learn_body(r, headers, data, len);
-        return;
+    const char *type = r->spread && len > 0 ? pm_headers_get(headers, "content-type") : NULL;
+    learn_body_fields(r, type, headers, NULL, data, len, f);
+}
+
+/* True when a text without backslashes may hold a listed key. Without escapes, the
+ * strings redact_json_text finds are the text's quotes taken in pairs, so each key it
+ * looks up is the quoted run that ends just before a ':' (blanks between): only those are
+ * looked at, found from the colons (a body has one a key) instead of from every string.
+ * Runs longer than the longest listed name are none. */
+/* One colon of keys_listed's text: whether the quoted run before it is a listed name. */
+static bool key_before_listed(const pm_redactor *r, const char *t, const char *c)
+{
+    const char *e = c;
+    while (e > t && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        e--;
+    if (e == t || e[-1] != '"')
+        return false;
+    const char *close = e - 1, *open = close;
+#if defined(__SSE2__)
+    if (r->fields.longest < 16 && close - t >= 16) { /* the opening quote among the 16 bytes before */
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(close - 16));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+        return m && list_has(&r->fields, close - 16 + (31 - __builtin_clz(m)) + 1,
+                             (size_t)(16 - (31 - __builtin_clz(m)) - 1));
     }
-    f->red = redact_body_fields(r, pm_headers_get(headers, "content-type"), (const char *)data, len, &f->len);
-    f->done = true;
+#endif
+    while (open > t && close - open <= (ptrdiff_t)r->fields.longest && open[-1] != '"')
+        open--;
+    if (open == t || open[-1] != '"')
+        return false; /* longer than any listed name, or no string */
+    return list_has(&r->fields, open, (size_t)(close - open));
+}
+
+static bool keys_listed(const pm_redactor *r, const char *t, size_t len)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= len; i += 16) { /* the colons sixteen bytes at a time: a body has one every few dozen */
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+        for (unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':'))); m; m &= m - 1)
+            if (key_before_listed(r, t, t + i + __builtin_ctz(m)))
+                return true;
+    }
+#endif
+    for (; i < len; i++)
+        if (t[i] == ':' && key_before_listed(r, t, t + i))
+            return true;
+    return false;
+}
+
+bool pm_redact_body_fields_none(const pm_redactor *r, const char *content_type, const char *text, size_t len)
+{
+    if (content_type && strncasecmp(content_type, "application/x-www-form-urlencoded", 33) == 0) {
+        if (memchr(text, '\0', len))
+            return false; /* redact_body_fields compares by strlen: such a body comes back */
+        for (size_t i = 0; i <= len;) { /* the parameters redact_params would redact */
+            const char *p = text + i, *amp = memchr(p, '&', len - i);
+            size_t n = amp ? (size_t)(amp - p) : len - i;
+            const char *eq = memchr(p, '=', n);
+            if (eq && list_has(&r->query, p, (size_t)(eq - p)) && eq + 1 < p + n)
+                return false;
+            if (!amp)
+                break;
+            i += n + 1;
+        }
+        return true;
+    }
+    if (memchr(text, '\\', len))
+        return redact_json_text(r, text, len, false, true, NULL, NULL) == TEXT_UNCHANGED;
+    return !keys_listed(r, text, len);
+}
+
+void pm_redact_learn_body_fields_typed(const pm_redactor *r, const char *content_type, const char *content_encoding,
+                                       const unsigned char *data, size_t len, pm_body_fields *f)
+{
+    learn_body_fields(r, content_type, NULL, content_encoding, data, len, f);
 }
 
 char *pm_redact_body_text_learned(const pm_redactor *r, pm_body_fields *f, const char *text, size_t len,

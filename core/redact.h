@@ -85,6 +85,8 @@ typedef struct pm_secrets pm_secrets;
 
 pm_secrets *pm_secrets_new(void);
 void pm_secrets_free(pm_secrets *s);
+/* Empties s for the next exchange (a set reused instead of made anew each time). */
+void pm_secrets_clear(pm_secrets *s);
 /* Learns value, to be replaced by token (NULL: what r writes for it where it is named).
  * Short values, redacted ones and values already known are ignored. -1: out of memory. */
 int pm_secrets_add(pm_secrets *s, const pm_redactor *r, const char *value, size_t len, const char *token);
@@ -140,6 +142,16 @@ typedef struct pm_body_fields {
  * stays false for other redactors, empty and non-text bodies). */
 void pm_redact_learn_body_fields(const pm_redactor *r, const json_t *headers, const unsigned char *data, size_t len,
                                  pm_body_fields *f);
+/* True only when the fields pass over a UTF-8 text body finds nothing to redact (no listed
+ * JSON field holding a string, no listed form parameter holding a value; nothing spelled
+ * with escapes): its pm_body_fields are then {done = true, red = NULL} without running it.
+ * It may say false where the pass finds nothing (a listed key holding a number). Reads
+ * only r's lists (any thread may ask while another redacts): capture asks on its packet
+ * loop, so that its record thread does not scan each body twice. */
+bool pm_redact_body_fields_none(const pm_redactor *r, const char *content_type, const char *text, size_t len);
+/* The same with the body's Content-Type and Content-Encoding values given (NULL: none). */
+void pm_redact_learn_body_fields_typed(const pm_redactor *r, const char *content_type, const char *content_encoding,
+                                       const unsigned char *data, size_t len, pm_body_fields *f);
 /* pm_redact_body_text(r, ..., text, len, out_len) for the body f was learned from (f->done):
  * only the spreading is left to do. Takes f->red (f is left empty). */
 char *pm_redact_body_text_learned(const pm_redactor *r, pm_body_fields *f, const char *text, size_t len,

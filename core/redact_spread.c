@@ -54,14 +54,20 @@ pm_secrets *pm_secrets_new(void)
     return calloc(1, sizeof(pm_secrets));
 }
 
-void pm_secrets_free(pm_secrets *s)
+void pm_secrets_clear(pm_secrets *s)
 {
-    if (!s)
-        return;
     for (size_t i = 0; i < s->n; i++) {
         free(s->items[i].value);
         free(s->items[i].token);
     }
+    s->n = 0;
+}
+
+void pm_secrets_free(pm_secrets *s)
+{
+    if (!s)
+        return;
+    pm_secrets_clear(s);
     free(s);
 }
 
@@ -97,6 +103,16 @@ static bool bars(unsigned char c)
 static bool any_bars(const char *v, size_t len)
 {
     size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= len; i += 16) { /* sixteen at a time: a JWT is a kilobyte */
+        __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(v + i));
+        __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('"')), _mm_cmpeq_epi8(w, _mm_set1_epi8('\\'))),
+                                   _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8(0x7f)),
+                                                _mm_cmpeq_epi8(_mm_min_epu8(w, _mm_set1_epi8(0x1f)), w)));
+        if (_mm_movemask_epi8(bad))
+            return true;
+    }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     for (; i + 8 <= len; i += 8) {
@@ -305,9 +321,15 @@ char *pm_secrets_spread(const pm_secrets *s, const char *text, size_t len, size_
     if (!s || s->n == 0)
         return NULL;
     const secret *order[MAX_VALUES];
-    for (size_t i = 0; i < s->n; i++)
+    bool fits = false; /* a value no longer than text: most header values are shorter than all */
+    for (size_t i = 0; i < s->n; i++) {
         order[i] = &s->items[i];
-    qsort(order, s->n, sizeof *order, longer_first);
+        fits = fits || s->items[i].len <= len;
+    }
+    if (!fits)
+        return NULL;
+    if (s->n > 1)
+        qsort(order, s->n, sizeof *order, longer_first);
     char *cur = NULL;
     size_t cur_len = len;
     for (size_t i = 0; i < s->n; i++) {

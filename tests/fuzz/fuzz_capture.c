@@ -90,7 +90,7 @@ static int emit(void *ctx, http_exchange *x, uint64_t conn_id)
     (void)conn_id;
     if (!x->classified)
         return 0;
-    if (capture_exchange_record(x, &c->opts, "fuzz", "fuzz-1", &c->text) != 0)
+    if (capture_exchange_record(x, &c->opts, "fuzz", "fuzz-1", NULL, &c->text) != 0)
         return 0;
     return check_record(NULL, c->text.buf, c->text.len, NULL);
 }

@@ -68,6 +68,27 @@ static void learned_check(const pm_redactor *base, const char *text, size_t size
     pm_secrets_free(s);
 }
 
+/* A body pm_redact_body_fields_none clears (capture then skips learning it) is one the
+ * fields pass finds nothing in: nothing learned, nothing redacted. For JSON and form bodies. */
+static void none_check(const pm_redactor *base, const char *type, const char *text, size_t size)
+{
+    if (size == 0 || !pm_utf8_valid((const unsigned char *)text, size) ||
+        !pm_redact_body_fields_none(base, type, text, size))
+        return;
+    pm_secrets *s;
+    pm_redactor *r = seeded(base, text, size, &s);
+    if (!r)
+        return;
+    size_t known = pm_secrets_count(s);
+    pm_body_fields f;
+    pm_redact_learn_body_fields_typed(r, type, NULL, (const unsigned char *)text, size, &f);
+    if (!f.done || f.red || pm_secrets_count(s) != known)
+        abort(); /* the fields pass found something pm_redact_body_fields_none said was not there */
+    pm_body_fields_clear(&f);
+    pm_redactor_free(r);
+    pm_secrets_free(s);
+}
+
 /* The body's secrets and one cut from its middle (a credential echoed in it) spread over
  * it: JSON stays JSON, and nothing known is left outside tokens. */
 static void spread_check(const pm_redactor *base, const char *text, size_t size)
@@ -80,6 +101,8 @@ static void spread_check(const pm_redactor *base, const char *text, size_t size)
     size_t n = 0;
     char *out = pm_redact_body_text(r, "application/json", text, size, &n);
     learned_check(base, text, size, out, n);
+    none_check(base, "application/json", text, size);
+    none_check(base, "application/x-www-form-urlencoded", text, size);
     if (out) {
         json_t *before = json_loadb(text, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
         json_t *after = before ? json_loadb(out, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;

@@ -31,7 +31,7 @@ static int collect(void *ctx, http_exchange *x, uint64_t conn_id)
 {
     (void)conn_id;
     fixture *f = ctx;
-    cr_assert_eq(capture_exchange_record(x, &f->opts, "s-1", "s-1-0", &f->text), 0);
+    cr_assert_eq(capture_exchange_record(x, &f->opts, "s-1", "s-1-0", NULL, &f->text), 0);
     json_error_t jerr;
     json_t *v = json_loadb(f->text.buf, f->text.len, 0, &jerr);
     cr_assert_not_null(v, "invalid record: %s: %.*s", jerr.text, (int)f->text.len, f->text.buf);

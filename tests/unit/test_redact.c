@@ -901,6 +901,54 @@ Test(redact, body_fields_kept_from_learning_write_the_same)
     pm_redactor_free(r);
 }
 
+/* pm_redact_body_fields_none (capture asks it on the packet loop to skip learning a body):
+ * true only where the fields pass finds nothing, which the learning pass then confirms
+ * (done, nothing redacted, nothing learned); false for a listed field or parameter holding
+ * a value, a key spelled with escapes, and a form body holding a NUL. A listed key whose
+ * value is no string to redact may go either way (the check may be cautious). */
+Test(redact, body_fields_none_where_the_fields_pass_finds_nothing)
+{
+    static const struct {
+        const char *type, *text;
+        size_t len; /* 0: strlen */
+        int none;   /* 1: must be, 0: must not be, -1: either */
+    } cases[] = {
+        {"application/json", "{\"schemaVersion\":2,\"layers\":[{\"digest\":\"sha256:abc\"}]}", 0, 1},
+        {"application/json", "{\"token\":\"Echo-0123456789abcdef\"}", 0, 0},
+        {"application/json", "{\"a\":{\"password\" : \"x\"}}", 0, 0},
+        {"application/json", "{\"a\":{\"passwordsandmore\":\"x\", \"b\": \"token\"}}", 0, 1},
+        {"application/json", "{\"token\":123,\"secret\":null}", 0, -1},
+        {"application/json", "{\"token\":\"redacted:0123456789abcdef\"}", 0, -1},
+        {"application/json", "{\"\\u0074oken\":\"Echo-0123456789abcdef\"}", 0, 0},
+        {"application/json", "{\"a\\\"b\":\"x\",\"n\":1}", 0, 0},
+        {"application/json", "[\"token\", \"password\"]", 0, 1},
+        {"application/json", "\"token\":\"x\"", 0, 0},
+        {NULL, "{\"access_token\":\"Echo-0123456789abcdef\"}", 0, 0},
+        {"application/x-www-form-urlencoded", "user=a&password=Echo-0123456789abcdef", 0, 0},
+        {"application/x-www-form-urlencoded", "user=a&note=hello&password=", 0, 1},
+        {"application/x-www-form-urlencoded", "user=a\0b&x=y", 12, 0},
+        {"text/plain", "password: hunter2-0123456789", 0, 1},
+    };
+    pm_redactor *base = redactor();
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        size_t len = cases[c].len ? cases[c].len : strlen(cases[c].text);
+        bool none = pm_redact_body_fields_none(base, cases[c].type, cases[c].text, len);
+        if (cases[c].none >= 0)
+            cr_expect_eq(none, cases[c].none == 1, "case %zu", c);
+        if (!none)
+            continue;
+        pm_secrets *s = pm_secrets_new();
+        pm_redactor *r = pm_redactor_spreading(base, s, NULL);
+        pm_body_fields f;
+        pm_redact_learn_body_fields_typed(r, cases[c].type, NULL, (const unsigned char *)cases[c].text, len, &f);
+        cr_expect(f.done && !f.red && pm_secrets_count(s) == 0, "case %zu: the fields pass found something", c);
+        pm_body_fields_clear(&f);
+        pm_redactor_free(r);
+        pm_secrets_free(s);
+    }
+    pm_redactor_free(base);
+}
+
 /* Which values a set takes (spreadable: the bytes that bar one are found eight at a time
  * past the first that cannot stand outside a JSON string): a barring byte at every place
  * of a long value, in and out of the word loop, keeps it out; digits-only values stay out. */
