@@ -24,6 +24,7 @@
  * finished exchange's result record written (result.c).
  */
 #include "replay_internal.h"
+#include "core/curl_sends.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -463,7 +464,7 @@ static void collect_transfers(replay_session *s)
         call->status = call->error ? 0 : (int)status;
         call->done_us = now_us();
         call->done = true;
-        rp_handles_give(s->handles, call->target, m->easy_handle, rc == CURLE_OK && call->sends == 1);
+        rp_handles_give(s->handles, call->target, m->easy_handle, pm_curl_sends_clean(rc, call->sends));
         call->easy = NULL;
         call->x->pending--;
     }

@@ -12,18 +12,16 @@
  * put back to a fresh handle's defaults on give, so a GET after a POST is a GET and a HEAD
  * is NOBODY and nothing else.
  *
- * Kept as it is only after a clean transfer: one request sent (CURLOPT_PREREQFUNCTION
- * counts them; a second is curl retrying a dead reused connection, which bumps a retry
- * count only curl_easy_reset clears) and no error. Any other handle is reset and set up
- * again. With a libcurl older than 7.80 (no PREREQFUNCTION) every handle is reset, as
- * before.
+ * Kept as it is only after a clean transfer (core/curl_sends.h: one request sent — a
+ * second is curl retrying a dead reused connection, which bumps a retry count only
+ * curl_easy_reset clears — and no error). Any other handle is reset and set up again.
+ * With a libcurl older than 7.80 (nothing to count with) every handle is reset, as before.
  */
 #include "replay_internal.h"
+#include "core/curl_sends.h"
 #include "core/proxy_env.h"
 
 #include <stdlib.h>
-
-#define PM_HAVE_PREREQ (LIBCURL_VERSION_NUM >= 0x075000) /* 7.80.0 */
 
 typedef struct {
     CURLU *url;            /* the target's origin, parsed; NULL: set as a string */
@@ -89,15 +87,6 @@ void rp_handles_free(rp_handles *h)
     free(h);
 }
 
-#if PM_HAVE_PREREQ
-static int count_send(void *sends, char *primary_ip, char *local_ip, int primary_port, int local_port)
-{
-    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
-    ++*(unsigned *)sends;
-    return CURL_PREREQFUNC_OK;
-}
-#endif
-
 /* The target's own options, on a new or reset handle. */
 static void set_up(const rp_handles *h, size_t target, CURL *e)
 {
@@ -111,9 +100,6 @@ static void set_up(const rp_handles *h, size_t target, CURL *e)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(t->connect_timeout_s * 1000));
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* bodies as sent: diff decodes */
-#if PM_HAVE_PREREQ
-    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, count_send);
-#endif
     pm_proxy_apply(e);                    /* what curl would find in the environment, without its look-ups */
     pm_tls_apply(e, t->tls, t->insecure); /* CA bundle, client certificate, server_name */
 }
@@ -129,10 +115,7 @@ CURL *rp_handles_take(rp_handles *h, size_t target, unsigned *sends)
             return NULL;
         set_up(h, target, e);
     }
-    *sends = 0;
-#if PM_HAVE_PREREQ
-    curl_easy_setopt(e, CURLOPT_PREREQDATA, sends);
-#endif
+    pm_curl_sends_count(e, sends);
     if (!th->url && th->origin)
         curl_easy_setopt(e, CURLOPT_URL, th->origin);
     return e;
@@ -147,7 +130,7 @@ void rp_handles_give(rp_handles *h, size_t target, CURL *e, bool clean)
         curl_easy_cleanup(e);
         return;
     }
-    if (clean && PM_HAVE_PREREQ) {
+    if (clean) { /* pm_curl_sends_clean: never where libcurl cannot count */
         /* a fresh handle's request defaults (the order matters: POSTFIELDS makes it a POST,
          * HTTPGET a GET without NOBODY), and no pointer into the finished call */
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
@@ -160,7 +143,7 @@ void rp_handles_give(rp_handles *h, size_t target, CURL *e, bool clean)
         curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
         curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-#if PM_HAVE_PREREQ
+#if PM_CURL_COUNTS_SENDS
         curl_easy_setopt(e, CURLOPT_PREREQDATA, NULL);
 #endif
     } else {

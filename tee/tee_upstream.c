@@ -18,16 +18,15 @@
  * again on a new one and counts a retry on the handle, a count only curl_easy_reset clears;
  * at the sixth, curl fails the transfer ("Connection died") and the client got a 502 for
  * a request the primary would have answered (tests/integration/tee_reuse.sh). Such a
- * handle is freed instead. With a libcurl older than 7.80 (no CURLOPT_PREREQFUNCTION to
- * count the requests sent) no handle is kept.
+ * handle is freed instead (core/curl_sends.h). With a libcurl older than 7.80 (nothing to
+ * count the requests sent with) no handle is kept.
  */
 #include "tee_internal.h"
+#include "core/curl_sends.h"
 #include "core/proxy_env.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define PM_HAVE_PREREQ (LIBCURL_VERSION_NUM >= 0x075000) /* 7.80.0 */
 
 #define SEND_CAP (256u << 10) /* request body bytes held for curl */
 #define RECV_CAP (256u << 10) /* response body bytes held before curl is paused */
@@ -126,16 +125,6 @@ static size_t on_write(char *data, size_t size, size_t n, void *ctx)
 
 /* ---- handles ---------------------------------------------------------------------------------- */
 
-#if PM_HAVE_PREREQ
-/* Counts the requests a transfer sends (a second one is curl's retry). */
-static int count_send(void *ctx, char *primary_ip, char *local_ip, int primary_port, int local_port)
-{
-    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
-    ((tee_transfer *)ctx)->sends++;
-    return CURL_PREREQFUNC_OK;
-}
-#endif
-
 CURLU *tee_origin_parse(const tee_front *t)
 {
     char *origin = NULL, *target = NULL;
@@ -173,9 +162,6 @@ static CURL *new_handle(const tee_worker *w)
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L << 10);
     /* a silent primary is a timeout; a slow but moving transfer (a big blob) is not */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-#if PM_HAVE_PREREQ
-    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, count_send);
-#endif
     return e;
 }
 
@@ -207,10 +193,7 @@ int tee_transfer_begin(tee_worker *w, tee_request *rq, const tee_transfer_reques
     curl_easy_setopt(e, CURLOPT_WRITEDATA, rq);
     curl_easy_setopt(e, CURLOPT_READDATA, rq);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_error);
-#if PM_HAVE_PREREQ
-    x->sends = 0;
-    curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
-#endif
+    pm_curl_sends_count(e, &x->sends);
     if (!w->origin)
         curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, x->request_target);
@@ -309,8 +292,7 @@ void tee_transfer_release(tee_worker *w, tee_request *rq)
     if (!x->easy)
         return;
     curl_multi_remove_handle(w->multi, x->easy); /* unfinished: its connection is closed */
-    bool clean = PM_HAVE_PREREQ && x->done && x->result == CURLE_OK && x->sends == 1;
-    if (!clean) { /* a retry counted on it, or whatever an error left: not used again */
+    if (!x->done || !pm_curl_sends_clean(x->result, x->sends)) { /* a retry counted on it, or whatever an error left: not used again */
         curl_easy_cleanup(x->easy);
         x->easy = NULL;
         return;
