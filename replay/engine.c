@@ -135,6 +135,12 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
         return NULL;
     }
     curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)s->o.concurrency);
+    /* keep a connection to every target for every exchange that may be in flight: curl's
+     * default keeps 4 per transfer in flight at the moment one ends, so a shadow whose
+     * copies come in bursts (the tee's) closed what the last burst opened and connected
+     * again for the next */
+    long targets = s->suite->ntargets ? (long)s->suite->ntargets : 1;
+    curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)s->o.concurrency * targets);
     return s;
 }
 

@@ -5,7 +5,8 @@
 Serves on 127.0.0.1:PORT (0 = any free port; the bound port is printed on stdout as
 "PORT <n>") until killed, and appends one JSON line per request to LOGFILE, flushed at
 once: {"t": time.monotonic(), "method", "path", "headers": {name: value},
-"header_list": [[name, value], ...], "body_len"}. "t" is taken when the request line,
+"header_list": [[name, value], ...], "body_len", "peer": the client's port (one per
+connection)}. "t" is taken when the request line,
 headers and body have been read, before any answer.
 
 Behaviour by path prefix (keep-alive HTTP/1.1 for the normal answers):
@@ -80,6 +81,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "headers": {k: v for k, v in self.headers.items()},
             "header_list": [[k, v] for k, v in self.headers.items()],
             "body_len": body_len,
+            "peer": self.client_address[1],
         }
         with self.server.log_lock:
             self.server.log.write(json.dumps(entry) + "\n")
