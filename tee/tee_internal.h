@@ -177,6 +177,7 @@ typedef struct tee_worker {
     CURLM *multi;               /* proxy mode */
     CURLU *origin;              /* the primary's origin, parsed once for every handle (NULL:
                                  * each transfer gives curl the URL as text) */
+    pm_classify_cache *classes; /* proxy mode: this thread's remembered routes (NULL: none) */
     CURL **idle;                /* finished easy handles, kept with their settings */
     size_t nidle, cap_idle;
     tee_request *active;        /* requests whose transfer runs or that wait suspended */
@@ -348,10 +349,10 @@ void tee_on_connection(void *cls, struct MHD_Connection *c, void **socket_contex
 int64_t tee_wall_us(void);
 int64_t tee_mono_us(void);
 
-/* Both modes: the request's classification, and its shadow copy when it is in scope
- * (NULL and counted when not). */
-tee_exchange *tee_copy_begin(tee_front *t, tee_conn *conn, struct MHD_Connection *c, const char *method,
-                             const char *target, const char *version, int64_t ts_us);
+/* Both modes: the request's classification (through classes, the calling thread's own,
+ * when not NULL), and its shadow copy when it is in scope (NULL and counted when not). */
+tee_exchange *tee_copy_begin(tee_front *t, pm_classify_cache *classes, tee_conn *conn, struct MHD_Connection *c,
+                             const char *method, const char *target, const char *version, int64_t ts_us);
 /* Adds request body bytes to the copy; false when the body outgrew max_body (the copy
  * is dropped and counted). */
 bool tee_copy_body(tee_front *t, tee_request *rq, const char *data, size_t len);

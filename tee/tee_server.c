@@ -117,8 +117,8 @@ static bool is_mutating(const pm_class *cls, const char *method)
     return cls->mutating || !pm_method_is_safe(method);
 }
 
-tee_exchange *tee_copy_begin(tee_front *t, tee_conn *conn, struct MHD_Connection *c, const char *method,
-                             const char *target, const char *version, int64_t ts_us)
+tee_exchange *tee_copy_begin(tee_front *t, pm_classify_cache *classes, tee_conn *conn, struct MHD_Connection *c,
+                             const char *method, const char *target, const char *version, int64_t ts_us)
 {
     bool sink = !t->primary;
     if (sink) {
@@ -128,7 +128,11 @@ tee_exchange *tee_copy_begin(tee_front *t, tee_conn *conn, struct MHD_Connection
     }
     pm_class cls;
     const char *authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    pm_classify_user(t->o.map, method, target, connection_user(conn, authorization), &cls);
+    const char *user = connection_user(conn, authorization);
+    if (classes)
+        pm_classify_cached(classes, method, target, user, &cls);
+    else
+        pm_classify_user(t->o.map, method, target, user, &cls);
     if (!pm_selection_matches(t->o.selection, cls.family ? cls.family : "UNKNOWN", &cls.cohort)) {
         atomic_fetch_add(&t->not_selected, 1);
         pm_class_clear(&cls);
@@ -337,7 +341,7 @@ enum MHD_Result tee_on_access(void *cls, struct MHD_Connection *c, const char *u
         unsigned status = frame_check(c, rq->target, version, &rq->frame, &why);
         if (status)
             return reject(t, rq, status, why);
-        rq->x = tee_copy_begin(t, rq->conn, c, method, rq->target, version, rq->ts_us);
+        rq->x = tee_copy_begin(t, w->classes, rq->conn, c, method, rq->target, version, rq->ts_us);
         return MHD_YES;
     }
     if (rq->rejected) { /* the body of a request the front refused: read, never passed on */
@@ -613,6 +617,7 @@ void tee_free(tee_front *t)
             curl_multi_cleanup(w->multi);
         if (w->origin)
             curl_url_cleanup(w->origin); /* after the handles that point to it */
+        pm_classify_cache_free(w->classes);
     }
     free(t->workers);
     if (t->no_content)

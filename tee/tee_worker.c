@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TEE_CLASSIFY_SLOTS 4096 /* paths whose routes a loop remembers (about 1 MB; core/classify_cache.c) */
+
 static void *worker_run(void *arg)
 {
     tee_worker *w = arg;
@@ -121,6 +123,9 @@ int tee_workers_start(tee_front *t, const int *listen_fds, size_t n, pm_err *err
             /* keep a connection to the primary for every request that may be in flight */
             curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)(limit / n + 16));
             w->origin = tee_origin_parse(t); /* NULL: the URL goes as text, as before */
+            /* the routes of paths seen before, remembered (only this thread classifies;
+             * a sink's daemon runs a pool of threads and classifies without) */
+            w->classes = pm_classify_cache_new(t->o.map, TEE_CLASSIFY_SLOTS);
         } else {
             flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
             pool = 2;
