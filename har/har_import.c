@@ -511,12 +511,12 @@ static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, co
                        har_stats *st)
 {
     if (b->unknown) {
-        pm_jtext_key(t, "body_len");
+        pm_jtext_key_lit(t, "body_len");
         pm_jtext_int(t, (int64_t)b->declared);
-        pm_jtext_key(t, "body_truncated");
+        pm_jtext_key_lit(t, "body_truncated");
         pm_jtext_bool(t, true);
         if (b->hint_sha[0]) {
-            pm_jtext_key(t, "body_sha256");
+            pm_jtext_key_lit(t, "body_sha256");
             pm_jtext_cstring(t, b->hint_sha);
         }
         st->unknown_bodies++;
@@ -532,27 +532,27 @@ static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, co
         if (o->redactor)
             red = pm_redact_body_text(o->redactor, pm_headers_get(headers, "content-type"), (const char *)b->data,
                                       stored, &red_len);
-        pm_jtext_key(t, "body");
+        pm_jtext_key_lit(t, "body");
         if (red)
             pm_jtext_string(t, red, red_len);
         else
             pm_jtext_string_utf8(t, (const char *)b->data, stored);
         if (red || b->redacted) {
-            pm_jtext_key(t, "body_redacted");
+            pm_jtext_key_lit(t, "body_redacted");
             pm_jtext_bool(t, true);
         }
         free(red);
     } else if (stored > 0) {
         char *b64 = pm_base64_encode(b->data, stored);
-        pm_jtext_key(t, "body_b64");
+        pm_jtext_key_lit(t, "body_b64");
         pm_jtext_cstring(t, b64);
         free(b64);
         if (b->redacted) {
-            pm_jtext_key(t, "body_redacted");
+            pm_jtext_key_lit(t, "body_redacted");
             pm_jtext_bool(t, true);
         }
     }
-    pm_jtext_key(t, "body_len");
+    pm_jtext_key_lit(t, "body_len");
     pm_jtext_int(t, (int64_t)total);
     if (truncated) {
         char hex[65] = "";
@@ -560,10 +560,10 @@ static void write_body(pm_jtext *t, const har_body *b, const json_t *headers, co
             memcpy(hex, b->hint_sha, sizeof hex);
         else
             pm_sha256_hex(b->data, b->len, hex);
-        pm_jtext_key(t, "body_truncated");
+        pm_jtext_key_lit(t, "body_truncated");
         pm_jtext_bool(t, true);
         if (hex[0]) {
-            pm_jtext_key(t, "body_sha256");
+            pm_jtext_key_lit(t, "body_sha256");
             pm_jtext_cstring(t, hex);
         }
         if (!b->exported)
@@ -826,49 +826,49 @@ static void write_record(pm_jtext *t, const entry_parts *p, const char *id, cons
     pm_jtext_reset(t);
     pm_record_head(t, id, p->ts, session, seq, NULL, &p->cls);
 
-    pm_jtext_key(t, "request");
+    pm_jtext_key_lit(t, "request");
     pm_jtext_object_begin(t);
-    pm_jtext_key(t, "method");
+    pm_jtext_key_lit(t, "method");
     pm_jtext_cstring(t, p->method);
-    pm_jtext_key(t, "target");
+    pm_jtext_key_lit(t, "target");
     char *red = o->redactor ? pm_redact_target(o->redactor, p->target) : NULL;
     pm_jtext_cstring(t, red ? red : p->target);
     free(red);
-    pm_jtext_key(t, "version");
+    pm_jtext_key_lit(t, "version");
     pm_jtext_cstring(t, p->version);
     pm_record_headers(t, "headers", p->req_headers, o->redactor);
     write_body(t, &p->req_body, p->req_headers, o, st);
-    pm_jtext_key(t, "complete");
+    pm_jtext_key_lit(t, "complete");
     pm_jtext_bool(t, p->req_complete);
     if (p->req_complete) {
-        pm_jtext_key(t, "done_us");
+        pm_jtext_key_lit(t, "done_us");
         pm_jtext_int(t, p->req_done_us);
     }
     pm_jtext_object_end(t);
 
     if (p->has_response) {
-        pm_jtext_key(t, "response");
+        pm_jtext_key_lit(t, "response");
         pm_jtext_object_begin(t);
-        pm_jtext_key(t, "status");
+        pm_jtext_key_lit(t, "status");
         pm_jtext_int(t, p->status);
-        pm_jtext_key(t, "reason");
+        pm_jtext_key_lit(t, "reason");
         pm_jtext_cstring(t, p->reason);
-        pm_jtext_key(t, "version");
+        pm_jtext_key_lit(t, "version");
         pm_jtext_cstring(t, p->resp_version);
         pm_record_headers(t, "headers", p->resp_headers, o->redactor);
         if (p->trailers)
             pm_record_headers(t, "trailers", p->trailers, o->redactor);
         write_body(t, &p->resp_body, p->resp_headers, o, st);
         if (p->resp_body.removed_coding) {
-            pm_jtext_key(t, "content_encoding_removed");
+            pm_jtext_key_lit(t, "content_encoding_removed");
             pm_jtext_cstring(t, p->resp_body.removed_coding);
         }
-        pm_jtext_key(t, "complete");
+        pm_jtext_key_lit(t, "complete");
         pm_jtext_bool(t, p->resp_complete);
-        pm_jtext_key(t, "latency_us");
+        pm_jtext_key_lit(t, "latency_us");
         pm_jtext_int(t, p->latency_us);
         if (p->resp_complete) {
-            pm_jtext_key(t, "done_us");
+            pm_jtext_key_lit(t, "done_us");
             pm_jtext_int(t, p->done_us);
         }
         pm_jtext_object_end(t);

@@ -348,7 +348,7 @@ static void write_message(pm_jtext *out, const pm_jtape *t, const message *m)
             put_raw(out, t, (size_t)v);
     }
     if (m->flag && m->flag_tok < 0) {
-        pm_jtext_key(out, "body_redacted");
+        pm_jtext_key_lit(out, "body_redacted");
         pm_jtext_bool(out, true);
     }
     pm_jtext_object_end(out);

@@ -66,9 +66,9 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
             pm_jtape_find(&rec->tape, (size_t)rec->response, "error") < 0) {
             /* its text as recorded, reopened: not parsed into a tree and serialized again */
             pm_jtext_object_extend_from(t, &rec->tape, (size_t)rec->response);
-            pm_jtext_key(t, "role");
+            pm_jtext_key_lit(t, "role");
             pm_jtext_cstring(t, pm_role_name(target->role));
-            pm_jtext_key(t, "error");
+            pm_jtext_key_lit(t, "error");
             pm_jtext_cstring(t, call->error);
             pm_jtext_object_end(t);
             return;
@@ -81,16 +81,16 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
         return;
     }
     pm_jtext_object_begin(t);
-    pm_jtext_key(t, "role");
+    pm_jtext_key_lit(t, "role");
     pm_jtext_cstring(t, pm_role_name(target->role));
     if (call->skipped) {
-        pm_jtext_key(t, "skipped");
+        pm_jtext_key_lit(t, "skipped");
         pm_jtext_bool(t, true);
     }
     if (call->status) {
-        pm_jtext_key(t, "status");
+        pm_jtext_key_lit(t, "status");
         pm_jtext_int(t, call->status);
-        pm_jtext_key(t, "headers");
+        pm_jtext_key_lit(t, "headers");
         pm_jtext_array_begin(t);
         for (size_t at = 0; at < call->hdr_len;) {
             const char *n = call->hdr + at, *v = n + strlen(n) + 1;
@@ -106,15 +106,15 @@ static void write_response(pm_jtext *t, const rp_exchange *x, const rp_call *cal
         pm_body_to_jtext_learned(call->spilled ? &call->resp_body : body, r, headers, fields, t);
     }
     if (call->sent_us) {
-        pm_jtext_key(t, "latency_us");
+        pm_jtext_key_lit(t, "latency_us");
         pm_jtext_int(t, call->first_byte_us ? call->first_byte_us - call->sent_us : 0);
-        pm_jtext_key(t, "done_us");
+        pm_jtext_key_lit(t, "done_us");
         pm_jtext_int(t, call->done_us - call->sent_us);
     }
-    pm_jtext_key(t, "error");
+    pm_jtext_key_lit(t, "error");
     pm_jtext_cstring(t, call->error);
     if (call->error && call->curl_error[0]) {
-        pm_jtext_key(t, "error_detail");
+        pm_jtext_key_lit(t, "error_detail");
         pm_jtext_cstring(t, call->curl_error);
     }
     rp_stream_write(t, call);
@@ -191,7 +191,7 @@ static int result_text(const rp_exchange *x, pm_jtext *t)
     }
     if (!hashed)
         t->failed = true;
-    pm_jtext_key(t, "responses");
+    pm_jtext_key_lit(t, "responses");
     pm_jtext_object_begin(t);
     int64_t first_sent = INT64_MAX, last_sent = 0;
     for (size_t i = 0; i < suite->ntargets; i++) {
@@ -207,21 +207,21 @@ static int result_text(const rp_exchange *x, pm_jtext *t)
     }
     pm_jtext_object_end(t);
     if (first_sent != INT64_MAX) {
-        pm_jtext_key(t, "send_skew_us");
+        pm_jtext_key_lit(t, "send_skew_us");
         pm_jtext_int(t, last_sent - first_sent);
     }
     if (x->mixed) {
-        pm_jtext_key(t, "mixed");
+        pm_jtext_key_lit(t, "mixed");
         pm_jtext_object_begin(t);
-        pm_jtext_key(t, "pattern");
+        pm_jtext_key_lit(t, "pattern");
         pm_jtext_cstring(t, replay_mixed_name(x->mixed->pattern));
-        pm_jtext_key(t, "flow");
+        pm_jtext_key_lit(t, "flow");
         pm_jtext_cstring(t, x->mixed->flow);
-        pm_jtext_key(t, "kind");
+        pm_jtext_key_lit(t, "kind");
         pm_jtext_cstring(t, x->mixed->kind);
-        pm_jtext_key(t, "step");
+        pm_jtext_key_lit(t, "step");
         pm_jtext_int(t, x->mixed->step);
-        pm_jtext_key(t, "target");
+        pm_jtext_key_lit(t, "target");
         pm_jtext_cstring(t, suite->targets[x->mixed->target].name);
         pm_jtext_object_end(t);
     }

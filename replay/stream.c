@@ -86,17 +86,17 @@ void rp_stream_write(pm_jtext *t, const rp_call *call)
     const unsigned char *body = rp_call_body(call, &len);
     pm_sse_counts counts = {0};
     json_t *events = pm_sse_events(body, len, &counts);
-    pm_jtext_key(t, "stream");
+    pm_jtext_key_lit(t, "stream");
     pm_jtext_object_begin(t);
-    pm_jtext_key(t, "closed_by");
+    pm_jtext_key_lit(t, "closed_by");
     pm_jtext_cstring(t, call->window_over ? "pmirror" : "server");
-    pm_jtext_key(t, "window_us");
+    pm_jtext_key_lit(t, "window_us");
     pm_jtext_int(t, call->first_byte_us && call->done_us > call->first_byte_us ? call->done_us - call->first_byte_us
                                                                                 : 0);
     if (events) {
-        pm_jtext_key(t, "events");
+        pm_jtext_key_lit(t, "events");
         pm_jtext_int(t, (int64_t)counts.events);
-        pm_jtext_key(t, "comments");
+        pm_jtext_key_lit(t, "comments");
         pm_jtext_int(t, (int64_t)counts.comments);
     }
     pm_jtext_object_end(t);

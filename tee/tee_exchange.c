@@ -124,7 +124,7 @@ void tee_exchange_free(tee_exchange *x)
 
 static void write_headers(pm_jtext *t, const tee_headers *h)
 {
-    pm_jtext_key(t, "headers");
+    pm_jtext_key_lit(t, "headers");
     pm_jtext_array_begin(t);
     const char *value = NULL;
     for (const char *name = tee_headers_next(h, NULL, &value); name; name = tee_headers_next(h, name, &value)) {
@@ -138,25 +138,25 @@ static void write_headers(pm_jtext *t, const tee_headers *h)
 
 static void write_request(pm_jtext *t, const tee_exchange *x)
 {
-    pm_jtext_key(t, "request");
+    pm_jtext_key_lit(t, "request");
     pm_jtext_object_begin(t);
-    pm_jtext_key(t, "method");
+    pm_jtext_key_lit(t, "method");
     pm_jtext_cstring(t, x->method);
     pm_jtext_target(t, x->target);
-    pm_jtext_key(t, "version");
+    pm_jtext_key_lit(t, "version");
     pm_jtext_cstring(t, x->version ? x->version : "HTTP/1.1");
     write_headers(t, &x->req_headers);
     if (x->req_body_kept) {
         pm_body_to_jtext(&x->req_body, t);
     } else { /* not sent to any shadow: only its size is known */
-        pm_jtext_key(t, "body_len");
+        pm_jtext_key_lit(t, "body_len");
         pm_jtext_int(t, (int64_t)x->req_body_total);
-        pm_jtext_key(t, "body_not_kept");
+        pm_jtext_key_lit(t, "body_not_kept");
         pm_jtext_bool(t, true);
     }
-    pm_jtext_key(t, "complete");
+    pm_jtext_key_lit(t, "complete");
     pm_jtext_bool(t, true);
-    pm_jtext_key(t, "done_us");
+    pm_jtext_key_lit(t, "done_us");
     pm_jtext_int(t, x->request_done_us);
     pm_jtext_object_end(t);
 }
@@ -167,16 +167,16 @@ static void write_stream(pm_jtext *t, const tee_exchange *x)
 {
     pm_sse_counts counts;
     json_t *events = pm_sse_events(x->resp_body.data, x->resp_body.len, &counts);
-    pm_jtext_key(t, "stream");
+    pm_jtext_key_lit(t, "stream");
     pm_jtext_object_begin(t);
-    pm_jtext_key(t, "window_us");
+    pm_jtext_key_lit(t, "window_us");
     pm_jtext_int(t, x->stream_window_us);
-    pm_jtext_key(t, "closed_by");
+    pm_jtext_key_lit(t, "closed_by");
     pm_jtext_cstring(t, x->stream_closed_by);
     if (events) {
-        pm_jtext_key(t, "events");
+        pm_jtext_key_lit(t, "events");
         pm_jtext_int(t, (int64_t)counts.events);
-        pm_jtext_key(t, "comments");
+        pm_jtext_key_lit(t, "comments");
         pm_jtext_int(t, (int64_t)counts.comments);
     }
     json_decref(events);
@@ -185,17 +185,17 @@ static void write_stream(pm_jtext *t, const tee_exchange *x)
 
 static void write_response(pm_jtext *t, const tee_exchange *x)
 {
-    pm_jtext_key(t, "response");
+    pm_jtext_key_lit(t, "response");
     pm_jtext_object_begin(t);
-    pm_jtext_key(t, "status");
+    pm_jtext_key_lit(t, "status");
     pm_jtext_int(t, x->status);
     write_headers(t, &x->resp_headers);
     pm_body_to_jtext(&x->resp_body, t);
-    pm_jtext_key(t, "complete");
+    pm_jtext_key_lit(t, "complete");
     pm_jtext_bool(t, x->resp_complete);
-    pm_jtext_key(t, "latency_us");
+    pm_jtext_key_lit(t, "latency_us");
     pm_jtext_int(t, x->latency_us);
-    pm_jtext_key(t, "done_us");
+    pm_jtext_key_lit(t, "done_us");
     pm_jtext_int(t, x->done_us);
     if (x->stream_closed_by)
         write_stream(t, x);
