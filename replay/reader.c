@@ -135,6 +135,7 @@ rp_reader *rp_reader_start(pm_jsonl_reader *in, size_t window, pm_err *err)
         pm_err_set(err, "cannot start a thread");
         return NULL;
     }
+    pthread_setname_np(r->thread, "replay-read"); /* top -H, /proc, perf's per-thread split */
     return r;
 }
 
