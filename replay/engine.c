@@ -545,15 +545,19 @@ static rp_exchange *new_exchange(replay_session *s, rp_record *rec)
     return x;
 }
 
-/* Where records come from: a file through the reorder window, or a replay_source. */
+/* Where records come from: a file through the reorder window (run by a reader thread for
+ * a regular file, reader.c), or a replay_source. */
 typedef struct rp_input {
     rp_window *window;
+    rp_reader *ahead;
     pm_jsonl_reader *reader;
     const replay_source *source;
 } rp_input;
 
 static int input_next(replay_session *s, rp_input *in, rp_record **record, pm_err *err)
 {
+    if (in->ahead)
+        return rp_reader_next(in->ahead, record, &s->stats.out_of_order, err);
     if (!in->source)
         return rp_window_next(in->window, record, &s->stats.out_of_order, err);
     for (;;) {
@@ -570,6 +574,13 @@ static int input_next(replay_session *s, rp_input *in, rp_record **record, pm_er
             return 1;
         s->stats.unreadable++; /* live input: counted, and the next one taken */
     }
+}
+
+static double input_progress(rp_input *in)
+{
+    if (in->ahead)
+        return rp_reader_progress(in->ahead);
+    return in->reader ? pm_jsonl_reader_progress(in->reader) : -1;
 }
 
 static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay_progress_fn progress, void *ctx,
@@ -665,7 +676,7 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
         }
         if (progress && now_us() - last_progress >= 200000) {
             last_progress = now_us();
-            s->stats.input_read = in->reader ? pm_jsonl_reader_progress(in->reader) : -1;
+            s->stats.input_read = input_progress(in);
             double secs = (double)(last_progress - started) / 1e6;
             progress(ctx, &s->stats, secs > 0 ? (double)s->stats.done / secs : 0);
         }
@@ -690,7 +701,7 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
     }
     s->n_in_flight = 0;
     if (progress) {
-        s->stats.input_read = in->reader ? pm_jsonl_reader_progress(in->reader) : -1;
+        s->stats.input_read = input_progress(in);
         double secs = (double)(now_us() - started) / 1e6;
         progress(ctx, &s->stats, secs > 0 ? (double)s->stats.done / secs : 0);
     }
@@ -700,10 +711,15 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
 int replay_run(replay_session *s, pm_jsonl_reader *in, replay_result_fn fn, replay_progress_fn progress, void *ctx,
                pm_err *err)
 {
-    rp_input input = {.window = rp_window_new(in, s->o.window), .reader = in};
-    if (!input.window)
+    rp_input input = {.reader = in};
+    if (pm_jsonl_reader_progress(in) >= 0) { /* a regular file: read ahead on a thread */
+        if (!(input.ahead = rp_reader_start(in, s->o.window, err)))
+            return -1;
+    } else if (!(input.window = rp_window_new(in, s->o.window))) {
         return pm_err_set(err, "out of memory");
+    }
     int rc = run_loop(s, &input, fn, progress, ctx, err);
+    rp_reader_free(input.ahead);
     rp_window_free(input.window);
     return rc;
 }

@@ -136,6 +136,16 @@ int rp_window_next(rp_window *w, rp_record **record, uint64_t *late, pm_err *err
 bool rp_window_peek_ts(rp_window *w, int64_t *ts_us, pm_err *err);
 void rp_window_free(rp_window *w);
 
+/* The window run on a thread of its own (reader.c), for a regular file: rp_reader_next
+ * gives what rp_window_next would, in the same order, with the same `late` counts. */
+typedef struct rp_reader rp_reader;
+rp_reader *rp_reader_start(pm_jsonl_reader *in, size_t window, pm_err *err);
+int rp_reader_next(rp_reader *r, rp_record **record, uint64_t *late, pm_err *err);
+/* pm_jsonl_reader_progress of the input as of the records read so far. */
+double rp_reader_progress(rp_reader *r);
+/* Stops the thread (whatever it has not handed over is freed) and frees r. */
+void rp_reader_free(rp_reader *r);
+
 /* ---- correlation ---------------------------------------------------------------------- */
 
 typedef struct rp_correlation rp_correlation;
