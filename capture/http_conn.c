@@ -360,8 +360,10 @@ static int on_headers_complete(llhttp_t *p)
         http_exchange *x = s->x;
         const char *auth = http_fields_get(&m->headers, "authorization");
         const char *user = auth ? auth_users_get(c->env->users, auth) : NULL;
-        pm_classify_user(c->env->opts->map, m->method, m->target ? m->target : "/", user,
-                         &x->cls);
+        if (c->env->classes)
+            pm_classify_cached(c->env->classes, m->method, m->target ? m->target : "/", user, &x->cls);
+        else
+            pm_classify_user(c->env->opts->map, m->method, m->target ? m->target : "/", user, &x->cls);
         if (http_fields_override_mutating(&m->headers))
             x->cls.mutating = true;
         x->classified = true;

@@ -63,6 +63,7 @@ typedef struct http_env {
     int (*emit)(void *ctx, http_exchange *x, uint64_t conn_id);
     void *ctx;
     auth_users *users; /* the cohort user of each Authorization value */
+    pm_classify_cache *classes; /* the routes of paths seen before (NULL: no map) */
 } http_env;
 
 typedef struct http_conn http_conn;

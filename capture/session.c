@@ -35,6 +35,7 @@
 #define LIVE_TIMEOUT_MS 100
 #define LIVE_BUFFER_BYTES (64 << 20)
 #define SNAPLEN 262144
+#define CLASSIFY_SLOTS 4096 /* paths whose routes are remembered (about 1 MB; core/classify_cache.c) */
 
 struct capture_session {
     capture_options opts;
@@ -316,9 +317,12 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
     }
     s->tcp.max_total = o->max_total_buffer;
     s->env = (http_env){.opts = &s->opts, .stats = &s->stats, .emit = emit_exchange, .ctx = s,
-                        .users = auth_users_new()};
-    if (!s->env.users) {
+                        .users = auth_users_new(),
+                        .classes = o->map ? pm_classify_cache_new(o->map, CLASSIFY_SLOTS) : NULL};
+    if (!s->env.users || (o->map && !s->env.classes)) {
         pm_err_set(err, "out of memory");
+        auth_users_free(s->env.users);
+        pm_classify_cache_free(s->env.classes);
         pm_redactor_free(s->remembering);
         pthread_mutex_destroy(&s->fn_lock);
         free(s);
@@ -343,6 +347,7 @@ capture_session *capture_open(const capture_options *o, pm_err *err)
     }
     if (!s->pcap) {
         auth_users_free(s->env.users);
+        pm_classify_cache_free(s->env.classes);
         pm_redactor_free(s->remembering);
         pthread_mutex_destroy(&s->fn_lock);
         free(s);
@@ -614,6 +619,7 @@ void capture_close(capture_session *s)
         return;
     flow_table_free(s->flows);
     auth_users_free(s->env.users);
+    pm_classify_cache_free(s->env.classes);
     pm_redactor_free(s->remembering);
     if (s->pcap)
         pcap_close(s->pcap);

@@ -66,6 +66,16 @@ void pm_classify(const pm_capmap *map, const char *method, const char *target,
 void pm_classify_overrides(pm_class *out, const json_t *headers);
 void pm_classify_user(const pm_capmap *map, const char *method, const char *target, const char *user,
                       pm_class *out);
+/* Remembered matches of paths (classify_cache.c): pm_classify_user's answer for a
+ * method and path asked before without running the route patterns again. slots (rounded
+ * up to a power of two) fixes its memory, about 256 bytes a slot. One thread's: it is
+ * written on every call. NULL when memory ran out. */
+typedef struct pm_classify_cache pm_classify_cache;
+pm_classify_cache *pm_classify_cache_new(const pm_capmap *map, size_t slots);
+void pm_classify_cache_free(pm_classify_cache *c);
+/* pm_classify_user(map, ...) with c's map, the same answer. */
+void pm_classify_cached(pm_classify_cache *c, const char *method, const char *target, const char *user,
+                        pm_class *out);
 void pm_class_clear(pm_class *c);
 /* {family, capability, switch, cap_switch, route_id, route_switch, mutating, cohort} */
 json_t *pm_class_to_json(const pm_class *c);

@@ -11,6 +11,8 @@
 
 #include "core.h"
 
+#include <stddef.h>
+
 enum { MUTATING_WHEN_NEVER, MUTATING_WHEN_PUSH_SCOPE };
 
 /* A route whose method is this matches every method (one entry for a route that takes
@@ -59,6 +61,30 @@ struct pm_capmap {
     size_t nmethods;
     uint32_t max_groups;
 };
+
+/* A capture group's bytes in the path matched: at -1 when the group is unset or absent. */
+typedef struct {
+    ptrdiff_t at;
+    size_t len;
+} pm_span;
+
+/* What classifying a path found: its route (NULL: none) and the spans of the route's
+ * namespace and repository groups. A function of the map, the method and the path only,
+ * which is what lets classify_cache.c keep it. */
+typedef struct {
+    const pm_route *route;
+    pm_span ns, repo;
+} pm_path_match;
+
+/* pm_classify_user in three steps, for classify_cache.c: start fills the defaults (the
+ * user copied) and finds the path (before '?', absolute form taken down to it); path runs
+ * PCRE2 (only for a path starting with '/', len > 0); finish applies a match (route NULL:
+ * out stays as start left it) and reads the query after path[len] for push scopes. */
+void pm_classify_start(const char *method, const char *target, const char *user, pm_class *out,
+                       const char **path, size_t *len);
+void pm_classify_path(const pm_capmap *map, const char *method, const char *path, size_t len, pm_path_match *out);
+void pm_classify_finish(const pm_path_match *match, const char *method, const char *path, size_t len,
+                        pm_class *out);
 
 /* True when route a must be tried before route b. */
 bool pm_route_before(const pm_route *a, const pm_route *b);

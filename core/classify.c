@@ -55,19 +55,6 @@ static const pm_route *match_method(const pm_capmap *map, const char *method, co
     return match_bucket_pair(map, pm_method_bucket(t, seg, n), &t->wildcard, path, len, md);
 }
 
-static char *group_value(pcre2_match_data *md, int group)
-{
-    if (group <= 0)
-        return NULL;
-    PCRE2_UCHAR *value = NULL;
-    PCRE2_SIZE len = 0;
-    if (pcre2_substring_get_bynumber(md, (uint32_t)group, &value, &len) != 0)
-        return NULL;
-    char *out = strndup((const char *)value, len);
-    pcre2_substring_free(value);
-    return out;
-}
-
 static char *first_segment(const char *s)
 {
     return s ? strndup(s, strcspn(s, "/")) : NULL;
@@ -123,25 +110,18 @@ void pm_classify_overrides(pm_class *out, const json_t *headers)
     }
 }
 
-void pm_classify_user(const pm_capmap *map, const char *method, const char *target, const char *user,
-                      pm_class *out)
+/* A group's span in the path the match data is of (at -1: unset or no such group). */
+static pm_span group_span(pcre2_match_data *md, int group)
 {
-    memset(out, 0, sizeof *out);
-    out->family = "UNKNOWN";
-    out->capability = "UNKNOWN";
-    out->mutating = !pm_method_is_safe(method);
+    PCRE2_SIZE len = 0;
+    if (group <= 0 || pcre2_substring_length_bynumber(md, (uint32_t)group, &len) != 0)
+        return (pm_span){-1, 0};
+    return (pm_span){(ptrdiff_t)pcre2_get_ovector_pointer(md)[2 * group], (size_t)len};
+}
 
-    /* An absolute-form target (proxies) classifies by its path. */
-    const char *path = pm_target_origin_form(target);
-    const char *query = strchr(path, '?');
-    size_t len = query ? (size_t)(query - path) : strlen(path);
-    if (query)
-        query++;
-
-    out->cohort.user = user ? strdup(user) : NULL;
-    if (len == 0 || path[0] != '/')
-        return;
-
+void pm_classify_path(const pm_capmap *map, const char *method, const char *path, size_t len, pm_path_match *out)
+{
+    *out = (pm_path_match){.route = NULL, .ns = {-1, 0}, .repo = {-1, 0}};
     pcre2_match_data *md = pcre2_match_data_create(map->max_groups ? map->max_groups : 1, NULL);
     if (!md)
         return;
@@ -154,25 +134,70 @@ void pm_classify_user(const pm_capmap *map, const char *method, const char *targ
     if (rt && rt != any && any) /* the match data must be the winner's */
         match_method(map, rt->method, path, len, md);
     if (rt) {
-        out->matched = true;
-        out->family = rt->family;
-        out->capability = rt->capability;
-        out->switch_name = rt->switch_name;
-        out->cap_switch = rt->cap_switch;
-        out->route_id = rt->id;
-        out->route_switch = rt->route_switch;
-        out->mutating = rt->mutating || (rt->mutating_by_method && !pm_method_is_safe(method));
-        out->streaming = rt->streaming;
-        out->cohort.repo = group_value(md, rt->repository_group);
-        out->cohort.org = group_value(md, rt->namespace_group);
-        if (rt->mutating_when == MUTATING_WHEN_PUSH_SCOPE && pm_cohort_scope_pushes(query))
-            out->mutating = true;
-        if (!out->cohort.repo && rt->mutating_when == MUTATING_WHEN_PUSH_SCOPE)
-            out->cohort.repo = pm_cohort_repo_from_scope(query);
-        if (!out->cohort.org)
-            out->cohort.org = first_segment(out->cohort.repo);
+        out->route = rt;
+        out->ns = group_span(md, rt->namespace_group);
+        out->repo = group_span(md, rt->repository_group);
     }
     pcre2_match_data_free(md);
+}
+
+static char *span_dup(const char *path, pm_span s)
+{
+    return s.at < 0 ? NULL : strndup(path + s.at, s.len);
+}
+
+void pm_classify_start(const char *method, const char *target, const char *user, pm_class *out,
+                       const char **path, size_t *len)
+{
+    memset(out, 0, sizeof *out);
+    out->family = "UNKNOWN";
+    out->capability = "UNKNOWN";
+    out->mutating = !pm_method_is_safe(method);
+
+    /* An absolute-form target (proxies) classifies by its path. */
+    *path = pm_target_origin_form(target);
+    const char *query = strchr(*path, '?');
+    *len = query ? (size_t)(query - *path) : strlen(*path);
+    out->cohort.user = user ? strdup(user) : NULL;
+}
+
+void pm_classify_finish(const pm_path_match *match, const char *method, const char *path, size_t len,
+                        pm_class *out)
+{
+    const pm_route *rt = match->route;
+    if (!rt)
+        return;
+    const char *query = path[len] == '?' ? path + len + 1 : NULL;
+    out->matched = true;
+    out->family = rt->family;
+    out->capability = rt->capability;
+    out->switch_name = rt->switch_name;
+    out->cap_switch = rt->cap_switch;
+    out->route_id = rt->id;
+    out->route_switch = rt->route_switch;
+    out->mutating = rt->mutating || (rt->mutating_by_method && !pm_method_is_safe(method));
+    out->streaming = rt->streaming;
+    out->cohort.repo = span_dup(path, match->repo);
+    out->cohort.org = span_dup(path, match->ns);
+    if (rt->mutating_when == MUTATING_WHEN_PUSH_SCOPE && pm_cohort_scope_pushes(query))
+        out->mutating = true;
+    if (!out->cohort.repo && rt->mutating_when == MUTATING_WHEN_PUSH_SCOPE)
+        out->cohort.repo = pm_cohort_repo_from_scope(query);
+    if (!out->cohort.org)
+        out->cohort.org = first_segment(out->cohort.repo);
+}
+
+void pm_classify_user(const pm_capmap *map, const char *method, const char *target, const char *user,
+                      pm_class *out)
+{
+    const char *path;
+    size_t len;
+    pm_classify_start(method, target, user, out, &path, &len);
+    if (len == 0 || path[0] != '/')
+        return;
+    pm_path_match match;
+    pm_classify_path(map, method, path, len, &match);
+    pm_classify_finish(&match, method, path, len, out);
 }
 
 void pm_class_clear(pm_class *c)

@@ -290,6 +290,82 @@ Test(capmap, every_tracker_route_classifies_to_its_family_and_id, .init = load_m
     cr_assert_gt(families_seen, 10);
 }
 
+/* The cached answer is the uncached one: every field, on a miss, on a hit, and after its
+ * slot was taken by another path (a 4-slot cache over the tracker's 413 routes). */
+static void expect_cached_same(pm_classify_cache *cache, const char *method, const char *target, const char *user)
+{
+    pm_class want, got;
+    pm_classify_user(map, method, target, user, &want);
+    json_t *wj = pm_class_to_json(&want);
+    for (int round = 0; round < 2; round++) {
+        pm_classify_cached(cache, method, target, user, &got);
+        json_t *gj = pm_class_to_json(&got);
+        cr_expect(json_equal(wj, gj), "%s %s (round %d)", method, target, round);
+        cr_expect_eq(got.matched, want.matched, "%s %s", method, target);
+        cr_expect_eq(got.streaming, want.streaming, "%s %s", method, target);
+        json_decref(gj);
+        pm_class_clear(&got);
+    }
+    json_decref(wj);
+    pm_class_clear(&want);
+}
+
+Test(capmap, cached_classification_is_the_uncached_one, .init = load_map, .fini = free_map)
+{
+    pm_err err;
+    char *csv = pm_read_file(CSV_PATH, NULL, &err);
+    cr_assert_not_null(csv, "%s", err.msg);
+    const char *p = csv;
+    csv_row row;
+    cr_assert(csv_next(&p, &row));
+    csv_row_free(&row);
+    csv_table table;
+    csv_read_all(&p, &table);
+    pm_classify_cache *small = pm_classify_cache_new(map, 4), *big = pm_classify_cache_new(map, 4096);
+    cr_assert(small && big);
+    const char *methods[] = {NULL, "HEAD", "GET", "PATCH", "A-METHOD-LONGER-THAN-A-SLOT"};
+    for (int pass = 0; pass < 2; pass++) {
+        for (int r = 0; r < table.n; r++) {
+            char path[1024];
+            concrete_path(table.rows[r].fields[COL_TEMPLATE], path, sizeof path);
+            for (size_t m = 0; m < sizeof methods / sizeof *methods; m++) {
+                const char *method = methods[m] ? methods[m] : table.rows[r].fields[COL_METHOD];
+                expect_cached_same(small, method, path, NULL);
+                expect_cached_same(big, method, path, "alice");
+            }
+        }
+    }
+    /* the query (push scope), the absolute form, paths too long for a slot, bytes PCRE2
+     * refuses as UTF-8, and targets that are no path */
+    static char long_path[600];
+    memset(long_path, 'a', sizeof long_path - 1);
+    memcpy(long_path, "/v2/acme/", 9);
+    memcpy(long_path + sizeof long_path - 16, "/manifests/tag", 15);
+    const char *targets[] = {"/v2/auth?service=quay&scope=repository:acme/app:pull",
+                             "/v2/auth?service=quay&scope=repository:acme/app:pull,push",
+                             "/v2/auth",
+                             "http://quay.example:8080/v2/acme/app/tags/list?n=10",
+                             "/v2/acme/app/tags/list?n=10",
+                             long_path,
+                             "/v2/ac\xffme/app/manifests/latest",
+                             "/v2/ac\xc3\xa9me/app/manifests/latest",
+                             "/api/v1/repository/acme/app?includeTags=true",
+                             "",
+                             "*",
+                             "?x=1",
+                             "/"};
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < sizeof targets / sizeof *targets; i++)
+            for (size_t m = 1; m < sizeof methods / sizeof *methods; m++) {
+                expect_cached_same(small, methods[m], targets[i], NULL);
+                expect_cached_same(big, methods[m], targets[i], "bob");
+            }
+    pm_classify_cache_free(small);
+    pm_classify_cache_free(big);
+    csv_table_free(&table);
+    free(csv);
+}
+
 static void classify_one(const char *method, const char *target, const json_t *headers, pm_class *c)
 {
     pm_classify(map, method, target, headers, c);
