@@ -371,6 +371,18 @@ static unsigned special_mask(const unsigned char *p, bool latin1)
         mask |= (unsigned)_mm_movemask_epi8(v);
     return mask;
 }
+
+/* special_mask split in two: the returned bits are the quotes and backslashes (each
+ * written as a backslash and itself), *others the rest. */
+static unsigned quote_mask(const unsigned char *p, bool latin1, unsigned *others)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v); /* v <= 0x1F */
+    __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    *others = (unsigned)_mm_movemask_epi8(control) | (latin1 ? (unsigned)_mm_movemask_epi8(v) : 0);
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(quote, backslash));
+}
 #else
 #include <endian.h>
 #define SCAN_BLOCK 8
@@ -389,6 +401,13 @@ static unsigned special_mask(const unsigned char *p, bool latin1)
     uint64_t special = ((quote - ones) & ~quote & highs) | ((backslash - ones) & ~backslash & highs) |
                        ((v - ones * 0x20) & ~v & highs) | (latin1 ? v & highs : 0);
     return special ? 1u << (__builtin_ctzll(special) / 8) : 0;
+}
+
+/* The word scan is sure of its first stop only: every stop goes to put_stop. */
+static unsigned quote_mask(const unsigned char *p, bool latin1, unsigned *others)
+{
+    *others = special_mask(p, latin1);
+    return 0;
 }
 #endif
 
@@ -418,18 +437,68 @@ static size_t put_stop(char *out, const unsigned char *s, size_t i, size_t len, 
     return escape_into(out, c);
 }
 
+/* One block's bytes (avail of them) with the stops of mask (bit avail ends the block),
+ * each written as put_stop writes it. Before each run of plain bytes a whole block is
+ * copied from the run's start, before it is known where the run ends: the output is at
+ * most 6 bytes per input byte before it, so the copy stays inside the reserve. */
+static inline char *put_block_stops(char *out, const unsigned char *block, unsigned mask, size_t avail,
+                                    const unsigned char *s, size_t i, size_t len, enum text_kind *text)
+{
+    size_t pos = 0; /* block bytes written */
+    for (;;) {
+        memcpy(out, block + pos, SCAN_BLOCK);
+        size_t k = (size_t)__builtin_ctz(mask);
+        out += k - pos;
+        if (k == avail)
+            return out;
+        out += put_stop(out, s, i + k, len, text);
+        pos = k + 1;
+        mask &= mask - 1;
+#if SCAN_BLOCK == 8
+        if (pos < avail) /* the word scan is sure of its first stop only */
+            mask = ((special_mask(block + pos, *text != TEXT_UTF8) << pos) & ((1u << avail) - 1)) | 1u << avail;
+#endif
+    }
+}
+
+/* The same for a block whose stops are all quotes and backslashes (most blocks of a JSON
+ * body): a backslash before each, the byte itself copied with the run after it. */
+static inline char *put_block_quotes(char *out, const unsigned char *block, unsigned mask, size_t avail)
+{
+    size_t pos = 0;
+    for (;;) {
+        memcpy(out, block + pos, SCAN_BLOCK);
+        size_t k = (size_t)__builtin_ctz(mask);
+        out += k - pos;
+        if (k == avail)
+            return out;
+        *out++ = '\\';
+        pos = k;
+        mask &= mask - 1;
+    }
+}
+
+/* The first avail bytes of block (s[i, i + avail), or a padded copy of them), escaped. */
+__attribute__((always_inline)) static inline char *put_block(char *out, const unsigned char *block, size_t avail, const unsigned char *s, size_t i,
+                              size_t len, enum text_kind *text)
+{
+    unsigned others, quotes = quote_mask(block, *text != TEXT_UTF8, &others);
+    unsigned below = (1u << avail) - 1;
+    if (!(others & below))
+        return put_block_quotes(out, block, (quotes & below) | 1u << avail, avail);
+    return put_block_stops(out, block, ((quotes | others) & below) | 1u << avail, avail, s, i, len, text);
+}
+
 /* Escapes s straight into the buffer, a chunk at a time (room for the worst case of one
  * chunk, 6 bytes out per byte in, and a block more is reserved up front). An unchecked
  * string is validated only when its first byte >= 0x80 comes up, and only from there (all
  * before it is ASCII, written the same either way): most keys and header values never
  * are. A block's mask of special bytes is computed once and walked stop by stop (JSON
- * bodies have a '"' every few bytes: what a stop costs is most of what a body costs);
- * before each run of plain bytes a whole block is copied from the run's start, before it
- * is known where the run ends: the output is at most 6 bytes per input byte before it, so
- * the copy stays inside the reserve. Reading a block from any of a block's offsets takes
- * two blocks of input, so the last ones of a string are scanned in a zero-padded copy — a
- * NUL stops the scan as any control byte does — and short strings (keys, header values:
- * dozens per record) take the same path as long ones. */
+ * bodies have a '"' every few bytes: what a stop costs is most of what a body costs).
+ * Reading a block from any of a block's offsets takes two blocks of input, so the blocks
+ * that have two before the string's end are read in place, and the last ones are scanned
+ * in a zero-padded copy — a NUL stops the scan as any control byte does — and short
+ * strings (keys, header values: dozens per record) take the same path as long ones. */
 static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, enum text_kind text)
 {
     unsigned char last[2 * SCAN_BLOCK];
@@ -439,32 +508,16 @@ static void put_string_body(pm_jtext *t, const unsigned char *s, size_t len, enu
             return;
         char *out = t->buf + t->len;
         size_t i = base;
+        if (end - base >= SCAN_BLOCK && len >= 2 * SCAN_BLOCK) {
+            size_t in_place = end - SCAN_BLOCK < len - 2 * SCAN_BLOCK ? end - SCAN_BLOCK : len - 2 * SCAN_BLOCK;
+            for (; i <= in_place; i += SCAN_BLOCK)
+                out = put_block(out, s + i, SCAN_BLOCK, s, i, len, &text);
+        }
         while (i < end) {
-            const unsigned char *block = s + i;
-            size_t avail = SCAN_BLOCK; /* bytes of the block to write */
-            if (end - i < SCAN_BLOCK || len - i < 2 * SCAN_BLOCK) {
-                avail = end - i < SCAN_BLOCK ? end - i : SCAN_BLOCK;
-                memset(last, 0, sizeof last);
-                memcpy(last, s + i, avail);
-                block = last;
-            }
-            /* the stops before avail, and one at avail that ends the block */
-            unsigned mask = (special_mask(block, text != TEXT_UTF8) & ((1u << avail) - 1)) | 1u << avail;
-            size_t pos = 0; /* block bytes written */
-            for (;;) {
-                memcpy(out, block + pos, SCAN_BLOCK);
-                size_t k = (size_t)__builtin_ctz(mask);
-                out += k - pos;
-                if (k == avail)
-                    break;
-                out += put_stop(out, s, i + k, len, &text);
-                pos = k + 1;
-                mask &= mask - 1;
-#if SCAN_BLOCK == 8
-                if (pos < avail) /* the word scan is sure of its first stop only */
-                    mask = ((special_mask(block + pos, text != TEXT_UTF8) << pos) & ((1u << avail) - 1)) | 1u << avail;
-#endif
-            }
+            size_t avail = end - i < SCAN_BLOCK ? end - i : SCAN_BLOCK;
+            memset(last, 0, sizeof last);
+            memcpy(last, s + i, avail);
+            out = put_block(out, last, avail, s, i, len, &text);
             i += avail;
         }
         t->len = (size_t)(out - t->buf);

@@ -143,6 +143,39 @@ Test(json_text, chunk_boundaries_of_long_strings)
     free(s);
 }
 
+/* Blocks of only quotes and backslashes take a path of their own (a backslash before
+ * each, the byte copied with its run), blocks with any other stop the general one: dense
+ * runs of both, every mix of the two in one block, and the blocks before and after. */
+Test(json_text, quote_only_and_mixed_blocks)
+{
+    static const unsigned char alphabet[][2] = {{'a', 0}, {'"', 0}, {'\\', 0}, {'\n', 0}, {0x01, 0},
+                                                {0xc3, 0xa9}, {0xff, 0}, {'"', '"'}};
+    unsigned char s[140];
+    uint32_t seed = 20261206;
+    for (int round = 0; round < 20000; round++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t want = (seed >> 8) % 130, len = 0;
+        unsigned mix = 2 + (seed >> 20) % 7; /* 2: only 'a' and '"', up to the whole alphabet */
+        while (len < want) {
+            seed = seed * 1103515245u + 12345u;
+            const unsigned char *c = alphabet[(seed >> 16) % mix];
+            s[len++] = c[0];
+            if (c[1] && len < sizeof s)
+                s[len++] = c[1];
+        }
+        check(s, len);
+    }
+    for (size_t len = 1; len <= 66; len++) { /* all quotes, all backslashes, alternating */
+        memset(s, '"', len);
+        check(s, len);
+        memset(s, '\\', len);
+        check(s, len);
+        for (size_t i = 0; i < len; i++)
+            s[i] = i % 2 ? '"' : '\\';
+        check(s, len);
+    }
+}
+
 Test(json_text, integers_as_printf_writes_them)
 {
     static const int64_t values[] = {0, 1, -1, 9, 10, -10, 1234567890123LL, INT64_MAX, INT64_MIN, INT64_MIN + 1};
