@@ -32,7 +32,7 @@ static void write_version(pm_jtext *t, const http_message *m)
     } else {
         snprintf(v, sizeof v, "HTTP/%d.%d", m->major, m->minor);
     }
-    pm_jtext_key(t, "version");
+    pm_jtext_key_lit(t, "version");
     pm_jtext_cstring(t, v);
 }
 
@@ -46,9 +46,9 @@ static void write_body(pm_jtext *t, const http_message *m, const capture_options
 static void write_request(pm_jtext *t, const http_exchange *x, const capture_options *o, pm_body_fields *fields)
 {
     const http_message *m = &x->req;
-    pm_jtext_key(t, "request");
+    pm_jtext_key_lit(t, "request");
     pm_jtext_object_begin(t);
-    pm_jtext_key(t, "method");
+    pm_jtext_key_lit(t, "method");
     pm_jtext_cstring(t, m->method ? m->method : "");
     const char *target = m->target ? m->target : "";
     char *red = o->redactor ? pm_redact_target(o->redactor, target) : NULL;
@@ -57,10 +57,10 @@ static void write_request(pm_jtext *t, const http_exchange *x, const capture_opt
     write_version(t, m);
     http_fields_write(t, "headers", &m->headers, o->redactor);
     write_body(t, m, o, fields);
-    pm_jtext_key(t, "complete");
+    pm_jtext_key_lit(t, "complete");
     pm_jtext_bool(t, m->complete);
     if (m->complete && m->ts_last >= m->ts_first) {
-        pm_jtext_key(t, "done_us");
+        pm_jtext_key_lit(t, "done_us");
         pm_jtext_int(t, m->ts_last - m->ts_first);
     }
     pm_jtext_object_end(t);
@@ -85,12 +85,12 @@ static int64_t mark_time(const http_message *m, uint64_t at)
  * not read: no counts, no offsets). */
 static void write_stream(pm_jtext *t, const http_message *m)
 {
-    pm_jtext_key(t, "stream");
+    pm_jtext_key_lit(t, "stream");
     pm_jtext_object_begin(t);
     int64_t end = m->complete ? m->ts_last : m->nmarks ? m->marks[m->nmarks - 1].ts : m->ts_first;
-    pm_jtext_key(t, "window_us");
+    pm_jtext_key_lit(t, "window_us");
     pm_jtext_int(t, end > m->ts_first ? end - m->ts_first : 0);
-    pm_jtext_key(t, "closed_by");
+    pm_jtext_key_lit(t, "closed_by");
     pm_jtext_cstring(t, http_closed_by_name(m->closed_by));
     const char *encoding = http_fields_get(&m->headers, "content-encoding");
     size_t *ends = NULL;
@@ -99,12 +99,12 @@ static void write_stream(pm_jtext *t, const http_message *m)
                          ? NULL
                          : pm_sse_events_at(m->body.data, m->body.len, &counts, &ends);
     if (events) {
-        pm_jtext_key(t, "events");
+        pm_jtext_key_lit(t, "events");
         pm_jtext_int(t, (int64_t)counts.events);
-        pm_jtext_key(t, "comments");
+        pm_jtext_key_lit(t, "comments");
         pm_jtext_int(t, (int64_t)counts.comments);
         if (m->marks_cap != SIZE_MAX) { /* every packet's time was kept */
-            pm_jtext_key(t, "offsets_us");
+            pm_jtext_key_lit(t, "offsets_us");
             pm_jtext_array_begin(t);
             for (uint64_t i = 0; i < counts.events; i++) {
                 int64_t at = mark_time(m, ends[i]) - m->ts_first;
@@ -121,25 +121,25 @@ static void write_stream(pm_jtext *t, const http_message *m)
 static void write_response(pm_jtext *t, const http_exchange *x, const capture_options *o, pm_body_fields *fields)
 {
     const http_message *m = &x->resp;
-    pm_jtext_key(t, "response");
+    pm_jtext_key_lit(t, "response");
     pm_jtext_object_begin(t);
-    pm_jtext_key(t, "status");
+    pm_jtext_key_lit(t, "status");
     pm_jtext_int(t, m->status);
-    pm_jtext_key(t, "reason");
+    pm_jtext_key_lit(t, "reason");
     pm_jtext_cstring(t, m->reason ? m->reason : "");
     write_version(t, m);
     http_fields_write(t, "headers", &m->headers, o->redactor);
     if (m->trailers.n)
         http_fields_write(t, "trailers", &m->trailers, o->redactor);
     write_body(t, m, o, fields);
-    pm_jtext_key(t, "complete");
+    pm_jtext_key_lit(t, "complete");
     pm_jtext_bool(t, m->complete);
     int64_t request_end = x->req.complete ? x->req.ts_last : x->req.ts_first;
     int64_t latency = m->ts_first - request_end;
-    pm_jtext_key(t, "latency_us");
+    pm_jtext_key_lit(t, "latency_us");
     pm_jtext_int(t, latency > 0 ? latency : 0);
     if (m->complete) {
-        pm_jtext_key(t, "done_us");
+        pm_jtext_key_lit(t, "done_us");
         pm_jtext_int(t, m->ts_last - x->req.ts_first);
     }
     if (m->stream)

@@ -138,7 +138,7 @@ static int body_to_jtext(const pm_body *b, const pm_redactor *r, const body_type
     const unsigned char *data = red ? (const unsigned char *)red : b->data;
     size_t len = red ? red_len : b->len;
     if (text) {
-        pm_jtext_key(t, "body");
+        pm_jtext_key_lit(t, "body");
         if (red) /* the redacted text is checked again (a body jansson rewrote) */
             pm_jtext_string(t, red, red_len);
         else
@@ -149,23 +149,23 @@ static int body_to_jtext(const pm_body *b, const pm_redactor *r, const body_type
             free(red);
             return -1;
         }
-        pm_jtext_key(t, "body_b64");
+        pm_jtext_key_lit(t, "body_b64");
         pm_jtext_cstring(t, b64);
         free(b64);
     }
     if (red) {
-        pm_jtext_key(t, "body_redacted");
+        pm_jtext_key_lit(t, "body_redacted");
         pm_jtext_bool(t, true);
     }
     free(red);
-    pm_jtext_key(t, "body_len");
+    pm_jtext_key_lit(t, "body_len");
     pm_jtext_int(t, (int64_t)b->total);
     if (cut) {
-        pm_jtext_key(t, "body_truncated");
+        pm_jtext_key_lit(t, "body_truncated");
         pm_jtext_bool(t, true);
     }
     if (with_sha) {
-        pm_jtext_key(t, "body_sha256");
+        pm_jtext_key_lit(t, "body_sha256");
         pm_jtext_cstring(t, hex);
     }
     return 0;

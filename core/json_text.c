@@ -18,6 +18,7 @@
  */
 #include "core.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,12 +570,10 @@ static bool plain_ascii(const unsigned char *s, size_t len)
     return !special;
 }
 
-void pm_jtext_key(pm_jtext *t, const char *key)
+/* A short plain key: its quotes, itself and the colon. */
+static void put_plain_key(pm_jtext *t, const char *key, size_t n)
 {
-    /* Keys are literals, nearly always short plain ASCII: a record has dozens. */
-    size_t n = strlen(key);
-    separate(t);
-    if (n <= SHORT_STRING && plain_ascii((const unsigned char *)key, n) && reserve(t, n + 3)) {
+    if (reserve(t, n + 3)) {
         char *o = t->buf + t->len;
         o[0] = '"';
         memcpy(o + 1, key, n);
@@ -583,6 +582,23 @@ void pm_jtext_key(pm_jtext *t, const char *key)
         t->len += n + 3;
         t->buf[t->len] = '\0';
         follow(t, PM_JSTR, PM_JTOK_KEY, (size_t)(o + 1 - t->buf), (size_t)(o + 1 + n - t->buf));
+    }
+}
+
+void pm_jtext_key_plain(pm_jtext *t, const char *key, size_t n)
+{
+    assert(n <= SHORT_STRING && plain_ascii((const unsigned char *)key, n));
+    separate(t);
+    put_plain_key(t, key, n);
+}
+
+void pm_jtext_key(pm_jtext *t, const char *key)
+{
+    /* Keys are literals, nearly always short plain ASCII: a record has dozens. */
+    size_t n = strlen(key);
+    separate(t);
+    if (n <= SHORT_STRING && plain_ascii((const unsigned char *)key, n)) {
+        put_plain_key(t, key, n);
         return;
     }
     put_byte(t, '"');

@@ -54,6 +54,12 @@ void pm_jtext_array_begin(pm_jtext *t);
 void pm_jtext_array_end(pm_jtext *t);
 /* An object member's key (then exactly one value call). */
 void pm_jtext_key(pm_jtext *t, const char *key);
+/* pm_jtext_key for a key its caller knows to be short plain ASCII (at most 32 bytes, none
+ * of them '"', '\\', a control byte or >= 0x80), n bytes long: written without looking at
+ * its bytes (a record has dozens of keys, all literals). Builds with assertions check it.
+ * pm_jtext_key_lit takes a string literal, its length counted by the compiler. */
+void pm_jtext_key_plain(pm_jtext *t, const char *key, size_t n);
+#define pm_jtext_key_lit(t, literal) pm_jtext_key_plain((t), "" literal "", sizeof(literal) - 1)
 void pm_jtext_string(pm_jtext *t, const char *s, size_t len);
 /* The same for text the caller has already checked with pm_utf8_valid. */
 void pm_jtext_string_utf8(pm_jtext *t, const char *s, size_t len);

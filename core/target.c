@@ -93,12 +93,12 @@ int pm_request_for(const char *base_url, const char *target, char **origin_url, 
 void pm_jtext_target(pm_jtext *t, const char *target)
 {
     size_t n = strlen(target);
-    pm_jtext_key(t, "target");
+    pm_jtext_key_lit(t, "target");
     pm_jtext_string(t, target, n); /* bytes that are not UTF-8 read as Latin-1 here ... */
     if (pm_utf8_valid((const unsigned char *)target, n))
         return;
     char *b64 = pm_base64_encode((const unsigned char *)target, n); /* ... and exactly here */
-    pm_jtext_key(t, "target_b64");
+    pm_jtext_key_lit(t, "target_b64");
     pm_jtext_cstring(t, b64 ? b64 : "");
     free(b64);
 }

@@ -234,3 +234,36 @@ Test(jtext_tape, random_documents)
         expect_same();
     }
 }
+
+/* Keys written as literals (pm_jtext_key_lit: nothing looked at) are followed as any key,
+ * and their text is pm_jtext_key's. */
+Test(jtext_tape, literal_keys)
+{
+    pm_jtext_object_begin(&w);
+    pm_jtext_key_lit(&w, "a");
+    pm_jtext_int(&w, 1);
+    pm_jtext_key_lit(&w, "request");
+    pm_jtext_object_begin(&w);
+    pm_jtext_key_lit(&w, "");
+    pm_jtext_null(&w);
+    pm_jtext_key_lit(&w, "a-key-of-thirty-two-bytes-long!!");
+    pm_jtext_bool(&w, true);
+    pm_jtext_object_end(&w);
+    pm_jtext_object_end(&w);
+    cr_assert_str_eq(w.buf, "{\"a\":1,\"request\":{\"\":null,\"a-key-of-thirty-two-bytes-long!!\":true}}");
+    expect_same();
+    pm_jtext t = {0};
+    pm_jtext_object_begin(&t);
+    pm_jtext_key(&t, "a");
+    pm_jtext_int(&t, 1);
+    pm_jtext_key(&t, "request");
+    pm_jtext_object_begin(&t);
+    pm_jtext_key(&t, "");
+    pm_jtext_null(&t);
+    pm_jtext_key(&t, "a-key-of-thirty-two-bytes-long!!");
+    pm_jtext_bool(&t, true);
+    pm_jtext_object_end(&t);
+    pm_jtext_object_end(&t);
+    cr_assert_str_eq(t.buf, w.buf);
+    pm_jtext_free(&t);
+}
