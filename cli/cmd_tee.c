@@ -154,7 +154,7 @@ static int check_args(const tee_args *a)
 
 int cmd_tee(int argc, char **argv)
 {
-    tee_args a = {.progress = "auto", .nice = 0, .max_per_ip = -1, .header_timeout = -1, .drain = 10};
+    tee_args a = {.progress = "auto", .nice = 2, .max_per_ip = -1, .header_timeout = -1, .drain = 10};
     const cli_opt opts[] = {
         CLI_OPT_STRING('l', "listen", &a.listen, "ADDR",
                        "127.0.0.1:PORT, [::1]:PORT, :PORT (loopback), 0.0.0.0:PORT, unix:/PATH (mode 0660)"),
@@ -207,9 +207,9 @@ int cmd_tee(int argc, char **argv)
                     "proxy: event-loop threads (default: half the CPUs, at least 1)"),
         CLI_OPT_INT(0, "shadow-workers", &a.shadow_workers, 1, 64,
                     "shadow threads, each its own share of the flows (default: the CPUs --workers leaves, "
-                    "at least 1)"),
+                    "at least 2)"),
         CLI_OPT_INT(0, "shadow-nice", &a.nice, 0, 19,
-                    "the shadow threads' niceness (0; 19: a busy machine serves clients first, sheds copies)"),
+                    "the shadow threads' niceness (2; 19: a busy machine serves clients first, sheds copies)"),
         CLI_OPT_STRING(0, "profile", &a.profile, "DIR", "profile directory (default: the suite's, else config/quay)"),
         CLI_OPT_STRING(0, "rules", &a.rules, "FILE", "normalization rules (default: PROFILE/rules.yaml)"),
         CLI_OPT_STRING(0, "key", &a.key, "FILE",

@@ -144,7 +144,10 @@ static unsigned shadow_workers(const pipeline_tee_options *o)
         return o->shadow_workers > 64 ? 64 : o->shadow_workers;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     long front = o->sink ? 1 : o->front.workers ? (long)o->front.workers : (long)tee_default_workers();
-    return cpus - front >= 1 ? (unsigned)(cpus - front) : 1;
+    /* at least two: one diffs while another waits on the shadow's answers, and together (at
+     * --shadow-nice 2, weight 655 each against a loop's 1024) they claim about what a loop
+     * does on a machine the clients and backends share */
+    return cpus - front >= 2 ? (unsigned)(cpus - front) : 2;
 }
 
 static int setup(pipeline_tee *t, pm_err *err)
