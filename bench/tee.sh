@@ -6,8 +6,8 @@
 #             serving the same Quay-shaped JSON of 1-8 KiB (bench/gen_capture.py's docroot:
 #             manifests, tag lists, /api/v1 repositories);
 #   (a) tee   pmirror tee --primary PRIMARY --shadow SHADOW with its defaults (event loops
-#             for half the CPUs, --shadow-workers: the CPUs those leave, at least one, the
-#             shadow side at --shadow-nice 0, queue 1024), plus TEE_ARGS from the environment;
+#             for half the CPUs, --shadow-workers: the CPUs those leave, at least two, the
+#             shadow side at --shadow-nice 2, queue 1024), plus TEE_ARGS from the environment;
 #   (b) mirror nginx `proxy_pass` to the primary + `mirror` to the shadow, as its users run
 #             it: worker_processes auto, HTTP/1.1 keep-alive upstreams for both;
 #   (c) direct straight to the primary.

@@ -28,7 +28,7 @@ loops=$((cpus / 2 > 0 ? cpus / 2 : 1))
 want=$((cpus - loops > 2 ? cpus - loops : 2))
 
 start_tee defaults --primary "http://127.0.0.1:$primary" --shadow "http://127.0.0.1:$shadow" -q
-wait_for 5 has_threads tee-shadow "$defaults_tee" "$want"
+wait_for 30 has_threads tee-shadow "$defaults_tee" "$want"
 got=$(threads tee-shadow "$defaults_tee")
 [ "$got" -eq "$want" ] && ok || bad "$got shadow threads by default on $cpus CPUs ($loops loops), want $want"
 [ "$(threads tee-loop "$defaults_tee")" -eq "$loops" ] && ok || bad "$(threads tee-loop "$defaults_tee") event loops, want $loops"
@@ -45,7 +45,7 @@ wait "$defaults_tee" 2>/dev/null
 
 start_tee given --primary "http://127.0.0.1:$primary" --shadow "http://127.0.0.1:$shadow" -q \
     --workers 1 --shadow-workers 1 --shadow-nice 0
-wait_for 5 has_threads tee-shadow "$given_tee" 1
+wait_for 30 has_threads tee-shadow "$given_tee" 1
 [ "$(threads tee-shadow "$given_tee")" -eq 1 ] && ok || bad "--shadow-workers 1 gave $(threads tee-shadow "$given_tee") threads"
 [ "$(nices tee-shadow "$given_tee" | tr '\n' ' ')" = "$base " ] && ok || bad "--shadow-nice 0 gave '$(nices tee-shadow "$given_tee")', want the process's $base"
 kill "$given_tee"
