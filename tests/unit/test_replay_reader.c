@@ -21,7 +21,8 @@
  * line bad_at is not JSON. Returns its path (free it, unlink it). */
 static char *capture(int bad_at)
 {
-    char *path = strdup("/tmp/pm_test_reader_XXXXXX");
+    char *path = strdup("/tmp/pm_test_reader_XXXXXX"); /* mkstemp's template */
+    cr_assert_not_null(path);
     int fd = mkstemp(path);
     cr_assert(fd >= 0);
     FILE *f = fdopen(fd, "w");
