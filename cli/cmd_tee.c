@@ -7,7 +7,6 @@
  * report snapshot; SIGTERM/SIGINT: drain, final report, exit 0), the start line, the
  * progress line, the decision tick's lines (--switches, --on-rollback) and the summary.
  */
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -279,13 +278,6 @@ int cmd_tee(int argc, char **argv)
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, &previous); /* inherited by every thread started below */
     pm_err err;
-    /* Shadow copies are made on the front's threads and freed on the shadow's: with glibc's
-     * defaults each arena's top is trimmed and grown again around every request (0.88 page
-     * faults per request at 1 000 requests/s, measured with `perf stat -e page-faults`;
-     * 0.24 with these). What the queue holds is bounded anyway (--queue, --queue-bytes). */
-    mallopt(M_TRIM_THRESHOLD, 32 << 20);
-    mallopt(M_TOP_PAD, 4 << 20);
-    mallopt(M_MMAP_THRESHOLD, 4 << 20);
     pipeline_tee *t = pipeline_tee_start(&o, &err);
     if (!t) {
         rc = cli_fail("tee", "%s", err.msg);
