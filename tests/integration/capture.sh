@@ -112,4 +112,30 @@ run "$PMIRROR" capture -q -r "$FX/large_body.pcap" --max-body 64K -o "$WORK/l.js
 grep -q '"body_truncated":true' "$WORK/l.jsonl" && grep -q '"body_sha256":"[0-9a-f]\{64\}"' "$WORK/l.jsonl" \
     && ok || bad "--max-body marks body_truncated with the whole body's sha256"
 
+# A pcap file is read a megabyte at a time, not in libpcap's 4 KiB stdio reads: counted
+# with strace on the bare binary (not the test's wrapper), the reads of the pcap's own fd.
+if command -v strace >/dev/null 2>&1; then
+    python3 "$SRC/bench/gen_pcap.py" "$WORK/big.pcap" 1500 >/dev/null
+    size=$(stat -c %s "$WORK/big.pcap")
+    strace -f -e trace=openat,read -e read=none -o "$WORK/reads.log" "$PMIRROR_BIN" capture -q -r "$WORK/big.pcap" \
+        -o "$WORK/big.jsonl" >/dev/null 2>&1
+    reads=$(python3 - "$WORK/reads.log" "$WORK/big.pcap" <<'PY'
+import re, sys
+fd, n = None, 0
+for line in open(sys.argv[1]):
+    m = re.search(r'openat\(.*"%s".*\) = (\d+)' % re.escape(sys.argv[2]), line)
+    if m:
+        fd = m.group(1)
+    elif fd is not None and re.search(r'\bread\(%s,' % fd, line):
+        n += 1
+print(n if fd is not None else -1)
+PY
+)
+    want=$((size / (512 << 10) + 8))
+    [ "$reads" -ge 1 ] && [ "$reads" -le "$want" ] && ok \
+        || bad "a $size-byte pcap took $reads read(2) calls on its fd (want 1 to $want: 1 MiB at a time)"
+else
+    echo "note: strace not installed: the pcap read-size check is skipped"
+fi
+
 finish
