@@ -27,6 +27,7 @@
 
 #define MAX_QUEUED 4096
 #define MAX_MARKS 65536 /* packets of one stream whose times are kept (event offsets) */
+#define PRESIZE_MAX ((size_t)1 << 20) /* a Content-Length sizes the body buffer up to this */
 
 typedef struct side {
     llhttp_t parser;
@@ -393,8 +394,14 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
     http_message *m = message_of(s);
     if (!m)
         return -1;
-    if (m->body.total == 0 && !m->body.data)
+    if (m->body.total == 0 && !m->body.data) {
         pm_body_init_sha_when_cut(&m->body, c->env->opts->max_body);
+        /* the declared length at once, not by doublings (a claim: within reason) */
+        if ((p->flags & F_CONTENT_LENGTH) && pm_body_reserve(&m->body, n + (p->content_length < PRESIZE_MAX
+                                                                                ? (size_t)p->content_length
+                                                                                : PRESIZE_MAX)) != 0)
+            return -1;
+    }
     bool was_truncated = m->body.len < m->body.total;
     if (pm_body_append(&m->body, at, n) != 0)
         return -1;

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -303,6 +304,7 @@ static pcap_t *open_file(capture_session *s, const char *path, char *errbuf)
     /* glibc ignores the size of a buffer it is to allocate itself: this one is the session's */
     if ((s->read_buffer = malloc(READ_BUFFER)))
         setvbuf(f, s->read_buffer, _IOFBF, READ_BUFFER);
+    __fsetlocking(f, FSETLOCKING_BYCALLER); /* one reader (the packet loop): no lock per fread */
     pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     if (!p)
         fclose(f);

@@ -33,6 +33,19 @@ static int sha_start(pm_body *b)
     return b->sha && EVP_DigestInit_ex(b->sha, EVP_sha256(), NULL) == 1 ? 0 : -1;
 }
 
+int pm_body_reserve(pm_body *b, size_t n)
+{
+    size_t want = b->len < b->limit ? b->len + (n < b->limit - b->len ? n : b->limit - b->len) : b->len;
+    if (want <= b->cap)
+        return 0;
+    unsigned char *p = realloc(b->data, want);
+    if (!p)
+        return -1;
+    b->data = p;
+    b->cap = want;
+    return 0;
+}
+
 int pm_body_append(pm_body *b, const void *data, size_t n)
 {
     if (!b->sha && b->sha_always && sha_start(b) != 0)

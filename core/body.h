@@ -30,6 +30,9 @@ void pm_body_init(pm_body *b, size_t limit);
  * written only for a cut body. A zeroed pm_body is one of these with limit 0. */
 void pm_body_init_sha_when_cut(pm_body *b, size_t limit);
 int pm_body_append(pm_body *b, const void *data, size_t n);
+/* Room for n more bytes at once (a declared Content-Length), within the limit: the body
+ * then grows without doubling. 0, or -1 (out of memory). */
+int pm_body_reserve(pm_body *b, size_t n);
 /* Sets body | body_b64, body_len, body_sha256, and body_truncated when cut, on obj (for
  * pm_body_init's bodies). */
 int pm_body_to_json(const pm_body *b, json_t *obj);
