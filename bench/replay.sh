@@ -56,6 +56,9 @@ GEN4=$(python3 bench/gen_capture.py "$X4" "$((EXCHANGES * 4))")
 read -r _ SESSIONS1 SIZE1 <<<"$GEN1"
 read -r _ _ SIZE4 <<<"$GEN4"
 FILES=$(find "$ROOT" -type f | wc -l)
+# The generated captures go to the disk now, not while the runs write results: a result
+# file's close fsyncs it and would wait behind them.
+sync
 
 read -r P1 P2 <<<"$(free_ports 2)"
 nginx_start nginx "$(cat <<EOF
