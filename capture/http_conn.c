@@ -27,7 +27,8 @@
 
 #define MAX_QUEUED 4096
 #define MAX_MARKS 65536 /* packets of one stream whose times are kept (event offsets) */
-#define PRESIZE_MAX ((size_t)1 << 20) /* a Content-Length sizes the body buffer up to this */
+#define PRESIZE_MAX ((size_t)64 << 10) /* a Content-Length sizes the body buffer up to this: a claim, from
+                                       * any client on the wire, so little per exchange */
 
 typedef struct side {
     llhttp_t parser;
