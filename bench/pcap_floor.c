@@ -14,8 +14,8 @@
  * Usage: bench_pcap_floor [--buffered] FILE.pcap   → prints "PACKETS BYTES CHECKSUM"
  */
 #include <inttypes.h>
-#include <stdbool.h>
 #include <pcap/pcap.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
