@@ -42,6 +42,7 @@ struct replay_session {
     pm_config *rules; /* the correlation rules (o.correlation_path), when given */
     const pm_suite *suite;
     CURLM *multi;
+    rp_h1 *h1;        /* the calls libcurl is not needed for (h1.c) */
     rp_correlation *corr;
     rp_mixed *mixed;  /* --mixed: the flows seen so far; NULL: off */
     rp_exchange *in_flight;
@@ -59,6 +60,8 @@ struct replay_session {
     double rate_tokens;
     int64_t rate_last_us;
 };
+
+static const rp_h1_sink h1_sink; /* below: where answers go */
 
 static int64_t now_us(void)
 {
@@ -129,7 +132,8 @@ replay_session *replay_new(const replay_options *o, pm_err *err)
     s->stats.ntargets = s->suite->ntargets;
     s->stats.targets = calloc(s->suite->ntargets, sizeof *s->stats.targets);
     s->handles = rp_handles_new(s->suite, 2 * (size_t)s->o.concurrency); /* bounded by the concurrency */
-    if (!s->multi || !s->corr || !s->stats.targets || !s->handles) {
+    s->h1 = rp_h1_new(s->suite, 2 * (size_t)s->o.concurrency, &h1_sink);
+    if (!s->multi || !s->h1 || !s->corr || !s->stats.targets || !s->handles) {
         replay_free(s);
         pm_err_set(err, "out of memory");
         return NULL;
@@ -196,62 +200,91 @@ static void add_header(rp_call *call, const char *name, size_t nlen, const char 
     call->hdr_len += nlen + vlen + 2;
 }
 
-static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+/* ---- an answer as it arrives, from libcurl or rp_h1 ------------------------------------ */
+
+static void call_head(void *ctx) /* a status line: a new answer (after a 1xx) */
 {
     rp_call *call = ctx;
-    size_t len = size * n;
     if (call->first_byte_us == 0)
         call->first_byte_us = now_us();
-    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) { /* a status line: a new response (1xx) */
-        call->hdr_len = 0;
-        return len;
-    }
-    const char *colon = memchr(data, ':', len);
-    if (!colon)
-        return len;
-    size_t nlen = (size_t)(colon - data), vlen = len - nlen - 1;
-    const char *v = colon + 1;
+    call->hdr_len = 0;
+}
+
+static void call_header(void *ctx, const char *name, size_t nlen, const char *v, size_t vlen)
+{
+    rp_call *call = ctx;
+    if (call->first_byte_us == 0)
+        call->first_byte_us = now_us();
     while (vlen > 0 && (*v == ' ' || *v == '\t'))
         v++, vlen--;
-    while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
-        vlen--;
-    add_header(call, data, nlen, v, vlen);
-    if (nlen == 14 && strncasecmp(data, "content-length", 14) == 0 && !call->spilled) {
+    add_header(call, name, nlen, v, vlen);
+    if (nlen == 14 && strncasecmp(name, "content-length", 14) == 0 && !call->spilled) {
         /* the body's room at once, not by doublings (a claim, so within reason: a HEAD
          * or a 304 says a length and sends nothing) */
-        size_t want = (size_t)strtoull(v, NULL, 10);
+        char digits[24];
+        size_t n = vlen < sizeof digits - 1 ? vlen : sizeof digits - 1;
+        memcpy(digits, v, n);
+        digits[n] = '\0';
+        size_t want = (size_t)strtoull(digits, NULL, 10);
         if (want <= call->body_limit && want <= PRESIZE_MAX)
             reserve((void **)&call->data, call->data_len, &call->data_cap, want);
     }
-    return len;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+static bool call_body(void *ctx, const char *data, size_t len)
 {
     rp_call *call = ctx;
-    size_t len = size * n;
     if ((curl_off_t)(call->body_total + len) > MAX_TRANSFER) {
         call->too_large = true;
-        return 0; /* aborts the transfer */
+        return false; /* aborts the transfer */
     }
     call->body_total += len;
     if (!call->spilled && call->data_len + len <= call->body_limit) {
         if (!reserve((void **)&call->data, call->data_len, &call->data_cap, len))
-            return 0;
+            return false;
         memcpy(call->data + call->data_len, data, len);
         call->data_len += len;
-        return len;
+        return true;
     }
     if (!call->spilled) { /* past the cap: count and hash from here on */
         call->spilled = true;
         pm_body_init(&call->resp_body, call->body_limit);
         if (pm_body_append(&call->resp_body, call->data, call->data_len) != 0)
-            return 0;
+            return false;
         free(call->data);
         call->data = NULL;
         call->data_len = call->data_cap = 0;
     }
-    return pm_body_append(&call->resp_body, data, len) == 0 ? len : 0;
+    return pm_body_append(&call->resp_body, data, len) == 0;
+}
+
+static const rp_h1_sink h1_sink = {call_head, call_header, call_body};
+
+/* libcurl's header callback: one raw line at a time */
+static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+{
+    size_t len = size * n;
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) { /* a status line: a new response (1xx) */
+        call_head(ctx);
+        return len;
+    }
+    rp_call *call = ctx;
+    if (call->first_byte_us == 0)
+        call->first_byte_us = now_us();
+    const char *colon = memchr(data, ':', len);
+    if (!colon)
+        return len;
+    size_t nlen = (size_t)(colon - data), vlen = len - nlen - 1;
+    const char *v = colon + 1;
+    while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
+        vlen--;
+    call_header(ctx, data, nlen, v, vlen);
+    return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+{
+    return call_body(ctx, data, size * n) ? size * n : 0;
 }
 
 /* TLS failures are named in call->curl_error (tls.h); nginx's 400 refusing the client
@@ -275,6 +308,14 @@ static int start_transfer(replay_session *s, rp_call *call)
 {
     const pm_target *t = &s->suite->targets[call->target];
     const char *method = call->x->rec->method;
+    long timeout_ms = rp_stream_timeout_ms(call->x, t, s->o.stream_window_s);
+    if (rp_h1_serves(s->h1, call->target, method, call->body_len)) {
+        call->body_limit = s->o.max_body;
+        call->sent_us = now_us();
+        s->stats.targets[call->target].sent++;
+        call->on_h1 = true;
+        return rp_h1_start(s->h1, call, method, timeout_ms);
+    }
     CURL *e = rp_handles_take(s->handles, call->target, &call->sends);
     if (!e)
         return -1;
@@ -287,7 +328,7 @@ static int start_transfer(replay_session *s, rp_call *call)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->curl_error);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, rp_stream_timeout_ms(call->x, t, s->o.stream_window_s));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     if (method && strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
@@ -476,6 +517,30 @@ static void collect_transfers(replay_session *s)
     }
 }
 
+/* A call rp_h1 finished: as collect_transfers does for curl's. */
+static void h1_done(void *ctx, rp_call *call, int code, int status)
+{
+    replay_session *s = ctx;
+    if (code == CURLE_COULDNT_CONNECT && call->retries == 0 && call->first_byte_us == 0) {
+        call->retries++; /* nothing was sent: one more try is safe */
+        call->hdr_len = 0;
+        call->curl_error[0] = '\0';
+        if (rp_h1_start(s->h1, call, call->x->rec->method, rp_stream_timeout_ms(call->x, &s->suite->targets[call->target],
+                                                                                  s->o.stream_window_s)) == 0)
+            return;
+        code = CURLE_OUT_OF_MEMORY;
+    }
+    if (call->too_large)
+        call->error = "too_large";
+    else
+        call->error = rp_stream_window_over(call, code, status) ? NULL : pm_curl_error_code(code);
+    call->status = call->error ? 0 : status;
+    call->done_us = now_us();
+    call->done = true;
+    call->on_h1 = false;
+    call->x->pending--;
+}
+
 /* ---- scheduling ------------------------------------------------------------------------ */
 
 /* May an exchange that began at ts start now? Not while an exchange that ended before
@@ -658,6 +723,7 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
         int running = 0;
         curl_multi_perform(s->multi, &running);
         collect_transfers(s);
+        rp_h1_run(s->h1, h1_done, s);
         /* finish exchanges whose every call is done, oldest first */
         bool finished = false;
         for (rp_exchange **p = &s->in_flight; *p;) {
@@ -682,21 +748,29 @@ static int run_loop(replay_session *s, rp_input *in, replay_result_fn fn, replay
         }
         if (finished && next)
             continue; /* what waited on it may start now: no poll */
-        if (running > 0 || s->n_in_flight > 0)
-            curl_multi_poll(s->multi, NULL, 0, (int)(wait_us / 1000) + 1, NULL);
-        else if ((wait_us > 0 && next) || waiting)
-            curl_multi_poll(s->multi, NULL, 0, (int)(wait_us / 1000) + 1, NULL);
+        if (running > 0 || s->n_in_flight > 0 || (wait_us > 0 && next) || waiting) {
+            int64_t due = rp_h1_next_deadline(s->h1);
+            if (due >= 0) {
+                int64_t until = due - now_us();
+                wait_us = until < 0 ? 0 : until < wait_us ? until : wait_us;
+            }
+            struct curl_waitfd h1_fd = {rp_h1_fd(s->h1), CURL_WAIT_POLLIN, 0};
+            curl_multi_poll(s->multi, &h1_fd, 1, (int)(wait_us / 1000) + 1, NULL);
+        }
     }
     rp_record_free(next);
     /* an error or a stop: what is still in flight is abandoned with its calls' state */
     while (s->in_flight) {
         rp_exchange *x = s->in_flight;
         s->in_flight = x->next;
-        for (size_t i = 0; i < s->suite->ntargets; i++)
+        for (size_t i = 0; i < s->suite->ntargets; i++) {
             if (x->calls[i].easy) {
                 curl_multi_remove_handle(s->multi, x->calls[i].easy);
                 curl_easy_cleanup(x->calls[i].easy);
             }
+            if (x->calls[i].on_h1)
+                rp_h1_abandon(s->h1, &x->calls[i]);
+        }
         free_exchange(x);
     }
     s->n_in_flight = 0;
@@ -746,6 +820,7 @@ void replay_free(replay_session *s)
         return;
     pm_secrets_free(s->sent);
     rp_handles_free(s->handles);
+    rp_h1_free(s->h1);
     if (s->multi)
         curl_multi_cleanup(s->multi);
     rp_correlation_free(s->corr);

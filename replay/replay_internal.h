@@ -68,6 +68,7 @@ typedef struct rp_call {
     rp_exchange *x;
     size_t target;          /* index into the suite's targets */
     CURL *easy;
+    bool on_h1;             /* in flight on replay's own client (h1.c), not curl */
     struct curl_slist *headers;
     char *url;              /* the target's origin: scheme://authority/ */
     char *request_target;   /* sent verbatim (CURLOPT_REQUEST_TARGET): curl normalises no path */
@@ -225,6 +226,73 @@ void rp_stream_write(pm_jtext *t, const rp_call *call);
 /* x's result written into t (reset first: the record's line, reopened): as
  * replay_exchange_text. 0, or -1 (out of memory). */
 int rp_result_text(const rp_exchange *x, pm_jtext *t);
+
+/* ---- HTTP/1.1 on the wire for replay's own client (h1_wire.c) ---------------------------- */
+
+/* The request libcurl would send for a call without a body: request line, Host, headers
+ * (curl's list syntax: "Name:" alone drops a header), blank line; written into *buf (grown,
+ * *len set). 0, or -1 when out of memory. */
+int rp_h1_request(char **buf, size_t *len, size_t *cap, const char *method, const char *request_target,
+                  const char *authority, const struct curl_slist *headers);
+
+/* Where an answer goes as it is read: a head begins (an interim 1xx one's headers are to be
+ * forgotten), a header, body bytes (false: stop reading, the call refuses more). */
+typedef struct rp_h1_sink {
+    void (*head)(void *ctx);
+    void (*header)(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen);
+    bool (*body)(void *ctx, const char *data, size_t len);
+} rp_h1_sink;
+
+typedef enum {
+    RP_H1_MORE,      /* the answer goes on */
+    RP_H1_DONE,      /* complete */
+    RP_H1_NOTHING,   /* closed before its first byte */
+    RP_H1_GARBAGE,   /* not HTTP/1.x, or a head past the limits */
+    RP_H1_TRUNCATED, /* closed before the end its framing announced */
+    RP_H1_STOPPED    /* the sink refused body bytes */
+} rp_h1_state;
+
+typedef struct rp_h1_reader rp_h1_reader;
+rp_h1_reader *rp_h1_reader_new(void);
+void rp_h1_reader_free(rp_h1_reader *r);
+/* Ready for the answer to the next request (head: it was a HEAD, so no body). */
+void rp_h1_reader_start(rp_h1_reader *r, bool head, const rp_h1_sink *sink, void *ctx);
+/* Bytes as received; *used: how many belong to this answer when it is DONE (any after it
+ * were not asked for). */
+rp_h1_state rp_h1_reader_feed(rp_h1_reader *r, const char *data, size_t len, size_t *used);
+/* The server closed the connection. */
+rp_h1_state rp_h1_reader_eof(rp_h1_reader *r);
+bool rp_h1_reader_started(const rp_h1_reader *r);
+/* After DONE: whether the connection may carry another request. */
+bool rp_h1_reader_keep_alive(const rp_h1_reader *r);
+/* The final answer's status once its head is read, else 0. */
+int rp_h1_reader_status(const rp_h1_reader *r);
+
+/* ---- replay's own HTTP/1.1 client (h1.c) ---------------------------------------------------- */
+
+typedef struct rp_h1 rp_h1;
+/* A finished call: code is the CURLcode libcurl would have ended it with (detail in
+ * call->curl_error), status the final answer's (0: none). */
+typedef void (*rp_h1_done_fn)(void *ctx, rp_call *call, int code, int status);
+
+/* For suite's targets, at most cap idle connections kept per target; answers go to sink
+ * with the call as its ctx. NULL when out of memory. */
+rp_h1 *rp_h1_new(const pm_suite *suite, size_t cap, const rp_h1_sink *sink);
+void rp_h1_free(rp_h1 *h);
+/* Whether a call to target with this method and body goes through rp_h1 (else libcurl). */
+bool rp_h1_serves(const rp_h1 *h, size_t target, const char *method, size_t body_len);
+/* Starts the call (its headers and request_target built); timeout_ms 0: none. 0, or -1
+ * when out of memory. A failure to connect is reported by the next rp_h1_run. */
+int rp_h1_start(rp_h1 *h, rp_call *call, const char *method, long timeout_ms);
+/* Readable when a connection has something to do: for the loop's poll. */
+int rp_h1_fd(const rp_h1 *h);
+/* Does what is ready without waiting, ends what is past its deadline, then calls fn for
+ * each finished call (fn may start calls). The number finished. */
+int rp_h1_run(rp_h1 *h, rp_h1_done_fn fn, void *ctx);
+/* The earliest deadline of a call in flight (µs, CLOCK_MONOTONIC), -1: none. */
+int64_t rp_h1_next_deadline(const rp_h1 *h);
+/* Forgets a call in flight (its connection closed), never reported. */
+void rp_h1_abandon(rp_h1 *h, rp_call *call);
 
 /* ---- easy handles kept per target (handles.c) ------------------------------------------ */
 

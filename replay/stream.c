@@ -57,7 +57,7 @@ bool rp_stream_holds(const rp_exchange *x, int64_t ts)
         return false;
     for (size_t i = 0; i < x->suite->ntargets; i++) {
         const rp_call *c = &x->calls[i];
-        if (c->easy && !c->done && c->first_byte_us == 0)
+        if ((c->easy || c->on_h1) && !c->done && c->first_byte_us == 0)
             return true;
     }
     return false;
