@@ -37,6 +37,31 @@ bool pm_target_is_clean(const char *target)
     return true;
 }
 
+static bool is_tchar(unsigned char c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return true;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+bool pm_field_name_is_token(const char *name)
+{
+    if (!*name)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (!is_tchar(*p))
+            return false;
+    return true;
+}
+
+bool pm_field_value_is_clean(const char *value)
+{
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return false;
+    return true;
+}
+
 /* Length of "scheme://authority" at the start of url (0 when url has no scheme). */
 static size_t origin_len(const char *url)
 {

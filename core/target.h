@@ -17,6 +17,11 @@ const char *pm_target_origin_form(const char *target);
 /* Whether target may go on a request line as it is: not empty, and no byte <= 0x20 (space
  * and the control bytes) and no DEL. */
 bool pm_target_is_clean(const char *target);
+/* Whether name is a field name (RFC 9110 5.1: a token, 5.6.2 tchar) and value a field value
+ * (5.5: no control byte but HTAB, no DEL): what may go in a request head as "name: value"
+ * without ending the line or the head early. */
+bool pm_field_name_is_token(const char *name);
+bool pm_field_value_is_clean(const char *value);
 /* What a client library should send so the server reads target exactly: *origin_url, the
  * base URL's "scheme://authority/" (for CURLOPT_URL), and *request_target, the base URL's
  * path without trailing slashes followed by target in origin form (for

@@ -10,7 +10,9 @@
  * frames it again); values earlier responses issued are swapped for this target's own
  * (correlate.c); the target's configured headers replace recorded ones of the same name;
  * its `credentials` replace redacted tokens. A header that still carries a `redacted:`
- * token after that cannot be sent: the call is skipped with `no_credentials`.
+ * token after that cannot be sent: the call is skipped with `no_credentials`. A header that
+ * is not a field (a name that is not a token, a value with a control byte: CR LF would
+ * end the line and start another) is refused, `bad_header`, as a bad target is.
  */
 #include "replay_internal.h"
 
@@ -168,6 +170,12 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
             free(final);
             return fail(call, "no_credentials", true);
         }
+        if (!pm_field_name_is_token(name) || !pm_field_value_is_clean(final)) {
+            /* a CR or LF would end the line early: a recorded attack (or a hand-made or
+             * imported capture) would add headers, or a request, to the backend's stream */
+            free(final);
+            return fail(call, "bad_header", false);
+        }
         int added = append_header(&call->headers, name, final);
         free(final);
         if (added != 0)
@@ -178,6 +186,8 @@ int rp_request_build(rp_call *call, const pm_suite *suite, const rp_correlation 
     json_array_foreach(t->headers, i, pair) {
         const char *name = json_string_value(json_array_get(pair, 0));
         const char *value = json_string_value(json_array_get(pair, 1));
+        if (!pm_field_name_is_token(name) || !pm_field_value_is_clean(value))
+            return fail(call, "bad_header", false);
         if (append_header(&call->headers, name, value) != 0)
             return fail(call, "out_of_memory", false);
         has_accept |= strcasecmp(name, "accept") == 0;

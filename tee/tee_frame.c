@@ -22,36 +22,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* RFC 9110 5.6.2 tchar */
-static bool is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool is_token(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!is_tchar((unsigned char)*s))
-            return false;
-    return true;
-}
-
-/* RFC 9110 5.5: a field value has no control byte but HTAB (and no CR, LF or NUL, which
- * is where libmicrohttpd would have ended or cut it). */
-static bool is_field_value(const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return false;
-    }
-    return true;
-}
-
 /* libmicrohttpd 0.9.75 keeps a field's name and value where they were in the request
  * head — the name, the NUL written over the colon, blanks, the value — except for a field
  * continued by obs-fold, whose name it moves to a new block to append the next line to
@@ -116,7 +86,7 @@ bool tee_frame_field(tee_frame_walk *w, const char *name, const char *value)
 {
     if (!value)
         value = "";
-    if (!is_token(name) || !is_field_value(value) || was_folded(name, value)) {
+    if (!pm_field_name_is_token(name) || !pm_field_value_is_clean(value) || was_folded(name, value)) {
         w->field_ok = false;
         return false;
     }

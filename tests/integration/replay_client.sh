@@ -11,7 +11,10 @@
 #    the next call in step (its answer is its own);
 #  - the request the server reads: the target's Host first, then the recorded headers in
 #    order, a header with a blank value left out (as curl leaves it out);
-#  - OPTIONS and a 404 answered with their status.
+#  - OPTIONS and a 404 answered with their status;
+#  - a recorded header value holding CR LF (a hand-made or imported capture) is refused,
+#    `bad_header`, and nothing of it reaches the server (both clients sent it raw before,
+#    which added a header of the capture's choosing to the request).
 . "$(dirname "$0")/lib.sh"
 
 start_server a; port_a=$port
@@ -28,7 +31,8 @@ python3 "$HERE/make_capture.py" "$WORK/capture.jsonl" '[
   {"id": "o2", "target": "/once/2"},
   {"id": "h1", "method": "HEAD", "target": "/ok/head"},
   {"id": "a1", "target": "/ok/after-head"},
-  {"id": "d1", "method": "OPTIONS", "target": "/status/404"}
+  {"id": "d1", "method": "OPTIONS", "target": "/status/404"},
+  {"id": "x1", "target": "/ok/inject", "add_headers": [["X-Inject", "a\r\nX-Evil: 1"]]}
 ]' || { echo "FAIL: make_capture.py"; exit 1; }
 printf 'targets:\n  - {name: a, url: "http://127.0.0.1:%s", role: baseline, timeout: 5}\n' "$port_a" >"$WORK/suite.yaml"
 
@@ -54,8 +58,10 @@ print("sent", "|".join("%s=%s" % (n, v) for n, v in first["header_list"]))
 print("want", "|".join(["Host=127.0.0.1:" + port, "User-Agent=docker/24", "Accept=application/json", "X-Last=z"]))
 head = next(e for e in log if e["path"] == "/ok/head")
 print("head", head["method"])
+print("evil", sum(1 for e in log for n, v in e["header_list"] if n.lower() == "x-evil" or "\n" in v),
+      sum(1 for e in log if e["path"] == "/ok/inject"))
 PY
-[ "$(sed -n 's/^results //p' "$WORK/check")" = 15 ] && ok || bad "15 results: $(head -1 "$WORK/check")"
+[ "$(sed -n 's/^results //p' "$WORK/check")" = 16 ] && ok || bad "16 results: $(head -1 "$WORK/check")"
 for i in 0 1 2 3 4 5 6 7 8 9; do
     grep -q "^answer k$i 200 None body /ok/$i\$" "$WORK/check" && ok || bad "k$i: $(grep "answer k$i " "$WORK/check")"
 done
@@ -69,6 +75,8 @@ grep -q '^answer h1 200 None nobody -$' "$WORK/check" && ok || bad "HEAD: 200 wi
 grep -q '^head HEAD$' "$WORK/check" && ok || bad "the server read a HEAD: $(grep '^head' "$WORK/check")"
 grep -q '^answer a1 200 None body /ok/after-head$' "$WORK/check" && ok || bad "the call after a HEAD gets its own answer: $(grep 'answer a1' "$WORK/check")"
 grep -q '^answer d1 404 None body /status/404$' "$WORK/check" && ok || bad "OPTIONS /status/404: $(grep 'answer d1' "$WORK/check")"
+grep -q '^answer x1 None bad_header nobody -$' "$WORK/check" && ok || bad "a header value with CR LF: want bad_header: $(grep 'answer x1' "$WORK/check")"
+grep -q '^evil 0 0$' "$WORK/check" && ok || bad "the injected header reached the server (X-Evil lines, /ok/inject requests): $(grep '^evil' "$WORK/check")"
 sent=$(sed -n 's/^sent //p' "$WORK/check") want=$(sed -n 's/^want //p' "$WORK/check")
 [ "$sent" = "$want" ] && ok || bad "request headers: sent $sent, want $want"
 
