@@ -573,8 +573,10 @@ int rp_h1_run(rp_h1 *h, rp_h1_done_fn fn, void *ctx)
     for (size_t i = 0; i < nfin; i++)
         if (h->fin[i].call)
             fn(ctx, h->fin[i].call, h->fin[i].code, h->fin[i].status);
-    memmove(h->fin, h->fin + nfin, (h->nfin - nfin) * sizeof *h->fin);
-    h->nfin -= nfin;
+    if (nfin > 0) {
+        memmove(h->fin, h->fin + nfin, (h->nfin - nfin) * sizeof *h->fin);
+        h->nfin -= nfin;
+    }
     return (int)nfin;
 }
 
