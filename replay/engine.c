@@ -313,8 +313,8 @@ static int start_transfer(replay_session *s, rp_call *call)
         call->body_limit = s->o.max_body;
         call->sent_us = now_us();
         s->stats.targets[call->target].sent++;
-        call->on_h1 = true;
-        return rp_h1_start(s->h1, call, method, timeout_ms);
+        call->on_h1 = rp_h1_start(s->h1, call, method, timeout_ms) == 0;
+        return call->on_h1 ? 0 : -1;
     }
     CURL *e = rp_handles_take(s->handles, call->target, &call->sends);
     if (!e)
