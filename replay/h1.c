@@ -70,12 +70,6 @@ struct h1_conn {
     h1_conn *prev, *next;       /* in the busy list, or its target's idle list */
 };
 
-typedef struct {
-    rp_call *call;
-    int code;                   /* a CURLcode */
-    int status;
-} h1_finished;
-
 struct rp_h1 {
     const pm_suite *suite;
     h1_target *t;
@@ -83,8 +77,7 @@ struct rp_h1 {
     int ep;
     h1_conn *busy;
     h1_conn *dead;              /* closed during a run: freed at its end */
-    h1_finished *fin;
-    size_t nfin, fincap;
+    rp_call *done, **done_tail; /* finished, not reported yet (through call->h1_next) */
     const rp_h1_sink *sink;
     char *rbuf;
 };
@@ -181,6 +174,7 @@ rp_h1 *rp_h1_new(const pm_suite *suite, size_t cap, const rp_h1_sink *sink)
     h->suite = suite;
     h->cap = cap;
     h->sink = sink;
+    h->done_tail = &h->done;
     h->ep = epoll_create1(EPOLL_CLOEXEC);
     h->t = calloc(suite->ntargets ? suite->ntargets : 1, sizeof *h->t);
     h->rbuf = malloc(READ_SIZE);
@@ -308,17 +302,14 @@ static h1_conn *open_conn(rp_h1 *h, size_t target, int *code)
 
 /* ---- a call's end -------------------------------------------------------------------------- */
 
+/* Kept in the call itself: reporting an end needs no memory it could fail to get. */
 static void finished(rp_h1 *h, rp_call *call, int code, int status)
 {
-    if (h->nfin == h->fincap) {
-        size_t n = h->fincap ? 2 * h->fincap : 64;
-        h1_finished *p = realloc(h->fin, n * sizeof *p);
-        if (!p)
-            abort(); /* cannot lose a call: the exchange would wait for it forever */
-        h->fin = p;
-        h->fincap = n;
-    }
-    h->fin[h->nfin++] = (h1_finished){call, code, status};
+    call->h1_code = code;
+    call->h1_status = status;
+    call->h1_next = NULL;
+    *h->done_tail = call;
+    h->done_tail = &call->h1_next;
 }
 
 static void detail(rp_call *call, const char *fmt, const char *arg)
@@ -569,20 +560,22 @@ int rp_h1_run(rp_h1 *h, rp_h1_done_fn fn, void *ctx)
         free_conn(c);
     }
     /* the callbacks last: one may start a call again (a refused connection's one retry) */
-    size_t nfin = h->nfin;
-    for (size_t i = 0; i < nfin; i++)
-        if (h->fin[i].call)
-            fn(ctx, h->fin[i].call, h->fin[i].code, h->fin[i].status);
-    if (nfin > 0) {
-        memmove(h->fin, h->fin + nfin, (h->nfin - nfin) * sizeof *h->fin);
-        h->nfin -= nfin;
+    rp_call *done = h->done;
+    h->done = NULL;
+    h->done_tail = &h->done;
+    int n_done = 0;
+    while (done) {
+        rp_call *call = done;
+        done = call->h1_next;
+        fn(ctx, call, call->h1_code, call->h1_status); /* may finish it again: a new list */
+        n_done++;
     }
-    return (int)nfin;
+    return n_done;
 }
 
 int64_t rp_h1_next_deadline(const rp_h1 *h)
 {
-    if (h->nfin > 0)
+    if (h->done)
         return mono_us();
     int64_t next = -1;
     for (const h1_conn *c = h->busy; c; c = c->next) {
@@ -603,9 +596,13 @@ void rp_h1_abandon(rp_h1 *h, rp_call *call)
             close_conn(h, c);
             break;
         }
-    for (size_t i = 0; i < h->nfin; i++)
-        if (h->fin[i].call == call)
-            h->fin[i].call = NULL; /* never reported */
+    for (rp_call **p = &h->done; *p; p = &(*p)->h1_next)
+        if (*p == call) { /* never reported */
+            *p = call->h1_next;
+            if (!*p)
+                h->done_tail = p;
+            break;
+        }
 }
 
 void rp_h1_free(rp_h1 *h)
@@ -633,7 +630,6 @@ void rp_h1_free(rp_h1 *h)
     if (h->ep >= 0)
         close(h->ep);
     free(h->t);
-    free(h->fin);
     free(h->rbuf);
     free(h);
 }

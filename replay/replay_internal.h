@@ -69,6 +69,8 @@ typedef struct rp_call {
     size_t target;          /* index into the suite's targets */
     CURL *easy;
     bool on_h1;             /* in flight on replay's own client (h1.c), not curl */
+    int h1_code, h1_status; /* h1.c: how it ended, until reported */
+    struct rp_call *h1_next; /* h1.c: the next finished call to report */
     struct curl_slist *headers;
     char *url;              /* the target's origin: scheme://authority/ */
     char *request_target;   /* sent verbatim (CURLOPT_REQUEST_TARGET): curl normalises no path */
