@@ -325,7 +325,10 @@ static void end_call(rp_h1 *h, h1_conn *c, int code, bool reusable)
     unlink_conn(&h->busy, c);
     c->call = NULL;
     h1_target *t = &h->t[c->target];
-    if (code == CURLE_OK && reusable && rp_h1_reader_keep_alive(c->reader) && t->nidle < h->cap) {
+    /* kept only when the answer says so and the whole request went out: a server that
+     * answered early would read what is left of it as the next request */
+    if (code == CURLE_OK && reusable && c->out_off == c->out_len && rp_h1_reader_keep_alive(c->reader) &&
+        t->nidle < h->cap) {
         c->reused = true;
         c->deadline_us = c->connect_deadline_us = 0;
         push_conn(&t->idle, c);
@@ -393,9 +396,10 @@ static int send_request(rp_h1 *h, h1_conn *c)
                 watch(h, c, EPOLL_CTL_MOD, true);
             return 0;
         }
+        int e = n < 0 ? errno : EPIPE;
         if (resend(h, c))
             return -1;
-        fail_call(h, c, CURLE_SEND_ERROR, "Send failure: %s", strerror(errno));
+        fail_call(h, c, CURLE_SEND_ERROR, "Send failure: %s", strerror(e));
         return -1;
     }
     if (c->want_out)
@@ -467,8 +471,9 @@ static void readable(rp_h1 *h, h1_conn *c)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n < 0) {
+            int e = errno;
             if (!resend(h, c))
-                fail_call(h, c, CURLE_RECV_ERROR, "Recv failure: %s", strerror(errno));
+                fail_call(h, c, CURLE_RECV_ERROR, "Recv failure: %s", strerror(e));
             return;
         }
         if (n == 0) {
