@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * engine.c — the replay loop: one libcurl multi handle, every target of an exchange sent
- * at the same moment, results in the order exchanges finish.
+ * engine.c — the replay loop: every target of an exchange sent at the same moment,
+ * results in the order exchanges finish. A call goes through replay's own HTTP/1.1 client
+ * (h1.c) when that can take it (no body, a plain target), else through one libcurl multi
+ * handle; one poll waits on both.
  *
  * Order (DESIGN.md "Order and correlation"): exchanges start in request order; one whose
  * recorded request began after another's recorded response ended waits until that one
@@ -20,8 +22,9 @@
  * --mixed (mixed.c): an exchange that is a step of a flow goes to the one target the
  * pattern picks; its result holds that one answer and a `mixed` object.
  *
- * Elsewhere: a request built (request.c), the easy handles kept per target (handles.c), a
- * finished exchange's result record written (result.c).
+ * Elsewhere: a request built (request.c), the own client and its bytes on the wire (h1.c,
+ * h1_wire.c), the easy handles kept per target (handles.c), a finished exchange's result
+ * record written (result.c).
  */
 #include "replay_internal.h"
 #include "core/curl_sends.h"
