@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core/target.h — request targets and methods: origin form, what may go on a request line, how
- * a client library sends a target exactly, and which methods are safe (target.c, classify.c).
+ * core/target.h — request targets and methods: origin form, what may go on a request line and
+ * in a request head, how a client library sends a target exactly, and which methods are safe
+ * (target.c, classify.c).
  * One part of core's public interface; core/core.h includes every part.
  */
 #ifndef PM_CORE_TARGET_H

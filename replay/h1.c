@@ -462,6 +462,30 @@ static void connected(rp_h1 *h, h1_conn *c)
     send_request(h, c);
 }
 
+/* The call ends as the reader says (any state but MORE); reusable: nothing came after
+ * the answer. */
+static void answer_ended(rp_h1 *h, h1_conn *c, rp_h1_state st, bool reusable)
+{
+    switch (st) {
+    case RP_H1_DONE:
+        end_call(h, c, CURLE_OK, reusable);
+        break;
+    case RP_H1_NOTHING:
+        if (!resend(h, c))
+            fail_call(h, c, CURLE_GOT_NOTHING, "%s", "Empty reply from server");
+        break;
+    case RP_H1_TRUNCATED:
+        fail_call(h, c, CURLE_PARTIAL_FILE, "%s", "transfer closed with outstanding read data remaining");
+        break;
+    case RP_H1_STOPPED:
+        fail_call(h, c, CURLE_WRITE_ERROR, "%s", "the answer was refused by its reader");
+        break;
+    default:
+        fail_call(h, c, CURLE_WEIRD_SERVER_REPLY, "%s", "not an HTTP/1.x answer, or one cut inside its head");
+        break;
+    }
+}
+
 static void readable(rp_h1 *h, h1_conn *c)
 {
     for (;;) {
@@ -477,42 +501,17 @@ static void readable(rp_h1 *h, h1_conn *c)
             return;
         }
         if (n == 0) {
-            switch (rp_h1_reader_eof(c->reader)) {
-            case RP_H1_DONE:
-                end_call(h, c, CURLE_OK, false);
-                break;
-            case RP_H1_NOTHING:
-                if (!resend(h, c))
-                    fail_call(h, c, CURLE_GOT_NOTHING, "%s", "Empty reply from server");
-                break;
-            case RP_H1_TRUNCATED:
-                fail_call(h, c, CURLE_PARTIAL_FILE, "%s", "transfer closed with outstanding read data remaining");
-                break;
-            case RP_H1_STOPPED:
-                fail_call(h, c, CURLE_WRITE_ERROR, "%s", "the answer was refused by its reader");
-                break;
-            default:
-                fail_call(h, c, CURLE_WEIRD_SERVER_REPLY, "%s", "the connection closed inside the answer's head");
-                break;
-            }
+            answer_ended(h, c, rp_h1_reader_eof(c->reader), false);
             return;
         }
         size_t used;
-        switch (rp_h1_reader_feed(c->reader, h->rbuf, (size_t)n, &used)) {
-        case RP_H1_MORE:
-            if ((size_t)n < READ_SIZE)
-                return; /* all there was: the next event brings more, no recv for EAGAIN */
-            continue;
-        case RP_H1_DONE:
-            end_call(h, c, CURLE_OK, used == (size_t)n); /* bytes past the answer: not kept */
-            return;
-        case RP_H1_STOPPED:
-            fail_call(h, c, CURLE_WRITE_ERROR, "%s", "the answer was refused by its reader");
-            return;
-        default:
-            fail_call(h, c, CURLE_WEIRD_SERVER_REPLY, "%s", "not an HTTP/1.x answer");
+        rp_h1_state st = rp_h1_reader_feed(c->reader, h->rbuf, (size_t)n, &used);
+        if (st != RP_H1_MORE) {
+            answer_ended(h, c, st, used == (size_t)n); /* bytes past the answer: not kept */
             return;
         }
+        if ((size_t)n < READ_SIZE)
+            return; /* all there was: the next event brings more, no recv for EAGAIN */
     }
 }
 
